@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# make test: vet, then every test against real servers, then a summary that
+# names every skipped test and why.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+go mod download || exit 1
+source scripts/test-deps.sh
+
+echo "== go vet"
+go vet ./... || exit 1
+
+echo "== go test"
+mkdir -p .cache
+# -p 2: two cores; each package's servers are started by its own tests.
+go test -count=1 -p 2 -timeout 15m -json ./... >.cache/test.json 2>.cache/test.stderr
+status=$?
+go run ./internal/testreport <.cache/test.json
+report=$?
+if [ -s .cache/test.stderr ]; then cat .cache/test.stderr; fi
+if [ $status -ne 0 ] || [ $report -ne 0 ]; then exit 1; fi
