@@ -1,0 +1,143 @@
+// Package ledger holds drafter's domain types and the SQL store they live in:
+// the servicing ledger imported from the servicing system, the payments
+// drafter originates, what the bank sends back, documents, the outbox and the
+// run ledger. One store serves SQLite (the embedded default) and PostgreSQL;
+// the differences live in dialect.go.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+)
+
+// Store is the SQL store. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	dialect dialect
+	cipher  *Cipher
+	url     string
+}
+
+// ErrNotFound is returned when a row asked for by key does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Open connects to the database named by rawURL (sqlite:PATH or
+// postgres://...) and returns a Store that encrypts bank account numbers with
+// cipher. It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
+	d, dsn, err := parseDatabaseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if d.name == "sqlite" {
+		if dir := filepath.Dir(sqlitePath(dsn)); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("open database: %w", err)
+			}
+		}
+	}
+	db, err := sql.Open(d.driver, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if d.name == "sqlite" {
+		// One connection: SQLite has one writer, and a single connection
+		// makes every transaction see the last one's writes without
+		// busy-waiting.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(8)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redactURL(rawURL), err)
+	}
+	return &Store{db: db, dialect: d, cipher: cipher, url: rawURL}, nil
+}
+
+// parseDatabaseURL maps a drafter database URL to a dialect and a driver DSN.
+func parseDatabaseURL(rawURL string) (dialect, string, error) {
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if path == "" {
+			return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH", rawURL)
+		}
+		q := url.Values{}
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_txlock", "immediate")
+		return sqliteDialect, "file:" + path + "?" + q.Encode(), nil
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return postgresDialect, rawURL, nil
+	}
+	return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redactURL(rawURL))
+}
+
+func sqlitePath(dsn string) string {
+	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	return p
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.name }
+
+// DB returns the database handle, for tests and benchmarks that inspect rows.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// InTx runs fn in a transaction and commits when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// now is the store's clock for bookkeeping timestamps (never for business
+// dates), in UTC and to the microsecond so both databases keep it exactly.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
