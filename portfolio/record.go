@@ -156,7 +156,7 @@ type OdometerReading struct {
 type Transaction struct {
 	ID          string      `json:"id"`
 	PostedOn    civil.Date  `json:"posted_on"`
-	Kind        string      `json:"kind"` // payment | returned_payment | late_fee | returned_payment_fee | interest | adjustment
+	Kind        string      `json:"kind"`         // payment | returned_payment | late_fee | returned_payment_fee | interest | adjustment
 	Amount      money.Cents `json:"amount_cents"` // positive; Kind says the direction
 	Description string      `json:"description,omitempty"`
 }

@@ -1,0 +1,190 @@
+package portfolio
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+)
+
+// MaxLineBytes is the longest line the decoder reads, newline excluded. A
+// longer line is reported as an error and skipped; it never grows memory
+// without bound.
+const MaxLineBytes = 1 << 20
+
+// Decoder reads an extract in JSON Lines form, one account per line, and
+// validates each account. Blank lines are skipped; lines may end in LF or
+// CRLF, and the last line may lack its newline.
+type Decoder struct {
+	r    *bufio.Reader
+	file string
+	line int
+	buf  []byte
+	seen map[string]int // account id -> line where it was first seen
+	err  error          // sticky read error
+}
+
+// NewDecoder returns a Decoder reading r. File names r in error messages.
+func NewDecoder(r io.Reader, file string) *Decoder {
+	return &Decoder{
+		r:    bufio.NewReaderSize(r, 64<<10),
+		file: file,
+		seen: make(map[string]int),
+	}
+}
+
+// Line returns the number of the line Next read last (1 for the first line).
+func (d *Decoder) Line() int { return d.line }
+
+// Next returns the next account. After the last one it returns io.EOF.
+//
+// A line that is not a valid account gives an error made of *LineError
+// values (one, or several joined with errors.Join; LineErrors lists them),
+// together with whatever of the account could be decoded, so a caller can
+// report it; the caller must not import it. Decoding goes on with the next
+// line at the next call. An error reading the input is returned as is and
+// ends the decoding.
+func (d *Decoder) Next() (Account, error) {
+	for {
+		if d.err != nil {
+			return Account{}, d.err
+		}
+		line, n, err := d.readLine()
+		if err != nil && err != io.EOF {
+			d.err = fmt.Errorf("read %s: %w", d.file, err)
+			return Account{}, d.err
+		}
+		if n == 0 && err == io.EOF {
+			d.err = io.EOF
+			return Account{}, io.EOF
+		}
+		if err == io.EOF {
+			// The last line lacks its newline; decode it, then stop.
+			d.err = io.EOF
+		}
+		d.line++
+		if n > MaxLineBytes {
+			return Account{}, d.lineError(FieldLine, fmt.Sprintf("line is %d bytes long; want at most %d bytes per account", n, MaxLineBytes))
+		}
+		if d.line == 1 {
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			if d.err == io.EOF {
+				return Account{}, io.EOF
+			}
+			continue
+		}
+		// After a last line without a newline, io.EOF comes at the next call.
+		return d.decodeLine(line)
+	}
+}
+
+// All returns an iterator over the remaining accounts and their errors, as
+// Next returns them; it stops at io.EOF or after an error reading the input.
+func (d *Decoder) All() iter.Seq2[Account, error] {
+	return func(yield func(Account, error) bool) {
+		for {
+			a, err := d.Next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(a, err) {
+				return
+			}
+			if err != nil && len(LineErrors(err)) == 0 {
+				return
+			}
+		}
+	}
+}
+
+// readLine reads one line with its terminator removed, keeping at most
+// MaxLineBytes+1 bytes of it; n is the line's full length without the
+// terminator.
+func (d *Decoder) readLine() (line []byte, n int, err error) {
+	d.buf = d.buf[:0]
+	for {
+		chunk, rerr := d.r.ReadSlice('\n')
+		n += len(chunk)
+		if room := MaxLineBytes + 2 - len(d.buf); room > 0 {
+			d.buf = append(d.buf, chunk[:min(len(chunk), room)]...)
+		}
+		if rerr == bufio.ErrBufferFull {
+			continue
+		}
+		line = d.buf
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			line = line[:len(line)-1]
+			n--
+			if len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+				n--
+			}
+		}
+		return line, n, rerr
+	}
+}
+
+func (d *Decoder) lineError(field, problem string) *LineError {
+	return &LineError{File: d.file, Line: d.line, Field: field, Problem: problem}
+}
+
+func (d *Decoder) decodeLine(line []byte) (Account, error) {
+	var a Account
+	if line[0] != '{' {
+		return a, d.lineError(FieldLine, "does not start with {; want one JSON object per line")
+	}
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		field, problem := jsonProblem(line, err)
+		return a, d.lineError(field, problem)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return a, d.lineError(FieldLine, fmt.Sprintf("has more after the JSON object ends at byte %d; want one JSON object per line", dec.InputOffset()))
+	}
+	var errs []error
+	if a.ID != "" {
+		if first, dup := d.seen[a.ID]; dup {
+			errs = append(errs, d.lineError("id", fmt.Sprintf("%q was already used on line %d; want each account once per file", a.ID, first)))
+		} else {
+			d.seen[a.ID] = d.line
+		}
+	}
+	for _, fe := range Validate(a) {
+		errs = append(errs, d.lineError(fe.Field, fe.Problem))
+	}
+	switch len(errs) {
+	case 0:
+		return a, nil
+	case 1:
+		return a, errs[0]
+	}
+	return a, errors.Join(errs...)
+}
+
+// jsonProblem turns an encoding/json error about line into a field path and
+// a problem a person can act on.
+func jsonProblem(line []byte, err error) (field, problem string) {
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return FieldLine, fmt.Sprintf("not valid JSON at byte %d: %s; want one JSON object per line", syn.Offset, syn.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return FieldLine, "ends in the middle of the JSON object (truncated?); want one complete JSON object per line"
+	}
+	if field, problem, ok := locate(line); ok {
+		return field, problem
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field != "" {
+		return typ.Field, fmt.Sprintf("JSON %s where %s is wanted", typ.Value, typ.Type)
+	}
+	return FieldLine, strconv.Quote(err.Error())
+}
