@@ -1,0 +1,316 @@
+// Package config loads drafter's settings: flags first, then DRAFTER_*
+// environment variables, then an optional file of DRAFTER_*=value lines,
+// then defaults. A missing or invalid value is an error that names the
+// setting and says what is expected.
+package config
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting drafter reads.
+type Config struct {
+	DataDir       string
+	DatabaseURL   string
+	StorageURL    string
+	MailURL       string
+	EncryptionKey string // 32 bytes as hex or base64
+	Zone          *time.Location
+
+	// Origination: the lender as the ACH originator, and its bank (ODFI).
+	ODFIRouting     string
+	ODFIName        string
+	CompanyName     string
+	CompanyID       string
+	OriginName      string
+	OffsetRouting   string // optional balanced offset to the settlement account
+	OffsetAccount   string
+	OffsetType      string
+	FileEntryLimit  int
+	DraftLeadDays   int // autopay drafts this many days before the due date by default
+	PrenoteWaitDays int // banking days after a prenote settles before live debits
+
+	// Lender shown on documents and email.
+	LenderName    string
+	LenderAddress string
+	LenderPhone   string
+	LenderWebsite string
+	MailFrom      string
+	MailReplyTo   string
+	AttachPDF     bool
+
+	AdminAddr  string
+	AdminToken string
+	LogFormat  string // json | console | auto
+	LogLevel   string
+}
+
+// Setting describes one setting for --help and errors.
+type Setting struct {
+	Env     string
+	Default string
+	Help    string
+}
+
+// Settings lists every setting, in the order --help shows them.
+var Settings = []Setting{
+	{"DRAFTER_DATA_DIR", "./drafter-data", "folder for the SQLite database, documents and the mail pickup folder"},
+	{"DRAFTER_DATABASE_URL", "sqlite:<data-dir>/drafter.db", "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"},
+	{"DRAFTER_STORAGE_URL", "file://<data-dir>/docs", "file:///ABS/PATH or s3://BUCKET/PREFIX?endpoint=&region=&path_style=true&sse=AES256"},
+	{"DRAFTER_MAIL_URL", "pickup://<data-dir>/outbox", "smtp://USER:PASS@HOST:587?starttls=required, smtps://..., or pickup:///ABS/PATH"},
+	{"DRAFTER_ENCRYPTION_KEY", "(key file <data-dir>/encryption.key, created on first use)", "32-byte key for bank account numbers, 64 hex digits or base64"},
+	{"DRAFTER_ZONE", "America/New_York", "time zone that business dates and the schedule are in"},
+	{"DRAFTER_ODFI_ROUTING", "021000021", "routing number of the lender's bank (ODFI)"},
+	{"DRAFTER_ODFI_NAME", "DEMO BANK", "name of the ODFI for the file header"},
+	{"DRAFTER_COMPANY_NAME", "DRAFTER AUTO FIN", "company name on every debit (16 characters)"},
+	{"DRAFTER_COMPANY_ID", "1234567890", "company identification (10 characters, often 1 + EIN)"},
+	{"DRAFTER_ORIGIN_NAME", "DRAFTER AUTO FINANCE", "immediate origin name in the file header"},
+	{"DRAFTER_OFFSET_ROUTING", "", "settlement account routing for a balanced offset credit (empty: unbalanced files)"},
+	{"DRAFTER_OFFSET_ACCOUNT", "", "settlement account number for the offset credit"},
+	{"DRAFTER_OFFSET_TYPE", "checking", "settlement account type: checking or savings"},
+	{"DRAFTER_FILE_ENTRY_LIMIT", "100000", "most entries in one NACHA file; more are split into further files"},
+	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
+	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
+	{"DRAFTER_LENDER_NAME", "Drafter Auto Finance", "lender name on documents and email"},
+	{"DRAFTER_LENDER_ADDRESS", "PO Box 1000, Wilmington, DE 19899", "lender mailing address for payments"},
+	{"DRAFTER_LENDER_PHONE", "1-800-555-0100", "customer service phone"},
+	{"DRAFTER_LENDER_WEBSITE", "https://drafter.example", "customer portal"},
+	{"DRAFTER_MAIL_FROM", "Drafter Auto Finance <statements@drafter.example>", "sender of customer email"},
+	{"DRAFTER_MAIL_REPLY_TO", "Customer Service <service@drafter.example>", "reply-to of customer email"},
+	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link)"},
+	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
+	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
+	{"DRAFTER_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)"},
+	{"DRAFTER_LOG_LEVEL", "info", "debug, info, warn or error"},
+}
+
+// Error is a bad setting.
+type Error struct {
+	Setting string
+	Value   string
+	Want    string
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("setting %s is missing: want %s", e.Setting, e.Want)
+	}
+	return fmt.Sprintf("setting %s=%q is invalid: want %s", e.Setting, e.Value, e.Want)
+}
+
+// Load resolves every setting. flags holds the values given on the command
+// line, keyed by environment name (DRAFTER_DATA_DIR); env looks up the
+// environment (os.LookupEnv).
+func Load(flags map[string]string, env func(string) (string, bool), file string) (*Config, error) {
+	fileVals := map[string]string{}
+	if file != "" {
+		var err error
+		if fileVals, err = readFile(file); err != nil {
+			return nil, err
+		}
+	}
+	get := func(name string) string {
+		if v, ok := flags[name]; ok && v != "" {
+			return v
+		}
+		if v, ok := env(name); ok && v != "" {
+			return v
+		}
+		if v, ok := fileVals[name]; ok {
+			return v
+		}
+		for _, s := range Settings {
+			if s.Env == name && !strings.Contains(s.Default, "<") && !strings.HasPrefix(s.Default, "(") {
+				return s.Default
+			}
+		}
+		return ""
+	}
+	c := &Config{}
+	c.DataDir = get("DRAFTER_DATA_DIR")
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return nil, &Error{"DRAFTER_DATA_DIR", c.DataDir, "a folder path"}
+	}
+	c.DataDir = abs
+	c.DatabaseURL = or(get("DRAFTER_DATABASE_URL"), "sqlite:"+filepath.Join(abs, "drafter.db"))
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return nil, &Error{"DRAFTER_DATABASE_URL", redact(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
+	}
+	c.StorageURL = or(get("DRAFTER_STORAGE_URL"), "file://"+filepath.Join(abs, "docs"))
+	c.MailURL = or(get("DRAFTER_MAIL_URL"), "pickup://"+filepath.Join(abs, "outbox"))
+	c.EncryptionKey = get("DRAFTER_ENCRYPTION_KEY")
+	zone := get("DRAFTER_ZONE")
+	if c.Zone, err = time.LoadLocation(zone); err != nil {
+		return nil, &Error{"DRAFTER_ZONE", zone, "an IANA time zone such as America/New_York"}
+	}
+	c.ODFIRouting = get("DRAFTER_ODFI_ROUTING")
+	if !nineDigits(c.ODFIRouting) {
+		return nil, &Error{"DRAFTER_ODFI_ROUTING", c.ODFIRouting, "the nine-digit routing number of the lender's bank"}
+	}
+	c.ODFIName = get("DRAFTER_ODFI_NAME")
+	c.CompanyName = get("DRAFTER_COMPANY_NAME")
+	if c.CompanyName == "" || len(c.CompanyName) > 16 {
+		return nil, &Error{"DRAFTER_COMPANY_NAME", c.CompanyName, "the company name, 1 to 16 characters"}
+	}
+	c.CompanyID = get("DRAFTER_COMPANY_ID")
+	if c.CompanyID == "" || len(c.CompanyID) > 10 {
+		return nil, &Error{"DRAFTER_COMPANY_ID", c.CompanyID, "the company identification, 1 to 10 characters"}
+	}
+	c.OriginName = get("DRAFTER_ORIGIN_NAME")
+	c.OffsetRouting = get("DRAFTER_OFFSET_ROUTING")
+	c.OffsetAccount = get("DRAFTER_OFFSET_ACCOUNT")
+	c.OffsetType = get("DRAFTER_OFFSET_TYPE")
+	if (c.OffsetRouting == "") != (c.OffsetAccount == "") {
+		return nil, &Error{"DRAFTER_OFFSET_ACCOUNT", "", "both DRAFTER_OFFSET_ROUTING and DRAFTER_OFFSET_ACCOUNT, or neither"}
+	}
+	if c.OffsetRouting != "" && !nineDigits(c.OffsetRouting) {
+		return nil, &Error{"DRAFTER_OFFSET_ROUTING", c.OffsetRouting, "a nine-digit routing number"}
+	}
+	if c.OffsetType != "checking" && c.OffsetType != "savings" {
+		return nil, &Error{"DRAFTER_OFFSET_TYPE", c.OffsetType, "checking or savings"}
+	}
+	ints := []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"DRAFTER_FILE_ENTRY_LIMIT", &c.FileEntryLimit, 1, 999999},
+		{"DRAFTER_DRAFT_LEAD_DAYS", &c.DraftLeadDays, 0, 10},
+		{"DRAFTER_PRENOTE_WAIT_DAYS", &c.PrenoteWaitDays, 0, 10},
+	}
+	for _, n := range ints {
+		v := get(n.name)
+		i, err := strconv.Atoi(v)
+		if err != nil || i < n.min || i > n.max {
+			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}
+		}
+		*n.dst = i
+	}
+	c.LenderName = get("DRAFTER_LENDER_NAME")
+	c.LenderAddress = get("DRAFTER_LENDER_ADDRESS")
+	c.LenderPhone = get("DRAFTER_LENDER_PHONE")
+	c.LenderWebsite = get("DRAFTER_LENDER_WEBSITE")
+	c.MailFrom = get("DRAFTER_MAIL_FROM")
+	c.MailReplyTo = get("DRAFTER_MAIL_REPLY_TO")
+	attach := get("DRAFTER_MAIL_ATTACH_PDF")
+	if c.AttachPDF, err = strconv.ParseBool(attach); err != nil {
+		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, "true or false"}
+	}
+	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
+	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
+	c.LogFormat = get("DRAFTER_LOG_FORMAT")
+	switch c.LogFormat {
+	case "json", "console", "auto":
+	default:
+		return nil, &Error{"DRAFTER_LOG_FORMAT", c.LogFormat, "json, console or auto"}
+	}
+	c.LogLevel = get("DRAFTER_LOG_LEVEL")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return nil, &Error{"DRAFTER_LOG_LEVEL", c.LogLevel, "debug, info, warn or error"}
+	}
+	return c, nil
+}
+
+// Key returns the 32-byte encryption key text: DRAFTER_ENCRYPTION_KEY, or the
+// key file in the data dir. With create, a missing key file is made with a
+// new random key, mode 0600 (the demo); otherwise a missing key is an error.
+func (c *Config) Key(create bool) (string, error) {
+	if c.EncryptionKey != "" {
+		return c.EncryptionKey, nil
+	}
+	path := filepath.Join(c.DataDir, "encryption.key")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read key file: %w", err)
+	}
+	if !create {
+		return "", &Error{"DRAFTER_ENCRYPTION_KEY", "", "a 32-byte key (64 hex digits), or a key file at " + path + " (drafter demo creates one)"}
+	}
+	var k [32]byte
+	if _, err := rand.Read(k[:]); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create key file: %w", err)
+	}
+	defer f.Close()
+	text := hex.EncodeToString(k[:])
+	if _, err := f.WriteString(text + "\n"); err != nil {
+		return "", fmt.Errorf("write key file: %w", err)
+	}
+	return text, f.Sync()
+}
+
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	known := map[string]bool{}
+	for _, s := range Settings {
+		known[s.Env] = true
+	}
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !known[k] {
+			return nil, fmt.Errorf("%s:%d: want DRAFTER_SETTING=value with a known setting, got %q", path, n, k)
+		}
+		vals[k] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return vals, sc.Err()
+}
+
+func or(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+func nineDigits(s string) bool {
+	if len(s) != 9 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func redact(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "***" + s[i:]
+		}
+	}
+	return s
+}

@@ -1,0 +1,79 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "drafter.env")
+	os.WriteFile(file, []byte("# comment\nDRAFTER_COMPANY_NAME=FROM FILE\nDRAFTER_LENDER_NAME=File Lender\nDRAFTER_FILE_ENTRY_LIMIT=500\n"), 0o600)
+	c, err := Load(map[string]string{"DRAFTER_DATA_DIR": dir, "DRAFTER_COMPANY_NAME": "FROM FLAG"},
+		envOf(map[string]string{"DRAFTER_COMPANY_NAME": "FROM ENV", "DRAFTER_LENDER_NAME": "Env Lender"}), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CompanyName != "FROM FLAG" || c.LenderName != "Env Lender" || c.FileEntryLimit != 500 || c.PrenoteWaitDays != 3 {
+		t.Fatalf("got %+v", c)
+	}
+	if c.DatabaseURL != "sqlite:"+filepath.Join(dir, "drafter.db") || !strings.HasPrefix(c.StorageURL, "file://"+dir) {
+		t.Fatalf("data-dir defaults: %s %s", c.DatabaseURL, c.StorageURL)
+	}
+}
+
+func TestInvalidSettingsNameTheSetting(t *testing.T) {
+	tests := []struct {
+		name, env, value, want string
+	}{
+		{"zone", "DRAFTER_ZONE", "Mars/Olympus", "DRAFTER_ZONE"},
+		{"routing", "DRAFTER_ODFI_ROUTING", "12345", "DRAFTER_ODFI_ROUTING"},
+		{"limit", "DRAFTER_FILE_ENTRY_LIMIT", "lots", "DRAFTER_FILE_ENTRY_LIMIT"},
+		{"db", "DRAFTER_DATABASE_URL", "mysql://x", "DRAFTER_DATABASE_URL"},
+		{"attach", "DRAFTER_MAIL_ATTACH_PDF", "maybe", "DRAFTER_MAIL_ATTACH_PDF"},
+		{"offset half", "DRAFTER_OFFSET_ROUTING", "021000021", "DRAFTER_OFFSET_ACCOUNT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(nil, envOf(map[string]string{tt.env: tt.value, "DRAFTER_DATA_DIR": t.TempDir()}), "")
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "want") {
+				t.Fatalf("err = %v, want it to name %s and what is expected", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigFileUnknownSettingNamesLine(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bad.env")
+	os.WriteFile(file, []byte("DRAFTER_ZONE=UTC\nDRAFTER_TYPO=1\n"), 0o600)
+	_, err := Load(nil, envOf(nil), file)
+	if err == nil || !strings.Contains(err.Error(), "bad.env:2") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestKeyFileCreatedOnceWithMode0600(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(map[string]string{"DRAFTER_DATA_DIR": dir}, envOf(nil), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Key(false); err == nil || !strings.Contains(err.Error(), "DRAFTER_ENCRYPTION_KEY") {
+		t.Fatalf("missing key: %v", err)
+	}
+	k1, err := c.Key(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := c.Key(false)
+	st, _ := os.Stat(filepath.Join(dir, "encryption.key"))
+	if k1 != k2 || len(k1) != 64 || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key %q %q mode %v", k1, k2, st.Mode())
+	}
+}
