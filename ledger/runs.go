@@ -1,0 +1,315 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+)
+
+// Run statuses.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunPartial   = "partial" // finished, with failed items
+)
+
+// Run is one execution of a job for a business date (and scope), as the run
+// ledger records it.
+type Run struct {
+	ID           int64           `json:"id"`
+	Job          string          `json:"job"`
+	BusinessDate civil.Date      `json:"business_date"`
+	Scope        string          `json:"scope,omitempty"`
+	Attempt      int             `json:"attempt"`
+	DryRun       bool            `json:"dry_run"`
+	Status       string          `json:"status"`
+	Trigger      string          `json:"trigger"`
+	TriggeredBy  string          `json:"triggered_by,omitempty"`
+	Reason       string          `json:"reason,omitempty"`
+	Params       json.RawMessage `json:"params"`
+	Selected     int             `json:"selected"`
+	Done         int             `json:"done"`
+	Skipped      int             `json:"skipped"`
+	Failed       int             `json:"failed"`
+	Summary      json.RawMessage `json:"summary"`
+	Error        string          `json:"error,omitempty"`
+	Owner        string          `json:"owner"`
+	StartedAt    time.Time       `json:"started_at"`
+	HeartbeatAt  time.Time       `json:"heartbeat_at"`
+	FinishedAt   *time.Time      `json:"finished_at,omitempty"`
+}
+
+// Completed reports whether the run finished (succeeded or partial).
+func (r Run) Completed() bool { return r.Status == RunSucceeded || r.Status == RunPartial }
+
+// RunItem is a failed item of a run.
+type RunItem struct {
+	Item   string `json:"item"`
+	Status string `json:"status"`
+	Error  string `json:"error"`
+}
+
+// Counts are a run's item counts.
+type Counts struct {
+	Selected, Done, Skipped, Failed int
+}
+
+// Errors of the run ledger that callers branch on.
+var (
+	// ErrRunCompleted: a completed run exists for the identity; use rerun.
+	ErrRunCompleted = errors.New("a completed run exists")
+	// ErrRunActive: a run of the identity is in progress.
+	ErrRunActive = errors.New("a run is in progress")
+	// ErrRunFailedExists: a failed run exists; restart it.
+	ErrRunFailedExists = errors.New("a failed run exists")
+)
+
+// RunSpec says what run to begin.
+type RunSpec struct {
+	Job          string
+	BusinessDate civil.Date
+	Scope        string
+	DryRun       bool
+	Trigger      string // schedule | operator | demo
+	TriggeredBy  string
+	Reason       string
+	Params       any
+	Owner        string
+	// Rerun begins another attempt of a completed identity.
+	Rerun bool
+}
+
+const runSelect = `SELECT id, job, business_date, scope, attempt, dry_run, status, trigger, triggered_by, reason, params,
+	selected, done, skipped, failed, summary, error, owner, started_at, heartbeat_at, finished_at FROM runs`
+
+func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	var params, summary string
+	var finished sql.NullTime
+	err := row.Scan(&r.ID, &r.Job, &r.BusinessDate, &r.Scope, &r.Attempt, &r.DryRun, &r.Status, &r.Trigger, &r.TriggeredBy,
+		&r.Reason, &params, &r.Selected, &r.Done, &r.Skipped, &r.Failed, &summary, &r.Error, &r.Owner,
+		&r.StartedAt, &r.HeartbeatAt, &finished)
+	r.Params, r.Summary = json.RawMessage(params), json.RawMessage(summary)
+	if finished.Valid {
+		t := finished.Time.UTC()
+		r.FinishedAt = &t
+	}
+	r.StartedAt, r.HeartbeatAt = r.StartedAt.UTC(), r.HeartbeatAt.UTC()
+	return r, err
+}
+
+// BeginRun records a new run. A plain start is refused when a completed
+// (ErrRunCompleted), running (ErrRunActive) or failed (ErrRunFailedExists)
+// run of the same identity exists; a rerun needs a completed run and a
+// reason; dry runs are always allowed and recorded apart.
+func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
+	params, err := json.Marshal(spec.Params)
+	if err != nil {
+		return Run{}, err
+	}
+	var run Run
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, runSelect+` WHERE job = $1 AND business_date = $2 AND scope = $3 AND dry_run = $4 ORDER BY attempt`,
+			spec.Job, spec.BusinessDate, spec.Scope, spec.DryRun)
+		if err != nil {
+			return err
+		}
+		var prior []Run
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			prior = append(prior, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		attempt := len(prior) + 1
+		if !spec.DryRun && len(prior) > 0 {
+			last := prior[len(prior)-1]
+			switch {
+			case last.Status == RunRunning:
+				return fmt.Errorf("%s %s: run %d is in progress (owner %s): %w", spec.Job, spec.BusinessDate, last.ID, last.Owner, ErrRunActive)
+			case last.Status == RunFailed:
+				return fmt.Errorf("%s %s: run %d failed; finish it with `drafter restart %d`: %w", spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunFailedExists)
+			case !spec.Rerun:
+				return fmt.Errorf("%s %s: run %d already %s; to run it again use `drafter rerun %d --reason TEXT`: %w",
+					spec.Job, spec.BusinessDate, last.ID, last.Status, last.ID, ErrRunCompleted)
+			}
+		}
+		if spec.Rerun && len(prior) == 0 {
+			return fmt.Errorf("%s %s: nothing to rerun: %w", spec.Job, spec.BusinessDate, ErrNotFound)
+		}
+		if spec.Rerun && strings.TrimSpace(spec.Reason) == "" {
+			return errors.New("a rerun needs a reason")
+		}
+		t := now()
+		row := tx.QueryRowContext(ctx, `INSERT INTO runs (job, business_date, scope, attempt, dry_run, status, trigger, triggered_by, reason, params, owner, started_at, heartbeat_at)
+			VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $11) RETURNING id`,
+			spec.Job, spec.BusinessDate, spec.Scope, attempt, spec.DryRun, spec.Trigger, spec.TriggeredBy, spec.Reason, string(params), spec.Owner, t)
+		var id int64
+		if err := row.Scan(&id); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("%s %s: another process began this run: %w", spec.Job, spec.BusinessDate, ErrRunActive)
+			}
+			return err
+		}
+		run = Run{ID: id, Job: spec.Job, BusinessDate: spec.BusinessDate, Scope: spec.Scope, Attempt: attempt, DryRun: spec.DryRun,
+			Status: RunRunning, Trigger: spec.Trigger, TriggeredBy: spec.TriggeredBy, Reason: spec.Reason, Params: params,
+			Owner: spec.Owner, StartedAt: t, HeartbeatAt: t, Summary: json.RawMessage("{}")}
+		return nil
+	})
+	return run, err
+}
+
+// ResumeRun takes a failed run back to running for owner, to finish it.
+func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
+	t := now()
+	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
+		WHERE id = $1 AND status = 'failed'`, id, owner, t)
+	if err != nil {
+		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		r, err := s.GetRun(ctx, id)
+		if err != nil {
+			return Run{}, err
+		}
+		return Run{}, fmt.Errorf("restart run %d: it is %s, and only a failed run can be restarted (a completed one is rerun)", id, r.Status)
+	}
+	return s.GetRun(ctx, id)
+}
+
+// Heartbeat records that the run's owner is alive, with its counts so far.
+func (s *Store) Heartbeat(ctx context.Context, id int64, c Counts) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = $2, selected = $3, done = $4, skipped = $5, failed = $6 WHERE id = $1`,
+		id, now(), c.Selected, c.Done, c.Skipped, c.Failed)
+	return err
+}
+
+// FinishRun records the end of a run: its status, counts, summary and error.
+func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts, summary any, runErr string) error {
+	b, err := json.Marshal(summary)
+	if err != nil {
+		return err
+	}
+	t := now()
+	_, err = s.db.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
+		error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t)
+	return err
+}
+
+// RecordItem records the outcome of one item of a run (a failed item, with
+// its error); a later outcome of the same item replaces it.
+func (s *Store) RecordItem(ctx context.Context, runID int64, item, status, msg string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO run_items (run_id, item, status, error) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (run_id, item) DO UPDATE SET status = excluded.status, error = excluded.error`, runID, item, status, msg)
+	return err
+}
+
+// RunItems returns the recorded items of a run.
+func (s *Store) RunItems(ctx context.Context, runID int64) ([]RunItem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT item, status, error FROM run_items WHERE run_id = $1 ORDER BY item`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RunItem
+	for rows.Next() {
+		var it RunItem
+		if err := rows.Scan(&it.Item, &it.Status, &it.Error); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// GetRun returns one run.
+func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, runSelect+` WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)
+	}
+	return r, err
+}
+
+// RunFilter narrows ListRuns; zero fields match everything.
+type RunFilter struct {
+	Job    string
+	Status string
+	Date   civil.Date
+	Limit  int
+}
+
+// ListRuns returns runs, newest first.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	q := runSelect + ` WHERE ($1 = '' OR job = $1) AND ($2 = '' OR status = $2)`
+	args := []any{f.Job, f.Status}
+	if !f.Date.IsZero() {
+		q += ` AND business_date = $3`
+		args = append(args, f.Date)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// FailStaleRuns marks failed every running run whose heartbeat is older than
+// maxAge: its process died. It returns the runs it marked.
+func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int64, error) {
+	cutoff := now().Add(-maxAge)
+	rows, err := s.db.QueryContext(ctx, `UPDATE runs SET status = 'failed', error = 'owner stopped sending heartbeats (process died?)', finished_at = $1
+		WHERE status = 'running' AND heartbeat_at < $2 RETURNING id`, now(), cutoff)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Audit records an operator action.
+func (s *Store) Audit(ctx context.Context, actor, action, target, reason string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
+		now(), actor, action, target, reason)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key")
+}
