@@ -1,0 +1,298 @@
+package mail
+
+import (
+	"bytes"
+	"flag"
+	"mime"
+	netmail "net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/drafterhq/drafter/civil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// Full account numbers the fixtures are built from; no email may show them.
+const (
+	testLoanNumber = "7700123454321"
+	testBankNumber = "000123456789"
+)
+
+var testComposer = Composer{
+	From:    Address{Name: "Drafter Auto Finance", Email: "statements@drafter.example"},
+	ReplyTo: Address{Name: "Drafter Customer Care", Email: "care@drafter.example"},
+	Company: "Drafter Auto Finance",
+	Phone:   "1-800-555-0142",
+	Portal:  "https://my.drafter.example",
+}
+
+// testPDF is a small PDF-like document with every byte value, so that a
+// transport that mangles binary data is caught.
+func testPDF(size int) []byte {
+	b := []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+	for i := 0; len(b) < size; i++ {
+		b = append(b, byte(i*7+i/256))
+	}
+	return append(b[:size-6], []byte("%%EOF\n")...)
+}
+
+func testEnvelope(id, name string) Envelope {
+	return Envelope{
+		ID:   id,
+		To:   Address{Name: name, Email: "customer@example.com"},
+		Date: time.Date(2026, 11, 24, 6, 30, 0, 0, time.UTC),
+	}
+}
+
+// composed is one fixture message per kind and variant, named for its
+// golden file.
+type composedCase struct {
+	name string
+	msg  func(c Composer) (Message, error)
+}
+
+func composedCases() []composedCase {
+	account, bank := Mask(testLoanNumber), Mask(testBankNumber)
+	doc := Document{Filename: "statement-2026-11.pdf", PDF: testPDF(2048), URL: "https://my.drafter.example/documents/statement-2026-11"}
+	return []composedCase{
+		{"statement_ready_autopay", func(c Composer) (Message, error) {
+			return c.StatementReady(testEnvelope("outbox-1.statement@drafter.example", "Nguyễn Thị Ánh"), StatementReady{
+				Account: account, PeriodStart: civil.MustParse("2026-10-28"), PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 123456, DueDate: civil.MustParse("2026-12-22"),
+				Autopay:  &Autopay{BankAccount: bank, DebitDate: civil.MustParse("2026-12-22")},
+				Document: doc,
+			})
+		}},
+		{"statement_ready_no_autopay", func(c Composer) (Message, error) {
+			return c.StatementReady(testEnvelope("outbox-2.statement@drafter.example", "Zoë Ñúñez"), StatementReady{
+				Account: account, PeriodStart: civil.MustParse("2026-10-28"), PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 45678, DueDate: civil.MustParse("2026-12-22"), Document: doc,
+			})
+		}},
+		{"statement_ready_nothing_due", func(c Composer) (Message, error) {
+			return c.StatementReady(testEnvelope("outbox-3.statement@drafter.example", ""), StatementReady{
+				Account: account, PeriodStart: civil.MustParse("2026-10-28"), PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 0, DueDate: civil.MustParse("2026-12-22"), Document: doc,
+			})
+		}},
+		{"lease_end_notice", func(c Composer) (Message, error) {
+			return c.LeaseEndNotice(testEnvelope("outbox-4.lease-end-60@drafter.example", "Zoë Ñúñez"), LeaseEndNotice{
+				Account: account, Vehicle: "2023 Subaru Outback", DaysToMaturity: 60, MaturityDate: civil.MustParse("2027-01-23"),
+				Document: Document{Filename: "lease-end-notice-60.pdf", PDF: testPDF(4096), URL: "https://my.drafter.example/documents/lease-end-60"},
+			})
+		}},
+		{"payment_scheduled", func(c Composer) (Message, error) {
+			return c.PaymentScheduled(testEnvelope("outbox-5.payment-scheduled@drafter.example", "Nguyễn Thị Ánh"), PaymentScheduled{
+				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+			})
+		}},
+		{"payment_returned_retry", func(c Composer) (Message, error) {
+			return c.PaymentReturned(testEnvelope("outbox-6.payment-returned@drafter.example", "Nguyễn Thị Ánh"), PaymentReturned{
+				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+				Reason: "there was not enough money in the account", Next: NextRetry, RetryDate: civil.MustParse("2026-12-04"),
+				Fee: 2500,
+			})
+		}},
+		{"payment_returned_autopay_stopped", func(c Composer) (Message, error) {
+			return c.PaymentReturned(testEnvelope("outbox-7.payment-returned@drafter.example", "Zoë Ñúñez"), PaymentReturned{
+				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+				Reason: "the bank account is closed", Next: NextAutopayStopped, DueDate: civil.MustParse("2026-12-11"),
+			})
+		}},
+		{"payment_returned_pay_yourself", func(c Composer) (Message, error) {
+			return c.PaymentReturned(testEnvelope("outbox-8.payment-returned@drafter.example", "Sam Lee"), PaymentReturned{
+				Account: account, Amount: 1234567, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+				Reason: "there was not enough money in the account", Next: NextPayYourself, DueDate: civil.MustParse("2026-12-11"),
+			})
+		}},
+	}
+}
+
+func TestComposeGolden(t *testing.T) {
+	for _, delivery := range []struct {
+		name string
+		d    DocumentDelivery
+	}{{"", AttachPDF}, {"_link", LinkToPDF}} {
+		c := testComposer
+		c.Documents = delivery.d
+		for _, tc := range composedCases() {
+			name := tc.name + delivery.name
+			if delivery.d == LinkToPDF && !strings.HasPrefix(tc.name, "statement_ready_autopay") && !strings.HasPrefix(tc.name, "lease_end") {
+				continue
+			}
+			t.Run(name, func(t *testing.T) {
+				m, err := tc.msg(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden(t, name+".txt", "Subject: "+m.Subject+"\n\n"+m.Text)
+				golden(t, name+".html", m.HTML)
+				switch {
+				case delivery.d == LinkToPDF && len(m.Attachments) != 0:
+					t.Errorf("linked document also attached")
+				case delivery.d == LinkToPDF && !strings.Contains(m.Text, "https://my.drafter.example/documents/"):
+					t.Errorf("linked document: no link in the text")
+				case delivery.d == AttachPDF && strings.HasPrefix(tc.name, "statement") && (len(m.Attachments) != 1 || m.Attachments[0].ContentType != "application/pdf"):
+					t.Errorf("attachments = %d, want the PDF", len(m.Attachments))
+				}
+			})
+		}
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./mail -run TestComposeGolden -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (rerun with -update and review the diff):\n%s", path, got)
+	}
+}
+
+// TestComposeNeverShowsAccountNumbers renders every message and checks that
+// no full account number, and no run of five or more digits at all, appears
+// in a subject or body: amounts carry separators ($12,345.67) and dates are
+// written out, so a long digit run can only be a leaked number.
+func TestComposeNeverShowsAccountNumbers(t *testing.T) {
+	longDigits := regexp.MustCompile(`[0-9]{5,}`)
+	for _, d := range []DocumentDelivery{AttachPDF, LinkToPDF} {
+		c := testComposer
+		c.Documents = d
+		for _, tc := range composedCases() {
+			m, err := tc.msg(c)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			for part, s := range map[string]string{"subject": m.Subject, "text": m.Text, "html": m.HTML} {
+				for _, n := range []string{testLoanNumber, testBankNumber, testLoanNumber[:9], testBankNumber[3:]} {
+					if strings.Contains(s, n) {
+						t.Errorf("%s %s shows account number %s", tc.name, part, n)
+					}
+				}
+				if run := longDigits.FindString(s); run != "" {
+					t.Errorf("%s %s has a run of digits %q", tc.name, part, run)
+				}
+			}
+		}
+	}
+}
+
+func TestComposeRejectsUnmaskedNumbers(t *testing.T) {
+	env := testEnvelope("outbox-9.x@drafter.example", "A")
+	for _, bad := range []Masked{Masked(testLoanNumber), "", "****", "***1234", "****12345", Masked("1234****")} {
+		_, err := testComposer.PaymentScheduled(env, PaymentScheduled{
+			Account: Mask(testLoanNumber), Amount: 100, BankAccount: bad, DebitDate: civil.MustParse("2026-11-27"),
+		})
+		if err == nil {
+			t.Errorf("bank account %q accepted", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), testLoanNumber) {
+			t.Errorf("error shows the number: %v", err)
+		}
+		if !IsPermanent(err) {
+			t.Errorf("unmasked number: want a permanent error, got %v", err)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	for in, want := range map[string]Masked{
+		"000123456789": "****6789",
+		" 6789 ":       "****6789",
+		"12":           "****12",
+	} {
+		if got := Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLongDate(t *testing.T) {
+	if got := longDate(civil.MustParse("2026-11-27")); got != "November 27, 2026" {
+		t.Errorf("longDate = %q", got)
+	}
+	if got := days(1) + "/" + days(30); got != "1 day/30 days" {
+		t.Errorf("days = %q", got)
+	}
+}
+
+func TestComposeMissingDocument(t *testing.T) {
+	env := testEnvelope("outbox-10.x@drafter.example", "A")
+	data := StatementReady{Account: "****4321", AmountDue: 100, DueDate: civil.MustParse("2026-12-01"),
+		Document: Document{Filename: "s.pdf", URL: "https://x.example/s"}}
+	if _, err := testComposer.StatementReady(env, data); err == nil {
+		t.Error("attach without a PDF: no error")
+	}
+	link := testComposer
+	link.Documents = LinkToPDF
+	data.Document = Document{Filename: "s.pdf", PDF: []byte("%PDF")}
+	if _, err := link.StatementReady(env, data); err == nil {
+		t.Error("link without a URL: no error")
+	}
+}
+
+// FuzzComposeNames composes every kind with arbitrary names and company
+// names: composing never panics, and the written message parses back with
+// the same subject and recipient name, valid UTF-8 and on one line.
+func FuzzComposeNames(f *testing.F) {
+	for _, s := range []string{"Nguyễn Thị Ánh", "Zoë Ñúñez", "", "a\r\nBcc: evil@example.com", "=?utf-8?q?x?=", "\"quoted\" <x@y>", "\xff\xfe", "漢字 テスト", strings.Repeat("é", 200)} {
+		f.Add(s, "Drafter Crédit Auto")
+	}
+	dec := new(mime.WordDecoder)
+	f.Fuzz(func(t *testing.T, name, company string) {
+		c := testComposer
+		c.Company = company
+		for _, tc := range composedCases() {
+			m, err := tc.msg(c)
+			if err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			m.To.Name = name
+			if !utf8.ValidString(m.Subject) || strings.ContainsAny(m.Subject, "\r\n") {
+				t.Fatalf("%s: subject %q not one line of UTF-8", tc.name, m.Subject)
+			}
+			var buf bytes.Buffer
+			if _, err := m.WriteTo(&buf); err != nil {
+				if strings.TrimSpace(m.Subject) == "" {
+					continue // an all-blank company and nothing else: refused, not sent
+				}
+				t.Fatalf("%s: write: %v", tc.name, err)
+			}
+			parsed, err := netmail.ReadMessage(&buf)
+			if err != nil {
+				t.Fatalf("%s: written message does not parse: %v", tc.name, err)
+			}
+			subject, err := dec.DecodeHeader(parsed.Header.Get("Subject"))
+			if err != nil || subject != headerText(m.Subject) {
+				t.Fatalf("%s: subject round trip: got %q (%v), want %q", tc.name, subject, err, headerText(m.Subject))
+			}
+			if got := parsed.Header.Get("Message-Id"); got != "<"+m.ID+">" {
+				t.Fatalf("%s: Message-ID %q", tc.name, got)
+			}
+			if len(parsed.Header["Bcc"]) != 0 {
+				t.Fatalf("%s: a name injected a Bcc header", tc.name)
+			}
+			to, err := parsed.Header.AddressList("To")
+			if err != nil || len(to) != 1 || to[0].Address != m.To.Email || to[0].Name != headerText(name) {
+				t.Fatalf("%s: To round trip: %v %v, want %q", tc.name, to, err, headerText(name))
+			}
+		}
+	})
+}
+
