@@ -295,4 +295,3 @@ func FuzzComposeNames(f *testing.F) {
 		}
 	})
 }
-
