@@ -1,0 +1,150 @@
+package portfolio
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+var testAsOf = civil.MustParse("2026-11-24")
+
+func generate(t testing.TB, opt GenerateOptions) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Generate(&buf, opt); err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	return buf.Bytes()
+}
+
+func TestGenerateIsValid(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 2000
+	}
+	for _, seed := range []int64{1, 2, 42, -7} {
+		for _, asOf := range []string{"2026-11-24", "2028-02-29", "2027-01-31"} {
+			opt := GenerateOptions{Accounts: n, Seed: seed, AsOf: civil.MustParse(asOf)}
+			d := NewDecoder(bytes.NewReader(generate(t, opt)), "gen.jsonl")
+			count, bad := 0, 0
+			for {
+				_, err := d.Next()
+				if err == io.EOF {
+					break
+				}
+				count++
+				if err != nil {
+					bad++
+					if bad <= 5 {
+						t.Errorf("seed %d as of %s: %v", seed, asOf, err)
+					}
+				}
+			}
+			if count != n {
+				t.Errorf("seed %d as of %s: decoded %d accounts, want %d", seed, asOf, count, n)
+			}
+			if bad > 0 {
+				t.Errorf("seed %d as of %s: %d invalid lines", seed, asOf, bad)
+			}
+		}
+	}
+}
+
+func TestGenerateIsDeterministic(t *testing.T) {
+	opt := GenerateOptions{Accounts: 3000, Seed: 7, AsOf: testAsOf}
+	a := sha256.Sum256(generate(t, opt))
+	b := sha256.Sum256(generate(t, opt))
+	if a != b {
+		t.Fatalf("same seed, different bytes: %x vs %x", a, b)
+	}
+	opt.Seed = 8
+	if c := sha256.Sum256(generate(t, opt)); c == a {
+		t.Fatalf("seeds 7 and 8 gave the same bytes")
+	}
+}
+
+// TestAppendAccountMatchesEncodingJSON holds the hand-written encoder to
+// what encoding/json writes for the same values, and checks that the bytes
+// decode back into equal structs.
+func TestAppendAccountMatchesEncodingJSON(t *testing.T) {
+	n := 0
+	for a := range Generated(GenerateOptions{Accounts: 3000, Seed: 3, AsOf: testAsOf}) {
+		n++
+		got := appendAccount(nil, &a)
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&a); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+			t.Fatalf("account %s:\n got %s\nwant %s", a.ID, got, want.Bytes())
+		}
+		var back Account
+		if err := json.Unmarshal(got, &back); err != nil {
+			t.Fatalf("account %s: unmarshal: %v", a.ID, err)
+		}
+		if !reflect.DeepEqual(back, a) {
+			t.Fatalf("account %s does not round-trip:\n got %+v\nwant %+v", a.ID, back, a)
+		}
+	}
+	if n != 3000 {
+		t.Fatalf("Generated yielded %d accounts, want 3000", n)
+	}
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `quo"te\back`, "tab\tnl\ncr\r\b\f\x00\x1f", "Nguyễn Thị Ánh", "bad \xff utf8", "line\u2028sep\u2029", "<&>"} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString(nil, s); !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want.Bytes())
+		}
+	}
+}
+
+func TestGenerateRejectsBadOptions(t *testing.T) {
+	if err := Generate(io.Discard, GenerateOptions{Accounts: 1}); err == nil {
+		t.Error("no as-of date: want an error")
+	}
+	if err := Generate(io.Discard, GenerateOptions{Accounts: -1, AsOf: testAsOf}); err == nil {
+		t.Error("negative accounts: want an error")
+	}
+}
+
+// TestSmallSample keeps testdata/portfolio/small.jsonl, the sample extract
+// other packages test with, equal to what the generator writes; run with
+// -update after changing the generator on purpose.
+func TestSmallSample(t *testing.T) {
+	path := filepath.Join("..", "testdata", "portfolio", "small.jsonl")
+	got := generate(t, GenerateOptions{Accounts: 20, Seed: 1, AsOf: testAsOf})
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestSmallSample -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the generator's output; run go test -run TestSmallSample -update if the change is wanted", path)
+	}
+}
