@@ -117,9 +117,9 @@ func checkDelivered(t *testing.T, sent Message, got parsedMessage) {
 		t.Errorf("Message-ID = %q, want %q", got.MessageID, sent.ID)
 	}
 	for _, a := range []struct {
-		h         string
-		got       *netmail.Address
-		want      Address
+		h    string
+		got  *netmail.Address
+		want Address
 	}{{"From", got.From, sent.From}, {"To", got.To, sent.To}, {"Reply-To", got.ReplyTo, sent.ReplyTo}} {
 		if a.got == nil || a.got.Address != a.want.Email || a.got.Name != a.want.Name {
 			t.Errorf("%s = %v, want %v", a.h, a.got, a.want)
@@ -255,7 +255,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenChoosesTransport(t *testing.T) {
 	dir := t.TempDir()
 	for url, want := range map[string]string{
-		"pickup://" + dir:                           "*mail.Pickup",
+		"pickup://" + dir: "*mail.Pickup",
 		"smtp://u:p@mail.example?starttls=required": "*mail.SMTP",
 		"smtp://mail.example:2525?starttls=none":    "*mail.SMTP",
 		"smtps://u:p@mail.example":                  "*mail.SMTP",
