@@ -204,7 +204,7 @@ type Statement struct {
 const maxAmount = money.Cents(99_999_999_999_99)
 
 // ErrInvalidInput is wrapped by every input validation error.
-var ErrInvalidInput = errors.New("invalid statement input")
+var ErrInvalidInput = errors.New("invalid input")
 
 func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, a...))
