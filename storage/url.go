@@ -1,0 +1,62 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// opener opens a Store from a parsed URL of its scheme.
+type opener func(ctx context.Context, u *url.URL) (Store, error)
+
+// openers holds one factory per URL scheme.
+var openers = map[string]opener{
+	"file": openFSURL,
+	"s3":   openS3URL,
+}
+
+// Open opens the Store a URL names:
+//
+//	file:///absolute/path
+//	s3://bucket/prefix?region=us-east-1&endpoint=https://host:port&path_style=true&sse=AES256|aws:kms&kms_key_id=ID&max_attempts=5&part_size=16777216
+//
+// S3 credentials come from the AWS default chain (the AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY environment variables, the shared config files, an
+// instance or task role); they never appear in the URL. An unknown or
+// malformed parameter is an error that names it and what is expected.
+func Open(ctx context.Context, rawURL string) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("open storage: parse url: %w", err)
+	}
+	if u.Scheme == "" {
+		return nil, fmt.Errorf("open storage %q: no scheme: expected one of %s", redact(u), schemes())
+	}
+	open, ok := openers[strings.ToLower(u.Scheme)]
+	if !ok {
+		return nil, fmt.Errorf("open storage %q: unknown scheme %q: expected one of %s", redact(u), u.Scheme, schemes())
+	}
+	st, err := open(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("open storage %q: %w", redact(u), err)
+	}
+	return st, nil
+}
+
+func schemes() string {
+	var s []string
+	for k := range openers {
+		s = append(s, k+"://")
+	}
+	slices.Sort(s)
+	return strings.Join(s, ", ")
+}
+
+// redact drops any user info from u for messages.
+func redact(u *url.URL) string {
+	c := *u
+	c.User = nil
+	return c.String()
+}
