@@ -1,0 +1,232 @@
+package ach
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	moov "github.com/moov-io/ach"
+
+	"github.com/drafterhq/drafter/civil"
+)
+
+// TestReturnPolicyTableIsComplete walks every code R00-R99: a code is in
+// drafter's table exactly when moov-io/ach knows it, and every entry is
+// fully described.
+func TestReturnPolicyTableIsComplete(t *testing.T) {
+	codeRE := regexp.MustCompile(`^R\d\d$`)
+	categories := map[ReturnCategory]bool{CategoryNSF: true, CategoryAdministrative: true, CategoryUnauthorized: true, CategoryOther: true}
+	kinds := map[ReturnKind]bool{KindReturn: true, KindDishonored: true, KindContested: true}
+
+	for i := 0; i < 100; i++ {
+		code := fmt.Sprintf("R%02d", i)
+		p, ok := ReturnPolicy(code)
+		if known := moov.LookupReturnCode(code) != nil; known != ok {
+			t.Errorf("%s: moov-io/ach knows it = %v, drafter's table has it = %v", code, known, ok)
+		}
+		if !ok {
+			continue
+		}
+		if p.Code != code || !codeRE.MatchString(p.Code) {
+			t.Errorf("%s: policy code %q", code, p.Code)
+		}
+		if strings.TrimSpace(p.Title) == "" || strings.TrimSpace(p.Reason) == "" || strings.TrimSpace(p.Why) == "" {
+			t.Errorf("%s: title %q, reason %q, why %q: all are required", code, p.Title, p.Reason, p.Why)
+		}
+		if !categories[p.Category] {
+			t.Errorf("%s: category %q is not one of nsf, administrative, unauthorized, other", code, p.Category)
+		}
+		if !kinds[p.Kind] {
+			t.Errorf("%s: kind %q", code, p.Kind)
+		}
+		if strings.HasSuffix(p.Reason, ".") || p.Reason != strings.ToLower(p.Reason[:1])+p.Reason[1:] {
+			t.Errorf("%s: reason %q should read inside a sentence (lowercase start, no period)", code, p.Reason)
+		}
+	}
+	for _, must := range []string{"R01", "R36", "R53", "R61", "R62", "R67", "R70", "R71", "R77", "R85"} {
+		if _, ok := ReturnPolicy(must); !ok {
+			t.Errorf("%s missing from the table", must)
+		}
+	}
+	if got := len(ReturnPolicies()); got != len(returnPolicyByCode) {
+		t.Errorf("ReturnPolicies has %d entries, index %d", got, len(returnPolicyByCode))
+	}
+}
+
+// TestReturnPolicyRules checks the rules DESIGN.md states over the whole
+// table, so a new row cannot break them unnoticed.
+func TestReturnPolicyRules(t *testing.T) {
+	represent := []string{"R01", "R09"}
+	for _, p := range ReturnPolicies() {
+		t.Run(p.Code, func(t *testing.T) {
+			inRepresent := slices.Contains(represent, p.Code)
+			if p.Represent != inRepresent || p.FeeEligible != inRepresent {
+				t.Errorf("represent %v, fee %v: only R01 and R09 are re-presented and fee eligible", p.Represent, p.FeeEligible)
+			}
+			if (p.Category == CategoryNSF) != inRepresent {
+				t.Errorf("category %s: nsf is exactly R01 and R09", p.Category)
+			}
+			unauthorized := slices.Contains(unauthorizedReturnCodes, p.Code)
+			if (p.Category == CategoryUnauthorized) != unauthorized {
+				t.Errorf("category %s: unauthorized is exactly %v", p.Category, unauthorizedReturnCodes)
+			}
+			if unauthorized && (!p.StopAutopay || !p.FlagForReview || p.Represent) {
+				t.Errorf("unauthorized code must stop autopay, flag, never represent: %+v", p)
+			}
+			if slices.Contains(administrativeReturnCodes, p.Code) &&
+				(p.Category != CategoryAdministrative || !p.InvalidateBankAccount || !p.StopAutopay) {
+				t.Errorf("R02-R04 must be administrative, invalidate the account and stop autopay: %+v", p)
+			}
+			if p.InvalidateBankAccount && !p.StopAutopay {
+				t.Error("an invalid bank account cannot keep autopay")
+			}
+			if p.InvalidateBankAccount && !p.NeedsNewAuthorization {
+				t.Error("a new bank account needs a new authorization")
+			}
+			wantKind := KindReturn
+			switch {
+			case moov.IsDishonoredReturnCode(p.Code):
+				wantKind = KindDishonored
+			case moov.IsContestedReturnCode(p.Code):
+				wantKind = KindContested
+			}
+			if p.Kind != wantKind {
+				t.Errorf("kind %s, moov-io/ach parses it as %s", p.Kind, wantKind)
+			}
+			if p.Kind != KindReturn && (!p.Exception || p.NotifyCustomer || p.StopAutopay || p.InvalidateBankAccount) {
+				t.Errorf("dishonored and contested returns go to a person and touch nothing: %+v", p)
+			}
+			if p.NotifyCustomer != (p.Kind == KindReturn && !p.Exception) {
+				t.Errorf("notify %v: the customer is told about every plain return a person does not hold back", p.NotifyCustomer)
+			}
+		})
+	}
+}
+
+// TestReturnPolicyActions pins the action of the codes drafter sees most.
+func TestReturnPolicyActions(t *testing.T) {
+	type act struct{ represent, fee, invalidate, stop, newAuth, flag, exception bool }
+	tests := []struct {
+		code string
+		cat  ReturnCategory
+		want act
+	}{
+		{"R01", CategoryNSF, act{represent: true, fee: true}},
+		{"R09", CategoryNSF, act{represent: true, fee: true}},
+		{"R02", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R03", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R04", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R12", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R13", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R20", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true}},
+		{"R28", CategoryAdministrative, act{invalidate: true, stop: true, newAuth: true, exception: true}},
+		{"R05", CategoryUnauthorized, act{stop: true, newAuth: true, flag: true}},
+		{"R07", CategoryUnauthorized, act{stop: true, newAuth: true, flag: true}},
+		{"R10", CategoryUnauthorized, act{stop: true, newAuth: true, flag: true}},
+		{"R11", CategoryUnauthorized, act{stop: true, flag: true}},
+		{"R29", CategoryUnauthorized, act{stop: true, newAuth: true, flag: true}},
+		{"R51", CategoryUnauthorized, act{stop: true, newAuth: true, flag: true}},
+		{"R08", CategoryOther, act{stop: true, newAuth: true}},
+		{"R06", CategoryOther, act{exception: true}},
+		{"R14", CategoryOther, act{invalidate: true, stop: true, newAuth: true, flag: true, exception: true}},
+		{"R15", CategoryOther, act{invalidate: true, stop: true, newAuth: true, flag: true, exception: true}},
+		{"R16", CategoryOther, act{stop: true, flag: true, exception: true}},
+		{"R17", CategoryOther, act{flag: true, exception: true}},
+		{"R24", CategoryOther, act{flag: true, exception: true}},
+		{"R36", CategoryOther, act{exception: true}},
+		{"R62", CategoryOther, act{exception: true}},
+		{"R68", CategoryOther, act{exception: true}},
+		{"R77", CategoryOther, act{exception: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			p, ok := ReturnPolicy(tt.code)
+			if !ok {
+				t.Fatal("not in the table")
+			}
+			got := act{p.Represent, p.FeeEligible, p.InvalidateBankAccount, p.StopAutopay, p.NeedsNewAuthorization, p.FlagForReview, p.Exception}
+			if got != tt.want || p.Category != tt.cat {
+				t.Errorf("got %s %+v, want %s %+v", p.Category, got, tt.cat, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"", "R00", "R48", "R63", "R78", "R99", "r01", "C01", "R1"} {
+		if _, ok := ReturnPolicy(bad); ok {
+			t.Errorf("ReturnPolicy(%q) found a policy", bad)
+		}
+	}
+}
+
+func TestCorrectionPolicy(t *testing.T) {
+	for i := 0; i < 100; i++ {
+		code := fmt.Sprintf("C%02d", i)
+		p, ok := CorrectionPolicy(code)
+		if known := moov.LookupChangeCode(code) != nil; known != ok {
+			t.Errorf("%s: moov-io/ach knows it = %v, drafter's table has it = %v", code, known, ok)
+		}
+		if !ok {
+			continue
+		}
+		var want CorrectionAction
+		switch {
+		case code == "C04" || code == "C08" || code == "C13" || code == "C14":
+			want = CorrectionReview
+		case i <= 9:
+			want = CorrectionApply
+		case i >= 61 && i <= 69:
+			want = CorrectionRefused
+		}
+		if p.Action != want {
+			t.Errorf("%s: action %q, want %q", code, p.Action, want)
+		}
+		if p.Action == CorrectionRefused != moov.IsRefusedChangeCode(code) {
+			t.Errorf("%s: refused %v disagrees with moov-io/ach", code, p.Action == CorrectionRefused)
+		}
+		if p.Code != code || p.Title == "" || p.Fields == "" || p.Why == "" {
+			t.Errorf("%s: incomplete %+v", code, p)
+		}
+	}
+	if got := len(CorrectionPolicies()); got != len(correctionPolicyByCode) {
+		t.Errorf("CorrectionPolicies has %d entries, index %d", got, len(correctionPolicyByCode))
+	}
+}
+
+func TestRepresentmentDecision(t *testing.T) {
+	settled := civil.MustParse("2026-03-02")
+	tests := []struct {
+		name     string
+		code     string
+		attempts int
+		returned civil.Date
+		want     bool
+		reason   string // a fragment of the reason
+	}{
+		{"first R01", "R01", 1, settled.AddDays(2), true, "retry 1 of 2"},
+		{"second R01", "R01", 2, settled.AddDays(20), true, "retry 2 of 2"},
+		{"third R01 schedules nothing", "R01", 3, settled.AddDays(40), false, "no retries left"},
+		{"fourth attempt", "R09", 4, settled.AddDays(40), false, "no retries left"},
+		{"R09 retries", "R09", 1, settled.AddDays(3), true, "must settle by 2026-08-29"},
+		{"day 180 still retries", "R01", 1, settled.AddDays(180), true, "retry 1 of 2"},
+		{"day 181 schedules nothing", "R01", 1, settled.AddDays(181), false, "181 days after"},
+		{"R07 never", "R07", 1, settled.AddDays(2), false, "never re-presented"},
+		{"R08 never", "R08", 1, settled.AddDays(2), false, "never re-presented"},
+		{"R02 never", "R02", 1, settled.AddDays(2), false, "never re-presented"},
+		{"unknown code", "R99", 1, settled.AddDays(2), false, "not a return code"},
+		{"zero attempts", "R01", 0, settled.AddDays(2), false, "at least one"},
+		{"return before settlement", "R01", 1, settled.AddDays(-1), false, "before the original settlement"},
+		{"no return date", "R01", 1, civil.Date{}, false, "both needed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, reason := RepresentmentDecision(tt.code, tt.attempts, settled, tt.returned)
+			if ok != tt.want || !strings.Contains(reason, tt.reason) {
+				t.Errorf("RepresentmentDecision = %v, %q; want %v and a reason containing %q", ok, reason, tt.want, tt.reason)
+			}
+		})
+	}
+	if got := RepresentmentDeadline(settled); got != civil.MustParse("2026-08-29") {
+		t.Errorf("RepresentmentDeadline = %s", got)
+	}
+}
