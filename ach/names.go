@@ -1,7 +1,6 @@
 package ach
 
 import (
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -43,82 +42,94 @@ func Sanitize(s string, width int) string {
 	if width <= 0 {
 		return ""
 	}
-	var b strings.Builder
-	b.Grow(min(len(s), width))
+	out := make([]byte, 0, min(len(s), width))
+	var scratch [32]byte
 	pendingSpace := false
 	for _, r := range s {
-		unit := sanitizeUnit(r)
-		if unit == " " {
-			pendingSpace = b.Len() > 0
+		unit, sep := sanitizeUnit(scratch[:0], r)
+		if sep {
+			pendingSpace = len(out) > 0
 			continue
 		}
-		if unit == "" {
+		if len(unit) == 0 {
 			continue
 		}
 		need := len(unit)
 		if pendingSpace {
 			need++
 		}
-		if b.Len()+need > width {
+		if len(out)+need > width {
 			break
 		}
 		if pendingSpace {
-			b.WriteByte(' ')
+			out = append(out, ' ')
 			pendingSpace = false
 		}
-		b.WriteString(unit)
+		out = append(out, unit...)
 	}
-	return b.String()
+	return string(out)
 }
 
-// sanitizeUnit spells one rune for a NACHA name: the ASCII it becomes, " "
-// for a separator, or "" for a rune that leaves no trace.
-func sanitizeUnit(r rune) string {
+// sanitizeUnit appends to dst how one rune is spelled in a NACHA name and
+// reports whether the rune is instead a separator. A rune that leaves no
+// trace appends nothing.
+func sanitizeUnit(dst []byte, r rune) ([]byte, bool) {
 	if r < utf8.RuneSelf {
-		return sanitizeASCII(byte(r))
+		c, ok := sanitizeASCII(byte(r))
+		if !ok {
+			return dst, true
+		}
+		return append(dst, c), false
 	}
 	if u, ok := sanitizeSpecial[r]; ok {
-		return u
+		return append(dst, u...), false
 	}
+	var rb [utf8.UTFMax]byte
+	// The table's full compatibility decomposition, nil when there is none;
+	// reading it allocates nothing, unlike normalising a string.
+	decomposed := norm.NFKD.Properties(utf8.AppendRune(rb[:0], r)).Decomposition()
 	if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) || unicode.IsControl(r) {
 		// Compatibility forms of ASCII punctuation (full-width, small forms)
 		// keep their meaning; anything else separates words.
-		if d := norm.NFKD.String(string(r)); len(d) == 1 && d[0] < utf8.RuneSelf {
-			return sanitizeASCII(d[0])
+		if len(decomposed) == 1 {
+			if c, ok := sanitizeASCII(decomposed[0]); ok {
+				return append(dst, c), false
+			}
 		}
-		return " "
+		return dst, true
 	}
-	// Decompose (compatibility too, so ligatures and full-width letters
-	// become plain letters) and keep the ASCII part; combining marks and
+	// Decomposed (compatibility too, so ligatures and full-width letters
+	// become plain letters), the ASCII part stays; combining marks and
 	// letters of other scripts fall away.
-	var b strings.Builder
-	for _, d := range norm.NFKD.String(string(r)) {
+	for len(decomposed) > 0 {
+		d, size := utf8.DecodeRune(decomposed)
+		decomposed = decomposed[size:]
 		if d >= utf8.RuneSelf {
 			if u, ok := sanitizeSpecial[d]; ok && u != "'" && u != "-" {
-				b.WriteString(u)
+				dst = append(dst, u...)
 			}
 			continue
 		}
-		if u := sanitizeASCII(byte(d)); u != " " {
-			b.WriteString(u)
+		if c, ok := sanitizeASCII(byte(d)); ok {
+			dst = append(dst, c)
 		}
 	}
-	return b.String()
+	return dst, false
 }
 
 // sanitizeASCII maps one ASCII byte: letters up-cased, digits and the
-// allowed punctuation kept, everything else a separator.
-func sanitizeASCII(c byte) string {
+// allowed punctuation kept (ok), everything else a separator (not ok).
+func sanitizeASCII(c byte) (byte, bool) {
 	switch {
 	case c >= 'a' && c <= 'z':
-		return string(rune(c - 'a' + 'A'))
+		return c - 'a' + 'A', true
 	case c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return string(rune(c))
+		return c, true
 	case c == '-', c == '\'', c == '.', c == ',', c == '&', c == '/':
-		return string(rune(c))
+		return c, true
 	case c == '`':
-		return "'"
+		return '\'', true
 	default:
-		return " "
+		return 0, false
 	}
 }

@@ -95,3 +95,11 @@ func sanitizeCheck(t *testing.T, in string, width int, got string) {
 		t.Fatalf("Sanitize not idempotent: %q -> %q -> %q", in, got, again)
 	}
 }
+
+func BenchmarkSanitize(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Sanitize("Nguyễn Thị Ánh", 22)
+		Sanitize("Maria Garcia-Lopez", 22)
+	}
+}
