@@ -119,14 +119,14 @@ func (d *Decoder) readLine() (line []byte, n int, err error) {
 			continue
 		}
 		line = d.buf
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			line = line[:len(line)-1]
+		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
 			n--
-			if len(line) > 0 && line[len(line)-1] == '\r' {
-				line = line[:len(line)-1]
+			if len(chunk) > 1 && chunk[len(chunk)-2] == '\r' {
 				n--
 			}
 		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		return line, n, rerr
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/drafterhq/drafter/civil"
 )
@@ -110,7 +111,7 @@ func walk(t reflect.Type, v any, path string) (field, problem string, ok bool) {
 				}
 			}
 			if !known {
-				return join(path, k), "unknown field; want only the fields in docs/portfolio-format.md", true
+				return join(path, keyName(k)), "unknown field; want only the fields in docs/portfolio-format.md", true
 			}
 		}
 	}
@@ -160,4 +161,30 @@ func jsonFields(t reflect.Type) []jsonField {
 	}
 	fieldCache.Store(t, out)
 	return out
+}
+
+// keyName returns an unknown JSON key as it goes into a field path: as is
+// when it looks like a field name, quoted when it is empty or odd.
+func keyName(k string) string {
+	if k == "" || len(k) > 64 {
+		return strconv.Quote(truncate(k, 64))
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return strconv.Quote(k)
+		}
+	}
+	return k
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

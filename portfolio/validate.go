@@ -171,7 +171,11 @@ func (v *validator) text(field, s string, max int, required bool) {
 		return
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+		if r == utf8.RuneError {
+			v.add(field, "contains U+FFFD, the mark of text that was not UTF-8 upstream; want the original letters in UTF-8")
+			return
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			v.add(field, "contains control character %U; want printable text", r)
 			return
 		}
