@@ -63,6 +63,9 @@ func MailpitWith(t testing.TB, cfg MailpitConfig) *MailpitServer {
 	if bin == "" {
 		SkipOrFail(t, "mailpit not found (set DRAFTER_TEST_MAILPIT or run `go install github.com/axllent/mailpit@v1.27.11`; make test does)")
 	}
+	if _, err := os.Stat(bin); err != nil {
+		SkipOrFail(t, "mailpit: %v (DRAFTER_TEST_MAILPIT names a missing file?)", err)
+	}
 	dir := t.TempDir()
 	s := &MailpitServer{bin: bin, db: filepath.Join(dir, "mailpit.db"), cfg: cfg, log: filepath.Join(dir, "mailpit.log")}
 	var err error
@@ -117,7 +120,6 @@ func (s *MailpitServer) start() error {
 		"--disable-version-check",
 		"--smtp-disable-rdns",
 		"--smtp-auth-accept-any",
-		"--smtp-auth-allow-insecure",
 		"--quiet",
 	}
 	if s.cfg.AllowedRecipients != "" {
@@ -128,6 +130,9 @@ func (s *MailpitServer) start() error {
 		if s.cfg.ImplicitTLS {
 			args = append(args, "--smtp-require-tls")
 		}
+	} else {
+		// Without TLS, let tests log in (mailpit refuses this with TLS).
+		args = append(args, "--smtp-auth-allow-insecure")
 	}
 	if s.cfg.ChaosTriggers != "" {
 		args = append(args, "--enable-chaos", "--chaos-triggers", s.cfg.ChaosTriggers)
@@ -216,6 +221,7 @@ type MailpitSummary struct {
 	Subject     string
 	Attachments int
 	Size        int
+	Username    string // the SMTP login, if any
 }
 
 // MailpitAttachment describes one attachment of a message.
@@ -234,6 +240,7 @@ type MailpitMessage struct {
 	To          []MailpitAddress
 	ReplyTo     []MailpitAddress
 	Subject     string
+	Username    string // the SMTP login, if any
 	Date        time.Time
 	Text        string
 	HTML        string
