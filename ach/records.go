@@ -37,7 +37,7 @@ type recordsBatch struct {
 	entryAddenda  int64
 	hash          int64
 	debit, credit int64
-	lastTrace     string
+	lastTrace     int64
 }
 
 // CheckRecords checks a NACHA file record by record without moov-io/ach: a
@@ -89,7 +89,7 @@ func CheckRecords(b []byte) error {
 		fileHash     int64
 		fileDebit    int64
 		fileCredit   int64
-		traces       = make(map[string]int)
+		traces       = make(map[int64]int)
 		controlLine  int
 	)
 	for i := 1; i < len(lines); i++ {
@@ -239,7 +239,7 @@ func recordsCheckBatchHeader(l []byte, n int) (*recordsBatch, error) {
 	}, nil
 }
 
-func recordsCheckEntry(l []byte, n int, b *recordsBatch, traces map[string]int) error {
+func recordsCheckEntry(l []byte, n int, b *recordsBatch, traces map[int64]int) error {
 	fail := func(field, format string, args ...any) error {
 		return &RecordCheckError{Line: n, Field: "entry " + field, Msg: fmt.Sprintf(format, args...)}
 	}
@@ -260,16 +260,16 @@ func recordsCheckEntry(l []byte, n int, b *recordsBatch, traces map[string]int) 
 	if l[78] != '0' && l[78] != '1' {
 		return fail("addenda record indicator", "%q, want 0 or 1", l[78])
 	}
-	trace := string(l[79:94])
-	if !recordsDigits(l[79:94]) {
-		return fail("trace number", "%q, want 15 digits", trace)
+	trace, ok := recordsNumber(l[79:94])
+	if !ok {
+		return fail("trace number", "%q, want 15 digits", l[79:94])
 	}
 	if prev, dup := traces[trace]; dup {
-		return fail("trace number", "%s already used on line %d", trace, prev)
+		return fail("trace number", "%015d already used on line %d", trace, prev)
 	}
 	traces[trace] = n
-	if b.lastTrace != "" && trace <= b.lastTrace {
-		return fail("trace number", "%s after %s, want ascending within the batch", trace, b.lastTrace)
+	if b.entries > 0 && trace <= b.lastTrace {
+		return fail("trace number", "%015d after %015d, want ascending within the batch", trace, b.lastTrace)
 	}
 	b.lastTrace = trace
 	credit := l[2] <= '4'

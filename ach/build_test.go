@@ -1,0 +1,503 @@
+package ach
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	moov "github.com/moov-io/ach"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// The package's other tests may define the conventional -update flag; a
+// second definition would panic, so the outbound golden files have their own
+// flag and also honour -update when it exists.
+var outboundUpdate = flag.Bool("update-outbound", false, "rewrite the golden NACHA files in testdata/outbound")
+
+func outboundUpdating() bool {
+	if *outboundUpdate {
+		return true
+	}
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+const (
+	buildTestODFI  = "021000021"
+	buildTestRDFI1 = "011000015"
+	buildTestRDFI2 = "091000019"
+	buildTestRDFI3 = "026009593"
+)
+
+func buildTestOriginator(withOffset bool) Originator {
+	o := Originator{
+		ODFIRouting:              buildTestODFI,
+		ImmediateDestination:     buildTestODFI,
+		ImmediateDestinationName: "JPMORGAN CHASE",
+		ImmediateOrigin:          "987654320",
+		ImmediateOriginName:      "DRAFTER AUTO FINANCE",
+		CompanyName:              "DRAFTER AUTO",
+		CompanyID:                "1987654320",
+		CompanyDiscretionaryData: "NIGHTLY",
+	}
+	if withOffset {
+		o.Offset = &OffsetAccount{Routing: buildTestODFI, AccountNumber: "400012345678", Type: "checking", Name: "Drafter Auto Settlement"}
+	}
+	return o
+}
+
+// buildTestSmallEntries is one file's worth of the entries drafter sends: two
+// autopay debits, a portal payment, a re-presentment and a prenote.
+func buildTestSmallEntries() []Entry {
+	return []Entry{
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1234567890", Amount: 45_678, IndividualID: "LN-000101", IndividualName: "Maria Garcia", TraceSequence: 12},
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 37, RDFIRouting: buildTestRDFI2, AccountNumber: "55501234", Amount: 38_900, IndividualID: "LS-000202", IndividualName: "John O'Neil", TraceSequence: 10},
+		{SEC: "WEB", Description: "PAYMENT", TransactionCode: 27, RDFIRouting: buildTestRDFI3, AccountNumber: "000987654321", Amount: 25_000, IndividualID: "LN-000303", IndividualName: "Wei Chen", TraceSequence: 11, PaymentType: "S"},
+		{SEC: "PPD", Description: "RETRY PYMT", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "7788990011", Amount: 51_234, IndividualID: "LN-000404", IndividualName: "Ana Souza", TraceSequence: 13},
+		{SEC: "PPD", Description: "PRENOTE", TransactionCode: 28, RDFIRouting: buildTestRDFI2, AccountNumber: "31415926", Amount: 0, IndividualID: "LN-000505", IndividualName: "Priya Patel", TraceSequence: 14},
+	}
+}
+
+func buildTestSpec(entries []Entry) FileSpec {
+	return FileSpec{
+		IDModifier:    'A',
+		CreationDate:  civil.MustParse("2026-11-24"),
+		CreationTime:  "2130",
+		EffectiveDate: civil.MustParse("2026-11-25"),
+		Entries:       entries,
+	}
+}
+
+func TestBuildFileGolden(t *testing.T) {
+	var cal Calendar
+	holidayCreation := civil.MustParse("2026-11-25")
+	holidaySpec := buildTestSpec(buildTestSmallEntries())
+	holidaySpec.IDModifier = 'B'
+	holidaySpec.CreationDate = holidayCreation
+	holidaySpec.EffectiveDate = cal.NextBankingDay(holidayCreation)
+	if got := holidaySpec.EffectiveDate.String(); got != "2026-11-27" {
+		t.Fatalf("effective date after 2026-11-25 = %s, want 2026-11-27 (Thanksgiving closed)", got)
+	}
+
+	unicodeSpec := buildTestSpec([]Entry{
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1001", Amount: 10_000, IndividualID: "LN-1", IndividualName: "Nguyễn Thị Ánh", TraceSequence: 1},
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1002", Amount: 10_001, IndividualID: "LN-2", IndividualName: "Łukasz Żółkiewski-Strauß", TraceSequence: 2},
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1003", Amount: 10_002, IndividualID: "LN-3", IndividualName: "Maximiliano Alejandro de la Santísima Trinidad", TraceSequence: 3},
+		{SEC: "TEL", Description: "PAYMENT", TransactionCode: 37, RDFIRouting: buildTestRDFI2, AccountNumber: "1004", Amount: 10_003, IndividualID: "LN-4", IndividualName: "Søren Ærøe Þórsson", TraceSequence: 4, PaymentType: "R"},
+	})
+
+	amountsSpec := buildTestSpec([]Entry{
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "12345678901234567", Amount: MaxEntryAmount, IndividualID: "LN-MAX", IndividualName: "Max Amount", TraceSequence: 9_999_999},
+		{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI2, AccountNumber: "1", Amount: 1, IndividualID: "LN-MIN", IndividualName: "One Cent", TraceSequence: 1},
+		{SEC: "PPD", Description: "PRENOTE", TransactionCode: 38, RDFIRouting: buildTestRDFI3, AccountNumber: "2", Amount: 0, IndividualID: "LN-ZERO", IndividualName: "Zero Prenote", TraceSequence: 2},
+	})
+
+	cases := []struct {
+		name     string
+		offset   bool
+		spec     FileSpec
+		batches  []string // SEC/Description in file order
+		entries  int
+		prenotes int
+		debit    money.Cents
+	}{
+		{"small", false, buildTestSpec(buildTestSmallEntries()),
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE", "PPD/RETRY PYMT", "WEB/PAYMENT"}, 5, 1, 160_812},
+		{"small_offset", true, buildTestSpec(buildTestSmallEntries()),
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE", "PPD/RETRY PYMT", "WEB/PAYMENT"}, 5, 1, 160_812},
+		{"holiday_week", false, holidaySpec,
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE", "PPD/RETRY PYMT", "WEB/PAYMENT"}, 5, 1, 160_812},
+		{"unicode_names", false, unicodeSpec,
+			[]string{"PPD/AUTOPAY", "TEL/PAYMENT"}, 4, 0, 40_006},
+		{"amounts", false, amountsSpec,
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE"}, 3, 1, MaxEntryAmount + 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(tc.offset)
+			built, err := BuildFile(o, tc.spec)
+			if err != nil {
+				t.Fatalf("BuildFile: %v", err)
+			}
+			outboundGolden(t, tc.name+".ach", built.File)
+			buildTestVerify(t, built)
+
+			s := built.Summary
+			var got []string
+			for _, b := range s.BatchSummaries {
+				got = append(got, b.SEC+"/"+b.Description)
+			}
+			if !slices.Equal(got, tc.batches) {
+				t.Errorf("batches = %q, want %q", got, tc.batches)
+			}
+			if s.Batches != len(tc.batches) || s.Entries != tc.entries || s.Prenotes != tc.prenotes || s.DebitTotal != tc.debit {
+				t.Errorf("summary batches %d entries %d prenotes %d debit %s; want %d %d %d %s",
+					s.Batches, s.Entries, s.Prenotes, s.DebitTotal, len(tc.batches), tc.entries, tc.prenotes, tc.debit)
+			}
+			wantCredit, wantOffsets := money.Cents(0), 0
+			if tc.offset {
+				wantCredit = tc.debit
+				for _, b := range s.BatchSummaries {
+					if b.DebitTotal > 0 {
+						wantOffsets++
+					}
+				}
+			}
+			if s.CreditTotal != wantCredit || s.Offsets != wantOffsets {
+				t.Errorf("credit %s offsets %d, want %s %d", s.CreditTotal, s.Offsets, wantCredit, wantOffsets)
+			}
+			for i, e := range tc.spec.Entries {
+				want, _ := Trace(buildTestODFI, e.TraceSequence)
+				if s.Traces[i] != want {
+					t.Errorf("Traces[%d] = %q, want %q", i, s.Traces[i], want)
+				}
+			}
+
+			again, err := BuildFile(o, tc.spec)
+			if err != nil || !bytes.Equal(again.File, built.File) {
+				t.Fatalf("second build differs (err %v)", err)
+			}
+			shuffled := tc.spec
+			shuffled.Entries = slices.Clone(tc.spec.Entries)
+			slices.Reverse(shuffled.Entries)
+			reordered, err := BuildFile(o, shuffled)
+			if err != nil || !bytes.Equal(reordered.File, built.File) {
+				t.Fatalf("build from reordered entries differs (err %v)", err)
+			}
+		})
+	}
+}
+
+func TestBuildFileHolidayWeekDates(t *testing.T) {
+	spec := buildTestSpec(buildTestSmallEntries())
+	spec.CreationDate = civil.MustParse("2026-11-25")
+	spec.EffectiveDate = civil.MustParse("2026-11-27")
+	built, err := BuildFile(buildTestOriginator(false), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(built.File), "\n")
+	if got := lines[0][23:29]; got != "261125" {
+		t.Errorf("file creation date %q, want 261125", got)
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "5") && l[69:75] != "261127" {
+			t.Errorf("batch effective date %q, want 261127: %s", l[69:75], l)
+		}
+	}
+}
+
+func TestBuildFileOffset(t *testing.T) {
+	o := buildTestOriginator(true)
+	spec := buildTestSpec(buildTestSmallEntries())
+	built, err := BuildFile(o, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Derived: the sequences after the highest entry's (14), in batch order,
+	// skipping the prenote batch that has nothing to balance.
+	var offsets []string
+	for _, b := range built.Summary.BatchSummaries {
+		offsets = append(offsets, b.OffsetTrace)
+		if b.OffsetTrace != "" && b.CreditTotal != b.DebitTotal {
+			t.Errorf("batch %d credit %s != debit %s", b.Number, b.CreditTotal, b.DebitTotal)
+		}
+	}
+	want := []string{"021000020000015", "", "021000020000016", "021000020000017"}
+	if !slices.Equal(offsets, want) {
+		t.Errorf("offset traces %q, want %q", offsets, want)
+	}
+	if built.Summary.LastTraceSequence != 17 {
+		t.Errorf("LastTraceSequence = %d, want 17", built.Summary.LastTraceSequence)
+	}
+
+	f := buildTestRead(t, built.File)
+	for _, b := range f.Batches {
+		entries := b.GetEntries()
+		last := entries[len(entries)-1]
+		if b.GetHeader().CompanyEntryDescription == "PRENOTE" {
+			if b.GetHeader().ServiceClassCode != moov.DebitsOnly {
+				t.Errorf("prenote batch service class %d, want 225", b.GetHeader().ServiceClassCode)
+			}
+			continue
+		}
+		if b.GetHeader().ServiceClassCode != moov.MixedDebitsAndCredits {
+			t.Errorf("batch %d service class %d, want 200", b.GetHeader().BatchNumber, b.GetHeader().ServiceClassCode)
+		}
+		if last.TransactionCode != moov.CheckingCredit || last.DFIAccountNumber != "400012345678" || last.IndividualName != "DRAFTER AUTO SETTLEMEN" {
+			t.Errorf("batch %d last entry %+v is not the offset", b.GetHeader().BatchNumber, last)
+		}
+		if c := b.GetControl(); c.TotalCreditEntryDollarAmount != c.TotalDebitEntryDollarAmount {
+			t.Errorf("batch %d does not net to zero: debit %d credit %d", b.GetHeader().BatchNumber, c.TotalDebitEntryDollarAmount, c.TotalCreditEntryDollarAmount)
+		}
+	}
+
+	// Explicit, and a savings offset account.
+	o.Offset.Type = "savings"
+	spec.OffsetTraceSequence = 500
+	built, err = BuildFile(o, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := built.Summary.BatchSummaries[3].OffsetTrace; got != "021000020000502" {
+		t.Errorf("explicit offset trace of batch 4 = %q, want 021000020000502", got)
+	}
+	for _, b := range buildTestRead(t, built.File).Batches {
+		if es := b.GetEntries(); b.GetHeader().CompanyEntryDescription != "PRENOTE" && es[len(es)-1].TransactionCode != moov.SavingsCredit {
+			t.Errorf("savings offset transaction code %d, want 32", es[len(es)-1].TransactionCode)
+		}
+	}
+	buildTestVerify(t, built)
+}
+
+func TestBuildFileRejectsFile(t *testing.T) {
+	entry := func(seq int, amount money.Cents) Entry {
+		return Entry{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1", Amount: amount, IndividualName: "A", TraceSequence: seq}
+	}
+	cases := []struct {
+		name   string
+		mutate func(o *Originator, f *FileSpec)
+		want   string
+	}{
+		{"bad modifier lower case", func(o *Originator, f *FileSpec) { f.IDModifier = 'a' }, "IDModifier"},
+		{"bad modifier zero byte", func(o *Originator, f *FileSpec) { f.IDModifier = 0 }, "IDModifier"},
+		{"effective before creation", func(o *Originator, f *FileSpec) { f.EffectiveDate = civil.MustParse("2026-11-23") }, "EffectiveDate"},
+		{"missing creation date", func(o *Originator, f *FileSpec) { f.CreationDate = civil.Date{} }, "CreationDate"},
+		{"bad creation time", func(o *Originator, f *FileSpec) { f.CreationTime = "2460" }, "CreationTime"},
+		{"no entries", func(o *Originator, f *FileSpec) { f.Entries = nil }, "Entries"},
+		{"bad odfi", func(o *Originator, f *FileSpec) { o.ODFIRouting = "021000022" }, "ODFIRouting"},
+		{"bad destination", func(o *Originator, f *FileSpec) { o.ImmediateDestination = "12345" }, "ImmediateDestination"},
+		{"bad origin", func(o *Originator, f *FileSpec) { o.ImmediateOrigin = "1987654320" }, "ImmediateOrigin"},
+		{"long company name", func(o *Originator, f *FileSpec) { o.CompanyName = "DRAFTER AUTO FINANCE" }, "CompanyName"},
+		{"missing company id", func(o *Originator, f *FileSpec) { o.CompanyID = "" }, "CompanyID"},
+		{"non-ascii destination name", func(o *Originator, f *FileSpec) { o.ImmediateDestinationName = "BANCO ESPAÑOL" }, "ImmediateDestinationName"},
+		{"offset bad routing", func(o *Originator, f *FileSpec) { o.Offset.Routing = "021000022" }, "offset account Routing"},
+		{"offset bad type", func(o *Originator, f *FileSpec) { o.Offset.Type = "loan" }, "offset account Type"},
+		{"offset bad account", func(o *Originator, f *FileSpec) { o.Offset.AccountNumber = "12-34" }, "offset account AccountNumber"},
+		{"offset trace not above entries", func(o *Originator, f *FileSpec) { f.OffsetTraceSequence = 14 }, "OffsetTraceSequence"},
+		{"offset trace overflows", func(o *Originator, f *FileSpec) { f.OffsetTraceSequence = MaxTraceSequence - 1 }, "OffsetTraceSequence"},
+		{"offset over one entry's amount", func(o *Originator, f *FileSpec) {
+			f.Entries = []Entry{entry(1, MaxEntryAmount), entry(2, 1)}
+		}, "one offset entry holds"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(true)
+			f := buildTestSpec(buildTestSmallEntries())
+			tc.mutate(&o, &f)
+			_, err := BuildFile(o, f)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("BuildFile error = %v, want one naming %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestBuildFileRejectsEntry(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(e *Entry)
+		field  string
+	}{
+		{"routing check digit", func(e *Entry) { e.RDFIRouting = "011000016" }, "RDFIRouting"},
+		{"routing letters", func(e *Entry) { e.RDFIRouting = "01100001X" }, "RDFIRouting"},
+		{"empty account", func(e *Entry) { e.AccountNumber = "" }, "AccountNumber"},
+		{"account with a dash", func(e *Entry) { e.AccountNumber = "1234-5678" }, "AccountNumber"},
+		{"account over 17", func(e *Entry) { e.AccountNumber = "123456789012345678" }, "AccountNumber"},
+		{"negative amount", func(e *Entry) { e.Amount = -1 }, "Amount"},
+		{"amount over max", func(e *Entry) { e.Amount = MaxEntryAmount + 1 }, "Amount"},
+		{"zero debit", func(e *Entry) { e.Amount = 0 }, "Amount"},
+		{"prenote with amount", func(e *Entry) { e.TransactionCode = 28 }, "Amount"},
+		{"unknown sec", func(e *Entry) { e.SEC = "CCD" }, "SEC"},
+		{"credit code", func(e *Entry) { e.TransactionCode = 22 }, "TransactionCode"},
+		{"unknown code", func(e *Entry) { e.TransactionCode = 99 }, "TransactionCode"},
+		{"web without payment type", func(e *Entry) { e.SEC = "WEB" }, "PaymentType"},
+		{"tel bad payment type", func(e *Entry) { e.SEC, e.PaymentType = "TEL", "X" }, "PaymentType"},
+		{"ppd with payment type", func(e *Entry) { e.PaymentType = "S" }, "PaymentType"},
+		{"empty description", func(e *Entry) { e.Description = "" }, "Description"},
+		{"lower-case description", func(e *Entry) { e.Description = "autopay" }, "Description"},
+		{"long description", func(e *Entry) { e.Description = "AUTOPAYMENTS" }, "Description"},
+		{"long individual id", func(e *Entry) { e.IndividualID = "LN-0000000000000001" }, "IndividualID"},
+		{"name empty once sanitised", func(e *Entry) { e.IndividualName = "李小龍" }, "IndividualName"},
+		{"zero trace sequence", func(e *Entry) { e.TraceSequence = 0 }, "TraceSequence"},
+		{"trace sequence overflow", func(e *Entry) { e.TraceSequence = MaxTraceSequence + 1 }, "TraceSequence"},
+		{"duplicate trace sequence", func(e *Entry) { e.TraceSequence = 12 }, "TraceSequence"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := buildTestSpec(buildTestSmallEntries())
+			bad := &f.Entries[1]
+			tc.mutate(bad)
+			_, err := BuildFile(buildTestOriginator(false), f)
+			var ee *BuildEntryError
+			if !errors.As(err, &ee) {
+				t.Fatalf("BuildFile error = %v, want a *BuildEntryError", err)
+			}
+			if ee.Index != 1 || ee.TraceSequence != bad.TraceSequence || ee.Field != tc.field {
+				t.Fatalf("error names entry %d trace %d field %q, want 1, %d, %q (%v)",
+					ee.Index, ee.TraceSequence, ee.Field, bad.TraceSequence, tc.field, err)
+			}
+			if !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), "trace sequence") {
+				t.Errorf("error text %q does not name the field and trace", err)
+			}
+		})
+	}
+}
+
+func TestBuildFileReportsManyEntryErrors(t *testing.T) {
+	f := buildTestSpec(buildTestSmallEntries())
+	f.Entries[0].Amount = -5
+	f.Entries[4].AccountNumber = "x"
+	_, err := BuildFile(buildTestOriginator(false), f)
+	if err == nil || !strings.Contains(err.Error(), "entry 0 (trace sequence 12): Amount") ||
+		!strings.Contains(err.Error(), "entry 4 (trace sequence 14): AccountNumber") {
+		t.Fatalf("error = %v, want both entries named", err)
+	}
+}
+
+func TestBuildFileDoesNotReorderCallerEntries(t *testing.T) {
+	entries := buildTestSmallEntries()
+	before := slices.Clone(entries)
+	if _, err := BuildFile(buildTestOriginator(true), buildTestSpec(entries)); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(entries, before) {
+		t.Error("BuildFile changed the caller's entries")
+	}
+}
+
+func TestNextModifier(t *testing.T) {
+	cases := []struct {
+		name    string
+		prev    byte
+		want    byte
+		wantErr bool
+	}{
+		{"a to b", 'A', 'B', false},
+		{"y to z", 'Y', 'Z', false},
+		{"z to 0", 'Z', '0', false},
+		{"0 to 1", '0', '1', false},
+		{"8 to 9", '8', '9', false},
+		{"after 9 none", '9', 0, true},
+		{"lower case", 'a', 0, true},
+		{"zero byte", 0, 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NextModifier(tc.prev)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("NextModifier(%q) = %q, %v; want %q, error %v", tc.prev, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+	// 36 files a day: A..Z then 0..9.
+	n, m := 1, byte('A')
+	for {
+		next, err := NextModifier(m)
+		if err != nil {
+			break
+		}
+		m, n = next, n+1
+	}
+	if n != 36 || m != '9' {
+		t.Errorf("sequence from A has %d modifiers ending %q, want 36 ending '9'", n, m)
+	}
+}
+
+// buildTestVerify checks a built file the two ways every file is checked:
+// moov-io/ach reads it back and validates it, and CheckRecords passes it;
+// and the summary agrees with what moov-io/ach read.
+func buildTestVerify(t *testing.T, built Built) {
+	t.Helper()
+	if err := CheckRecords(built.File); err != nil {
+		t.Fatalf("CheckRecords: %v", err)
+	}
+	f := buildTestRead(t, built.File)
+	s := built.Summary
+	if f.Control.BatchCount != s.Batches || f.Control.BlockCount != s.BlockCount ||
+		f.Control.EntryAddendaCount != s.Entries+s.Offsets || int64(f.Control.EntryHash) != s.EntryHash ||
+		money.Cents(f.Control.TotalDebitEntryDollarAmountInFile) != s.DebitTotal ||
+		money.Cents(f.Control.TotalCreditEntryDollarAmountInFile) != s.CreditTotal {
+		t.Errorf("file control %+v disagrees with summary %+v", f.Control, s)
+	}
+	if s.Lines%10 != 0 || s.Lines != bytes.Count(built.File, []byte("\n")) {
+		t.Errorf("summary lines %d", s.Lines)
+	}
+	for _, b := range f.Batches {
+		for _, e := range b.GetEntries() {
+			if len(e.IndividualName) > 22 || e.IndividualName == "" {
+				t.Errorf("entry %s individual name %q", e.TraceNumber, e.IndividualName)
+			}
+		}
+	}
+}
+
+func buildTestRead(t *testing.T, b []byte) moov.File {
+	t.Helper()
+	f, err := moov.NewReader(bytes.NewReader(b)).Read()
+	if err != nil {
+		t.Fatalf("moov-io/ach reading the built file: %v", err)
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatalf("moov-io/ach validating the built file: %v", err)
+	}
+	return f
+}
+
+// outboundGolden compares got with testdata/outbound/name, or rewrites it
+// under -update-outbound (or -update).
+func outboundGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "outbound", name)
+	if outboundUpdating() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("golden file: %v (run go test ./ach -update-outbound to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", path, got)
+	}
+}
+
+func BenchmarkBuildFile(b *testing.B) {
+	const n = 100_000
+	entries := make([]Entry, n)
+	routings := []string{buildTestRDFI1, buildTestRDFI2, buildTestRDFI3}
+	descriptions := []string{"AUTOPAY", "AUTOPAY", "AUTOPAY", "PAYMENT", "RETRY PYMT"}
+	for i := range entries {
+		e := Entry{
+			SEC: "PPD", Description: descriptions[i%len(descriptions)], TransactionCode: 27,
+			RDFIRouting: routings[i%len(routings)], AccountNumber: "1234567890", Amount: money.Cents(10_000 + i%50_000),
+			IndividualID: "LN-0000001", IndividualName: "Nguyễn Thị Ánh", TraceSequence: i + 1,
+		}
+		if e.Description == "PAYMENT" {
+			e.SEC, e.PaymentType = "WEB", "S"
+		}
+		entries[i] = e
+	}
+	spec := buildTestSpec(entries)
+	o := buildTestOriginator(true)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := BuildFile(o, spec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
