@@ -46,7 +46,7 @@ func (s *Store) scanBankAccount(row interface{ Scan(...any) error }) (BankAccoun
 
 // BankAccount returns one bank account, decrypted.
 func (s *Store) BankAccount(ctx context.Context, id string) (BankAccount, error) {
-	b, err := s.scanBankAccount(s.db.QueryRowContext(ctx, bankAccountSelect+` WHERE id = $1`, id))
+	b, err := s.scanBankAccount(s.q.QueryRowContext(ctx, bankAccountSelect+` WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, fmt.Errorf("bank account %s: %w", id, ErrNotFound)
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -48,6 +49,29 @@ var (
 		skipLocked: " FOR UPDATE SKIP LOCKED",
 	}
 )
+
+// values returns the VALUES rows of a multi-row statement whose
+// placeholders start after offset. SQLite gets plain ? placeholders: its
+// numbered ones cost a linear search each, so a statement of thousands of
+// them takes quadratic time to prepare and bind.
+func (d dialect) values(rows, cols, offset int) string {
+	if d.name == "sqlite" {
+		row := "(" + strings.Repeat("?,", cols-1) + "?)"
+		return strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+	}
+	return valuesList(rows, cols, offset)
+}
+
+var numbered = regexp.MustCompile(`\$[0-9]+`)
+
+// rebind rewrites $N placeholders to ? for SQLite in a statement that uses
+// each placeholder once, in order (see values).
+func (d dialect) rebind(q string) string {
+	if d.name != "sqlite" {
+		return q
+	}
+	return numbered.ReplaceAllString(q, "?")
+}
 
 // valuesList returns "($o+1,...,$o+cols),(...)" for rows rows of cols columns,
 // numbering placeholders from offset+1.

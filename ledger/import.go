@@ -50,6 +50,9 @@ type querierTx interface {
 
 // NewImporter begins the import transaction.
 func (s *Store) NewImporter(ctx context.Context) (*Importer, error) {
+	if s.tx != nil {
+		return &Importer{s: s, tx: nopCommitTx{s.tx}}, nil
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin import: %w", err)
@@ -173,7 +176,7 @@ func (s *Store) upsert(ctx context.Context, q querier, table string, cols []stri
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		if _, err := q.ExecContext(ctx, head+valuesList(len(chunk), len(cols), 0)+tail, args...); err != nil {
+		if _, err := q.ExecContext(ctx, head+s.dialect.values(len(chunk), len(cols), 0)+tail, args...); err != nil {
 			return fmt.Errorf("import %s: %w", table, err)
 		}
 	}
@@ -214,3 +217,9 @@ func lastByKey(cols []string, conflict string, rows [][]any) [][]any {
 	}
 	return out
 }
+
+// nopCommitTx is an import inside a dry run: the dry run's rollback decides.
+type nopCommitTx struct{ querier }
+
+func (nopCommitTx) Commit() error   { return nil }
+func (nopCommitTx) Rollback() error { return nil }

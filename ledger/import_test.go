@@ -35,7 +35,7 @@ func testAccount(id string, number string) portfolio.Account {
 		Autopay: &portfolio.Autopay{ID: "AP-" + id, BankAccountID: "B-" + id, AuthorizedOn: d("2024-01-10"),
 			StartsOn: d("2024-02-10"), Status: "active"},
 		OdometerReadings: []portfolio.OdometerReading{{On: d("2026-10-01"), Miles: 31000, Source: "telematics"}},
-		Transactions: []portfolio.Transaction{{ID: "T-" + id, PostedOn: d("2026-10-10"), Kind: "payment", Amount: 47925}},
+		Transactions:     []portfolio.Transaction{{ID: "T-" + id, PostedOn: d("2026-10-10"), Kind: "payment", Amount: 47925}},
 	}
 }
 

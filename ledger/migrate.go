@@ -47,7 +47,7 @@ func Migrations() ([]Migration, error) {
 // Migrate applies every migration not yet applied, each in its own
 // transaction, and returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

@@ -175,7 +175,7 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 // ResumeRun takes a failed run back to running for owner, to finish it.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
 	t := now()
-	res, err := s.db.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
+	res, err := s.q.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
 		WHERE id = $1 AND status = 'failed'`, id, owner, t)
 	if err != nil {
 		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
@@ -192,7 +192,7 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, err
 
 // Heartbeat records that the run's owner is alive, with its counts so far.
 func (s *Store) Heartbeat(ctx context.Context, id int64, c Counts) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE runs SET heartbeat_at = $2, selected = $3, done = $4, skipped = $5, failed = $6 WHERE id = $1`,
+	_, err := s.q.ExecContext(ctx, `UPDATE runs SET heartbeat_at = $2, selected = $3, done = $4, skipped = $5, failed = $6 WHERE id = $1`,
 		id, now(), c.Selected, c.Done, c.Skipped, c.Failed)
 	return err
 }
@@ -204,7 +204,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 		return err
 	}
 	t := now()
-	_, err = s.db.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
+	_, err = s.q.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
 		error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t)
 	return err
 }
@@ -212,14 +212,14 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 // RecordItem records the outcome of one item of a run (a failed item, with
 // its error); a later outcome of the same item replaces it.
 func (s *Store) RecordItem(ctx context.Context, runID int64, item, status, msg string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO run_items (run_id, item, status, error) VALUES ($1, $2, $3, $4)
+	_, err := s.q.ExecContext(ctx, `INSERT INTO run_items (run_id, item, status, error) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (run_id, item) DO UPDATE SET status = excluded.status, error = excluded.error`, runID, item, status, msg)
 	return err
 }
 
 // RunItems returns the recorded items of a run.
 func (s *Store) RunItems(ctx context.Context, runID int64) ([]RunItem, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT item, status, error FROM run_items WHERE run_id = $1 ORDER BY item`, runID)
+	rows, err := s.q.QueryContext(ctx, `SELECT item, status, error FROM run_items WHERE run_id = $1 ORDER BY item`, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (s *Store) RunItems(ctx context.Context, runID int64) ([]RunItem, error) {
 
 // GetRun returns one run.
 func (s *Store) GetRun(ctx context.Context, id int64) (Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, runSelect+` WHERE id = $1`, id))
+	r, err := scanRun(s.q.QueryRowContext(ctx, runSelect+` WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %d: %w", id, ErrNotFound)
 	}
@@ -265,7 +265,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 		limit = 100
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 // maxAge: its process died. It returns the runs it marked.
 func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int64, error) {
 	cutoff := now().Add(-maxAge)
-	rows, err := s.db.QueryContext(ctx, `UPDATE runs SET status = 'failed', error = 'owner stopped sending heartbeats (process died?)', finished_at = $1
+	rows, err := s.q.QueryContext(ctx, `UPDATE runs SET status = 'failed', error = 'owner stopped sending heartbeats (process died?)', finished_at = $1
 		WHERE status = 'running' AND heartbeat_at < $2 RETURNING id`, now(), cutoff)
 	if err != nil {
 		return nil, err
@@ -304,7 +304,7 @@ func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int6
 
 // Audit records an operator action.
 func (s *Store) Audit(ctx context.Context, actor, action, target, reason string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := s.q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
 		now(), actor, action, target, reason)
 	return err
 }

@@ -22,7 +22,10 @@ import (
 
 // Store is the SQL store. It is safe for concurrent use.
 type Store struct {
-	db      *sql.DB
+	db *sql.DB
+	// q runs every query: the database, or the transaction of a dry run.
+	q       querier
+	tx      *sql.Tx
 	dialect dialect
 	cipher  *Cipher
 	url     string
@@ -66,7 +69,7 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redactURL(rawURL), err)
 	}
-	return &Store{db: db, dialect: d, cipher: cipher, url: rawURL}, nil
+	return &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}, nil
 }
 
 // parseDatabaseURL maps a drafter database URL to a dialect and a driver DSN.
@@ -117,6 +120,10 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // InTx runs fn in a transaction and commits when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.tx != nil {
+		// Inside a dry run every write already shares its transaction.
+		return fn(s.tx)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -141,3 +148,20 @@ type querier interface {
 // now is the store's clock for bookkeeping timestamps (never for business
 // dates), in UTC and to the microsecond so both databases keep it exactly.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// DryRun runs fn with a store whose every read and write goes through one
+// transaction that is always rolled back: fn computes and reports everything
+// and writes nothing.
+func (s *Store) DryRun(ctx context.Context, fn func(s *Store) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin dry run: %w", err)
+	}
+	defer tx.Rollback()
+	dry := *s
+	dry.q, dry.tx = tx, tx
+	return fn(&dry)
+}
+
+// InDryRun reports whether s is the store of a dry run.
+func (s *Store) InDryRun() bool { return s.tx != nil }

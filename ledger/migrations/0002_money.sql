@@ -7,7 +7,13 @@ CREATE TABLE ach_files (
 	id_modifier   TEXT NOT NULL,
 	-- allocated: its payments are fixed; stored: the bytes are in storage.
 	status        TEXT NOT NULL CHECK (status IN ('allocated', 'stored', 'transmitted')),
+	effective_on  {{date}} NOT NULL,
 	storage_key   TEXT NOT NULL,
+	-- trace sequences trace_start..trace_end are this file's, offsets from
+	-- offset_trace_start; a day's files never share a sequence.
+	trace_start        INTEGER NOT NULL,
+	trace_end          INTEGER NOT NULL,
+	offset_trace_start INTEGER NOT NULL DEFAULT 0,
 	sha256        TEXT NOT NULL DEFAULT '',
 	size          BIGINT NOT NULL DEFAULT 0,
 	batches       INTEGER NOT NULL DEFAULT 0,
@@ -42,6 +48,13 @@ CREATE TABLE payments (
 	trace_number        TEXT,
 	originated_on       {{date}},
 	effective_on        {{date}},
+	-- The entry as originated, copied when the payment is allocated to a
+	-- file, so that rebuilding the file gives the same bytes whatever
+	-- happens to the bank account later.
+	rdfi_routing        TEXT NOT NULL DEFAULT '',
+	number_enc          {{blob}},
+	transaction_code    INTEGER NOT NULL DEFAULT 0,
+	individual_name     TEXT NOT NULL DEFAULT '',
 	created_at          {{ts}} NOT NULL,
 	UNIQUE (source, source_key)
 );

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/portfolio"
+)
+
+func centsString(c int64) string { return money.Cents(c).String() }
+
+// GenerateCommand writes a demo portfolio.
+type GenerateCommand struct{}
+
+// Run implements command.
+func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("generate", "generate --accounts N --seed S --as-of YYYY-MM-DD [--out FILE]")
+	n := fs.Int("accounts", 1000, "number of accounts")
+	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same bytes")
+	asOf := fs.String("as-of", "", "extract date (YYYY-MM-DD)")
+	out := fs.String("out", "", "output file (default standard output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	d, err := parseDate("as-of", *asOf)
+	if err != nil {
+		return err
+	}
+	return generateTo(*out, portfolio.GenerateOptions{Accounts: *n, Seed: *seed, AsOf: d})
+}
+
+func generateTo(path string, opt portfolio.GenerateOptions) error {
+	if path == "" {
+		return portfolio.Generate(os.Stdout, opt)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := portfolio.Generate(f, opt); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ImportCommand imports an extract.
+type ImportCommand struct{ common }
+
+// Run implements command.
+func (c *ImportCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("import", "import FILE [--skip-invalid [--rejects FILE]] [--json]")
+	c.register(fs)
+	skip := fs.Bool("skip-invalid", false, "import the good lines; write the bad ones' errors to --rejects")
+	rejects := fs.String("rejects", "", "where --skip-invalid writes rejected lines' errors (default FILE.rejects)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fs.Usage()
+		return errHelp
+	}
+	file := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	rep, err := importFile(ctx, a, file, *skip, *rejects)
+	if c.jsonOut {
+		if perr := printJSON(rep); perr != nil {
+			return perr
+		}
+	} else {
+		for _, e := range rep.Errors {
+			fmt.Fprintln(os.Stderr, e)
+		}
+		fmt.Printf("%s: %d lines, %d accounts imported, %d rejected\n", file, rep.Lines, rep.Imported, rep.Rejected)
+	}
+	return err
+}
+
+func importFile(ctx context.Context, a *app, file string, skip bool, rejectsPath string) (jobs.ImportReport, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return jobs.ImportReport{File: file}, err
+	}
+	defer f.Close()
+	opt := jobs.ImportOptions{SkipInvalid: skip}
+	if skip {
+		if rejectsPath == "" {
+			rejectsPath = file + ".rejects"
+		}
+		rf, err := os.Create(rejectsPath)
+		if err != nil {
+			return jobs.ImportReport{File: file}, err
+		}
+		defer rf.Close()
+		bw := bufio.NewWriter(rf)
+		defer bw.Flush()
+		opt.Rejects = bw
+	}
+	start := time.Now()
+	last := time.Now()
+	opt.Progress = func(lines int) {
+		if time.Since(last) > 5*time.Second {
+			last = time.Now()
+			a.log.Info().Str("file", filepath.Base(file)).Int("lines", lines).Msg("import progress")
+		}
+	}
+	rep, err := jobs.ImportFile(ctx, a.store, f, file, opt)
+	ev := a.log.Info()
+	if err != nil {
+		ev = a.log.Error().Err(err)
+	}
+	ev.Str("file", filepath.Base(file)).Int("imported", rep.Imported).Int("rejected", rep.Rejected).Dur("took", time.Since(start)).Msg("import finished")
+	return rep, err
+}
+
+// MigrateCommand applies migrations.
+type MigrateCommand struct{ common }
+
+// Run implements command.
+func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("migrate", "migrate")
+	c.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	st, err := openStoreNoKey(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("migrations applied: %v\n", applied)
+	return nil
+}
+
+func openStoreNoKey(ctx context.Context, url string) (*ledger.Store, error) {
+	return ledger.Open(ctx, url, nil)
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/portfolio"
+)
+
+// DemoCommand makes a data dir, generates and imports a demo portfolio and
+// runs the nightly cycle on it.
+type DemoCommand struct{ common }
+
+// Run implements command.
+func (c *DemoCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("demo", "demo [--accounts N] [--date YYYY-MM-DD] [--seed S]")
+	c.register(fs)
+	n := fs.Int("accounts", 2000, "accounts in the demo portfolio")
+	date := fs.String("date", "", "business date of the nightly cycle (default today in DRAFTER_ZONE)")
+	seed := fs.Int64("seed", 1, "portfolio seed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := c.load()
+	if err != nil {
+		return err
+	}
+	d := civil.Of(time.Now().In(cfg.Zone))
+	if *date != "" {
+		if d, err = parseDate("date", *date); err != nil {
+			return err
+		}
+	}
+	a, err := c.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	start := time.Now()
+	file := filepath.Join(a.cfg.DataDir, fmt.Sprintf("portfolio-%s-%d-%d.jsonl", d, *n, *seed))
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if err := generateTo(file, portfolio.GenerateOptions{Accounts: *n, Seed: *seed, AsOf: d}); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+	}
+	rep, err := importFile(ctx, a, file, false, "")
+	if err != nil {
+		return fmt.Errorf("import %s: %w", file, err)
+	}
+	env := a.env()
+	fmt.Printf("drafter demo: business date %s, data in %s\n", d, a.cfg.DataDir)
+	fmt.Printf("portfolio: %d accounts (%s)\n", rep.Imported, filepath.Base(file))
+	for _, name := range nightly {
+		res, err := env.Start(ctx, registry()[name], jobs.StartSpec{Date: d, Trigger: "demo", TriggeredBy: "demo"})
+		if errors.Is(err, ledger.ErrRunCompleted) {
+			fmt.Printf("%s: already ran for %s (see `drafter runs`)\n", name, d)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		printRunLine(res.Run)
+		printSummary(res.Summary)
+	}
+	fmt.Printf("documents and NACHA files: %s\n", a.cfg.StorageURL)
+	fmt.Printf("email pickup folder:       %s\n", a.cfg.MailURL)
+	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)
+	return nil
+}

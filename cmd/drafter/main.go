@@ -1,0 +1,88 @@
+// Command drafter runs the nightly back office of an auto-finance servicer:
+// NACHA debit files from payment schedules, returns and NOCs, statements and
+// lease-end notices, customer email. `drafter --help` lists the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one subcommand: a plain struct with Run over its own flag set.
+type command interface {
+	Run(ctx context.Context, args []string) error
+}
+
+type entry struct {
+	name, usage string
+	cmd         func() command
+}
+
+var commands = []entry{
+	{"demo", "generate a demo portfolio, import it and run the whole nightly cycle", func() command { return &DemoCommand{} }},
+	{"generate", "write a realistic, deterministic demo portfolio in the import format", func() command { return &GenerateCommand{} }},
+	{"import", "import the servicing system's extract (JSON Lines), all or nothing", func() command { return &ImportCommand{} }},
+	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
+	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
+	{"restart", "finish a failed run from where it stopped", func() command { return &RestartCommand{} }},
+	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
+	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
+	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
+	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`", func() command { return &BenchCommand{} }},
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `drafter: the nightly back office of an auto-finance servicer.
+
+Usage: drafter COMMAND [flags]
+
+Commands:
+`)
+	for _, e := range commands {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.name, e.usage)
+	}
+	fmt.Fprint(os.Stderr, `
+Every command takes --data-dir DIR (default ./drafter-data) and --config FILE;
+settings come from flags, then DRAFTER_* environment variables, then the
+config file. "drafter COMMAND --help" shows a command's flags and settings.
+`)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage()
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	name := os.Args[1]
+	for _, e := range commands {
+		if e.name == name {
+			err := e.cmd().Run(ctx, os.Args[2:])
+			if errors.Is(err, errHelp) {
+				return
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "drafter %s: %v\n", name, err)
+				var ec exitCoder
+				if errors.As(err, &ec) {
+					os.Exit(ec.ExitCode())
+				}
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	fmt.Fprintf(os.Stderr, "drafter: unknown command %q\n\n", name)
+	usage()
+	os.Exit(2)
+}
+
+type exitCoder interface{ ExitCode() int }

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// RunsCommand lists the run ledger or shows one run.
+type RunsCommand struct{ common }
+
+// Run implements command.
+func (c *RunsCommand) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "show" {
+		return c.show(ctx, args[1:])
+	}
+	fs := newFlagSet("runs", "runs [--job J] [--status S] [--limit N] [--json]\n       drafter runs show RUN [--json]")
+	c.register(fs)
+	job := fs.String("job", "", "only this job")
+	status := fs.String("status", "", "only this status: running, succeeded, failed, partial")
+	limit := fs.Int("limit", 50, "at most this many runs, newest first")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit})
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		if runs == nil {
+			runs = []ledger.Run{}
+		}
+		return printJSON(runs)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUN\tJOB\tDATE\tATTEMPT\tSTATUS\tTRIGGER\tSELECTED\tDONE\tSKIPPED\tFAILED\tTOOK")
+	for _, r := range runs {
+		st := r.Status
+		if r.DryRun {
+			st += " (dry run)"
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.ID, r.Job+scopeSuffix(r.Scope), r.BusinessDate, r.Attempt, st,
+			trigger(r), r.Selected, r.Done, r.Skipped, r.Failed, took(r))
+	}
+	return w.Flush()
+}
+
+func (c *RunsCommand) show(ctx context.Context, args []string) error {
+	fs := newFlagSet("runs show", "runs show RUN [--json]")
+	c.register(fs)
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	id, err := runIDArg(fs, args)
+	if err != nil {
+		return err
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	r, err := a.store.GetRun(ctx, id)
+	if err != nil {
+		return err
+	}
+	items, err := a.store.RunItems(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(struct {
+			ledger.Run
+			Items []ledger.RunItem `json:"failed_items"`
+		}{r, items})
+	}
+	printRunLine(r)
+	fmt.Printf("  trigger:   %s\n", trigger(r))
+	if r.Reason != "" {
+		fmt.Printf("  reason:    %s\n", r.Reason)
+	}
+	fmt.Printf("  owner:     %s\n  started:   %s\n  heartbeat: %s\n", r.Owner, r.StartedAt.Format(time.RFC3339), r.HeartbeatAt.Format(time.RFC3339))
+	if r.FinishedAt != nil {
+		fmt.Printf("  finished:  %s (took %s)\n", r.FinishedAt.Format(time.RFC3339), took(r))
+	}
+	fmt.Printf("  counts:    selected %d, done %d, skipped %d, failed %d\n", r.Selected, r.Done, r.Skipped, r.Failed)
+	if r.Error != "" {
+		fmt.Printf("  error:     %s\n", r.Error)
+	}
+	var sum any
+	_ = json.Unmarshal(r.Summary, &sum)
+	printSummary(sum)
+	for _, it := range items {
+		fmt.Printf("  failed item %s: %s\n", it.Item, it.Error)
+	}
+	return nil
+}
+
+func printRunLine(r ledger.Run) {
+	dry := ""
+	if r.DryRun {
+		dry = " (dry run: nothing written)"
+	}
+	fmt.Printf("run %d: %s %s attempt %d: %s%s\n", r.ID, r.Job+scopeSuffix(r.Scope), r.BusinessDate, r.Attempt, r.Status, dry)
+	if r.Error != "" {
+		fmt.Printf("  error: %s\n", firstLine(r.Error))
+	}
+}
+
+// printSummary prints a job summary as indented key: value lines.
+func printSummary(s any) {
+	b, err := json.Marshal(s)
+	if err != nil || string(b) == "null" {
+		return
+	}
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
+		switch x := v.(type) {
+		case []any:
+			fmt.Printf("  %s: %d\n", k, len(x))
+			for _, it := range x {
+				jb, _ := json.Marshal(it)
+				fmt.Printf("    %s\n", jb)
+			}
+		case map[string]any:
+			jb, _ := json.Marshal(x)
+			fmt.Printf("  %s: %s\n", k, jb)
+		default:
+			if strings.HasSuffix(k, "_cents") {
+				if f, ok := v.(float64); ok {
+					fmt.Printf("  %s: %s\n", strings.TrimSuffix(k, "_cents"), centsString(int64(f)))
+					continue
+				}
+			}
+			fmt.Printf("  %s: %v\n", k, v)
+		}
+	}
+}
+
+func scopeSuffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "[" + s + "]"
+}
+
+func trigger(r ledger.Run) string {
+	if r.TriggeredBy != "" {
+		return r.Trigger + ":" + r.TriggeredBy
+	}
+	return r.Trigger
+}
+
+func took(r ledger.Run) string {
+	if r.FinishedAt == nil {
+		return "-"
+	}
+	return r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}

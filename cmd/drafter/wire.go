@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/config"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/storage"
+)
+
+var errHelp = flag.ErrHelp
+
+// common are the flags every command takes.
+type common struct {
+	dataDir    string
+	configFile string
+	jsonOut    bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", "", "data folder (DRAFTER_DATA_DIR, default ./drafter-data)")
+	fs.StringVar(&c.configFile, "config", os.Getenv("DRAFTER_CONFIG"), "config file of DRAFTER_*=value lines")
+}
+
+func newFlagSet(name, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("drafter "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: drafter %s\n\nFlags:\n", summary)
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\nSettings (environment or config file):\n")
+		for _, s := range config.Settings {
+			fmt.Fprintf(fs.Output(), "  %-26s %s (default %s)\n", s.Env, s.Help, s.Default)
+		}
+	}
+	return fs
+}
+
+func (c *common) load() (*config.Config, error) {
+	return config.Load(map[string]string{"DRAFTER_DATA_DIR": c.dataDir}, os.LookupEnv, c.configFile)
+}
+
+func newLogger(cfg *config.Config) zerolog.Logger {
+	var w io.Writer = os.Stderr
+	format := cfg.LogFormat
+	if format == "auto" {
+		format = "json"
+		if term.IsTerminal(int(os.Stderr.Fd())) {
+			format = "console"
+		}
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}
+	}
+	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// app is the wired program: config, logger, store, storage.
+type app struct {
+	cfg   *config.Config
+	log   zerolog.Logger
+	store *ledger.Store
+	docs  storage.Store
+}
+
+// open wires the parts. createKey makes a key file when none exists (demo).
+func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
+	cfg, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg)
+	keyText, err := cfg.Key(createKey)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ledger.ParseKey(keyText)
+	if err != nil {
+		return nil, &config.Error{Setting: "DRAFTER_ENCRYPTION_KEY", Value: "(hidden)", Want: err.Error()}
+	}
+	cipher, err := ledger.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ledger.Open(ctx, cfg.DatabaseURL, cipher)
+	if err != nil {
+		return nil, err
+	}
+	if st.Dialect() == "sqlite" {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	} else if err := checkMigrated(ctx, st); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if strings.HasPrefix(cfg.StorageURL, "file://") {
+		if err := os.MkdirAll(strings.TrimPrefix(cfg.StorageURL, "file://"), 0o700); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("create document folder: %w", err)
+		}
+	}
+	docs, err := storage.Open(ctx, cfg.StorageURL)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("setting DRAFTER_STORAGE_URL: %w", err)
+	}
+	return &app{cfg: cfg, log: log, store: st, docs: docs}, nil
+}
+
+func checkMigrated(ctx context.Context, st *ledger.Store) error {
+	ms, err := ledger.Migrations()
+	if err != nil {
+		return err
+	}
+	var n int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n < len(ms) {
+		return errors.New("the PostgreSQL database is not migrated to this version: run `drafter migrate` first")
+	}
+	return nil
+}
+
+func (a *app) close() {
+	a.docs.Close()
+	a.store.Close()
+}
+
+func (a *app) env() *jobs.Env { return jobs.NewEnv(a.store, a.docs, a.cfg, a.log) }
+
+func parseDate(flagName, s string) (civil.Date, error) {
+	if s == "" {
+		return civil.Date{}, fmt.Errorf("--%s is required: want a business date as YYYY-MM-DD", flagName)
+	}
+	d, err := civil.Parse(s)
+	if err != nil {
+		return d, fmt.Errorf("--%s: %w", flagName, err)
+	}
+	return d, nil
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func operator() string {
+	if u := os.Getenv("DRAFTER_OPERATOR"); u != "" {
+		return u
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "operator"
+}

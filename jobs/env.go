@@ -1,0 +1,250 @@
+// Package jobs holds drafter's nightly jobs (originate, returns, statements,
+// lease-end, deliver) and the run semantics around them: every job runs for a
+// business date, records itself in the run ledger, commits in small steps and
+// can be killed at any point and run again without repeating any of its work.
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/config"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// Env is what every job works with.
+type Env struct {
+	Store    *ledger.Store
+	Docs     storage.Store
+	Config   *config.Config
+	Log      zerolog.Logger
+	Calendar *CachedCalendar
+	// Owner names this process in the run ledger (host:pid).
+	Owner string
+	// Crash, when set, ends the process at a numbered write: the crash
+	// tests' way to kill a job between any two writes.
+	Crash *Crashpoints
+	// Heartbeat is how often a running job records that it is alive.
+	Heartbeat time.Duration
+}
+
+// NewEnv returns an Env with the defaults filled in.
+func NewEnv(store *ledger.Store, docs storage.Store, cfg *config.Config, log zerolog.Logger) *Env {
+	host, _ := os.Hostname()
+	return &Env{Store: store, Docs: docs, Config: cfg, Log: log, Calendar: NewCachedCalendar(),
+		Owner: host + ":" + strconv.Itoa(os.Getpid()), Heartbeat: 10 * time.Second, Crash: CrashpointsFromEnv()}
+}
+
+// Job is one of drafter's jobs.
+type Job interface {
+	// Name is the job's name in the run ledger and on the command line.
+	Name() string
+	// Run does the job's work for r.Date and returns its summary. It must
+	// be safe to run again after a crash at any point.
+	Run(ctx context.Context, r *Run) (any, error)
+}
+
+// Run is a job's view of its run: the date, the counters and the hooks.
+type Run struct {
+	ledger.Run
+	Env   *Env
+	Store *ledger.Store // the dry run's store in a dry run
+	Date  civil.Date
+	Log   zerolog.Logger
+
+	selected, done, skipped, failed atomic.Int64
+	mu                              sync.Mutex
+	failures                        map[string]string
+}
+
+// Counts returns the run's counts so far.
+func (r *Run) Counts() ledger.Counts {
+	return ledger.Counts{Selected: int(r.selected.Load()), Done: int(r.done.Load()), Skipped: int(r.skipped.Load()), Failed: int(r.failed.Load())}
+}
+
+// Selected, Done and Skipped add to the run's counts.
+func (r *Run) Selected(n int) { r.selected.Add(int64(n)) }
+
+// Done adds n finished items.
+func (r *Run) Done(n int) { r.done.Add(int64(n)) }
+
+// Skipped adds n items left alone.
+func (r *Run) Skipped(n int) { r.skipped.Add(int64(n)) }
+
+// ItemFailed records a failed item; the run goes on and ends partial.
+func (r *Run) ItemFailed(item string, err error) {
+	r.failed.Add(1)
+	r.mu.Lock()
+	if r.failures == nil {
+		r.failures = map[string]string{}
+	}
+	r.failures[item] = err.Error()
+	r.mu.Unlock()
+	r.Log.Warn().Str("item", item).Err(err).Msg("item failed")
+}
+
+// Checkpoint is called after each committed write; under a crash test it
+// may end the process there.
+func (r *Run) Checkpoint(what string) {
+	if r.Env.Crash != nil {
+		r.Env.Crash.Hit(what)
+	}
+}
+
+// Registry maps job names to jobs.
+type Registry map[string]Job
+
+// Names returns the job names in order.
+func (reg Registry) Names() []string {
+	names := make([]string, 0, len(reg))
+	for n := range reg {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// StartSpec says how a run is begun.
+type StartSpec struct {
+	Date        civil.Date
+	Scope       string
+	DryRun      bool
+	Trigger     string
+	TriggeredBy string
+	Reason      string
+	Params      any
+}
+
+// Result is a finished run and its summary.
+type Result struct {
+	Run     ledger.Run `json:"run"`
+	Summary any        `json:"summary"`
+}
+
+// Start begins a new run of job for the date and runs it to the end.
+func (e *Env) Start(ctx context.Context, job Job, spec StartSpec) (Result, error) {
+	run, err := e.Store.BeginRun(ctx, ledger.RunSpec{Job: job.Name(), BusinessDate: spec.Date, Scope: spec.Scope, DryRun: spec.DryRun,
+		Trigger: spec.Trigger, TriggeredBy: spec.TriggeredBy, Reason: spec.Reason, Params: spec.Params, Owner: e.Owner})
+	if err != nil {
+		return Result{}, err
+	}
+	return e.execute(ctx, job, run)
+}
+
+// Rerun begins another attempt of a completed run, recorded with its reason.
+func (e *Env) Rerun(ctx context.Context, job Job, prev ledger.Run, by, reason, scope string) (Result, error) {
+	if scope == "" {
+		scope = prev.Scope
+	}
+	run, err := e.Store.BeginRun(ctx, ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
+		TriggeredBy: by, Reason: reason, Owner: e.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}})
+	if err != nil {
+		return Result{}, err
+	}
+	_ = e.Store.Audit(ctx, by, "rerun", fmt.Sprintf("run %d", prev.ID), reason)
+	return e.execute(ctx, job, run)
+}
+
+// Restart finishes a failed run (or a running one whose owner stopped
+// sending heartbeats for staleAfter) from where it stopped.
+func (e *Env) Restart(ctx context.Context, job Job, id int64, by string, staleAfter time.Duration) (Result, error) {
+	if _, err := e.Store.FailStaleRuns(ctx, staleAfter); err != nil {
+		return Result{}, err
+	}
+	run, err := e.Store.ResumeRun(ctx, id, e.Owner)
+	if err != nil {
+		return Result{}, err
+	}
+	_ = e.Store.Audit(ctx, by, "restart", fmt.Sprintf("run %d", id), "")
+	return e.execute(ctx, job, run)
+}
+
+// execute runs job under run: heartbeats, panics recovered and recorded,
+// the outcome written to the run ledger.
+func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, err error) {
+	r := &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate,
+		Log: e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Bool("dry_run", lr.DryRun).Logger()}
+	r.Log.Info().Int("attempt", lr.Attempt).Str("trigger", lr.Trigger).Msg("run started")
+	start := time.Now()
+	hbCtx, stopHB := context.WithCancel(ctx)
+	var hbDone sync.WaitGroup
+	hbDone.Add(1)
+	go func() {
+		defer hbDone.Done()
+		t := time.NewTicker(e.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				if err := e.Store.Heartbeat(context.WithoutCancel(hbCtx), r.ID, r.Counts()); err != nil {
+					r.Log.Warn().Err(err).Msg("heartbeat")
+				}
+			}
+		}
+	}()
+	var summary any
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			}
+		}()
+		if lr.DryRun {
+			err = e.Store.DryRun(ctx, func(s *ledger.Store) error {
+				r.Store = s
+				var jerr error
+				summary, jerr = job.Run(ctx, r)
+				return jerr
+			})
+		} else {
+			summary, err = job.Run(ctx, r)
+		}
+	}()
+	stopHB()
+	hbDone.Wait()
+	status := ledger.RunSucceeded
+	msg := ""
+	switch {
+	case err != nil:
+		status, msg = ledger.RunFailed, err.Error()
+	case r.failed.Load() > 0:
+		status = ledger.RunPartial
+	}
+	fctx := context.WithoutCancel(ctx)
+	r.mu.Lock()
+	for item, ferr := range r.failures {
+		if rerr := e.Store.RecordItem(fctx, r.ID, item, "failed", ferr); rerr != nil {
+			r.Log.Error().Err(rerr).Msg("record failed item")
+		}
+	}
+	r.mu.Unlock()
+	if ferr := e.Store.FinishRun(fctx, r.ID, status, r.Counts(), summary, msg); ferr != nil {
+		return Result{}, errors.Join(err, fmt.Errorf("record run %d: %w", r.ID, ferr))
+	}
+	fin, gerr := e.Store.GetRun(fctx, r.ID)
+	if gerr != nil {
+		fin = lr
+	}
+	c := r.Counts()
+	ev := r.Log.Info()
+	if err != nil {
+		ev = r.Log.Error().Err(err)
+	}
+	ev.Str("status", status).Int("selected", c.Selected).Int("done", c.Done).Int("skipped", c.Skipped).Int("failed", c.Failed).
+		Dur("took", time.Since(start)).Msg("run finished")
+	return Result{Run: fin, Summary: summary}, err
+}

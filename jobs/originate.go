@@ -1,0 +1,305 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// Originate turns the payments that fall due into NACHA debit files:
+// it makes the payment instances (autopay, one-time, prenotes), originates
+// every eligible scheduled payment into the day's files exactly once, and
+// stores each file.
+type Originate struct{}
+
+// Name implements Job.
+func (Originate) Name() string { return "originate" }
+
+// autopayLookbackDays is how far back a run makes autopay instances whose
+// draft date it missed (a night the job did not run); each is made once.
+const autopayLookbackDays = 5
+
+// autopayPage is how many enrollments are read and instanced per commit.
+const autopayPage = 5000
+
+// OriginateSummary is what an originate run did.
+type OriginateSummary struct {
+	BusinessDate     civil.Date     `json:"business_date"`
+	EffectiveDate    civil.Date     `json:"effective_date"`
+	Created          int            `json:"payments_created"`
+	PrenotesCreated  int            `json:"prenotes_created"`
+	PrenotesVerified int            `json:"prenotes_verified"`
+	Files            []FileSummary  `json:"files"`
+	Batches          int            `json:"batches"`
+	Entries          int            `json:"entries"`
+	Prenotes         int            `json:"prenotes"`
+	DebitTotal       money.Cents    `json:"debit_total_cents"`
+	Skipped          map[string]int `json:"skipped_by_reason"`
+}
+
+// FileSummary is one file of the day.
+type FileSummary struct {
+	Modifier   string      `json:"id_modifier"`
+	Key        string      `json:"storage_key"`
+	SHA256     string      `json:"sha256"`
+	Batches    int         `json:"batches"`
+	Entries    int         `json:"entries"`
+	DebitTotal money.Cents `json:"debit_total_cents"`
+	Stored     string      `json:"stored"` // new | unchanged | already | dry-run
+}
+
+// Run implements Job.
+func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
+	cfg, cal, st := r.Env.Config, r.Env.Calendar, r.Store
+	d := r.Date
+	eff := cal.NextBankingDay(d)
+	sum := &OriginateSummary{BusinessDate: d, EffectiveDate: eff, Skipped: map[string]int{}}
+
+	// 1. Payment instances. Each has a unique source key: making one twice
+	// makes one.
+	after := ""
+	for {
+		es, err := st.ActiveAutopay(ctx, after, autopayPage)
+		if err != nil {
+			return sum, err
+		}
+		if len(es) == 0 {
+			break
+		}
+		var ps []ledger.NewPayment
+		for _, e := range es {
+			lead := e.DaysBeforeDue
+			if lead == 0 {
+				lead = cfg.DraftLeadDays
+			}
+			for _, in := range AutopayInstallments(e.FirstDueOn, e.MaturityOn, e.StartsOn, e.DueDay, lead, d.AddDays(-autopayLookbackDays), eff, cal) {
+				ps = append(ps, ledger.NewPayment{Source: ledger.SourceAutopay, SourceKey: e.ID + ":" + in.DueOn.String(),
+					AccountID: e.AccountID, BankAccountID: e.BankAccountID, Kind: "debit", SEC: "PPD", Description: "AUTOPAY",
+					Amount: AutopayAmount(e.Amount, e.MonthlyPayment, e.MonthlyTax), DueOn: in.DueOn, DraftOn: in.DraftOn})
+			}
+		}
+		n, err := st.InsertPayments(ctx, nil, ps)
+		if err != nil {
+			return sum, err
+		}
+		sum.Created += n
+		r.Checkpoint("autopay instances")
+		after = es[len(es)-1].AccountID
+	}
+	n, err := st.ScheduleOneTimePayments(ctx, eff)
+	if err != nil {
+		return sum, err
+	}
+	sum.Created += n
+	r.Checkpoint("one-time payments")
+	// A prenote that settled PrenoteWaitDays banking days before the
+	// effective date without a return or NOC makes the account live.
+	if sum.PrenotesVerified, err = st.VerifyPrenotes(ctx, cal.AddBankingDays(eff, -cfg.PrenoteWaitDays)); err != nil {
+		return sum, err
+	}
+	r.Checkpoint("prenotes verified")
+	if sum.PrenotesCreated, err = st.SchedulePrenotes(ctx, d); err != nil {
+		return sum, err
+	}
+	r.Checkpoint("prenotes scheduled")
+
+	// 2. Originate: every eligible due payment into the day's files.
+	due, err := st.DuePayments(ctx, eff)
+	if err != nil {
+		return sum, err
+	}
+	var eligible []ledger.DuePayment
+	for _, p := range due {
+		if reason := holdReason(p); reason != "" {
+			sum.Skipped[reason]++
+			continue
+		}
+		eligible = append(eligible, p)
+	}
+	r.Selected(len(due))
+	r.Skipped(len(due) - len(eligible))
+	limit := cfg.FileEntryLimit
+	offsets := 0
+	if cfg.OffsetRouting != "" {
+		offsets = distinctBatches(eligible)
+	}
+	for start := 0; start < len(eligible); start += limit {
+		chunk := eligible[start:min(start+limit, len(eligible))]
+		plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
+			NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
+		_, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
+			allocs := make([]ledger.Allocation, len(chunk))
+			for i, p := range chunk {
+				trace, err := ach.Trace(cfg.ODFIRouting, first+i)
+				if err != nil {
+					return nil, err
+				}
+				allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: p.Routing, NumberEnc: p.NumberEnc,
+					TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName,
+					Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+			}
+			return allocs, nil
+		})
+		if err != nil {
+			return sum, fmt.Errorf("allocate file: %w", err)
+		}
+		r.Checkpoint("file allocated")
+	}
+
+	// 3. Build and store every file of the day that is not stored yet. The
+	// bytes come from the ledger alone, so a rebuild after a crash is
+	// byte-identical and storage reports it unchanged.
+	files, err := st.DayFiles(ctx, d)
+	if err != nil {
+		return sum, err
+	}
+	for _, f := range files {
+		fs, err := o.storeFile(ctx, r, f)
+		if err != nil {
+			return sum, err
+		}
+		sum.Files = append(sum.Files, fs)
+		sum.Batches += fs.Batches
+		sum.Entries += fs.Entries
+		sum.DebitTotal += fs.DebitTotal
+	}
+	for _, p := range eligible {
+		if p.Kind == "prenote" {
+			sum.Prenotes++
+		}
+	}
+	r.Done(len(eligible))
+	return sum, nil
+}
+
+// storeFile builds a file from the ledger and stores it unless it is stored.
+func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile) (FileSummary, error) {
+	fs := FileSummary{Modifier: f.IDModifier, Key: f.StorageKey, SHA256: f.SHA256, Batches: f.Batches, Entries: f.Entries, DebitTotal: f.DebitTotal}
+	if f.Status == ledger.FileStored {
+		// Stored before: only check it is still there.
+		obj, err := r.Env.Docs.Stat(ctx, f.StorageKey)
+		if err == nil && obj.SHA256 == f.SHA256 {
+			fs.Stored = "already"
+			return fs, nil
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fs, fmt.Errorf("check stored file %s: %w", f.StorageKey, err)
+		}
+		r.Log.Warn().Str("key", f.StorageKey).Msg("stored file missing from storage; rebuilding it from the ledger")
+	}
+	built, err := BuildDayFile(ctx, r.Store, r.Env.Config, f)
+	if err != nil {
+		return fs, err
+	}
+	sha := sha256.Sum256(built.File)
+	fs.SHA256 = hex.EncodeToString(sha[:])
+	fs.Batches, fs.Entries, fs.DebitTotal = built.Summary.Batches, built.Summary.Entries, built.Summary.DebitTotal
+	if f.Status == ledger.FileStored && f.SHA256 != fs.SHA256 {
+		return fs, fmt.Errorf("file %s rebuilt with sha256 %s, but %s was recorded: the ledger changed under an originated file", f.StorageKey, fs.SHA256, f.SHA256)
+	}
+	if r.DryRun {
+		fs.Stored = "dry-run"
+		return fs, nil
+	}
+	res, err := r.Env.Docs.Put(ctx, f.StorageKey, built.File, storage.PutOptions{ContentType: "text/plain",
+		Metadata: map[string]string{"business-date": f.BusinessDate.String(), "id-modifier": f.IDModifier}})
+	if err != nil {
+		return fs, fmt.Errorf("store %s: %w", f.StorageKey, err)
+	}
+	r.Checkpoint("file put")
+	fs.Stored = "new"
+	if res.Unchanged {
+		fs.Stored = "unchanged"
+	}
+	if err := r.Store.MarkFileStored(ctx, f.ID, ledger.FileTotals{SHA256: fs.SHA256, Size: int64(len(built.File)), Batches: fs.Batches,
+		Entries: fs.Entries, DebitTotal: fs.DebitTotal, CreditTotal: built.Summary.CreditTotal}); err != nil {
+		return fs, err
+	}
+	r.Checkpoint("file marked stored")
+	r.Log.Info().Str("key", f.StorageKey).Int("entries", fs.Entries).Int64("debit_total_cents", int64(fs.DebitTotal)).
+		Str("stored", fs.Stored).Msg("file stored")
+	return fs, nil
+}
+
+// BuildDayFile builds the NACHA bytes of an allocated file from the ledger.
+func BuildDayFile(ctx context.Context, st *ledger.Store, cfg configView, f ledger.ACHFile) (ach.Built, error) {
+	entries, err := st.FileEntries(ctx, f.ID)
+	if err != nil {
+		return ach.Built{}, err
+	}
+	spec := ach.FileSpec{IDModifier: f.IDModifier[0], CreationDate: f.BusinessDate, CreationTime: "2100", EffectiveDate: f.EffectiveOn,
+		OffsetTraceSequence: f.OffsetTraceStart}
+	spec.Entries = make([]ach.Entry, len(entries))
+	for i, e := range entries {
+		pt := ""
+		if e.SEC == "WEB" || e.SEC == "TEL" {
+			pt = "S"
+		}
+		spec.Entries[i] = ach.Entry{SEC: e.SEC, Description: e.Description, TransactionCode: e.TransactionCode, RDFIRouting: e.RDFIRouting,
+			AccountNumber: e.AccountNumber, Amount: e.Amount, IndividualID: e.AccountID, IndividualName: e.IndividualName,
+			TraceSequence: e.TraceSequence(), PaymentType: pt}
+	}
+	built, err := ach.BuildFile(originator(cfg), spec)
+	if err != nil {
+		return built, fmt.Errorf("build %s: %w", f.StorageKey, err)
+	}
+	return built, nil
+}
+
+// FileKey is where a day's file is stored.
+func FileKey(d civil.Date, mod string) string {
+	return fmt.Sprintf("ach/outbound/%s/drafter-%s-%s.ach", d, d, mod)
+}
+
+func nextModifier(prev string) (string, error) {
+	if prev == "" {
+		return "A", nil
+	}
+	m, err := ach.NextModifier(prev[0])
+	if err != nil {
+		return "", err
+	}
+	return string(m), nil
+}
+
+// holdReason says why a due payment cannot be originated today ("" when it can).
+func holdReason(p ledger.DuePayment) string {
+	switch {
+	case p.BankStatus != "active":
+		return "bank account invalid"
+	case p.Kind == "debit" && p.Prenote == "required":
+		return "waiting for prenote"
+	case p.Kind == "debit" && p.Prenote == "sent":
+		return "prenote settling"
+	case p.Kind == "prenote" && p.Prenote != "required":
+		return "prenote not needed"
+	}
+	return ""
+}
+
+func transactionCode(kind, accountType string) int {
+	code := 27 // checking debit
+	if accountType == "savings" {
+		code = 37
+	}
+	if kind == "prenote" {
+		code++ // 28, 38: prenote debits
+	}
+	return code
+}
+
+func distinctBatches(ps []ledger.DuePayment) int {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		seen[p.SEC+"|"+p.Description] = true
+	}
+	return len(seen)
+}

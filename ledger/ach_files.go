@@ -1,0 +1,264 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// ACH file statuses.
+const (
+	FileAllocated = "allocated" // its payments are fixed; the bytes may not be stored yet
+	FileStored    = "stored"
+)
+
+// ACHFile is one NACHA file drafter made.
+type ACHFile struct {
+	ID               int64       `json:"id"`
+	BusinessDate     civil.Date  `json:"business_date"`
+	EffectiveOn      civil.Date  `json:"effective_on"`
+	IDModifier       string      `json:"id_modifier"`
+	Status           string      `json:"status"`
+	StorageKey       string      `json:"storage_key"`
+	TraceStart       int         `json:"trace_start"`
+	TraceEnd         int         `json:"trace_end"`
+	OffsetTraceStart int         `json:"offset_trace_start,omitempty"`
+	SHA256           string      `json:"sha256,omitempty"`
+	Size             int64       `json:"size"`
+	Batches          int         `json:"batches"`
+	Entries          int         `json:"entries"`
+	DebitTotal       money.Cents `json:"debit_total"`
+	CreditTotal      money.Cents `json:"credit_total"`
+	CreatedAt        time.Time   `json:"created_at"`
+}
+
+// Allocation is one payment put into a file, with its entry as originated.
+type Allocation struct {
+	PaymentID       int64
+	TraceNumber     string
+	RDFIRouting     string
+	NumberEnc       []byte
+	TransactionCode int
+	IndividualName  string
+	// Prenote marks the bank account's prenote sent, settling on the
+	// file's effective date.
+	Prenote       bool
+	BankAccountID string
+}
+
+// FilePlan is what AllocateFile needs to know about the file.
+type FilePlan struct {
+	BusinessDate civil.Date
+	EffectiveOn  civil.Date
+	// NextModifier returns the modifier after prev ("" for the day's first).
+	NextModifier func(prev string) (string, error)
+	// StorageKey names where the file will be stored, from its modifier.
+	StorageKey func(modifier string) string
+	// Offsets is how many trace sequences to reserve for offset entries.
+	Offsets int
+}
+
+// ErrPaymentTaken is returned when a payment being allocated is no longer
+// scheduled: another process originated or cancelled it first.
+var ErrPaymentTaken = errors.New("payment no longer scheduled")
+
+// AllocateFile creates the day's next file and originates the payments in it,
+// in one transaction: each payment gets its file, trace number and entry
+// snapshot and moves to originated, its "payment scheduled" email is queued,
+// and prenoted bank accounts are marked sent. Nothing is allocated twice: a
+// payment that is no longer scheduled fails the whole transaction.
+//
+// assign is called inside the transaction with the first trace sequence of
+// the file; it returns the allocations in trace order.
+func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(firstSeq int) ([]Allocation, error)) (ACHFile, error) {
+	var f ACHFile
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect.name == "postgres" {
+			// One allocator per business date at a time, across processes.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7261002, $1)`, dateKey(plan.BusinessDate)); err != nil {
+				return err
+			}
+		}
+		var prevMod string
+		var lastSeq int
+		err := tx.QueryRowContext(ctx, `SELECT id_modifier, trace_end FROM ach_files WHERE business_date = $1 ORDER BY id DESC LIMIT 1`,
+			plan.BusinessDate).Scan(&prevMod, &lastSeq)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		mod, err := plan.NextModifier(prevMod)
+		if err != nil {
+			return err
+		}
+		first := lastSeq + 1
+		allocs, err := assign(first)
+		if err != nil {
+			return err
+		}
+		if len(allocs) != n {
+			return fmt.Errorf("allocate file: %d allocations for %d payments", len(allocs), n)
+		}
+		offsetStart := 0
+		end := first + n - 1
+		if plan.Offsets > 0 {
+			offsetStart = end + 1
+			end += plan.Offsets
+		}
+		t := now()
+		key := plan.StorageKey(mod)
+		if err := tx.QueryRowContext(ctx, `INSERT INTO ach_files (business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start, created_at)
+			VALUES ($1, $2, $3, 'allocated', $4, $5, $6, $7, $8) RETURNING id`,
+			plan.BusinessDate, plan.EffectiveOn, mod, key, first, end, offsetStart, t).Scan(&f.ID); err != nil {
+			return fmt.Errorf("insert ach file: %w", err)
+		}
+		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
+			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart, CreatedAt: t}
+		const cols = 6
+		per := min(s.dialect.maxParams/cols, 1000)
+		for start := 0; start < len(allocs); start += per {
+			chunk := allocs[start:min(start+per, len(allocs))]
+			args := make([]any, 0, len(chunk)*cols+3)
+			args = append(args, f.ID, plan.BusinessDate, plan.EffectiveOn)
+			var values []byte
+			for i, a := range chunk {
+				if i > 0 {
+					values = append(values, ',')
+				}
+				p := 3 + i*cols
+				values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), $%d, CAST($%d AS INTEGER), CAST($%d AS TEXT))",
+					p+1, p+2, p+3, p+4, p+5, p+6)
+				args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName)
+			}
+			res, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
+					trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6
+				FROM (VALUES `+string(values)+`) AS v
+				WHERE payments.id = v.column1 AND payments.state = 'scheduled'`), args...)
+			if err != nil {
+				return fmt.Errorf("originate payments: %w", err)
+			}
+			if got, _ := res.RowsAffected(); int(got) != len(chunk) {
+				return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", mod, got, len(chunk), ErrPaymentTaken)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2
+			WHERE id IN (SELECT bank_account_id FROM payments WHERE ach_file_id = $1 AND kind = 'prenote')`, f.ID, plan.EffectiveOn); err != nil {
+			return fmt.Errorf("mark prenotes sent: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
+			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
+				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
+			FROM payments p JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
+			WHERE p.ach_file_id = $1 AND p.kind = 'debit'
+			ON CONFLICT (topic, recipient) DO NOTHING`, f.ID, t); err != nil {
+			return fmt.Errorf("queue payment emails: %w", err)
+		}
+		return nil
+	})
+	return f, err
+}
+
+func dateKey(d civil.Date) int { return d.Year*10000 + int(d.Month)*100 + d.Day }
+
+const achFileSelect = `SELECT id, business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start,
+	sha256, size, batches, entries, debit_total, credit_total, created_at FROM ach_files`
+
+func scanACHFile(row interface{ Scan(...any) error }) (ACHFile, error) {
+	var f ACHFile
+	err := row.Scan(&f.ID, &f.BusinessDate, &f.EffectiveOn, &f.IDModifier, &f.Status, &f.StorageKey, &f.TraceStart, &f.TraceEnd,
+		&f.OffsetTraceStart, &f.SHA256, &f.Size, &f.Batches, &f.Entries, &f.DebitTotal, &f.CreditTotal, &f.CreatedAt)
+	return f, err
+}
+
+// DayFiles returns the files of a business date in modifier order.
+func (s *Store) DayFiles(ctx context.Context, d civil.Date) ([]ACHFile, error) {
+	rows, err := s.q.QueryContext(ctx, achFileSelect+` WHERE business_date = $1 ORDER BY id`, d)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ACHFile
+	for rows.Next() {
+		f, err := scanACHFile(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// FileEntry is a payment in a file as originated, decrypted.
+type FileEntry struct {
+	PaymentID       int64
+	AccountID       string
+	Kind            string
+	SEC             string
+	Description     string
+	Amount          money.Cents
+	TraceNumber     string
+	RDFIRouting     string
+	AccountNumber   string
+	TransactionCode int
+	IndividualName  string
+}
+
+// TraceSequence returns the 7-digit sequence of the entry's trace number.
+func (e FileEntry) TraceSequence() int {
+	if len(e.TraceNumber) != 15 {
+		return 0
+	}
+	n, _ := strconv.Atoi(e.TraceNumber[8:])
+	return n
+}
+
+// FileEntries returns the entries of a file in trace order, decrypted.
+func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT id, account_id, kind, sec, description, amount, trace_number, rdfi_routing, number_enc,
+			transaction_code, individual_name
+		FROM payments WHERE ach_file_id = $1 ORDER BY trace_number`, fileID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []FileEntry
+	for rows.Next() {
+		var e FileEntry
+		var enc []byte
+		if err := rows.Scan(&e.PaymentID, &e.AccountID, &e.Kind, &e.SEC, &e.Description, &e.Amount, &e.TraceNumber, &e.RDFIRouting, &enc,
+			&e.TransactionCode, &e.IndividualName); err != nil {
+			return nil, err
+		}
+		if e.AccountNumber, err = s.cipher.Open(enc); err != nil {
+			return nil, fmt.Errorf("payment %d: %w", e.PaymentID, err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// FileTotals are what was built into a file.
+type FileTotals struct {
+	SHA256      string
+	Size        int64
+	Batches     int
+	Entries     int
+	DebitTotal  money.Cents
+	CreditTotal money.Cents
+}
+
+// MarkFileStored records that a file's bytes are in storage.
+func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = 'stored', sha256 = $2, size = $3, batches = $4, entries = $5,
+		debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1`,
+		id, t.SHA256, t.Size, t.Batches, t.Entries, t.DebitTotal, t.CreditTotal, now())
+	return err
+}
+
+// Decrypt opens an encrypted account number.
+func (s *Store) Decrypt(enc []byte) (string, error) { return s.cipher.Open(enc) }

@@ -1,0 +1,231 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// Payment states.
+const (
+	PaymentScheduled  = "scheduled"
+	PaymentOriginated = "originated"
+	PaymentSettled    = "settled"
+	PaymentReturned   = "returned"
+	PaymentCancelled  = "cancelled"
+)
+
+// Payment sources: what a payment instance was made from. (source,
+// source_key) is unique, so making an instance twice makes one.
+const (
+	SourceAutopay   = "autopay"   // key: enrollment id + due date
+	SourceScheduled = "scheduled" // key: the scheduled payment's id
+	SourceRepresent = "represent" // key: original payment id + attempt
+	SourcePrenote   = "prenote"   // key: bank account id + number MAC prefix
+)
+
+// NewPayment is a payment instance to create.
+type NewPayment struct {
+	Source, SourceKey string
+	AccountID         string
+	BankAccountID     string
+	Kind              string // debit | prenote
+	SEC               string
+	Description       string
+	Amount            money.Cents
+	DueOn             civil.Date
+	DraftOn           civil.Date
+	Attempt           int
+	OriginalPaymentID int64
+}
+
+var paymentInsertCols = []string{"source", "source_key", "account_id", "bank_account_id", "kind", "sec", "description",
+	"amount", "due_on", "draft_on", "state", "attempt", "original_payment_id", "created_at"}
+
+// InsertPayments creates payment instances, skipping any whose (source,
+// source_key) exists. It returns how many it created.
+func (s *Store) InsertPayments(ctx context.Context, q querier, ps []NewPayment) (int, error) {
+	if q == nil {
+		q = s.db
+	}
+	cols := len(paymentInsertCols)
+	per := min(s.dialect.maxParams/cols, 500)
+	created := 0
+	t := now()
+	for start := 0; start < len(ps); start += per {
+		chunk := ps[start:min(start+per, len(ps))]
+		args := make([]any, 0, len(chunk)*cols)
+		for _, p := range chunk {
+			var orig any
+			if p.OriginalPaymentID != 0 {
+				orig = p.OriginalPaymentID
+			}
+			attempt := max(p.Attempt, 1)
+			args = append(args, p.Source, p.SourceKey, p.AccountID, p.BankAccountID, p.Kind, p.SEC, p.Description,
+				p.Amount, p.DueOn, p.DraftOn, PaymentScheduled, attempt, orig, t)
+		}
+		res, err := q.ExecContext(ctx, `INSERT INTO payments (`+strings.Join(paymentInsertCols, ", ")+`) VALUES `+
+			s.dialect.values(len(chunk), cols, 0)+` ON CONFLICT (source, source_key) DO NOTHING`, args...)
+		if err != nil {
+			return created, fmt.Errorf("insert payments: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		created += int(n)
+	}
+	return created, nil
+}
+
+// ScheduleOneTimePayments makes payment instances of the one-time payments
+// customers scheduled to be debited on or before through.
+func (s *Store) ScheduleOneTimePayments(ctx context.Context, through civil.Date) (int, error) {
+	res, err := s.q.ExecContext(ctx, `INSERT INTO payments (source, source_key, account_id, bank_account_id, kind, sec, description,
+			amount, due_on, draft_on, state, attempt, created_at)
+		SELECT 'scheduled', sp.id, sp.account_id, sp.bank_account_id, 'debit',
+			CASE sp.channel WHEN 'phone' THEN 'TEL' ELSE 'WEB' END, 'PAYMENT', sp.amount, sp.debit_on, sp.debit_on, 'scheduled', 1, $2
+		FROM scheduled_payments sp WHERE sp.debit_on <= $1
+		ON CONFLICT (source, source_key) DO NOTHING`, through, now())
+	if err != nil {
+		return 0, fmt.Errorf("schedule one-time payments: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SchedulePrenotes makes a zero-dollar prenote for every active bank account
+// that needs one and has a debit waiting (an active autopay enrollment or a
+// scheduled payment). The key includes the number's MAC, so new details get
+// a new prenote.
+func (s *Store) SchedulePrenotes(ctx context.Context, on civil.Date) (int, error) {
+	res, err := s.q.ExecContext(ctx, `INSERT INTO payments (source, source_key, account_id, bank_account_id, kind, sec, description,
+			amount, draft_on, state, attempt, created_at)
+		SELECT 'prenote', b.id || ':' || SUBSTR(b.number_mac, 1, 16), b.account_id, b.id, 'prenote', 'PPD', 'PRENOTE', 0, $1, 'scheduled', 1, $2
+		FROM bank_accounts b
+		WHERE b.prenote = 'required' AND b.status = 'active'
+		  AND (EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.bank_account_id = b.id AND e.status = 'active')
+		    OR EXISTS (SELECT 1 FROM payments p WHERE p.bank_account_id = b.id AND p.state = 'scheduled' AND p.kind = 'debit'))
+		ON CONFLICT (source, source_key) DO NOTHING`, on, now())
+	if err != nil {
+		return 0, fmt.Errorf("schedule prenotes: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// AutopayEnrollment is an active enrollment with what origination needs of
+// its account.
+type AutopayEnrollment struct {
+	ID             string
+	AccountID      string
+	BankAccountID  string
+	StartsOn       civil.Date
+	DaysBeforeDue  int
+	Amount         money.Cents // zero: the monthly payment plus tax
+	MonthlyPayment money.Cents
+	MonthlyTax     money.Cents
+	FirstDueOn     civil.Date
+	DueDay         int
+	MaturityOn     civil.Date
+}
+
+// ActiveAutopay returns active enrollments of active accounts with account
+// ids after afterAccount, in account order, at most limit of them.
+func (s *Store) ActiveAutopay(ctx context.Context, afterAccount string, limit int) ([]AutopayEnrollment, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT e.id, e.account_id, e.bank_account_id, e.starts_on, e.days_before_due, e.amount,
+			a.monthly_payment, a.monthly_tax, a.first_due_on, a.due_day, a.maturity_on
+		FROM autopay_enrollments e JOIN accounts a ON a.id = e.account_id
+		WHERE e.status = 'active' AND a.status = 'active' AND e.account_id > $1
+		ORDER BY e.account_id, e.id LIMIT $2`, afterAccount, limit)
+	if err != nil {
+		return nil, fmt.Errorf("select autopay: %w", err)
+	}
+	defer rows.Close()
+	var out []AutopayEnrollment
+	for rows.Next() {
+		var e AutopayEnrollment
+		if err := rows.Scan(&e.ID, &e.AccountID, &e.BankAccountID, &e.StartsOn, &e.DaysBeforeDue, &e.Amount,
+			&e.MonthlyPayment, &e.MonthlyTax, &e.FirstDueOn, &e.DueDay, &e.MaturityOn); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DuePayment is a scheduled payment due for origination, with its bank
+// account as it is now.
+type DuePayment struct {
+	ID               int64
+	AccountID        string
+	BankAccountID    string
+	Kind             string
+	SEC              string
+	Description      string
+	Amount           money.Cents
+	Routing          string
+	NumberEnc        []byte
+	AccountType      string
+	HolderName       string
+	Prenote          string
+	PrenoteSettlesOn civil.Date
+	BankStatus       string
+}
+
+// DuePayments returns the scheduled payments whose draft date is on or
+// before through, ordered by SEC code, description and id: the order they
+// are put into files.
+func (s *Store) DuePayments(ctx context.Context, through civil.Date) ([]DuePayment, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
+			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status
+		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1
+		ORDER BY p.sec, p.description, p.id`, through)
+	if err != nil {
+		return nil, fmt.Errorf("select due payments: %w", err)
+	}
+	defer rows.Close()
+	var out []DuePayment
+	for rows.Next() {
+		var p DuePayment
+		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// VerifyPrenotes marks verified the bank accounts whose prenote settled on or
+// before settledBy without a return or NOC (which would have marked them
+// invalid or corrected them first).
+func (s *Store) VerifyPrenotes(ctx context.Context, settledBy civil.Date) (int, error) {
+	res, err := s.q.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'verified'
+		WHERE prenote = 'sent' AND status = 'active' AND prenote_settles_on <= $1`, settledBy)
+	if err != nil {
+		return 0, fmt.Errorf("verify prenotes: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PaymentCounts counts payments by state.
+func (s *Store) PaymentCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT state, COUNT(*) FROM payments GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
