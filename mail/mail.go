@@ -38,9 +38,11 @@ type Attachment struct {
 }
 
 // Message is one email to one customer. ID is the Message-ID without angle
-// brackets (local@domain); the caller derives it from the outbox row, so a
-// resend after a crash carries the same Message-ID and, in a pickup folder,
-// replaces the same file.
+// brackets (local@domain, of letters, digits and ._+=-); the caller derives
+// it from the outbox row, so a resend after a crash carries the same
+// Message-ID and, in a pickup folder, replaces the same file. Date is the
+// Date header; take it from the outbox row too, so a resend is the same
+// message.
 type Message struct {
 	ID          string
 	From        Address

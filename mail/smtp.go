@@ -173,7 +173,8 @@ func (e *connError) Unwrap() error { return e.err }
 
 // Send delivers m over a pooled connection.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
-	if _, err := m.mime(); err != nil {
+	msg, err := m.mime()
+	if err != nil {
 		return err
 	}
 	var conn *smtpConn
@@ -202,9 +203,11 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 			s.dials.Add(1)
 			conn.c, conn.sent = c, 0
 		}
-		// A fresh go-mail message per attempt: a failed attempt leaves
-		// delivery state behind in the old one.
-		msg, _ := m.mime()
+		if attempt > 0 {
+			// A fresh go-mail message: a failed attempt leaves delivery
+			// state behind in the old one.
+			msg, _ = m.mime()
+		}
 		err := s.client.SendWithSMTPClient(conn.c, msg)
 		if err == nil {
 			conn.sent++

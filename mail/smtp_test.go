@@ -226,6 +226,28 @@ func TestSMTPServerDown(t *testing.T) {
 	}
 }
 
+// TestSMTPServerRestartedWhileIdle: a pooled connection the server dropped
+// between sends is noticed before anything is sent, and the message goes
+// out on a new connection without an error.
+func TestSMTPServerRestartedWhileIdle(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	s := openSMTPSender(t, mp.SMTPURL(), Options{})
+	m := kindsToSend(t)[4]
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	mp.Stop(t)
+	mp.Start(t)
+	m.ID = "outbox-2.after-restart@drafter.example"
+	if err := s.Send(context.Background(), m); err != nil {
+		t.Fatalf("send after a restart while idle: %v", err)
+	}
+	findByMessageID(t, mp, m.ID)
+	if d := s.Dials(); d != 2 {
+		t.Errorf("dials = %d, want 2", d)
+	}
+}
+
 // TestSMTPRejectedRecipientIsPermanent: mailpit answers 550 to recipients
 // outside its allowlist; that is permanent, and the connection stays
 // usable for the next message.
