@@ -501,3 +501,26 @@ func BenchmarkBuildFile(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// FuzzBuildFile feeds one arbitrary entry beside a good one: BuildFile must
+// refuse it or build a file that moov-io/ach and CheckRecords accept, and
+// never panic.
+func FuzzBuildFile(f *testing.F) {
+	for _, e := range buildTestSmallEntries() {
+		f.Add(e.SEC, e.Description, e.TransactionCode, e.RDFIRouting, e.AccountNumber, int64(e.Amount), e.IndividualID, e.IndividualName, e.TraceSequence, e.PaymentType)
+	}
+	f.Add("WEB", "PAYMENT", 37, "011000015", "1", int64(MaxEntryAmount), "x", "Đặng Văn Lâm", MaxTraceSequence-10, "R")
+	f.Fuzz(func(t *testing.T, sec, desc string, code int, routing, account string, amount int64, id, name string, seq int, payType string) {
+		fixed := buildTestSmallEntries()[0]
+		fixed.TraceSequence = 1
+		spec := buildTestSpec([]Entry{fixed, {
+			SEC: sec, Description: desc, TransactionCode: code, RDFIRouting: routing, AccountNumber: account,
+			Amount: money.Cents(amount), IndividualID: id, IndividualName: name, TraceSequence: seq, PaymentType: payType,
+		}})
+		built, err := BuildFile(buildTestOriginator(seq%2 == 0), spec)
+		if err != nil {
+			return
+		}
+		buildTestVerify(t, built)
+	})
+}
