@@ -146,7 +146,7 @@ func ComputeLeaseEnd(in LeaseEndInput) (LeaseEndNotice, error) {
 		n.ReturnInstruction = "Return the vehicle to any authorized dealer of its make. Bring all keys, manuals and accessories, and sign the odometer statement at the dealer."
 	}
 	n.Options = []LeaseEndOption{
-		{"Return the vehicle", fmt.Sprintf("Return it on or before %s. A disposition fee of %s applies, plus any excess mileage (%s a mile over %s miles) and excess wear and use.", in.MaturityDate, in.DispositionFee, in.ExcessMileageRate, groupDigits(n.MilesAllowed))},
+		{"Return the vehicle", fmt.Sprintf("Return it on or before %s. A disposition fee of %s applies, plus any excess mileage (%s a mile over %s miles) and excess wear and use.", dateText(in.MaturityDate), in.DispositionFee, in.ExcessMileageRate, groupDigits(n.MilesAllowed))},
 		{"Buy the vehicle", fmt.Sprintf("Purchase price %s: the residual value %s plus the purchase option fee %s, plus any official fees and taxes. No disposition or mileage charge applies.", n.PurchasePrice, in.ResidualValue, in.PurchaseOptionFee)},
 		{"Lease or buy another vehicle", "Visit a dealer to lease or finance a new vehicle; the disposition fee may be waived when you do."},
 	}
@@ -158,7 +158,7 @@ func ComputeLeaseEnd(in LeaseEndInput) (LeaseEndNotice, error) {
 		"Mechanical damage, warning lights, or repairs not to the maker's standards.",
 	}
 	n.InspectionSteps = []string{
-		fmt.Sprintf("Schedule a free pre-return inspection with %s at least 30 days before %s.", inspection, in.MaturityDate),
+		fmt.Sprintf("Schedule a free pre-return inspection with %s at least 30 days before %s.", inspection, dateText(in.MaturityDate)),
 		"An independent inspector comes to your home or work and gives you a written report.",
 		"Repair what the report lists, if you wish, before you return the vehicle.",
 	}

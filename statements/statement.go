@@ -166,6 +166,7 @@ type AutopayNotice struct {
 	DebitOn       civil.Date
 	Amount        money.Cents
 	MaskedAccount string
+	Message       string // what the statement says about autopay
 }
 
 // Statement is a computed monthly statement, ready to render.
@@ -271,6 +272,7 @@ func ComputeStatement(in StatementInput) (Statement, error) {
 		computeLease(in, &s)
 	}
 	computeAutopay(in, &s)
+	s.Autopay.Message = autopayMessage(s)
 	s.Messages = messages(in, s)
 	return s, nil
 }
@@ -602,7 +604,7 @@ func messages(in StatementInput, s Statement) []string {
 	var out []string
 	for _, t := range in.Transactions {
 		if t.Kind == TxReturnedPayment {
-			out = append(out, fmt.Sprintf("Your payment of %s was returned unpaid by your bank and added back to your balance on %s. Please make sure funds are available, or call us to arrange another payment.", t.Amount, t.PostedOn))
+			out = append(out, fmt.Sprintf("Your payment of %s was returned unpaid by your bank and added back to your balance on %s. Please make sure funds are available, or call us to arrange another payment.", t.Amount, dateText(t.PostedOn)))
 		}
 	}
 	if in.NOCAccount != "" {
@@ -620,25 +622,29 @@ func messages(in StatementInput, s Statement) []string {
 	if s.Lease != nil && !s.Lease.MaturityDate.IsZero() {
 		days := s.Lease.MaturityDate.DaysSince(s.StatementDate)
 		if days >= 0 && days <= leaseEndWindow {
-			out = append(out, fmt.Sprintf("Your lease ends on %s (in %d days). Call us or visit our website to schedule your pre-return inspection or to learn about buying your vehicle.", s.Lease.MaturityDate, days))
+			out = append(out, fmt.Sprintf("Your lease ends on %s (in %d days). Call us or visit our website to schedule your pre-return inspection or to learn about buying your vehicle.", dateText(s.Lease.MaturityDate), days))
 		}
 		if s.Lease.RemainingPayments == 1 {
 			out = append(out, "The payment due on this statement is your final scheduled lease payment.")
 		}
 	}
+	return out
+}
+
+func autopayMessage(s Statement) string {
 	switch {
 	case s.Autopay.Active && s.Autopay.Amount > 0:
-		msg := fmt.Sprintf("Autopay will debit %s from your account %s on %s.", s.Autopay.Amount, s.Autopay.MaskedAccount, s.Autopay.DebitOn)
+		msg := fmt.Sprintf("Autopay will debit %s from your account %s on %s.", s.Autopay.Amount, s.Autopay.MaskedAccount, dateText(s.Autopay.DebitOn))
 		if s.Autopay.Amount < s.AmountDue {
 			msg += fmt.Sprintf(" Please pay the remaining %s by the due date.", s.AmountDue-s.Autopay.Amount)
 		}
-		out = append(out, msg)
+		return msg
 	case s.Autopay.Active:
-		out = append(out, "Autopay is on; nothing will be debited because no payment is due.")
+		return fmt.Sprintf("Autopay is on for your account %s; nothing will be debited because no payment is due.", s.Autopay.MaskedAccount)
 	case s.AmountDue > 0:
-		out = append(out, "Autopay is off. Please send your payment so that it arrives by the due date, or enroll in autopay on our website.")
+		return "Autopay is off. Please send your payment so that it arrives by the due date, or enroll in autopay on our website."
 	}
-	return out
+	return "Autopay is off. No payment is due."
 }
 
 func lastFour(masked string) string {
