@@ -177,10 +177,12 @@ type BuildEntryError struct {
 	Err           error
 }
 
+// Error names the entry, its trace sequence and the field.
 func (e *BuildEntryError) Error() string {
 	return fmt.Sprintf("entry %d (trace sequence %d): %s: %v", e.Index, e.TraceSequence, e.Field, e.Err)
 }
 
+// Unwrap returns what was wrong with the field.
 func (e *BuildEntryError) Unwrap() error { return e.Err }
 
 // buildMaxReported bounds how many entry errors BuildFile reports at once.

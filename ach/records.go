@@ -13,6 +13,7 @@ type RecordCheckError struct {
 	Msg   string
 }
 
+// Error names the line and the field.
 func (e *RecordCheckError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
