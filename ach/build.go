@@ -231,14 +231,14 @@ func BuildFile(o Originator, f FileSpec) (Built, error) {
 	if err != nil {
 		return Built{}, fmt.Errorf("build file: %w", err)
 	}
-	out, err := buildWrite(o, f, names, plan)
+	out, control, err := buildWrite(o, f, names, plan)
 	if err != nil {
 		return Built{}, fmt.Errorf("build file: %w", err)
 	}
 	if err := CheckRecords(out); err != nil {
 		return Built{}, fmt.Errorf("build file: record check of the built file: %w", err)
 	}
-	return Built{File: out, Summary: buildSummarise(out, o, f, plan)}, nil
+	return Built{File: out, Summary: buildSummarise(out, control, o, f, plan)}, nil
 }
 
 // buildCheckOriginator refuses configuration that would not make a valid
@@ -541,8 +541,8 @@ func buildPlan(o Originator, f FileSpec) ([]buildBatchPlan, error) {
 }
 
 // buildWrite assembles the file with moov-io/ach, validates it and writes
-// it out.
-func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan) ([]byte, error) {
+// it out; it returns the bytes and the file control record.
+func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan) ([]byte, moov.FileControl, error) {
 	file := moov.NewFile()
 	file.Header.ImmediateDestination = o.ImmediateDestination
 	file.Header.ImmediateDestinationName = o.ImmediateDestinationName
@@ -570,7 +570,7 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 		bh.BatchNumber = n + 1
 		batch, err := moov.NewBatch(bh)
 		if err != nil {
-			return nil, fmt.Errorf("batch %d: %w", n+1, err)
+			return nil, moov.FileControl{}, fmt.Errorf("batch %d: %w", n+1, err)
 		}
 		for _, i := range p.entries {
 			e := &f.Entries[i]
@@ -602,15 +602,15 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 			batch.AddEntry(ed)
 		}
 		if err := batch.Create(); err != nil {
-			return nil, fmt.Errorf("batch %d (%s %s): %w", n+1, p.sec, p.description, err)
+			return nil, moov.FileControl{}, fmt.Errorf("batch %d (%s %s): %w", n+1, p.sec, p.description, err)
 		}
 		file.AddBatch(batch)
 	}
 	if err := file.Create(); err != nil {
-		return nil, fmt.Errorf("assemble: %w", err)
+		return nil, moov.FileControl{}, fmt.Errorf("assemble: %w", err)
 	}
 	if err := file.Validate(); err != nil {
-		return nil, fmt.Errorf("validate: %w", err)
+		return nil, moov.FileControl{}, fmt.Errorf("validate: %w", err)
 	}
 	var buf bytes.Buffer
 	// 95 bytes a line; the padding is at most nine lines more.
@@ -618,9 +618,9 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 	w := moov.NewWriter(&buf)
 	w.BypassValidation = true // validated just above; once is enough
 	if err := w.Write(file); err != nil {
-		return nil, fmt.Errorf("write: %w", err)
+		return nil, moov.FileControl{}, fmt.Errorf("write: %w", err)
 	}
-	return buf.Bytes(), nil
+	return buf.Bytes(), file.Control, nil
 }
 
 // buildSeq7 zero-pads a trace sequence already checked to be in range.
@@ -630,47 +630,37 @@ func buildSeq7(seq int) string {
 	return zeros[:7-len(s)] + s
 }
 
-// buildSummarise describes the written file from the plan.
-func buildSummarise(out []byte, o Originator, f FileSpec, plans []buildBatchPlan) Summary {
+// buildSummarise describes the written file: totals as its file control
+// states them, batches and traces from the plan.
+func buildSummarise(out []byte, control moov.FileControl, o Originator, f FileSpec, plans []buildBatchPlan) Summary {
 	sum := sha256.Sum256(out)
-	lines := bytes.Count(out, []byte{'\n'})
 	s := Summary{
-		Batches:    len(plans),
-		Entries:    len(f.Entries),
-		Lines:      lines,
-		BlockCount: lines / 10,
-		Traces:     make([]string, len(f.Entries)),
-		SHA256:     hex.EncodeToString(sum[:]),
+		Batches:     len(plans),
+		Entries:     len(f.Entries),
+		DebitTotal:  money.Cents(control.TotalDebitEntryDollarAmountInFile),
+		CreditTotal: money.Cents(control.TotalCreditEntryDollarAmountInFile),
+		EntryHash:   int64(control.EntryHash),
+		Lines:       bytes.Count(out, []byte{'\n'}),
+		BlockCount:  control.BlockCount,
+		Traces:      make([]string, len(f.Entries)),
+		SHA256:      hex.EncodeToString(sum[:]),
 	}
 	odfi8 := o.ODFIRouting[:8]
-	var hash int64
 	for n, p := range plans {
 		b := BuiltBatch{Number: n + 1, SEC: p.sec, Description: p.description, Entries: len(p.entries), DebitTotal: p.debit}
 		for _, i := range p.entries {
-			e := &f.Entries[i]
-			s.Traces[i] = odfi8 + buildSeq7(e.TraceSequence)
-			s.LastTraceSequence = max(s.LastTraceSequence, e.TraceSequence)
-			hash += buildRouting8(e.RDFIRouting)
+			seq := f.Entries[i].TraceSequence
+			s.Traces[i] = odfi8 + buildSeq7(seq)
+			s.LastTraceSequence = max(s.LastTraceSequence, seq)
 		}
 		if p.offsetSeq != 0 {
 			b.CreditTotal = p.debit
 			b.OffsetTrace = odfi8 + buildSeq7(p.offsetSeq)
 			s.Offsets++
 			s.LastTraceSequence = max(s.LastTraceSequence, p.offsetSeq)
-			hash += buildRouting8(o.Offset.Routing)
 		}
 		s.Prenotes += p.prenotes
-		s.DebitTotal += b.DebitTotal
-		s.CreditTotal += b.CreditTotal
 		s.BatchSummaries = append(s.BatchSummaries, b)
 	}
-	s.EntryHash = hash % 10_000_000_000
 	return s
-}
-
-// buildRouting8 is the eight-digit RDFI prefix of a checked routing number
-// as a number, the unit of the entry hash.
-func buildRouting8(rtn string) int64 {
-	n, _ := strconv.ParseInt(rtn[:8], 10, 64)
-	return n
 }
