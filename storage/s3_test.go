@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -75,6 +77,23 @@ func TestS3Multipart(t *testing.T) {
 	}
 	if prev, err := s.Stat(ctx, res2.PreviousKey); err != nil || prev.SHA256 != res.SHA256 {
 		t.Errorf("previous version = %+v, %v", prev, err)
+	}
+}
+
+// TestS3CorruptedUpload: bytes that do not match the SHA256 checksum sent
+// with them are rejected by the server and never stored.
+func TestS3CorruptedUpload(t *testing.T) {
+	s := newS3(t)
+	ctx := t.Context()
+	sent := []byte("the statement as rendered")
+	sum := sha256.Sum256(sent)
+	corrupted := []byte("the statement as r3ndered")
+	err := s.PutWithChecksum(ctx, "docs/x.pdf", corrupted, base64.StdEncoding.EncodeToString(sum[:]))
+	if err == nil || !strings.Contains(err.Error(), "rejected the upload as corrupted") {
+		t.Fatalf("err = %v, want the upload rejected as corrupted", err)
+	}
+	if _, err := s.Stat(ctx, "docs/x.pdf"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("stat after the rejected upload: err = %v, want ErrNotFound", err)
 	}
 }
 
