@@ -68,7 +68,6 @@ func checkCustomer(c Customer) error {
 	return nil
 }
 
-
 func checkStatement(s Statement, l Lender) error {
 	if err := checkLender(l); err != nil {
 		return err
