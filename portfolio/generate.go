@@ -82,7 +82,7 @@ func (opt GenerateOptions) check() error {
 // Shares of the generated portfolio, in percent.
 const (
 	pctLoan            = 60 // the rest are leases
-	pctAutopay         = 70 // of active accounts
+	pctAutopay         = 76 // of active accounts with a bank account: about 70% of all
 	pctAutopayNew      = 6  // of enrollments: authorized days ago, bank account awaiting its prenote
 	pctOneTime         = 25 // of active accounts without autopay: a one-time payment around AsOf
 	pctOneTimeAutopay  = 3  // of accounts on autopay: an extra one-time payment
