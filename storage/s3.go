@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -38,6 +39,11 @@ const (
 	// MinS3PartSize is the smallest part S3 accepts.
 	MinS3PartSize = 5 << 20
 )
+
+// ResponseHeaderTimeout bounds the wait for a response once a request is
+// sent; AWS answers large copies and multipart completions with early
+// headers, so this only cuts off a hung server.
+var ResponseHeaderTimeout = 2 * time.Minute
 
 // S3Config says where an S3 store keeps its objects and how it talks to S3.
 type S3Config struct {
@@ -209,6 +215,11 @@ func OpenS3(ctx context.Context, c S3Config) (*S3, error) {
 			})
 		}),
 	}
+	// A server that takes the request and never answers is given up on
+	// (and the request retried) even when the caller set no deadline.
+	opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.ResponseHeaderTimeout = ResponseHeaderTimeout
+	})))
 	if c.Region != "" {
 		opts = append(opts, config.WithRegion(c.Region))
 	}

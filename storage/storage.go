@@ -61,7 +61,9 @@ type Store interface {
 	// different bytes it fails with ErrConflict.
 	MarkProcessed(ctx context.Context, key string) (newKey string, err error)
 	// URL returns a link to read the object: a presigned GET valid for ttl
-	// on S3, a file:// URL on the filesystem (where ttl is ignored).
+	// on S3 (signed without asking the server, so a missing object fails
+	// only when the link is used), a file:// URL on the filesystem (where
+	// ttl is ignored and a missing object is ErrNotFound).
 	URL(ctx context.Context, key string, ttl time.Duration) (string, error)
 	// Close releases the store's resources.
 	Close() error
@@ -225,6 +227,13 @@ func validatePut(key string, opts PutOptions) error {
 		if strings.TrimSpace(value) != value {
 			return fmt.Errorf("metadata %s for %s: value has leading or trailing spaces", name, key)
 		}
+	}
+	size := 0
+	for name, value := range opts.Metadata {
+		size += len(name) + len(value)
+	}
+	if size > 1800 {
+		return fmt.Errorf("metadata for %s: %d bytes, at most 1800 (S3 allows 2 KB with the sha256)", key, size)
 	}
 	if len(opts.ContentType) > 255 {
 		return fmt.Errorf("content type for %s: longer than 255 bytes", key)
