@@ -61,9 +61,9 @@ var (
 func S3(t testing.TB) string {
 	t.Helper()
 	sharedOnce.Do(func() {
-		bin := Binary("versitygw", VersitygwEnv)
-		if bin == "" {
-			sharedErr = fmt.Errorf("versitygw not found (set %s, or run make test, which installs it)", VersitygwEnv)
+		bin, err := versitygw()
+		if err != nil {
+			sharedErr = err
 			return
 		}
 		shared, sharedErr = startS3Server(bin)
@@ -79,9 +79,9 @@ func S3(t testing.TB) string {
 // ends. Without versitygw it skips t (fails under CI).
 func StartS3Server(t testing.TB) *S3Server {
 	t.Helper()
-	bin := Binary("versitygw", VersitygwEnv)
-	if bin == "" {
-		SkipOrFail(t, "S3 tests: versitygw not found (set %s, or run make test, which installs it)", VersitygwEnv)
+	bin, err := versitygw()
+	if err != nil {
+		SkipOrFail(t, "S3 tests: %v", err)
 	}
 	s, err := startS3Server(bin)
 	if err != nil {
@@ -92,6 +92,18 @@ func StartS3Server(t testing.TB) *S3Server {
 		os.RemoveAll(s.dir)
 	})
 	return s
+}
+
+// versitygw finds the versitygw binary.
+func versitygw() (string, error) {
+	bin := Binary("versitygw", VersitygwEnv)
+	if bin == "" {
+		return "", fmt.Errorf("versitygw not found (set %s, or run make test, which installs it)", VersitygwEnv)
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return "", fmt.Errorf("versitygw not found at %s (from %s or PATH): run make test, which installs it", bin, VersitygwEnv)
+	}
+	return bin, nil
 }
 
 // UseS3Credentials points the AWS SDK's default credential chain of this

@@ -337,7 +337,7 @@ func testInvalidKeys(t *testing.T, s storage.Store) {
 
 func testInvalidMetadata(t *testing.T, s storage.Store) {
 	for _, meta := range []map[string]string{
-		{"Account": "x"}, {"sha256": "x"}, {"a b": "x"}, {"": "x"}, {"note": "caf\u00e9"}, {"note": "line\nbreak"}, {"note": " padded"},
+		{"Account": "x"}, {"sha256": "x"}, {"a b": "x"}, {"": "x"}, {"note": "caf\u00e9"}, {"note": "line\nbreak"}, {"note": " padded"}, {"note": strings.Repeat("x", 1900)},
 	} {
 		if _, err := s.Put(ctx(t), "m", []byte("x"), storage.PutOptions{Metadata: meta}); err == nil {
 			t.Errorf("put with metadata %q succeeded, want an error", meta)
