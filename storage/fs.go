@@ -143,7 +143,10 @@ func (s *FS) List(ctx context.Context, prefix string) ([]Object, error) {
 		}
 		key := filepath.ToSlash(rel)
 		if d.IsDir() {
-			if p == start || key == strings.TrimSuffix(VersionsPrefix, "/") {
+			if p == start {
+				return nil
+			}
+			if key == strings.TrimSuffix(VersionsPrefix, "/") && strings.HasPrefix(prefix, VersionsPrefix) {
 				return nil
 			}
 			if strings.HasPrefix(d.Name(), ".") {
