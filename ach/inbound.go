@@ -1,0 +1,910 @@
+package ach
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	moov "github.com/moov-io/ach"
+	"github.com/moov-io/base"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// Inbound is one return or notification-of-change (NOC) file the ODFI sent
+// back: its header, and every return and correction in file order. Full
+// account numbers never appear in it except where a NOC carries a corrected
+// one (CorrectedAccountNumber, which prints masked).
+type Inbound struct {
+	File                 string // the name given to ParseInbound
+	SHA256               string // hex SHA-256 of the file's bytes: an inbound file is processed once
+	Records              int    // 94-character records, padding included
+	ImmediateDestination string
+	ImmediateOrigin      string
+	DestinationName      string
+	OriginName           string
+	Created              civil.Date
+	CreatedTime          string // HHMM, or empty
+	FileIDModifier       string
+
+	Returns     []ReturnEntry
+	Corrections []Correction
+}
+
+// InboundBatch holds the batch header fields every entry of the batch shares.
+type InboundBatch struct {
+	BatchNumber      int
+	SEC              string // standard entry class of the returned entry: PPD, WEB, COR, ...
+	CompanyName      string
+	CompanyID        string
+	EntryDescription string
+	EffectiveDate    civil.Date // zero when the header's date is blank
+}
+
+// ReturnEntry is one returned entry (an entry detail record and its
+// Addenda 99). The account number is kept only as its last four digits and
+// a SHA-256 (AccountNumberSHA256) the caller compares with its own.
+type ReturnEntry struct {
+	InboundBatch
+	Code                string // "R01"
+	Kind                ReturnKind
+	Trace               string // the return entry's own trace number
+	OriginalTrace       string // 15 digits: the trace of the entry drafter sent
+	OriginalRDFI        string // 8 digits: the RDFI of the original entry
+	Amount              money.Cents
+	TransactionCode     int
+	AccountNumberLast4  string
+	AccountNumberSHA256 string
+	IndividualID        string
+	IndividualName      string
+	DateOfDeath         civil.Date // R14/R15; zero if none
+	AddendaInformation  string
+	// Dishonor is set for dishonored and contested returns (Kind not
+	// KindReturn): the return they are about.
+	Dishonor *DishonorDetail
+	Line     int    // line of the entry detail record
+	Raw      string // the entry and addenda records, account number masked
+}
+
+// DishonorDetail identifies the return a dishonored (R61-R70) or contested
+// (R71-R77) return is about. Julian days are as sent (3 digits).
+type DishonorDetail struct {
+	ReturnTrace         string
+	ReturnSettlementDay string
+	ReturnCode          string // the original return's code, "R01"
+	// Contested returns only:
+	DishonoredReturnTrace         string
+	DishonoredReturnSettlementDay string
+	DishonoredReturnCode          string
+	OriginalSettlementDay         string
+	DateOriginalEntryReturned     civil.Date
+}
+
+// Correction is one notification of change (an entry detail record and its
+// Addenda 98), or a refused one (C61-C69).
+type Correction struct {
+	InboundBatch
+	ChangeCode string // "C01"; for a refused NOC the refusal code, "C61"
+	Refused    bool
+	// RefusedChangeCode is, for a refused NOC, the change code refused.
+	RefusedChangeCode   string
+	TraceSequence       string // refused NOCs: the sequence of the NOC's trace
+	Trace               string
+	OriginalTrace       string // 15 digits
+	OriginalRDFI        string // 8 digits
+	TransactionCode     int
+	AccountNumberLast4  string
+	AccountNumberSHA256 string
+	IndividualID        string
+	IndividualName      string
+	CorrectedData       CorrectedData
+	Line                int
+	Raw                 string // the entry and addenda records, account numbers masked
+}
+
+// CorrectedData is the Addenda 98 corrected data, split per change code.
+// Fields a code does not carry are zero.
+type CorrectedData struct {
+	AccountNumber   CorrectedAccountNumber // C01, C03, C06, C07
+	RoutingNumber   string                 // C02, C03, C07: nine digits, check digit verified
+	TransactionCode int                    // C05, C06, C07
+	Name            string                 // C04
+	IndividualID    string                 // C09
+	// Text is the field as sent, trimmed, account numbers masked: the only
+	// content of C08, C13, C14 and refused NOCs.
+	Text string
+}
+
+// CorrectedAccountNumber is a full account number from a NOC, which drafter
+// needs to apply the change. It prints, formats and marshals masked
+// (****6789); Reveal returns the number itself, for the one place that
+// encrypts and stores it.
+type CorrectedAccountNumber struct{ number string }
+
+// Reveal returns the full account number.
+func (a CorrectedAccountNumber) Reveal() string { return a.number }
+
+// IsZero reports whether there is no account number.
+func (a CorrectedAccountNumber) IsZero() bool { return a.number == "" }
+
+// Last4 returns the last four characters.
+func (a CorrectedAccountNumber) Last4() string { return inboundLast4(a.number) }
+
+// SHA256 returns the hex SHA-256 of the number, as AccountNumberSHA256 does.
+func (a CorrectedAccountNumber) SHA256() string {
+	if a.number == "" {
+		return ""
+	}
+	return AccountNumberSHA256(a.number)
+}
+
+// String returns the masked number, ****6789.
+func (a CorrectedAccountNumber) String() string { return inboundMask(a.number) }
+
+// GoString returns the masked number, so %#v does not reveal it.
+func (a CorrectedAccountNumber) GoString() string { return strconv.Quote(a.String()) }
+
+// Format writes the masked number for every verb.
+func (a CorrectedAccountNumber) Format(f fmt.State, verb rune) {
+	if verb == 'q' || (verb == 'v' && f.Flag('#')) {
+		_, _ = io.WriteString(f, strconv.Quote(a.String()))
+		return
+	}
+	_, _ = io.WriteString(f, a.String())
+}
+
+// MarshalText writes the masked number (JSON, logs).
+func (a CorrectedAccountNumber) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// AccountNumberSHA256 returns the hex SHA-256 of an account number with
+// surrounding spaces removed: what ReturnEntry and Correction keep. It lets
+// the caller match an entry to its bank account; it is not encryption (an
+// account number is short enough to guess), so treat it as sensitive.
+func AccountNumberSHA256(number string) string {
+	sum := sha256.Sum256([]byte(strings.TrimSpace(number)))
+	return hex.EncodeToString(sum[:])
+}
+
+// ParseError says what is wrong with an inbound file, where: the file name,
+// the line (1-based; 0 when the problem is the whole file), the field, and
+// the problem in words. It never holds a full account number.
+type ParseError struct {
+	File    string
+	Line    int
+	Field   string
+	Problem string
+	cause   error // a moov-io/ach sentinel, for errors.Is; never a value-carrying error
+}
+
+// Error returns "returns-20261125.ach:14: addenda99 return code: ...".
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":")
+		b.WriteString(strconv.Itoa(e.Line))
+	}
+	if e.Field != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Field)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Problem)
+	return b.String()
+}
+
+// Unwrap returns the moov-io/ach error kind behind e, if any.
+func (e *ParseError) Unwrap() error { return e.cause }
+
+// inboundRecordLength is the NACHA record length.
+const inboundRecordLength = 94
+
+// ParseInbound reads a return or NOC file. name is used in errors only.
+// A malformed file is rejected whole with a *ParseError: records that are
+// not 94 characters, an entry without an addenda record or with more than
+// one, an unknown return or change code, an IAT or ADV batch, or anything
+// moov-io/ach's validation rejects. A file without batches is valid and
+// holds nothing.
+func ParseInbound(r io.Reader, name string) (in Inbound, err error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Inbound{}, fmt.Errorf("read inbound file %s: %w", name, err)
+	}
+	sum := sha256.Sum256(data)
+	lines, perr := inboundSplit(data)
+	if perr != nil {
+		perr.File = name
+		return Inbound{}, perr
+	}
+	p := inboundParser{file: name, lines: lines}
+	if perr := p.checkStructure(); perr != nil {
+		return Inbound{}, p.redact(perr)
+	}
+	f, perr := p.readMoov()
+	if perr != nil {
+		return Inbound{}, p.redact(perr)
+	}
+	in, perr = p.values(f)
+	if perr != nil {
+		return Inbound{}, p.redact(perr)
+	}
+	in.SHA256 = hex.EncodeToString(sum[:])
+	return in, nil
+}
+
+// inboundSplit cuts the file into 94-character records. Lines end in LF,
+// CRLF or CR; a file without line breaks is read as consecutive records.
+// Blank lines are allowed only at the end. Line numbers are 1-based indexes
+// into the result.
+func inboundSplit(data []byte) ([]string, *ParseError) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ParseError{Field: "file", Problem: "the file is empty"}
+	}
+	s := string(data)
+	var lines []string
+	if !strings.ContainsAny(s, "\r\n") {
+		if len(s)%inboundRecordLength != 0 {
+			return nil, &ParseError{Line: len(s)/inboundRecordLength + 1, Field: "record length",
+				Problem: fmt.Sprintf("the file has no line breaks and its %d bytes are not whole 94-character records", len(s))}
+		}
+		lines = make([]string, 0, len(s)/inboundRecordLength)
+		for i := 0; i < len(s); i += inboundRecordLength {
+			lines = append(lines, s[i:i+inboundRecordLength])
+		}
+	} else {
+		lines = make([]string, 0, len(s)/(inboundRecordLength+1)+1)
+		start := 0
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c == '\n' || c == '\r' {
+				lines = append(lines, s[start:i])
+				if c == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+					i++
+				}
+				start = i + 1
+			}
+		}
+		if start < len(s) {
+			lines = append(lines, s[start:])
+		}
+		for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+			lines = lines[:len(lines)-1]
+		}
+	}
+	for i, line := range lines {
+		if len(line) != inboundRecordLength {
+			problem := fmt.Sprintf("the record is %d characters; NACHA records are 94", len(line))
+			if strings.TrimSpace(line) == "" {
+				problem = "a blank line inside the file"
+			}
+			return nil, &ParseError{Line: i + 1, Field: "record length", Problem: problem}
+		}
+		for j := 0; j < len(line); j++ {
+			if c := line[j]; c < 0x20 || c > 0x7e {
+				return nil, &ParseError{Line: i + 1, Field: "record",
+					Problem: fmt.Sprintf("column %d holds byte 0x%02x; NACHA records are printable ASCII", j+1, c)}
+			}
+		}
+	}
+	return lines, nil
+}
+
+type inboundParser struct {
+	file  string
+	lines []string
+}
+
+func (p *inboundParser) fail(line int, field, format string, args ...any) *ParseError {
+	return &ParseError{File: p.file, Line: line, Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+// checkStructure checks what moov-io/ach lets through but drafter cannot
+// use: every entry carries exactly one addenda record, of type 99 with a
+// known return code or 98 with a known change code; no IAT or ADV batches.
+func (p *inboundParser) checkStructure() *ParseError {
+	entryLine, addenda := 0, 0
+	endEntry := func() *ParseError {
+		if entryLine > 0 && addenda == 0 {
+			return p.fail(entryLine, "entry addenda",
+				"the entry has no addenda record; every entry of a return file carries an addenda 99, of a NOC an addenda 98")
+		}
+		entryLine, addenda = 0, 0
+		return nil
+	}
+	for i, rec := range p.lines {
+		line := i + 1
+		switch rec[0] {
+		case '5':
+			if err := endEntry(); err != nil {
+				return err
+			}
+			switch sec := rec[50:53]; sec {
+			case "IAT", "ADV":
+				return p.fail(line, "batch header SEC code",
+					"%s batch: drafter never originates %s entries, so this file cannot be its returns; hand it to a person", sec, sec)
+			}
+			if strings.TrimSpace(rec[4:20]) == "IAT INDICATOR" || rec[4:20] == "IATCOR          " {
+				return p.fail(line, "batch header", "IAT notification of change: drafter never originates IAT entries")
+			}
+		case '6':
+			if err := endEntry(); err != nil {
+				return err
+			}
+			entryLine = line
+			// moov-io/ach reads a malformed number as zero; name it here.
+			for _, f := range []struct {
+				name       string
+				start, end int
+			}{{"entry transaction code", 1, 3}, {"entry receiving DFI identification", 3, 12}, {"entry amount", 29, 39}, {"entry trace number", 79, 94}} {
+				if v := rec[f.start:f.end]; !inboundDigits(v) {
+					return p.fail(line, f.name, "%q is not digits", v)
+				}
+			}
+		case '7':
+			if entryLine == 0 {
+				continue // moov-io/ach names the misplaced addenda
+			}
+			addenda++
+			if addenda > 1 {
+				return p.fail(line, "addenda",
+					"the entry on line %d has a second addenda record; a return or NOC entry carries exactly one", entryLine)
+			}
+			switch typ, code := rec[1:3], rec[3:6]; typ {
+			case "99":
+				if _, ok := ReturnPolicy(code); !ok {
+					return p.fail(line, "addenda99 return code", "%q is not a return code NACHA defines", code)
+				}
+			case "98":
+				if _, ok := CorrectionPolicy(code); !ok {
+					return p.fail(line, "addenda98 change code", "%q is not a change code NACHA defines", code)
+				}
+			default:
+				return p.fail(line, "addenda type code",
+					"addenda type %q: a return carries addenda 99 and a notification of change addenda 98", typ)
+			}
+		case '1', '8', '9':
+			if err := endEntry(); err != nil {
+				return err
+			}
+		default:
+			return p.fail(line, "record type code",
+				"record type %q: NACHA records start with 1, 5, 6, 7, 8 or 9", rec[:1])
+		}
+	}
+	return endEntry()
+}
+
+// readMoov parses and validates the records with moov-io/ach.
+func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
+	defer func() {
+		// moov-io/ach has panicked on crafted input before; a bad file must
+		// become an error, never take the nightly run down.
+		if r := recover(); r != nil {
+			perr = p.fail(0, "file", "moov-io/ach could not read the file (%v)", r)
+		}
+	}()
+	reader := moov.NewReader(strings.NewReader(strings.Join(p.lines, "\n")))
+	// A bank may send a file with no batches on a day without returns.
+	reader.SetValidation(&moov.ValidateOpts{AllowZeroBatches: true})
+	f, err := reader.Read()
+	if err != nil {
+		return f, p.moovError(err, 0)
+	}
+	if err := f.Validate(); err != nil {
+		return f, p.moovError(err, f.Control.LineNumber)
+	}
+	return f, nil
+}
+
+// moovError turns moov-io/ach's first error into a ParseError. moov's
+// errors carry the line and record; defaultLine is used when they do not.
+func (p *inboundParser) moovError(err error, defaultLine int) *ParseError {
+	var list base.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		err = list[0]
+	}
+	out := &ParseError{File: p.file, Line: defaultLine}
+	var pe *base.ParseError
+	var pev base.ParseError
+	switch {
+	case errors.As(err, &pe):
+		out.Line = pe.Line
+		err = pe.Err
+	case errors.As(err, &pev):
+		out.Line = pev.Line
+		err = pev.Err
+	}
+	record := p.recordName(out.Line)
+	var fe *moov.FieldError
+	var be *moov.BatchError
+	var fileErr moov.ErrFileCalculatedControlEquality
+	switch {
+	case errors.Is(err, moov.ErrFileHeader):
+		out.Field, out.cause = "file header", moov.ErrFileHeader
+		out.Problem = "the file needs exactly one file header record (type 1) at the top"
+	case errors.Is(err, moov.ErrFileControl):
+		out.Field, out.cause = "file control", moov.ErrFileControl
+		out.Problem = "the file needs exactly one file control record (type 9) after the last batch"
+	case errors.As(err, &fe):
+		out.Field = strings.TrimSpace(record + " " + inboundWords(fe.FieldName))
+		out.cause = fe.Err
+		value := strings.TrimSpace(fmt.Sprint(fe.Value))
+		if strings.Contains(fe.FieldName, "Account") {
+			value = inboundMask(value)
+		}
+		if value != "" && fe.Value != nil {
+			out.Problem = fmt.Sprintf("%q %v", value, fe.Err)
+		} else {
+			out.Problem = fmt.Sprint(fe.Err)
+		}
+	case errors.As(err, &be):
+		out.Field = strings.TrimSpace(fmt.Sprintf("batch %d %s", be.BatchNumber, inboundWords(be.FieldName)))
+		out.cause = be.Err
+		out.Problem = fmt.Sprint(be.Err)
+	case errors.As(err, &fileErr):
+		out.Field = "file control " + inboundWords(fileErr.Field)
+		out.Problem = fmt.Sprintf("calculated %d is out of balance with the file control's %d", fileErr.CalculatedValue, fileErr.ControlValue)
+	default:
+		out.Field = record
+		out.cause = err
+		out.Problem = err.Error()
+	}
+	if out.Field == "" {
+		out.Field = "file"
+	}
+	return out
+}
+
+// recordName names the record on a line in words.
+func (p *inboundParser) recordName(line int) string {
+	if line < 1 || line > len(p.lines) {
+		return ""
+	}
+	rec := p.lines[line-1]
+	switch rec[0] {
+	case '1':
+		return "file header"
+	case '5':
+		return "batch header"
+	case '6':
+		return "entry"
+	case '7':
+		return "addenda" + rec[1:3]
+	case '8':
+		return "batch control"
+	case '9':
+		return "file control"
+	}
+	return "record type " + strconv.Quote(rec[:1])
+}
+
+// redact masks every account number of the file that appears in an error:
+// moov-io/ach puts field values into its messages.
+func (p *inboundParser) redact(e *ParseError) *ParseError {
+	for _, rec := range p.lines {
+		var candidates []string
+		switch rec[0] {
+		case '6':
+			candidates = []string{strings.TrimSpace(rec[12:29])}
+		case '7':
+			if rec[1:3] == "98" {
+				candidates = inboundCorrectedAccounts(rec[3:6], rec[35:64])
+			}
+		}
+		for _, c := range candidates {
+			if len(c) >= 5 && strings.Contains(e.Problem, c) {
+				e.Problem = strings.ReplaceAll(e.Problem, c, inboundMask(c))
+			}
+		}
+	}
+	return e
+}
+
+// inboundCorrectedAccounts returns the account numbers a corrected data
+// field may hold, by change code.
+func inboundCorrectedAccounts(code, data string) []string {
+	fields := strings.Fields(data)
+	switch {
+	case code == "C07" && len(data) > 9:
+		fields = strings.Fields(data[9:])
+		fallthrough
+	case code == "C01" || code == "C06":
+		if len(fields) > 0 {
+			return fields[:1]
+		}
+	case code == "C03":
+		if len(fields) > 1 {
+			return fields[1:2]
+		}
+	}
+	return nil
+}
+
+// values turns moov-io/ach's parsed file into drafter's values, checking
+// the fields drafter relies on.
+func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
+	h := f.Header
+	in := Inbound{
+		File:                 p.file,
+		Records:              len(p.lines),
+		ImmediateDestination: strings.TrimSpace(h.ImmediateDestination),
+		ImmediateOrigin:      strings.TrimSpace(h.ImmediateOrigin),
+		DestinationName:      strings.TrimSpace(h.ImmediateDestinationName),
+		OriginName:           strings.TrimSpace(h.ImmediateOriginName),
+		CreatedTime:          strings.TrimSpace(h.FileCreationTime),
+		FileIDModifier:       h.FileIDModifier,
+	}
+	created, ok := inboundYYMMDD(h.FileCreationDate, civil.Date{})
+	if !ok {
+		return Inbound{}, p.fail(h.LineNumber, "file header file creation date", "%q is not a YYMMDD date", h.FileCreationDate)
+	}
+	in.Created = created
+	for _, b := range f.Batches {
+		bh := b.GetHeader()
+		batch := InboundBatch{
+			BatchNumber:      bh.BatchNumber,
+			SEC:              bh.StandardEntryClassCode,
+			CompanyName:      strings.TrimSpace(bh.CompanyName),
+			CompanyID:        strings.TrimSpace(bh.CompanyIdentification),
+			EntryDescription: strings.TrimSpace(bh.CompanyEntryDescription),
+		}
+		batch.EffectiveDate, _ = inboundYYMMDD(bh.EffectiveEntryDate, civil.Date{})
+		for _, ed := range b.GetEntries() {
+			if err := p.entry(&in, batch, ed); err != nil {
+				return Inbound{}, err
+			}
+		}
+	}
+	return in, nil
+}
+
+func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDetail) *ParseError {
+	line := ed.LineNumber
+	if line < 1 || line >= len(p.lines) {
+		return p.fail(line, "entry", "moov-io/ach reported an entry on a line the file does not have")
+	}
+	entryRec, addendaRec := p.lines[line-1], p.lines[line]
+	account := strings.TrimSpace(ed.DFIAccountNumber)
+	raw := inboundMaskEntry(entryRec) + "\n"
+	trace, origTrace, origRDFI := "", "", ""
+	switch {
+	case ed.Addenda99 != nil, ed.Addenda99Dishonored != nil, ed.Addenda99Contested != nil:
+		ret := ReturnEntry{
+			InboundBatch:        batch,
+			Kind:                KindReturn,
+			Amount:              money.Cents(ed.Amount),
+			TransactionCode:     ed.TransactionCode,
+			AccountNumberLast4:  inboundLast4(account),
+			AccountNumberSHA256: AccountNumberSHA256(account),
+			IndividualID:        strings.TrimSpace(ed.IdentificationNumber),
+			IndividualName:      strings.TrimSpace(ed.IndividualName),
+			Line:                line,
+			Raw:                 raw + addendaRec,
+		}
+		switch a := ed; {
+		case a.Addenda99 != nil:
+			ret.Code, trace = a.Addenda99.ReturnCode, a.Addenda99.TraceNumber
+			origTrace, origRDFI = a.Addenda99.OriginalTrace, a.Addenda99.OriginalDFI
+			ret.AddendaInformation = strings.TrimSpace(a.Addenda99.AddendaInformation)
+			if dod := addendaRec[21:27]; strings.Trim(dod, " 0") != "" {
+				d, ok := inboundYYMMDD(dod, in.Created)
+				if !ok {
+					return p.fail(line+1, "addenda99 date of death", "%q is not a YYMMDD date", dod)
+				}
+				ret.DateOfDeath = d
+			}
+		case a.Addenda99Dishonored != nil:
+			d := a.Addenda99Dishonored
+			ret.Kind, ret.Code, trace = KindDishonored, d.DishonoredReturnReasonCode, d.TraceNumber
+			origTrace, origRDFI = d.OriginalEntryTraceNumber, d.OriginalReceivingDFIIdentification
+			ret.AddendaInformation = strings.TrimSpace(d.AddendaInformation)
+			ret.Dishonor = &DishonorDetail{
+				ReturnTrace:         strings.TrimSpace(d.ReturnTraceNumber),
+				ReturnSettlementDay: strings.TrimSpace(d.ReturnSettlementDate),
+				ReturnCode:          inboundReturnCode(d.ReturnReasonCode),
+			}
+		default:
+			c := a.Addenda99Contested
+			ret.Kind, ret.Code, trace = KindContested, c.ContestedReturnCode, c.TraceNumber
+			origTrace, origRDFI = c.OriginalEntryTraceNumber, c.OriginalReceivingDFIIdentification
+			returned, _ := inboundYYMMDD(c.DateOriginalEntryReturned, in.Created)
+			ret.Dishonor = &DishonorDetail{
+				ReturnTrace:                   strings.TrimSpace(c.ReturnTraceNumber),
+				ReturnSettlementDay:           strings.TrimSpace(c.ReturnSettlementDate),
+				ReturnCode:                    inboundReturnCode(c.ReturnReasonCode),
+				DishonoredReturnTrace:         strings.TrimSpace(c.DishonoredReturnTraceNumber),
+				DishonoredReturnSettlementDay: strings.TrimSpace(c.DishonoredReturnSettlementDate),
+				DishonoredReturnCode:          inboundReturnCode(c.DishonoredReturnReasonCode),
+				OriginalSettlementDay:         strings.TrimSpace(c.OriginalSettlementDate),
+				DateOriginalEntryReturned:     returned,
+			}
+		}
+		if err := p.checkOriginal(line+1, "addenda99", origTrace, origRDFI); err != nil {
+			return err
+		}
+		ret.Trace, ret.OriginalTrace, ret.OriginalRDFI = strings.TrimSpace(trace), origTrace, origRDFI
+		in.Returns = append(in.Returns, ret)
+	case ed.Addenda98 != nil, ed.Addenda98Refused != nil:
+		c := Correction{
+			InboundBatch:        batch,
+			TransactionCode:     ed.TransactionCode,
+			AccountNumberLast4:  inboundLast4(account),
+			AccountNumberSHA256: AccountNumberSHA256(account),
+			IndividualID:        strings.TrimSpace(ed.IdentificationNumber),
+			IndividualName:      strings.TrimSpace(ed.IndividualName),
+			Line:                line,
+		}
+		data := addendaRec[35:64]
+		if a := ed.Addenda98; a != nil {
+			c.ChangeCode, trace = a.ChangeCode, a.TraceNumber
+			origTrace, origRDFI = strings.TrimSpace(a.OriginalTrace), strings.TrimSpace(a.OriginalDFI)
+			cd, problem := parseCorrectedData(c.ChangeCode, data)
+			if problem != "" {
+				return p.fail(line+1, "addenda98 corrected data", "%s %s", c.ChangeCode, problem)
+			}
+			c.CorrectedData = cd
+		} else {
+			a := ed.Addenda98Refused
+			c.ChangeCode, c.Refused, trace = a.RefusedChangeCode, true, a.TraceNumber
+			c.RefusedChangeCode, c.TraceSequence = a.ChangeCode, a.TraceSequenceNumber
+			origTrace, origRDFI = a.OriginalTrace, a.OriginalDFI
+			// The refused NOC's data may be the very thing that is wrong
+			// (C65), so it is kept as text only.
+			c.CorrectedData = CorrectedData{Text: strings.TrimSpace(inboundMaskText(data))}
+		}
+		if err := p.checkOriginal(line+1, "addenda98", origTrace, origRDFI); err != nil {
+			return err
+		}
+		c.Trace, c.OriginalTrace, c.OriginalRDFI = strings.TrimSpace(trace), origTrace, origRDFI
+		c.Raw = raw + addendaRec[:35] + inboundMaskText(data) + addendaRec[64:]
+		in.Corrections = append(in.Corrections, c)
+	default:
+		return p.fail(line, "entry addenda", "the entry has no addenda 99 or 98")
+	}
+	return nil
+}
+
+func (p *inboundParser) checkOriginal(line int, record, trace, rdfi string) *ParseError {
+	if len(trace) != 15 || !inboundDigits(trace) {
+		return p.fail(line, record+" original entry trace number", "%q is not 15 digits", trace)
+	}
+	if len(rdfi) != 8 || !inboundDigits(rdfi) {
+		return p.fail(line, record+" original receiving DFI", "%q is not 8 digits", rdfi)
+	}
+	return nil
+}
+
+// parseCorrectedData splits an Addenda 98 corrected-data field (29
+// characters, positions 36-64) per its change code, the layouts of NACHA
+// Appendix Five. problem is empty when the data fits the code.
+func parseCorrectedData(code, data string) (CorrectedData, string) {
+	cd := CorrectedData{Text: strings.TrimSpace(inboundMaskText(data))}
+	fields := strings.Fields(data)
+	account := func(s string) string {
+		if len(s) > 17 {
+			return "account number is longer than 17 characters"
+		}
+		for _, r := range s {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' {
+				return "account number has a character other than letters, digits and '-'"
+			}
+		}
+		return ""
+	}
+	routing := func(s string) string {
+		if err := ValidRouting(s); err != nil {
+			return "routing number is not valid (" + strings.TrimPrefix(err.Error(), "routing number ") + ")"
+		}
+		return ""
+	}
+	tranCode := func(s string) (int, string) {
+		n, err := strconv.Atoi(s)
+		if err != nil || len(s) != 2 || !inboundTransactionCodes[n] {
+			return 0, fmt.Sprintf("transaction code %q is not a DFI account transaction code", s)
+		}
+		return n, ""
+	}
+	want := func(n int, what string) string {
+		if len(fields) != n {
+			return fmt.Sprintf("wants %s, got %d fields", what, len(fields))
+		}
+		return ""
+	}
+	var problem string
+	switch code {
+	case "C01":
+		if problem = want(1, "an account number"); problem == "" {
+			problem = account(fields[0])
+			cd.AccountNumber = CorrectedAccountNumber{fields[0]}
+		}
+	case "C02":
+		if problem = want(1, "a routing number"); problem == "" {
+			problem = routing(fields[0])
+			cd.RoutingNumber = fields[0]
+		}
+	case "C03":
+		if problem = want(2, "a routing number and an account number"); problem == "" {
+			problem = inboundFirstProblem(routing(fields[0]), account(fields[1]))
+			cd.RoutingNumber, cd.AccountNumber = fields[0], CorrectedAccountNumber{fields[1]}
+		}
+	case "C04":
+		if cd.Name = strings.TrimSpace(data[:22]); cd.Name == "" {
+			problem = "wants a name, got nothing"
+		}
+	case "C05":
+		if problem = want(1, "a transaction code"); problem == "" {
+			cd.TransactionCode, problem = tranCode(fields[0])
+		}
+	case "C06":
+		if problem = want(2, "an account number and a transaction code"); problem == "" {
+			var tp string
+			cd.TransactionCode, tp = tranCode(fields[1])
+			problem = inboundFirstProblem(account(fields[0]), tp)
+			cd.AccountNumber = CorrectedAccountNumber{fields[0]}
+		}
+	case "C07":
+		// Routing in positions 1-9, the account from 10 (no space between).
+		rest := strings.Fields(data[min(9, len(data)):])
+		if len(data) < 9 || len(rest) != 2 {
+			problem = "wants a routing number, an account number and a transaction code"
+			break
+		}
+		var tp string
+		cd.TransactionCode, tp = tranCode(rest[1])
+		problem = inboundFirstProblem(routing(data[:9]), account(rest[0]), tp)
+		cd.RoutingNumber, cd.AccountNumber = data[:9], CorrectedAccountNumber{rest[0]}
+	case "C09":
+		if cd.IndividualID = strings.TrimSpace(data[:22]); cd.IndividualID == "" {
+			problem = "wants an individual identification number, got nothing"
+		}
+	}
+	if problem != "" {
+		return CorrectedData{}, problem
+	}
+	return cd, ""
+}
+
+func inboundFirstProblem(problems ...string) string {
+	for _, p := range problems {
+		if p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// inboundTransactionCodes are the transaction codes a NOC may correct to:
+// checking, savings, general ledger and loan accounts.
+var inboundTransactionCodes = map[int]bool{
+	22: true, 23: true, 24: true, 27: true, 28: true, 29: true,
+	32: true, 33: true, 34: true, 37: true, 38: true, 39: true,
+	42: true, 43: true, 44: true, 47: true, 48: true, 49: true,
+	52: true, 53: true, 54: true, 55: true,
+}
+
+// inboundYYMMDD reads a YYMMDD date. With a pivot, a year that would fall
+// after the pivot's year is taken from the 1900s (a date of death in 1998).
+func inboundYYMMDD(s string, pivot civil.Date) (civil.Date, bool) {
+	t, err := time.Parse("060102", s)
+	if err != nil || !inboundDigits(s) {
+		return civil.Date{}, false
+	}
+	d := civil.Of(t)
+	d.Year = 2000 + d.Year%100
+	if !pivot.IsZero() && d.Year > pivot.Year {
+		d.Year -= 100
+	}
+	return d, true
+}
+
+func inboundReturnCode(twoDigits string) string {
+	s := strings.TrimSpace(twoDigits)
+	if s == "" {
+		return ""
+	}
+	if len(s) == 2 && inboundDigits(s) {
+		return "R" + s
+	}
+	return s
+}
+
+func inboundDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func inboundLast4(s string) string {
+	if len(s) <= 4 {
+		return s
+	}
+	return s[len(s)-4:]
+}
+
+// inboundMask shows the last four characters: ****6789.
+func inboundMask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "****" + inboundLast4(s)
+}
+
+// inboundMaskEntry masks the DFI account number (positions 13-29) of an
+// entry detail record, keeping the record 94 characters.
+func inboundMaskEntry(rec string) string {
+	field := []byte(rec[12:29])
+	keep := 0
+	for i := len(field) - 1; i >= 0; i-- {
+		if field[i] == ' ' {
+			continue
+		}
+		if keep < 4 {
+			keep++
+			continue
+		}
+		field[i] = '*'
+	}
+	return rec[:12] + string(field) + rec[29:]
+}
+
+// inboundMaskText masks, in corrected data, every token of five or more
+// characters that holds a digit and is not a valid routing number: the
+// account numbers (and IDs) a NOC carries. Names stay readable. The result
+// has the length of data.
+func inboundMaskText(data string) string {
+	out := []byte(data)
+	first := true
+	for i := 0; i < len(out); {
+		if out[i] == ' ' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(out) && out[j] != ' ' {
+			j++
+		}
+		// C07 writes the routing number and the account with no space.
+		start := i
+		if first && j-i > 9 && ValidRouting(string(out[i:i+9])) == nil {
+			start = i + 9
+		}
+		first = false
+		tok := string(out[start:j])
+		if len(tok) >= 5 && strings.ContainsAny(tok, "0123456789") && ValidRouting(tok) != nil {
+			for k := start; k < j-4; k++ {
+				out[k] = '*'
+			}
+		}
+		i = j
+	}
+	return string(out)
+}
+
+// inboundWords turns moov-io/ach's Go field names into words:
+// "DFIAccountNumber" -> "DFI account number".
+func inboundWords(name string) string {
+	var b strings.Builder
+	rs := []rune(name)
+	for i, r := range rs {
+		upper := unicode.IsUpper(r)
+		if i > 0 && upper && (!unicode.IsUpper(rs[i-1]) || (i+1 < len(rs) && unicode.IsLower(rs[i+1]))) {
+			b.WriteByte(' ')
+		}
+		// Lower the capital that starts a word; keep acronyms (DFI, ID).
+		if upper && i+1 < len(rs) && unicode.IsLower(rs[i+1]) {
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
