@@ -2,6 +2,7 @@ package ach
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -229,4 +230,153 @@ func TestRepresentmentDecision(t *testing.T) {
 	if got := RepresentmentDeadline(settled); got != civil.MustParse("2026-08-29") {
 		t.Errorf("RepresentmentDeadline = %s", got)
 	}
+}
+
+// TestReturnsDocIsCurrent keeps docs/returns.md in step with the tables:
+// it fails when the file differs from what the code says, and -update
+// rewrites it.
+func TestReturnsDocIsCurrent(t *testing.T) {
+	const path = "../docs/returns.md"
+	want := policyDocMarkdown()
+	if *inboundUpdate {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("%s is out of date with ach/policy.go; run go test ./ach/ -run TestReturnsDocIsCurrent -update", path)
+	}
+}
+
+func policyDocMarkdown() string {
+	var b strings.Builder
+	yes := func(v bool) string {
+		if v {
+			return "yes"
+		}
+		return "no"
+	}
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	b.WriteString(`# Returns and notifications of change
+
+What drafter does with each entry its bank sends back. This file is generated
+from ` + "`ach/policy.go` and `ach/rates.go`" + ` by
+` + "`go test ./ach/ -run TestReturnsDocIsCurrent -update`" + `; a test fails when it
+is out of date, so change the code, not this file.
+
+## Return codes
+
+Every return code NACHA defines, and R90 (accepted by moov-io/ach and sent by
+some banks). An inbound file with any other code is rejected whole, before
+anything is applied, and becomes an exception.
+
+Actions:
+
+- **re-present**: schedule a retry (see Re-presentment below).
+- **invalidate account**: mark the bank account invalid; nothing is originated
+  to it again.
+- **stop autopay**: end the autopay enrollment on that bank account.
+- **new authorization**: no debit until the customer signs a new authorization.
+- **flag**: flag the loan or lease account for a person to review.
+- **exception**: the return needs a person; nothing else happens by itself.
+
+Category is one of nsf, administrative (the account data is wrong),
+unauthorized (the customer disputes the debit) and other. Kind says which
+Addenda 99 layout the code arrives in: return (from the RDFI), dishonored
+(the ODFI refuses a return) or contested (the RDFI answers a dishonor).
+"Email" says whether the customer gets the payment-returned email with the
+reason shown.
+
+| Code | Title | Category | Kind | Action | Re-presented | Fee | Email | Customer reason | Why |
+|---|---|---|---|---|---|---|---|---|---|
+`)
+	for _, p := range ReturnPolicies() {
+		var acts []string
+		for _, a := range []struct {
+			on   bool
+			name string
+		}{
+			{p.Represent, "re-present"}, {p.InvalidateBankAccount, "invalidate account"}, {p.StopAutopay, "stop autopay"},
+			{p.NeedsNewAuthorization, "new authorization"}, {p.FlagForReview, "flag"}, {p.Exception, "exception"},
+		} {
+			if a.on {
+				acts = append(acts, a.name)
+			}
+		}
+		if len(acts) == 0 {
+			acts = []string{"none"}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			p.Code, cell(p.Title), p.Category, p.Kind, strings.Join(acts, ", "), yes(p.Represent), yes(p.FeeEligible),
+			yes(p.NotifyCustomer), cell(p.Reason), cell(p.Why))
+	}
+	fmt.Fprintf(&b, `
+## Re-presentment
+
+Only R01 and R09 are re-presented. A payment is presented at most %d times
+(the original and %d retries), and a retry must settle within %d days of the
+original entry's settlement date: a return processed on day %d can still
+schedule one if it settles that day (same-day ACH); a return on day %d
+schedules nothing. Each retry goes in its own batch with Company Entry Description
+`+"`RETRY PYMT`"+`, with the same company name, company ID and amount as the
+original. R07 and the other unauthorized codes are never retried; R08 needs
+a new authorization first. `+"`ach.RepresentmentDecision`"+` gives the answer and
+the reason in words.
+
+## Returned-payment fee
+
+Only after R01 or R09 (fee eligible above), one fee per return, and only
+where the contract and the state allow it and the customer was told in
+advance. The policy table says a fee may apply; the contract decides.
+
+## Notifications of change
+
+A NOC must be applied within six banking days of receiving it or before the
+next entry to that account, whichever is later.
+
+| Code | Title | Action | Corrected data | Why |
+|---|---|---|---|---|
+`, MaxPresentments, MaxPresentments-1, RepresentmentWindowDays, RepresentmentWindowDays, RepresentmentWindowDays+1)
+	for _, p := range CorrectionPolicies() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", p.Code, cell(p.Title), p.Action, cell(p.Fields), cell(p.Why))
+	}
+	fmt.Fprintf(&b, `
+C10 to C12 (company name and identification changes, for entries to
+companies) are not in the table: moov-io/ach does not accept them and drafter
+originates no such entries, so a file carrying one is rejected whole and a
+person takes it up with the bank.
+
+## Return-rate thresholds
+
+Measured over the last 60 days against the debit entries originated in them
+(`+"`ach.ReturnRates`"+`). A rate is exceeded when it is above the threshold (at
+the threshold is not above) and warns past half of it. The decision is made in
+integers (returns x 10,000 against threshold in basis points x debits).
+
+| Rate | Return codes counted | Threshold | Warning past |
+|---|---|---|---|
+`)
+	r := ReturnRates(1, nil)
+	for _, rate := range []Rate{r.Unauthorized, r.Administrative, r.Overall} {
+		codes := strings.Join(rate.Codes, ", ")
+		if codes == "" {
+			codes = "every return (not dishonored or contested ones)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", rate.Name, codes, policyDocPercent(rate.ThresholdBP), policyDocPercent(rate.ThresholdBP/2))
+	}
+	b.WriteString(`
+Administrative here is NACHA's narrow set (R02, R03, R04); the
+administrative category in the table above is wider (R12, R13, R20, R28 are
+also account-data problems) but only these three count toward the 3%.
+`)
+	return b.String()
+}
+
+func policyDocPercent(bp int) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%d.%02d", bp/100, bp%100), "0"), ".") + "%"
 }
