@@ -52,6 +52,7 @@ func BuildReturnFile(original []byte, returns []SimulatedReturn, created civil.D
 		return nil, fmt.Errorf("build return file: %w", err)
 	}
 	chosen := make(map[string]SimulatedReturn, len(returns))
+	traces := make(map[string]bool, len(returns))
 	for _, r := range returns {
 		p, ok := ReturnPolicy(r.Code)
 		switch {
@@ -68,8 +69,9 @@ func BuildReturnFile(original []byte, returns []SimulatedReturn, created civil.D
 			return nil, fmt.Errorf("build return file: trace %s is returned twice", r.Trace)
 		}
 		chosen[r.Trace] = r
+		traces[r.Trace] = true
 	}
-	return bankBuild(src, created, "", chosen, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
+	return bankBuild(src, created, "", traces, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
 		r := chosen[orig.TraceNumber]
 		a := moov.NewAddenda99()
 		a.ReturnCode = r.Code
@@ -97,7 +99,7 @@ func BuildNOCFile(original []byte, corrections []SimulatedCorrection, created ci
 	if err != nil {
 		return nil, fmt.Errorf("build NOC file: %w", err)
 	}
-	chosen := make(map[string]SimulatedReturn, len(corrections))
+	traces := make(map[string]bool, len(corrections))
 	data := make(map[string]SimulatedCorrection, len(corrections))
 	for _, c := range corrections {
 		p, ok := CorrectionPolicy(c.ChangeCode)
@@ -107,13 +109,13 @@ func BuildNOCFile(original []byte, corrections []SimulatedCorrection, created ci
 		if _, err := bankCorrectedData(c); err != nil {
 			return nil, fmt.Errorf("build NOC file: trace %s: %w", c.Trace, err)
 		}
-		if _, dup := chosen[c.Trace]; dup {
+		if traces[c.Trace] {
 			return nil, fmt.Errorf("build NOC file: trace %s is corrected twice", c.Trace)
 		}
-		chosen[c.Trace] = SimulatedReturn{Trace: c.Trace}
+		traces[c.Trace] = true
 		data[c.Trace] = c
 	}
-	return bankBuild(src, created, moov.COR, chosen, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
+	return bankBuild(src, created, moov.COR, traces, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
 		c := data[orig.TraceNumber]
 		corrected, _ := bankCorrectedData(c)
 		a := moov.NewAddenda98()
@@ -147,7 +149,7 @@ func bankReadOriginal(original []byte) (moov.File, error) {
 // bankBuild writes the answer file: for every original entry whose trace
 // is chosen, a returned (or corrected) copy, made by addenda. sec overrides
 // the batches' SEC code (COR for NOCs).
-func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]SimulatedReturn,
+func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]bool,
 	addenda func(ed, orig *moov.EntryDetail, trace string) error) ([]byte, error) {
 	type key struct {
 		batch int
@@ -162,7 +164,7 @@ func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]
 	found := 0
 	for bi, b := range src.Batches {
 		for _, orig := range b.GetEntries() {
-			if _, ok := chosen[orig.TraceNumber]; !ok {
+			if !chosen[orig.TraceNumber] {
 				continue
 			}
 			found++

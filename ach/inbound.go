@@ -330,7 +330,7 @@ func (p *inboundParser) checkStructure() *ParseError {
 				return p.fail(line, "batch header SEC code",
 					"%s batch: drafter never originates %s entries, so this file cannot be its returns; hand it to a person", sec, sec)
 			}
-			if strings.TrimSpace(rec[4:20]) == "IAT INDICATOR" || rec[4:20] == "IATCOR          " {
+			if strings.TrimSpace(rec[4:20]) == moov.IATCOR {
 				return p.fail(line, "batch header", "IAT notification of change: drafter never originates IAT entries")
 			}
 		case '6':

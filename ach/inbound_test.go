@@ -676,3 +676,30 @@ func BenchmarkParseInbound(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// A returns job reads the bank's file, then looks up what to do with each
+// return.
+func ExampleParseInbound() {
+	f, err := os.Open("testdata/inbound/returns.ach")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer f.Close()
+	in, err := ParseInbound(f, "returns.ach")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, r := range in.Returns[:4] {
+		p, _ := ReturnPolicy(r.Code)
+		retry, why := RepresentmentDecision(r.Code, 1, civil.MustParse("2026-11-23"), in.Created)
+		fmt.Printf("%s %s ****%s %s: %s; invalidate account %v; retry %v (%s)\n",
+			r.OriginalTrace, r.Code, r.AccountNumberLast4, r.Amount, p.Reason, p.InvalidateBankAccount, retry, why)
+	}
+	// Output:
+	// 021000020000001 R01 ****2345 $250.00: there was not enough money in the account; invalidate account false; retry true (R01: retry 1 of 2; it must settle by 2027-05-22)
+	// 021000020000004 R03 ****6102 $280.39: the bank could not find an account with that number; invalidate account true; retry false (R03 (No Account/Unable to Locate Account) is never re-presented; only R01 and R09 are)
+	// 021000020000007 R08 ****9859 $310.78: a stop payment was placed on this payment at your bank; invalidate account false; retry false (R08 (Payment Stopped) is never re-presented; only R01 and R09 are)
+	// 021000020000002 R02 ****0264 $260.13: the bank account has been closed; invalidate account true; retry false (R02 (Account Closed) is never re-presented; only R01 and R09 are)
+}
