@@ -523,7 +523,9 @@ func buildPlan(o Originator, f FileSpec) ([]buildBatchPlan, error) {
 	}
 	for i := range plans {
 		p := &plans[i]
-		if p.debit == 0 {
+		// A prenote-only batch has nothing to offset, and TEL entries are
+		// debits only: the rules allow no credit in a TEL batch.
+		if p.debit == 0 || p.sec == "TEL" {
 			continue
 		}
 		if p.debit > MaxEntryAmount {

@@ -86,7 +86,7 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 					Amount: AutopayAmount(e.Amount, e.MonthlyPayment, e.MonthlyTax), DueOn: in.DueOn, DraftOn: in.DraftOn})
 			}
 		}
-		n, err := st.InsertPayments(ctx, nil, ps)
+		n, err := st.InsertPayments(ctx, ps)
 		if err != nil {
 			return sum, err
 		}

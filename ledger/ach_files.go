@@ -131,8 +131,8 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 					values = append(values, ',')
 				}
 				p := 3 + i*cols
-				values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), $%d, CAST($%d AS INTEGER), CAST($%d AS TEXT))",
-					p+1, p+2, p+3, p+4, p+5, p+6)
+				values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT))",
+					p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6)
 				args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName)
 			}
 			res, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,

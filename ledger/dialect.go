@@ -17,6 +17,8 @@ type dialect struct {
 	ddl *strings.Replacer
 	// maxParams bounds the placeholders in one statement.
 	maxParams int
+	// blob is the type name of a byte column, for CASTs.
+	blob string
 	// skipLocked is appended to SELECT ... FOR UPDATE claims where the
 	// database has row locks; SQLite has one writer and needs none.
 	skipLocked string
@@ -34,6 +36,7 @@ var (
 			"{{bool}}", "INTEGER",
 		),
 		maxParams: 32000,
+		blob:      "BLOB",
 	}
 	postgresDialect = dialect{
 		name:   "postgres",
@@ -46,6 +49,7 @@ var (
 			"{{bool}}", "BOOLEAN",
 		),
 		maxParams:  65000,
+		blob:       "BYTEA",
 		skipLocked: " FOR UPDATE SKIP LOCKED",
 	}
 )

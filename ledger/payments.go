@@ -47,10 +47,7 @@ var paymentInsertCols = []string{"source", "source_key", "account_id", "bank_acc
 
 // InsertPayments creates payment instances, skipping any whose (source,
 // source_key) exists. It returns how many it created.
-func (s *Store) InsertPayments(ctx context.Context, q querier, ps []NewPayment) (int, error) {
-	if q == nil {
-		q = s.db
-	}
+func (s *Store) InsertPayments(ctx context.Context, ps []NewPayment) (int, error) {
 	cols := len(paymentInsertCols)
 	per := min(s.dialect.maxParams/cols, 500)
 	created := 0
@@ -67,7 +64,7 @@ func (s *Store) InsertPayments(ctx context.Context, q querier, ps []NewPayment) 
 			args = append(args, p.Source, p.SourceKey, p.AccountID, p.BankAccountID, p.Kind, p.SEC, p.Description,
 				p.Amount, p.DueOn, p.DraftOn, PaymentScheduled, attempt, orig, t)
 		}
-		res, err := q.ExecContext(ctx, `INSERT INTO payments (`+strings.Join(paymentInsertCols, ", ")+`) VALUES `+
+		res, err := s.q.ExecContext(ctx, `INSERT INTO payments (`+strings.Join(paymentInsertCols, ", ")+`) VALUES `+
 			s.dialect.values(len(chunk), cols, 0)+` ON CONFLICT (source, source_key) DO NOTHING`, args...)
 		if err != nil {
 			return created, fmt.Errorf("insert payments: %w", err)

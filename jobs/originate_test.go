@@ -1,0 +1,176 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	moov "github.com/moov-io/ach"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/portfolio"
+)
+
+func jsonLine(a portfolio.Account) ([]byte, error) {
+	b, err := json.Marshal(a)
+	return append(b, '\n'), err
+}
+
+// holidayWeek is a small portfolio for the night of Wednesday 2026-11-25,
+// the day before Thanksgiving: every debit settles Friday 2026-11-27.
+func holidayWeek() []portfolio.Account {
+	d := civil.MustParse
+	base := func(id string, dueDay int, number, typ, prenote, status string) portfolio.Account {
+		return portfolio.Account{
+			ID: id, Kind: "loan", Status: "active",
+			Customer: portfolio.Customer{ID: "C-" + id, FirstName: "Trần", LastName: "Đức Thắng", Email: strings.ToLower(id) + "@example.com",
+				Address: portfolio.Address{Line1: "12 Elm St", City: "Dover", State: "DE", PostalCode: "19901"}},
+			Contract: portfolio.Contract{State: "DE", OpenedOn: d("2025-01-05"), TermMonths: 60, MonthlyPayment: 41275,
+				FirstDueDate: d("2025-02-01").OnDay(dueDay), DueDay: dueDay, CycleDay: 5, MaturityDate: d("2030-01-31").OnDay(dueDay),
+				LateFee: 3500, GraceDays: 10, ReturnedPaymentFee: 2500, AmountFinanced: 2150000, APRBasisPoints: 649,
+				Vehicle: portfolio.Vehicle{VIN: "1FTFW1E58PFA00001", Year: 2025, Make: "Ford", Model: "F-150"}},
+			Balance: portfolio.Balance{AsOf: d("2026-11-01"), Principal: 1500000, PaymentsMade: 21},
+			BankAccounts: []portfolio.BankAccount{{ID: "B-" + id, Routing: "011000015", AccountNumber: number, Type: typ,
+				HolderName: "Trần Đức Thắng", Prenote: prenote, Status: status}},
+			Autopay: &portfolio.Autopay{ID: "AP-" + id, BankAccountID: "B-" + id, AuthorizedOn: d("2025-01-05"), StartsOn: d("2025-02-01"), Status: "active"},
+		}
+	}
+	a := base("LN-1", 27, "1234567", "checking", "verified", "active")
+	b := base("LN-2", 29, "7654321", "savings", "verified", "active") // Sunday the 29th drafts Friday
+	c := base("LN-3", 5, "5550001", "checking", "verified", "active")
+	c.Autopay = nil
+	c.ScheduledPayments = []portfolio.ScheduledPayment{{ID: "SP-3", BankAccountID: "B-LN-3", Amount: 20000, DebitOn: d("2026-11-27"), Channel: "web", AuthorizedAt: "2026-11-20T10:00:00Z"}}
+	dd := base("LN-4", 28, "9990001", "checking", "required", "active") // new account: prenote first
+	e := base("LN-5", 27, "8880001", "checking", "verified", "invalid")
+	return []portfolio.Account{a, b, c, dd, e}
+}
+
+func TestOriginateHolidayWeekGolden(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: civil.MustParse("2026-11-25"), Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			if sum.EffectiveDate.String() != "2026-11-27" {
+				t.Fatalf("effective date %s, want 2026-11-27 (Thanksgiving is closed)", sum.EffectiveDate)
+			}
+			// LN-1, LN-2 autopay, LN-3 web payment, LN-4 prenote; LN-4's debit waits, LN-5's bank account is invalid.
+			if sum.Entries != 4 || sum.Prenotes != 1 || sum.Skipped["waiting for prenote"] != 1 || sum.Skipped["bank account invalid"] != 1 {
+				t.Fatalf("summary = %+v", sum)
+			}
+			if sum.DebitTotal != 41275*2+20000 {
+				t.Fatalf("debit total %s", sum.DebitTotal)
+			}
+			body, _, err := env.Docs.Get(ctx, sum.Files[0].Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNACHA(t, body)
+			golden(t, "originate/holiday-week.ach", body)
+		})
+	}
+}
+
+// checkNACHA checks a file with moov-io/ach and with drafter's independent
+// record-level check.
+func checkNACHA(t *testing.T, body []byte) *moov.File {
+	t.Helper()
+	f, err := moov.NewReader(bytes.NewReader(body)).Read()
+	if err != nil {
+		t.Fatalf("moov-io/ach read: %v", err)
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatalf("moov-io/ach validate: %v", err)
+	}
+	if err := ach.CheckRecords(body); err != nil {
+		t.Fatalf("record check: %v", err)
+	}
+	return &f
+}
+
+func TestOriginateExactlyOnceAcrossRerunsAndDryRuns(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := civil.MustParse("2026-12-01")
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25", "DRAFTER_OFFSET_ROUTING": "021000021", "DRAFTER_OFFSET_ACCOUNT": "99887766"})
+			importGenerated(t, env.Store, 600, 11, d)
+
+			// A dry run computes the files and writes nothing.
+			dry, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, DryRun: true, Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts, _ := env.Store.PaymentCounts(ctx); len(counts) != 0 {
+				t.Fatalf("dry run wrote payments: %v", counts)
+			}
+			if objs, _ := env.Docs.List(ctx, "ach/"); len(objs) != 0 {
+				t.Fatalf("dry run stored %d files", len(objs))
+			}
+
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			drySum := dry.Summary.(*jobs.OriginateSummary)
+			if len(sum.Files) < 3 || sum.Entries != drySum.Entries || sum.DebitTotal != drySum.DebitTotal {
+				t.Fatalf("run %d files %d entries %s; dry run %d entries %s", len(sum.Files), sum.Entries, sum.DebitTotal, drySum.Entries, drySum.DebitTotal)
+			}
+			mods := map[string]bool{}
+			traces := map[string]bool{}
+			for _, f := range sum.Files {
+				body, _, err := env.Docs.Get(ctx, f.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mf := checkNACHA(t, body)
+				mods[f.Modifier] = true
+				for _, b := range mf.Batches {
+					if b.GetHeader().EffectiveEntryDate != "261202" {
+						t.Fatalf("effective date %s", b.GetHeader().EffectiveEntryDate)
+					}
+					for _, e := range b.GetEntries() {
+						if traces[e.TraceNumber] {
+							t.Fatalf("trace %s twice in the day's files", e.TraceNumber)
+						}
+						traces[e.TraceNumber] = true
+					}
+				}
+			}
+			if !mods["A"] || !mods["B"] {
+				t.Fatalf("modifiers %v", mods)
+			}
+
+			if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"}); !errors.Is(err, ledger.ErrRunCompleted) {
+				t.Fatalf("second start: %v", err)
+			}
+			before, _ := env.Store.PaymentCounts(ctx)
+			again, err := env.Rerun(ctx, jobs.Originate{}, res.Run, "ana", "bank asked for the file again", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			after, _ := env.Store.PaymentCounts(ctx)
+			if before[ledger.PaymentOriginated] != after[ledger.PaymentOriginated] || before[ledger.PaymentOriginated] != sum.Entries {
+				t.Fatalf("originated before %v after %v, entries %d", before, after, sum.Entries)
+			}
+			for i, f := range again.Summary.(*jobs.OriginateSummary).Files {
+				if f.Stored != "already" || f.SHA256 != sum.Files[i].SHA256 {
+					t.Fatalf("rerun file %+v", f)
+				}
+			}
+		})
+	}
+}
