@@ -171,14 +171,15 @@ type DuePayment struct {
 }
 
 // DuePayments returns the scheduled payments whose draft date is on or
-// before through, ordered by SEC code, description and id: the order they
-// are put into files.
+// before through, ordered by SEC code, description, account and source key:
+// the order they are put into files. The order never depends on row ids,
+// which a database may hand out differently after a crash.
 func (s *Store) DuePayments(ctx context.Context, through civil.Date) ([]DuePayment, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
 			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE p.state = 'scheduled' AND p.draft_on <= $1
-		ORDER BY p.sec, p.description, p.id`, through)
+		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key`, through)
 	if err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
 	}

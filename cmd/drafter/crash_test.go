@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// originateState is what must come out of an originate run however often
+// it is killed: the stored files byte for byte and the originated payments.
+type originateState struct {
+	files    map[string]string // storage key -> bytes
+	payments []string          // source key, state, trace, file modifier
+	outbox   int
+}
+
+func readOriginateState(t *testing.T, dataDir, dbURL string) originateState {
+	t.Helper()
+	st := originateState{files: map[string]string{}}
+	root := filepath.Join(dataDir, "docs")
+	filepath.Walk(filepath.Join(root, "ach"), func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && !strings.HasPrefix(info.Name(), ".") {
+			b, _ := os.ReadFile(path)
+			rel, _ := filepath.Rel(root, path)
+			st.files[rel] = string(b)
+		}
+		return nil
+	})
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dataDir, "drafter.db")
+	}
+	s := ledgertest.OpenURL(t, dbURL)
+	defer s.Close()
+	rows, err := s.DB().QueryContext(context.Background(), `SELECT p.source || ':' || p.source_key, p.state, COALESCE(p.trace_number, ''), COALESCE(f.id_modifier, '')
+		FROM payments p LEFT JOIN ach_files f ON f.id = p.ach_file_id ORDER BY p.source, p.source_key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	traces := map[string]bool{}
+	for rows.Next() {
+		var id, state, trace, mod string
+		rows.Scan(&id, &state, &trace, &mod)
+		if trace != "" {
+			if traces[trace] {
+				t.Fatalf("trace %s on two payments", trace)
+			}
+			traces[trace] = true
+		}
+		st.payments = append(st.payments, fmt.Sprintf("%s %s %s %s", id, state, trace, mod))
+	}
+	s.DB().QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&st.outbox)
+	return st
+}
+
+func lastRunID(t *testing.T, dataDir string, env []string) int64 {
+	t.Helper()
+	var runs []struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(mustDrafter(t, dataDir, env, "runs", "--json")), &runs); err != nil || len(runs) == 0 {
+		t.Fatalf("runs --json: %v %v", runs, err)
+	}
+	return runs[0].ID
+}
+
+// TestOriginateKilledAfterEveryWrite kills `drafter run originate` after each
+// of its writes in turn (a process exit, not a returned error), restarts the
+// run, and checks that every time the day ends exactly as an uninterrupted
+// run: every due payment originated once, every file stored and identical.
+func TestOriginateKilledAfterEveryWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and runs the binary many times")
+	}
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) { originateCrashes(t, dialect) })
+	}
+}
+
+func originateCrashes(t *testing.T, dialect string) {
+	d := civil.MustParse("2026-12-01")
+	file := writePortfolio(t, 400, 5, d)
+	// prepare makes a data dir with the portfolio imported; small files,
+	// so the day has several and a crash can fall between them.
+	prepare := func() (dir, dbURL string, env []string) {
+		dir = t.TempDir()
+		env = []string{"DRAFTER_FILE_ENTRY_LIMIT=20"}
+		if dialect == "postgres" {
+			dbURL = ledgertest.URL(t, dialect)
+			env = append(env, "DRAFTER_DATABASE_URL="+dbURL)
+			mustDrafter(t, dir, env, "migrate")
+		}
+		mustDrafter(t, dir, env, "import", file)
+		return dir, dbURL, env
+	}
+	baseDir, baseDB, env := prepare()
+	mustDrafter(t, baseDir, env, "run", "originate", "--date", d.String())
+	want := readOriginateState(t, baseDir, baseDB)
+	if len(want.files) < 3 {
+		t.Fatalf("baseline made %d files; want several", len(want.files))
+	}
+	for n := 1; ; n++ {
+		dir, dbURL, env := prepare()
+		r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "run", "originate", "--date", d.String())
+		if r.code == 0 {
+			if n < 5 {
+				t.Fatalf("the job finished before crashpoint %d: too few checkpoints", n)
+			}
+			t.Logf("%d crashpoints exercised", n-1)
+			compareOriginate(t, n, want, readOriginateState(t, dir, dbURL))
+			return
+		}
+		if r.code != jobs.CrashExitCode {
+			t.Fatalf("crash %d: exit %d\n%s", n, r.code, r.stderr)
+		}
+		mustDrafter(t, dir, env, "restart", fmt.Sprint(lastRunID(t, dir, env)), "--stale-after", "0s")
+		compareOriginate(t, n, want, readOriginateState(t, dir, dbURL))
+	}
+}
+
+func compareOriginate(t *testing.T, n int, want, got originateState) {
+	t.Helper()
+	if len(got.files) != len(want.files) {
+		t.Fatalf("crash %d: %d files, want %d: %v", n, len(got.files), len(want.files), keys(got.files))
+	}
+	for k, b := range want.files {
+		if got.files[k] != b {
+			t.Fatalf("crash %d: file %s differs from the uninterrupted run", n, k)
+		}
+	}
+	if strings.Join(got.payments, "\n") != strings.Join(want.payments, "\n") {
+		for i := range want.payments {
+			if i >= len(got.payments) || got.payments[i] != want.payments[i] {
+				g := "(none)"
+				if i < len(got.payments) {
+					g = got.payments[i]
+				}
+				t.Fatalf("crash %d: payments differ from the uninterrupted run at row %d: got %q want %q (%d vs %d rows)", n, i, g, want.payments[i], len(got.payments), len(want.payments))
+			}
+		}
+		t.Fatalf("crash %d: %d payments, want %d", n, len(got.payments), len(want.payments))
+	}
+	if got.outbox != want.outbox {
+		t.Fatalf("crash %d: %d emails queued, want %d", n, got.outbox, want.outbox)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
