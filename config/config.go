@@ -52,6 +52,16 @@ type Config struct {
 	AdminToken string
 	LogFormat  string // json | console | auto
 	LogLevel   string
+
+	// Schedule of drafter serve: a cron spec per job ("off" disables it),
+	// the jobs that fire on banking days only, and how far back missed
+	// business dates are caught up.
+	Schedule        map[string]string
+	BankingDayJobs  []string
+	ScheduleSeconds bool // specs have a leading seconds field (tests, demos)
+	CatchUpDays     int
+	StaleAfter      time.Duration // a running run without a heartbeat for this long is dead
+	ShutdownGrace   time.Duration // how long SIGTERM waits for the current chunk
 }
 
 // Setting describes one setting for --help and errors.
@@ -89,6 +99,16 @@ var Settings = []Setting{
 	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link)"},
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
 	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
+	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
+	{"DRAFTER_SCHEDULE_ORIGINATE", "0 16 * * *", "cron spec of the originate job (before the ODFI's cutoff); off disables it"},
+	{"DRAFTER_SCHEDULE_STATEMENTS", "0 1 * * *", "cron spec of the statements job; off disables it"},
+	{"DRAFTER_SCHEDULE_LEASE_END", "30 1 * * *", "cron spec of the lease-end job; off disables it"},
+	{"DRAFTER_SCHEDULE_DELIVER", "*/5 * * * *", "cron spec of the deliver job; off disables it"},
+	{"DRAFTER_SCHEDULE_BANKING_DAYS", "returns,originate", "jobs the schedule fires on banking days only (comma-separated)"},
+	{"DRAFTER_SCHEDULE_SECONDS", "false", "cron specs take a leading seconds field (true for tests and demos)"},
+	{"DRAFTER_CATCHUP_DAYS", "3", "after downtime, missed business dates this many days back run once each"},
+	{"DRAFTER_STALE_AFTER", "2m", "a running run whose heartbeat is older than this is marked failed (its process died)"},
+	{"DRAFTER_SHUTDOWN_GRACE", "30s", "on SIGTERM, how long the current job may finish its chunk before it is cancelled"},
 	{"DRAFTER_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)"},
 	{"DRAFTER_LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -208,6 +228,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	}
 	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
 	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
+	if err := c.loadSchedule(get); err != nil {
+		return nil, err
+	}
 	c.LogFormat = get("DRAFTER_LOG_FORMAT")
 	switch c.LogFormat {
 	case "json", "console", "auto":
@@ -221,6 +244,50 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 		return nil, &Error{"DRAFTER_LOG_LEVEL", c.LogLevel, "debug, info, warn or error"}
 	}
 	return c, nil
+}
+
+// ScheduleSettings maps each scheduled job to the setting holding its spec.
+var ScheduleSettings = map[string]string{
+	"returns":    "DRAFTER_SCHEDULE_RETURNS",
+	"originate":  "DRAFTER_SCHEDULE_ORIGINATE",
+	"statements": "DRAFTER_SCHEDULE_STATEMENTS",
+	"lease-end":  "DRAFTER_SCHEDULE_LEASE_END",
+	"deliver":    "DRAFTER_SCHEDULE_DELIVER",
+}
+
+// loadSchedule reads the settings of drafter serve's schedule. The cron
+// specs themselves are checked by the scheduler, which names the setting.
+func (c *Config) loadSchedule(get func(string) string) error {
+	c.Schedule = map[string]string{}
+	for job, name := range ScheduleSettings {
+		c.Schedule[job] = strings.TrimSpace(get(name))
+	}
+	c.BankingDayJobs = nil
+	for _, j := range strings.Split(get("DRAFTER_SCHEDULE_BANKING_DAYS"), ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			c.BankingDayJobs = append(c.BankingDayJobs, j)
+		}
+	}
+	sec := get("DRAFTER_SCHEDULE_SECONDS")
+	var err error
+	if c.ScheduleSeconds, err = strconv.ParseBool(sec); err != nil {
+		return &Error{"DRAFTER_SCHEDULE_SECONDS", sec, "true or false"}
+	}
+	days := get("DRAFTER_CATCHUP_DAYS")
+	if c.CatchUpDays, err = strconv.Atoi(days); err != nil || c.CatchUpDays < 0 || c.CatchUpDays > 31 {
+		return &Error{"DRAFTER_CATCHUP_DAYS", days, "a whole number of days from 0 to 31"}
+	}
+	durs := []struct {
+		name string
+		dst  *time.Duration
+	}{{"DRAFTER_STALE_AFTER", &c.StaleAfter}, {"DRAFTER_SHUTDOWN_GRACE", &c.ShutdownGrace}}
+	for _, d := range durs {
+		v := get(d.name)
+		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
+			return &Error{d.name, v, "a duration such as 2m or 30s"}
+		}
+	}
+	return nil
 }
 
 // Key returns the 32-byte encryption key text: DRAFTER_ENCRYPTION_KEY, or the
