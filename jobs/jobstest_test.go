@@ -25,10 +25,18 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // a temporary folder, and the default settings with overrides.
 func testEnv(t *testing.T, dialect string, settings map[string]string) *jobs.Env {
 	t.Helper()
+	return benchEnv(t, dialect, settings)
+}
+
+// benchEnv is testEnv for tests and benchmarks alike.
+func benchEnv(t testing.TB, dialect string, settings ...map[string]string) *jobs.Env {
+	t.Helper()
 	dir := t.TempDir()
 	flags := map[string]string{"DRAFTER_DATA_DIR": dir}
-	for k, v := range settings {
-		flags[k] = v
+	for _, m := range settings {
+		for k, v := range m {
+			flags[k] = v
+		}
 	}
 	cfg, err := config.Load(flags, func(string) (string, bool) { return "", false }, "")
 	if err != nil {

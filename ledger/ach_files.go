@@ -119,32 +119,8 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
 			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart, CreatedAt: t}
-		const cols = 6
-		per := min(s.dialect.maxParams/cols, 1000)
-		for start := 0; start < len(allocs); start += per {
-			chunk := allocs[start:min(start+per, len(allocs))]
-			args := make([]any, 0, len(chunk)*cols+3)
-			args = append(args, f.ID, plan.BusinessDate, plan.EffectiveOn)
-			var values []byte
-			for i, a := range chunk {
-				if i > 0 {
-					values = append(values, ',')
-				}
-				p := 3 + i*cols
-				values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT))",
-					p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6)
-				args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName)
-			}
-			res, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
-					trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6
-				FROM (VALUES `+string(values)+`) AS v
-				WHERE payments.id = v.column1 AND payments.state = 'scheduled'`), args...)
-			if err != nil {
-				return fmt.Errorf("originate payments: %w", err)
-			}
-			if got, _ := res.RowsAffected(); int(got) != len(chunk) {
-				return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", mod, got, len(chunk), ErrPaymentTaken)
-			}
+		if err := s.originatePayments(ctx, tx, f, plan, allocs); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2
 			WHERE id IN (SELECT bank_account_id FROM payments WHERE ach_file_id = $1 AND kind = 'prenote')`, f.ID, plan.EffectiveOn); err != nil {
@@ -262,3 +238,62 @@ func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) erro
 
 // Decrypt opens an encrypted account number.
 func (s *Store) Decrypt(enc []byte) (string, error) { return s.cipher.Open(enc) }
+
+// originatePayments moves the allocated payments to originated with their
+// file, trace number and entry snapshot. Every payment must still be
+// scheduled, or the whole allocation fails (ErrPaymentTaken).
+func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, plan FilePlan, allocs []Allocation) error {
+	if s.dialect.name == "sqlite" {
+		// SQLite runs in this process: one prepared statement per row is
+		// fast, where UPDATE ... FROM (VALUES ...) scans the VALUES for
+		// every row.
+		stmt, err := tx.PrepareContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = ?, originated_on = ?, effective_on = ?,
+			trace_number = ?, rdfi_routing = ?, number_enc = ?, transaction_code = ?, individual_name = ?
+			WHERE id = ? AND state = 'scheduled'`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, a := range allocs {
+			res, err := stmt.ExecContext(ctx, f.ID, plan.BusinessDate, plan.EffectiveOn, a.TraceNumber, a.RDFIRouting, a.NumberEnc,
+				a.TransactionCode, a.IndividualName, a.PaymentID)
+			if err != nil {
+				return fmt.Errorf("originate payment %d: %w", a.PaymentID, err)
+			}
+			if n, _ := res.RowsAffected(); n != 1 {
+				return fmt.Errorf("originate payment %d into file %s: %w", a.PaymentID, f.IDModifier, ErrPaymentTaken)
+			}
+		}
+		return nil
+	}
+	// PostgreSQL: a round trip per row would dominate; update a thousand
+	// rows per statement from a VALUES list.
+	const cols = 6
+	per := min(s.dialect.maxParams/cols, 1000)
+	for start := 0; start < len(allocs); start += per {
+		chunk := allocs[start:min(start+per, len(allocs))]
+		args := make([]any, 0, len(chunk)*cols+3)
+		args = append(args, f.ID, plan.BusinessDate, plan.EffectiveOn)
+		var values []byte
+		for i, a := range chunk {
+			if i > 0 {
+				values = append(values, ',')
+			}
+			p := 3 + i*cols
+			values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT))",
+				p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6)
+			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
+				trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6
+			FROM (VALUES `+string(values)+`) AS v
+			WHERE payments.id = v.column1 AND payments.state = 'scheduled'`, args...)
+		if err != nil {
+			return fmt.Errorf("originate payments: %w", err)
+		}
+		if got, _ := res.RowsAffected(); int(got) != len(chunk) {
+			return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(chunk), ErrPaymentTaken)
+		}
+	}
+	return nil
+}

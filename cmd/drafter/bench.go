@@ -2,7 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rs/zerolog"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
 )
 
 // BenchCommand measures jobs end to end on a scratch database.
@@ -10,5 +17,57 @@ type BenchCommand struct{ common }
 
 // Run implements command.
 func (c *BenchCommand) Run(ctx context.Context, args []string) error {
-	return errors.New("not built yet")
+	fs := newFlagSet("bench", "bench originate --payments N [--baseline] [--json]\n\n"+
+		"Runs on a fresh scratch data dir: SQLite by default, PostgreSQL when\n"+
+		"DRAFTER_DATABASE_URL names a database (it must be empty and migrated).")
+	payments := fs.Int("payments", 100000, "due payments to originate")
+	baseline := fs.Bool("baseline", false, "run the moov-io/ach-only baseline instead, building and writing the same entries")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys payments, seconds, per_second, peak_rss_bytes)")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fs.Usage()
+		return errHelp
+	}
+	what := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	scratch, err := os.MkdirTemp("", "drafter-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	c.dataDir = scratch
+	var res jobs.BenchResult
+	switch what {
+	case "originate":
+		d := civil.MustParse("2026-12-01")
+		if *baseline {
+			res, err = jobs.BenchMoovBaseline(*payments, 100000, scratch)
+			break
+		}
+		a, err := c.open(ctx, true)
+		if err != nil {
+			return err
+		}
+		defer a.close()
+		if err := jobs.SeedBenchPayments(ctx, a.store, *payments, d); err != nil {
+			return fmt.Errorf("seed: %w", err)
+		}
+		a.log = a.log.Level(zerolog.WarnLevel)
+		res, err = jobs.BenchOriginate(ctx, a.env(), d)
+		if err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown benchmark %q: want originate", what)
+	}
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(res)
+	}
+	fmt.Printf("%s: %d payments in %.2f s, %.0f per second, peak RSS %d MiB (%s)\n", res.Name, res.Payments, res.Seconds, res.PerSecond,
+		res.PeakRSSBytes>>20, filepath.Base(scratch))
+	return nil
 }
