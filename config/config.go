@@ -47,6 +47,13 @@ type Config struct {
 	MailFrom      string
 	MailReplyTo   string
 	AttachPDF     bool
+	// Delivery: send rate cap (messages/s, 0 none), SMTP connections, tries
+	// before a message fails, and how long a claimed message is one
+	// deliverer's before another may resend it.
+	MailRate        float64
+	MailConnections int
+	MailMaxAttempts int
+	MailLease       time.Duration
 
 	AdminAddr  string
 	AdminToken string
@@ -97,6 +104,10 @@ var Settings = []Setting{
 	{"DRAFTER_MAIL_FROM", "Drafter Auto Finance <statements@drafter.example>", "sender of customer email"},
 	{"DRAFTER_MAIL_REPLY_TO", "Customer Service <service@drafter.example>", "reply-to of customer email"},
 	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link)"},
+	{"DRAFTER_MAIL_RATE", "0", "most messages sent per second (0: no cap)"},
+	{"DRAFTER_MAIL_CONNECTIONS", "1", "SMTP connections the deliver job sends over at once"},
+	{"DRAFTER_MAIL_MAX_ATTEMPTS", "8", "tries before a message that keeps failing for now is marked failed"},
+	{"DRAFTER_MAIL_LEASE", "5m", "a message left sending this long (its deliverer died) is sent again, with the same Message-ID"},
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
 	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
 	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
@@ -225,6 +236,24 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	attach := get("DRAFTER_MAIL_ATTACH_PDF")
 	if c.AttachPDF, err = strconv.ParseBool(attach); err != nil {
 		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, "true or false"}
+	}
+	rate := get("DRAFTER_MAIL_RATE")
+	if c.MailRate, err = strconv.ParseFloat(rate, 64); err != nil || c.MailRate < 0 || c.MailRate > 1e6 {
+		return nil, &Error{"DRAFTER_MAIL_RATE", rate, "messages per second, 0 (no cap) or more, such as 10 or 0.5"}
+	}
+	for _, n := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{{"DRAFTER_MAIL_CONNECTIONS", &c.MailConnections, 1, 64}, {"DRAFTER_MAIL_MAX_ATTEMPTS", &c.MailMaxAttempts, 1, 100}} {
+		v := get(n.name)
+		if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst < n.min || *n.dst > n.max {
+			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}
+		}
+	}
+	lease := get("DRAFTER_MAIL_LEASE")
+	if c.MailLease, err = time.ParseDuration(lease); err != nil || c.MailLease < 0 {
+		return nil, &Error{"DRAFTER_MAIL_LEASE", lease, "a duration such as 5m (0s only in tests)"}
 	}
 	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
 	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
