@@ -28,6 +28,9 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 		return errHelp
 	}
 	what := args[0]
+	if what == "statements" {
+		return c.benchStatements(ctx, args[1:])
+	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

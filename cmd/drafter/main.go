@@ -32,6 +32,7 @@ var commands = []entry{
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
 	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
+	{"render", "render one document to look at: `render statement|notice --account ID --date D --out FILE`", func() command { return &RenderCommand{} }},
 	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`", func() command { return &BenchCommand{} }},
 }
 

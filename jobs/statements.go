@@ -1,0 +1,532 @@
+package jobs
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/config"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/statements"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// Statements renders the monthly statement of every active account whose
+// cycle ends on the business date, stores it under
+// statements/ACCOUNT/YYYY-MM.pdf, records it and queues its email in the same
+// transaction. A statement recorded before is re-rendered and checked by
+// sha256 instead of stored again, so a rerun repeats nothing.
+type Statements struct {
+	// AllAccounts treats every active account as due on the date, whatever
+	// its cycle day: the benchmark's mode (`drafter bench statements`).
+	AllAccounts bool
+	// Workers is how many goroutines render (default GOMAXPROCS).
+	Workers int
+}
+
+// Name implements Job.
+func (Statements) Name() string { return "statements" }
+
+// documentChunk is how many accounts are read, rendered and recorded per
+// commit.
+const documentChunk = 500
+
+// uploaders is how many documents are put to storage at once: storage is
+// bound by fsync or network round trips, not by CPU.
+const uploaders = 16
+
+// DocumentSummary is what a statements or lease-end run did.
+type DocumentSummary struct {
+	BusinessDate civil.Date `json:"business_date"`
+	Selected     int        `json:"selected"`
+	// Stored: new documents stored and recorded (their email queued).
+	Stored int `json:"stored"`
+	// Verified: recorded before, re-rendered and identical.
+	Verified int `json:"verified"`
+	// Restored: recorded before but missing from storage, stored again.
+	Restored int `json:"restored"`
+	// AlreadySent: recorded on an earlier business date (a lease-end
+	// threshold sent before); left alone.
+	AlreadySent int `json:"already_sent"`
+	// Rendered: documents a dry run rendered without storing them.
+	Rendered     int            `json:"rendered,omitempty"`
+	Failed       int            `json:"failed"`
+	EmailsQueued int            `json:"emails_queued"`
+	Bytes        int64          `json:"bytes"`
+	ByKind       map[string]int `json:"by_kind,omitempty"`
+	Seconds      float64        `json:"seconds"`
+	PerSecond    float64        `json:"per_second"`
+}
+
+// Run implements Job.
+func (j Statements) Run(ctx context.Context, r *Run) (any, error) {
+	d := r.Date
+	f := ledger.StatementFilter{Date: d, AllAccounts: j.AllAccounts, AccountID: scopeAccount(r.Scope)}
+	lender := LenderFromConfig(r.Env.Config)
+	lead := r.Env.Config.DraftLeadDays
+	period := fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
+	next := func(ctx context.Context, after string) ([]*docItem, string, error) {
+		accts, err := r.Store.StatementAccounts(ctx, f, after, documentChunk)
+		if err != nil || len(accts) == 0 {
+			return nil, "", err
+		}
+		acts, err := activityFor(ctx, r.Store, accts, d)
+		if err != nil {
+			return nil, "", err
+		}
+		items := make([]*docItem, len(accts))
+		for i, a := range accts {
+			in := StatementInput(a, acts[a.ID], d, lead)
+			items[i] = &docItem{account: a.ID, recipient: a.Email, date: d, mailKind: ledger.MailStatementReady,
+				key:        ledger.DocumentKey{AccountID: a.ID, Kind: ledger.DocStatement, Period: period},
+				storageKey: StatementKey(a.ID, d),
+				render:     func() ([]byte, error) { return renderStatement(in, lender) },
+			}
+		}
+		return items, accts[len(accts)-1].ID, nil
+	}
+	return runDocuments(ctx, r, j.Workers, next)
+}
+
+// StatementKey is where an account's statement for the cycle ending on d is
+// stored.
+func StatementKey(account string, d civil.Date) string {
+	return fmt.Sprintf("statements/%s/%04d-%02d.pdf", account, d.Year, int(d.Month))
+}
+
+func scopeAccount(scope string) string {
+	a, _ := strings.CutPrefix(scope, "account:")
+	if a == scope {
+		return ""
+	}
+	return a
+}
+
+// activityFor reads the activity of the accounts from the earliest day any
+// of their cycles (or their snapshots) needs through d.
+func activityFor(ctx context.Context, st *ledger.Store, accts []ledger.DocumentAccount, d civil.Date) (map[string]*ledger.Activity, error) {
+	from := d
+	ids := make([]string, len(accts))
+	for i, a := range accts {
+		ids[i] = a.ID
+		from = minDate(from, a.CycleStart(d))
+		if a.BalanceAsOf.Before(d) {
+			from = minDate(from, a.BalanceAsOf.AddDays(1))
+		}
+	}
+	return st.AccountActivity(ctx, ids, from, d)
+}
+
+func minDate(a, b civil.Date) civil.Date {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// LenderFromConfig is the lender printed on documents. The address setting
+// is one line ("PO Box 1000, Wilmington, DE 19899"); its first comma
+// separates the street from the city line.
+func LenderFromConfig(c *config.Config) statements.Lender {
+	var addr []string
+	if street, rest, ok := strings.Cut(c.LenderAddress, ", "); ok {
+		addr = []string{street, rest}
+	} else if c.LenderAddress != "" {
+		addr = []string{c.LenderAddress}
+	}
+	return statements.Lender{Name: c.LenderName, Address: addr, Phone: c.LenderPhone, Website: c.LenderWebsite, PaymentAddress: addr}
+}
+
+func customerOf(a ledger.DocumentAccount) statements.Customer {
+	return statements.Customer{Name: strings.TrimSpace(a.FirstName + " " + a.LastName),
+		Address: statements.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, State: a.State, PostalCode: a.PostalCode}}
+}
+
+func vehicleOf(a ledger.DocumentAccount) string {
+	if a.VehicleYear == 0 {
+		return strings.TrimSpace(a.VehicleMake + " " + a.VehicleModel)
+	}
+	return strings.TrimSpace(fmt.Sprintf("%d %s %s", a.VehicleYear, a.VehicleMake, a.VehicleModel))
+}
+
+func odometerUpTo(rs []ledger.OdometerReading, d civil.Date) []statements.OdometerReading {
+	var out []statements.OdometerReading
+	for _, r := range rs {
+		if !r.On.After(d) {
+			out = append(out, statements.OdometerReading{On: r.On, Miles: r.Miles})
+		}
+	}
+	return out
+}
+
+// StatementInput maps an account and its activity to the statement of the
+// cycle ending on end. The cycle's lines are the imported transactions
+// posted in it and drafter's own payments and returns dated in it after the
+// balance snapshot (those up to the snapshot are the servicing system's and
+// come with its transactions). An enrollment without its own lead days
+// drafts draftLead days before the due date, as origination does.
+func StatementInput(a ledger.DocumentAccount, act *ledger.Activity, end civil.Date, draftLead int) statements.StatementInput {
+	if act == nil {
+		act = &ledger.Activity{}
+	}
+	start := a.CycleStart(end)
+	prior := a.CyclePriorDue(start)
+	in := statements.StatementInput{
+		AccountID: a.ID,
+		Customer:  customerOf(a),
+		Terms: statements.Terms{Kind: a.Kind, Vehicle: vehicleOf(a), TermMonths: a.TermMonths, FirstDueDate: a.FirstDueOn,
+			DueDay: a.DueDay, MonthlyPayment: a.MonthlyPayment, MonthlyTax: a.MonthlyTax, MaturityDate: a.MaturityOn,
+			LateFee: a.LateFee, GraceDays: a.GraceDays, APRBasisPoints: a.APRBasisPoints,
+			MileageAllowancePerYear: a.MileageAllowancePerYear, StartOdometer: a.StartOdometer},
+		CycleStart:     start,
+		CycleEnd:       end,
+		PriorDueDate:   prior.On,
+		PriorAmountDue: prior.Amount,
+		Odometer:       odometerUpTo(act.Odometer, end),
+		NOCAccount:     act.NOCAccount,
+	}
+	o := a.CycleOpening(start, act.Imported)
+	in.Opening = statements.Opening{Principal: o.Principal, AccruedInterest: o.AccruedInterest, FeesDue: o.FeesDue}
+	inCycle := func(t ledger.Transaction) bool { return !t.PostedOn.Before(start) && !t.PostedOn.After(end) }
+	for _, t := range act.Imported {
+		if inCycle(t) {
+			in.Transactions = append(in.Transactions, statements.Transaction{PostedOn: t.PostedOn, Kind: statements.TxKind(t.Kind), Amount: t.Amount, Description: t.Description})
+		}
+	}
+	for _, t := range act.Drafter {
+		if inCycle(t) && t.PostedOn.After(a.BalanceAsOf) {
+			in.Transactions = append(in.Transactions, statements.Transaction{PostedOn: t.PostedOn, Kind: statements.TxKind(t.Kind), Amount: t.Amount, Description: t.Description})
+		}
+	}
+	ap := act.Autopay
+	if ap.Active {
+		days := ap.DaysBeforeDue
+		if days == 0 {
+			days = draftLead
+		}
+		in.Autopay = statements.Autopay{Active: true, MaskedAccount: ap.MaskedAccount, DaysBeforeDue: days, Amount: ap.Amount}
+	}
+	return in
+}
+
+func renderStatement(in statements.StatementInput, l statements.Lender) ([]byte, error) {
+	s, err := statements.ComputeStatement(in)
+	if err != nil {
+		return nil, fmt.Errorf("compute statement: %w", err)
+	}
+	return statements.RenderStatement(s, l)
+}
+
+// RenderStatementFor computes and renders one account's statement for the
+// cycle ending on d from the ledger, as the statements job would, without
+// storing or recording it.
+func RenderStatementFor(ctx context.Context, st *ledger.Store, cfg *config.Config, account string, d civil.Date) ([]byte, error) {
+	a, err := st.DocumentAccount(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	acts, err := activityFor(ctx, st, []ledger.DocumentAccount{a}, d)
+	if err != nil {
+		return nil, err
+	}
+	return renderStatement(StatementInput(a, acts[a.ID], d, cfg.DraftLeadDays), LenderFromConfig(cfg))
+}
+
+// docItem is one document on its way through the pipeline.
+type docItem struct {
+	account, recipient string
+	key                ledger.DocumentKey
+	storageKey         string
+	date               civil.Date
+	mailKind           string
+	render             func() ([]byte, error)
+
+	existing *ledger.Document
+	pdf      []byte // between rendering and storing
+	sha      string
+	size     int64
+	outcome  string // stored | unchanged | verified | restored | already | rendered
+	err      error
+	wg       *sync.WaitGroup
+}
+
+// Outcomes of a document.
+const (
+	outStored    = "stored"    // new, put to storage
+	outUnchanged = "unchanged" // new to the ledger, its bytes already in storage (a crash between the two)
+	outVerified  = "verified"
+	outRestored  = "restored"
+	outAlready   = "already"
+	outRendered  = "rendered" // dry run
+)
+
+type docChunk struct {
+	items []*docItem
+	wg    sync.WaitGroup
+}
+
+// docSource reads the next chunk of documents after the keyset cursor; no
+// items means the end.
+type docSource func(ctx context.Context, after string) (items []*docItem, cursor string, err error)
+
+// runDocuments is the pipeline both document jobs share. One goroutine (the
+// caller's) reads and writes the database; workers render on every core;
+// uploaders put to storage. At most two chunks are in flight (one being
+// rendered while the next is read, or the last one recorded), so memory is
+// flat however many accounts there are.
+func runDocuments(ctx context.Context, r *Run, workers int, next docSource) (*DocumentSummary, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	start := time.Now()
+	sum := &DocumentSummary{BusinessDate: r.Date, ByKind: map[string]int{}}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	work := make(chan *docItem, 2*workers)
+	upload := make(chan *docItem, 2*uploaders)
+	feed := make(chan *docChunk, 1)
+	var pool sync.WaitGroup
+	go func() {
+		defer close(work)
+		for c := range feed {
+			for i, it := range c.items {
+				select {
+				case work <- it:
+				case <-ctx.Done():
+					for _, rest := range c.items[i:] {
+						rest.wg.Done()
+					}
+					goto nextChunk
+				}
+			}
+		nextChunk:
+		}
+	}()
+	for range workers {
+		pool.Add(1)
+		go func() {
+			defer pool.Done()
+			for it := range work {
+				if ctx.Err() == nil && renderItem(r, it) {
+					upload <- it
+					continue
+				}
+				it.wg.Done()
+			}
+		}()
+	}
+	var up sync.WaitGroup
+	for range uploaders {
+		up.Add(1)
+		go func() {
+			defer up.Done()
+			for it := range upload {
+				if ctx.Err() == nil {
+					storeItem(ctx, r, it)
+				}
+				it.pdf = nil
+				it.wg.Done()
+			}
+		}()
+	}
+	stop := func() {
+		close(feed)
+		pool.Wait()
+		close(upload)
+		up.Wait()
+	}
+
+	var pending *docChunk
+	after := ""
+	var runErr error
+	for {
+		var c *docChunk
+		items, cursor, err := next(ctx, after)
+		if err == nil {
+			err = attachExisting(ctx, r, items)
+		}
+		if err != nil {
+			runErr = err
+		} else if len(items) > 0 {
+			after = cursor
+			c = &docChunk{items: items}
+			var todo []*docItem
+			for _, it := range items {
+				it.wg = &c.wg
+				if it.outcome == "" {
+					todo = append(todo, it)
+				}
+			}
+			c.wg.Add(len(todo))
+			feed <- &docChunk{items: todo}
+		}
+		if pending != nil && runErr == nil {
+			pending.wg.Wait()
+			if err := recordChunk(ctx, r, pending.items, sum, start); err != nil {
+				runErr = err
+			}
+		}
+		if runErr != nil || c == nil {
+			break
+		}
+		pending = c
+	}
+	if runErr != nil {
+		cancel()
+	}
+	stop()
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.Seconds > 0 {
+		sum.PerSecond = float64(sum.Stored+sum.Verified+sum.Restored+sum.Rendered) / sum.Seconds
+	}
+	return sum, runErr
+}
+
+// attachExisting looks up which of the items are recorded already. One
+// recorded on another business date (a lease-end threshold sent on an
+// earlier day) is left alone; one recorded for this date is verified.
+func attachExisting(ctx context.Context, r *Run, items []*docItem) error {
+	keys := make([]ledger.DocumentKey, len(items))
+	for i, it := range items {
+		keys[i] = it.key
+	}
+	have, err := r.Store.Documents(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if d, ok := have[it.key]; ok {
+			it.existing = &d
+			if d.DocumentDate != it.date {
+				it.outcome = outAlready
+			}
+		}
+	}
+	return nil
+}
+
+// renderItem renders and checks one document; true means it goes on to
+// storage.
+func renderItem(r *Run, it *docItem) bool {
+	pdf, err := it.render()
+	if err != nil {
+		it.err = err
+		return false
+	}
+	h := sha256.Sum256(pdf)
+	it.sha, it.size = hex.EncodeToString(h[:]), int64(len(pdf))
+	if it.existing != nil && it.existing.SHA256 != it.sha {
+		it.err = fmt.Errorf("document %s was recorded with sha256 %s but renders now as %s: the ledger changed after it was sent; it is left as recorded (rerun with a new period or ask an engineer)",
+			it.storageKey, it.existing.SHA256, it.sha)
+		return false
+	}
+	if r.DryRun {
+		it.outcome = outRendered
+		if it.existing != nil {
+			it.outcome = outVerified
+		}
+		return false
+	}
+	it.pdf = pdf
+	return true
+}
+
+// storeItem puts a rendered document to storage: a new one, or a recorded
+// one that storage lost.
+func storeItem(ctx context.Context, r *Run, it *docItem) {
+	opts := storage.PutOptions{ContentType: "application/pdf", Metadata: map[string]string{
+		"account": it.account, "kind": strings.ReplaceAll(it.key.Kind, "_", "-"), "period": it.key.Period}}
+	if it.existing != nil {
+		obj, err := r.Env.Docs.Stat(ctx, it.storageKey)
+		if err == nil && obj.SHA256 == it.sha {
+			it.outcome = outVerified
+			return
+		}
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			it.err = fmt.Errorf("check stored %s: %w", it.storageKey, err)
+			return
+		}
+		// The ledger is the record: what it recorded goes back in place.
+		opts.Replace = true
+	}
+	res, err := r.Env.Docs.Put(ctx, it.storageKey, it.pdf, opts)
+	if err != nil {
+		it.err = fmt.Errorf("store %s: %w", it.storageKey, err)
+		return
+	}
+	r.Checkpoint("document put")
+	switch {
+	case it.existing != nil:
+		it.outcome = outRestored
+		r.Log.Warn().Str("key", it.storageKey).Msg("recorded document was missing from storage; stored it again")
+	case res.Unchanged:
+		it.outcome = outUnchanged
+	default:
+		it.outcome = outStored
+	}
+}
+
+// recordChunk records a rendered chunk's new documents with their emails
+// in one transaction and counts the chunk.
+func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSummary, start time.Time) error {
+	var news []ledger.NewDocument
+	done, skipped := 0, 0
+	for _, it := range items {
+		sum.Selected++
+		r.Selected(1)
+		if it.err != nil {
+			sum.Failed++
+			r.ItemFailed(it.key.AccountID+" "+it.key.Kind+" "+it.key.Period, it.err)
+			continue
+		}
+		switch it.outcome {
+		case outStored, outUnchanged:
+			news = append(news, ledger.NewDocument{DocumentKey: it.key, DocumentDate: it.date, StorageKey: it.storageKey,
+				SHA256: it.sha, Size: it.size, Recipient: it.recipient, MailKind: it.mailKind})
+			sum.Bytes += it.size
+			sum.ByKind[it.key.Kind]++
+		case outVerified:
+			sum.Verified++
+			done++
+		case outRestored:
+			sum.Restored++
+			done++
+		case outAlready:
+			sum.AlreadySent++
+			skipped++
+		case outRendered:
+			sum.Rendered++
+			sum.Bytes += it.size
+			sum.ByKind[it.key.Kind]++
+			done++
+		default:
+			// Not processed: the run was cancelled.
+			return fmt.Errorf("document %s: %w", it.storageKey, context.Cause(ctx))
+		}
+	}
+	if len(news) > 0 {
+		recorded, err := r.Store.RecordDocuments(ctx, news)
+		if err != nil {
+			return err
+		}
+		r.Checkpoint("documents recorded")
+		sum.EmailsQueued += len(recorded)
+		sum.Stored += len(news)
+		done += len(news)
+	}
+	r.Done(done)
+	r.Skipped(skipped)
+	el := time.Since(start).Seconds()
+	total := sum.Stored + sum.Verified + sum.Restored + sum.Rendered
+	r.Log.Info().Int("chunk", len(items)).Int("documents", total).Int("failed", sum.Failed).
+		Float64("per_second", float64(int(float64(total)/max(el, 1e-9)*10))/10).Msg("progress")
+	return nil
+}
