@@ -21,6 +21,7 @@ import (
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -38,6 +39,12 @@ type Env struct {
 	Crash *Crashpoints
 	// Heartbeat is how often a running job records that it is alive.
 	Heartbeat time.Duration
+	// Mail sends customer email; nil: the deliver job opens DRAFTER_MAIL_URL
+	// for its run.
+	Mail mail.Sender
+	// Progress, when set, is told a run's done and selected counts each
+	// time Done adds to them (a progress bar, or progress log lines).
+	Progress func(job string, done, selected int)
 }
 
 // NewEnv returns an Env with the defaults filled in.
@@ -78,7 +85,12 @@ func (r *Run) Counts() ledger.Counts {
 func (r *Run) Selected(n int) { r.selected.Add(int64(n)) }
 
 // Done adds n finished items.
-func (r *Run) Done(n int) { r.done.Add(int64(n)) }
+func (r *Run) Done(n int) {
+	d := r.done.Add(int64(n))
+	if r.Env.Progress != nil {
+		r.Env.Progress(r.Job, int(d), int(r.selected.Load()))
+	}
+}
 
 // Skipped adds n items left alone.
 func (r *Run) Skipped(n int) { r.skipped.Add(int64(n)) }
@@ -168,6 +180,13 @@ func (e *Env) Restart(ctx context.Context, job Job, id int64, by string, staleAf
 		return Result{}, err
 	}
 	_ = e.Store.Audit(ctx, by, "restart", fmt.Sprintf("run %d", id), "")
+	return e.execute(ctx, job, run)
+}
+
+// Execute runs a run already begun with Store.BeginRun, as Start would:
+// for callers that must know the run before it executes (the admin API
+// answers with the run id and runs it in the background).
+func (e *Env) Execute(ctx context.Context, job Job, run ledger.Run) (Result, error) {
 	return e.execute(ctx, job, run)
 }
 
