@@ -338,4 +338,3 @@ func checkOncePerDateLedger(t *testing.T, env *jobs.Env, job string, first, last
 		}
 	}
 }
-

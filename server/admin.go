@@ -1,0 +1,399 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/config"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// OperatorHeader names the operator behind an API call (a token has no
+// identity); without it the audit records "api".
+const OperatorHeader = "X-Drafter-Operator"
+
+// Admin is the admin HTTP API: health, readiness, metrics, the run ledger,
+// and starting and rerunning runs. Runs it starts go on in the background
+// under RunContext.
+type Admin struct {
+	Env     *jobs.Env
+	Jobs    jobs.Registry
+	Locker  Locker
+	Metrics *Metrics
+	// Token is the bearer token every /api and /metrics request must
+	// carry; empty means no check (then CheckListen allows loopback only).
+	Token string
+	Log   zerolog.Logger
+	// RunContext is the context of the runs the API starts (serve cancels
+	// it after the shutdown grace).
+	RunContext context.Context
+
+	wg sync.WaitGroup
+}
+
+// NewAdmin returns the admin API over env.
+func NewAdmin(env *jobs.Env, reg jobs.Registry, locker Locker, metrics *Metrics) *Admin {
+	return &Admin{Env: env, Jobs: reg, Locker: locker, Metrics: metrics, Token: env.Config.AdminToken, Log: env.Log,
+		RunContext: context.Background()}
+}
+
+// CheckListen refuses to serve the API on a non-loopback address without
+// a token.
+func CheckListen(addr, token string) error {
+	if token != "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return &config.Error{Setting: "DRAFTER_ADMIN_ADDR", Value: addr, Want: "HOST:PORT such as 127.0.0.1:8080"}
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return &config.Error{Setting: "DRAFTER_ADMIN_TOKEN", Want: fmt.Sprintf("a bearer token to serve the admin API on %s, which is not a loopback address (or set DRAFTER_ADMIN_ADDR to 127.0.0.1:PORT)", addr)}
+}
+
+// Handler returns the API's routes.
+func (a *Admin) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", a.ready)
+	if a.Metrics != nil {
+		mux.Handle("GET /metrics", a.auth(promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{})))
+	}
+	mux.Handle("GET /api/v1/runs", a.auth(http.HandlerFunc(a.listRuns)))
+	mux.Handle("GET /api/v1/runs/{id}", a.auth(http.HandlerFunc(a.showRun)))
+	mux.Handle("POST /api/v1/runs", a.auth(http.HandlerFunc(a.startRun)))
+	mux.Handle("POST /api/v1/runs/{id}/rerun", a.auth(http.HandlerFunc(a.rerun)))
+	mux.Handle("POST /api/v1/runs/{id}/restart", a.auth(http.HandlerFunc(a.restart)))
+	return mux
+}
+
+// Wait waits for the runs the API started.
+func (a *Admin) Wait() { a.wg.Wait() }
+
+func (a *Admin) auth(next http.Handler) http.Handler {
+	if a.Token == "" {
+		return next
+	}
+	want := sha256.Sum256([]byte(a.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// Compare digests so that neither the content nor the length of
+		// the token shows in the timing.
+		g := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(g[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="drafter"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer DRAFTER_ADMIN_TOKEN)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *Admin) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{"database": "ok", "storage": "ok"}
+	code := http.StatusOK
+	if err := a.Env.Store.Ping(ctx); err != nil {
+		checks["database"], code = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := a.Env.Docs.Stat(ctx, "readyz/probe"); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		checks["storage"], code = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, checks)
+}
+
+func (a *Admin) listRuns(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := ledger.RunFilter{Job: q.Get("job"), Status: q.Get("status")}
+	if s := q.Get("date"); s != "" {
+		d, err := civil.Parse(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "date: "+err.Error())
+			return
+		}
+		f.Date = d
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit: want a whole number from 1 to 1000")
+			return
+		}
+		f.Limit = n
+	}
+	runs, err := a.Env.Store.ListRuns(r.Context(), f)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if runs == nil {
+		runs = []ledger.Run{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
+}
+
+// RunDetail is a run with its failed items.
+type RunDetail struct {
+	ledger.Run
+	FailedItems []ledger.RunItem `json:"failed_items"`
+}
+
+func (a *Admin) showRun(w http.ResponseWriter, r *http.Request) {
+	id, ok := runID(w, r)
+	if !ok {
+		return
+	}
+	run, err := a.Env.Store.GetRun(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	items, err := a.Env.Store.RunItems(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if items == nil {
+		items = []ledger.RunItem{}
+	}
+	writeJSON(w, http.StatusOK, RunDetail{run, items})
+}
+
+// StartRequest is the body of POST /api/v1/runs.
+type StartRequest struct {
+	Job    string `json:"job"`
+	Date   string `json:"date"`
+	DryRun bool   `json:"dry_run"`
+	Scope  string `json:"scope"`
+	Reason string `json:"reason"`
+}
+
+// RerunRequest is the body of POST /api/v1/runs/{id}/rerun.
+type RerunRequest struct {
+	Reason  string `json:"reason"`
+	Account string `json:"account"`
+}
+
+func (a *Admin) startRun(w http.ResponseWriter, r *http.Request) {
+	var req StartRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	job, ok := a.Jobs[req.Job]
+	if !ok {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("job: unknown job %q: want one of %s", req.Job, strings.Join(a.Jobs.Names(), ", ")))
+		return
+	}
+	d, err := civil.Parse(req.Date)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "date: want a business date as YYYY-MM-DD: "+err.Error())
+		return
+	}
+	who := operator(r)
+	a.begin(w, r, job, ledger.RunSpec{Job: req.Job, BusinessDate: d, Scope: req.Scope, DryRun: req.DryRun, Trigger: "operator",
+		TriggeredBy: who, Reason: req.Reason, Owner: a.Env.Owner}, "start")
+}
+
+func (a *Admin) rerun(w http.ResponseWriter, r *http.Request) {
+	id, ok := runID(w, r)
+	if !ok {
+		return
+	}
+	var req RerunRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "reason is required: say why the run is run again (it is recorded)")
+		return
+	}
+	prev, err := a.Env.Store.GetRun(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	job, ok := a.Jobs[prev.Job]
+	if !ok {
+		writeError(w, http.StatusConflict, fmt.Sprintf("run %d is of job %q, which this server does not have", id, prev.Job))
+		return
+	}
+	scope := prev.Scope
+	if req.Account != "" {
+		scope = "account:" + req.Account
+	}
+	a.begin(w, r, job, ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
+		TriggeredBy: operator(r), Reason: req.Reason, Owner: a.Env.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}}, "rerun")
+}
+
+// begin takes the job's lock, records the run, audits the action and runs
+// the job in the background: 202 with the run, or 409 with the refusal.
+func (a *Admin) begin(w http.ResponseWriter, r *http.Request, job jobs.Job, spec ledger.RunSpec, action string) {
+	ctx := r.Context()
+	unlock, ok, err := a.Locker.TryLock(ctx, "job:"+spec.Job)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s is running now (its lock is held): try again when it finishes", spec.Job))
+		return
+	}
+	run, err := a.Env.Store.BeginRun(ctx, spec)
+	if spec.Rerun && spec.Scope != "" && errors.Is(err, ledger.ErrNotFound) {
+		// The first rerun for one account: nothing of that scope ran
+		// yet, so it is that scope's first run (recorded with the reason).
+		spec.Rerun = false
+		run, err = a.Env.Store.BeginRun(ctx, spec)
+	}
+	if err != nil {
+		unlock()
+		a.fail(w, err)
+		return
+	}
+	target := fmt.Sprintf("run %d: %s %s", run.ID, spec.Job, spec.BusinessDate)
+	if spec.Scope != "" {
+		target += " [" + spec.Scope + "]"
+	}
+	if spec.DryRun {
+		target += " (dry run)"
+	}
+	if err := a.Env.Store.Audit(context.WithoutCancel(ctx), spec.TriggeredBy, action, target, spec.Reason); err != nil {
+		a.Log.Error().Err(err).Msg("audit")
+	}
+	a.Log.Info().Str("operator", spec.TriggeredBy).Str("action", action).Int64("run", run.ID).Str("job", spec.Job).
+		Str("date", spec.BusinessDate.String()).Msg("operator action")
+	a.background(job, run, unlock)
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/runs/%d", run.ID))
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
+}
+
+func (a *Admin) restart(w http.ResponseWriter, r *http.Request) {
+	id, ok := runID(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	prev, err := a.Env.Store.GetRun(ctx, id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	job, ok := a.Jobs[prev.Job]
+	if !ok {
+		writeError(w, http.StatusConflict, fmt.Sprintf("run %d is of job %q, which this server does not have", id, prev.Job))
+		return
+	}
+	unlock, ok, err := a.Locker.TryLock(ctx, "job:"+prev.Job)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusConflict, fmt.Sprintf("%s is running now (its lock is held): try again when it finishes", prev.Job))
+		return
+	}
+	if _, err := a.Env.Store.FailStaleRuns(ctx, a.Env.Config.StaleAfter); err != nil {
+		unlock()
+		a.fail(w, err)
+		return
+	}
+	run, err := a.Env.Store.ResumeRun(ctx, id, a.Env.Owner)
+	if err != nil {
+		unlock()
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	who := operator(r)
+	if err := a.Env.Store.Audit(context.WithoutCancel(ctx), who, "restart", fmt.Sprintf("run %d", id), ""); err != nil {
+		a.Log.Error().Err(err).Msg("audit")
+	}
+	a.background(job, run, unlock)
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
+}
+
+// background executes a begun run under RunContext and releases the lock.
+func (a *Admin) background(job jobs.Job, run ledger.Run, unlock func()) {
+	a.wg.Go(func() {
+		defer unlock()
+		res, err := a.Env.Execute(a.RunContext, job, run)
+		if a.Metrics != nil {
+			a.Metrics.ObserveRun(res)
+		}
+		if err != nil {
+			a.Log.Warn().Err(err).Int64("run", run.ID).Msg("run started from the API failed")
+		}
+	})
+}
+
+// fail answers with the status an error calls for.
+func (a *Admin) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ledger.ErrRunCompleted), errors.Is(err, ledger.ErrRunActive), errors.Is(err, ledger.ErrRunFailedExists):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		a.Log.Error().Err(err).Msg("admin API")
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+func operator(r *http.Request) string {
+	if o := strings.TrimSpace(r.Header.Get(OperatorHeader)); o != "" {
+		return o
+	}
+	return "api"
+}
+
+func runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("want a run id (a number), got %q", r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

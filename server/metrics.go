@@ -1,0 +1,199 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// Metrics is drafter's Prometheus registry: counters of the runs this
+// process finished, and gauges read from the store with a few COUNT
+// queries at each scrape (so every replica reports the same totals).
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	runsFinished *prometheus.CounterVec
+	runDuration  *prometheus.HistogramVec
+	items        *prometheus.CounterVec
+	achEntries   *prometheus.CounterVec
+	achDebits    *prometheus.CounterVec
+}
+
+// NewMetrics returns the registry for st, with business dates in zone.
+func NewMetrics(st *ledger.Store, zone *time.Location, log zerolog.Logger) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_runs_finished_total",
+			Help: "Runs this process finished, by job and status (dry runs apart)."}, []string{"job", "status", "dry_run"}),
+		runDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "drafter_run_duration_seconds",
+			Help: "Wall time of the runs this process finished, by job.", Buckets: prometheus.ExponentialBuckets(0.1, 4, 10)}, []string{"job"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_run_items_total",
+			Help: "Items of the runs this process finished, by job and outcome (selected, done, skipped, failed)."}, []string{"job", "outcome"}),
+		achEntries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_ach_entries_total",
+			Help: "ACH entries in the files of the originate runs this process finished (from their summaries)."}, []string{"job"}),
+		achDebits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_ach_debit_cents_total",
+			Help: "ACH debit amount in cents in the files of the originate runs this process finished."}, []string{"job"}),
+	}
+	m.Registry.MustRegister(m.runsFinished, m.runDuration, m.items, m.achEntries, m.achDebits,
+		&storeCollector{st: st, zone: zone, log: log},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRun counts a finished run.
+func (m *Metrics) ObserveRun(res jobs.Result) {
+	r := res.Run
+	if r.ID == 0 {
+		return
+	}
+	dry := "false"
+	if r.DryRun {
+		dry = "true"
+	}
+	m.runsFinished.WithLabelValues(r.Job, r.Status, dry).Inc()
+	if r.FinishedAt != nil {
+		m.runDuration.WithLabelValues(r.Job).Observe(r.FinishedAt.Sub(r.StartedAt).Seconds())
+	}
+	if r.DryRun {
+		return
+	}
+	for outcome, n := range map[string]int{"selected": r.Selected, "done": r.Done, "skipped": r.Skipped, "failed": r.Failed} {
+		m.items.WithLabelValues(r.Job, outcome).Add(float64(n))
+	}
+	// Summaries that report entries and a debit total (originate) feed the
+	// ACH counters.
+	var sum struct {
+		Entries    *int   `json:"entries"`
+		DebitTotal *int64 `json:"debit_total_cents"`
+	}
+	b := []byte(r.Summary)
+	if len(b) == 0 && res.Summary != nil {
+		b, _ = json.Marshal(res.Summary)
+	}
+	if json.Unmarshal(b, &sum) == nil {
+		if sum.Entries != nil {
+			m.achEntries.WithLabelValues(r.Job).Add(float64(*sum.Entries))
+		}
+		if sum.DebitTotal != nil {
+			m.achDebits.WithLabelValues(r.Job).Add(float64(*sum.DebitTotal))
+		}
+	}
+}
+
+// storeCollector reads gauges from the store at each scrape.
+type storeCollector struct {
+	st   *ledger.Store
+	zone *time.Location
+	log  zerolog.Logger
+}
+
+var (
+	descRuns = prometheus.NewDesc("drafter_runs", "Runs in the run ledger (dry runs excluded), by job and status.", []string{"job", "status"}, nil)
+	descOutbox = prometheus.NewDesc("drafter_outbox_messages", "Email in the outbox, by status (queued and failed are the backlog).",
+		[]string{"status"}, nil)
+	descReturns = prometheus.NewDesc("drafter_returns", "ACH returns received, by return code.", []string{"code"}, nil)
+	descRate    = prometheus.NewDesc("drafter_return_rate_ratio",
+		"Return rate over the last 60 days against debits originated, by NACHA rate (unauthorized, administrative, overall).", []string{"rate"}, nil)
+	descRateThreshold = prometheus.NewDesc("drafter_return_rate_threshold_ratio", "NACHA's threshold of each return rate.", []string{"rate"}, nil)
+	descFiles         = prometheus.NewDesc("drafter_ach_files", "NACHA files, by status.", []string{"status"}, nil)
+	descFileEntries   = prometheus.NewDesc("drafter_ach_file_entries", "Entries in NACHA files, by file status.", []string{"status"}, nil)
+	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status.", []string{"status"}, nil)
+	descUp            = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descUp} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	up := 1.0
+	fail := func(what string, err error) {
+		c.log.Warn().Err(err).Str("gauge", what).Msg("metrics: read from the store")
+		up = 0
+	}
+	db := c.st.DB()
+	gauge := func(desc *prometheus.Desc, q string, args ...any) {
+		rows, err := db.QueryContext(ctx, q, args...)
+		if err != nil {
+			fail(desc.String(), err)
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var labels []string
+			var n float64
+			var a, b string
+			var err error
+			if desc == descRuns {
+				err = rows.Scan(&a, &b, &n)
+				labels = []string{a, b}
+			} else {
+				err = rows.Scan(&a, &n)
+				labels = []string{a}
+			}
+			if err != nil {
+				fail(desc.String(), err)
+				return
+			}
+			ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, n, labels...)
+		}
+		if err := rows.Err(); err != nil {
+			fail(desc.String(), err)
+		}
+	}
+	gauge(descRuns, `SELECT job, status, COUNT(*) FROM runs WHERE dry_run = $1 GROUP BY job, status`, false)
+	gauge(descOutbox, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	gauge(descReturns, `SELECT code, COUNT(*) FROM returns GROUP BY code`)
+	gauge(descFiles, `SELECT status, COUNT(*) FROM ach_files GROUP BY status`)
+	gauge(descFileEntries, `SELECT status, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY status`)
+	gauge(descFileDebits, `SELECT status, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY status`)
+
+	// Return rates over NACHA's 60-day window.
+	since := civil.Of(time.Now().In(c.zone)).AddDays(-60)
+	var debits int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND originated_on >= $1`, since).Scan(&debits); err != nil {
+		fail("return rates", err)
+	} else if byCode, err := c.returnsSince(ctx, since); err != nil {
+		fail("return rates", err)
+	} else {
+		rates := ach.ReturnRates(debits, byCode)
+		for _, r := range []ach.Rate{rates.Unauthorized, rates.Administrative, rates.Overall} {
+			ch <- prometheus.MustNewConstMetric(descRate, prometheus.GaugeValue, r.BasisPoints()/10000, r.Name)
+			ch <- prometheus.MustNewConstMetric(descRateThreshold, prometheus.GaugeValue, float64(r.ThresholdBP)/10000, r.Name)
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
+}
+
+func (c *storeCollector) returnsSince(ctx context.Context, since civil.Date) (map[string]int, error) {
+	rows, err := c.st.DB().QueryContext(ctx, `SELECT code, COUNT(*) FROM returns WHERE returned_on >= $1 GROUP BY code`, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var code string
+		var n int
+		if err := rows.Scan(&code, &n); err != nil {
+			return nil, err
+		}
+		out[code] = n
+	}
+	return out, rows.Err()
+}
