@@ -1,0 +1,154 @@
+package jobs_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// TestLeaseEndThresholdsOnce follows one lease to maturity: the 90- and
+// 60-day notices on their days, the 30-day notice the day after a night
+// without a run, each sent once however many runs follow, and a rerun of a
+// day verifies instead of sending again.
+func TestLeaseEndThresholdsOnce(t *testing.T) {
+	hasQPDF(t)
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) { leaseEndThresholds(t, dialect) })
+	}
+}
+
+func leaseEndThresholds(t *testing.T, dialect string) {
+	ctx := context.Background()
+	env := testEnv(t, dialect, nil)
+	asOf := civil.MustParse("2026-11-24")
+	importGenerated(t, env.Store, 300, 21, asOf)
+	leases, err := env.Store.LeasesMaturing(ctx, asOf.AddDays(95), asOf.AddDays(150), "", "", 1)
+	if err != nil || len(leases) == 0 {
+		t.Fatalf("no lease maturing 95 to 150 days after %s: %v", asOf, err)
+	}
+	lease := leases[0]
+	m := lease.MaturityOn
+	scope := "account:" + lease.ID
+	run := func(daysBefore int) *jobs.DocumentSummary {
+		t.Helper()
+		res, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: m.AddDays(-daysBefore), Scope: scope, Trigger: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Run.Status != ledger.RunSucceeded {
+			t.Fatalf("%d days before: run %s", daysBefore, res.Run.Status)
+		}
+		return res.Summary.(*jobs.DocumentSummary)
+	}
+	type want struct{ stored, already int }
+	steps := []struct {
+		daysBefore int
+		want       want
+		kind       string
+	}{
+		{91, want{0, 0}, ""},
+		{90, want{1, 0}, "lease_end_90"},
+		{89, want{0, 1}, ""},
+		{61, want{0, 1}, ""},
+		{60, want{1, 0}, "lease_end_60"},
+		{45, want{0, 1}, ""},
+		// No run 30 days before: the next run catches up.
+		{29, want{1, 0}, "lease_end_30"},
+		{28, want{0, 1}, ""},
+		{1, want{0, 1}, ""},
+		{0, want{0, 1}, ""},
+		{-1, want{0, 0}, ""}, // matured: nothing more
+	}
+	var firstRun ledger.Run
+	for _, s := range steps {
+		sum := run(s.daysBefore)
+		if sum.Stored != s.want.stored || sum.AlreadySent != s.want.already || sum.EmailsQueued != s.want.stored {
+			t.Errorf("%d days before maturity: %+v, want %d stored, %d already sent", s.daysBefore, sum, s.want.stored, s.want.already)
+		}
+		if s.kind != "" && sum.ByKind[s.kind] != 1 {
+			t.Errorf("%d days before maturity: sent %v, want %s", s.daysBefore, sum.ByKind, s.kind)
+		}
+		if s.daysBefore == 90 {
+			runs, _ := env.Store.ListRuns(ctx, ledger.RunFilter{Job: "lease-end"})
+			for _, r := range runs {
+				if r.BusinessDate == m.AddDays(-90) {
+					firstRun = r
+				}
+			}
+		}
+	}
+	docs := recordedDocuments(t, env.Store, "lease_end_%")
+	if len(docs) != 3 {
+		t.Fatalf("%d notices recorded, want 3: %v", len(docs), docs)
+	}
+	for _, days := range []int{90, 60, 30} {
+		key := jobs.NoticeKey(lease.ID, days)
+		doc, ok := docs[key]
+		if !ok || doc.Kind != fmt.Sprintf("lease_end_%d", days) || doc.Period != m.String() {
+			t.Errorf("notice %s: %+v", key, doc)
+			continue
+		}
+		b, obj, err := env.Docs.Get(ctx, key)
+		if err != nil || obj.SHA256 != doc.SHA256 {
+			t.Errorf("stored %s: %v (sha %s, recorded %s)", key, err, obj.SHA256, doc.SHA256)
+			continue
+		}
+		qpdfCheck(t, key, b)
+	}
+	if m, n := documentEmails(t, env.Store, ledger.MailLeaseEndNotice); m != 3 || n != 3 {
+		t.Errorf("notice emails: %d matching of %d, want 3", m, n)
+	}
+
+	// Rerunning the 90-day run re-renders it as of its own date and finds
+	// it identical.
+	again, err := env.Rerun(ctx, jobs.LeaseEnd{}, firstRun, "test", "check", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := again.Summary.(*jobs.DocumentSummary); s.Verified != 1 || s.Stored != 0 || s.EmailsQueued != 0 {
+		t.Errorf("rerun of the 90-day run: %+v, want it verified", s)
+	}
+}
+
+// TestLeaseEndPortfolio runs two consecutive days over a portfolio: the
+// first run sends each lease in the window its current notice; the second
+// sends only those whose threshold was crossed overnight.
+func TestLeaseEndPortfolio(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", nil)
+	d := civil.MustParse("2026-11-24")
+	importGenerated(t, env.Store, 300, 22, d)
+	first, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: d, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := first.Summary.(*jobs.DocumentSummary)
+	if s1.Stored == 0 || s1.Failed != 0 {
+		t.Fatalf("first day: %+v", s1)
+	}
+	next := d.AddDays(1)
+	crossed := 0
+	leases, err := env.Store.LeasesMaturing(ctx, next, next.AddDays(90), "", "", 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases {
+		switch l.MaturityOn.DaysSince(next) {
+		case 90, 60, 30:
+			crossed++
+		}
+	}
+	second, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: next, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := second.Summary.(*jobs.DocumentSummary)
+	if s2.Stored != crossed || s2.AlreadySent+s2.Stored != s2.Selected {
+		t.Errorf("second day: %+v, want %d new notices (thresholds crossed overnight) and the rest already sent", s2, crossed)
+	}
+}

@@ -1,0 +1,243 @@
+package jobs_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// qpdfCheck fails t when qpdf finds the PDF broken; without qpdf it checks
+// nothing (make test installs it).
+func qpdfCheck(t *testing.T, name string, pdf []byte) {
+	t.Helper()
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		return
+	}
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("qpdf", "--check", path).CombinedOutput(); err != nil {
+		t.Errorf("qpdf --check %s: %v\n%s", name, err, out)
+	}
+}
+
+func hasQPDF(t *testing.T) {
+	if _, err := exec.LookPath("qpdf"); err != nil {
+		t.Log("qpdf is not installed: PDFs are not checked with qpdf --check")
+	}
+}
+
+// recordedDocuments returns the documents recorded, by storage key.
+func recordedDocuments(t *testing.T, st *ledger.Store, kindLike string) map[string]ledger.Document {
+	t.Helper()
+	rows, err := st.DB().Query(`SELECT id, account_id, kind, period, storage_key, sha256, size FROM documents WHERE kind LIKE $1`, kindLike)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]ledger.Document{}
+	for rows.Next() {
+		var d ledger.Document
+		if err := rows.Scan(&d.ID, &d.AccountID, &d.Kind, &d.Period, &d.StorageKey, &d.SHA256, &d.Size); err != nil {
+			t.Fatal(err)
+		}
+		out[d.StorageKey] = d
+	}
+	return out
+}
+
+// documentEmails counts the outbox rows of kind that belong to a recorded
+// document (topic document:ID, payload with its id) and those that do not.
+func documentEmails(t *testing.T, st *ledger.Store, kind string) (matched, total int) {
+	t.Helper()
+	st.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE kind = $1`, kind).Scan(&total)
+	st.DB().QueryRow(`SELECT COUNT(*) FROM outbox o JOIN documents d ON o.topic = 'document:' || CAST(d.id AS TEXT)
+		AND o.payload = '{"document_id":' || CAST(d.id AS TEXT) || '}' AND o.account_id = d.account_id
+		JOIN accounts a ON a.id = d.account_id JOIN customers c ON c.id = a.customer_id AND c.email = o.recipient
+		WHERE o.kind = $1 AND o.status = 'queued'`, kind).Scan(&matched)
+	return matched, total
+}
+
+func dueAccounts(t *testing.T, st *ledger.Store, d civil.Date) []string {
+	t.Helper()
+	accts, err := st.StatementAccounts(context.Background(), ledger.StatementFilter{Date: d}, "", 1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range accts {
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// TestStatementsRun: a dry run stores nothing; the run stores one PDF per
+// due account, each qpdf-clean and recorded with its sha256 and one email;
+// a rerun stores and queues nothing new; a statement lost from storage is
+// stored again from the ledger.
+func TestStatementsRun(t *testing.T) {
+	hasQPDF(t)
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-11-30")
+			importGenerated(t, env.Store, 400, 11, d)
+			due := dueAccounts(t, env.Store, d)
+			if len(due) < 10 {
+				t.Fatalf("%d accounts due on %s; want a portfolio with more", len(due), d)
+			}
+
+			dry, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, DryRun: true, Trigger: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := dry.Summary.(*jobs.DocumentSummary); s.Rendered != len(due) || s.Stored != 0 {
+				t.Errorf("dry run: %+v, want %d rendered and nothing stored", s, len(due))
+			}
+			if objs, _ := env.Docs.List(ctx, "statements/"); len(objs) != 0 || len(recordedDocuments(t, env.Store, "statement")) != 0 {
+				t.Fatalf("dry run stored %d objects", len(objs))
+			}
+
+			res, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.DocumentSummary)
+			if res.Run.Status != ledger.RunSucceeded || sum.Stored != len(due) || sum.EmailsQueued != len(due) || sum.Failed != 0 {
+				t.Fatalf("run %s: %+v, want %d stored", res.Run.Status, sum, len(due))
+			}
+			docs := recordedDocuments(t, env.Store, "statement")
+			if len(docs) != len(due) {
+				t.Fatalf("%d documents recorded, want %d", len(docs), len(due))
+			}
+			for _, id := range due {
+				key := jobs.StatementKey(id, d)
+				b, _, err := env.Docs.Get(ctx, key)
+				if err != nil {
+					t.Fatalf("statement of %s: %v", id, err)
+				}
+				sha := sha256.Sum256(b)
+				doc := docs[key]
+				if doc.SHA256 != hex.EncodeToString(sha[:]) || doc.Size != int64(len(b)) || doc.Period != "2026-11" || doc.AccountID != id {
+					t.Errorf("%s recorded as %+v; stored bytes have sha256 %x, %d bytes", key, doc, sha, len(b))
+				}
+				qpdfCheck(t, key, b)
+			}
+			if objs, _ := env.Docs.List(ctx, "statements/"); len(objs) != len(due) {
+				t.Errorf("%d objects stored, want one per due account (%d)", len(objs), len(due))
+			}
+			if m, n := documentEmails(t, env.Store, ledger.MailStatementReady); m != len(due) || n != len(due) {
+				t.Errorf("emails queued: %d matching of %d, want %d", m, n, len(due))
+			}
+
+			// A rerun verifies and repeats nothing.
+			before := modTimes(t, env)
+			again, err := env.Rerun(ctx, jobs.Statements{}, res.Run, "test", "verify", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s2 := again.Summary.(*jobs.DocumentSummary)
+			if s2.Stored != 0 || s2.Verified != len(due) || s2.EmailsQueued != 0 || again.Run.Status != ledger.RunSucceeded {
+				t.Errorf("rerun: %s %+v, want all %d verified and nothing stored", again.Run.Status, s2, len(due))
+			}
+			if after := modTimes(t, env); !equalMaps(before, after) {
+				t.Errorf("rerun rewrote stored statements")
+			}
+			if m, n := documentEmails(t, env.Store, ledger.MailStatementReady); n != len(due) || m != n {
+				t.Errorf("after rerun: %d emails, want %d", n, len(due))
+			}
+
+			// Storage lost one: the rerun puts it back from the ledger.
+			lost := jobs.StatementKey(due[0], d)
+			if err := os.Remove(filepath.Join(env.Config.DataDir, "docs", filepath.FromSlash(lost))); err != nil {
+				t.Fatal(err)
+			}
+			third, err := env.Rerun(ctx, jobs.Statements{}, res.Run, "test", "storage lost a file", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s3 := third.Summary.(*jobs.DocumentSummary); s3.Restored != 1 || s3.Verified != len(due)-1 || s3.Stored != 0 {
+				t.Errorf("rerun after a loss: %+v, want 1 restored", s3)
+			}
+			if obj, err := env.Docs.Stat(ctx, lost); err != nil || obj.SHA256 != docs[lost].SHA256 {
+				t.Errorf("restored %s: %+v %v", lost, obj, err)
+			}
+		})
+	}
+}
+
+func modTimes(t *testing.T, env *jobs.Env) map[string]string {
+	t.Helper()
+	objs, err := env.Docs.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, o := range objs {
+		out[o.Key] = o.ModTime.String()
+	}
+	return out
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStatementsItemFailure: a statement that cannot be rendered (a name
+// longer than the document prints) fails alone; the run ends partial with
+// every other statement stored.
+func TestStatementsItemFailure(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) { statementItemFailure(t, dialect) })
+	}
+}
+
+func statementItemFailure(t *testing.T, dialect string) {
+	ctx := context.Background()
+	env := testEnv(t, dialect, nil)
+	st := env.Store
+	d := civil.MustParse("2026-11-30")
+	importGenerated(t, st, 200, 12, d)
+	due := dueAccounts(t, st, d)
+	if _, err := st.DB().Exec(`UPDATE customers SET first_name = $1 WHERE id = (SELECT customer_id FROM accounts WHERE id = $2)`,
+		strings.Repeat("Ñ", 400), due[0]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary.(*jobs.DocumentSummary)
+	if res.Run.Status != ledger.RunPartial || sum.Failed != 1 || sum.Stored != len(due)-1 {
+		t.Fatalf("run %s %+v, want partial with 1 failed and %d stored", res.Run.Status, sum, len(due)-1)
+	}
+	items, err := st.RunItems(ctx, res.Run.ID)
+	if err != nil || len(items) != 1 || !strings.Contains(items[0].Item, due[0]) || !strings.Contains(items[0].Error, "too long") {
+		t.Errorf("failed items: %+v %v", items, err)
+	}
+	if _, err := env.Docs.Stat(ctx, jobs.StatementKey(due[0], d)); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("the failed statement was stored: %v", err)
+	}
+}
