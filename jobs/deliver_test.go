@@ -1,0 +1,623 @@
+package jobs_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/testenv"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/portfolio"
+	"github.com/drafterhq/drafter/statements"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// deliverDate is the business date of the delivery tests: the night of the
+// holiday-week origination.
+var deliverDate = civil.MustParse("2026-11-25")
+
+// clock is a test clock the deliver job reads; tests move it forward.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Now().UTC().Add(time.Minute).Truncate(time.Second)} }
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// leaseAccount is a lease maturing in 90 days from deliverDate's notice.
+func leaseAccount() portfolio.Account {
+	d := civil.MustParse
+	return portfolio.Account{
+		ID: "LS-9", Kind: "lease", Status: "active",
+		Customer: portfolio.Customer{ID: "C-LS-9", FirstName: "José", LastName: "Muñoz Søren", Email: "ls-9@example.com",
+			Address: portfolio.Address{Line1: "9 Bolsa Ave", City: "Westminster", State: "CA", PostalCode: "92683"}},
+		Contract: portfolio.Contract{State: "CA", OpenedOn: d("2024-02-23"), TermMonths: 36, MonthlyPayment: 38900, MonthlyTax: 2918,
+			FirstDueDate: d("2024-03-23"), DueDay: 23, CycleDay: 10, MaturityDate: d("2027-02-23"), LateFee: 3000, GraceDays: 10,
+			CapitalizedCost: 3500000, MoneyFactorMillionths: 1250, ResidualValue: 1845000,
+			MileageAllowancePerYear: 12000, ExcessMileageRate: 25, PurchaseOptionFee: 35000, DispositionFee: 39500,
+			Vehicle: portfolio.Vehicle{VIN: "2T3P1RFV8PW123456", Year: 2023, Make: "Toyota", Model: "RAV4"}},
+		Balance: portfolio.Balance{AsOf: d("2026-11-01"), Principal: 2000000, PaymentsMade: 32},
+		BankAccounts: []portfolio.BankAccount{{ID: "B-LS-9", Routing: "011000015", AccountNumber: "44445555", Type: "checking",
+			HolderName: "José Muñoz", Prenote: "verified", Status: "active"}},
+	}
+}
+
+// deliverFixture is a ledger with every kind of message queued: the
+// payment_scheduled rows of a real origination, a payment_returned row as
+// the returns job writes it, and a statement and a lease-end notice stored
+// and recorded with their emails.
+type deliverFixture struct {
+	env       *jobs.Env
+	clock     *clock
+	payments  map[string]int64 // account -> payment id, from origination
+	statement []byte
+	notice    []byte
+	queued    int
+}
+
+func newDeliverFixture(t *testing.T, dialect string, settings map[string]string) *deliverFixture {
+	t.Helper()
+	ctx := context.Background()
+	env := testEnv(t, dialect, settings)
+	importAccounts(t, env.Store, append(holidayWeek(), leaseAccount()))
+	if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: deliverDate, Trigger: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	f := &deliverFixture{env: env, clock: newClock(), payments: map[string]int64{}}
+	rows, err := env.Store.DB().QueryContext(ctx, `SELECT account_id, id FROM payments WHERE kind = 'debit' AND state = 'originated'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var acct string
+		var id int64
+		if err := rows.Scan(&acct, &id); err != nil {
+			t.Fatal(err)
+		}
+		f.payments[acct] = id
+	}
+	rows.Close()
+	if len(f.payments) != 3 {
+		t.Fatalf("originated payments %v, want LN-1, LN-2 and LN-3", f.payments)
+	}
+
+	// The returns job's row for LN-1's payment: R01, presented again on
+	// December 3, with a fee.
+	ret := fmt.Sprintf(`{"payment_id":%d,"account_id":"LN-1","code":"R01","reason":"x","amount_cents":41275,"debit_date":"2026-11-27",`+
+		`"due_date":"2026-11-27","bank_last4":"4567","next":"retry","retry_date":"2026-12-03","autopay_stopped":false,"fee_cents":2500}`, f.payments["LN-1"])
+	f.queue(t, ledger.NewOutboxMessage{Topic: fmt.Sprintf("payment:%d:returned", f.payments["LN-1"]), Recipient: "ln-1@example.com",
+		Kind: "payment_returned", AccountID: "LN-1", Payload: jsonRaw(ret)})
+
+	lender := statements.Lender{Name: "Drafter Auto Finance", Address: []string{"PO Box 1000", "Wilmington, DE 19899"}, Phone: "1-800-555-0100"}
+	st, err := statements.ComputeStatement(statements.StatementInput{
+		AccountID: "LN-2", Customer: statements.Customer{Name: "Trần Đức Thắng", Address: statements.Address{Line1: "12 Elm St", City: "Dover", State: "DE", PostalCode: "19901"}},
+		Terms: statements.Terms{Kind: statements.KindLoan, Vehicle: "2025 Ford F-150", TermMonths: 60, FirstDueDate: civil.MustParse("2025-02-28"), DueDay: 29,
+			MonthlyPayment: 41275, MaturityDate: civil.MustParse("2030-01-29"), LateFee: 3500, GraceDays: 10, APRBasisPoints: 649},
+		CycleStart: civil.MustParse("2026-10-26"), CycleEnd: civil.MustParse("2026-11-25"), Opening: statements.Opening{Principal: 1500000},
+		Autopay: statements.Autopay{Active: true, MaskedAccount: "****4321"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.statement, err = statements.RenderStatement(st, lender); err != nil {
+		t.Fatal(err)
+	}
+	due := st.AmountDue
+	f.document(t, "LN-2", "statement", "2026-11", "statements/LN-2/2026-11.pdf", f.statement, "statement_ready",
+		&ledger.OutboxDocumentPayload{PeriodStart: civil.MustParse("2026-10-26"), PeriodEnd: civil.MustParse("2026-11-25"), AmountDue: &due,
+			DueDate: st.DueDate, AutopayDebitDate: st.DueDate, AutopayLast4: "4321"})
+
+	n, err := statements.ComputeLeaseEnd(statements.LeaseEndInput{AccountID: "LS-9",
+		Customer: statements.Customer{Name: "José Muñoz Søren", Address: statements.Address{Line1: "9 Bolsa Ave", City: "Westminster", State: "CA", PostalCode: "92683"}},
+		Vehicle:  "2023 Toyota RAV4", VIN: "2T3P1RFV5PW123456", NoticeDate: civil.MustParse("2026-11-25"), Threshold: 90,
+		OpenedOn: civil.MustParse("2024-02-23"), TermMonths: 36, MaturityDate: civil.MustParse("2027-02-23"), ResidualValue: 1845000,
+		PurchaseOptionFee: 35000, DispositionFee: 39500, ExcessMileageRate: 25, MileageAllowancePerYear: 12000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.notice, err = statements.RenderLeaseEnd(n, lender); err != nil {
+		t.Fatal(err)
+	}
+	// The lease-end job queues only the document id: the rest comes from
+	// the ledger.
+	f.document(t, "LS-9", "lease_end_90", "2027-02-23", "notices/LS-9/lease-end-90d.pdf", f.notice, "lease_end_notice", nil)
+
+	counts, err := env.Store.OutboxCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.queued = counts[ledger.OutboxQueued]
+	if f.queued != 6 {
+		t.Fatalf("queued %v, want 6 messages", counts)
+	}
+	return f
+}
+
+type jsonRaw string
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return []byte(j), nil }
+
+func (f *deliverFixture) queue(t *testing.T, m ledger.NewOutboxMessage) {
+	t.Helper()
+	if n, err := f.env.Store.QueueOutbox(context.Background(), []ledger.NewOutboxMessage{m}); err != nil || n != 1 {
+		t.Fatalf("queue %s: %d, %v", m.Topic, n, err)
+	}
+}
+
+// document stores a PDF, records it as the documents job does and queues
+// its email (payload: the document id, plus extra when given).
+func (f *deliverFixture) document(t *testing.T, account, kind, period, key string, pdf []byte, mailKind string, extra *ledger.OutboxDocumentPayload) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := f.env.Docs.Put(ctx, key, pdf, storage.PutOptions{ContentType: "application/pdf"}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(pdf)
+	var id int64
+	if err := f.env.Store.DB().QueryRowContext(ctx, `INSERT INTO documents (account_id, kind, period, document_date, storage_key, sha256, size, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, account, kind, period, deliverDate, key, hex.EncodeToString(sum[:]), len(pdf), time.Now().UTC()).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	var payload any = map[string]int64{"document_id": id}
+	if extra != nil {
+		extra.DocumentID = id
+		payload = extra
+	}
+	f.queue(t, ledger.NewOutboxMessage{Topic: fmt.Sprintf("document:%d", id), Recipient: strings.ToLower(account) + "@example.com",
+		Kind: mailKind, AccountID: account, Payload: payload})
+}
+
+var deliverRuns sync.Map
+
+// deliver runs the deliver job once on its own business date (runs are
+// identified by date; the outbox is driven by the clock).
+func (f *deliverFixture) deliver(t *testing.T, d jobs.Deliver) (jobs.Result, *jobs.DeliverSummary) {
+	t.Helper()
+	if d.Now == nil {
+		d.Now = f.clock.Now
+	}
+	n, _ := deliverRuns.LoadOrStore(t.Name(), new(int))
+	date := deliverDate.AddDays(*n.(*int))
+	*n.(*int)++
+	res, err := f.env.Start(context.Background(), d, jobs.StartSpec{Date: date, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, res.Summary.(*jobs.DeliverSummary)
+}
+
+func (f *deliverFixture) outbox(t *testing.T) []ledger.OutboxMessage {
+	t.Helper()
+	ms, err := f.env.Store.ListOutbox(context.Background(), ledger.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
+// TestDeliverEachKindThroughSMTP delivers the four kinds from a real
+// origination and recorded documents to mailpit, and reads each back
+// through mailpit's API: recipient, subject, both alternatives, the PDF
+// byte for byte, the Message-ID the outbox row holds, and no full account
+// number anywhere.
+func TestDeliverEachKindThroughSMTP(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			mp := testenv.Mailpit(t)
+			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+			res, sum := f.deliver(t, jobs.Deliver{})
+			if res.Run.Status != ledger.RunSucceeded || sum.Sent != 6 || sum.SentByKind["payment_scheduled"] != 3 || sum.Failed != 0 {
+				t.Fatalf("run %s, summary %+v", res.Run.Status, sum)
+			}
+			byMID := map[string]testenv.MailpitSummary{}
+			for _, m := range mp.WaitMessages(t, 6) {
+				byMID[m.MessageID] = m
+			}
+			if len(byMID) != 6 {
+				t.Fatalf("mailpit holds %d distinct messages, want 6", len(byMID))
+			}
+			for _, row := range f.outbox(t) {
+				if row.Status != ledger.OutboxSent || row.SentAt == nil || row.Attempts != 1 || row.MessageID == "" {
+					t.Fatalf("row after delivery: %+v", row)
+				}
+				s, ok := byMID[row.MessageID]
+				if !ok {
+					t.Fatalf("row %d (%s) not in mailpit under Message-ID %s", row.ID, row.Kind, row.MessageID)
+				}
+				got := mp.Message(t, s.ID)
+				if len(got.To) != 1 || got.To[0].Address != row.Recipient {
+					t.Errorf("%s: To %+v, want %s", row.Kind, got.To, row.Recipient)
+				}
+				if got.From == nil || got.From.Address != "statements@drafter.example" || len(got.ReplyTo) != 1 || got.ReplyTo[0].Address != "service@drafter.example" {
+					t.Errorf("%s: From %+v Reply-To %+v", row.Kind, got.From, got.ReplyTo)
+				}
+				if got.Text == "" || !strings.Contains(got.HTML, "<") {
+					t.Errorf("%s: text %d bytes, HTML %q", row.Kind, len(got.Text), got.HTML)
+				}
+				for _, full := range []string{"1234567", "7654321", "5550001", "44445555"} {
+					if strings.Contains(got.Text, full) || strings.Contains(got.HTML, full) || strings.Contains(got.Subject, full) {
+						t.Errorf("%s: a full bank account number %s is in the message", row.Kind, full)
+					}
+				}
+				checkKind(t, mp, f, row, got)
+			}
+			// Delivering again sends nothing: every row is sent.
+			if _, again := f.deliver(t, jobs.Deliver{}); again.Claimed != 0 || len(mp.Messages(t)) != 6 {
+				t.Fatalf("second run claimed %d; mailpit holds %d", again.Claimed, len(mp.Messages(t)))
+			}
+		})
+	}
+}
+
+func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row ledger.OutboxMessage, got testenv.MailpitMessage) {
+	t.Helper()
+	want := map[string][]string{
+		"payment_scheduled": {"scheduled", "****"},
+		"payment_returned":  {"$412.75", "not enough money", "December 3, 2026", "$25.00", "****4567"},
+		"statement_ready":   {"statement", "October 26, 2026", "November 25, 2026", "****4321"},
+		"lease_end_notice":  {"2023 Toyota RAV4", "90 days", "February 23, 2027"},
+	}[row.Kind]
+	for _, w := range want {
+		if !strings.Contains(got.Subject+"\n"+got.Text, w) {
+			t.Errorf("%s: %q missing from subject %q and text:\n%s", row.Kind, w, got.Subject, got.Text)
+		}
+	}
+	var pdf []byte
+	switch row.Kind {
+	case "statement_ready":
+		pdf = f.statement
+	case "lease_end_notice":
+		pdf = f.notice
+	}
+	if pdf == nil {
+		if len(got.Attachments) != 0 {
+			t.Errorf("%s: %d attachments, want none", row.Kind, len(got.Attachments))
+		}
+		return
+	}
+	if len(got.Attachments) != 1 {
+		t.Fatalf("%s: %d attachments, want the PDF", row.Kind, len(got.Attachments))
+	}
+	a := got.Attachments[0]
+	if data := mp.Attachment(t, got.ID, a.PartID); string(data) != string(pdf) || a.ContentType != "application/pdf" || !strings.HasSuffix(a.FileName, ".pdf") {
+		t.Errorf("%s: attachment %s %s %d bytes differs from the stored PDF (%d bytes)", row.Kind, a.FileName, a.ContentType, len(data), len(pdf))
+	}
+}
+
+// TestDeliverLinksDocuments sends a download link instead of the PDF when
+// DRAFTER_MAIL_ATTACH_PDF is false.
+func TestDeliverLinksDocuments(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_ATTACH_PDF": "false"})
+	if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 6 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, s := range mp.WaitMessages(t, 6) {
+		m := mp.Message(t, s.ID)
+		if len(m.Attachments) != 0 {
+			t.Errorf("%s: attachments %+v, want a link", m.Subject, m.Attachments)
+		}
+		if strings.Contains(m.Subject, "statement") && !strings.Contains(m.Text, "2026-11.pdf") {
+			t.Errorf("statement email has no link to the PDF:\n%s", m.Text)
+		}
+	}
+}
+
+// TestDeliverRetriesWhileServerDown stops the server: every message stays
+// queued with one attempt, its error and a next attempt in the future; the
+// run stops claiming after a few failures in a row. With the server back
+// and the clock past the backoff, everything is sent, once.
+func TestDeliverRetriesWhileServerDown(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			mp := testenv.Mailpit(t)
+			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+			mp.Stop(t)
+			t0 := f.clock.Now()
+			res, sum := f.deliver(t, jobs.Deliver{Batch: 2})
+			if res.Run.Status != ledger.RunSucceeded || sum.Sent != 0 || sum.Failed != 0 || sum.Retrying != 5 || sum.Stopped == "" {
+				t.Fatalf("run with the server down: %s %+v", res.Run.Status, sum)
+			}
+			var waiting, released int
+			for _, row := range f.outbox(t) {
+				if row.Status != ledger.OutboxQueued {
+					t.Fatalf("row %d is %s with the server down, want queued", row.ID, row.Status)
+				}
+				switch row.Attempts {
+				case 1:
+					waiting++
+					// 1 minute +-20%.
+					if d := row.NextAttemptAt.Sub(t0); d < 48*time.Second || d > 72*time.Second || !strings.Contains(row.LastError, "connect") {
+						t.Errorf("row %d: next attempt in %s, error %q", row.ID, d, row.LastError)
+					}
+				case 0:
+					released++ // claimed in the batch of the fifth failure, never tried
+				default:
+					t.Errorf("row %d: %d attempts", row.ID, row.Attempts)
+				}
+			}
+			if waiting != 5 || released != 1 {
+				t.Fatalf("%d waiting for a retry, %d released; want 5 and 1", waiting, released)
+			}
+
+			mp.Start(t)
+			// Not due yet: only the released message goes.
+			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 1 {
+				t.Fatalf("before the backoff: %+v, want only the released message sent", sum)
+			}
+			f.clock.Add(2 * time.Minute)
+			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 5 {
+				t.Fatalf("after the backoff: %+v", sum)
+			}
+			for _, row := range f.outbox(t) {
+				if row.Status != ledger.OutboxSent {
+					t.Errorf("row %d is %s", row.ID, row.Status)
+				}
+			}
+			if n := len(mp.WaitMessages(t, 6)); n != 6 {
+				t.Fatalf("mailpit holds %d messages, want 6", n)
+			}
+		})
+	}
+}
+
+// TestDeliverGivesUpAfterMaxAttempts fails a message that keeps failing
+// for now once it has used its attempts.
+func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_MAX_ATTEMPTS": "2"})
+	mp.Stop(t)
+	for range 2 {
+		f.deliver(t, jobs.Deliver{})
+		f.clock.Add(time.Hour)
+	}
+	failed := 0
+	for _, row := range f.outbox(t) {
+		if row.Status == ledger.OutboxFailed {
+			failed++
+			if row.Attempts != 2 || !strings.Contains(row.LastError, "gave up after 2 attempts") {
+				t.Errorf("failed row %+v", row)
+			}
+		}
+	}
+	if failed != 5 {
+		t.Fatalf("%d failed, want the 5 messages tried twice", failed)
+	}
+}
+
+// TestDeliverPermanentFailure has the server refuse every recipient but
+// one with 550: those messages fail at once, with the server's answer, and
+// the run ends partial with them as failed items.
+func TestDeliverPermanentFailure(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			mp := testenv.MailpitWith(t, testenv.MailpitConfig{AllowedRecipients: `^ln-1@example\.com$`})
+			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+			res, sum := f.deliver(t, jobs.Deliver{})
+			if res.Run.Status != ledger.RunPartial || sum.Sent != 2 || sum.Failed != 4 || sum.Retrying != 0 {
+				t.Fatalf("run %s summary %+v", res.Run.Status, sum)
+			}
+			failed, err := f.env.Store.ListOutbox(context.Background(), ledger.OutboxFilter{Status: ledger.OutboxFailed})
+			if err != nil || len(failed) != 4 {
+				t.Fatalf("failed rows %d, %v", len(failed), err)
+			}
+			for _, row := range failed {
+				if row.Recipient == "ln-1@example.com" || row.Attempts != 1 || !strings.Contains(row.LastError, "550") {
+					t.Errorf("failed row %+v", row)
+				}
+			}
+			items, err := f.env.Store.RunItems(context.Background(), res.Run.ID)
+			if err != nil || len(items) != 4 {
+				t.Fatalf("failed items %+v, %v", items, err)
+			}
+			// Failed is final: a later run does not try them.
+			f.clock.Add(24 * time.Hour)
+			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Claimed != 0 {
+				t.Fatalf("a later run claimed %d", sum.Claimed)
+			}
+		})
+	}
+}
+
+// TestDeliverBadRows fails what cannot be composed, with an error that
+// says what is wrong: an unknown kind, a payment that does not exist, a
+// statement payload without its amount.
+func TestDeliverBadRows(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+	f.queue(t, ledger.NewOutboxMessage{Topic: "x:1", Recipient: "ln-1@example.com", Kind: "birthday_card", AccountID: "LN-1", Payload: map[string]int{}})
+	f.queue(t, ledger.NewOutboxMessage{Topic: "payment:999999:scheduled", Recipient: "ln-1@example.com", Kind: "payment_scheduled", AccountID: "LN-1",
+		Payload: ledger.OutboxPaymentPayload{PaymentID: 999999}})
+	f.document(t, "LN-3", "statement", "2026-11", "statements/LN-3/2026-11.pdf", f.statement, "statement_ready", nil)
+	res, sum := f.deliver(t, jobs.Deliver{})
+	if res.Run.Status != ledger.RunPartial || sum.Sent != 6 || sum.Failed != 3 {
+		t.Fatalf("run %s summary %+v", res.Run.Status, sum)
+	}
+	want := map[string]string{"x:1": `unknown kind "birthday_card"`, "payment:999999:scheduled": "payment 999999: not found"}
+	for _, row := range f.outbox(t) {
+		if row.Status != ledger.OutboxFailed {
+			continue
+		}
+		w, ok := want[row.Topic]
+		if !ok {
+			w = "no amount_due_cents"
+		}
+		if !strings.Contains(row.LastError, w) {
+			t.Errorf("row %s failed with %q, want %q", row.Topic, row.LastError, w)
+		}
+	}
+}
+
+// TestDeliverDryRun reports what would be sent and sends and writes
+// nothing.
+func TestDeliverDryRun(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+	res, err := f.env.Start(context.Background(), jobs.Deliver{Now: f.clock.Now}, jobs.StartSpec{Date: deliverDate, DryRun: true, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary.(*jobs.DeliverSummary)
+	if sum.WouldSend != 6 || sum.Sent != 0 || len(sum.DryRunPreview) != 6 || sum.DryRunPreview[0].Subject == "" {
+		t.Fatalf("dry run summary %+v", sum)
+	}
+	for _, row := range f.outbox(t) {
+		if row.Status != ledger.OutboxQueued || row.Attempts != 0 || row.MessageID != "" {
+			t.Fatalf("dry run changed row %+v", row)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(mp.Messages(t)); n != 0 {
+		t.Fatalf("dry run sent %d messages", n)
+	}
+}
+
+// TestDeliverTakesOverAfterLease: a deliverer that died holding messages
+// (claimed, maybe sent, never marked) leaves them sending; after the lease
+// they are sent with the Message-ID they were claimed with.
+func TestDeliverTakesOverAfterLease(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			mp := testenv.Mailpit(t)
+			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+			dead, err := f.env.Store.ClaimOutbox(context.Background(), ledger.OutboxClaim{Now: f.clock.Now(), Lease: 5 * time.Minute, Limit: 2,
+				IDDomain: "drafter.example", IDToken: "dead"})
+			if err != nil || len(dead) != 2 {
+				t.Fatal(len(dead), err)
+			}
+			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 4 {
+				t.Fatalf("within the lease: %+v, want the 4 others sent", sum)
+			}
+			f.clock.Add(5 * time.Minute)
+			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 2 {
+				t.Fatalf("after the lease: %+v", sum)
+			}
+			ids := map[string]bool{}
+			for _, s := range mp.WaitMessages(t, 6) {
+				ids[s.MessageID] = true
+			}
+			for _, m := range dead {
+				if !ids[m.MessageID] {
+					t.Errorf("taken-over message %d not sent as %s", m.ID, m.MessageID)
+				}
+			}
+		})
+	}
+}
+
+// TestDeliverConcurrentDeliverers runs two deliverers at once over four
+// connections each on PostgreSQL: every message is sent exactly once.
+func TestDeliverConcurrentDeliverers(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "postgres", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_CONNECTIONS": "4"})
+	var more []ledger.NewOutboxMessage
+	for i := range 60 {
+		more = append(more, ledger.NewOutboxMessage{Topic: fmt.Sprintf("payment:%d:scheduled:copy%d", f.payments["LN-2"], i), Recipient: "ln-2@example.com",
+			Kind: "payment_scheduled", AccountID: "LN-2", Payload: ledger.OutboxPaymentPayload{PaymentID: f.payments["LN-2"]}})
+	}
+	if _, err := f.env.Store.QueueOutbox(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	sums := make([]*jobs.DeliverSummary, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			res, err := f.env.Start(context.Background(), jobs.Deliver{Now: f.clock.Now, Batch: 5},
+				jobs.StartSpec{Date: deliverDate, Scope: fmt.Sprintf("worker:%d", i), Trigger: "operator"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			sums[i] = res.Summary.(*jobs.DeliverSummary)
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if total := sums[0].Sent + sums[1].Sent; total != 66 {
+		t.Fatalf("sent %d + %d, want 66", sums[0].Sent, sums[1].Sent)
+	}
+	seen := map[string]int{}
+	for _, s := range mp.WaitMessages(t, 66) {
+		seen[s.MessageID]++
+	}
+	if len(seen) != 66 {
+		t.Fatalf("mailpit holds %d distinct messages, want 66", len(seen))
+	}
+}
+
+// TestDeliverRateCap checks the cap's lower bound: n messages at r per
+// second take at least (n-1)/r seconds.
+func TestDeliverRateCap(t *testing.T) {
+	mp := testenv.Mailpit(t)
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_RATE": "10", "DRAFTER_MAIL_CONNECTIONS": "4"})
+	start := time.Now()
+	_, sum := f.deliver(t, jobs.Deliver{})
+	took := time.Since(start)
+	if sum.Sent != 6 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if min := 500 * time.Millisecond; took < min {
+		t.Fatalf("6 messages at 10/s took %s, want at least %s", took, min)
+	}
+}
+
+// TestDeliverPickupFolder delivers into the embedded default's pickup
+// folder: one <Message-ID>.eml per message.
+func TestDeliverPickupFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": "pickup://" + dir})
+	if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 6 {
+		t.Fatalf("summary %+v", sum)
+	}
+	for _, row := range f.outbox(t) {
+		b, err := os.ReadFile(filepath.Join(dir, row.MessageID+".eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "Message-ID: <"+row.MessageID+">") || !strings.Contains(string(b), "To: ") {
+			t.Errorf("%s: file does not carry its Message-ID:\n%.400s", row.Kind, b)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 6 {
+		t.Fatalf("%d files in the pickup folder, want 6", len(files))
+	}
+}
+
+func TestMailBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		attempt int
+		jitter  float64
+		want    time.Duration
+	}{
+		{1, 0, time.Minute},
+		{2, 0, 2 * time.Minute},
+		{3, 0, 4 * time.Minute},
+		{1, 1, 72 * time.Second},
+		{1, -1, 48 * time.Second},
+		{9, 0, 256 * time.Minute},
+		{10, 0, 6 * time.Hour},
+		{60, 0, 6 * time.Hour},
+		{10, 1, 6*time.Hour + 72*time.Minute},
+	} {
+		if got := jobs.MailBackoff(tc.attempt, tc.jitter); got != tc.want {
+			t.Errorf("MailBackoff(%d, %v) = %s, want %s", tc.attempt, tc.jitter, got, tc.want)
+		}
+	}
+}
