@@ -160,7 +160,7 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 			return v
 		}
 		for _, s := range Settings {
-			if s.Env == name && !strings.Contains(s.Default, "<") && !strings.HasPrefix(s.Default, "(") {
+			if s.Env == name && !strings.Contains(s.Default, "<data-dir>") && !strings.HasPrefix(s.Default, "(") {
 				return s.Default
 			}
 		}
