@@ -75,7 +75,9 @@ func CheckListen(addr, token string) error {
 // Handler returns the API's routes.
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", a.ready)
 	if a.Metrics != nil {
 		mux.Handle("GET /metrics", a.auth(promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{})))

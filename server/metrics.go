@@ -97,7 +97,7 @@ type storeCollector struct {
 }
 
 var (
-	descRuns = prometheus.NewDesc("drafter_runs", "Runs in the run ledger (dry runs excluded), by job and status.", []string{"job", "status"}, nil)
+	descRuns   = prometheus.NewDesc("drafter_runs", "Runs in the run ledger (dry runs excluded), by job and status.", []string{"job", "status"}, nil)
 	descOutbox = prometheus.NewDesc("drafter_outbox_messages", "Email in the outbox, by status (queued and failed are the backlog).",
 		[]string{"status"}, nil)
 	descReturns = prometheus.NewDesc("drafter_returns", "ACH returns received, by return code.", []string{"code"}, nil)
