@@ -31,6 +31,7 @@ var commands = []entry{
 	{"restart", "finish a failed run from where it stopped", func() command { return &RestartCommand{} }},
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
+	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},
 	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
 	{"render", "render one document to look at: `render statement|notice --account ID --date D --out FILE`", func() command { return &RenderCommand{} }},
 	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`", func() command { return &BenchCommand{} }},

@@ -141,7 +141,11 @@ func (a *app) close() {
 	a.store.Close()
 }
 
-func (a *app) env() *jobs.Env { return jobs.NewEnv(a.store, a.docs, a.cfg, a.log) }
+func (a *app) env() *jobs.Env {
+	e := jobs.NewEnv(a.store, a.docs, a.cfg, a.log)
+	e.Progress = progressFor(a.log)
+	return e
+}
 
 func parseDate(flagName, s string) (civil.Date, error) {
 	if s == "" {
