@@ -21,6 +21,7 @@ import (
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/statements"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -446,6 +447,11 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 			return msg, err
 		}
 		if m.Kind == "statement_ready" {
+			if p.AmountDue == nil {
+				if err := c.statementFigures(ctx, r, m, doc, &p); err != nil {
+					return msg, err
+				}
+			}
 			d, err := statementData(m, p, doc)
 			if err != nil {
 				return msg, err
@@ -673,6 +679,46 @@ func fileSafe(s string) string {
 		}
 		return '-'
 	}, s)
+}
+
+// statementFigures fills a statement email's figures that its payload
+// lacks (the statements job queues only the document id) by computing the
+// statement of the cycle ending on the document date from the ledger, as
+// the statements job did to render it: the cycle's figures depend only on
+// what is dated in the cycle.
+func (c *delivery) statementFigures(ctx context.Context, r *Run, m ledger.OutboxMessage, doc ledger.MailDocument, p *ledger.OutboxDocumentPayload) error {
+	a, err := r.Store.DocumentAccount(ctx, doc.AccountID)
+	if err != nil {
+		return notFoundPermanent(fmt.Errorf("outbox %d: %w", m.ID, err))
+	}
+	acts, err := activityFor(ctx, r.Store, []ledger.DocumentAccount{a}, doc.DocumentDate)
+	if err != nil {
+		return fmt.Errorf("outbox %d: statement activity: %w", m.ID, err)
+	}
+	st, err := statements.ComputeStatement(StatementInput(a, acts[a.ID], doc.DocumentDate, r.Env.Config.DraftLeadDays))
+	if err != nil {
+		return permanent("outbox %d: compute the statement of document %d: %v", m.ID, doc.ID, err)
+	}
+	due := st.AmountDue
+	p.AmountDue, p.DueDate, p.PeriodStart, p.PeriodEnd = &due, st.DueDate, st.CycleStart, st.CycleEnd
+	if st.Autopay.Active && !st.Autopay.DebitOn.IsZero() {
+		p.AutopayDebitDate, p.AutopayLast4 = st.Autopay.DebitOn, lastDigits(st.Autopay.MaskedAccount)
+	}
+	return nil
+}
+
+// lastDigits returns the last four digits of a masked number (****6789).
+func lastDigits(masked string) string {
+	var ds []rune
+	for _, r := range masked {
+		if r >= '0' && r <= '9' {
+			ds = append(ds, r)
+		}
+	}
+	if len(ds) > 4 {
+		ds = ds[len(ds)-4:]
+	}
+	return string(ds)
 }
 
 // statementData is the statement-ready email's data from the payload, the

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -442,7 +443,8 @@ func TestDeliverBadRows(t *testing.T) {
 	f.queue(t, ledger.NewOutboxMessage{Topic: "x:1", Recipient: "ln-1@example.com", Kind: "birthday_card", AccountID: "LN-1", Payload: map[string]int{}})
 	f.queue(t, ledger.NewOutboxMessage{Topic: "payment:999999:scheduled", Recipient: "ln-1@example.com", Kind: "payment_scheduled", AccountID: "LN-1",
 		Payload: ledger.OutboxPaymentPayload{PaymentID: 999999}})
-	f.document(t, "LN-3", "statement", "2026-11", "statements/LN-3/2026-11.pdf", f.statement, "statement_ready", nil)
+	f.queue(t, ledger.NewOutboxMessage{Topic: "document:999999", Recipient: "ln-3@example.com", Kind: "statement_ready", AccountID: "LN-3",
+		Payload: ledger.OutboxDocumentPayload{DocumentID: 999999}})
 	res, sum := f.deliver(t, jobs.Deliver{})
 	if res.Run.Status != ledger.RunPartial || sum.Sent != 6 || sum.Failed != 3 {
 		t.Fatalf("run %s summary %+v", res.Run.Status, sum)
@@ -454,7 +456,7 @@ func TestDeliverBadRows(t *testing.T) {
 		}
 		w, ok := want[row.Topic]
 		if !ok {
-			w = "no amount_due_cents"
+			w = "document 999999: not found"
 		}
 		if !strings.Contains(row.LastError, w) {
 			t.Errorf("row %s failed with %q, want %q", row.Topic, row.LastError, w)
@@ -620,4 +622,82 @@ func TestMailBackoff(t *testing.T) {
 			t.Errorf("MailBackoff(%d, %v) = %s, want %s", tc.attempt, tc.jitter, got, tc.want)
 		}
 	}
+}
+
+// TestDeliverDocumentsJobsEmails delivers the emails the statements and
+// lease-end jobs queue (the document id alone): the statement's figures are
+// computed from the ledger as the job computed them, so the amount due in
+// the email is the one printed in the attached PDF.
+func TestDeliverDocumentsJobsEmails(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			mp := testenv.Mailpit(t)
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+			importAccounts(t, env.Store, append(holidayWeek(), leaseAccount()))
+			for _, run := range []struct {
+				job  jobs.Job
+				date string
+			}{{jobs.LeaseEnd{}, "2026-11-25"}, {jobs.Statements{}, "2026-12-05"}} {
+				if _, err := env.Start(ctx, run.job, jobs.StartSpec{Date: civil.MustParse(run.date), Trigger: "operator"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			queued, err := env.Store.ListOutbox(ctx, ledger.OutboxFilter{})
+			if err != nil || len(queued) < 2 {
+				t.Fatalf("documents jobs queued %d emails, %v", len(queued), err)
+			}
+			res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: civil.MustParse("2026-12-05"), Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.DeliverSummary)
+			if sum.Sent != len(queued) || sum.SentByKind["lease_end_notice"] != 1 || sum.SentByKind["statement_ready"] != len(queued)-1 {
+				t.Fatalf("run %s %+v for %d queued", res.Run.Status, sum, len(queued))
+			}
+			compared := 0
+			for _, s := range mp.WaitMessages(t, len(queued)) {
+				m := mp.Message(t, s.ID)
+				if len(m.Attachments) != 1 {
+					t.Fatalf("%s: %d attachments", m.Subject, len(m.Attachments))
+				}
+				pdf := mp.Attachment(t, m.ID, m.Attachments[0].PartID)
+				if !strings.Contains(m.Subject, "statement") {
+					continue
+				}
+				_, after, ok := strings.Cut(m.Text, "Amount due: ")
+				if !ok {
+					continue // nothing due this month
+				}
+				amount, _, _ := strings.Cut(after, "\n")
+				if text := pdfText(t, pdf); text != "" {
+					compared++
+					if !strings.Contains(text, strings.TrimSpace(amount)) {
+						t.Errorf("%s: the email says %s is due; the PDF does not:\n%s", m.Subject, amount, text)
+					}
+				}
+			}
+			if _, err := exec.LookPath("pdftotext"); err == nil && compared == 0 {
+				t.Error("no statement email with an amount due was compared with its PDF")
+			}
+		})
+	}
+}
+
+// pdfText is the text pdftotext sees, or "" without pdftotext.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		return ""
+	}
+	path := filepath.Join(t.TempDir(), "doc.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-layout", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }
