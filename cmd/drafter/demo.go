@@ -69,6 +69,11 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		printRunLine(res.Run)
 		printSummary(res.Summary)
 	}
+	// The bank answers the night's files with returns and NOCs, applied on
+	// the next banking day.
+	if err := simulateBank(ctx, env, d, *seed); err != nil {
+		return err
+	}
 	fmt.Printf("documents and NACHA files: %s\n", a.cfg.StorageURL)
 	fmt.Printf("email pickup folder:       %s\n", a.cfg.MailURL)
 	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)

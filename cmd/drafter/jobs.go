@@ -10,12 +10,15 @@ import (
 func registry() jobs.Registry {
 	return jobs.Registry{
 		"originate":  jobs.Originate{},
+		"returns":    jobs.Returns{},
 		"statements": jobs.Statements{},
 		"lease-end":  jobs.LeaseEnd{},
+		"deliver":    jobs.Deliver{},
 	}
 }
 
-// nightly is the order of the nightly cycle.
-var nightly = []string{"originate", "statements", "lease-end"}
+// nightly is the order of the nightly cycle. Returns come first: what the
+// bank sent back during the day is applied before the night's origination.
+var nightly = []string{"returns", "originate", "statements", "lease-end", "deliver"}
 
 func jobList() string { return strings.Join(append(registry().Names(), "nightly"), ", ") }

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// ReturnsCommand ingests return and NOC files an operator was given.
+type ReturnsCommand struct{ common }
+
+// Run implements command.
+func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		fmt.Fprintln(os.Stderr, "Usage: drafter returns ingest FILE... [--date YYYY-MM-DD] [--json]")
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+			return fmt.Errorf("unknown returns command %q: want ingest", args[0])
+		}
+		return errHelp
+	}
+	fs := newFlagSet("returns ingest", "returns ingest FILE... [--date YYYY-MM-DD] [--json]")
+	c.register(fs)
+	date := fs.String("date", "", "business date the files are processed on (default today in DRAFTER_ZONE)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the summary as JSON")
+	files, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return errors.New("name at least one return or NOC file to ingest")
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	d := civil.Of(time.Now().In(a.cfg.Zone))
+	if *date != "" {
+		if d, err = parseDate("date", *date); err != nil {
+			return err
+		}
+	}
+	env := a.env()
+	in := env.Ingester(a.store, false, nil)
+	sum := jobs.NewIngestSummary()
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", name, err)
+		}
+		fr, err := in.File(ctx, name, data, d)
+		if err != nil {
+			return err
+		}
+		_ = a.store.Audit(ctx, operator(), "returns ingest", name+" sha256:"+fr.SHA256, fr.Status)
+		sum.Add(fr)
+	}
+	if c.jsonOut {
+		if err := printJSON(sum); err != nil {
+			return err
+		}
+	} else {
+		printIngest(sum)
+	}
+	if sum.Rejected > 0 {
+		return fmt.Errorf("%d file(s) rejected, nothing from them applied; see `drafter exceptions`", sum.Rejected)
+	}
+	return nil
+}
+
+// parseInterspersed parses flags that may come after the positional
+// arguments (drafter returns ingest a.ach b.ach --json).
+func parseInterspersed(fs interface {
+	Parse([]string) error
+	Args() []string
+}, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func printIngest(s *jobs.IngestSummary) {
+	for _, f := range s.Files {
+		fmt.Printf("%s: %s", f.Name, f.Status)
+		if f.Status == jobs.IngestApplied {
+			fmt.Printf(" (%d entries: %d matched, %d unmatched, %d mismatched, %d already applied)", f.Entries, f.Matched, f.Unmatched,
+				f.Mismatched, f.Duplicates)
+		}
+		fmt.Println()
+		if f.Error != "" {
+			fmt.Printf("  %s\n", f.Error)
+		}
+	}
+	fmt.Printf("entries %d: returns %d, corrections %d; matched %d, unmatched %d, mismatched %d, dishonored/contested %d, already applied %d\n",
+		s.Entries, s.Returns, s.Corrections, s.Matched, s.Unmatched, s.Mismatched, s.Dishonored, s.Duplicates)
+	if len(s.ByCode) > 0 {
+		fmt.Printf("by return code: %s\n", countList(s.ByCode))
+	}
+	if len(s.ByChangeCode) > 0 {
+		fmt.Printf("by change code: %s\n", countList(s.ByChangeCode))
+	}
+	fmt.Printf("re-presentments scheduled %d; autopay stopped %d, suspended %d; bank accounts invalidated %d, corrected %d\n",
+		s.Represented, s.AutopayStopped, s.AutopaySuspended, s.BankAccountsInvalidated, s.BankAccountsCorrected)
+	fmt.Printf("fees assessed %d (%s); accounts flagged %d; scheduled payments cancelled %d; emails queued %d; exceptions %d\n",
+		s.FeesAssessed, s.FeeTotal, s.AccountsFlagged, s.PaymentsCancelled, s.Emails, s.Exceptions)
+}
+
+func countList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ExceptionsCommand lists what needs a person.
+type ExceptionsCommand struct{ common }
+
+// Run implements command.
+func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("exceptions", "exceptions [--all] [--json]")
+	c.register(fs)
+	all := fs.Bool("all", false, "include resolved exceptions")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	exs, err := a.store.Exceptions(ctx, *all)
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		if exs == nil {
+			exs = []ledger.Exception{}
+		}
+		return printJSON(exs)
+	}
+	if len(exs) == 0 {
+		fmt.Println("no open exceptions")
+		return nil
+	}
+	for _, e := range exs {
+		fmt.Printf("#%d %s %s (%s)\n  %s\n", e.ID, e.Kind, e.Reference, e.CreatedAt.Format(time.RFC3339), e.Detail)
+		for l := range strings.SplitSeq(e.Raw, "\n") {
+			if l != "" {
+				fmt.Printf("  | %s\n", l)
+			}
+		}
+	}
+	fmt.Printf("%d open exception(s)\n", len(exs))
+	return nil
+}
+
+// ReportCommand prints reports; `report return-rates` for now.
+type ReportCommand struct{ common }
+
+// ReturnRatesReport is the JSON of `drafter report return-rates`.
+type ReturnRatesReport struct {
+	From     civil.Date     `json:"from"`
+	Through  civil.Date     `json:"through"`
+	Days     int            `json:"days"`
+	Debits   int            `json:"debits_originated"`
+	ByCode   map[string]int `json:"returns_by_code"`
+	Rates    []RateLine     `json:"rates"`
+	Warnings []string       `json:"warnings"`
+}
+
+// RateLine is one rate of the report.
+type RateLine struct {
+	Name        string  `json:"name"`
+	Returns     int     `json:"returns"`
+	Debits      int     `json:"debits"`
+	Percent     float64 `json:"percent"`
+	ThresholdBP int     `json:"threshold_bp"`
+	Warning     bool    `json:"warning"`
+	Exceeded    bool    `json:"exceeded"`
+}
+
+// Run implements command.
+func (c *ReportCommand) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "return-rates" {
+		fmt.Fprintln(os.Stderr, "Usage: drafter report return-rates [--days 60] [--as-of YYYY-MM-DD] [--json]")
+		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
+			return fmt.Errorf("unknown report %q: want return-rates", args[0])
+		}
+		return errHelp
+	}
+	fs := newFlagSet("report return-rates", "report return-rates [--days 60] [--as-of YYYY-MM-DD] [--json]")
+	c.register(fs)
+	days := fs.Int("days", 60, "window in calendar days, ending on --as-of (NACHA measures 60)")
+	asOf := fs.String("as-of", "", "last business date of the window (default today in DRAFTER_ZONE)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *days < 1 {
+		return fmt.Errorf("--days %d: want at least 1", *days)
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	through := civil.Of(time.Now().In(a.cfg.Zone))
+	if *asOf != "" {
+		if through, err = parseDate("as-of", *asOf); err != nil {
+			return err
+		}
+	}
+	from := through.AddDays(-(*days - 1))
+	debits, byCode, err := a.store.ReturnCounts(ctx, from, through)
+	if err != nil {
+		return err
+	}
+	rates := ach.ReturnRates(debits, byCode)
+	rep := ReturnRatesReport{From: from, Through: through, Days: *days, Debits: debits, ByCode: byCode, Warnings: []string{}}
+	for _, r := range []ach.Rate{rates.Unauthorized, rates.Administrative, rates.Overall} {
+		rep.Rates = append(rep.Rates, RateLine{Name: r.Name, Returns: r.Returns, Debits: r.Debits, Percent: r.BasisPoints() / 100,
+			ThresholdBP: r.ThresholdBP, Warning: r.Warning, Exceeded: r.Exceeded})
+		switch {
+		case r.Exceeded:
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s return rate is over NACHA's threshold: %s", r.Name, r))
+		case r.Warning:
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s return rate is past half of NACHA's threshold: %s", r.Name, r))
+		}
+	}
+	if c.jsonOut {
+		return printJSON(rep)
+	}
+	fmt.Printf("return rates %s to %s (%d days): %d debits originated\n", from, through, *days, debits)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RATE\tRETURNS\tDEBITS\tRATE\tTHRESHOLD\tSTATE")
+	for _, r := range rep.Rates {
+		state := "ok"
+		switch {
+		case r.Exceeded:
+			state = "EXCEEDED"
+		case r.Warning:
+			state = "warning"
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f%%\t%.2f%%\t%s\n", r.Name, r.Returns, r.Debits, r.Percent, float64(r.ThresholdBP)/100, state)
+	}
+	w.Flush()
+	if len(byCode) > 0 {
+		fmt.Printf("by code: %s\n", countList(byCode))
+	}
+	for _, wn := range rep.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", wn)
+	}
+	return nil
+}
+
+// simulateBank answers the day's origination files as the bank would and
+// runs the returns job on the next banking day, when the bank sends them:
+// the demo's way to show the whole loop.
+func simulateBank(ctx context.Context, env *jobs.Env, d civil.Date, seed int64) error {
+	bank, err := jobs.SimulateBank(ctx, env.Store, env.Docs, d, jobs.BankOptions{Seed: seed})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("simulated bank: %d returns %v, %d NOCs %v in %d files\n", bank.Returns, bank.ByCode, bank.Corrections, bank.ByChangeCode, len(bank.Files))
+	next := env.Calendar.NextBankingDay(d)
+	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: next, Trigger: "demo", TriggeredBy: "demo"})
+	if errors.Is(err, ledger.ErrRunCompleted) {
+		fmt.Printf("returns: already ran for %s (see `drafter runs`)\n", next)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("returns: %w", err)
+	}
+	printRunLine(res.Run)
+	if s, ok := res.Summary.(*jobs.IngestSummary); ok {
+		printIngest(s)
+	}
+	return nil
+}

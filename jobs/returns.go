@@ -1,0 +1,592 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// InboundPrefix is where the bank's return and NOC files arrive in storage.
+// The returns job moves each file it ingested into processed/ beside it.
+const InboundPrefix = "ach/inbound/"
+
+// ReceivedKey is where a copy of every inbound file received is kept,
+// keyed by the sha256 of its bytes: the audit trail of what the bank sent.
+func ReceivedKey(sha string) string { return "ach/received/" + sha + ".ach" }
+
+// Ingest statuses of one inbound file.
+const (
+	IngestApplied          = "applied"
+	IngestAlreadyProcessed = "already processed"
+	IngestRejected         = "rejected"
+	IngestAlreadyRejected  = "already rejected"
+)
+
+// Returns is the returns job: it ingests every new file under InboundPrefix
+// (returns and NOCs), applies each entry once, and moves the file into
+// processed/.
+type Returns struct{}
+
+// Name implements Job.
+func (Returns) Name() string { return "returns" }
+
+// Run implements Job.
+func (Returns) Run(ctx context.Context, r *Run) (any, error) {
+	in := r.Env.Ingester(r.Store, r.DryRun, r.Checkpoint)
+	in.Log = r.Log
+	sum := NewIngestSummary()
+	objs, err := r.Env.Docs.List(ctx, InboundPrefix)
+	if err != nil {
+		return sum, fmt.Errorf("list %s: %w", InboundPrefix, err)
+	}
+	for _, o := range objs {
+		if inProcessedFolder(o.Key) {
+			continue
+		}
+		r.Selected(1)
+		data, _, err := r.Env.Docs.Get(ctx, o.Key)
+		if err != nil {
+			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
+			continue
+		}
+		fr, err := in.File(ctx, o.Key, data, r.Date)
+		if err != nil {
+			// Nothing of the file was applied; it stays in the inbound folder
+			// for the restart.
+			r.ItemFailed(o.Key, err)
+			continue
+		}
+		sum.Add(fr)
+		if fr.Status == IngestRejected || fr.Status == IngestAlreadyRejected {
+			r.ItemFailed(o.Key, fmt.Errorf("rejected: %s", fr.Error))
+		} else {
+			r.Done(1)
+		}
+		if r.DryRun {
+			continue
+		}
+		// Recorded either way (applied or rejected): move it out of the way.
+		if _, err := r.Env.Docs.MarkProcessed(ctx, o.Key); err != nil {
+			return sum, fmt.Errorf("move %s to processed: %w", o.Key, err)
+		}
+		r.Checkpoint("inbound file moved to processed")
+	}
+	return sum, nil
+}
+
+func inProcessedFolder(key string) bool {
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == storage.ProcessedDir {
+			return true
+		}
+	}
+	return false
+}
+
+// Ingester applies inbound return and NOC files to the ledger.
+type Ingester struct {
+	Store    *ledger.Store
+	Docs     storage.Store
+	Calendar *CachedCalendar
+	Log      zerolog.Logger
+	// DryRun: compute and report; keep no copy (Store is then a dry-run store).
+	DryRun bool
+	// Checkpoint is called after every committed write.
+	Checkpoint func(what string)
+}
+
+// Ingester returns an Ingester over st (the run's store) and the Env's
+// storage and calendar. checkpoint may be nil.
+func (e *Env) Ingester(st *ledger.Store, dryRun bool, checkpoint func(string)) *Ingester {
+	if checkpoint == nil {
+		checkpoint = func(what string) {
+			if e.Crash != nil {
+				e.Crash.Hit(what)
+			}
+		}
+	}
+	return &Ingester{Store: st, Docs: e.Docs, Calendar: e.Calendar, Log: e.Log, DryRun: dryRun, Checkpoint: checkpoint}
+}
+
+// IngestCounts count what ingesting did. Entries applied from an earlier
+// file count only in Duplicates.
+type IngestCounts struct {
+	Entries                 int            `json:"entries"`
+	Returns                 int            `json:"returns"`
+	Corrections             int            `json:"corrections"`
+	Matched                 int            `json:"matched"`
+	Unmatched               int            `json:"unmatched"`
+	Mismatched              int            `json:"mismatched"`
+	Dishonored              int            `json:"dishonored_or_contested"`
+	Duplicates              int            `json:"duplicates"`
+	ByCode                  map[string]int `json:"by_return_code"`
+	ByChangeCode            map[string]int `json:"by_change_code"`
+	Reversals               int            `json:"reversals_posted"`
+	FeesAssessed            int            `json:"fees_assessed"`
+	FeeTotal                money.Cents    `json:"fee_total_cents"`
+	Represented             int            `json:"representments_scheduled"`
+	AutopayStopped          int            `json:"autopay_stopped"`
+	AutopaySuspended        int            `json:"autopay_suspended"`
+	BankAccountsInvalidated int            `json:"bank_accounts_invalidated"`
+	BankAccountsCorrected   int            `json:"bank_accounts_corrected"`
+	AccountsFlagged         int            `json:"accounts_flagged"`
+	PaymentsCancelled       int            `json:"scheduled_payments_cancelled"`
+	Exceptions              int            `json:"exceptions"`
+	Emails                  int            `json:"emails_queued"`
+}
+
+func (c *IngestCounts) add(o IngestCounts) {
+	c.Entries += o.Entries
+	c.Returns += o.Returns
+	c.Corrections += o.Corrections
+	c.Matched += o.Matched
+	c.Unmatched += o.Unmatched
+	c.Mismatched += o.Mismatched
+	c.Dishonored += o.Dishonored
+	c.Duplicates += o.Duplicates
+	for k, v := range o.ByCode {
+		c.ByCode[k] += v
+	}
+	for k, v := range o.ByChangeCode {
+		c.ByChangeCode[k] += v
+	}
+	c.Reversals += o.Reversals
+	c.FeesAssessed += o.FeesAssessed
+	c.FeeTotal += o.FeeTotal
+	c.Represented += o.Represented
+	c.AutopayStopped += o.AutopayStopped
+	c.AutopaySuspended += o.AutopaySuspended
+	c.BankAccountsInvalidated += o.BankAccountsInvalidated
+	c.BankAccountsCorrected += o.BankAccountsCorrected
+	c.AccountsFlagged += o.AccountsFlagged
+	c.PaymentsCancelled += o.PaymentsCancelled
+	c.Exceptions += o.Exceptions
+	c.Emails += o.Emails
+}
+
+// FileIngest is what ingesting one file did.
+type FileIngest struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	// Key is where the copy of the file is kept (ReceivedKey).
+	Key    string `json:"kept_as,omitempty"`
+	Status string `json:"status"` // applied | already processed | rejected | already rejected
+	Error  string `json:"error,omitempty"`
+	IngestCounts
+}
+
+// IngestSummary is what ingesting a set of files did, file by file and in
+// total.
+type IngestSummary struct {
+	Files    []FileIngest `json:"files"`
+	Rejected int          `json:"files_rejected"`
+	IngestCounts
+}
+
+// NewIngestSummary returns an empty summary.
+func NewIngestSummary() *IngestSummary {
+	return &IngestSummary{Files: []FileIngest{}, IngestCounts: newCounts()}
+}
+
+func newCounts() IngestCounts {
+	return IngestCounts{ByCode: map[string]int{}, ByChangeCode: map[string]int{}}
+}
+
+// Add adds one file's result.
+func (s *IngestSummary) Add(f FileIngest) {
+	s.Files = append(s.Files, f)
+	if f.Status == IngestRejected || f.Status == IngestAlreadyRejected {
+		s.Rejected++
+	}
+	s.IngestCounts.add(f.IngestCounts)
+}
+
+// File ingests one inbound file received as name, processing it on the
+// business date on (the return date: re-presentments are drafted after
+// it). A file is applied once and whole: the same bytes again report
+// IngestAlreadyProcessed; a malformed file is recorded as rejected with an
+// exception naming the line and field, and nothing from it is applied.
+// The error is for failures of the ledger or storage only; the file can be
+// ingested again after one.
+func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil.Date) (FileIngest, error) {
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	name = printable(name, 200)
+	fr := FileIngest{Name: name, SHA256: sha, IngestCounts: newCounts()}
+	log := in.Log.With().Str("file", name).Str("sha256", sha).Logger()
+	prev, err := in.Store.InboundFileBySHA(ctx, sha)
+	switch {
+	case err == nil && prev.Status == ledger.InboundApplied:
+		fr.Status, fr.Key = IngestAlreadyProcessed, prev.StorageKey
+		log.Info().Int64("inbound_file", prev.ID).Msg("inbound file already processed")
+		return fr, nil
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		return fr, err
+	}
+	fr.Key = ReceivedKey(sha)
+	if !in.DryRun {
+		if _, err := in.Docs.Put(ctx, fr.Key, data, storage.PutOptions{ContentType: "text/plain",
+			Metadata: map[string]string{"received-as": printable(path.Base(name), 100), "business-date": on.String()}}); err != nil {
+			return fr, fmt.Errorf("keep a copy of %s: %w", name, err)
+		}
+		in.Checkpoint("inbound file kept")
+	}
+	parsed, perr := ach.ParseInbound(bytes.NewReader(data), name)
+	if perr != nil {
+		fr.Status, fr.Error = IngestRejected, printable(perr.Error(), 2000)
+		if prev.Status == ledger.InboundRejected {
+			fr.Status = IngestAlreadyRejected
+			return fr, nil
+		}
+		ex := ledger.Exception{Kind: "inbound_rejected", Reference: sha,
+			Detail: fr.Error + ". Nothing from this file was applied; ask the bank for a corrected file.",
+			Raw:    rawRecord(data, perr)}
+		recorded, err := in.Store.RejectInbound(ctx, ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key, Error: fr.Error}, ex)
+		if err != nil {
+			return fr, err
+		}
+		in.Checkpoint("inbound file rejected")
+		if recorded {
+			fr.Exceptions = 1
+		}
+		log.Warn().Str("error", fr.Error).Msg("inbound file rejected")
+		return fr, nil
+	}
+	fr.Entries = len(parsed.Returns) + len(parsed.Corrections)
+	traces := make([]string, 0, fr.Entries)
+	for _, r := range parsed.Returns {
+		traces = append(traces, r.OriginalTrace)
+	}
+	for _, c := range parsed.Corrections {
+		traces = append(traces, c.OriginalTrace)
+	}
+	var dishonored int
+	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+		plan := PlanInbound(parsed, targets, on, in.Calendar)
+		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
+		dishonored = len(plan.Exceptions)
+		return plan, nil
+	})
+	if errors.Is(err, ledger.ErrAlreadyProcessed) {
+		fr.Status = IngestAlreadyProcessed
+		return fr, nil
+	}
+	if err != nil {
+		return fr, fmt.Errorf("apply %s: %w", name, err)
+	}
+	in.Checkpoint("inbound file applied")
+	fr.Status = IngestApplied
+	fr.Dishonored = dishonored
+	fr.Duplicates = res.Duplicates
+	for _, r := range res.Returns {
+		fr.Returns++
+		switch {
+		case r.PaymentID != 0:
+			fr.Matched++
+			fr.ByCode[r.Code]++
+		case r.Exception != nil && r.Exception.Kind == "return_mismatch":
+			fr.Mismatched++
+		default:
+			fr.Unmatched++
+		}
+	}
+	for _, c := range res.Corrections {
+		fr.Corrections++
+		fr.ByChangeCode[c.ChangeCode]++
+		switch {
+		case c.PaymentID != 0:
+			fr.Matched++
+		case c.Exception != nil && c.Exception.Kind == "noc_mismatch":
+			fr.Mismatched++
+		default:
+			fr.Unmatched++
+		}
+	}
+	fr.Reversals, fr.FeesAssessed, fr.FeeTotal, fr.Represented = res.Reversals, res.Fees, res.FeeTotal, res.Represented
+	fr.AutopayStopped, fr.AutopaySuspended = res.AutopayStopped, res.AutopaySuspended
+	fr.BankAccountsInvalidated, fr.BankAccountsCorrected = res.BankAccountsInvalidated, res.BankAccountsCorrected
+	fr.AccountsFlagged, fr.PaymentsCancelled = res.AccountsFlagged, res.PaymentsCancelled
+	fr.Exceptions, fr.Emails = res.Exceptions, res.Notified
+	log.Info().Int64("inbound_file", res.FileID).Int("entries", fr.Entries).Int("matched", fr.Matched).Int("unmatched", fr.Unmatched).
+		Int("duplicates", fr.Duplicates).Int("representments", fr.Represented).Int("exceptions", fr.Exceptions).Msg("inbound file applied")
+	return fr, nil
+}
+
+// PlanInbound decides what every entry of a parsed inbound file does,
+// given the payments its traces name (targets, by original trace) and the
+// business date the file is processed on. It is pure: the policy lives in
+// package ach, and this maps it onto the ledger.
+func PlanInbound(in ach.Inbound, targets map[string]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.InboundPlan {
+	var plan ledger.InboundPlan
+	for _, e := range in.Returns {
+		p, _ := ach.ReturnPolicy(e.Code)
+		if e.Kind != ach.KindReturn {
+			// A dishonored or contested return is about a return, not a
+			// debit: it names the original trace again, so it never goes
+			// into returns (whose trace is unique); a person settles it.
+			plan.Exceptions = append(plan.Exceptions, ledger.Exception{Kind: "return_" + string(e.Kind),
+				Reference: e.Code + ":" + e.OriginalTrace + ":" + e.Trace,
+				Detail: fmt.Sprintf("%s %s (%s) for original trace %s, line %d of %s. %s", e.Code, p.Title, e.Kind, e.OriginalTrace, e.Line,
+					in.File, p.Why),
+				Raw: e.Raw})
+			continue
+		}
+		plan.Returns = append(plan.Returns, planReturn(in.File, e, p, targets, on, cal))
+	}
+	for _, c := range in.Corrections {
+		plan.Corrections = append(plan.Corrections, planCorrection(in.File, c, targets, on))
+	}
+	return plan
+}
+
+func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.ReturnApply {
+	ra := ledger.ReturnApply{OriginalTrace: e.OriginalTrace, Code: e.Code, Amount: e.Amount, ReturnedOn: on}
+	where := fmt.Sprintf("line %d of %s", e.Line, file)
+	t, ok := targets[e.OriginalTrace]
+	if !ok {
+		ra.Action = "unmatched: held for review"
+		ra.Exception = &ledger.Exception{Kind: "return_unmatched", Reference: e.OriginalTrace, Raw: e.Raw,
+			Detail: fmt.Sprintf("%s return of %s for original trace %s (%s): drafter originated no entry with this trace; find the payment and apply the return by hand",
+				e.Code, e.Amount, e.OriginalTrace, where)}
+		return ra
+	}
+	if problem := returnMismatch(e.Amount, e.AccountNumberSHA256, e.AccountNumberLast4, e.OriginalRDFI, t); problem != "" {
+		ra.Action = "mismatch: held for review"
+		ra.Exception = &ledger.Exception{Kind: "return_mismatch", Reference: e.OriginalTrace, Raw: e.Raw,
+			Detail: fmt.Sprintf("%s return for trace %s (%s) names payment %d, but %s; nothing was applied", e.Code, e.OriginalTrace, where, t.PaymentID, problem)}
+		return ra
+	}
+	ra.PaymentID, ra.AccountID, ra.BankAccountID = t.PaymentID, t.AccountID, t.BankAccountID
+	debit := t.Kind == "debit" && t.Amount > 0
+	var actions []string
+	if debit {
+		ra.Reverse = true
+		ra.ReverseDescription = fmt.Sprintf("Returned payment (%s %s)", e.Code, p.Title)
+		actions = append(actions, "payment reversed")
+	}
+	if p.FeeEligible && debit && t.ReturnedPaymentFee > 0 {
+		ra.Fee = t.ReturnedPaymentFee
+		ra.FeeDescription = fmt.Sprintf("Returned payment fee (%s)", e.Code)
+		actions = append(actions, "fee "+t.ReturnedPaymentFee.String())
+	}
+	var retry civil.Date
+	if p.Represent && debit {
+		ok, why := ach.RepresentmentDecision(e.Code, t.Attempt, t.RootEffectiveOn, on)
+		draft := cal.NextBankingDay(on)
+		if deadline := ach.RepresentmentDeadline(t.RootEffectiveOn); ok && draft.After(deadline) {
+			ok, why = false, fmt.Sprintf("the next banking day %s is after the re-presentment deadline %s", draft, deadline)
+		}
+		if ok && t.Bank.Status != "active" {
+			ok, why = false, "the bank account is "+t.Bank.Status
+		}
+		if ok {
+			retry = draft
+			ra.Represent = &ledger.NewPayment{Source: ledger.SourceRepresent, SourceKey: fmt.Sprintf("%d:%d", t.RootID, t.Attempt+1),
+				AccountID: t.AccountID, BankAccountID: t.BankAccountID, Kind: "debit", SEC: t.SEC, Description: "RETRY PYMT",
+				Amount: t.Amount, DueOn: t.DueOn, DraftOn: draft, Attempt: t.Attempt + 1, OriginalPaymentID: t.RootID}
+			actions = append(actions, fmt.Sprintf("re-presented on %s (attempt %d of %d)", draft, t.Attempt+1, ach.MaxPresentments))
+		} else {
+			actions = append(actions, "not re-presented: "+why)
+		}
+	}
+	if p.InvalidateBankAccount {
+		ra.InvalidateBankAccount = true
+		actions = append(actions, "bank account invalid")
+	}
+	if p.StopAutopay {
+		ra.Autopay = "stopped"
+		if p.InvalidateBankAccount && !p.FlagForReview {
+			// The details are wrong, not the authorization: autopay resumes
+			// when the customer gives new ones.
+			ra.Autopay = "suspended"
+		}
+		actions = append(actions, "autopay "+ra.Autopay)
+	}
+	if p.NeedsNewAuthorization || p.StopAutopay {
+		ra.CancelRepresentments = true
+	}
+	if p.FlagForReview {
+		ra.Review = fmt.Sprintf("%s %s: payment %d returned %s", e.Code, p.Title, t.PaymentID, on)
+		actions = append(actions, "account flagged")
+	}
+	if p.Exception {
+		ra.Exception = &ledger.Exception{Kind: "return_review", Reference: e.OriginalTrace, Raw: e.Raw,
+			Detail: fmt.Sprintf("%s %s on payment %d of account %s (%s). %s", e.Code, p.Title, t.PaymentID, t.AccountID, where, p.Why)}
+		actions = append(actions, "exception")
+	}
+	if p.NotifyCustomer && debit && t.Email != "" {
+		// What the deliver job needs to compose mail.PaymentReturned.
+		payload := ledger.OutboxReturnPayload{PaymentID: t.PaymentID, Code: e.Code, RetryDate: retry, AutopayStopped: ra.Autopay != "", Fee: ra.Fee}
+		b, _ := json.Marshal(payload)
+		ra.Notify = &ledger.QueuedEmail{Topic: fmt.Sprintf("payment:%d:returned", t.PaymentID), Recipient: t.Email,
+			Kind: "payment_returned", AccountID: t.AccountID, Payload: string(b)}
+	}
+	ra.Action = strings.Join(actions, "; ")
+	if ra.Action == "" {
+		ra.Action = "recorded"
+	}
+	return ra
+}
+
+// returnMismatch says how an entry differs from the payment its trace
+// names ("" when it does not): amount, account number, RDFI.
+func returnMismatch(amount money.Cents, accountSHA, last4, rdfi string, t ledger.ReturnTarget) string {
+	switch {
+	case amount != t.Amount:
+		return fmt.Sprintf("the amount %s differs from the payment's %s", amount, t.Amount)
+	case accountSHA != ach.AccountNumberSHA256(t.OriginatedNumber):
+		return fmt.Sprintf("the account ****%s is not the payment's ****%s", last4, ledger.Last4(t.OriginatedNumber))
+	case len(t.OriginatedRouting) >= 8 && rdfi != t.OriginatedRouting[:8]:
+		return fmt.Sprintf("the original RDFI %s is not the payment's %s", rdfi, t.OriginatedRouting[:8])
+	}
+	return ""
+}
+
+func planCorrection(file string, c ach.Correction, targets map[string]ledger.ReturnTarget, on civil.Date) ledger.CorrectionApply {
+	pol, _ := ach.CorrectionPolicy(c.ChangeCode)
+	ca := ledger.CorrectionApply{OriginalTrace: c.OriginalTrace, ChangeCode: c.ChangeCode, CorrectedData: c.CorrectedData.Text, ReceivedOn: on}
+	ref := c.ChangeCode + ":" + c.OriginalTrace
+	where := fmt.Sprintf("line %d of %s", c.Line, file)
+	t, ok := targets[c.OriginalTrace]
+	if !ok {
+		ca.Action = "unmatched: held for review"
+		ca.Exception = &ledger.Exception{Kind: "noc_unmatched", Reference: ref, Raw: c.Raw,
+			Detail: fmt.Sprintf("%s %s for original trace %s (%s): drafter originated no entry with this trace", c.ChangeCode, pol.Title, c.OriginalTrace, where)}
+		return ca
+	}
+	if problem := returnMismatch(t.Amount, c.AccountNumberSHA256, c.AccountNumberLast4, c.OriginalRDFI, t); problem != "" {
+		ca.Action = "mismatch: held for review"
+		ca.Exception = &ledger.Exception{Kind: "noc_mismatch", Reference: ref, Raw: c.Raw,
+			Detail: fmt.Sprintf("%s for trace %s (%s) names payment %d, but %s; nothing was changed", c.ChangeCode, c.OriginalTrace, where, t.PaymentID, problem)}
+		return ca
+	}
+	ca.PaymentID, ca.BankAccountID = t.PaymentID, t.BankAccountID
+	review := func(kind, why string) {
+		ca.Action = "review: " + why
+		ca.Exception = &ledger.Exception{Kind: kind, Reference: ref, Raw: c.Raw,
+			Detail: fmt.Sprintf("%s %s for bank account %s of account %s (payment %d, %s): %s", c.ChangeCode, pol.Title, t.BankAccountID,
+				t.AccountID, t.PaymentID, where, why)}
+	}
+	switch pol.Action {
+	case ach.CorrectionRefused:
+		review("noc_refused", fmt.Sprintf("the bank refused our NOC %s. %s", c.RefusedChangeCode, pol.Why))
+		ca.Action = "refused"
+		return ca
+	case ach.CorrectionReview:
+		review("noc_review", pol.Why)
+		return ca
+	}
+	if t.Bank.Routing != t.OriginatedRouting || t.Bank.AccountNumber != t.OriginatedNumber {
+		review("noc_stale", "the bank account changed after the entry was sent; check the correction against the new details before applying it")
+		return ca
+	}
+	d := c.CorrectedData
+	ch := &ledger.BankAccountChange{Routing: d.RoutingNumber, AccountNumber: d.AccountNumber.Reveal(), IndividualID: d.IndividualID}
+	if d.TransactionCode != 0 {
+		switch d.TransactionCode / 10 {
+		case 2:
+			ch.Type = "checking"
+		case 3:
+			ch.Type = "savings"
+		default:
+			review("noc_review", fmt.Sprintf("transaction code %d is a general ledger or loan account; drafter debits checking and savings accounts only", d.TransactionCode))
+			return ca
+		}
+	}
+	var parts []string
+	if ch.Routing != "" {
+		parts = append(parts, "routing "+ch.Routing)
+	}
+	if ch.AccountNumber != "" {
+		parts = append(parts, "account number "+d.AccountNumber.String())
+	}
+	if ch.Type != "" {
+		parts = append(parts, "type "+ch.Type)
+	}
+	if ch.IndividualID != "" {
+		parts = append(parts, "individual id "+ch.IndividualID)
+	}
+	ca.Change = ch
+	ca.Action = "applied: " + strings.Join(parts, ", ")
+	return ca
+}
+
+// rawRecord returns the record a parse error names, account number masked,
+// for the exception a person reads ("" when the error names no line).
+func rawRecord(data []byte, err error) string {
+	var pe *ach.ParseError
+	if !errors.As(err, &pe) || pe.Line < 1 {
+		return ""
+	}
+	s := string(data)
+	var lines []string
+	if strings.ContainsAny(s, "\r\n") {
+		lines = strings.Split(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"), "\n")
+	} else {
+		for i := 0; i < len(s); i += 94 {
+			lines = append(lines, s[i:min(i+94, len(s))])
+		}
+	}
+	if pe.Line > len(lines) {
+		return ""
+	}
+	return printable(maskRecord(lines[pe.Line-1]), 200)
+}
+
+// maskRecord masks the account numbers a NACHA record may hold: the DFI
+// account number of an entry (positions 13-29) and any long digit run in
+// an addenda's data, keeping the last four characters.
+func maskRecord(rec string) string {
+	b := []byte(rec)
+	maskRange := func(from, to int) {
+		to = min(to, len(b))
+		keep := 0
+		for i := to - 1; i >= from; i-- {
+			if b[i] == ' ' {
+				continue
+			}
+			if keep < 4 {
+				keep++
+				continue
+			}
+			b[i] = '*'
+		}
+	}
+	switch {
+	case len(b) > 0 && b[0] == '6':
+		maskRange(12, 29)
+	case len(b) > 0 && b[0] == '7':
+		maskRange(35, 64)
+	}
+	return string(b)
+}
+
+// printable keeps s to printable ASCII (others become '?') and at most n
+// bytes: file names and errors from outside input go into the database
+// and logs.
+func printable(s string, n int) string {
+	b := []byte(s)
+	if len(b) > n {
+		b = b[:n]
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}

@@ -1,0 +1,737 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// Inbound file statuses: a file the bank sent is recorded once (its sha256
+// is unique), applied whole or rejected whole.
+const (
+	InboundApplied  = "applied"
+	InboundRejected = "rejected"
+)
+
+// ErrAlreadyProcessed is returned when an inbound file with the same bytes
+// was applied before: nothing is applied again.
+var ErrAlreadyProcessed = errors.New("already processed")
+
+// InboundFile is a return or NOC file the bank sent, as recorded.
+type InboundFile struct {
+	ID          int64     `json:"id"`
+	SHA256      string    `json:"sha256"`
+	Name        string    `json:"name"`
+	StorageKey  string    `json:"storage_key"`
+	Status      string    `json:"status"`
+	Returns     int       `json:"returns"`
+	Corrections int       `json:"corrections"`
+	Error       string    `json:"error,omitempty"`
+	ReceivedAt  time.Time `json:"received_at"`
+}
+
+// InboundFileBySHA returns the inbound file recorded with the sha256, or
+// ErrNotFound.
+func (s *Store) InboundFileBySHA(ctx context.Context, sha string) (InboundFile, error) {
+	var f InboundFile
+	err := s.q.QueryRowContext(ctx, `SELECT id, sha256, name, storage_key, status, returns, corrections, error, received_at
+		FROM inbound_files WHERE sha256 = $1`, sha).Scan(&f.ID, &f.SHA256, &f.Name, &f.StorageKey, &f.Status, &f.Returns,
+		&f.Corrections, &f.Error, &f.ReceivedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, fmt.Errorf("inbound file %s: %w", sha, ErrNotFound)
+	}
+	return f, err
+}
+
+// Exception is something that needs a person: an unmatched or mismatched
+// entry, a refused NOC, a rejected file. (Kind, Reference) is unique, so
+// recording one twice records it once.
+type Exception struct {
+	ID        int64      `json:"id"`
+	Kind      string     `json:"kind"`
+	Reference string     `json:"reference"`
+	Detail    string     `json:"detail"`
+	Raw       string     `json:"raw,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	Resolved  *time.Time `json:"resolved_at,omitempty"`
+}
+
+// RejectInbound records a malformed file as rejected, with its exception,
+// in one transaction. It reports false when the file was recorded before
+// (nothing changes).
+func (s *Store) RejectInbound(ctx context.Context, f InboundFile, ex Exception) (bool, error) {
+	recorded := false
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		t := now()
+		res, err := tx.ExecContext(ctx, `INSERT INTO inbound_files (sha256, name, storage_key, status, error, received_at)
+			VALUES ($1, $2, $3, 'rejected', $4, $5) ON CONFLICT (sha256) DO NOTHING`, f.SHA256, f.Name, f.StorageKey, f.Error, t)
+		if err != nil {
+			return fmt.Errorf("record rejected file: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		recorded = true
+		_, err = s.insertExceptions(ctx, tx, []Exception{ex}, t)
+		return err
+	})
+	return recorded, err
+}
+
+// ReturnTarget is an originated payment an inbound entry names by trace
+// number, with what applying a return or a NOC to it needs.
+type ReturnTarget struct {
+	PaymentID     int64
+	Trace         string
+	AccountID     string
+	BankAccountID string
+	Kind          string // debit | prenote
+	SEC           string
+	Description   string
+	State         string
+	Amount        money.Cents
+	DueOn         civil.Date
+	EffectiveOn   civil.Date
+	Attempt       int
+	// RootID is the first presentment of the payment's chain (the payment
+	// itself when it is not a re-presentment); RootEffectiveOn its
+	// settlement date, from which NACHA's 180 days run.
+	RootID          int64
+	RootEffectiveOn civil.Date
+	// OriginatedRouting and OriginatedNumber are the entry as sent (plain:
+	// never log it).
+	OriginatedRouting string
+	OriginatedNumber  string
+	// The bank account as it is now (plain number: never log it).
+	Bank BankAccount
+	// ReturnedPaymentFee is the contract's fee (0: none).
+	ReturnedPaymentFee money.Cents
+	Email              string
+	// Returned: a return for this trace is on file already.
+	Returned bool
+}
+
+// lookupChunk bounds the traces of one IN list.
+const lookupChunk = 500
+
+// returnTargets returns, by trace, the payments the traces name.
+func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (map[string]ReturnTarget, error) {
+	out := make(map[string]ReturnTarget, len(traces))
+	for start := 0; start < len(traces); start += lookupChunk {
+		chunk := traces[start:min(start+lookupChunk, len(traces))]
+		args := make([]any, len(chunk))
+		for i, t := range chunk {
+			args[i] = t
+		}
+		rows, err := q.QueryContext(ctx, s.dialect.rebind(`SELECT p.trace_number, p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description,
+				p.state, p.amount, p.due_on, p.effective_on, p.attempt, COALESCE(o.id, p.id), COALESCE(o.effective_on, p.effective_on),
+				p.rdfi_routing, p.number_enc, a.returned_payment_fee, c.email,
+				b.id, b.account_id, b.routing, b.number_enc, b.last4, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.status_reason,
+				CASE WHEN r.id IS NULL THEN 0 ELSE 1 END
+			FROM payments p
+			JOIN accounts a ON a.id = p.account_id
+			JOIN customers c ON c.id = a.customer_id
+			JOIN bank_accounts b ON b.id = p.bank_account_id
+			LEFT JOIN payments o ON o.id = p.original_payment_id
+			LEFT JOIN returns r ON r.original_trace = p.trace_number
+			WHERE p.trace_number IN `+s.dialect.values(1, len(chunk), 0)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("select returned payments: %w", err)
+		}
+		for rows.Next() {
+			var t ReturnTarget
+			var penc, benc []byte
+			var returned int
+			b := &t.Bank
+			if err := rows.Scan(&t.Trace, &t.PaymentID, &t.AccountID, &t.BankAccountID, &t.Kind, &t.SEC, &t.Description,
+				&t.State, &t.Amount, &t.DueOn, &t.EffectiveOn, &t.Attempt, &t.RootID, &t.RootEffectiveOn,
+				&t.OriginatedRouting, &penc, &t.ReturnedPaymentFee, &t.Email,
+				&b.ID, &b.AccountID, &b.Routing, &benc, &b.Last4, &b.Type, &b.HolderName, &b.Prenote, &b.PrenoteSettlesOn, &b.Status, &b.StatusReason,
+				&returned); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			t.Returned = returned == 1
+			if t.OriginatedNumber, err = s.cipher.Open(penc); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("payment %d: %w", t.PaymentID, err)
+			}
+			if b.AccountNumber, err = s.cipher.Open(benc); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("bank account %s: %w", b.ID, err)
+			}
+			out[t.Trace] = t
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ReturnApply is one returned entry and everything applying it does. Only
+// OriginalTrace, Code, Amount, ReturnedOn and Action are required; an
+// unmatched or mismatched entry has no PaymentID and is recorded only.
+type ReturnApply struct {
+	OriginalTrace string
+	PaymentID     int64 // 0: not matched to a payment; recorded, nothing applied
+	AccountID     string
+	BankAccountID string
+	Code          string
+	Amount        money.Cents
+	ReturnedOn    civil.Date
+	Action        string // what was done, in words
+	// Reverse posts a 'returned_payment' transaction of Amount.
+	Reverse            bool
+	ReverseDescription string
+	// Fee > 0 posts a 'returned_payment_fee' transaction.
+	Fee            money.Cents
+	FeeDescription string
+	// Represent is the re-presentment to schedule.
+	Represent *NewPayment
+	// InvalidateBankAccount marks BankAccountID invalid (status_reason Code)
+	// and cancels its scheduled payments.
+	InvalidateBankAccount bool
+	// Autopay is "suspended" (enrollments on BankAccountID), "stopped"
+	// (every enrollment of AccountID) or "" (unchanged). Scheduled autopay
+	// payments of a suspended or stopped enrollment are cancelled.
+	Autopay string
+	// CancelRepresentments cancels AccountID's scheduled re-presentments
+	// (no new debit without a new authorization).
+	CancelRepresentments bool
+	// Review flags the account for a person, unless it is flagged already.
+	Review    string
+	Exception *Exception
+	Notify    *QueuedEmail
+}
+
+// QueuedEmail is an outbox row to queue: one email to one customer.
+type QueuedEmail struct {
+	Topic, Recipient, Kind, AccountID, Payload string
+}
+
+// CorrectionApply is one notification of change and what applying it does.
+type CorrectionApply struct {
+	OriginalTrace string
+	ChangeCode    string
+	PaymentID     int64  // 0 when unmatched
+	BankAccountID string // "" when unmatched
+	CorrectedData string // masked text
+	Action        string
+	ReceivedOn    civil.Date
+	// Change is the bank account update to make; nil records only.
+	Change    *BankAccountChange
+	Exception *Exception
+}
+
+// BankAccountChange is what a NOC corrects; empty fields stay as they are.
+// AccountNumber is plain: the store encrypts it.
+type BankAccountChange struct {
+	Routing       string
+	AccountNumber string
+	Type          string // checking | savings
+	IndividualID  string
+}
+
+// InboundPlan is everything one inbound file does, decided from the ledger
+// as it was read inside the applying transaction.
+type InboundPlan struct {
+	File        InboundFile
+	Returns     []ReturnApply
+	Corrections []CorrectionApply
+	// Exceptions are recorded whatever else happens (dishonored returns,
+	// entries repeated inside the file).
+	Exceptions []Exception
+}
+
+// InboundResult counts what applying an inbound file changed: entries that
+// were applied before (in another file) count nowhere but in Duplicates.
+type InboundResult struct {
+	FileID                  int64
+	Returns                 []ReturnApply // applied now
+	Corrections             []CorrectionApply
+	Duplicates              int
+	Reversals               int
+	Fees                    int
+	FeeTotal                money.Cents
+	Represented             int
+	BankAccountsInvalidated int
+	AutopaySuspended        int
+	AutopayStopped          int
+	AccountsFlagged         int
+	PaymentsCancelled       int
+	BankAccountsCorrected   int
+	Exceptions              int
+	Notified                int
+}
+
+// ApplyInbound applies one inbound file in one transaction: the file is
+// recorded (ErrAlreadyProcessed when it was applied before), decide is
+// called with the payments the traces name, as the transaction sees them,
+// and every return, correction, exception, posting, re-presentment and
+// email it plans is written, each at most once across files through the
+// unique keys. A failure rolls back everything, so a file is applied whole
+// or not at all.
+func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(map[string]ReturnTarget) (InboundPlan, error)) (InboundResult, error) {
+	var res InboundResult
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res = InboundResult{}
+		targets, err := s.returnTargets(ctx, tx, traces)
+		if err != nil {
+			return err
+		}
+		plan, err := decide(targets)
+		if err != nil {
+			return err
+		}
+		t := now()
+		f := plan.File
+		// A file rejected before (say, by an older drafter) is applied when it
+		// now parses; one applied before is never applied again.
+		err = tx.QueryRowContext(ctx, `INSERT INTO inbound_files (sha256, name, storage_key, status, returns, corrections, error, received_at)
+			VALUES ($1, $2, $3, 'applied', $4, $5, '', $6)
+			ON CONFLICT (sha256) DO UPDATE SET status = 'applied', error = '', name = excluded.name, storage_key = excluded.storage_key,
+				returns = excluded.returns, corrections = excluded.corrections, received_at = excluded.received_at
+			WHERE inbound_files.status = 'rejected'
+			RETURNING id`, f.SHA256, f.Name, f.StorageKey, len(plan.Returns), len(plan.Corrections), t).Scan(&res.FileID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrAlreadyProcessed
+		}
+		if err != nil {
+			return fmt.Errorf("record inbound file: %w", err)
+		}
+		if err := s.applyReturns(ctx, tx, &res, plan.Returns, t); err != nil {
+			return err
+		}
+		if err := s.applyCorrections(ctx, tx, &res, plan.Corrections); err != nil {
+			return err
+		}
+		var exs []Exception
+		exs = append(exs, plan.Exceptions...)
+		for _, r := range res.Returns {
+			if r.Exception != nil {
+				exs = append(exs, *r.Exception)
+			}
+		}
+		for _, c := range res.Corrections {
+			if c.Exception != nil {
+				exs = append(exs, *c.Exception)
+			}
+		}
+		n, err := s.insertExceptions(ctx, tx, exs, t)
+		res.Exceptions = n
+		return err
+	})
+	return res, err
+}
+
+// applyReturns records the returns and applies those recorded now.
+func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult, rs []ReturnApply, t time.Time) error {
+	// 1. Record: the original trace is unique, so an entry applied from
+	// another file is not returned here and is skipped below.
+	cols := []string{"inbound_file_id", "original_trace", "payment_id", "code", "amount", "action", "returned_on"}
+	rows := make([][]any, 0, len(rs))
+	for _, r := range rs {
+		var pid any
+		if r.PaymentID != 0 {
+			pid = r.PaymentID
+		}
+		rows = append(rows, []any{res.FileID, r.OriginalTrace, pid, r.Code, r.Amount, r.Action, r.ReturnedOn})
+	}
+	inserted := map[string]bool{}
+	err := s.insertRows(ctx, tx, "returns", cols, rows, ` ON CONFLICT (original_trace) DO NOTHING RETURNING original_trace`, func(r *sql.Rows) error {
+		var trace string
+		if err := r.Scan(&trace); err != nil {
+			return err
+		}
+		inserted[trace] = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record returns: %w", err)
+	}
+	for _, r := range rs {
+		if inserted[r.OriginalTrace] {
+			delete(inserted, r.OriginalTrace) // a trace twice in the plan applies once
+			res.Returns = append(res.Returns, r)
+		} else {
+			res.Duplicates++
+		}
+	}
+
+	// 2. Payments returned, by code.
+	byCode := map[string][]any{}
+	var codes []string
+	var txns, fees, outbox [][]any
+	var represent []NewPayment
+	for _, r := range res.Returns {
+		if r.PaymentID == 0 {
+			continue
+		}
+		if _, ok := byCode[r.Code]; !ok {
+			codes = append(codes, r.Code)
+		}
+		byCode[r.Code] = append(byCode[r.Code], r.PaymentID)
+		if r.Reverse {
+			txns = append(txns, []any{"return:" + r.OriginalTrace, r.AccountID, r.ReturnedOn, "returned_payment", r.Amount, r.ReverseDescription})
+		}
+		if r.Fee > 0 {
+			fees = append(fees, []any{"return-fee:" + r.OriginalTrace, r.AccountID, r.ReturnedOn, "returned_payment_fee", r.Fee, r.FeeDescription})
+			res.FeeTotal += r.Fee
+		}
+		if r.Represent != nil {
+			represent = append(represent, *r.Represent)
+		}
+		if m := r.Notify; m != nil {
+			outbox = append(outbox, []any{m.Topic, m.Recipient, m.Kind, m.AccountID, m.Payload, "queued", t, t})
+		}
+	}
+	for _, code := range codes {
+		ids := byCode[code]
+		for start := 0; start < len(ids); start += lookupChunk {
+			chunk := ids[start:min(start+lookupChunk, len(ids))]
+			args := append([]any{code}, chunk...)
+			if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE payments SET state = 'returned', state_reason = $1
+				WHERE state <> 'returned' AND id IN `+s.dialect.values(1, len(chunk), 1)), args...); err != nil {
+				return fmt.Errorf("mark payments returned: %w", err)
+			}
+		}
+	}
+	txCols := []string{"id", "account_id", "posted_on", "kind", "amount", "description"}
+	var n int
+	if n, err = s.insertCount(ctx, tx, "transactions", txCols, txns, ` ON CONFLICT (id) DO NOTHING`); err != nil {
+		return fmt.Errorf("post returned payments: %w", err)
+	}
+	res.Reversals = n
+	if n, err = s.insertCount(ctx, tx, "transactions", txCols, fees, ` ON CONFLICT (id) DO NOTHING`); err != nil {
+		return fmt.Errorf("post returned payment fees: %w", err)
+	}
+	res.Fees = n
+	prows := make([][]any, len(represent))
+	for i, p := range represent {
+		var orig any
+		if p.OriginalPaymentID != 0 {
+			orig = p.OriginalPaymentID
+		}
+		prows[i] = []any{p.Source, p.SourceKey, p.AccountID, p.BankAccountID, p.Kind, p.SEC, p.Description,
+			p.Amount, p.DueOn, p.DraftOn, PaymentScheduled, max(p.Attempt, 1), orig, t}
+	}
+	if n, err = s.insertCount(ctx, tx, "payments", paymentInsertCols, prows, ` ON CONFLICT (source, source_key) DO NOTHING`); err != nil {
+		return fmt.Errorf("schedule re-presentments: %w", err)
+	}
+	res.Represented = n
+
+	// 3. The bank account, autopay and the account: rarer, one statement
+	// per change, prepared once.
+	if err := s.applyAccountActions(ctx, tx, res); err != nil {
+		return err
+	}
+
+	// 4. Emails, last: the payload says what was done.
+	outCols := []string{"topic", "recipient", "kind", "account_id", "payload", "status", "next_attempt_at", "created_at"}
+	if n, err = s.insertCount(ctx, tx, "outbox", outCols, outbox, ` ON CONFLICT (topic, recipient) DO NOTHING`); err != nil {
+		return fmt.Errorf("queue payment returned emails: %w", err)
+	}
+	res.Notified = n
+	return nil
+}
+
+// applyAccountActions invalidates bank accounts, suspends or stops
+// autopay, flags accounts and cancels the scheduled payments that must not
+// be originated any more.
+func (s *Store) applyAccountActions(ctx context.Context, tx *sql.Tx, res *InboundResult) error {
+	type stmt struct {
+		q     string
+		st    *sql.Stmt
+		count *int
+	}
+	stmts := map[string]*stmt{
+		"invalidate": {q: `UPDATE bank_accounts SET status = 'invalid', status_reason = $2 WHERE id = $1 AND status = 'active'`,
+			count: &res.BankAccountsInvalidated},
+		"cancel bank": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2 WHERE bank_account_id = $1 AND state = 'scheduled'`,
+			count: &res.PaymentsCancelled},
+		"suspend": {q: `UPDATE autopay_enrollments SET status = 'suspended', status_reason = $2 WHERE bank_account_id = $1 AND status = 'active'`,
+			count: &res.AutopaySuspended},
+		"stop": {q: `UPDATE autopay_enrollments SET status = 'stopped', status_reason = $2 WHERE account_id = $1 AND status <> 'stopped'`,
+			count: &res.AutopayStopped},
+		"cancel autopay": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2
+			WHERE account_id = $1 AND state = 'scheduled' AND source = 'autopay'
+			  AND EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.account_id = payments.account_id AND e.status <> 'active'
+			    AND SUBSTR(payments.source_key, 1, LENGTH(e.id) + 1) = e.id || ':')`,
+			count: &res.PaymentsCancelled},
+		"cancel represent": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2 WHERE account_id = $1 AND state = 'scheduled' AND source = 'represent'`,
+			count: &res.PaymentsCancelled},
+		"review": {q: `UPDATE accounts SET review = $2 WHERE id = $1 AND review = ''`, count: &res.AccountsFlagged},
+	}
+	defer func() {
+		for _, s := range stmts {
+			if s.st != nil {
+				s.st.Close()
+			}
+		}
+	}()
+	exec := func(name string, args ...any) error {
+		st := stmts[name]
+		if st.st == nil {
+			p, err := tx.PrepareContext(ctx, st.q)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			st.st = p
+		}
+		r, err := st.st.ExecContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		n, _ := r.RowsAffected()
+		*st.count += int(n)
+		return nil
+	}
+	for _, r := range res.Returns {
+		if r.PaymentID == 0 {
+			continue
+		}
+		reason := "returned " + r.Code
+		if r.InvalidateBankAccount {
+			if err := exec("invalidate", r.BankAccountID, r.Code); err != nil {
+				return err
+			}
+		}
+		switch r.Autopay {
+		case "suspended":
+			if err := exec("suspend", r.BankAccountID, r.Code); err != nil {
+				return err
+			}
+		case "stopped":
+			if err := exec("stop", r.AccountID, r.Code); err != nil {
+				return err
+			}
+		}
+		if r.Review != "" {
+			if err := exec("review", r.AccountID, r.Review); err != nil {
+				return err
+			}
+		}
+		// Cancel after the changes above, so that a re-presentment planned
+		// in this same file for an account that is now stopped is cancelled
+		// too.
+		if r.InvalidateBankAccount {
+			if err := exec("cancel bank", r.BankAccountID, "bank account invalid: "+reason); err != nil {
+				return err
+			}
+		}
+		if r.Autopay != "" {
+			if err := exec("cancel autopay", r.AccountID, "autopay "+r.Autopay+": "+reason); err != nil {
+				return err
+			}
+		}
+		if r.CancelRepresentments {
+			if err := exec("cancel represent", r.AccountID, "no new debit without a new authorization: "+reason); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyCorrections records the NOCs and applies those recorded now.
+func (s *Store) applyCorrections(ctx context.Context, tx *sql.Tx, res *InboundResult, cs []CorrectionApply) error {
+	for _, c := range cs {
+		var pid, bid any
+		if c.PaymentID != 0 {
+			pid = c.PaymentID
+		}
+		if c.BankAccountID != "" {
+			bid = c.BankAccountID
+		}
+		r, err := tx.ExecContext(ctx, `INSERT INTO corrections (inbound_file_id, original_trace, change_code, payment_id, bank_account_id, corrected_data, action, received_on)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (original_trace, change_code) DO NOTHING`,
+			res.FileID, c.OriginalTrace, c.ChangeCode, pid, bid, c.CorrectedData, c.Action, c.ReceivedOn)
+		if err != nil {
+			return fmt.Errorf("record correction %s %s: %w", c.ChangeCode, c.OriginalTrace, err)
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			res.Duplicates++
+			continue
+		}
+		res.Corrections = append(res.Corrections, c)
+		if c.Change == nil || c.BankAccountID == "" {
+			continue
+		}
+		if err := s.changeBankAccount(ctx, tx, c.BankAccountID, *c.Change); err != nil {
+			return err
+		}
+		res.BankAccountsCorrected++
+	}
+	return nil
+}
+
+// changeBankAccount writes a NOC's corrected data to a bank account, the
+// account number encrypted with the store's cipher.
+func (s *Store) changeBankAccount(ctx context.Context, tx *sql.Tx, id string, ch BankAccountChange) error {
+	var sets []string
+	var args []any
+	set := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)+1))
+	}
+	if ch.Routing != "" {
+		set("routing", ch.Routing)
+	}
+	if ch.AccountNumber != "" {
+		set("number_enc", s.cipher.Seal(ch.AccountNumber))
+		set("number_mac", s.cipher.MAC(ch.AccountNumber))
+		set("last4", Last4(ch.AccountNumber))
+	}
+	if ch.Type != "" {
+		set("type", ch.Type)
+	}
+	if ch.IndividualID != "" {
+		set("individual_id", ch.IndividualID)
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET `+strings.Join(sets, ", ")+` WHERE id = $1`, append([]any{id}, args...)...); err != nil {
+		return fmt.Errorf("correct bank account %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) insertExceptions(ctx context.Context, q querier, exs []Exception, t time.Time) (int, error) {
+	rows := make([][]any, len(exs))
+	for i, e := range exs {
+		rows[i] = []any{e.Kind, e.Reference, e.Detail, e.Raw, t}
+	}
+	n, err := s.insertCount(ctx, q, "exceptions", []string{"kind", "reference", "detail", "raw", "created_at"}, rows,
+		` ON CONFLICT (kind, reference) DO NOTHING`)
+	if err != nil {
+		return n, fmt.Errorf("record exceptions: %w", err)
+	}
+	return n, nil
+}
+
+// insertCount inserts rows with multi-row statements and returns how many
+// rows were inserted.
+func (s *Store) insertCount(ctx context.Context, q querier, table string, cols []string, rows [][]any, suffix string) (int, error) {
+	total := 0
+	for _, chunk := range s.rowChunks(cols, rows) {
+		res, err := q.ExecContext(ctx, s.insertSQL(table, cols, len(chunk))+suffix, flatten(chunk)...)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	return total, nil
+}
+
+// insertRows inserts rows with multi-row statements whose suffix has a
+// RETURNING clause, calling scan for every row returned.
+func (s *Store) insertRows(ctx context.Context, q querier, table string, cols []string, rows [][]any, suffix string, scan func(*sql.Rows) error) error {
+	for _, chunk := range s.rowChunks(cols, rows) {
+		rs, err := q.QueryContext(ctx, s.insertSQL(table, cols, len(chunk))+suffix, flatten(chunk)...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			if err := scan(rs); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) insertSQL(table string, cols []string, n int) string {
+	return `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES ` + s.dialect.values(n, len(cols), 0)
+}
+
+func (s *Store) rowChunks(cols []string, rows [][]any) [][][]any {
+	per := max(min(s.dialect.maxParams/len(cols), 1000), 1)
+	var out [][][]any
+	for start := 0; start < len(rows); start += per {
+		out = append(out, rows[start:min(start+per, len(rows))])
+	}
+	return out
+}
+
+func flatten(rows [][]any) []any {
+	n := 0
+	for _, r := range rows {
+		n += len(r)
+	}
+	out := make([]any, 0, n)
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// Exceptions returns the exceptions, oldest first: open ones only unless all.
+func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
+	q := `SELECT id, kind, reference, detail, raw, created_at, resolved_at FROM exceptions`
+	if !all {
+		q += ` WHERE resolved_at IS NULL`
+	}
+	rows, err := s.q.QueryContext(ctx, q+` ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("select exceptions: %w", err)
+	}
+	defer rows.Close()
+	var out []Exception
+	for rows.Next() {
+		var e Exception
+		var resolved sql.NullTime
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Reference, &e.Detail, &e.Raw, &e.CreatedAt, &resolved); err != nil {
+			return nil, err
+		}
+		if resolved.Valid {
+			e.Resolved = &resolved.Time
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ReturnCounts counts, for the business dates from through through, the
+// debit entries originated and the returns received for drafter's payments
+// by return code: what NACHA's return rates are computed from.
+func (s *Store) ReturnCounts(ctx context.Context, from, through civil.Date) (debits int, byCode map[string]int, err error) {
+	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND originated_on >= $1 AND originated_on <= $2`,
+		from, through).Scan(&debits); err != nil {
+		return 0, nil, fmt.Errorf("count debits: %w", err)
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT r.code, COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id
+		WHERE p.kind = 'debit' AND r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY r.code`, from, through)
+	if err != nil {
+		return 0, nil, fmt.Errorf("count returns: %w", err)
+	}
+	defer rows.Close()
+	byCode = map[string]int{}
+	for rows.Next() {
+		var code string
+		var n int
+		if err := rows.Scan(&code, &n); err != nil {
+			return 0, nil, err
+		}
+		byCode[code] = n
+	}
+	return debits, byCode, rows.Err()
+}
