@@ -160,8 +160,15 @@ func (e *Env) Rerun(ctx context.Context, job Job, prev ledger.Run, by, reason, s
 	if scope == "" {
 		scope = prev.Scope
 	}
-	run, err := e.Store.BeginRun(ctx, ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
-		TriggeredBy: by, Reason: reason, Owner: e.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}})
+	spec := ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
+		TriggeredBy: by, Reason: reason, Owner: e.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}}
+	run, err := e.Store.BeginRun(ctx, spec)
+	if scope != prev.Scope && errors.Is(err, ledger.ErrNotFound) {
+		// The first rerun for one account: nothing of that scope ran yet,
+		// so this is the scope's first attempt, recorded with the reason.
+		spec.Rerun = false
+		run, err = e.Store.BeginRun(ctx, spec)
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// cli runs the drafter binary on one data dir and database.
+type cli struct {
+	t   *testing.T
+	bin string
+	env []string
+}
+
+func newCLI(t *testing.T, dialect string) *cli {
+	t.Helper()
+	dir := t.TempDir()
+	c := &cli{t: t, bin: drafterBin(t), env: append(os.Environ(),
+		"DRAFTER_DATA_DIR="+dir,
+		"DRAFTER_DATABASE_URL="+ledgertest.URL(t, dialect),
+		"DRAFTER_ENCRYPTION_KEY="+testKeyHex,
+		"DRAFTER_LOG_FORMAT=json", "DRAFTER_LOG_LEVEL=warn", "DRAFTER_OPERATOR=tester", "DRAFTER_CRASH_AT=")}
+	if dialect == "postgres" {
+		c.ok("migrate")
+	}
+	return c
+}
+
+// run runs drafter with args and extra environment, returning stdout,
+// stderr and the exit code.
+func (c *cli) run(extraEnv []string, args ...string) (string, string, int) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(append([]string{}, c.env...), extraEnv...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("drafter %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// ok runs drafter and fails the test unless it exits 0.
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	out, errs, code := c.run(nil, args...)
+	if code != 0 {
+		c.t.Fatalf("drafter %s: exit %d\n%s", strings.Join(args, " "), code, errs)
+	}
+	return out
+}
+
+func (c *cli) results(args ...string) []jobs.Result {
+	c.t.Helper()
+	var rs []jobs.Result
+	out := c.ok(append(args, "--json")...)
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		c.t.Fatalf("drafter %v: %v\n%s", args, err, out)
+	}
+	return rs
+}
+
+func (c *cli) show(id int64) ledger.Run {
+	c.t.Helper()
+	var r ledger.Run
+	out := c.ok("runs", "show", strconv.FormatInt(id, 10), "--json")
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		c.t.Fatal(err, out)
+	}
+	return r
+}
+
+// TestCLIRuns drives the run commands on a small generated portfolio:
+// start, refused duplicate, dry run, restart of a killed run, rerun with a
+// reason, a scoped rerun, and a backfill.
+func TestCLIRuns(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			c := newCLI(t, dialect)
+			file := filepath.Join(t.TempDir(), "portfolio.jsonl")
+			c.ok("generate", "--accounts", "60", "--seed", "7", "--as-of", "2026-03-02", "--out", file)
+			c.ok("import", file)
+			firstLine, _, _ := strings.Cut(readFile(t, file), "\n")
+			var acct struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal([]byte(firstLine), &acct); err != nil || acct.ID == "" {
+				t.Fatalf("first account of the portfolio: %v %q", err, firstLine)
+			}
+
+			// A start killed at its first write, then restarted: the
+			// same run finishes.
+			_, errs, code := c.run([]string{"DRAFTER_CRASH_AT=1"}, "run", "originate", "--date", "2026-03-02")
+			if code != jobs.CrashExitCode {
+				t.Fatalf("crashed run: exit %d, want %d\n%s", code, jobs.CrashExitCode, errs)
+			}
+			var runs []ledger.Run
+			if err := json.Unmarshal([]byte(c.ok("runs", "--status", "running", "--json")), &runs); err != nil || len(runs) != 1 {
+				t.Fatalf("running runs after the crash: %v %+v", err, runs)
+			}
+			first := runs[0].ID
+			rs := c.results("restart", strconv.FormatInt(first, 10), "--stale-after", "0s")
+			if len(rs) != 1 || rs[0].Run.ID != first || rs[0].Run.Status != ledger.RunSucceeded || rs[0].Run.Attempt != 1 || rs[0].Run.TriggeredBy != "tester" {
+				t.Fatalf("restart: %+v", rs)
+			}
+
+			// Refused duplicate start.
+			_, errs, code = c.run(nil, "run", "originate", "--date", "2026-03-02")
+			if code == 0 || !strings.Contains(errs, "already succeeded") || !strings.Contains(errs, "drafter rerun") {
+				t.Errorf("duplicate start: exit %d, %s", code, errs)
+			}
+
+			// A start.
+			rs = c.results("run", "statements", "--date", "2026-03-03")
+			if len(rs) != 1 || rs[0].Run.Status != ledger.RunSucceeded {
+				t.Fatalf("start: %+v", rs)
+			}
+
+			// Dry run: computed, reported, recorded apart (a completed run
+			// of the date does not refuse it).
+			rs = c.results("run", "originate", "--date", "2026-03-02", "--dry-run")
+			if len(rs) != 1 || !rs[0].Run.DryRun || rs[0].Run.Status != ledger.RunSucceeded || rs[0].Run.ID == first {
+				t.Fatalf("dry run: %+v", rs)
+			}
+
+			// Rerun: a reason is required, and recorded.
+			if _, errs, code = c.run(nil, "rerun", strconv.FormatInt(first, 10)); code == 0 || !strings.Contains(errs, "--reason is required") {
+				t.Errorf("rerun without reason: exit %d, %s", code, errs)
+			}
+			rs = c.results("rerun", strconv.FormatInt(first, 10), "--reason", "the bank lost the file")
+			if len(rs) != 1 || rs[0].Run.Attempt != 2 || rs[0].Run.Status != ledger.RunSucceeded {
+				t.Fatalf("rerun: %+v", rs)
+			}
+			if r := c.show(rs[0].Run.ID); r.Reason != "the bank lost the file" || r.Trigger != "operator" || r.TriggeredBy != "tester" {
+				t.Errorf("rerun recorded as %+v", r)
+			}
+
+			// Scoped rerun: one account.
+			rs = c.results("rerun", strconv.FormatInt(first, 10), "--reason", "customer called", "--account", acct.ID)
+			if len(rs) != 1 || rs[0].Run.Scope != "account:"+acct.ID || rs[0].Run.Status != ledger.RunSucceeded {
+				t.Fatalf("scoped rerun: %+v", rs)
+			}
+
+			// Backfill: one run per banking day, in order (March 7 and 8
+			// are a weekend).
+			rs = c.results("run", "statements", "--from", "2026-03-04", "--to", "2026-03-10")
+			var dates []string
+			for _, r := range rs {
+				dates = append(dates, r.Run.BusinessDate.String()+" "+r.Run.Status)
+			}
+			want := []string{"2026-03-04 succeeded", "2026-03-05 succeeded", "2026-03-06 succeeded", "2026-03-09 succeeded", "2026-03-10 succeeded"}
+			if strings.Join(dates, ",") != strings.Join(want, ",") {
+				t.Errorf("backfill ran %v, want %v", dates, want)
+			}
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
