@@ -300,13 +300,26 @@ func (s *Scheduler) daily(ctx, jobCtx context.Context, e *Entry) {
 				delete(done, d)
 			}
 		}
+		busy := false
 		for d := from; !d.After(today) && ctx.Err() == nil; d = d.AddDays(1) {
 			if f, ok := s.fireOn(e, d); !ok || f.After(now) || done[d] {
 				continue
 			}
-			done[d] = s.runDate(jobCtx, e, d, "")
+			switch s.runDate(jobCtx, e, d, "") {
+			case outcomeDone:
+				done[d] = true
+			case outcomeBusy:
+				busy = true
+			}
 		}
-		if err := s.Clock.SleepUntil(ctx, s.nextDailyFire(e, now)); err != nil {
+		wake := s.nextDailyFire(e, now)
+		if busy && s.StaleAfter > 0 && now.Add(s.StaleAfter).Before(wake) {
+			// Another process has the date: look again once its run
+			// would be stale, so a dead process's run is taken over
+			// without waiting for the next fire.
+			wake = now.Add(s.StaleAfter)
+		}
+		if err := s.Clock.SleepUntil(ctx, wake); err != nil {
 			return
 		}
 	}
@@ -340,20 +353,28 @@ func (s *Scheduler) intraday(ctx, jobCtx context.Context, e *Entry) {
 	}
 }
 
+// outcome is what a fire did for a business date.
+type outcome int
+
+const (
+	outcomeDone   outcome = iota // a run of the date completed, now or before
+	outcomeFailed                // the run failed (recorded); the next fire restarts it
+	outcomeBusy                  // another run of the job or date is in progress
+)
+
 // runDate runs e's job for business date d (and scope) under the job's
-// lock, or restarts its failed run. It reports whether the date is done: a
-// run of it completed, now or before.
-func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope string) bool {
+// lock, or restarts its failed run.
+func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope string) outcome {
 	log := s.Log.With().Str("job", e.Job).Str("date", d.String()).Str("scope", scope).Logger()
 	job := s.Jobs[e.Job]
 	unlock, ok, err := s.Locker.TryLock(ctx, "job:"+e.Job)
 	if err != nil {
 		log.Error().Err(err).Msg("job lock")
-		return false
+		return outcomeFailed
 	}
 	if !ok {
-		log.Info().Msg("the job is running elsewhere: leaving this date to the next fire")
-		return false
+		log.Info().Msg("the job is running elsewhere: leaving this date for later")
+		return outcomeBusy
 	}
 	defer unlock()
 	if ids, err := s.Env.Store.FailStaleRuns(ctx, s.StaleAfter); err != nil {
@@ -366,7 +387,7 @@ func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope s
 		id, ferr := s.failedRun(ctx, e.Job, d, scope)
 		if ferr != nil {
 			log.Error().Err(ferr).Msg("find the failed run to restart")
-			return false
+			return outcomeFailed
 		}
 		log.Info().Int64("run", id).Msg("restarting the failed run")
 		res, err = s.Env.Restart(ctx, job, id, "schedule", s.StaleAfter)
@@ -375,19 +396,17 @@ func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope s
 		s.Observe(res)
 	}
 	switch {
-	case err == nil:
-		return res.Run.Completed()
-	case errors.Is(err, ledger.ErrRunCompleted):
-		return true
+	case err == nil && res.Run.Completed(), errors.Is(err, ledger.ErrRunCompleted):
+		return outcomeDone
 	case errors.Is(err, ledger.ErrRunActive):
 		log.Info().Err(err).Msg("a run of this date is in progress")
-		return false
+		return outcomeBusy
 	case res.Run.ID != 0:
 		// The run failed and is recorded; the next fire restarts it.
-		return false
+		return outcomeFailed
 	default:
 		log.Error().Err(err).Msg("could not start the run")
-		return false
+		return outcomeFailed
 	}
 }
 
