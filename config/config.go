@@ -65,7 +65,7 @@ type Config struct {
 	// business dates are caught up.
 	Schedule        map[string]string
 	BankingDayJobs  []string
-	ScheduleSeconds bool // specs have a leading seconds field (tests, demos)
+	ScheduleSeconds bool // specs may have a leading seconds field (tests, demos)
 	CatchUpDays     int
 	StaleAfter      time.Duration // a running run without a heartbeat for this long is dead
 	ShutdownGrace   time.Duration // how long SIGTERM waits for the current chunk
@@ -116,7 +116,7 @@ var Settings = []Setting{
 	{"DRAFTER_SCHEDULE_LEASE_END", "30 1 * * *", "cron spec of the lease-end job; off disables it"},
 	{"DRAFTER_SCHEDULE_DELIVER", "*/5 * * * *", "cron spec of the deliver job; off disables it"},
 	{"DRAFTER_SCHEDULE_BANKING_DAYS", "returns,originate", "jobs the schedule fires on banking days only (comma-separated)"},
-	{"DRAFTER_SCHEDULE_SECONDS", "false", "cron specs take a leading seconds field (true for tests and demos)"},
+	{"DRAFTER_SCHEDULE_SECONDS", "false", "cron specs may take a leading seconds field, as six fields (true for tests and demos)"},
 	{"DRAFTER_CATCHUP_DAYS", "3", "after downtime, missed business dates this many days back run once each"},
 	{"DRAFTER_STALE_AFTER", "2m", "a running run whose heartbeat is older than this is marked failed (its process died)"},
 	{"DRAFTER_SHUTDOWN_GRACE", "30s", "on SIGTERM, how long the current job may finish its chunk before it is cancelled"},

@@ -69,9 +69,9 @@ type Entry struct {
 	wall  cron.Schedule // the spec on a clock without DST: the wall-clock times
 }
 
-// ParseEntry reads a cron spec (five fields, or six with a leading seconds
-// field when seconds is set; descriptors such as @hourly work too) for job
-// in zone.
+// ParseEntry reads a cron spec (five fields; with seconds set, also six
+// with a leading seconds field; descriptors such as @hourly work too) for
+// job in zone.
 func ParseEntry(job, spec string, seconds bool, zone *time.Location, bankingDays bool) (Entry, error) {
 	spec = strings.TrimSpace(spec)
 	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
@@ -79,7 +79,7 @@ func ParseEntry(job, spec string, seconds bool, zone *time.Location, bankingDays
 	}
 	opts := cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor
 	if seconds {
-		opts |= cron.Second
+		opts |= cron.SecondOptional
 	}
 	p := cron.NewParser(opts)
 	sched, err := p.Parse("CRON_TZ=" + zone.String() + " " + spec)
@@ -119,7 +119,7 @@ func EntriesFromConfig(cfg *config.Config, reg jobs.Registry) ([]Entry, error) {
 		if err != nil {
 			want := "a cron spec such as \"0 6 * * *\" (minute hour day month weekday), or off"
 			if cfg.ScheduleSeconds {
-				want = "a cron spec with a leading seconds field such as \"0 0 6 * * *\" (DRAFTER_SCHEDULE_SECONDS is true), or off"
+				want = "a cron spec, optionally with a leading seconds field such as \"0 0 6 * * *\" (DRAFTER_SCHEDULE_SECONDS is true), or off"
 			}
 			return nil, &config.Error{Setting: config.ScheduleSettings[job], Value: spec, Want: want + ": " + err.Error()}
 		}
