@@ -83,4 +83,3 @@ func TestScheduleIntradayFallBack(t *testing.T) {
 		t.Errorf("%d runs in the ledger for %d fires", len(runs), len(scopes))
 	}
 }
-
