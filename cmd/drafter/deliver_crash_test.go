@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/testenv"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// outboxRows reads the outbox through `drafter outbox --json`.
+func outboxRows(t *testing.T, dir string, env []string, args ...string) []ledger.OutboxMessage {
+	t.Helper()
+	var ms []ledger.OutboxMessage
+	out := mustDrafter(t, dir, env, append([]string{"outbox", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &ms); err != nil {
+		t.Fatalf("outbox --json: %v\n%s", err, out)
+	}
+	return ms
+}
+
+// TestDeliverKilledAfterEveryWrite kills `drafter run deliver` after each of
+// its writes in turn (the claim, each SMTP acceptance, each mark), restarts
+// the run with the sending lease at zero, and checks that every message is
+// sent, each arrives once, and a message arrives twice, with the same
+// Message-ID, only when the kill fell between its acceptance and its mark.
+func TestDeliverKilledAfterEveryWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and runs the binary many times")
+	}
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) { deliverCrashes(t, dialect) })
+	}
+}
+
+func deliverCrashes(t *testing.T, dialect string) {
+	d := civil.MustParse("2026-12-01")
+	file := writePortfolio(t, 30, 3, d)
+	mp := testenv.Mailpit(t)
+	// prepare makes a data dir whose outbox holds what the night's
+	// origination and statements queued: payment emails and statements
+	// with their PDFs.
+	prepare := func() (string, []string) {
+		dir := t.TempDir()
+		env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL(), "DRAFTER_MAIL_LEASE=0s", "DRAFTER_MAIL_CONNECTIONS=1"}
+		if dialect == "postgres" {
+			env = append(env, "DRAFTER_DATABASE_URL="+ledgertest.URL(t, dialect))
+			mustDrafter(t, dir, env, "migrate")
+		}
+		mustDrafter(t, dir, env, "import", file)
+		mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
+		mustDrafter(t, dir, env, "run", "statements", "--date", d.String())
+		return dir, env
+	}
+	inFlightCrashes := 0
+	for n := 1; ; n++ {
+		dir, env := prepare()
+		mp.DeleteAll(t)
+		queued := outboxRows(t, dir, env)
+		kinds := map[string]int{}
+		for _, m := range queued {
+			kinds[m.Kind]++
+		}
+		if len(queued) < 5 || kinds["payment_scheduled"] == 0 || kinds["statement_ready"] == 0 {
+			t.Fatalf("the night queued %v; want several payment and statement emails", kinds)
+		}
+		r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "run", "deliver", "--date", d.String())
+		if r.code == 0 {
+			if n < 2*len(queued) {
+				t.Fatalf("the job finished before crashpoint %d with %d messages: too few checkpoints", n, len(queued))
+			}
+			if inFlightCrashes == 0 {
+				t.Fatal("no crash fell between an acceptance and its mark")
+			}
+			t.Logf("%d crashpoints exercised, %d between an acceptance and its mark", n-1, inFlightCrashes)
+			checkDelivered(t, mp, outboxRows(t, dir, env), false)
+			return
+		}
+		if r.code != jobs.CrashExitCode {
+			t.Fatalf("crash %d: exit %d\n%s", n, r.code, r.stderr)
+		}
+		inFlight := strings.Contains(r.stderr, "exiting after message sent")
+		if inFlight {
+			inFlightCrashes++
+		}
+		mustDrafter(t, dir, env, "restart", fmt.Sprint(lastRunID(t, dir, env)), "--stale-after", "0s")
+		rows := outboxRows(t, dir, env)
+		if len(rows) != len(queued) {
+			t.Fatalf("crash %d: %d outbox rows after, %d before", n, len(rows), len(queued))
+		}
+		checkDelivered(t, mp, rows, inFlight)
+	}
+}
+
+// checkDelivered checks that every row is sent and in mailpit under its
+// Message-ID once, or twice for the one row in flight at a crash.
+func checkDelivered(t *testing.T, mp *testenv.MailpitServer, rows []ledger.OutboxMessage, inFlight bool) {
+	t.Helper()
+	want := len(rows)
+	if inFlight {
+		want++
+	}
+	got := map[string]int{}
+	for _, s := range mp.WaitMessages(t, want) {
+		got[s.MessageID]++
+	}
+	dups := 0
+	for _, row := range rows {
+		if row.Status != ledger.OutboxSent {
+			t.Fatalf("row %d (%s) is %s after the rerun: %s", row.ID, row.Kind, row.Status, row.LastError)
+		}
+		switch got[row.MessageID] {
+		case 1:
+		case 2:
+			dups++
+		default:
+			t.Fatalf("row %d (%s) arrived %d times as %s", row.ID, row.Kind, got[row.MessageID], row.MessageID)
+		}
+	}
+	if len(got) != len(rows) {
+		t.Fatalf("mailpit holds %d distinct messages for %d rows", len(got), len(rows))
+	}
+	if wantDups := want - len(rows); dups != wantDups {
+		t.Fatalf("%d messages arrived twice, want %d (in flight at the crash: %v)", dups, wantDups, inFlight)
+	}
+}
+
+// TestOutboxCommand shows failed messages to an operator and requeues one,
+// with an audit record.
+func TestOutboxCommand(t *testing.T) {
+	d := civil.MustParse("2026-12-01")
+	mp := testenv.MailpitWith(t, testenv.MailpitConfig{AllowedRecipients: `^nobody@drafter\.test$`})
+	dir := t.TempDir()
+	env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL()}
+	mustDrafter(t, dir, env, "import", writePortfolio(t, 50, 3, d))
+	mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
+	if r := drafter(t, dir, env, "run", "deliver", "--date", d.String()); r.code != 0 {
+		t.Fatalf("deliver: exit %d\n%s", r.code, r.stderr)
+	}
+	failed := outboxRows(t, dir, env, "--status", "failed")
+	if len(failed) == 0 || len(outboxRows(t, dir, env, "--status", "sent")) != 0 {
+		t.Fatalf("failed %d; want every message refused", len(failed))
+	}
+	text := mustDrafter(t, dir, env, "outbox", "--status", "failed")
+	if !strings.Contains(text, fmt.Sprintf("%d failed", len(failed))) || !strings.Contains(text, "550") || !strings.Contains(text, failed[0].Recipient) {
+		t.Fatalf("outbox --status failed:\n%s", text)
+	}
+
+	id := fmt.Sprint(failed[0].ID)
+	out := mustDrafter(t, dir, append(env, "DRAFTER_OPERATOR=ana"), "outbox", "retry", id, "--reason", "address corrected")
+	if !strings.Contains(out, "requeued") {
+		t.Fatalf("outbox retry: %s", out)
+	}
+	queued := outboxRows(t, dir, env, "--status", "queued")
+	if len(queued) != 1 || queued[0].ID != failed[0].ID || queued[0].Attempts != 0 {
+		t.Fatalf("after retry, queued = %+v", queued)
+	}
+	if r := drafter(t, dir, env, "outbox", "retry", id); r.code == 0 || !strings.Contains(r.stderr, "only failed messages") {
+		t.Fatalf("retry of a queued message: exit %d %s", r.code, r.stderr)
+	}
+	if r := drafter(t, dir, env, "outbox", "--status", "lost"); r.code == 0 {
+		t.Fatal("outbox --status lost accepted")
+	}
+	st := ledgertest.OpenURL(t, "sqlite:"+filepath.Join(dir, "drafter.db"))
+	var actor, target, reason string
+	if err := st.DB().QueryRowContext(context.Background(), `SELECT actor, target, reason FROM audit WHERE action = 'outbox retry'`).Scan(&actor, &target, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if actor != "ana" || target != "outbox "+id || reason != "address corrected" {
+		t.Fatalf("audit: %s %s %s", actor, target, reason)
+	}
+}
