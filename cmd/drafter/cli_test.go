@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/drafterhq/drafter/jobs"
@@ -179,4 +183,60 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCLIServe starts drafter serve on SQLite: the admin API answers, a
+// second serve on the same database and a token-less API on a
+// non-loopback address are refused, and SIGTERM stops it cleanly.
+func TestCLIServe(t *testing.T) {
+	c := newCLI(t, "sqlite")
+	if _, errs, code := c.run(nil, "serve", "--admin-addr", "0.0.0.0:0"); code == 0 || !strings.Contains(errs, "DRAFTER_ADMIN_TOKEN") {
+		t.Errorf("serve on 0.0.0.0 without a token: exit %d, %s", code, errs)
+	}
+	cmd := exec.Command(c.bin, "serve", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(append([]string{}, c.env...), "DRAFTER_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := ""
+	sc := bufio.NewScanner(stderr)
+	for addr == "" && sc.Scan() {
+		var line struct {
+			Message string `json:"message"`
+			Addr    string `json:"addr"`
+		}
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "admin API listening" {
+			addr = line.Addr
+		}
+	}
+	if addr == "" {
+		t.Fatal("serve never said where it listens")
+	}
+	go io.Copy(io.Discard, stderr)
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %v %v", p, err, resp)
+			continue
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Post("http://"+addr+"/api/v1/runs", "application/json", strings.NewReader(`{"job":"statements","date":"2026-03-02","dry_run":true}`))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Errorf("POST a dry run: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	if _, errs, code := c.run(nil, "serve", "--admin-addr", "127.0.0.1:0"); code == 0 || !strings.Contains(errs, "another drafter serve") {
+		t.Errorf("a second serve on the same SQLite database: exit %d, %s", code, errs)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
 }
