@@ -479,7 +479,16 @@ func (s *Store) applyAccountActions(ctx context.Context, tx *sql.Tx, res *Inboun
 			}
 		}
 	}()
+	// Each change is made once per bank account or account and file: the
+	// statements are idempotent, and a day of returns names the same
+	// account many times.
+	done := map[string]bool{}
 	exec := func(name string, args ...any) error {
+		key := name + "\x00" + fmt.Sprint(args[0])
+		if done[key] {
+			return nil
+		}
+		done[key] = true
 		st := stmts[name]
 		if st.st == nil {
 			p, err := tx.PrepareContext(ctx, st.q)

@@ -1,0 +1,57 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// TestInboundFileOnce records an inbound file at most once: a rejected file
+// twice records one rejection and one exception; an applied file applied
+// again is ErrAlreadyProcessed and changes nothing; an unmatched return and
+// an exception are kept; a file rejected before applies once it parses.
+func TestInboundFileOnce(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		d := civil.MustParse("2026-12-02")
+		f := ledger.InboundFile{SHA256: "ab12", Name: "r.ach", StorageKey: "ach/received/ab12.ach", Error: "r.ach:3: entry amount: \"x\" is not digits"}
+		ex := ledger.Exception{Kind: "inbound_rejected", Reference: "ab12", Detail: f.Error, Raw: "6..."}
+		for i, want := range []bool{true, false} {
+			got, err := s.RejectInbound(ctx, f, ex)
+			if err != nil || got != want {
+				t.Fatalf("reject %d: %v %v", i, got, err)
+			}
+		}
+		if got, err := s.InboundFileBySHA(ctx, "ab12"); err != nil || got.Status != ledger.InboundRejected || got.Error != f.Error {
+			t.Fatalf("recorded %+v %v", got, err)
+		}
+		plan := ledger.InboundPlan{File: f,
+			Returns: []ledger.ReturnApply{{OriginalTrace: "021000020000009", Code: "R01", Amount: 100, ReturnedOn: d, Action: "unmatched",
+				Exception: &ledger.Exception{Kind: "return_unmatched", Reference: "021000020000009", Detail: "no payment", Raw: "626..."}}}}
+		decide := func(targets map[string]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+			if len(targets) != 0 {
+				t.Fatalf("targets %v", targets)
+			}
+			return plan, nil
+		}
+		res, err := s.ApplyInbound(ctx, []string{"021000020000009"}, decide)
+		if err != nil || len(res.Returns) != 1 || res.Exceptions != 1 {
+			t.Fatalf("apply: %+v %v", res, err)
+		}
+		if _, err := s.ApplyInbound(ctx, []string{"021000020000009"}, decide); !errors.Is(err, ledger.ErrAlreadyProcessed) {
+			t.Fatalf("apply again: %v", err)
+		}
+		exs, err := s.Exceptions(ctx, false)
+		if err != nil || len(exs) != 2 || exs[0].Kind != "inbound_rejected" || exs[1].Raw != "626..." {
+			t.Fatalf("exceptions %+v %v", exs, err)
+		}
+		debits, byCode, err := s.ReturnCounts(ctx, d.AddDays(-59), d)
+		if err != nil || debits != 0 || len(byCode) != 0 {
+			t.Fatalf("an unmatched return counts in the rates: %d %v %v", debits, byCode, err)
+		}
+	})
+}
