@@ -241,3 +241,55 @@ func statementItemFailure(t *testing.T, dialect string) {
 		t.Errorf("the failed statement was stored: %v", err)
 	}
 }
+
+// TestStatementInputIncludesDrafterPayments: a debit drafter originated
+// after the servicing system's snapshot is on the statement of the cycle it
+// settles in, once; the imported transactions of the cycle are there too.
+func TestStatementInputIncludesDrafterPayments(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", nil)
+	asOf := civil.MustParse("2026-11-24")
+	importGenerated(t, env.Store, 300, 13, asOf)
+	if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: asOf, Trigger: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	var account string
+	var eff civil.Date
+	err := env.Store.DB().QueryRow(`SELECT account_id, effective_on FROM payments WHERE state = 'originated' AND kind = 'debit' AND source = 'autopay'
+		ORDER BY account_id LIMIT 1`).Scan(&account, &eff)
+	if err != nil {
+		t.Fatalf("no payment originated on %s: %v", asOf, err)
+	}
+	a, err := env.Store.DocumentAccount(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first cycle end on or after the effective date.
+	end := eff
+	for !ledger.CycleEndsOn(a.CycleDay, end) {
+		end = end.AddDays(1)
+	}
+	acts, err := env.Store.AccountActivity(ctx, []string{account}, a.CycleStart(end).AddDays(-40), end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := jobs.StatementInput(a, acts[account], end, 0)
+	drafter, imported := 0, 0
+	for _, tx := range in.Transactions {
+		if tx.PostedOn == eff && tx.Kind == "payment" && strings.Contains(tx.Description, "Autopay") {
+			drafter++
+		}
+	}
+	for _, tx := range acts[account].Imported {
+		if !tx.PostedOn.Before(in.CycleStart) && !tx.PostedOn.After(end) {
+			imported++
+		}
+	}
+	if drafter != 1 || len(in.Transactions) != imported+1 {
+		t.Errorf("cycle %s..%s of %s: %d lines (%d imported), drafter's payment on %s %d times; want it once: %+v",
+			in.CycleStart, end, account, len(in.Transactions), imported, eff, drafter, in.Transactions)
+	}
+	if _, err := jobs.RenderStatementFor(ctx, env.Store, env.Config, account, end); err != nil {
+		t.Errorf("render: %v", err)
+	}
+}
