@@ -111,31 +111,34 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 	}
 	r.Checkpoint("prenotes scheduled")
 
-	// 2. Originate: every eligible due payment into the day's files.
-	due, err := st.DuePayments(ctx, eff)
+	// 2. Originate: every eligible due payment into the day's files, one
+	// file at a time, so memory holds one file's payments however many
+	// the day has.
+	held, err := st.HeldPayments(ctx, eff)
 	if err != nil {
 		return sum, err
 	}
-	var eligible []ledger.DuePayment
-	for _, p := range due {
-		if reason := holdReason(p); reason != "" {
-			sum.Skipped[reason]++
-			continue
+	for reason, n := range held {
+		sum.Skipped[reason] = n
+		r.Skipped(n)
+		r.Selected(n)
+	}
+	originated := 0
+	for {
+		chunk, err := st.NextOriginable(ctx, eff, cfg.FileEntryLimit)
+		if err != nil {
+			return sum, err
 		}
-		eligible = append(eligible, p)
-	}
-	r.Selected(len(due))
-	r.Skipped(len(due) - len(eligible))
-	limit := cfg.FileEntryLimit
-	offsets := 0
-	if cfg.OffsetRouting != "" {
-		offsets = distinctBatches(eligible)
-	}
-	for start := 0; start < len(eligible); start += limit {
-		chunk := eligible[start:min(start+limit, len(eligible))]
+		if len(chunk) == 0 {
+			break
+		}
+		offsets := 0
+		if cfg.OffsetRouting != "" {
+			offsets = distinctBatches(chunk)
+		}
 		plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
 			NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
-		_, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
+		if _, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
 			allocs := make([]ledger.Allocation, len(chunk))
 			for i, p := range chunk {
 				trace, err := ach.Trace(cfg.ODFIRouting, first+i)
@@ -147,11 +150,18 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 					Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
 			}
 			return allocs, nil
-		})
-		if err != nil {
+		}); err != nil {
 			return sum, fmt.Errorf("allocate file: %w", err)
 		}
 		r.Checkpoint("file allocated")
+		for _, p := range chunk {
+			if p.Kind == "prenote" {
+				sum.Prenotes++
+			}
+		}
+		originated += len(chunk)
+		r.Selected(len(chunk))
+		r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
 	}
 
 	// 3. Build and store every file of the day that is not stored yet. The
@@ -171,12 +181,7 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 		sum.Entries += fs.Entries
 		sum.DebitTotal += fs.DebitTotal
 	}
-	for _, p := range eligible {
-		if p.Kind == "prenote" {
-			sum.Prenotes++
-		}
-	}
-	r.Done(len(eligible))
+	r.Done(originated)
 	return sum, nil
 }
 
@@ -268,21 +273,6 @@ func nextModifier(prev string) (string, error) {
 		return "", err
 	}
 	return string(m), nil
-}
-
-// holdReason says why a due payment cannot be originated today ("" when it can).
-func holdReason(p ledger.DuePayment) string {
-	switch {
-	case p.BankStatus != "active":
-		return "bank account invalid"
-	case p.Kind == "debit" && p.Prenote == "required":
-		return "waiting for prenote"
-	case p.Kind == "debit" && p.Prenote == "sent":
-		return "prenote settling"
-	case p.Kind == "prenote" && p.Prenote != "required":
-		return "prenote not needed"
-	}
-	return ""
 }
 
 func transactionCode(kind, accountType string) int {

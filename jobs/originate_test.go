@@ -174,3 +174,41 @@ func TestOriginateExactlyOnceAcrossRerunsAndDryRuns(t *testing.T) {
 		})
 	}
 }
+
+// Consecutive business dates each start their trace sequence at 1 and
+// their modifiers at A.
+func TestOriginateConsecutiveDays(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importGenerated(t, env.Store, 400, 3, civil.MustParse("2026-12-01"))
+			total, daysWithFiles := 0, 0
+			for _, day := range []string{"2026-12-01", "2026-12-02", "2026-12-03"} {
+				res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: civil.MustParse(day), Trigger: "operator"})
+				if err != nil {
+					t.Fatalf("%s: %v", day, err)
+				}
+				sum := res.Summary.(*jobs.OriginateSummary)
+				if len(sum.Files) > 0 {
+					daysWithFiles++
+					if sum.Files[0].Modifier != "A" {
+						t.Fatalf("%s: first modifier %s", day, sum.Files[0].Modifier)
+					}
+					body, _, _ := env.Docs.Get(ctx, sum.Files[0].Key)
+					mf := checkNACHA(t, body)
+					if tr := mf.Batches[0].GetEntries()[0].TraceNumber; tr != "021000020000001" {
+						t.Fatalf("%s: first trace %s", day, tr)
+					}
+				}
+				total += sum.Entries
+			}
+			if daysWithFiles < 2 {
+				t.Fatalf("only %d days made files", daysWithFiles)
+			}
+			if counts, _ := env.Store.PaymentCounts(ctx); counts[ledger.PaymentOriginated] != total || total == 0 {
+				t.Fatalf("originated %v, entries %d", counts, total)
+			}
+		})
+	}
+}

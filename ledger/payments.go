@@ -196,6 +196,67 @@ func (s *Store) DuePayments(ctx context.Context, through civil.Date) ([]DuePayme
 	return out, rows.Err()
 }
 
+// holdReason is SQL for why a scheduled payment cannot be originated now
+// (” when it can), from its bank account: p is payments, b bank_accounts.
+const holdReason = `CASE
+	WHEN b.status <> 'active' THEN 'bank account invalid'
+	WHEN p.kind = 'debit' AND b.prenote = 'required' THEN 'waiting for prenote'
+	WHEN p.kind = 'debit' AND b.prenote = 'sent' THEN 'prenote settling'
+	WHEN p.kind = 'prenote' AND b.prenote <> 'required' THEN 'prenote not needed'
+	ELSE '' END`
+
+// HeldPayments counts the scheduled payments due on or before through that
+// cannot be originated now, by reason.
+func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[string]int, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+holdReason+` AS reason, COUNT(*)
+		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1
+		GROUP BY reason`, through)
+	if err != nil {
+		return nil, fmt.Errorf("count held payments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var reason string
+		var n int
+		if err := rows.Scan(&reason, &n); err != nil {
+			return nil, err
+		}
+		if reason != "" {
+			out[reason] = n
+		}
+	}
+	return out, rows.Err()
+}
+
+// NextOriginable returns, in file order, at most limit scheduled payments due
+// on or before through that can be originated now. Called again after those
+// are originated, it returns the next ones: a day is read one file at a time.
+func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit int) ([]DuePayment, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
+			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status
+		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
+		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
+		ORDER BY p.state, p.sec, p.description, p.account_id, p.source, p.source_key
+		LIMIT $2`, through, limit)
+	if err != nil {
+		return nil, fmt.Errorf("select payments to originate: %w", err)
+	}
+	defer rows.Close()
+	out := make([]DuePayment, 0, min(limit, 4096))
+	for rows.Next() {
+		var p DuePayment
+		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // VerifyPrenotes marks verified the bank accounts whose prenote settled on or
 // before settledBy without a return or NOC (which would have marked them
 // invalid or corrected them first).
