@@ -548,8 +548,8 @@ func rawRecord(data []byte, err error) string {
 }
 
 // maskRecord masks the account numbers a NACHA record may hold: the DFI
-// account number of an entry (positions 13-29) and any long digit run in
-// an addenda's data, keeping the last four characters.
+// account number of an entry (positions 13-29) and the corrected data of a
+// NOC addenda (positions 36-64), keeping the last four characters.
 func maskRecord(rec string) string {
 	b := []byte(rec)
 	maskRange := func(from, to int) {
@@ -569,7 +569,7 @@ func maskRecord(rec string) string {
 	switch {
 	case len(b) > 0 && b[0] == '6':
 		maskRange(12, 29)
-	case len(b) > 0 && b[0] == '7':
+	case len(b) > 3 && string(b[:3]) == "798":
 		maskRange(35, 64)
 	}
 	return string(b)
