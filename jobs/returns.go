@@ -275,7 +275,7 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 		traces = append(traces, c.OriginalTrace)
 	}
 	var dishonored int
-	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
 		plan := PlanInbound(parsed, targets, on, in.Calendar)
 		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
 		dishonored = len(plan.Exceptions)
@@ -327,10 +327,11 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 }
 
 // PlanInbound decides what every entry of a parsed inbound file does,
-// given the payments its traces name (targets, by original trace) and the
+// given the payments its traces name (targets, by original trace, newest
+// first: a trace is unique per origination day only) and the
 // business date the file is processed on. It is pure: the policy lives in
 // package ach, and this maps it onto the ledger.
-func PlanInbound(in ach.Inbound, targets map[string]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.InboundPlan {
+func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.InboundPlan {
 	var plan ledger.InboundPlan
 	for _, e := range in.Returns {
 		p, _ := ach.ReturnPolicy(e.Code)
@@ -353,23 +354,25 @@ func PlanInbound(in ach.Inbound, targets map[string]ledger.ReturnTarget, on civi
 	return plan
 }
 
-func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.ReturnApply {
-	ra := ledger.ReturnApply{OriginalTrace: e.OriginalTrace, Code: e.Code, Amount: e.Amount, ReturnedOn: on}
+func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.ReturnApply {
+	key := fmt.Sprintf("trace %s %d ****%s %s", e.OriginalTrace, e.Amount, e.AccountNumberLast4, e.Code)
+	ra := ledger.ReturnApply{EntryKey: key, OriginalTrace: e.OriginalTrace, Code: e.Code, Amount: e.Amount, ReturnedOn: on}
 	where := fmt.Sprintf("line %d of %s", e.Line, file)
-	t, ok := targets[e.OriginalTrace]
+	t, problem, ok := pickTarget(targets[e.OriginalTrace], true, e.Amount, e.AccountNumberSHA256, e.AccountNumberLast4, e.OriginalRDFI, on)
 	if !ok {
 		ra.Action = "unmatched: held for review"
-		ra.Exception = &ledger.Exception{Kind: "return_unmatched", Reference: e.OriginalTrace, Raw: e.Raw,
+		ra.Exception = &ledger.Exception{Kind: "return_unmatched", Reference: key, Raw: e.Raw,
 			Detail: fmt.Sprintf("%s return of %s for original trace %s (%s): drafter originated no entry with this trace; find the payment and apply the return by hand",
 				e.Code, e.Amount, e.OriginalTrace, where)}
 		return ra
 	}
-	if problem := returnMismatch(e.Amount, e.AccountNumberSHA256, e.AccountNumberLast4, e.OriginalRDFI, t); problem != "" {
+	if problem != "" {
 		ra.Action = "mismatch: held for review"
-		ra.Exception = &ledger.Exception{Kind: "return_mismatch", Reference: e.OriginalTrace, Raw: e.Raw,
+		ra.Exception = &ledger.Exception{Kind: "return_mismatch", Reference: key, Raw: e.Raw,
 			Detail: fmt.Sprintf("%s return for trace %s (%s) names payment %d, but %s; nothing was applied", e.Code, e.OriginalTrace, where, t.PaymentID, problem)}
 		return ra
 	}
+	ra.EntryKey = fmt.Sprintf("payment %d", t.PaymentID)
 	ra.PaymentID, ra.AccountID, ra.BankAccountID = t.PaymentID, t.AccountID, t.BankAccountID
 	debit := t.Kind == "debit" && t.Amount > 0
 	var actions []string
@@ -424,7 +427,7 @@ func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string
 		actions = append(actions, "account flagged")
 	}
 	if p.Exception {
-		ra.Exception = &ledger.Exception{Kind: "return_review", Reference: e.OriginalTrace, Raw: e.Raw,
+		ra.Exception = &ledger.Exception{Kind: "return_review", Reference: ra.EntryKey, Raw: e.Raw,
 			Detail: fmt.Sprintf("%s %s on payment %d of account %s (%s). %s", e.Code, p.Title, t.PaymentID, t.AccountID, where, p.Why)}
 		actions = append(actions, "exception")
 	}
@@ -442,11 +445,43 @@ func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string
 	return ra
 }
 
-// returnMismatch says how an entry differs from the payment its trace
-// names ("" when it does not): amount, account number, RDFI.
-func returnMismatch(amount money.Cents, accountSHA, last4, rdfi string, t ledger.ReturnTarget) string {
+// pickTarget chooses the payment an entry is about among those its trace
+// names (newest first): the newest originated by on whose amount (when
+// checked), account and RDFI match, preferring one not returned yet. When
+// none matches, it returns the newest with the mismatch in words; ok is
+// false when the trace names no payment originated by on.
+func pickTarget(cands []ledger.ReturnTarget, checkAmount bool, amount money.Cents, accountSHA, last4, rdfi string, on civil.Date) (t ledger.ReturnTarget, problem string, ok bool) {
+	var first *ledger.ReturnTarget
+	var match *ledger.ReturnTarget
+	for i := range cands {
+		c := &cands[i]
+		if c.OriginatedOn.After(on) {
+			continue // a return never comes before its entry
+		}
+		if first == nil {
+			first = c
+		}
+		if returnMismatch(checkAmount, amount, accountSHA, last4, rdfi, *c) != "" {
+			continue
+		}
+		if match == nil || (match.Returned && !c.Returned) {
+			match = c
+		}
+	}
 	switch {
-	case amount != t.Amount:
+	case match != nil:
+		return *match, "", true
+	case first != nil:
+		return *first, returnMismatch(checkAmount, amount, accountSHA, last4, rdfi, *first), true
+	}
+	return t, "", false
+}
+
+// returnMismatch says how an entry differs from a payment its trace
+// names ("" when it does not): amount, account number, RDFI.
+func returnMismatch(checkAmount bool, amount money.Cents, accountSHA, last4, rdfi string, t ledger.ReturnTarget) string {
+	switch {
+	case checkAmount && amount != t.Amount:
 		return fmt.Sprintf("the amount %s differs from the payment's %s", amount, t.Amount)
 	case accountSHA != ach.AccountNumberSHA256(t.OriginatedNumber):
 		return fmt.Sprintf("the account ****%s is not the payment's ****%s", last4, ledger.Last4(t.OriginatedNumber))
@@ -456,24 +491,26 @@ func returnMismatch(amount money.Cents, accountSHA, last4, rdfi string, t ledger
 	return ""
 }
 
-func planCorrection(file string, c ach.Correction, targets map[string]ledger.ReturnTarget, on civil.Date) ledger.CorrectionApply {
+func planCorrection(file string, c ach.Correction, targets map[string][]ledger.ReturnTarget, on civil.Date) ledger.CorrectionApply {
 	pol, _ := ach.CorrectionPolicy(c.ChangeCode)
-	ca := ledger.CorrectionApply{OriginalTrace: c.OriginalTrace, ChangeCode: c.ChangeCode, CorrectedData: c.CorrectedData.Text, ReceivedOn: on}
-	ref := c.ChangeCode + ":" + c.OriginalTrace
+	ref := fmt.Sprintf("trace %s ****%s %s", c.OriginalTrace, c.AccountNumberLast4, c.ChangeCode)
+	ca := ledger.CorrectionApply{EntryKey: ref, OriginalTrace: c.OriginalTrace, ChangeCode: c.ChangeCode, CorrectedData: c.CorrectedData.Text, ReceivedOn: on}
 	where := fmt.Sprintf("line %d of %s", c.Line, file)
-	t, ok := targets[c.OriginalTrace]
+	t, problem, ok := pickTarget(targets[c.OriginalTrace], false, 0, c.AccountNumberSHA256, c.AccountNumberLast4, c.OriginalRDFI, on)
 	if !ok {
 		ca.Action = "unmatched: held for review"
 		ca.Exception = &ledger.Exception{Kind: "noc_unmatched", Reference: ref, Raw: c.Raw,
 			Detail: fmt.Sprintf("%s %s for original trace %s (%s): drafter originated no entry with this trace", c.ChangeCode, pol.Title, c.OriginalTrace, where)}
 		return ca
 	}
-	if problem := returnMismatch(t.Amount, c.AccountNumberSHA256, c.AccountNumberLast4, c.OriginalRDFI, t); problem != "" {
+	if problem != "" {
 		ca.Action = "mismatch: held for review"
 		ca.Exception = &ledger.Exception{Kind: "noc_mismatch", Reference: ref, Raw: c.Raw,
 			Detail: fmt.Sprintf("%s for trace %s (%s) names payment %d, but %s; nothing was changed", c.ChangeCode, c.OriginalTrace, where, t.PaymentID, problem)}
 		return ca
 	}
+	ref = fmt.Sprintf("payment %d %s", t.PaymentID, c.ChangeCode)
+	ca.EntryKey = ref
 	ca.PaymentID, ca.BankAccountID = t.PaymentID, t.BankAccountID
 	review := func(kind, why string) {
 		ca.Action = "review: " + why

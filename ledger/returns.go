@@ -98,6 +98,7 @@ type ReturnTarget struct {
 	Amount        money.Cents
 	DueOn         civil.Date
 	EffectiveOn   civil.Date
+	OriginatedOn  civil.Date
 	Attempt       int
 	// RootID is the first presentment of the payment's chain (the payment
 	// itself when it is not a re-presentment); RootEffectiveOn its
@@ -113,16 +114,17 @@ type ReturnTarget struct {
 	// ReturnedPaymentFee is the contract's fee (0: none).
 	ReturnedPaymentFee money.Cents
 	Email              string
-	// Returned: a return for this trace is on file already.
+	// Returned: a return of this payment is on file already.
 	Returned bool
 }
 
 // lookupChunk bounds the traces of one IN list.
 const lookupChunk = 500
 
-// returnTargets returns, by trace, the payments the traces name.
-func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (map[string]ReturnTarget, error) {
-	out := make(map[string]ReturnTarget, len(traces))
+// returnTargets returns, by trace, the payments the traces name: a trace
+// is unique per day only, so there may be several, newest first.
+func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (map[string][]ReturnTarget, error) {
+	out := make(map[string][]ReturnTarget, len(traces))
 	for start := 0; start < len(traces); start += lookupChunk {
 		chunk := traces[start:min(start+lookupChunk, len(traces))]
 		args := make([]any, len(chunk))
@@ -130,7 +132,7 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 			args[i] = t
 		}
 		rows, err := q.QueryContext(ctx, s.dialect.rebind(`SELECT p.trace_number, p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description,
-				p.state, p.amount, p.due_on, p.effective_on, p.attempt, COALESCE(o.id, p.id), COALESCE(o.effective_on, p.effective_on),
+				p.state, p.amount, p.due_on, p.effective_on, p.originated_on, p.attempt, COALESCE(o.id, p.id), COALESCE(o.effective_on, p.effective_on),
 				p.rdfi_routing, p.number_enc, a.returned_payment_fee, c.email,
 				b.id, b.account_id, b.routing, b.number_enc, b.last4, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.status_reason,
 				CASE WHEN r.id IS NULL THEN 0 ELSE 1 END
@@ -139,8 +141,9 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 			JOIN customers c ON c.id = a.customer_id
 			JOIN bank_accounts b ON b.id = p.bank_account_id
 			LEFT JOIN payments o ON o.id = p.original_payment_id
-			LEFT JOIN returns r ON r.original_trace = p.trace_number
-			WHERE p.trace_number IN `+s.dialect.values(1, len(chunk), 0)), args...)
+			LEFT JOIN returns r ON r.payment_id = p.id
+			WHERE p.trace_number IN `+s.dialect.values(1, len(chunk), 0)+`
+			ORDER BY p.originated_on DESC, p.id DESC`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("select returned payments: %w", err)
 		}
@@ -150,7 +153,7 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 			var returned int
 			b := &t.Bank
 			if err := rows.Scan(&t.Trace, &t.PaymentID, &t.AccountID, &t.BankAccountID, &t.Kind, &t.SEC, &t.Description,
-				&t.State, &t.Amount, &t.DueOn, &t.EffectiveOn, &t.Attempt, &t.RootID, &t.RootEffectiveOn,
+				&t.State, &t.Amount, &t.DueOn, &t.EffectiveOn, &t.OriginatedOn, &t.Attempt, &t.RootID, &t.RootEffectiveOn,
 				&t.OriginatedRouting, &penc, &t.ReturnedPaymentFee, &t.Email,
 				&b.ID, &b.AccountID, &b.Routing, &benc, &b.Last4, &b.Type, &b.HolderName, &b.Prenote, &b.PrenoteSettlesOn, &b.Status, &b.StatusReason,
 				&returned); err != nil {
@@ -166,7 +169,7 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 				rows.Close()
 				return nil, fmt.Errorf("bank account %s: %w", b.ID, err)
 			}
-			out[t.Trace] = t
+			out[t.Trace] = append(out[t.Trace], t)
 		}
 		if err := rows.Close(); err != nil {
 			return nil, err
@@ -182,6 +185,9 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 // OriginalTrace, Code, Amount, ReturnedOn and Action are required; an
 // unmatched or mismatched entry has no PaymentID and is recorded only.
 type ReturnApply struct {
+	// EntryKey names the returned entry, unique across files: see
+	// ReturnEntryKey.
+	EntryKey      string
 	OriginalTrace string
 	PaymentID     int64 // 0: not matched to a payment; recorded, nothing applied
 	AccountID     string
@@ -221,6 +227,9 @@ type QueuedEmail struct {
 
 // CorrectionApply is one notification of change and what applying it does.
 type CorrectionApply struct {
+	// EntryKey names the corrected entry and change code, unique across
+	// files.
+	EntryKey      string
 	OriginalTrace string
 	ChangeCode    string
 	PaymentID     int64  // 0 when unmatched
@@ -281,7 +290,7 @@ type InboundResult struct {
 // email it plans is written, each at most once across files through the
 // unique keys. A failure rolls back everything, so a file is applied whole
 // or not at all.
-func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(map[string]ReturnTarget) (InboundPlan, error)) (InboundResult, error) {
+func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(map[string][]ReturnTarget) (InboundPlan, error)) (InboundResult, error) {
 	var res InboundResult
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		res = InboundResult{}
@@ -338,30 +347,30 @@ func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(m
 func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult, rs []ReturnApply, t time.Time) error {
 	// 1. Record: the original trace is unique, so an entry applied from
 	// another file is not returned here and is skipped below.
-	cols := []string{"inbound_file_id", "original_trace", "payment_id", "code", "amount", "action", "returned_on"}
+	cols := []string{"inbound_file_id", "entry_key", "original_trace", "payment_id", "code", "amount", "action", "returned_on"}
 	rows := make([][]any, 0, len(rs))
 	for _, r := range rs {
 		var pid any
 		if r.PaymentID != 0 {
 			pid = r.PaymentID
 		}
-		rows = append(rows, []any{res.FileID, r.OriginalTrace, pid, r.Code, r.Amount, r.Action, r.ReturnedOn})
+		rows = append(rows, []any{res.FileID, r.EntryKey, r.OriginalTrace, pid, r.Code, r.Amount, r.Action, r.ReturnedOn})
 	}
 	inserted := map[string]bool{}
-	err := s.insertRows(ctx, tx, "returns", cols, rows, ` ON CONFLICT (original_trace) DO NOTHING RETURNING original_trace`, func(r *sql.Rows) error {
-		var trace string
-		if err := r.Scan(&trace); err != nil {
+	err := s.insertRows(ctx, tx, "returns", cols, rows, ` ON CONFLICT DO NOTHING RETURNING entry_key`, func(r *sql.Rows) error {
+		var key string
+		if err := r.Scan(&key); err != nil {
 			return err
 		}
-		inserted[trace] = true
+		inserted[key] = true
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record returns: %w", err)
 	}
 	for _, r := range rs {
-		if inserted[r.OriginalTrace] {
-			delete(inserted, r.OriginalTrace) // a trace twice in the plan applies once
+		if inserted[r.EntryKey] {
+			delete(inserted, r.EntryKey) // an entry twice in the plan applies once
 			res.Returns = append(res.Returns, r)
 		} else {
 			res.Duplicates++
@@ -382,10 +391,10 @@ func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult
 		}
 		byCode[r.Code] = append(byCode[r.Code], r.PaymentID)
 		if r.Reverse {
-			txns = append(txns, []any{"return:" + r.OriginalTrace, r.AccountID, r.ReturnedOn, "returned_payment", r.Amount, r.ReverseDescription})
+			txns = append(txns, []any{fmt.Sprintf("return:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment", r.Amount, r.ReverseDescription})
 		}
 		if r.Fee > 0 {
-			fees = append(fees, []any{"return-fee:" + r.OriginalTrace, r.AccountID, r.ReturnedOn, "returned_payment_fee", r.Fee, r.FeeDescription})
+			fees = append(fees, []any{fmt.Sprintf("return-fee:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment_fee", r.Fee, r.FeeDescription})
 			res.FeeTotal += r.Fee
 		}
 		if r.Represent != nil {
@@ -562,9 +571,9 @@ func (s *Store) applyCorrections(ctx context.Context, tx *sql.Tx, res *InboundRe
 		if c.BankAccountID != "" {
 			bid = c.BankAccountID
 		}
-		r, err := tx.ExecContext(ctx, `INSERT INTO corrections (inbound_file_id, original_trace, change_code, payment_id, bank_account_id, corrected_data, action, received_on)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (original_trace, change_code) DO NOTHING`,
-			res.FileID, c.OriginalTrace, c.ChangeCode, pid, bid, c.CorrectedData, c.Action, c.ReceivedOn)
+		r, err := tx.ExecContext(ctx, `INSERT INTO corrections (inbound_file_id, entry_key, original_trace, change_code, payment_id, bank_account_id, corrected_data, action, received_on)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (entry_key) DO NOTHING`,
+			res.FileID, c.EntryKey, c.OriginalTrace, c.ChangeCode, pid, bid, c.CorrectedData, c.Action, c.ReceivedOn)
 		if err != nil {
 			return fmt.Errorf("record correction %s %s: %w", c.ChangeCode, c.OriginalTrace, err)
 		}

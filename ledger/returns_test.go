@@ -30,9 +30,9 @@ func TestInboundFileOnce(t *testing.T) {
 			t.Fatalf("recorded %+v %v", got, err)
 		}
 		plan := ledger.InboundPlan{File: f,
-			Returns: []ledger.ReturnApply{{OriginalTrace: "021000020000009", Code: "R01", Amount: 100, ReturnedOn: d, Action: "unmatched",
+			Returns: []ledger.ReturnApply{{EntryKey: "trace 021000020000009 100 ****1234 R01", OriginalTrace: "021000020000009", Code: "R01", Amount: 100, ReturnedOn: d, Action: "unmatched",
 				Exception: &ledger.Exception{Kind: "return_unmatched", Reference: "021000020000009", Detail: "no payment", Raw: "626..."}}}}
-		decide := func(targets map[string]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+		decide := func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
 			if len(targets) != 0 {
 				t.Fatalf("targets %v", targets)
 			}
