@@ -146,7 +146,7 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 					return nil, err
 				}
 				allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: p.Routing, NumberEnc: p.NumberEnc,
-					TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName,
+					TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName, IndividualID: p.IndividualID,
 					Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
 			}
 			return allocs, nil
@@ -249,7 +249,7 @@ func BuildDayFile(ctx context.Context, st *ledger.Store, cfg configView, f ledge
 			pt = "S"
 		}
 		spec.Entries[i] = ach.Entry{SEC: e.SEC, Description: e.Description, TransactionCode: e.TransactionCode, RDFIRouting: e.RDFIRouting,
-			AccountNumber: e.AccountNumber, Amount: e.Amount, IndividualID: e.AccountID, IndividualName: e.IndividualName,
+			AccountNumber: e.AccountNumber, Amount: e.Amount, IndividualID: e.IndividualID, IndividualName: e.IndividualName,
 			TraceSequence: e.TraceSequence(), PaymentType: pt}
 	}
 	built, err := ach.BuildFile(originator(cfg), spec)

@@ -212,3 +212,28 @@ func TestOriginateConsecutiveDays(t *testing.T) {
 		})
 	}
 }
+
+// A C09 NOC changes the Individual Identification Number the next entries
+// carry.
+func TestOriginateUsesCorrectedIndividualID(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", nil)
+	importAccounts(t, env.Store, holidayWeek())
+	if _, err := env.Store.DB().Exec(`UPDATE bank_accounts SET individual_id = 'CUST 0042' WHERE id = 'B-LN-1'`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: civil.MustParse("2026-11-25"), Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _, _ := env.Docs.Get(ctx, res.Summary.(*jobs.OriginateSummary).Files[0].Key)
+	ids := map[string]bool{}
+	for _, b := range checkNACHA(t, body).Batches {
+		for _, e := range b.GetEntries() {
+			ids[strings.TrimSpace(e.IdentificationNumber)] = true
+		}
+	}
+	if !ids["CUST 0042"] || ids["LN-1"] || !ids["LN-2"] {
+		t.Fatalf("individual ids %v", ids)
+	}
+}

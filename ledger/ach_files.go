@@ -46,6 +46,7 @@ type Allocation struct {
 	NumberEnc       []byte
 	TransactionCode int
 	IndividualName  string
+	IndividualID    string
 	// Prenote marks the bank account's prenote sent, settling on the
 	// file's effective date.
 	Prenote       bool
@@ -182,6 +183,8 @@ type FileEntry struct {
 	AccountNumber   string
 	TransactionCode int
 	IndividualName  string
+	// IndividualID is the entry's Individual Identification Number.
+	IndividualID string
 }
 
 // TraceSequence returns the 7-digit sequence of the entry's trace number.
@@ -196,7 +199,7 @@ func (e FileEntry) TraceSequence() int {
 // FileEntries returns the entries of a file in trace order, decrypted.
 func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT id, account_id, kind, sec, description, amount, trace_number, rdfi_routing, number_enc,
-			transaction_code, individual_name
+			transaction_code, individual_name, CASE WHEN individual_id = '' THEN account_id ELSE individual_id END
 		FROM payments WHERE ach_file_id = $1 ORDER BY trace_number`, fileID)
 	if err != nil {
 		return nil, err
@@ -207,7 +210,7 @@ func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, err
 		var e FileEntry
 		var enc []byte
 		if err := rows.Scan(&e.PaymentID, &e.AccountID, &e.Kind, &e.SEC, &e.Description, &e.Amount, &e.TraceNumber, &e.RDFIRouting, &enc,
-			&e.TransactionCode, &e.IndividualName); err != nil {
+			&e.TransactionCode, &e.IndividualName, &e.IndividualID); err != nil {
 			return nil, err
 		}
 		if e.AccountNumber, err = s.cipher.Open(enc); err != nil {
@@ -248,7 +251,7 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 		// fast, where UPDATE ... FROM (VALUES ...) scans the VALUES for
 		// every row.
 		stmt, err := tx.PrepareContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = ?, originated_on = ?, effective_on = ?,
-			trace_number = ?, rdfi_routing = ?, number_enc = ?, transaction_code = ?, individual_name = ?
+			trace_number = ?, rdfi_routing = ?, number_enc = ?, transaction_code = ?, individual_name = ?, individual_id = ?
 			WHERE id = ? AND state = 'scheduled'`)
 		if err != nil {
 			return err
@@ -256,7 +259,7 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 		defer stmt.Close()
 		for _, a := range allocs {
 			res, err := stmt.ExecContext(ctx, f.ID, plan.BusinessDate, plan.EffectiveOn, a.TraceNumber, a.RDFIRouting, a.NumberEnc,
-				a.TransactionCode, a.IndividualName, a.PaymentID)
+				a.TransactionCode, a.IndividualName, a.IndividualID, a.PaymentID)
 			if err != nil {
 				return fmt.Errorf("originate payment %d: %w", a.PaymentID, err)
 			}
@@ -268,7 +271,7 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 	}
 	// PostgreSQL: a round trip per row would dominate; update a thousand
 	// rows per statement from a VALUES list.
-	const cols = 6
+	const cols = 7
 	per := min(s.dialect.maxParams/cols, 1000)
 	for start := 0; start < len(allocs); start += per {
 		chunk := allocs[start:min(start+per, len(allocs))]
@@ -280,12 +283,13 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 				values = append(values, ',')
 			}
 			p := 3 + i*cols
-			values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT))",
-				p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6)
-			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName)
+			values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT), CAST($%d AS TEXT))",
+				p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6, p+7)
+			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName, a.IndividualID)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
-				trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6
+				trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6,
+				individual_id = v.column7
 			FROM (VALUES `+string(values)+`) AS v
 			WHERE payments.id = v.column1 AND payments.state = 'scheduled'`, args...)
 		if err != nil {

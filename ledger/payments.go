@@ -168,6 +168,9 @@ type DuePayment struct {
 	Prenote          string
 	PrenoteSettlesOn civil.Date
 	BankStatus       string
+	// IndividualID is what a C09 NOC asked the entries to carry ('' for
+	// the account id).
+	IndividualID string
 }
 
 // DuePayments returns the scheduled payments whose draft date is on or
@@ -235,7 +238,7 @@ func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[strin
 // are originated, it returns the next ones: a day is read one file at a time.
 func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit int) ([]DuePayment, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status
+			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
 		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
@@ -249,7 +252,7 @@ func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit in
 	for rows.Next() {
 		var p DuePayment
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus); err != nil {
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
