@@ -56,65 +56,89 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 			_ = im.Rollback()
 		}
 	}()
+	// Decoding and validating run on one core while the database writes on
+	// the other: batches pass between them.
 	dec := portfolio.NewDecoder(r, name)
-	batch := make([]portfolio.Account, 0, importBatch)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	batches := make(chan []portfolio.Account, 2)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		batch := make([]portfolio.Account, 0, importBatch)
+		send := func() bool {
+			select {
+			case batches <- batch:
+				batch = make([]portfolio.Account, 0, importBatch)
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		for {
+			a, err := dec.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				les := portfolio.LineErrors(err)
+				if len(les) == 0 {
+					readErr = err // the input could not be read
+					return
+				}
+				rep.Rejected++
+				for _, le := range les {
+					if len(rep.Errors) < opt.MaxErrors {
+						rep.Errors = append(rep.Errors, le.Error())
+					}
+					if opt.SkipInvalid && opt.Rejects != nil {
+						if _, werr := fmt.Fprintln(opt.Rejects, le.Error()); werr != nil {
+							readErr = fmt.Errorf("write rejects: %w", werr)
+							return
+						}
+					}
+				}
+				continue
+			}
+			if rep.Rejected > 0 && !opt.SkipInvalid {
+				continue // keep validating to report every bad line; import nothing
+			}
+			batch = append(batch, a)
+			if len(batch) == importBatch && !send() {
+				return
+			}
+		}
+		if len(batch) > 0 {
+			send()
+		}
+		rep.Lines = dec.Line()
+	}()
+	var writeErr error
+	for batch := range batches {
+		if writeErr != nil {
+			continue // drain, so the decoder can stop
 		}
 		c, err := im.Import(ctx, batch)
 		if err != nil {
-			return err
+			writeErr = err
+			close(stop)
+			continue
 		}
 		rep.Counts.Add(c)
 		rep.Imported += len(batch)
-		batch = batch[:0]
 		if opt.Progress != nil {
-			opt.Progress(dec.Line())
-		}
-		return nil
-	}
-	for {
-		a, err := dec.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			les := portfolio.LineErrors(err)
-			if len(les) == 0 {
-				return rep, err // the input could not be read
-			}
-			rep.Rejected++
-			for _, le := range les {
-				if len(rep.Errors) < opt.MaxErrors {
-					rep.Errors = append(rep.Errors, le.Error())
-				}
-				if opt.SkipInvalid && opt.Rejects != nil {
-					if _, werr := fmt.Fprintln(opt.Rejects, le.Error()); werr != nil {
-						return rep, fmt.Errorf("write rejects: %w", werr)
-					}
-				}
-			}
-			continue
-		}
-		if rep.Rejected > 0 && !opt.SkipInvalid {
-			continue // keep validating to report every bad line; import nothing
-		}
-		batch = append(batch, a)
-		if len(batch) == importBatch {
-			if err := flush(); err != nil {
-				return rep, err
-			}
+			opt.Progress(rep.Imported + rep.Rejected)
 		}
 	}
-	rep.Lines = dec.Line()
+	if writeErr != nil {
+		return rep, writeErr
+	}
+	if readErr != nil {
+		return rep, readErr
+	}
 	if rep.Rejected > 0 && !opt.SkipInvalid {
 		rep.Imported = 0
 		rep.Counts = ledger.ImportCounts{}
 		return rep, ErrInvalidLines
-	}
-	if err := flush(); err != nil {
-		return rep, err
 	}
 	if err := im.Commit(); err != nil {
 		return rep, fmt.Errorf("commit import: %w", err)
