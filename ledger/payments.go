@@ -242,7 +242,7 @@ func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit in
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
 		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
-		ORDER BY p.state, p.sec, p.description, p.account_id, p.source, p.source_key
+		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key
 		LIMIT $2`, through, limit)
 	if err != nil {
 		return nil, fmt.Errorf("select payments to originate: %w", err)
