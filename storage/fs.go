@@ -340,14 +340,17 @@ func (s *FS) healSidecar(key, sha string, opts PutOptions) error {
 		return err
 	}
 	dir := filepath.Dir(s.file(key))
-	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), sc); err != nil {
+	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), sc, false); err != nil {
 		return err
 	}
 	return syncDir(dir)
 }
 
 // writeFiles writes the sidecar, then the data, each atomically, and syncs
-// the folder.
+// the folder. Only the data is synced before its rename: the data file is
+// the truth (Stat hashes it and ignores a sidecar that does not match), so
+// a sidecar a crash lost costs its metadata until the next identical Put
+// heals it, never the object.
 func (s *FS) writeFiles(key string, body []byte, sc sidecar) error {
 	meta, err := json.Marshal(sc)
 	if err != nil {
@@ -357,18 +360,18 @@ func (s *FS) writeFiles(key string, body []byte, sc sidecar) error {
 	if err := s.mkdirAll(dir); err != nil {
 		return err
 	}
-	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), meta); err != nil {
+	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), meta, false); err != nil {
 		return err
 	}
-	if err := writeAtomic(dir, filepath.Base(s.file(key)), body); err != nil {
+	if err := writeAtomic(dir, filepath.Base(s.file(key)), body, true); err != nil {
 		return err
 	}
 	return syncDir(dir)
 }
 
-// writeAtomic writes name in dir through a synced temporary file renamed
-// into place; the caller syncs dir.
-func writeAtomic(dir, name string, data []byte) (err error) {
+// writeAtomic writes name in dir through a temporary file renamed into
+// place, synced first when sync is set; the caller syncs dir.
+func writeAtomic(dir, name string, data []byte, sync bool) (err error) {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
 		return err
@@ -385,8 +388,10 @@ func writeAtomic(dir, name string, data []byte) (err error) {
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if sync {
+		if err := f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
