@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -79,11 +80,20 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	chunks, err := a.store.RunChunkProgress(ctx, id)
+	if err != nil {
+		return err
+	}
+	var cp *ledger.ChunkProgress
+	if chunks.Pending+chunks.Claimed+chunks.Done > 0 {
+		cp = &chunks
+	}
 	if c.jsonOut {
 		return printJSON(struct {
 			ledger.Run
-			Items []ledger.RunItem `json:"failed_items"`
-		}{r, items})
+			Items  []ledger.RunItem      `json:"failed_items"`
+			Chunks *ledger.ChunkProgress `json:"chunks,omitempty"`
+		}{r, items, cp})
 	}
 	printRunLine(r)
 	fmt.Printf("  trigger:   %s\n", trigger(r))
@@ -97,6 +107,9 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	fmt.Printf("  counts:    selected %d, done %d, skipped %d, failed %d\n", r.Selected, r.Done, r.Skipped, r.Failed)
 	if r.Error != "" {
 		fmt.Printf("  error:     %s\n", r.Error)
+	}
+	if cp != nil {
+		printChunks(*cp)
 	}
 	var sum any
 	_ = json.Unmarshal(r.Summary, &sum)
@@ -152,6 +165,10 @@ func printSummary(s any) {
 					continue
 				}
 			}
+			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
+				fmt.Printf("  %s: %d\n", k, int64(f))
+				continue
+			}
 			fmt.Printf("  %s: %v\n", k, v)
 		}
 	}
@@ -181,4 +198,18 @@ func took(r ledger.Run) string {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
+}
+
+// printChunks prints a chunked run's chunks and each worker's share.
+func printChunks(p ledger.ChunkProgress) {
+	fmt.Printf("  chunks:    %d done, %d claimed, %d pending, %d retaken\n", p.Done, p.Claimed, p.Pending, p.Retaken)
+	workers := make([]string, 0, len(p.ByWorker))
+	for w := range p.ByWorker {
+		workers = append(workers, w)
+	}
+	sort.Strings(workers)
+	for _, w := range workers {
+		c := p.ByWorker[w]
+		fmt.Printf("    worker %s: claimed %d, done %d, retaken %d\n", w, c.Claimed, c.Done, c.Retaken)
+	}
 }
