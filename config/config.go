@@ -69,6 +69,13 @@ type Config struct {
 	CatchUpDays     int
 	StaleAfter      time.Duration // a running run without a heartbeat for this long is dead
 	ShutdownGrace   time.Duration // how long SIGTERM waits for the current chunk
+
+	// Chunked runs: accounts per chunk, how long a claimed chunk is one
+	// worker's before another may take it over, and chunk workers per
+	// process.
+	ChunkSize    int
+	ChunkLease   time.Duration
+	ChunkWorkers int
 }
 
 // Setting describes one setting for --help and errors.
@@ -120,6 +127,9 @@ var Settings = []Setting{
 	{"DRAFTER_CATCHUP_DAYS", "3", "after downtime, missed business dates this many days back run once each"},
 	{"DRAFTER_STALE_AFTER", "2m", "a running run whose heartbeat is older than this is marked failed (its process died)"},
 	{"DRAFTER_SHUTDOWN_GRACE", "30s", "on SIGTERM, how long the current job may finish its chunk before it is cancelled"},
+	{"DRAFTER_CHUNK_SIZE", "1000", "accounts in one chunk of a statements or originate run (a worker claims a chunk at a time)"},
+	{"DRAFTER_CHUNK_LEASE", "60s", "a claimed chunk not renewed for this long (its worker died or hung) is taken over by another worker"},
+	{"DRAFTER_CHUNK_WORKERS", "2", "chunks one process works at once (each renders on every core)"},
 	{"DRAFTER_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)"},
 	{"DRAFTER_LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -255,6 +265,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	if c.MailLease, err = time.ParseDuration(lease); err != nil || c.MailLease < 0 {
 		return nil, &Error{"DRAFTER_MAIL_LEASE", lease, "a duration such as 5m (0s only in tests)"}
 	}
+	if err := c.loadChunks(get); err != nil {
+		return nil, err
+	}
 	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
 	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
 	if err := c.loadSchedule(get); err != nil {
@@ -315,6 +328,24 @@ func (c *Config) loadSchedule(get func(string) string) error {
 		if *d.dst, err = time.ParseDuration(v); err != nil || *d.dst < 0 {
 			return &Error{d.name, v, "a duration such as 2m or 30s"}
 		}
+	}
+	return nil
+}
+
+// loadChunks reads the settings of chunked runs.
+func (c *Config) loadChunks(get func(string) string) error {
+	var err error
+	size := get("DRAFTER_CHUNK_SIZE")
+	if c.ChunkSize, err = strconv.Atoi(size); err != nil || c.ChunkSize < 1 || c.ChunkSize > 1000000 {
+		return &Error{"DRAFTER_CHUNK_SIZE", size, "a whole number of accounts from 1 to 1000000"}
+	}
+	workers := get("DRAFTER_CHUNK_WORKERS")
+	if c.ChunkWorkers, err = strconv.Atoi(workers); err != nil || c.ChunkWorkers < 1 || c.ChunkWorkers > 64 {
+		return &Error{"DRAFTER_CHUNK_WORKERS", workers, "a whole number from 1 to 64"}
+	}
+	lease := get("DRAFTER_CHUNK_LEASE")
+	if c.ChunkLease, err = time.ParseDuration(lease); err != nil || c.ChunkLease < time.Second {
+		return &Error{"DRAFTER_CHUNK_LEASE", lease, "a duration of at least 1s, such as 60s"}
 	}
 	return nil
 }

@@ -200,6 +200,9 @@ func (e *Env) Execute(ctx context.Context, job Job, run ledger.Run) (Result, err
 // execute runs job under run: heartbeats, panics recovered and recorded,
 // the outcome written to the run ledger.
 func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, err error) {
+	if cj, ok := job.(ChunkedJob); ok && distributed(lr) {
+		return e.executeChunked(ctx, cj, lr)
+	}
 	r := &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate,
 		Log: e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Bool("dry_run", lr.DryRun).Logger()}
 	r.Log.Info().Int("attempt", lr.Attempt).Str("trigger", lr.Trigger).Msg("run started")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -56,20 +57,29 @@ type FileSummary struct {
 	Stored     string      `json:"stored"` // new | unchanged | already | dry-run
 }
 
-// Run implements Job.
-func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
+// Run implements Job: the whole run in this process (a dry run). Other
+// runs make their autopay instances chunk by chunk and originate once
+// after the last chunk (see ChunkedJob).
+func (o Originate) Run(ctx context.Context, r *Run) (any, error) { return RunLocal(ctx, r, o) }
+
+// instancesResult is what a chunk of originate did.
+type instancesResult struct {
+	Created int `json:"payments_created"`
+}
+
+// WorkChunk implements ChunkedJob: the autopay payment instances of the
+// accounts in the span. Each has a unique source key: making one twice
+// makes one.
+func (o Originate) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan) (any, error) {
 	cfg, cal, st := r.Env.Config, r.Env.Calendar, r.Store
 	d := r.Date
 	eff := cal.NextBankingDay(d)
-	sum := &OriginateSummary{BusinessDate: d, EffectiveDate: eff, Skipped: map[string]int{}}
-
-	// 1. Payment instances. Each has a unique source key: making one twice
-	// makes one.
-	after := ""
+	res := &instancesResult{}
+	after := span.After
 	for {
-		es, err := st.ActiveAutopay(ctx, after, autopayPage)
+		es, err := st.ActiveAutopayIn(ctx, span, after, autopayPage)
 		if err != nil {
-			return sum, err
+			return res, err
 		}
 		if len(es) == 0 {
 			break
@@ -88,11 +98,37 @@ func (o Originate) Run(ctx context.Context, r *Run) (any, error) {
 		}
 		n, err := st.InsertPayments(ctx, ps)
 		if err != nil {
-			return sum, err
+			return res, err
 		}
-		sum.Created += n
+		res.Created += n
 		r.Checkpoint("autopay instances")
 		after = es[len(es)-1].AccountID
+	}
+	return res, nil
+}
+
+// DecodeSummary implements ChunkedJob.
+func (Originate) DecodeSummary(b []byte) (any, error) {
+	var s OriginateSummary
+	return &s, json.Unmarshal(b, &s)
+}
+
+// Finish implements ChunkedJob: once every account's instances are made,
+// the one-time payments and prenotes of the day, then origination into
+// the day's files and their storage. Allocation is serialized per business
+// date in the ledger and repeats nothing, so a finisher that died is
+// simply followed by another.
+func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage) (any, error) {
+	cfg, cal, st := r.Env.Config, r.Env.Calendar, r.Store
+	d := r.Date
+	eff := cal.NextBankingDay(d)
+	sum := &OriginateSummary{BusinessDate: d, EffectiveDate: eff, Skipped: map[string]int{}}
+	for _, b := range results {
+		var c instancesResult
+		if err := json.Unmarshal(b, &c); err != nil {
+			return sum, fmt.Errorf("chunk result: %w", err)
+		}
+		sum.Created += c.Created
 	}
 	n, err := st.ScheduleOneTimePayments(ctx, eff)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -65,14 +66,22 @@ type DocumentSummary struct {
 	PerSecond    float64        `json:"per_second"`
 }
 
-// Run implements Job.
-func (j Statements) Run(ctx context.Context, r *Run) (any, error) {
+// Run implements Job: the whole run in this process (a dry run, or one
+// account). Other runs are worked chunk by chunk (see ChunkedJob).
+func (j Statements) Run(ctx context.Context, r *Run) (any, error) { return RunLocal(ctx, r, j) }
+
+// WorkChunk implements ChunkedJob: render, store, record and queue the
+// statements of the due accounts in the span.
+func (j Statements) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan) (any, error) {
 	d := r.Date
-	f := ledger.StatementFilter{Date: d, AllAccounts: j.AllAccounts, AccountID: scopeAccount(r.Scope)}
+	f := ledger.StatementFilter{Date: d, AllAccounts: j.AllAccounts, AccountID: scopeAccount(r.Scope), Through: span.Through}
 	lender := LenderFromConfig(r.Env.Config)
 	lead := r.Env.Config.DraftLeadDays
 	period := fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
 	next := func(ctx context.Context, after string) ([]*docItem, string, error) {
+		if after < span.After {
+			after = span.After
+		}
 		accts, err := r.Store.StatementAccounts(ctx, f, after, documentChunk)
 		if err != nil || len(accts) == 0 {
 			return nil, "", err
@@ -93,6 +102,50 @@ func (j Statements) Run(ctx context.Context, r *Run) (any, error) {
 		return items, accts[len(accts)-1].ID, nil
 	}
 	return runDocuments(ctx, r, j.Workers, next)
+}
+
+// Finish implements ChunkedJob: the statements job has no single step; its
+// summary adds up the chunks'.
+func (j Statements) Finish(ctx context.Context, r *Run, results []json.RawMessage) (any, error) {
+	return sumDocuments(r, results)
+}
+
+// DecodeSummary implements ChunkedJob.
+func (Statements) DecodeSummary(b []byte) (any, error) {
+	var s DocumentSummary
+	return &s, json.Unmarshal(b, &s)
+}
+
+// sumDocuments adds up the document summaries of a run's chunks. The rate
+// is over the run's wall time when several chunks made it.
+func sumDocuments(r *Run, results []json.RawMessage) (*DocumentSummary, error) {
+	sum := &DocumentSummary{BusinessDate: r.Date, ByKind: map[string]int{}}
+	for _, b := range results {
+		var c DocumentSummary
+		if err := json.Unmarshal(b, &c); err != nil {
+			return sum, fmt.Errorf("chunk result: %w", err)
+		}
+		sum.Selected += c.Selected
+		sum.Stored += c.Stored
+		sum.Verified += c.Verified
+		sum.Restored += c.Restored
+		sum.AlreadySent += c.AlreadySent
+		sum.Rendered += c.Rendered
+		sum.Failed += c.Failed
+		sum.EmailsQueued += c.EmailsQueued
+		sum.Bytes += c.Bytes
+		for k, n := range c.ByKind {
+			sum.ByKind[k] += n
+		}
+		sum.Seconds += c.Seconds
+	}
+	if len(results) > 1 && !r.StartedAt.IsZero() {
+		sum.Seconds = time.Since(r.StartedAt).Seconds()
+	}
+	if sum.Seconds > 0 {
+		sum.PerSecond = float64(sum.Stored+sum.Verified+sum.Restored+sum.Rendered) / sum.Seconds
+	}
+	return sum, nil
 }
 
 // StatementKey is where an account's statement for the cycle ending on d is

@@ -152,6 +152,9 @@ type ChunkProgress struct {
 type WorkerChunk struct {
 	Claimed int `json:"claimed"`
 	Done    int `json:"done"`
+	// Retaken counts the worker's chunks that another worker held before
+	// (it took them over when their lease ran out).
+	Retaken int `json:"retaken"`
 }
 
 // Finished reports whether every chunk is done.
@@ -188,6 +191,9 @@ func (s *Store) RunChunkProgress(ctx context.Context, runID int64) (ChunkProgres
 				w.Done++
 			} else {
 				w.Claimed++
+			}
+			if claims > 1 {
+				w.Retaken++
 			}
 			p.ByWorker[owner] = w
 		}

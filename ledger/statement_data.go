@@ -100,6 +100,9 @@ type StatementFilter struct {
 	AllAccounts bool
 	// AccountID, when set, limits the run to one account (a scoped rerun).
 	AccountID string
+	// Through, when set, bounds the account ids (inclusive): a chunk's
+	// span ends there.
+	Through string
 }
 
 // StatementAccounts returns up to limit active accounts whose statement
@@ -119,6 +122,10 @@ func (s *Store) StatementAccounts(ctx context.Context, f StatementFilter, after 
 	if f.AccountID != "" {
 		acct = ` AND a.id = $6`
 		args = append(args, f.AccountID)
+	}
+	if f.Through != "" {
+		args = append(args, f.Through)
+		acct += fmt.Sprintf(` AND a.id <= $%d`, len(args))
 	}
 	return s.documentAccounts(ctx, documentAccountSelect+`
 		WHERE a.id > $1 AND a.status = 'active' AND a.opened_on <= $2 AND `+cond+acct+`

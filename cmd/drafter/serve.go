@@ -18,10 +18,11 @@ type ServeCommand struct{ common }
 
 // Run implements command.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", "serve [--admin-addr HOST:PORT] [--no-schedule]")
+	fs := newFlagSet("serve", "serve [--admin-addr HOST:PORT] [--no-schedule] [--worker-only]")
 	c.register(fs)
 	addr := fs.String("admin-addr", "", "admin API listen address (DRAFTER_ADMIN_ADDR, default 127.0.0.1:8080)")
 	noSchedule := fs.Bool("no-schedule", false, "serve the admin API only; fire no job")
+	workerOnly := fs.Bool("worker-only", false, "never schedule (no scheduler lock): work the chunks of running runs (PostgreSQL replicas)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,6 +47,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			a.log.Warn().Str("job", job).Msg("scheduled job is not in this binary: not scheduled")
 		}
 	}
+	if *workerOnly && a.store.Dialect() != "postgres" {
+		return fmt.Errorf("--worker-only needs PostgreSQL (DRAFTER_DATABASE_URL): SQLite is served by one process, which works its chunks itself")
+	}
 	if a.store.Dialect() == "sqlite" {
 		// SQLite has one writer: one drafter serve per database. PostgreSQL
 		// serves any number of replicas (advisory locks elect one scheduler).
@@ -65,6 +69,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	env.Progress = progressLog(a.log, 30*time.Second)
 	locker := server.LockerFor(a.store)
 	metrics := server.NewMetrics(a.store, a.cfg.Zone, a.log)
+	server.RegisterChunkMetrics(metrics, a.store, a.log)
 	sched := server.NewScheduler(env, reg, entries)
 	sched.Locker, sched.Observe = locker, metrics.ObserveRun
 	admin := server.NewAdmin(env, reg, locker, metrics)
@@ -92,8 +97,10 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 			Str("zone", a.cfg.Zone.String()).Msg("scheduled")
 	}
 
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- server.NewChunkWorker(env, reg).Run(ctx, runCtx) }()
 	schedDone := make(chan error, 1)
-	if *noSchedule {
+	if *noSchedule || *workerOnly {
 		schedDone <- nil
 	} else {
 		go func() { schedDone <- sched.Run(ctx) }()
@@ -107,6 +114,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	_ = srv.Shutdown(sctx)
 	err = <-schedDone
 	admin.Wait()
+	<-workerDone
 	a.log.Info().Msg("stopped")
 	return err
 }
