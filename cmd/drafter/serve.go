@@ -22,6 +22,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	addr := fs.String("admin-addr", "", "admin API listen address (DRAFTER_ADMIN_ADDR, default 127.0.0.1:8080)")
 	noSchedule := fs.Bool("no-schedule", false, "serve the admin API only; fire no job")
+	chunkPoll := fs.Duration("chunk-poll", 2*time.Second, "how often this replica looks for running runs with chunks to claim")
 	workerOnly := fs.Bool("worker-only", false, "never schedule (no scheduler lock): work the chunks of running runs (PostgreSQL replicas)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,7 +99,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 
 	workerDone := make(chan error, 1)
-	go func() { workerDone <- server.NewChunkWorker(env, reg).Run(ctx, runCtx) }()
+	worker := server.NewChunkWorker(env, reg)
+	worker.Poll = *chunkPoll
+	go func() { workerDone <- worker.Run(ctx, runCtx) }()
 	schedDone := make(chan error, 1)
 	if *noSchedule || *workerOnly {
 		schedDone <- nil
