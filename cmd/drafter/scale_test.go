@@ -451,3 +451,63 @@ func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
 }
+
+// TestScaleOutBenchmark measures the statements job over one PostgreSQL
+// database and S3 with 1, 2 and 4 drafter processes (one scheduler replica
+// that the run is triggered on, the others --worker-only), each on a fresh
+// import of the same portfolio. It runs only when DRAFTER_SCALE_BENCH
+// lists the process counts ("1,2,4"); DRAFTER_SCALE_ACCOUNTS sets the
+// portfolio (default 50,000). BENCHMARKS.md records its output.
+func TestScaleOutBenchmark(t *testing.T) {
+	counts := os.Getenv("DRAFTER_SCALE_BENCH")
+	if counts == "" || testing.Short() {
+		t.Skip("set DRAFTER_SCALE_BENCH=1,2,4 to measure statements over 1, 2 and 4 processes")
+	}
+	accounts := 50000
+	if v := os.Getenv("DRAFTER_SCALE_ACCOUNTS"); v != "" {
+		accounts, _ = strconv.Atoi(v)
+	}
+	date := "2026-11-30"
+	file := writePortfolio(t, accounts, 21, civil.MustParse(date))
+	bucket := testenv.S3(t)
+	testenv.UseS3Credentials()
+	for _, c := range strings.Split(counts, ",") {
+		procs, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || procs < 1 {
+			t.Fatalf("DRAFTER_SCALE_BENCH=%q: want process counts such as 1,2,4", counts)
+		}
+		side := scaleSide{db: testenv.Postgres(t), docs: prefixed(bucket, fmt.Sprintf("bench%d", procs))}
+		env := side.env("DRAFTER_CHUNK_SIZE=1000")
+		dir := t.TempDir()
+		mustDrafter(t, dir, env, "migrate")
+		mustDrafter(t, dir, env, "import", file)
+		addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+		sched := startReplica(t, dir, env, "scheduler", "serve", "--admin-addr", addr, "--chunk-poll", "200ms")
+		var workers []*replica
+		for i := 1; i < procs; i++ {
+			workers = append(workers, startReplica(t, dir, env, fmt.Sprintf("worker%d", i), "serve", "--worker-only", "--admin-addr", "127.0.0.1:0", "--chunk-poll", "200ms"))
+		}
+		api := "http://" + addr
+		waitHealthy(t, api, sched)
+		time.Sleep(500 * time.Millisecond) // every worker polling
+		start := time.Now()
+		id := triggerRun(t, api, "statements", date)
+		r := waitRun(t, api, id, 30*time.Minute)
+		wall := time.Since(start)
+		if r.Status != ledger.RunSucceeded {
+			t.Fatalf("run %d: %s %s", id, r.Status, r.Error)
+		}
+		db := openSQL(t, side.db)
+		var chunks int
+		var workMS, maxMS float64
+		if err := db.QueryRow(`SELECT COUNT(*), COALESCE(SUM(work_ms), 0), COALESCE(MAX(work_ms), 0) FROM run_chunks WHERE run_id = $1`, id).Scan(&chunks, &workMS, &maxMS); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("BENCH processes=%d accounts=%d statements=%d wall=%.1fs docs/s=%.0f chunks=%d chunk_work_mean=%.0fms chunk_work_max=%.0fms chunk_work_sum=%.1fs",
+			procs, accounts, r.Done, wall.Seconds(), float64(r.Done)/wall.Seconds(), chunks, workMS/float64(chunks), maxMS, workMS/1000)
+		for _, w := range workers {
+			w.stop(t)
+		}
+		sched.stop(t)
+	}
+}
