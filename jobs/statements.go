@@ -495,7 +495,9 @@ func renderItem(r *Run, it *docItem) bool {
 // storeItem puts a rendered document to storage: a new one, or a recorded
 // one that storage lost.
 func storeItem(ctx context.Context, r *Run, it *docItem) {
-	opts := storage.PutOptions{ContentType: "application/pdf", Metadata: map[string]string{
+	// DeferSync: recordChunk syncs storage once for the chunk before the
+	// ledger records any of its documents.
+	opts := storage.PutOptions{ContentType: "application/pdf", DeferSync: true, Metadata: map[string]string{
 		"account": it.account, "kind": strings.ReplaceAll(it.key.Kind, "_", "-"), "period": it.key.Period}}
 	if it.existing != nil {
 		obj, err := r.Env.Docs.Stat(ctx, it.storageKey)
@@ -530,6 +532,11 @@ func storeItem(ctx context.Context, r *Run, it *docItem) {
 // recordChunk records a rendered chunk's new documents with their emails
 // in one transaction and counts the chunk.
 func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSummary, start time.Time) error {
+	// The chunk's puts deferred their folder syncs: make them durable before
+	// the ledger says the documents are stored.
+	if err := storage.Sync(ctx, r.Env.Docs); err != nil {
+		return err
+	}
 	var news []ledger.NewDocument
 	done, skipped := 0, 0
 	for _, it := range items {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,8 @@ import (
 type FS struct {
 	root  string
 	locks [64]sync.Mutex
+	// owesSync is set by a DeferSync put until Sync makes it durable.
+	owesSync atomic.Bool
 }
 
 var _ Store = (*FS)(nil)
@@ -299,7 +302,7 @@ func (s *FS) write(ctx context.Context, key string, body []byte, sha string, opt
 	case cur.SHA256 != cond.match.SHA256:
 		return errPrecondition
 	}
-	return s.writeFiles(key, body, sidecar{SHA256: sha, ContentType: opts.ContentType, Metadata: opts.Metadata})
+	return s.writeFiles(key, body, sidecar{SHA256: sha, ContentType: opts.ContentType, Metadata: opts.Metadata}, opts.DeferSync)
 }
 
 func (s *FS) copy(ctx context.Context, src, dst string) error {
@@ -311,7 +314,7 @@ func (s *FS) copy(ctx context.Context, src, dst string) error {
 	if _, err := os.Lstat(s.file(dst)); err == nil {
 		return errPrecondition
 	}
-	return s.writeFiles(dst, body, sidecar{SHA256: obj.SHA256, ContentType: obj.ContentType, Metadata: obj.Metadata})
+	return s.writeFiles(dst, body, sidecar{SHA256: obj.SHA256, ContentType: obj.ContentType, Metadata: obj.Metadata}, false)
 }
 
 func (s *FS) remove(ctx context.Context, key string) error {
@@ -351,13 +354,13 @@ func (s *FS) healSidecar(key, sha string, opts PutOptions) error {
 // the truth (Stat hashes it and ignores a sidecar that does not match), so
 // a sidecar a crash lost costs its metadata until the next identical Put
 // heals it, never the object.
-func (s *FS) writeFiles(key string, body []byte, sc sidecar) error {
+func (s *FS) writeFiles(key string, body []byte, sc sidecar, deferSync bool) error {
 	meta, err := json.Marshal(sc)
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(s.file(key))
-	if err := s.mkdirAll(dir); err != nil {
+	if err := s.mkdirAll(dir, deferSync); err != nil {
 		return err
 	}
 	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), meta, false); err != nil {
@@ -366,7 +369,28 @@ func (s *FS) writeFiles(key string, body []byte, sc sidecar) error {
 	if err := writeAtomic(dir, filepath.Base(s.file(key)), body, true); err != nil {
 		return err
 	}
+	if deferSync {
+		s.owesSync.Store(true)
+		return nil
+	}
 	return syncDir(dir)
+}
+
+// Sync makes the folder entries of every put done with DeferSync durable:
+// one syncfs of the store's file system instead of a folder fsync per put.
+func (s *FS) Sync(ctx context.Context) error {
+	if !s.owesSync.Swap(false) {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		s.owesSync.Store(true)
+		return err
+	}
+	if err := syncFS(s.root); err != nil {
+		s.owesSync.Store(true)
+		return fmt.Errorf("sync %s: %w", s.root, err)
+	}
+	return nil
 }
 
 // writeAtomic writes name in dir through a temporary file renamed into
@@ -400,8 +424,9 @@ func writeAtomic(dir, name string, data []byte, sync bool) (err error) {
 }
 
 // mkdirAll creates dir and its missing parents under the root, 0700,
-// syncing each parent so the new folder survives a crash.
-func (s *FS) mkdirAll(dir string) error {
+// syncing each parent so the new folder survives a crash (or leaving that
+// to Sync, with deferSync).
+func (s *FS) mkdirAll(dir string, deferSync bool) error {
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
@@ -409,11 +434,15 @@ func (s *FS) mkdirAll(dir string) error {
 		return os.MkdirAll(dir, 0o700)
 	}
 	parent := filepath.Dir(dir)
-	if err := s.mkdirAll(parent); err != nil {
+	if err := s.mkdirAll(parent, deferSync); err != nil {
 		return err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
+	}
+	if deferSync {
+		s.owesSync.Store(true)
+		return nil
 	}
 	return syncDir(parent)
 }

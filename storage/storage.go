@@ -79,6 +79,22 @@ type PutOptions struct {
 	// Replace allows different bytes to replace an existing object (a forced
 	// rerun). The previous object is kept under PutResult.PreviousKey.
 	Replace bool
+	// DeferSync lets a backend that makes writes durable with fsync (the
+	// filesystem) leave the folder entries to one Sync call for many puts.
+	// The bytes of each object are synced before it becomes visible, but
+	// the object may vanish in a crash until Sync returns: call Sync before
+	// recording that the object is stored. Backends whose puts are durable
+	// when they return (S3) ignore it.
+	DeferSync bool
+}
+
+// Sync makes every put done with DeferSync durable, on backends that defer
+// anything; on the others it does nothing.
+func Sync(ctx context.Context, s Store) error {
+	if sy, ok := s.(interface{ Sync(context.Context) error }); ok {
+		return sy.Sync(ctx)
+	}
+	return nil
 }
 
 // PutResult says what Put did.
