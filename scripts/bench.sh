@@ -7,3 +7,7 @@ cd "$(dirname "$0")/.."
 source scripts/test-deps.sh
 mkdir -p .cache
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -benchtime "${BENCHTIME:-1x}" -timeout 60m ./... | tee .cache/bench.txt
+# The multi-process scale-out measurement (minutes): BENCH_SCALE=1 make bench.
+if [ -n "${BENCH_SCALE:-}" ]; then
+	DRAFTER_SCALE_BENCH=1,2,4 go test -run '^TestScaleOutBenchmark$' -v -timeout 60m ./cmd/drafter/ | tee -a .cache/bench.txt
+fi
