@@ -556,16 +556,21 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 			DraftOn: returnsDay.AddDays(1)}}); err != nil {
 			t.Fatal(err)
 		}
-		due, err := env.Store.DuePayments(ctx, returnsDay.AddDays(1))
+		due, err := env.Store.NextOriginable(ctx, returnsDay.AddDays(1), 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
+		found := false
 		for _, p := range due {
 			if p.AccountID == accts[0].ID {
+				found = true
 				if n, _ := env.Store.Decrypt(p.NumberEnc); n != "99887766" {
 					t.Fatalf("next entry goes to ****%s", ledger.Last4(n))
 				}
 			}
+		}
+		if !found {
+			t.Fatalf("the corrected account's next debit is not ready to originate")
 		}
 	})
 }

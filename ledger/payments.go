@@ -127,30 +127,6 @@ type AutopayEnrollment struct {
 	MaturityOn     civil.Date
 }
 
-// ActiveAutopay returns active enrollments of active accounts with account
-// ids after afterAccount, in account order, at most limit of them.
-func (s *Store) ActiveAutopay(ctx context.Context, afterAccount string, limit int) ([]AutopayEnrollment, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT e.id, e.account_id, e.bank_account_id, e.starts_on, e.days_before_due, e.amount,
-			a.monthly_payment, a.monthly_tax, a.first_due_on, a.due_day, a.maturity_on
-		FROM autopay_enrollments e JOIN accounts a ON a.id = e.account_id
-		WHERE e.status = 'active' AND a.status = 'active' AND e.account_id > $1
-		ORDER BY e.account_id, e.id LIMIT $2`, afterAccount, limit)
-	if err != nil {
-		return nil, fmt.Errorf("select autopay: %w", err)
-	}
-	defer rows.Close()
-	var out []AutopayEnrollment
-	for rows.Next() {
-		var e AutopayEnrollment
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.BankAccountID, &e.StartsOn, &e.DaysBeforeDue, &e.Amount,
-			&e.MonthlyPayment, &e.MonthlyTax, &e.FirstDueOn, &e.DueDay, &e.MaturityOn); err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
-}
-
 // DuePayment is a scheduled payment due for origination, with its bank
 // account as it is now.
 type DuePayment struct {
@@ -171,32 +147,6 @@ type DuePayment struct {
 	// IndividualID is what a C09 NOC asked the entries to carry ('' for
 	// the account id).
 	IndividualID string
-}
-
-// DuePayments returns the scheduled payments whose draft date is on or
-// before through, ordered by SEC code, description, account and source key:
-// the order they are put into files. The order never depends on row ids,
-// which a database may hand out differently after a crash.
-func (s *Store) DuePayments(ctx context.Context, through civil.Date) ([]DuePayment, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status
-		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1
-		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key`, through)
-	if err != nil {
-		return nil, fmt.Errorf("select due payments: %w", err)
-	}
-	defer rows.Close()
-	var out []DuePayment
-	for rows.Next() {
-		var p DuePayment
-		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // holdReason is SQL for why a scheduled payment cannot be originated now
