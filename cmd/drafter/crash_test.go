@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
-	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 )
 
@@ -108,22 +107,11 @@ func originateCrashes(t *testing.T, dialect string) {
 	if len(want.files) < 3 {
 		t.Fatalf("baseline made %d files; want several", len(want.files))
 	}
-	for n := 1; ; n++ {
-		dir, dbURL, env := prepare()
-		r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "run", "originate", "--date", d.String())
-		if r.code == 0 {
-			if n < 5 {
-				t.Fatalf("the job finished before crashpoint %d: too few checkpoints", n)
-			}
-			t.Logf("%d crashpoints exercised", n-1)
-			compareOriginate(t, n, want, readOriginateState(t, dir, dbURL))
-			return
-		}
-		if r.code != jobs.CrashExitCode {
-			t.Fatalf("crash %d: exit %d\n%s", n, r.code, r.stderr)
-		}
-		mustDrafter(t, dir, env, "restart", fmt.Sprint(lastRunID(t, dir, env)), "--stale-after", "0s")
+	crashes := crashLoop(t, prepare, []string{"run", "originate", "--date", d.String()}, func(n int, dir, dbURL string) {
 		compareOriginate(t, n, want, readOriginateState(t, dir, dbURL))
+	})
+	if crashes < 5 {
+		t.Fatalf("only %d crashpoints: too few writes checkpointed", crashes)
 	}
 }
 

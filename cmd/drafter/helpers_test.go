@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 	"github.com/drafterhq/drafter/portfolio"
 )
@@ -104,4 +106,27 @@ func writePortfolio(t *testing.T, accounts int, seed int64, asOf civil.Date) str
 		t.Fatal(err)
 	}
 	return path
+}
+
+// crashLoop kills a drafter command after each of its writes in turn: for
+// n = 1, 2, ... it runs args in a fresh data dir from prepare with
+// DRAFTER_CRASH_AT=n, restarts the killed run, and calls check with the
+// result. It ends when the command finishes before its nth write (exit 0),
+// checking that run too, and returns how many crashpoints it exercised.
+func crashLoop(t *testing.T, prepare func() (dir, dbURL string, env []string), args []string, check func(n int, dir, dbURL string)) int {
+	t.Helper()
+	for n := 1; ; n++ {
+		dir, dbURL, env := prepare()
+		r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), args...)
+		if r.code == 0 {
+			check(n, dir, dbURL)
+			t.Logf("%d crashpoints exercised", n-1)
+			return n - 1
+		}
+		if r.code != jobs.CrashExitCode {
+			t.Fatalf("crash %d: exit %d\n%s", n, r.code, r.stderr)
+		}
+		mustDrafter(t, dir, env, "restart", fmt.Sprint(lastRunID(t, dir, env)), "--stale-after", "0s")
+		check(n, dir, dbURL)
+	}
 }

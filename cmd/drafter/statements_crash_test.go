@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
-	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 )
 
@@ -106,22 +104,11 @@ func statementsCrashes(t *testing.T, dialect string) {
 		t.Fatalf("baseline stored %d statements; want several", len(want.files))
 	}
 	checkStatementsState(t, 0, want, want)
-	for n := 1; ; n++ {
-		dir, dbURL, env := prepare()
-		r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "run", "statements", "--date", d.String())
-		if r.code == 0 {
-			if n <= len(want.files) {
-				t.Fatalf("the job finished before crashpoint %d: fewer checkpoints than statements", n)
-			}
-			t.Logf("%d crashpoints exercised", n-1)
-			checkStatementsState(t, n, want, readStatementsState(t, dir, dbURL))
-			return
-		}
-		if r.code != jobs.CrashExitCode {
-			t.Fatalf("crash %d: exit %d\n%s", n, r.code, r.stderr)
-		}
-		mustDrafter(t, dir, env, "restart", fmt.Sprint(lastRunID(t, dir, env)), "--stale-after", "0s")
+	crashes := crashLoop(t, prepare, []string{"run", "statements", "--date", d.String()}, func(n int, dir, dbURL string) {
 		checkStatementsState(t, n, want, readStatementsState(t, dir, dbURL))
+	})
+	if crashes < len(want.files) {
+		t.Fatalf("only %d crashpoints for %d statements: a put is not checkpointed", crashes, len(want.files))
 	}
 }
 
