@@ -520,36 +520,43 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 		if fr.Corrections != len(checks) || fr.BankAccountsCorrected != 7 || fr.Exceptions != 3 {
 			t.Fatalf("ingest: %+v", fr)
 		}
-		for i, c := range checks {
-			t.Run(c.code, func(t *testing.T) {
-				orig := accts[i].BankAccounts[0]
-				b, err := env.Store.BankAccount(ctx, orig.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := check{routing: orig.Routing, number: orig.AccountNumber, typ: orig.Type}
-				if c.routing != "" {
-					want.routing = c.routing
-				}
-				if c.number != "" {
-					want.number = c.number
-				}
-				if c.typ != "" {
-					want.typ = c.typ
-				}
-				if b.Routing != want.routing || b.AccountNumber != want.number || b.Type != want.typ || b.Last4 != ledger.Last4(want.number) {
-					t.Errorf("bank account %s %s %s, want %s %s %s", b.Routing, b.Masked(), b.Type, want.routing, ledger.Mask(ledger.Last4(want.number)), want.typ)
-				}
-				if id := queryString(t, env.Store, `SELECT individual_id FROM bank_accounts WHERE id = $1`, orig.ID); id != c.indID {
-					t.Errorf("individual id %q", id)
-				}
-				n := queryInt(t, env.Store, `SELECT COUNT(*) FROM exceptions WHERE kind = 'noc_review' AND reference = $1`,
-					fmt.Sprintf("payment %d %s", queryInt(t, env.Store, `SELECT id FROM payments WHERE trace_number = $1`, traces[accts[i].ID]), c.code))
-				if (n == 1) != c.review {
-					t.Errorf("%d review exceptions", n)
-				}
-			})
+		verify := func(when string) {
+			for i, c := range checks {
+				t.Run(when+"/"+c.code, func(t *testing.T) {
+					orig := accts[i].BankAccounts[0]
+					b, err := env.Store.BankAccount(ctx, orig.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := check{routing: orig.Routing, number: orig.AccountNumber, typ: orig.Type}
+					if c.routing != "" {
+						want.routing = c.routing
+					}
+					if c.number != "" {
+						want.number = c.number
+					}
+					if c.typ != "" {
+						want.typ = c.typ
+					}
+					if b.Routing != want.routing || b.AccountNumber != want.number || b.Type != want.typ || b.Last4 != ledger.Last4(want.number) {
+						t.Errorf("bank account %s %s %s, want %s %s %s", b.Routing, b.Masked(), b.Type, want.routing, ledger.Mask(ledger.Last4(want.number)), want.typ)
+					}
+					if id := queryString(t, env.Store, `SELECT individual_id FROM bank_accounts WHERE id = $1`, orig.ID); id != c.indID {
+						t.Errorf("individual id %q", id)
+					}
+					n := queryInt(t, env.Store, `SELECT COUNT(*) FROM exceptions WHERE kind = 'noc_review' AND reference = $1`,
+						fmt.Sprintf("payment %d %s", queryInt(t, env.Store, `SELECT id FROM payments WHERE trace_number = $1`, traces[accts[i].ID]), c.code))
+					if (n == 1) != c.review {
+						t.Errorf("%d review exceptions", n)
+					}
+				})
+			}
 		}
+		verify("after the NOCs")
+		// The servicing system has not caught up: its extract still has the
+		// old details. The corrections stay.
+		importAccounts(t, env.Store, accts)
+		verify("after a reimport of the old details")
 		// The next entry to a corrected account uses the new details.
 		if _, err := env.Store.InsertPayments(ctx, []ledger.NewPayment{{Source: "test", SourceKey: "1", AccountID: accts[0].ID,
 			BankAccountID: accts[0].BankAccounts[0].ID, Kind: "debit", SEC: "PPD", Description: "AUTOPAY", Amount: 100,
@@ -571,6 +578,14 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("the corrected account's next debit is not ready to originate")
+		}
+		// The customer then gives new details: they win.
+		fresh := accts[0]
+		fresh.BankAccounts = []portfolio.BankAccount{fresh.BankAccounts[0]}
+		fresh.BankAccounts[0].AccountNumber = "4242424242"
+		importAccounts(t, env.Store, []portfolio.Account{fresh})
+		if b, _ := env.Store.BankAccount(ctx, fresh.BankAccounts[0].ID); b.AccountNumber != "4242424242" {
+			t.Fatalf("new details from the servicing system: got %s", b.Masked())
 		}
 	})
 }

@@ -34,9 +34,10 @@ func (c *ImportCounts) Add(o ImportCounts) {
 // one transaction: Commit makes all of them visible, Rollback none.
 //
 // A reimport changes nothing that drafter owns: the state of a bank account
-// (prenote, invalid after a return) and of an autopay enrollment (suspended or
-// stopped after a return) are kept unless the extract brings new bank details
-// or the servicing system stopped autopay itself.
+// (prenote, invalid after a return), details a NOC corrected while the
+// extract still has the old ones, and an autopay enrollment suspended or
+// stopped after a return are kept, unless the extract brings new bank
+// details or the servicing system stopped autopay itself.
 type Importer struct {
 	s  *Store
 	tx querierTx
@@ -81,9 +82,20 @@ var (
 	txnCols       = []string{"id", "account_id", "posted_on", "kind", "amount", "description"}
 )
 
+// nocKept is true when the extract still carries bank details that a NOC
+// corrected: the servicing system has not caught up, and drafter keeps the
+// corrected details rather than debit the wrong account again.
+const nocKept = `(bank_accounts.replaced_details <> '' AND bank_accounts.replaced_details = excluded.number_mac || '|' || excluded.routing)`
+
 // bankDetailsChanged is true when the extract brings a different account
 // number or routing number for a bank account: the customer gave new details.
-const bankDetailsChanged = `(bank_accounts.number_mac <> excluded.number_mac OR bank_accounts.routing <> excluded.routing)`
+const bankDetailsChanged = `(NOT ` + nocKept + ` AND (bank_accounts.number_mac <> excluded.number_mac OR bank_accounts.routing <> excluded.routing))`
+
+// keepOrNew sets a bank detail column from the extract unless a NOC's
+// correction is kept.
+func keepOrNew(col string) string {
+	return col + ` = CASE WHEN ` + nocKept + ` THEN bank_accounts.` + col + ` ELSE excluded.` + col + ` END`
+}
 
 // Import upserts accounts (already validated) inside the import transaction.
 func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (ImportCounts, error) {
@@ -128,7 +140,9 @@ func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (I
 	}{
 		{"customers", customerCols, "id", setExcluded(customerCols[1:]), customers, &c.Customers},
 		{"accounts", accountCols, "id", setExcluded(accountCols[1:]), accts, &c.Accounts},
-		{"bank_accounts", bankCols, "id", setExcluded([]string{"account_id", "routing", "number_mac", "last4", "type", "holder_name"}) +
+		{"bank_accounts", bankCols, "id", setExcluded([]string{"account_id", "holder_name"}) +
+			", " + keepOrNew("routing") + ", " + keepOrNew("number_mac") + ", " + keepOrNew("last4") + ", " + keepOrNew("type") +
+			`, replaced_details = CASE WHEN ` + bankDetailsChanged + ` THEN '' ELSE bank_accounts.replaced_details END` +
 			`, number_enc = CASE WHEN ` + bankDetailsChanged + ` THEN excluded.number_enc ELSE bank_accounts.number_enc END` +
 			`, prenote = CASE WHEN ` + bankDetailsChanged + ` THEN excluded.prenote ELSE bank_accounts.prenote END` +
 			`, prenote_settles_on = CASE WHEN ` + bankDetailsChanged + ` THEN NULL ELSE bank_accounts.prenote_settles_on END` +

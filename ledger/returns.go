@@ -619,6 +619,9 @@ func (s *Store) changeBankAccount(ctx context.Context, tx *sql.Tx, id string, ch
 	if len(sets) == 0 {
 		return nil
 	}
+	// Remember the details the servicing system gave, so that a reimport
+	// still carrying them keeps the correction (see Importer).
+	sets = append(sets, `replaced_details = CASE WHEN replaced_details = '' THEN number_mac || '|' || routing ELSE replaced_details END`)
 	if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET `+strings.Join(sets, ", ")+` WHERE id = $1`, append([]any{id}, args...)...); err != nil {
 		return fmt.Errorf("correct bank account %s: %w", id, err)
 	}
