@@ -146,6 +146,9 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		return sum, err
 	}
 	r.Checkpoint("prenotes scheduled")
+	if err := st.Analyze(ctx, "payments"); err != nil {
+		return sum, err
+	}
 
 	// 2. Originate: every eligible due payment into the day's files, one
 	// file at a time, so memory holds one file's payments however many

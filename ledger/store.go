@@ -173,3 +173,20 @@ func (s *Store) DryRun(ctx context.Context, fn func(s *Store) error) error {
 
 // InDryRun reports whether s is the store of a dry run.
 func (s *Store) InDryRun() bool { return s.tx != nil }
+
+// Analyze refreshes PostgreSQL's planner statistics of tables a step has
+// just filled in bulk. Without it the planner can still believe a table
+// holds a few rows after a night's million payment instances went in, and
+// join each thousand-row batch of originations against it by scanning the
+// whole table. SQLite plans from its indexes and needs nothing here.
+func (s *Store) Analyze(ctx context.Context, tables ...string) error {
+	if s.dialect.name != "postgres" {
+		return nil
+	}
+	for _, t := range tables {
+		if _, err := s.q.ExecContext(ctx, "ANALYZE "+t); err != nil {
+			return fmt.Errorf("analyze %s: %w", t, err)
+		}
+	}
+	return nil
+}
