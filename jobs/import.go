@@ -144,5 +144,11 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 		return rep, fmt.Errorf("commit import: %w", err)
 	}
 	committed = true
+	// The night's jobs may start right after a large import: plan them for
+	// the tables' new sizes.
+	if err := st.Analyze(ctx, "customers", "accounts", "bank_accounts", "autopay_enrollments", "scheduled_payments",
+		"odometer_readings", "transactions"); err != nil {
+		return rep, err
+	}
 	return rep, nil
 }
