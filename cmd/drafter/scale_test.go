@@ -435,9 +435,20 @@ func killWhenHolding(t *testing.T, db *sql.DB, run int64, r *replica, limit time
 			t.Fatal(err)
 		}
 		if held > 0 {
-			r.cmd.Process.Signal(syscall.SIGKILL)
-			<-r.done
-			return true
+			// Freeze the worker, then look again: between the first look
+			// and a kill it could finish its chunk, and the kill would not
+			// land mid-chunk. Frozen, it cannot.
+			r.cmd.Process.Signal(syscall.SIGSTOP)
+			if err := db.QueryRow(`SELECT COUNT(*) FROM run_chunks WHERE run_id = $1 AND status = 'claimed' AND owner LIKE $2`,
+				run, owner).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			if held > 0 {
+				r.cmd.Process.Signal(syscall.SIGKILL)
+				<-r.done
+				return true
+			}
+			r.cmd.Process.Signal(syscall.SIGCONT)
 		}
 		if status != ledger.RunRunning {
 			return false
