@@ -74,6 +74,18 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	if err := simulateBank(ctx, env, d, *seed); err != nil {
 		return err
 	}
+	// The next morning's email: the "payment returned" messages.
+	next := env.Calendar.NextBankingDay(d)
+	res, err := env.Start(ctx, registry()["deliver"], jobs.StartSpec{Date: next, Trigger: "demo", TriggeredBy: "demo"})
+	switch {
+	case errors.Is(err, ledger.ErrRunCompleted):
+		fmt.Printf("deliver: already ran for %s (see `drafter runs`)\n", next)
+	case err != nil:
+		return fmt.Errorf("deliver: %w", err)
+	default:
+		printRunLine(res.Run)
+		printSummary(res.Summary)
+	}
 	fmt.Printf("documents and NACHA files: %s\n", a.cfg.StorageURL)
 	fmt.Printf("email pickup folder:       %s\n", a.cfg.MailURL)
 	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)
