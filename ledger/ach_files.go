@@ -145,7 +145,7 @@ func dateKey(d civil.Date) int { return d.Year*10000 + int(d.Month)*100 + d.Day 
 const achFileSelect = `SELECT id, business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start,
 	sha256, size, batches, entries, debit_total, credit_total, created_at FROM ach_files`
 
-func scanACHFile(row interface{ Scan(...any) error }) (ACHFile, error) {
+func scanACHFile(row rowScanner) (ACHFile, error) {
 	var f ACHFile
 	err := row.Scan(&f.ID, &f.BusinessDate, &f.EffectiveOn, &f.IDModifier, &f.Status, &f.StorageKey, &f.TraceStart, &f.TraceEnd,
 		&f.OffsetTraceStart, &f.SHA256, &f.Size, &f.Batches, &f.Entries, &f.DebitTotal, &f.CreditTotal, &f.CreatedAt)
@@ -154,20 +154,7 @@ func scanACHFile(row interface{ Scan(...any) error }) (ACHFile, error) {
 
 // DayFiles returns the files of a business date in modifier order.
 func (s *Store) DayFiles(ctx context.Context, d civil.Date) ([]ACHFile, error) {
-	rows, err := s.q.QueryContext(ctx, achFileSelect+` WHERE business_date = $1 ORDER BY id`, d)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ACHFile
-	for rows.Next() {
-		f, err := scanACHFile(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.q, scanACHFile, achFileSelect+` WHERE business_date = $1 ORDER BY id`, d)
 }
 
 // FileEntry is a payment in a file as originated, decrypted.

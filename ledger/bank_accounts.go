@@ -30,7 +30,7 @@ func (b BankAccount) Masked() string { return Mask(b.Last4) }
 
 const bankAccountSelect = `SELECT id, account_id, routing, number_enc, last4, type, holder_name, prenote, prenote_settles_on, status, status_reason FROM bank_accounts`
 
-func (s *Store) scanBankAccount(row interface{ Scan(...any) error }) (BankAccount, error) {
+func (s *Store) scanBankAccount(row rowScanner) (BankAccount, error) {
 	var b BankAccount
 	var enc []byte
 	if err := row.Scan(&b.ID, &b.AccountID, &b.Routing, &enc, &b.Last4, &b.Type, &b.HolderName, &b.Prenote, &b.PrenoteSettlesOn, &b.Status, &b.StatusReason); err != nil {

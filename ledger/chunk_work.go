@@ -149,23 +149,14 @@ func (s *Store) RunStatus(ctx context.Context, id int64) (string, error) {
 // chunks left to claim (pending, or claimed under a lease that ran out),
 // oldest first: the work a chunk worker looks for.
 func (s *Store) ClaimableRuns(ctx context.Context) ([]Run, error) {
-	rows, err := s.q.QueryContext(ctx, runSelect+` WHERE status = 'running' AND dry_run = $1
+	runs, err := queryAll(ctx, s.q, scanRun, runSelect+` WHERE status = 'running' AND dry_run = $1
 		AND EXISTS (SELECT 1 FROM run_chunks c WHERE c.run_id = runs.id
 			AND (c.status = 'pending' OR (c.status = 'claimed' AND c.lease_until < $2)))
 		ORDER BY id`, false, now())
 	if err != nil {
 		return nil, fmt.Errorf("runs with chunks to claim: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return runs, nil
 }
 
 // ChunkStat is one running run's chunks by status, for the metrics.

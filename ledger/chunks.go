@@ -79,7 +79,7 @@ func (s *Store) PlanChunks(ctx context.Context, runID int64, size int) (int, err
 
 const chunkCols = `run_id, chunk, first_key, last_key, status, owner, lease_until, claims`
 
-func scanChunk(row interface{ Scan(...any) error }) (Chunk, error) {
+func scanChunk(row rowScanner) (Chunk, error) {
 	var c Chunk
 	var lease sql.NullTime
 	err := row.Scan(&c.RunID, &c.Chunk, &c.FirstKey, &c.LastKey, &c.Status, &c.Owner, &lease, &c.Claims)

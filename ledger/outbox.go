@@ -122,7 +122,7 @@ func (s *Store) QueueOutbox(ctx context.Context, msgs []NewOutboxMessage) (int, 
 
 const outboxCols = `id, topic, recipient, kind, account_id, payload, status, attempts, next_attempt_at, last_error, message_id, created_at, sent_at`
 
-func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
+func scanOutbox(row rowScanner) (OutboxMessage, error) {
 	var m OutboxMessage
 	var payload string
 	var sent sql.NullTime
@@ -140,20 +140,7 @@ func scanOutbox(row interface{ Scan(...any) error }) (OutboxMessage, error) {
 }
 
 func (s *Store) queryOutbox(ctx context.Context, q querier, query string, args ...any) ([]OutboxMessage, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []OutboxMessage
-	for rows.Next() {
-		m, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, q, scanOutbox, query, args...)
 }
 
 // OutboxClaim says which due messages a deliverer takes.

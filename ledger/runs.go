@@ -89,7 +89,7 @@ type RunSpec struct {
 const runSelect = `SELECT id, job, business_date, scope, attempt, dry_run, status, trigger, triggered_by, reason, params,
 	selected, done, skipped, failed, summary, error, owner, started_at, heartbeat_at, finished_at FROM runs`
 
-func scanRun(row interface{ Scan(...any) error }) (Run, error) {
+func scanRun(row rowScanner) (Run, error) {
 	var r Run
 	var params, summary string
 	var finished sql.NullTime
@@ -265,20 +265,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 		limit = 100
 	}
 	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
-	rows, err := s.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.q, scanRun, q, args...)
 }
 
 // FailStaleRuns marks failed every running run whose heartbeat is older than

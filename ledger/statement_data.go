@@ -56,7 +56,7 @@ const documentAccountSelect = `SELECT a.id, a.kind, a.status, c.id, c.first_name
 	a.balance_as_of, a.principal, a.accrued_interest, a.fees_due, a.past_due, a.payments_made
 FROM accounts a JOIN customers c ON c.id = a.customer_id`
 
-func scanDocumentAccount(row interface{ Scan(...any) error }) (DocumentAccount, error) {
+func scanDocumentAccount(row rowScanner) (DocumentAccount, error) {
 	var a DocumentAccount
 	err := row.Scan(&a.ID, &a.Kind, &a.Status, &a.CustomerID, &a.FirstName, &a.LastName, &a.Email,
 		&a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode,
@@ -155,20 +155,11 @@ func (s *Store) DocumentAccount(ctx context.Context, id string) (DocumentAccount
 }
 
 func (s *Store) documentAccounts(ctx context.Context, q string, args ...any) ([]DocumentAccount, error) {
-	rows, err := s.q.QueryContext(ctx, q, args...)
+	accts, err := queryAll(ctx, s.q, scanDocumentAccount, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select accounts for documents: %w", err)
 	}
-	defer rows.Close()
-	var out []DocumentAccount
-	for rows.Next() {
-		a, err := scanDocumentAccount(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan account: %w", err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return accts, nil
 }
 
 // Transaction is a ledger line for a statement: an imported transaction, or
