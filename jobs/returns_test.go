@@ -116,32 +116,7 @@ func ledgerState(t *testing.T, st *ledger.Store) string {
 		`SELECT topic, recipient, kind, payload, status FROM outbox ORDER BY topic, recipient`,
 		`SELECT kind, reference, detail, raw FROM exceptions ORDER BY kind, reference`,
 	}
-	var b strings.Builder
-	for _, q := range queries {
-		rows, err := st.DB().Query(q)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			rows.Scan(ptrs...)
-			for _, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%v|", v)
-			}
-			b.WriteByte('\n')
-		}
-		rows.Close()
-		b.WriteString("--\n")
-	}
-	return b.String()
+	return ledgertest.Dump(t, st.DB(), queries...)
 }
 
 func queryInt(t *testing.T, st *ledger.Store, q string, args ...any) int {

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -60,35 +58,14 @@ func importAll(t *testing.T, s *ledger.Store, accts []portfolio.Account) ledger.
 // dump renders every imported table as text, to compare states.
 func dump(t *testing.T, db *sql.DB) string {
 	t.Helper()
-	var b strings.Builder
-	for _, q := range []string{
+	return ledgertest.Dump(t, db,
 		"SELECT * FROM customers ORDER BY id",
 		"SELECT * FROM accounts ORDER BY id",
 		"SELECT id, account_id, routing, number_enc, number_mac, last4, type, holder_name, prenote, prenote_settles_on, status, status_reason FROM bank_accounts ORDER BY id",
 		"SELECT * FROM autopay_enrollments ORDER BY id",
 		"SELECT * FROM scheduled_payments ORDER BY id",
 		"SELECT * FROM odometer_readings ORDER BY account_id, read_on",
-		"SELECT * FROM transactions ORDER BY id",
-	} {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintln(&b, vals...)
-		}
-		rows.Close()
-	}
-	return b.String()
+		"SELECT * FROM transactions ORDER BY id")
 }
 
 func TestImportIsIdempotent(t *testing.T) {

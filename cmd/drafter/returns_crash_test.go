@@ -27,8 +27,7 @@ func readReturnsState(t *testing.T, dataDir string) string {
 	t.Helper()
 	s := ledgertest.OpenURL(t, "sqlite:"+filepath.Join(dataDir, "drafter.db"))
 	defer s.Close()
-	var b strings.Builder
-	for _, q := range []string{
+	return ledgertest.Dump(t, s.DB(),
 		`SELECT id, source, source_key, state, state_reason, attempt, COALESCE(original_payment_id, 0), draft_on, amount, description FROM payments ORDER BY id`,
 		`SELECT id, kind, amount FROM transactions WHERE id LIKE 'return%' ORDER BY id`,
 		`SELECT id, routing, number_mac, type, status, status_reason FROM bank_accounts ORDER BY id`,
@@ -39,31 +38,7 @@ func readReturnsState(t *testing.T, dataDir string) string {
 		`SELECT topic, kind, payload FROM outbox WHERE kind = 'payment_returned' ORDER BY topic`,
 		`SELECT kind, reference FROM exceptions ORDER BY kind, reference`,
 		`SELECT COUNT(*) FROM inbound_files WHERE status = 'applied'`,
-	} {
-		rows, err := s.DB().Query(q)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			rows.Scan(ptrs...)
-			for _, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%v|", v)
-			}
-			b.WriteByte('\n')
-		}
-		rows.Close()
-		b.WriteString("--\n")
-	}
-	return b.String()
+	)
 }
 
 func copyDir(t *testing.T, from, to string) {

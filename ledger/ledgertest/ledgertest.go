@@ -5,7 +5,10 @@ package ledgertest
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/internal/testenv"
@@ -58,4 +61,41 @@ func Each(t *testing.T, fn func(t *testing.T, s *ledger.Store)) {
 	for _, d := range Dialects {
 		t.Run(d, func(t *testing.T) { fn(t, Open(t, d)) })
 	}
+}
+
+// Dump renders the rows of each query as text, one line a row and "--"
+// after each query, so tests compare whole ledger states.
+func Dump(t testing.TB, db *sql.DB, queries ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, q := range queries {
+		rows, err := db.Query(q)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("%v\n%s", err, q)
+			}
+			for _, v := range vals {
+				if bs, ok := v.([]byte); ok {
+					v = string(bs)
+				}
+				fmt.Fprintf(&b, "%v|", v)
+			}
+			b.WriteByte('\n')
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+		rows.Close()
+		b.WriteString("--\n")
+	}
+	return b.String()
 }
