@@ -123,13 +123,9 @@ func (c *RestartCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.close()
-	prev, err := a.store.GetRun(ctx, id)
+	_, job, err := runAndJob(ctx, a, id)
 	if err != nil {
 		return err
-	}
-	job, ok := registry()[prev.Job]
-	if !ok {
-		return fmt.Errorf("run %d is of unknown job %q", id, prev.Job)
 	}
 	res, err := a.env().Restart(ctx, job, id, operator(), *stale)
 	if perr := c.print([]jobs.Result{res}); perr != nil {
@@ -160,13 +156,9 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.close()
-	prev, err := a.store.GetRun(ctx, id)
+	prev, job, err := runAndJob(ctx, a, id)
 	if err != nil {
 		return err
-	}
-	job, ok := registry()[prev.Job]
-	if !ok {
-		return fmt.Errorf("run %d is of unknown job %q", id, prev.Job)
 	}
 	scope := ""
 	if *account != "" {
@@ -177,6 +169,19 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 		return perr
 	}
 	return err
+}
+
+// runAndJob returns a recorded run and the job that runs it.
+func runAndJob(ctx context.Context, a *app, id int64) (ledger.Run, jobs.Job, error) {
+	prev, err := a.store.GetRun(ctx, id)
+	if err != nil {
+		return prev, nil, err
+	}
+	job, ok := registry()[prev.Job]
+	if !ok {
+		return prev, nil, fmt.Errorf("run %d is of unknown job %q", id, prev.Job)
+	}
+	return prev, job, nil
 }
 
 func runIDArg(fs *flag.FlagSet, args []string) (int64, error) {
