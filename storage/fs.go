@@ -96,28 +96,10 @@ func (s *FS) Put(ctx context.Context, key string, body []byte, opts PutOptions) 
 }
 
 // Get implements Store.
-func (s *FS) Get(ctx context.Context, key string) ([]byte, Object, error) {
-	if err := validateKey(key, true); err != nil {
-		return nil, Object{}, fmt.Errorf("get: %w", err)
-	}
-	body, obj, err := s.read(ctx, key)
-	if err != nil {
-		return nil, Object{}, fmt.Errorf("get %s: %w", key, err)
-	}
-	return body, obj, nil
-}
+func (s *FS) Get(ctx context.Context, key string) ([]byte, Object, error) { return get(ctx, s, key) }
 
 // Stat implements Store.
-func (s *FS) Stat(ctx context.Context, key string) (Object, error) {
-	if err := validateKey(key, true); err != nil {
-		return Object{}, fmt.Errorf("stat: %w", err)
-	}
-	obj, err := s.stat(ctx, key)
-	if err != nil {
-		return Object{}, fmt.Errorf("stat %s: %w", key, err)
-	}
-	return obj, nil
-}
+func (s *FS) Stat(ctx context.Context, key string) (Object, error) { return stat(ctx, s, key) }
 
 // List implements Store.
 func (s *FS) List(ctx context.Context, prefix string) ([]Object, error) {

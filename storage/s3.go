@@ -259,28 +259,10 @@ func (s *S3) Put(ctx context.Context, key string, body []byte, opts PutOptions) 
 }
 
 // Get implements Store.
-func (s *S3) Get(ctx context.Context, key string) ([]byte, Object, error) {
-	if err := validateKey(key, true); err != nil {
-		return nil, Object{}, fmt.Errorf("get: %w", err)
-	}
-	body, obj, err := s.read(ctx, key)
-	if err != nil {
-		return nil, Object{}, fmt.Errorf("get %s: %w", key, err)
-	}
-	return body, obj, nil
-}
+func (s *S3) Get(ctx context.Context, key string) ([]byte, Object, error) { return get(ctx, s, key) }
 
 // Stat implements Store.
-func (s *S3) Stat(ctx context.Context, key string) (Object, error) {
-	if err := validateKey(key, true); err != nil {
-		return Object{}, fmt.Errorf("stat: %w", err)
-	}
-	obj, err := s.stat(ctx, key)
-	if err != nil {
-		return Object{}, fmt.Errorf("stat %s: %w", key, err)
-	}
-	return obj, nil
-}
+func (s *S3) Stat(ctx context.Context, key string) (Object, error) { return stat(ctx, s, key) }
 
 // List implements Store. It pages through ListObjectsV2 (1,000 keys a
 // page).

@@ -302,6 +302,30 @@ func knownSum(ctx context.Context, b backend, obj Object) (string, error) {
 }
 
 // put implements Store.Put on b.
+// get is Store.Get for every backend: the key checked, the error named.
+func get(ctx context.Context, b backend, key string) ([]byte, Object, error) {
+	if err := validateKey(key, true); err != nil {
+		return nil, Object{}, fmt.Errorf("get: %w", err)
+	}
+	body, obj, err := b.read(ctx, key)
+	if err != nil {
+		return nil, Object{}, fmt.Errorf("get %s: %w", key, err)
+	}
+	return body, obj, nil
+}
+
+// stat is Store.Stat for every backend.
+func stat(ctx context.Context, b backend, key string) (Object, error) {
+	if err := validateKey(key, true); err != nil {
+		return Object{}, fmt.Errorf("stat: %w", err)
+	}
+	obj, err := b.stat(ctx, key)
+	if err != nil {
+		return Object{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	return obj, nil
+}
+
 func put(ctx context.Context, b backend, key string, body []byte, opts PutOptions) (PutResult, error) {
 	if err := validatePut(key, opts); err != nil {
 		return PutResult{}, fmt.Errorf("put: %w", err)
