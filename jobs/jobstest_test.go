@@ -8,15 +8,12 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/rs/zerolog"
-
 	"github.com/drafterhq/drafter/civil"
-	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/jobs/jobstest"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 	"github.com/drafterhq/drafter/portfolio"
-	"github.com/drafterhq/drafter/storage"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -31,27 +28,13 @@ func testEnv(t *testing.T, dialect string, settings map[string]string) *jobs.Env
 // benchEnv is testEnv for tests and benchmarks alike.
 func benchEnv(t testing.TB, dialect string, settings ...map[string]string) *jobs.Env {
 	t.Helper()
-	dir := t.TempDir()
-	flags := map[string]string{"DRAFTER_DATA_DIR": dir}
+	merged := map[string]string{}
 	for _, m := range settings {
 		for k, v := range m {
-			flags[k] = v
+			merged[k] = v
 		}
 	}
-	cfg, err := config.Load(flags, func(string) (string, bool) { return "", false }, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := ledgertest.Open(t, dialect)
-	os.MkdirAll(filepath.Join(dir, "docs"), 0o700)
-	docs, err := storage.Open(context.Background(), "file://"+filepath.Join(dir, "docs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { docs.Close() })
-	env := jobs.NewEnv(st, docs, cfg, zerolog.Nop())
-	env.Crash = nil
-	return env
+	return jobstest.Env(t, ledgertest.URL(t, dialect), merged)
 }
 
 func importAccounts(t *testing.T, st *ledger.Store, accts []portfolio.Account) {

@@ -3,22 +3,17 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/drafterhq/drafter/civil"
-	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/jobs/jobstest"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 	"github.com/drafterhq/drafter/server"
-	"github.com/drafterhq/drafter/storage"
 )
 
 var newYork = mustZone("America/New_York")
@@ -39,25 +34,7 @@ func testEnv(t *testing.T, dialect string, settings map[string]string) *jobs.Env
 
 func testEnvURL(t *testing.T, url string, settings map[string]string) *jobs.Env {
 	t.Helper()
-	dir := t.TempDir()
-	flags := map[string]string{"DRAFTER_DATA_DIR": dir}
-	for k, v := range settings {
-		flags[k] = v
-	}
-	cfg, err := config.Load(flags, func(string) (string, bool) { return "", false }, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := ledgertest.OpenURL(t, url)
-	os.MkdirAll(filepath.Join(dir, "docs"), 0o700)
-	docs, err := storage.Open(context.Background(), "file://"+filepath.Join(dir, "docs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { docs.Close() })
-	env := jobs.NewEnv(st, docs, cfg, zerolog.Nop())
-	env.Crash = nil
-	return env
+	return jobstest.Env(t, url, settings)
 }
 
 // call is one run of a recording job.
