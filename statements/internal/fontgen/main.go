@@ -77,7 +77,9 @@ func run(src, dst string) error {
 	}
 	pages := fontset.Pages(has)
 
-	// MakeFont diffs every encoding against cp1252.map beside it.
+	// MakeFont diffs every encoding against cp1252.map beside it. Page 0
+	// keeps cp1252's codes for the characters it has, so it needs no
+	// differences and is plain WinAnsiEncoding in a PDF.
 	if err := writeMap(filepath.Join(tmp, "cp1252.map"), pages[0]); err != nil {
 		return err
 	}
