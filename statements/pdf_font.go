@@ -15,10 +15,11 @@ import (
 )
 
 // The statement typeface is DejaVu Sans, cut by internal/fontgen into
-// single-byte code pages: page 0 is Windows-1252, the others hold the rest
-// of Latin (with Vietnamese), Greek and Cyrillic. A document embeds only the
-// pages its text uses, as simple TrueType fonts gofpdf takes ready-made, so
-// no font is parsed or subset per document.
+// single-byte code pages: page 0 is Windows-1252 less the Latin-1 signs
+// (¡ to ¿, × and ÷), the others hold the rest of Latin (with Vietnamese),
+// Greek, Cyrillic and those signs. A document embeds only the pages its
+// text uses, as simple TrueType fonts gofpdf takes ready-made, so no font is
+// parsed or subset per document; the fonts carry no hinting.
 //
 //go:generate go run ./internal/fontgen -dst fonts
 //go:embed fonts/*.json fonts/*.z fonts/*.map

@@ -169,6 +169,33 @@ func TestRenderDeterministic(t *testing.T) {
 	}
 }
 
+// TestRenderOneCodePage checks that a document whose text is all on code
+// page 0 (the templates' own text, and ASCII or Western European names)
+// embeds only page 0's regular and bold fonts: the common case, and the
+// one the font layout keeps small.
+func TestRenderOneCodePage(t *testing.T) {
+	for _, name := range []string{"John Smith", "José Müller", "Zoë Ørsted-Weiß", "François O’Brien"} {
+		t.Run(name, func(t *testing.T) {
+			s := sampleLoan(t)
+			s.Customer.Name = name
+			n := sampleNotice(t)
+			n.Customer.Name = name
+			for doc, render := range map[string]func() ([]byte, error){
+				"statement": func() ([]byte, error) { return RenderStatement(s, testLender()) },
+				"notice":    func() ([]byte, error) { return RenderLeaseEnd(n, testLender()) },
+			} {
+				pdf, err := render()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := bytes.Count(pdf, []byte("/FontFile2")); got != 2 {
+					t.Errorf("%s embeds %d fonts, want 2 (page 0 regular and bold)", doc, got)
+				}
+			}
+		})
+	}
+}
+
 func TestRenderLongTextAndManyPages(t *testing.T) {
 	s := sampleLoan(t)
 	longName := "Maria Guadalupe Concepción Hernández-Villanueva de la Santísima Trinidad Nguyễn Thị Ánh Trần Đức Thắng Ørsted-Weißmüller"
