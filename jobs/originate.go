@@ -146,7 +146,10 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		return sum, err
 	}
 	r.Checkpoint("prenotes scheduled")
-	if err := st.Analyze(ctx, "payments"); err != nil {
+	// Fresh planner statistics: the night's instances (and a first import)
+	// can change these tables faster than autovacuum notices, and a planner
+	// that thinks them small sorts the whole day for every file.
+	if err := st.Analyze(ctx, "payments", "bank_accounts"); err != nil {
 		return sum, err
 	}
 
@@ -163,8 +166,9 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		r.Selected(n)
 	}
 	originated := 0
+	var last *ledger.DuePayment
 	for {
-		chunk, err := st.NextOriginable(ctx, eff, cfg.FileEntryLimit)
+		chunk, err := st.NextOriginable(ctx, eff, last, cfg.FileEntryLimit)
 		if err != nil {
 			return sum, err
 		}
@@ -199,6 +203,7 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 			}
 		}
 		originated += len(chunk)
+		last = &chunk[len(chunk)-1]
 		r.Selected(len(chunk))
 		r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
 	}

@@ -538,7 +538,7 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 			DraftOn: returnsDay.AddDays(1)}}); err != nil {
 			t.Fatal(err)
 		}
-		due, err := env.Store.NextOriginable(ctx, returnsDay.AddDays(1), 1000)
+		due, err := env.Store.NextOriginable(ctx, returnsDay.AddDays(1), nil, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}

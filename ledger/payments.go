@@ -147,6 +147,8 @@ type DuePayment struct {
 	// IndividualID is what a C09 NOC asked the entries to carry ('' for
 	// the account id).
 	IndividualID string
+	// Source and SourceKey end the file order (and make it unique).
+	Source, SourceKey string
 }
 
 // holdReason is SQL for why a scheduled payment cannot be originated now
@@ -184,16 +186,24 @@ func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[strin
 }
 
 // NextOriginable returns, in file order, at most limit scheduled payments due
-// on or before through that can be originated now. Called again after those
-// are originated, it returns the next ones: a day is read one file at a time.
-func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit int) ([]DuePayment, error) {
+// on or before through that can be originated now, starting after the
+// payment after (nil: from the first). A day is read one file at a time,
+// each read continuing where the last one ended: on PostgreSQL the rows
+// originated before are still in the partial index until vacuumed, and
+// reading from the start each time would step over all of them again.
+func (s *Store) NextOriginable(ctx context.Context, through civil.Date, after *DuePayment, limit int) ([]DuePayment, error) {
+	cursor, args := "", []any{through, limit}
+	if after != nil {
+		cursor = ` AND (p.sec, p.description, p.account_id, p.source, p.source_key) > ($3, $4, $5, $6, $7)`
+		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
+	}
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id
+			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id, p.source, p.source_key
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
-		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
+		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`+cursor+`
 		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key
-		LIMIT $2`, through, limit)
+		LIMIT $2`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select payments to originate: %w", err)
 	}
@@ -202,7 +212,8 @@ func (s *Store) NextOriginable(ctx context.Context, through civil.Date, limit in
 	for rows.Next() {
 		var p DuePayment
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID); err != nil {
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID,
+			&p.Source, &p.SourceKey); err != nil {
 			return nil, err
 		}
 		out = append(out, p)
