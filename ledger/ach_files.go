@@ -256,35 +256,30 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 		}
 		return nil
 	}
-	// PostgreSQL: a round trip per row would dominate; update a thousand
-	// rows per statement from a VALUES list.
-	const cols = 7
-	per := min(s.dialect.maxParams/cols, 1000)
-	for start := 0; start < len(allocs); start += per {
-		chunk := allocs[start:min(start+per, len(allocs))]
-		args := make([]any, 0, len(chunk)*cols+3)
-		args = append(args, f.ID, plan.BusinessDate, plan.EffectiveOn)
-		var values []byte
-		for i, a := range chunk {
-			if i > 0 {
-				values = append(values, ',')
-			}
-			p := 3 + i*cols
-			values = fmt.Appendf(values, "(CAST($%d AS BIGINT), CAST($%d AS TEXT), CAST($%d AS TEXT), CAST($%d AS %s), CAST($%d AS INTEGER), CAST($%d AS TEXT), CAST($%d AS TEXT))",
-				p+1, p+2, p+3, p+4, s.dialect.blob, p+5, p+6, p+7)
-			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName, a.IndividualID)
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
-				trace_number = v.column2, rdfi_routing = v.column3, number_enc = v.column4, transaction_code = v.column5, individual_name = v.column6,
-				individual_id = v.column7
-			FROM (VALUES `+string(values)+`) AS v
-			WHERE payments.id = v.column1 AND payments.state = 'scheduled'`, args...)
-		if err != nil {
-			return fmt.Errorf("originate payments: %w", err)
-		}
-		if got, _ := res.RowsAffected(); int(got) != len(chunk) {
-			return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(chunk), ErrPaymentTaken)
-		}
+	// PostgreSQL: a round trip per row would dominate, and so would parsing
+	// and planning a VALUES list of thousands of placeholders. The file's
+	// allocations go over as seven arrays in one statement, unnested into
+	// rows and joined to the payments by primary key.
+	n := len(allocs)
+	ids, traces, routings := make([]int64, n), make([]string, n), make([]string, n)
+	numbers, codes := make([][]byte, n), make([]int32, n)
+	names, indIDs := make([]string, n), make([]string, n)
+	for i, a := range allocs {
+		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc
+		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
+			trace_number = v.trace, rdfi_routing = v.routing, number_enc = v.number_enc, transaction_code = v.code,
+			individual_name = v.name, individual_id = v.individual_id
+		FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::integer[], $9::text[], $10::text[])
+			AS v (id, trace, routing, number_enc, code, name, individual_id)
+		WHERE payments.id = v.id AND payments.state = 'scheduled'`,
+		f.ID, plan.BusinessDate, plan.EffectiveOn, ids, traces, routings, numbers, codes, names, indIDs)
+	if err != nil {
+		return fmt.Errorf("originate payments: %w", err)
+	}
+	if got, _ := res.RowsAffected(); int(got) != n {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, n, ErrPaymentTaken)
 	}
 	return nil
 }
