@@ -735,7 +735,8 @@ func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
 // debit entries originated and the returns received for drafter's payments
 // by return code: what NACHA's return rates are computed from.
 func (s *Store) ReturnCounts(ctx context.Context, from, through civil.Date) (debits int, byCode map[string]int, err error) {
-	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND originated_on >= $1 AND originated_on <= $2`,
+	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files f JOIN payments p ON p.ach_file_id = f.id
+		WHERE f.business_date >= $1 AND f.business_date <= $2 AND p.kind = 'debit'`,
 		from, through).Scan(&debits); err != nil {
 		return 0, nil, fmt.Errorf("count debits: %w", err)
 	}

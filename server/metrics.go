@@ -166,7 +166,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	// Return rates over NACHA's 60-day window.
 	since := civil.Of(time.Now().In(c.zone)).AddDays(-60)
 	var debits int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND originated_on >= $1`, since).Scan(&debits); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files f JOIN payments p ON p.ach_file_id = f.id
+		WHERE f.business_date >= $1 AND p.kind = 'debit'`, since).Scan(&debits); err != nil {
 		fail("return rates", err)
 	} else if byCode, err := c.returnsSince(ctx, since); err != nil {
 		fail("return rates", err)
