@@ -18,3 +18,10 @@ func (s *S3) PutWithChecksum(ctx context.Context, key string, body []byte, check
 	}
 	return s.wrap(s.putObject(ctx, in, checksum))
 }
+
+// UsesXattr reports whether s keeps metadata in extended attributes.
+func (s *FS) UsesXattr() bool { return s.xattr }
+
+// WithoutXattr makes s keep metadata in sidecar files, as it does on a file
+// system without user extended attributes.
+func (s *FS) WithoutXattr() *FS { s.xattr = false; return s }

@@ -23,18 +23,31 @@ import (
 
 // FS is a Store in a local folder. The object KEY is the file ROOT/KEY, so
 // an operator can read it directly; its sha256, content type and metadata
-// are in the hidden sidecar ROOT/DIR/.NAME.meta.json beside it. Files are
-// 0600 and folders 0700. Every write goes to a temporary file in the same
-// folder that is synced and renamed into place (sidecar first, then data),
-// and the folder is synced; the data file is the truth: a sidecar whose
-// sha256 does not match its file is ignored. Conditional writes are
-// serialized within the process, so one process should own a root.
+// (the sidecar JSON) are in the file's extended attribute user.drafter.meta,
+// or, on a file system without user attributes, in the hidden sidecar file
+// ROOT/DIR/.NAME.meta.json beside it. Files are 0600 and folders 0700.
+// Every write goes to a temporary file in the same folder that is synced
+// and renamed into place (an attribute is set on the temporary file, so it
+// arrives with the data; a sidecar file is renamed in first), and the
+// folder is synced; the data file is the truth: metadata whose sha256 does
+// not match its file is ignored. Conditional writes are serialized within
+// the process, so one process should own a root.
 type FS struct {
 	root  string
 	locks [64]sync.Mutex
 	// owesSync is set by a DeferSync put until Sync makes it durable.
 	owesSync atomic.Bool
+	// xattr is set when the root's file system keeps user extended
+	// attributes: metadata goes there instead of a second file per object.
+	xattr bool
 }
+
+var (
+	// errNoXattr: the file system keeps no user extended attributes.
+	errNoXattr = errors.New("extended attributes not supported")
+	// errNoMeta: the file has no metadata attribute.
+	errNoMeta = errors.New("no metadata attribute")
+)
 
 var _ Store = (*FS)(nil)
 
@@ -62,7 +75,30 @@ func OpenFS(root string) (*FS, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("open fs store %s: not a folder", root)
 	}
-	return &FS{root: root}, nil
+	xattr, err := probeXattr(root)
+	if err != nil {
+		return nil, fmt.Errorf("open fs store %s: %w", root, err)
+	}
+	return &FS{root: root, xattr: xattr}, nil
+}
+
+// probeXattr reports whether the file system of root keeps user extended
+// attributes, by setting one on a temporary file.
+func probeXattr(root string) (bool, error) {
+	f, err := os.CreateTemp(root, ".tmp-probe-*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	switch err := setMeta(f, []byte("{}")); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errNoXattr):
+		return false, nil
+	default:
+		return false, fmt.Errorf("probe extended attributes: %w", err)
+	}
 }
 
 // openFSURL opens file:///abs/path.
@@ -207,11 +243,19 @@ func notFound(err error) error {
 	return err
 }
 
-// readSidecar returns the sidecar of key if it describes sha.
+// readSidecar returns the sidecar of key if it describes sha: from the
+// file's attribute, else from a sidecar file (an object written where
+// attributes were not kept, or copied in with its sidecar).
 func (s *FS) readSidecar(key, sha string) (sidecar, bool) {
-	b, err := os.ReadFile(s.sidecarFile(key))
+	var b []byte
+	err := errNoMeta
+	if s.xattr {
+		b, err = getMeta(s.file(key))
+	}
 	if err != nil {
-		return sidecar{}, false
+		if b, err = os.ReadFile(s.sidecarFile(key)); err != nil {
+			return sidecar{}, false
+		}
 	}
 	var sc sidecar
 	if json.Unmarshal(b, &sc) != nil || sc.SHA256 != sha {
@@ -324,18 +368,30 @@ func (s *FS) healSidecar(key, sha string, opts PutOptions) error {
 	if err != nil {
 		return err
 	}
+	if s.xattr {
+		f, err := os.Open(s.file(key))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := setMeta(f, sc); err != nil {
+			return err
+		}
+		return f.Sync()
+	}
 	dir := filepath.Dir(s.file(key))
-	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), sc, false); err != nil {
+	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), sc, nil, false); err != nil {
 		return err
 	}
 	return syncDir(dir)
 }
 
-// writeFiles writes the sidecar, then the data, each atomically, and syncs
-// the folder. Only the data is synced before its rename: the data file is
-// the truth (Stat hashes it and ignores a sidecar that does not match), so
-// a sidecar a crash lost costs its metadata until the next identical Put
-// heals it, never the object.
+// writeFiles writes the data atomically with its sidecar JSON in its
+// attribute, or (without attributes) the sidecar file first and then the
+// data, and syncs the folder. Only the data is synced before its rename:
+// the data file is the truth (Stat hashes it and ignores a sidecar that
+// does not match), so a sidecar file a crash lost costs its metadata until
+// the next identical Put heals it, never the object.
 func (s *FS) writeFiles(key string, body []byte, sc sidecar, deferSync bool) error {
 	meta, err := json.Marshal(sc)
 	if err != nil {
@@ -345,10 +401,14 @@ func (s *FS) writeFiles(key string, body []byte, sc sidecar, deferSync bool) err
 	if err := s.mkdirAll(dir, deferSync); err != nil {
 		return err
 	}
-	if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), meta, false); err != nil {
-		return err
+	attr := meta
+	if !s.xattr {
+		attr = nil
+		if err := writeAtomic(dir, filepath.Base(s.sidecarFile(key)), meta, nil, false); err != nil {
+			return err
+		}
 	}
-	if err := writeAtomic(dir, filepath.Base(s.file(key)), body, true); err != nil {
+	if err := writeAtomic(dir, filepath.Base(s.file(key)), body, attr, true); err != nil {
 		return err
 	}
 	if deferSync {
@@ -375,9 +435,10 @@ func (s *FS) Sync(ctx context.Context) error {
 	return nil
 }
 
-// writeAtomic writes name in dir through a temporary file renamed into
-// place, synced first when sync is set; the caller syncs dir.
-func writeAtomic(dir, name string, data []byte, sync bool) (err error) {
+// writeAtomic writes name in dir through a temporary file (0600) renamed
+// into place, with the metadata attribute attr when not nil, synced first
+// when sync is set; the caller syncs dir.
+func writeAtomic(dir, name string, data, attr []byte, sync bool) (err error) {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
 	if err != nil {
 		return err
@@ -388,11 +449,13 @@ func writeAtomic(dir, name string, data []byte, sync bool) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
 	if _, err := f.Write(data); err != nil {
 		return err
+	}
+	if attr != nil {
+		if err := setMeta(f, attr); err != nil {
+			return fmt.Errorf("set metadata attribute: %w", err)
+		}
 	}
 	if sync {
 		if err := f.Sync(); err != nil {

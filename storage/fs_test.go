@@ -26,6 +26,12 @@ func TestFSSuite(t *testing.T) {
 	storagetest.RunSuite(t, func(t *testing.T) storage.Store { return newFS(t) })
 }
 
+// TestFSSuiteSidecarFiles runs the suite with metadata in sidecar files, as
+// on a file system without user extended attributes.
+func TestFSSuiteSidecarFiles(t *testing.T) {
+	storagetest.RunSuite(t, func(t *testing.T) storage.Store { return newFS(t).WithoutXattr() })
+}
+
 func TestFSOpenURL(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "a", "b")
 	s, err := storage.Open(t.Context(), "file://"+root)
@@ -42,9 +48,21 @@ func TestFSOpenURL(t *testing.T) {
 }
 
 // TestFSPermissions: files 0600, folders 0700, no temporary files or
-// sidecars listed, sidecars beside the data.
+// sidecars listed, sidecar files beside the data only where the metadata
+// cannot go in an extended attribute.
 func TestFSPermissions(t *testing.T) {
-	s := newFS(t)
+	for _, files := range []bool{false, true} {
+		t.Run(map[bool]string{false: "attributes", true: "sidecar files"}[files], func(t *testing.T) {
+			s := newFS(t)
+			if files {
+				s.WithoutXattr()
+			}
+			testFSPermissions(t, s)
+		})
+	}
+}
+
+func testFSPermissions(t *testing.T, s *storage.FS) {
 	ctx := context.Background()
 	if _, err := s.Put(ctx, "a/b/c.pdf", []byte("x"), storage.PutOptions{}); err != nil {
 		t.Fatal(err)
@@ -72,8 +90,48 @@ func TestFSPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(s.Root(), "a", "b", ".c.pdf.meta.json")); err != nil {
+	_, err = os.Stat(filepath.Join(s.Root(), "a", "b", ".c.pdf.meta.json"))
+	if s.UsesXattr() && err == nil {
+		t.Errorf("sidecar file written beside an object whose metadata is in its attribute")
+	}
+	if !s.UsesXattr() && err != nil {
 		t.Errorf("sidecar: %v", err)
+	}
+}
+
+// TestFSMetadataAttribute: where the file system keeps user attributes
+// (ext4 and tmpfs here), an object's metadata travels in its file's
+// attribute, and an object stored before with a sidecar file (or on a
+// file system without attributes, then moved) still reads its metadata.
+func TestFSMetadataAttribute(t *testing.T) {
+	s := newFS(t)
+	if !s.UsesXattr() {
+		t.Skip("the temporary folder's file system keeps no user extended attributes")
+	}
+	ctx := context.Background()
+	opts := storage.PutOptions{ContentType: "application/pdf", Metadata: map[string]string{"account": "7"}}
+	if _, err := s.Put(ctx, "m/a.pdf", []byte("attr"), opts); err != nil {
+		t.Fatal(err)
+	}
+	// Written by a store without attributes: a sidecar file only.
+	old, err := storage.OpenFS(s.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.WithoutXattr().Put(ctx, "m/b.pdf", []byte("file"), opts); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"m/a.pdf", "m/b.pdf"} {
+		obj, err := s.Stat(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.ContentType != "application/pdf" || obj.Metadata["account"] != "7" {
+			t.Errorf("%s: %+v, want the metadata it was put with", key, obj)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(s.Root(), "m", ".a.pdf.meta.json")); err == nil {
+		t.Errorf("sidecar file written for m/a.pdf")
 	}
 }
 
@@ -81,7 +139,18 @@ func TestFSPermissions(t *testing.T) {
 // leaves a sidecar that does not describe the file; the file wins and the
 // next Put of the same bytes heals the sidecar.
 func TestFSStaleSidecar(t *testing.T) {
-	s := newFS(t)
+	for _, files := range []bool{false, true} {
+		t.Run(map[bool]string{false: "attributes", true: "sidecar files"}[files], func(t *testing.T) {
+			s := newFS(t)
+			if files {
+				s.WithoutXattr()
+			}
+			testFSStaleSidecar(t, s)
+		})
+	}
+}
+
+func testFSStaleSidecar(t *testing.T, s *storage.FS) {
 	ctx := context.Background()
 	opts := storage.PutOptions{ContentType: "application/pdf", Metadata: map[string]string{"account": "1"}}
 	if _, err := s.Put(ctx, "d/x.pdf", []byte("one"), opts); err != nil {
