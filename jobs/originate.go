@@ -155,7 +155,10 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 
 	// 2. Originate: every eligible due payment into the day's files, one
 	// file at a time, so memory holds one file's payments however many
-	// the day has.
+	// the day has. Each file allocated is handed to a storer that builds
+	// and stores it while the next one is allocated: building is this
+	// process's work, allocating mostly the database's. A dry run shares
+	// one transaction, so it does the two in turn.
 	held, err := st.HeldPayments(ctx, eff)
 	if err != nil {
 		return sum, err
@@ -165,15 +168,55 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		r.Skipped(n)
 		r.Selected(n)
 	}
+	storer := newFileStorer(ctx, o, r, !r.DryRun)
+	originated, err := o.allocate(storer.ctx, r, d, eff, sum, storer.store)
+	stored, serr := storer.wait()
+	if serr != nil {
+		// The storer's failure is the cause; allocation only saw the
+		// cancel that followed it.
+		err = serr
+	}
+	if err != nil {
+		return sum, err
+	}
+
+	// 3. Build and store every file of the day the storer did not: those
+	// allocated by an interrupted run, or stored before (checked). The
+	// bytes come from the ledger alone, so a rebuild after a crash is
+	// byte-identical and storage reports it unchanged.
+	files, err := st.DayFiles(ctx, d)
+	if err != nil {
+		return sum, err
+	}
+	for _, f := range files {
+		fs, ok := stored[f.ID]
+		if !ok {
+			if fs, err = o.storeFile(ctx, r, f); err != nil {
+				return sum, err
+			}
+		}
+		sum.Files = append(sum.Files, fs)
+		sum.Batches += fs.Batches
+		sum.Entries += fs.Entries
+		sum.DebitTotal += fs.DebitTotal
+	}
+	r.Done(originated)
+	return sum, nil
+}
+
+// allocate originates every eligible due payment into the day's files, one
+// file's worth at a time, and passes each file allocated to stored.
+func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(ledger.ACHFile) error) (int, error) {
+	cfg, st := r.Env.Config, r.Store
 	originated := 0
 	var last *ledger.DuePayment
 	for {
 		chunk, err := st.NextOriginable(ctx, eff, last, cfg.FileEntryLimit)
 		if err != nil {
-			return sum, err
+			return originated, err
 		}
 		if len(chunk) == 0 {
-			break
+			return originated, nil
 		}
 		offsets := 0
 		if cfg.OffsetRouting != "" {
@@ -181,7 +224,7 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		}
 		plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
 			NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
-		if _, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
+		f, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
 			allocs := make([]ledger.Allocation, len(chunk))
 			for i, p := range chunk {
 				trace, err := ach.Trace(cfg.ODFIRouting, first+i)
@@ -193,8 +236,9 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 					Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
 			}
 			return allocs, nil
-		}); err != nil {
-			return sum, fmt.Errorf("allocate file: %w", err)
+		})
+		if err != nil {
+			return originated, fmt.Errorf("allocate file: %w", err)
 		}
 		r.Checkpoint("file allocated")
 		for _, p := range chunk {
@@ -206,27 +250,77 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		last = &chunk[len(chunk)-1]
 		r.Selected(len(chunk))
 		r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
-	}
-
-	// 3. Build and store every file of the day that is not stored yet. The
-	// bytes come from the ledger alone, so a rebuild after a crash is
-	// byte-identical and storage reports it unchanged.
-	files, err := st.DayFiles(ctx, d)
-	if err != nil {
-		return sum, err
-	}
-	for _, f := range files {
-		fs, err := o.storeFile(ctx, r, f)
-		if err != nil {
-			return sum, err
+		if err := stored(f); err != nil {
+			return originated, err
 		}
-		sum.Files = append(sum.Files, fs)
-		sum.Batches += fs.Batches
-		sum.Entries += fs.Entries
-		sum.DebitTotal += fs.DebitTotal
 	}
-	r.Done(originated)
-	return sum, nil
+}
+
+// fileStorer builds and stores allocated files, beside the allocation or
+// (not concurrent) in its turn. The first error stops it and cancels ctx,
+// so that allocation stops too.
+type fileStorer struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	o      Originate
+	r      *Run
+	files  chan ledger.ACHFile
+	done   chan struct{}
+	stored map[int64]FileSummary
+	err    error
+}
+
+func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *fileStorer {
+	fs := &fileStorer{o: o, r: r, stored: map[int64]FileSummary{}}
+	fs.ctx, fs.cancel = context.WithCancel(ctx)
+	if concurrent {
+		// One file waits while the next is allocated: memory holds at
+		// most three files' entries.
+		fs.files, fs.done = make(chan ledger.ACHFile, 1), make(chan struct{})
+		go func() {
+			defer close(fs.done)
+			for f := range fs.files {
+				if fs.err == nil {
+					fs.put(f)
+				}
+			}
+		}()
+	}
+	return fs
+}
+
+// store takes a file just allocated.
+func (fs *fileStorer) store(f ledger.ACHFile) error {
+	if fs.files == nil {
+		fs.put(f)
+		return fs.err
+	}
+	select {
+	case fs.files <- f:
+		return nil
+	case <-fs.ctx.Done():
+		return fs.ctx.Err()
+	}
+}
+
+func (fs *fileStorer) put(f ledger.ACHFile) {
+	sum, err := fs.o.storeFile(fs.ctx, fs.r, f)
+	if err != nil {
+		fs.err = err
+		fs.cancel()
+		return
+	}
+	fs.stored[f.ID] = sum
+}
+
+// wait returns what was stored and the first error, once the storer is done.
+func (fs *fileStorer) wait() (map[int64]FileSummary, error) {
+	if fs.files != nil {
+		close(fs.files)
+		<-fs.done
+	}
+	fs.cancel()
+	return fs.stored, fs.err
 }
 
 // storeFile builds a file from the ledger and stores it unless it is stored.

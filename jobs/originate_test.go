@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	moov "github.com/moov-io/ach"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 	"github.com/drafterhq/drafter/portfolio"
+	"github.com/drafterhq/drafter/storage"
 )
 
 func jsonLine(a portfolio.Account) ([]byte, error) {
@@ -235,5 +239,66 @@ func TestOriginateUsesCorrectedIndividualID(t *testing.T) {
 	}
 	if !ids["CUST 0042"] || ids["LN-1"] || !ids["LN-2"] {
 		t.Fatalf("individual ids %v", ids)
+	}
+}
+
+// A file that cannot be stored (the key holds other bytes) fails the run
+// with the storage error, while the files before it are stored; once the
+// stray object is gone, a restart stores the rest and originates nothing
+// again.
+func TestOriginateStorageFailureMidDay(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := civil.MustParse("2026-12-01")
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+			importGenerated(t, env.Store, 600, 11, d)
+			fs, ok := env.Docs.(*storage.FS)
+			if !ok {
+				t.Skipf("test store is %T; the stray object is removed from a folder", env.Docs)
+			}
+			stray := jobs.FileKey(d, "B")
+			if _, err := env.Docs.Put(ctx, stray, []byte("not drafter's file\n"), storage.PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+			if !errors.Is(err, storage.ErrConflict) {
+				t.Fatalf("run with a stray object at %s: %v, want the storage conflict", stray, err)
+			}
+			files, err := env.Store.DayFiles(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) < 2 || files[0].Status != ledger.FileStored || files[1].Status == ledger.FileStored {
+				t.Fatalf("after the failure: %+v; want file A stored and B not", files)
+			}
+			originated, _ := env.Store.PaymentCounts(ctx)
+
+			if err := os.Remove(filepath.Join(fs.Root(), filepath.FromSlash(stray))); err != nil {
+				t.Fatal(err)
+			}
+			again, err := env.Restart(ctx, jobs.Originate{}, res.Run.ID, "ana", time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := again.Summary.(*jobs.OriginateSummary)
+			counts, _ := env.Store.PaymentCounts(ctx)
+			if counts[ledger.PaymentOriginated] != sum.Entries || counts[ledger.PaymentOriginated] < originated[ledger.PaymentOriginated] {
+				t.Fatalf("after restart %v with %d entries in files; before %v", counts, sum.Entries, originated)
+			}
+			for _, f := range sum.Files {
+				body, _, err := env.Docs.Get(ctx, f.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkNACHA(t, body)
+			}
+			files, _ = env.Store.DayFiles(ctx, d)
+			for _, f := range files {
+				if f.Status != ledger.FileStored {
+					t.Fatalf("file %s %s after restart", f.IDModifier, f.Status)
+				}
+			}
+		})
 	}
 }
