@@ -15,8 +15,11 @@ import (
 // reached a threshold (90, 60 and 30 days before maturity by default):
 // rendered, stored under notices/ACCOUNT/lease-end-Nd.pdf, recorded with its
 // email queued in the same transaction. Each threshold is sent once per
-// lease; a threshold whose day had no run is sent on the next run
-// (statements.DueThreshold), and the documents' unique key keeps it once.
+// lease and maturity date; a threshold whose day had no run is sent on the
+// next run (statements.DueThreshold), and the documents' unique key keeps
+// it once. When a lease is extended after a threshold's notice, the new
+// maturity date's notice of that threshold is sent too, stored beside the
+// first (ReissuedNoticeKey).
 type LeaseEnd struct {
 	// Thresholds are the days before maturity (default
 	// statements.LeaseEndThresholds).
@@ -63,13 +66,17 @@ func (j LeaseEnd) Run(ctx context.Context, r *Run) (any, error) {
 			if err != nil {
 				return nil, "", err
 			}
+			holders, err := r.Store.StorageKeyHolders(ctx, ids(due), ledger.DocLeaseEndPrefix)
+			if err != nil {
+				return nil, "", err
+			}
 			items := make([]*docItem, len(due))
 			for i, a := range due {
 				in := LeaseEndInput(a, acts[a.ID], d, thresholds[i])
+				key := ledger.DocumentKey{AccountID: a.ID, Kind: LeaseEndKind(thresholds[i]), Period: a.MaturityOn.String()}
 				items[i] = &docItem{account: a.ID, recipient: a.Email, date: d, mailKind: ledger.MailLeaseEndNotice,
-					key:        ledger.DocumentKey{AccountID: a.ID, Kind: LeaseEndKind(thresholds[i]), Period: a.MaturityOn.String()},
-					storageKey: NoticeKey(a.ID, thresholds[i]),
-					render:     func() ([]byte, error) { return renderLeaseEnd(in, lender) },
+					key: key, storageKey: noticeKeyFor(key, thresholds[i], holders),
+					render: func() ([]byte, error) { return renderLeaseEnd(in, lender) },
 				}
 			}
 			return items, after, nil
@@ -85,6 +92,25 @@ func LeaseEndKind(days int) string { return ledger.DocLeaseEndPrefix + strconv.I
 // NoticeKey is where an account's lease-end notice of a threshold is stored.
 func NoticeKey(account string, days int) string {
 	return fmt.Sprintf("notices/%s/lease-end-%dd.pdf", account, days)
+}
+
+// ReissuedNoticeKey is where the notice of a threshold is stored when the
+// lease's maturity date changed after the threshold's notice was sent (an
+// extension): the new notice names the maturity date it is for, and the
+// one sent before stays where it was.
+func ReissuedNoticeKey(account string, days int, maturity string) string {
+	return fmt.Sprintf("notices/%s/lease-end-%dd-%s.pdf", account, days, maturity)
+}
+
+// noticeKeyFor is the storage key of the notice key: NoticeKey, unless a
+// notice recorded for another maturity date holds it. The choice depends
+// only on what is recorded, so a rerun makes the same one.
+func noticeKeyFor(key ledger.DocumentKey, days int, holders map[string]ledger.DocumentKey) string {
+	k := NoticeKey(key.AccountID, days)
+	if h, ok := holders[k]; ok && h != key {
+		return ReissuedNoticeKey(key.AccountID, days, key.Period)
+	}
+	return k
 }
 
 func ids(accts []ledger.DocumentAccount) []string {

@@ -9,6 +9,7 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/portfolio"
 )
 
 // TestLeaseEndThresholdsOnce follows one lease to maturity: the 90- and
@@ -150,5 +151,76 @@ func TestLeaseEndPortfolio(t *testing.T) {
 	s2 := second.Summary.(*jobs.DocumentSummary)
 	if s2.Stored != crossed || s2.AlreadySent+s2.Stored != s2.Selected {
 		t.Errorf("second day: %+v, want %d new notices (thresholds crossed overnight) and the rest already sent", s2, crossed)
+	}
+}
+
+// TestLeaseEndExtendedLease: a lease extended after its 90-day notice gets
+// the 90-day notice of its new maturity date too, stored beside the first
+// (which stays as sent); the run has no failures and a rerun verifies.
+func TestLeaseEndExtendedLease(t *testing.T) {
+	hasQPDF(t)
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			asOf := civil.MustParse("2026-11-24")
+			const n, seed = 300, 21
+			importGenerated(t, env.Store, n, seed, asOf)
+			leases, err := env.Store.LeasesMaturing(ctx, asOf.AddDays(95), asOf.AddDays(150), "", "", 1)
+			if err != nil || len(leases) == 0 {
+				t.Fatalf("no lease maturing 95 to 150 days after %s: %v", asOf, err)
+			}
+			lease, m := leases[0], leases[0].MaturityOn
+			scope := "account:" + lease.ID
+			run := func(d civil.Date) jobs.Result {
+				t.Helper()
+				res, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: d, Scope: scope, Trigger: "test"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Run.Status != ledger.RunSucceeded {
+					t.Fatalf("%s: run %s: %s", d, res.Run.Status, res.Run.Error)
+				}
+				return res
+			}
+			if s := run(m.AddDays(-90)).Summary.(*jobs.DocumentSummary); s.Stored != 1 {
+				t.Fatalf("90 days before %s: %+v, want the notice", m, s)
+			}
+
+			// The lease is extended by a month.
+			m2 := m.AddDays(30)
+			var extended []portfolio.Account
+			for a := range portfolio.Generated(portfolio.GenerateOptions{Accounts: n, Seed: seed, AsOf: asOf}) {
+				if a.ID == lease.ID {
+					a.Contract.MaturityDate = m2
+					a.Contract.TermMonths++
+					extended = append(extended, a)
+				}
+			}
+			importAccounts(t, env.Store, extended)
+			res := run(m2.AddDays(-90))
+			if s := res.Summary.(*jobs.DocumentSummary); s.Stored != 1 || s.EmailsQueued != 1 || s.ByKind["lease_end_90"] != 1 {
+				t.Fatalf("90 days before the new maturity %s: %+v, want a new 90-day notice", m2, s)
+			}
+			docs := recordedDocuments(t, env.Store, "lease_end_%")
+			first, reissued := jobs.NoticeKey(lease.ID, 90), jobs.ReissuedNoticeKey(lease.ID, 90, m2.String())
+			if len(docs) != 2 || docs[first].Period != m.String() || docs[reissued].Period != m2.String() {
+				t.Fatalf("notices recorded: %+v; want %s for %s and %s for %s", docs, first, m, reissued, m2)
+			}
+			for key, doc := range docs {
+				b, obj, err := env.Docs.Get(ctx, key)
+				if err != nil || obj.SHA256 != doc.SHA256 {
+					t.Fatalf("stored %s: %v (sha %s, recorded %s)", key, err, obj.SHA256, doc.SHA256)
+				}
+				qpdfCheck(t, key, b)
+			}
+			again, err := env.Rerun(ctx, jobs.LeaseEnd{}, res.Run, "test", "check", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := again.Summary.(*jobs.DocumentSummary); s.Verified != 1 || s.Stored != 0 || s.EmailsQueued != 0 {
+				t.Errorf("rerun: %+v, want the reissued notice verified", s)
+			}
+		})
 	}
 }

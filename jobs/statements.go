@@ -458,6 +458,7 @@ func attachExisting(ctx context.Context, r *Run, items []*docItem) error {
 	for _, it := range items {
 		if d, ok := have[it.key]; ok {
 			it.existing = &d
+			it.storageKey = d.StorageKey // the ledger is the record of where
 			if d.DocumentDate != it.date {
 				it.outcome = outAlready
 			}

@@ -90,6 +90,34 @@ func (s *Store) Documents(ctx context.Context, keys []DocumentKey) (map[Document
 	return out, nil
 }
 
+// StorageKeyHolders returns, among the recorded documents of the accounts
+// whose kind starts with kindPrefix, which document holds each storage key.
+// A job that stores a new document under a fixed key asks it whether an
+// earlier document (another period) holds that key already.
+func (s *Store) StorageKeyHolders(ctx context.Context, accountIDs []string, kindPrefix string) (map[string]DocumentKey, error) {
+	out := map[string]DocumentKey{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	in, args := s.inList(accountIDs, 0)
+	args = append(args, kindPrefix+"%")
+	err := s.each(ctx, `SELECT account_id, kind, period, storage_key FROM documents
+		WHERE account_id IN (`+in+`) AND kind LIKE $`+strconv.Itoa(len(args)), args,
+		func(scan func(...any) error) error {
+			var k DocumentKey
+			var key string
+			if err := scan(&k.AccountID, &k.Kind, &k.Period, &key); err != nil {
+				return err
+			}
+			out[key] = k
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("select documents' storage keys: %w", err)
+	}
+	return out, nil
+}
+
 // RecordDocuments records stored documents and queues each one's email in
 // the same transaction: a document is recorded and its email queued
 // together or not at all. A document already recorded under its key is left
