@@ -60,7 +60,13 @@ type Exception struct {
 	Raw       string     `json:"raw,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	Resolved  *time.Time `json:"resolved_at,omitempty"`
+	// ResolvedBy and Resolution are who resolved it and what they did.
+	ResolvedBy string `json:"resolved_by,omitempty"`
+	Resolution string `json:"resolution,omitempty"`
 }
+
+// ErrAlreadyResolved is returned when resolving an exception resolved before.
+var ErrAlreadyResolved = errors.New("exception already resolved")
 
 // RejectInbound records a malformed file as rejected, with its exception,
 // in one transaction. It reports false when the file was recorded before
@@ -705,30 +711,61 @@ func flatten(rows [][]any) []any {
 	return out
 }
 
+const exceptionSelect = `SELECT id, kind, reference, detail, raw, created_at, resolved_at, resolved_by, resolution FROM exceptions`
+
+func scanException(row rowScanner) (Exception, error) {
+	var e Exception
+	var resolved sql.NullTime
+	if err := row.Scan(&e.ID, &e.Kind, &e.Reference, &e.Detail, &e.Raw, &e.CreatedAt, &resolved, &e.ResolvedBy, &e.Resolution); err != nil {
+		return e, err
+	}
+	if resolved.Valid {
+		e.Resolved = &resolved.Time
+	}
+	return e, nil
+}
+
 // Exceptions returns the exceptions, oldest first: open ones only unless all.
 func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
-	q := `SELECT id, kind, reference, detail, raw, created_at, resolved_at FROM exceptions`
+	q := exceptionSelect
 	if !all {
 		q += ` WHERE resolved_at IS NULL`
 	}
-	rows, err := s.q.QueryContext(ctx, q+` ORDER BY id`)
+	out, err := queryAll(ctx, s.q, scanException, q+` ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("select exceptions: %w", err)
 	}
-	defer rows.Close()
-	var out []Exception
-	for rows.Next() {
-		var e Exception
-		var resolved sql.NullTime
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Reference, &e.Detail, &e.Raw, &e.CreatedAt, &resolved); err != nil {
-			return nil, err
+	return out, nil
+}
+
+// ResolveException marks an open exception resolved by by, with what was
+// done about it, and records it in the audit log, in one transaction. It
+// returns ErrNotFound for no such exception and ErrAlreadyResolved (with
+// the exception as resolved) for one resolved before; resolving changes
+// nothing else: the person's fix (a corrected bank account, a call to the
+// bank) is theirs to make.
+func (s *Store) ResolveException(ctx context.Context, id int64, by, resolution string) (Exception, error) {
+	var e Exception
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE exceptions SET resolved_at = $2, resolved_by = $3, resolution = $4
+			WHERE id = $1 AND resolved_at IS NULL`, id, now(), by, resolution)
+		if err != nil {
+			return fmt.Errorf("resolve exception %d: %w", id, err)
 		}
-		if resolved.Valid {
-			e.Resolved = &resolved.Time
+		n, _ := res.RowsAffected()
+		if e, err = scanException(tx.QueryRowContext(ctx, exceptionSelect+` WHERE id = $1`, id)); errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
 		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		if n == 0 {
+			return ErrAlreadyResolved
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
+			now(), by, "resolve exception", fmt.Sprintf("exception %d (%s %s)", id, e.Kind, e.Reference), resolution)
+		return err
+	})
+	return e, err
 }
 
 // ReturnCounts counts, for the business dates from through through, the

@@ -55,3 +55,39 @@ func TestInboundFileOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestResolveException: an open exception is resolved once, with who and
+// what was done, and leaves the open list; resolving it again or one that
+// does not exist says so and changes nothing.
+func TestResolveException(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		f := ledger.InboundFile{SHA256: "cd34", Name: "r.ach", StorageKey: "ach/received/cd34.ach", Error: "r.ach:1: record length"}
+		if _, err := s.RejectInbound(ctx, f, ledger.Exception{Kind: "inbound_rejected", Reference: "cd34", Detail: f.Error}); err != nil {
+			t.Fatal(err)
+		}
+		exs, err := s.Exceptions(ctx, false)
+		if err != nil || len(exs) != 1 {
+			t.Fatalf("open exceptions %+v %v", exs, err)
+		}
+		id := exs[0].ID
+		e, err := s.ResolveException(ctx, id, "ana", "bank resent the file; applied as r2.ach")
+		if err != nil || e.Resolved == nil || e.ResolvedBy != "ana" || e.Resolution != "bank resent the file; applied as r2.ach" {
+			t.Fatalf("resolve: %+v %v", e, err)
+		}
+		if open, _ := s.Exceptions(ctx, false); len(open) != 0 {
+			t.Fatalf("still open: %+v", open)
+		}
+		again, err := s.ResolveException(ctx, id, "bob", "again")
+		if !errors.Is(err, ledger.ErrAlreadyResolved) || again.ResolvedBy != "ana" {
+			t.Fatalf("resolve again: %+v %v; want ErrAlreadyResolved with the first resolution", again, err)
+		}
+		if _, err := s.ResolveException(ctx, id+100, "ana", "x"); !errors.Is(err, ledger.ErrNotFound) {
+			t.Fatalf("resolve a missing exception: %v", err)
+		}
+		all, err := s.Exceptions(ctx, true)
+		if err != nil || len(all) != 1 || all[0].ResolvedBy != "ana" || all[0].Resolved == nil {
+			t.Fatalf("all exceptions %+v %v", all, err)
+		}
+	})
+}

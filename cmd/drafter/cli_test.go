@@ -240,3 +240,38 @@ func TestCLIServe(t *testing.T) {
 		t.Errorf("serve after SIGTERM: %v", err)
 	}
 }
+
+// TestCLIExceptions: a malformed return file is rejected into an
+// exception, which the operator lists and resolves with a note; resolving
+// without a note, twice, or an unknown id says what to do.
+func TestCLIExceptions(t *testing.T) {
+	c := newCLI(t, "sqlite")
+	bad := filepath.Join(t.TempDir(), "garbled.ach")
+	if err := os.WriteFile(bad, []byte("not a NACHA file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.run(nil, "returns", "ingest", bad, "--date", "2026-12-02") // exits non-zero: the file is rejected
+	var exs []ledger.Exception
+	if err := json.Unmarshal([]byte(c.ok("exceptions", "--json")), &exs); err != nil || len(exs) != 1 {
+		t.Fatalf("exceptions after a rejected file: %v %+v", err, exs)
+	}
+	id := strconv.FormatInt(exs[0].ID, 10)
+	if _, errs, code := c.run(nil, "exceptions", "resolve", id); code == 0 || !strings.Contains(errs, "--note is required") {
+		t.Errorf("resolve without a note: exit %d, %s", code, errs)
+	}
+	if out := c.ok("exceptions", "resolve", "#"+id, "--note", "bank resent the file"); !strings.Contains(out, "resolved by tester") {
+		t.Errorf("resolve: %s", out)
+	}
+	if _, errs, code := c.run(nil, "exceptions", "resolve", id, "--note", "again"); code == 0 || !strings.Contains(errs, "was resolved") || !strings.Contains(errs, "by tester: bank resent the file") {
+		t.Errorf("resolve twice: exit %d, %s", code, errs)
+	}
+	if _, errs, code := c.run(nil, "exceptions", "resolve", "999", "--note", "x"); code == 0 || !strings.Contains(errs, "does not exist") {
+		t.Errorf("resolve unknown: exit %d, %s", code, errs)
+	}
+	if out := c.ok("exceptions"); !strings.Contains(out, "no open exceptions") {
+		t.Errorf("open exceptions after resolving: %s", out)
+	}
+	if out := c.ok("exceptions", "--all"); !strings.Contains(out, "resolved") || !strings.Contains(out, "by tester: bank resent the file") {
+		t.Errorf("all exceptions: %s", out)
+	}
+}

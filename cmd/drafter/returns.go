@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -137,12 +138,18 @@ func countList(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// ExceptionsCommand lists what needs a person.
+// ExceptionsCommand lists what needs a person, and marks one resolved.
 type ExceptionsCommand struct{ common }
 
 // Run implements command.
 func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("exceptions", "exceptions [--all] [--json]")
+	if len(args) > 0 && args[0] == "resolve" {
+		return c.resolve(ctx, args[1:])
+	}
+	fs := newFlagSet("exceptions", "exceptions [--all] [--json]\n       drafter exceptions resolve ID --note TEXT [--json]\n\n"+
+		"Lists the open exceptions: returns and NOCs that matched no payment or\n"+
+		"did not agree with it, refused NOCs, rejected return files. Once a person\n"+
+		"has dealt with one, `exceptions resolve` records who and what was done.")
 	c.register(fs)
 	all := fs.Bool("all", false, "include resolved exceptions")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
@@ -168,15 +175,74 @@ func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
 		fmt.Println("no open exceptions")
 		return nil
 	}
+	open := 0
 	for _, e := range exs {
-		fmt.Printf("#%d %s %s (%s)\n  %s\n", e.ID, e.Kind, e.Reference, e.CreatedAt.Format(time.RFC3339), e.Detail)
-		for l := range strings.SplitSeq(e.Raw, "\n") {
-			if l != "" {
-				fmt.Printf("  | %s\n", l)
-			}
+		printException(e)
+		if e.Resolved == nil {
+			open++
 		}
 	}
-	fmt.Printf("%d open exception(s)\n", len(exs))
+	fmt.Printf("%d open exception(s)", open)
+	if n := len(exs) - open; n > 0 {
+		fmt.Printf(", %d resolved", n)
+	}
+	fmt.Println()
+	return nil
+}
+
+func printException(e ledger.Exception) {
+	fmt.Printf("#%d %s %s (%s)\n  %s\n", e.ID, e.Kind, e.Reference, e.CreatedAt.Format(time.RFC3339), e.Detail)
+	for l := range strings.SplitSeq(e.Raw, "\n") {
+		if l != "" {
+			fmt.Printf("  | %s\n", l)
+		}
+	}
+	if e.Resolved != nil {
+		fmt.Printf("  resolved %s by %s: %s\n", e.Resolved.Format(time.RFC3339), e.ResolvedBy, oneLine(e.Resolution, 200))
+	}
+}
+
+// resolve marks one exception resolved.
+func (c *ExceptionsCommand) resolve(ctx context.Context, args []string) error {
+	fs := newFlagSet("exceptions resolve", "exceptions resolve ID --note TEXT [--json]\n\n"+
+		"Marks an open exception resolved, with what was done about it (recorded\n"+
+		"with the operator, DRAFTER_OPERATOR or USER, in the audit log). It changes\n"+
+		"nothing else: correcting a bank account or calling the bank is the fix.")
+	c.register(fs)
+	note := fs.String("note", "", "what was done about it (required)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the exception as JSON")
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fs.Usage()
+		return errHelp
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("want an exception id (the number after # in `drafter exceptions`), got %q", args[0])
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*note) == "" {
+		return fmt.Errorf("exceptions resolve %d: --note is required: say what was done (for example \"bank account corrected by phone, ticket 4411\")", id)
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	e, err := a.store.ResolveException(ctx, id, operator(), *note)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return fmt.Errorf("exception %d does not exist: see `drafter exceptions --all`", id)
+	case errors.Is(err, ledger.ErrAlreadyResolved):
+		return fmt.Errorf("exception %d was resolved %s by %s: %s", id, e.Resolved.Format(time.RFC3339), e.ResolvedBy, oneLine(e.Resolution, 200))
+	case err != nil:
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(e)
+	}
+	fmt.Printf("exception %d (%s %s) resolved by %s\n", e.ID, e.Kind, e.Reference, e.ResolvedBy)
 	return nil
 }
 
