@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sync"
+	"time"
 
 	"github.com/drafterhq/drafter/ledger"
 )
@@ -31,11 +32,24 @@ func LockerFor(st *ledger.Store) Locker {
 	return &LocalLocker{}
 }
 
+// LostWatcher is a Locker whose locks can be lost while held, and that
+// says so: a PostgreSQL session lock goes with its connection, and a
+// replica that went on as if it held the lock would fire the schedule
+// beside the one that took it next.
+type LostWatcher interface {
+	// TryLockWatched is TryLock, with a channel closed when the lock is
+	// found lost while held (not when unlock releases it).
+	TryLockWatched(ctx context.Context, name string) (unlock func(), lost <-chan struct{}, ok bool, err error)
+}
+
 // PGLocker takes PostgreSQL session advisory locks, each on a dedicated
 // connection held while the lock is: if the process dies, the server
 // closes the connection and the lock is released with it.
 type PGLocker struct {
 	DB *sql.DB
+	// CheckEvery is how often a watched lock's connection is checked
+	// (default 5 s).
+	CheckEvery time.Duration
 }
 
 // lockKey maps a lock name to the 64-bit key of an advisory lock.
@@ -47,23 +61,66 @@ func lockKey(name string) int64 {
 
 // TryLock implements Locker with pg_try_advisory_lock.
 func (l *PGLocker) TryLock(ctx context.Context, name string) (func(), bool, error) {
+	unlock, _, ok, err := l.tryLock(ctx, name, false)
+	return unlock, ok, err
+}
+
+// TryLockWatched implements LostWatcher: while the lock is held, its
+// connection is checked every CheckEvery; a failed check (the connection
+// dropped, so the server released the lock) closes lost, and the
+// connection is discarded.
+func (l *PGLocker) TryLockWatched(ctx context.Context, name string) (func(), <-chan struct{}, bool, error) {
+	return l.tryLock(ctx, name, true)
+}
+
+func (l *PGLocker) tryLock(ctx context.Context, name string, watch bool) (func(), <-chan struct{}, bool, error) {
 	conn, err := l.DB.Conn(ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
+		return nil, nil, false, fmt.Errorf("lock %s: %w", name, err)
 	}
 	key := lockKey(name)
 	var ok bool
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
 		conn.Close()
-		return nil, false, fmt.Errorf("lock %s: %w", name, err)
+		return nil, nil, false, fmt.Errorf("lock %s: %w", name, err)
 	}
 	if !ok {
 		conn.Close()
-		return nil, false, nil
+		return nil, nil, false, nil
+	}
+	lost, stop, watched := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	if watch {
+		every := l.CheckEvery
+		if every <= 0 {
+			every = 5 * time.Second
+		}
+		go func() {
+			defer close(watched)
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					cctx, cancel := context.WithTimeout(context.Background(), every)
+					err := conn.PingContext(cctx)
+					cancel()
+					if err != nil {
+						close(lost)
+						return
+					}
+				}
+			}
+		}()
+	} else {
+		close(watched)
 	}
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			close(stop)
+			<-watched
 			var released bool
 			err := conn.QueryRowContext(context.Background(), `SELECT pg_advisory_unlock($1)`, key).Scan(&released)
 			if err != nil || !released {
@@ -73,7 +130,7 @@ func (l *PGLocker) TryLock(ctx context.Context, name string) (func(), bool, erro
 			}
 			conn.Close()
 		})
-	}, true, nil
+	}, lost, true, nil
 }
 
 // LocalLocker holds locks inside one process.

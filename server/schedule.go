@@ -170,31 +170,15 @@ const schedulerLock = "scheduler"
 // Run takes the scheduler lock (waiting while another replica holds it)
 // and fires the entries until ctx ends. Then it fires nothing more and
 // waits for the running jobs, which are cancelled Grace after ctx ends.
+// If the lock is lost while held (its database connection dropped, and
+// with it the lock: another replica may hold it now), Run fires nothing
+// more once the jobs running finish, and waits for the lock again.
 func (s *Scheduler) Run(ctx context.Context) error {
 	for _, e := range s.Entries {
 		if _, ok := s.Jobs[e.Job]; !ok {
 			return fmt.Errorf("schedule: no job %q", e.Job)
 		}
 	}
-	waiting := false
-	for {
-		unlock, ok, err := s.Locker.TryLock(ctx, schedulerLock)
-		if err != nil {
-			s.Log.Error().Err(err).Msg("scheduler lock")
-		}
-		if ok {
-			defer unlock()
-			break
-		}
-		if !waiting && err == nil {
-			s.Log.Info().Msg("another replica holds the scheduler lock: waiting for it")
-			waiting = true
-		}
-		if err := s.Clock.SleepUntil(ctx, s.Clock.Now().Add(s.LockRetry)); err != nil {
-			return nil
-		}
-	}
-	s.Log.Info().Int("entries", len(s.Entries)).Str("zone", s.Zone.String()).Msg("scheduler lock taken: firing the schedule")
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	stop := context.AfterFunc(ctx, func() {
@@ -202,19 +186,72 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		time.AfterFunc(s.Grace, cancelJobs)
 	})
 	defer stop()
+	for ctx.Err() == nil {
+		unlock, lost, ok := s.waitForLock(ctx)
+		if !ok {
+			return nil
+		}
+		s.fire(ctx, jobCtx, lost)
+		unlock()
+		if ctx.Err() == nil {
+			s.Log.Error().Msg("scheduler lock lost (its database connection dropped): firing nothing more until the lock is taken again")
+		}
+	}
+	return nil
+}
+
+// waitForLock takes the scheduler lock, waiting while another replica
+// holds it; false when ctx ends first. lost is closed if the lock is lost.
+func (s *Scheduler) waitForLock(ctx context.Context) (unlock func(), lost <-chan struct{}, ok bool) {
+	waiting := false
+	for {
+		var err error
+		if w, watched := s.Locker.(LostWatcher); watched {
+			unlock, lost, ok, err = w.TryLockWatched(ctx, schedulerLock)
+		} else {
+			unlock, ok, err = s.Locker.TryLock(ctx, schedulerLock)
+		}
+		if err != nil {
+			s.Log.Error().Err(err).Msg("scheduler lock")
+		}
+		if ok {
+			s.Log.Info().Int("entries", len(s.Entries)).Str("zone", s.Zone.String()).Msg("scheduler lock taken: firing the schedule")
+			return unlock, lost, true
+		}
+		if !waiting && err == nil {
+			s.Log.Info().Msg("another replica holds the scheduler lock: waiting for it")
+			waiting = true
+		}
+		if err := s.Clock.SleepUntil(ctx, s.Clock.Now().Add(s.LockRetry)); err != nil {
+			return nil, nil, false
+		}
+	}
+}
+
+// fire runs every entry until ctx ends or lost is closed, then waits for
+// the jobs they run.
+func (s *Scheduler) fire(ctx, jobCtx context.Context, lost <-chan struct{}) {
+	fireCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-lost:
+			cancel()
+		case <-fireCtx.Done():
+		}
+	}()
 	var wg sync.WaitGroup
 	for i := range s.Entries {
 		e := &s.Entries[i]
 		wg.Go(func() {
 			if e.Intraday {
-				s.intraday(ctx, jobCtx, e)
+				s.intraday(fireCtx, jobCtx, e)
 			} else {
-				s.daily(ctx, jobCtx, e)
+				s.daily(fireCtx, jobCtx, e)
 			}
 		})
 	}
 	wg.Wait()
-	return nil
 }
 
 // businessDate is the business date of an instant: its civil date in Zone.
