@@ -195,6 +195,13 @@ func (e *Env) heartbeatRun(ctx context.Context, id int64, every time.Duration) {
 
 // failRun records a run failed, unless it is finished already, under the
 // run's lock so that it never overwrites a finisher's outcome.
+// FailRun records a running chunked run failed with cause, as its
+// coordinator does when one of its own chunks fails. A worker-only replica
+// whose chunk failed calls it: otherwise the chunk would wait out its
+// lease, be taken again and fail again, and the run would never end. A
+// restart resumes from the chunks done.
+func (e *Env) FailRun(ctx context.Context, lr ledger.Run, cause error) { e.failRun(ctx, lr, cause) }
+
 func (e *Env) failRun(ctx context.Context, lr ledger.Run, cause error) {
 	unlock, err := lockRunWait(ctx, e.Store, lr.ID)
 	if err != nil {

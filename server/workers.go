@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -47,9 +48,12 @@ func (w *ChunkWorker) Run(stop, work context.Context) error {
 				continue
 			}
 			if err := w.Env.WorkChunks(work, job, r); err != nil && work.Err() == nil {
-				// The chunk is left to its lease; the run's coordinator
-				// or another worker takes it over.
-				w.Log.Error().Err(err).Int64("run", r.ID).Str("job", r.Job).Msg("chunk worker: chunk failed")
+				// As when the coordinator's own chunk fails: the run
+				// fails now (a restart resumes from the chunks done)
+				// rather than its chunk being retaken and failing again
+				// at every lease.
+				w.Log.Error().Err(err).Int64("run", r.ID).Str("job", r.Job).Msg("chunk worker: chunk failed; failing the run")
+				w.Env.FailRun(context.WithoutCancel(work), r, fmt.Errorf("chunk worker: %w", err))
 			}
 		}
 		select {
