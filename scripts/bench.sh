@@ -5,6 +5,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/test-deps.sh
+# The HTML-to-PDF peer of the statement benchmark (Debian's Chromium).
+if ! command -v chromium >/dev/null && [ -z "${DRAFTER_CHROMIUM:-}" ]; then
+	note "installing chromium for BenchmarkStatementVsChromium"
+	apt_install chromium || note "chromium missing and cannot be installed: BenchmarkStatementVsChromium will skip"
+fi
 mkdir -p .cache
 go test -run '^$' -bench "${BENCH:-.}" -benchmem -benchtime "${BENCHTIME:-1x}" -timeout 60m ./... | tee .cache/bench.txt
 # The multi-process scale-out measurement (minutes): BENCH_SCALE=1 make bench.
