@@ -75,30 +75,21 @@ func OpenFS(root string) (*FS, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("open fs store %s: not a folder", root)
 	}
-	xattr, err := probeXattr(root)
-	if err != nil {
-		return nil, fmt.Errorf("open fs store %s: %w", root, err)
-	}
-	return &FS{root: root, xattr: xattr}, nil
+	return &FS{root: root, xattr: probeXattr(root)}, nil
 }
 
 // probeXattr reports whether the file system of root keeps user extended
-// attributes, by setting one on a temporary file.
-func probeXattr(root string) (bool, error) {
+// attributes, by setting one on a temporary file. A root this process
+// cannot write to (an operator's read-only look) reports false: reads
+// look for the attribute anyway.
+func probeXattr(root string) bool {
 	f, err := os.CreateTemp(root, ".tmp-probe-*")
 	if err != nil {
-		return false, err
+		return false
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	switch err := setMeta(f, []byte("{}")); {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, errNoXattr):
-		return false, nil
-	default:
-		return false, fmt.Errorf("probe extended attributes: %w", err)
-	}
+	return setMeta(f, []byte("{}")) == nil
 }
 
 // openFSURL opens file:///abs/path.
@@ -247,11 +238,7 @@ func notFound(err error) error {
 // file's attribute, else from a sidecar file (an object written where
 // attributes were not kept, or copied in with its sidecar).
 func (s *FS) readSidecar(key, sha string) (sidecar, bool) {
-	var b []byte
-	err := errNoMeta
-	if s.xattr {
-		b, err = getMeta(s.file(key))
-	}
+	b, err := getMeta(s.file(key))
 	if err != nil {
 		if b, err = os.ReadFile(s.sidecarFile(key)); err != nil {
 			return sidecar{}, false
