@@ -3,8 +3,10 @@ package ach
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
 )
 
 // ReturnCategory sorts return codes by what they say about the debit:
@@ -400,4 +402,15 @@ func RepresentmentDecision(code string, attemptsSoFar int, originalSettlement, r
 			code, returnDate, returnDate.DaysSince(originalSettlement), originalSettlement, RepresentmentWindowDays)
 	}
 	return true, fmt.Sprintf("%s: retry %d of %d; it must settle by %s", code, attemptsSoFar, MaxPresentments-1, deadline)
+}
+
+// ReturnedPaymentFee is the fee charged for a returned debit: the
+// contract's fee, or the cap of the contract's state when the lender's
+// table (caps, by two-letter state) has a lower one. capped reports that
+// the cap decided it. A state without a cap charges the contract's fee.
+func ReturnedPaymentFee(contractFee money.Cents, state string, caps map[string]money.Cents) (fee money.Cents, capped bool) {
+	if c, ok := caps[strings.ToUpper(strings.TrimSpace(state))]; ok && c < contractFee {
+		return max(c, 0), true
+	}
+	return contractFee, false
 }

@@ -11,6 +11,7 @@ import (
 	moov "github.com/moov-io/ach"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
 )
 
 // TestReturnPolicyTableIsComplete walks every code R00-R99: a code is in
@@ -332,7 +333,12 @@ the reason in words.
 
 Only after R01 or R09 (fee eligible above), one fee per return, and only
 where the contract and the state allow it and the customer was told in
-advance. The policy table says a fee may apply; the contract decides.
+advance. The policy table says a fee may apply; the contract sets the fee,
+and the lender's table of state caps (`+"`DRAFTER_RETURNED_FEE_CAPS`"+`, such as
+`+"`CA=15.00,TX=30`"+`) lowers it for a contract governed by a capped state: the
+fee charged is the lower of the two (`+"`ach.ReturnedPaymentFee`"+`), and a cap
+of zero charges none. drafter ships no caps: state law changes, and the
+lender's counsel keeps the table.
 
 ## Notifications of change
 
@@ -379,4 +385,34 @@ also account-data problems) but only these three count toward the 3%.
 
 func policyDocPercent(bp int) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%d.%02d", bp/100, bp%100), "0"), ".") + "%"
+}
+
+func TestReturnedPaymentFee(t *testing.T) {
+	caps := map[string]money.Cents{"CA": 15_00, "NY": 0, "TX": 30_00}
+	tests := []struct {
+		name     string
+		contract money.Cents
+		state    string
+		caps     map[string]money.Cents
+		want     money.Cents
+		capped   bool
+	}{
+		{"no table", 25_00, "CA", nil, 25_00, false},
+		{"state without a cap", 25_00, "DE", caps, 25_00, false},
+		{"cap below the contract's fee", 25_00, "CA", caps, 15_00, true},
+		{"cap of zero: no fee", 25_00, "NY", caps, 0, true},
+		{"cap above the contract's fee", 25_00, "TX", caps, 25_00, false},
+		{"cap equal to the fee", 15_00, "CA", caps, 15_00, false},
+		{"state spelled loosely", 25_00, " ca ", caps, 15_00, true},
+		{"no state on the contract", 25_00, "", caps, 25_00, false},
+		{"contract without a fee", 0, "CA", caps, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, capped := ReturnedPaymentFee(tt.contract, tt.state, tt.caps)
+			if got != tt.want || capped != tt.capped {
+				t.Errorf("ReturnedPaymentFee(%s, %q) = %s, %v; want %s, %v", tt.contract, tt.state, got, capped, tt.want, tt.capped)
+			}
+		})
+	}
 }

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/drafterhq/drafter/money"
 )
 
 // Config is every setting drafter reads.
@@ -38,6 +40,9 @@ type Config struct {
 	FileEntryLimit  int
 	DraftLeadDays   int // autopay drafts this many days before the due date by default
 	PrenoteWaitDays int // banking days after a prenote settles before live debits
+	// ReturnedFeeCaps caps the returned-payment fee by the contract's
+	// state (two-letter code); a state not listed charges the contract's.
+	ReturnedFeeCaps map[string]money.Cents
 
 	// Lender shown on documents and email.
 	LenderName    string
@@ -104,6 +109,7 @@ var Settings = []Setting{
 	{"DRAFTER_FILE_ENTRY_LIMIT", "100000", "most entries in one NACHA file; more are split into further files"},
 	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
 	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
+	{"DRAFTER_RETURNED_FEE_CAPS", "", "state caps on the returned-payment fee, STATE=DOLLARS pairs such as CA=15.00,TX=30 (a contract's lower fee still applies; empty: the contract's fee)"},
 	{"DRAFTER_LENDER_NAME", "Drafter Auto Finance", "lender name on documents and email"},
 	{"DRAFTER_LENDER_ADDRESS", "PO Box 1000, Wilmington, DE 19899", "lender mailing address for payments"},
 	{"DRAFTER_LENDER_PHONE", "1-800-555-0100", "customer service phone"},
@@ -236,6 +242,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}
 		}
 		*n.dst = i
+	}
+	if c.ReturnedFeeCaps, err = ParseFeeCaps(get("DRAFTER_RETURNED_FEE_CAPS")); err != nil {
+		return nil, err
 	}
 	c.LenderName = get("DRAFTER_LENDER_NAME")
 	c.LenderAddress = get("DRAFTER_LENDER_ADDRESS")
@@ -440,4 +449,34 @@ func redact(s string) string {
 		}
 	}
 	return s
+}
+
+// ParseFeeCaps reads DRAFTER_RETURNED_FEE_CAPS: comma-separated STATE=DOLLARS
+// pairs ("CA=15.00,TX=30"), each state two letters and listed once, each
+// cap zero or more.
+func ParseFeeCaps(v string) (map[string]money.Cents, error) {
+	caps := map[string]money.Cents{}
+	for item := range strings.SplitSeq(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		state, amount, ok := strings.Cut(item, "=")
+		state = strings.ToUpper(strings.TrimSpace(state))
+		bad := func(why string) error {
+			return &Error{"DRAFTER_RETURNED_FEE_CAPS", v, fmt.Sprintf("STATE=DOLLARS pairs such as CA=15.00,TX=30; %q: %s", item, why)}
+		}
+		if !ok || len(state) != 2 || state[0] < 'A' || state[0] > 'Z' || state[1] < 'A' || state[1] > 'Z' {
+			return nil, bad("want a two-letter state, =, and an amount")
+		}
+		c, err := money.Parse(strings.TrimSpace(amount))
+		if err != nil || c < 0 {
+			return nil, bad("the cap is not an amount of zero or more dollars")
+		}
+		if _, dup := caps[state]; dup {
+			return nil, bad(state + " is listed twice")
+		}
+		caps[state] = c
+	}
+	return caps, nil
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drafterhq/drafter/money"
 )
 
 func envOf(m map[string]string) func(string) (string, bool) {
@@ -75,5 +77,43 @@ func TestKeyFileCreatedOnceWithMode0600(t *testing.T) {
 	st, _ := os.Stat(filepath.Join(dir, "encryption.key"))
 	if k1 != k2 || len(k1) != 64 || st.Mode().Perm() != 0o600 {
 		t.Fatalf("key %q %q mode %v", k1, k2, st.Mode())
+	}
+}
+
+func TestParseFeeCaps(t *testing.T) {
+	good := []struct {
+		in   string
+		want map[string]money.Cents
+	}{
+		{"", map[string]money.Cents{}},
+		{"CA=15.00,TX=30", map[string]money.Cents{"CA": 15_00, "TX": 30_00}},
+		{" ca = 15 , ny=0 ,", map[string]money.Cents{"CA": 15_00, "NY": 0}},
+	}
+	for _, tt := range good {
+		got, err := ParseFeeCaps(tt.in)
+		if err != nil || len(got) != len(tt.want) {
+			t.Errorf("ParseFeeCaps(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("ParseFeeCaps(%q)[%s] = %s, want %s", tt.in, k, got[k], v)
+			}
+		}
+	}
+	bad := []struct{ in, why string }{
+		{"CAL=15", "two-letter state"},
+		{"CA", "two-letter state"},
+		{"C1=5", "two-letter state"},
+		{"CA=abc", "not an amount"},
+		{"CA=-1", "not an amount"},
+		{"CA=1.234", "not an amount"},
+		{"CA=1,ca=2", "CA is listed twice"},
+	}
+	for _, tt := range bad {
+		_, err := ParseFeeCaps(tt.in)
+		if err == nil || !strings.Contains(err.Error(), "DRAFTER_RETURNED_FEE_CAPS") || !strings.Contains(err.Error(), tt.why) {
+			t.Errorf("ParseFeeCaps(%q) = %v; want an error naming the setting and %q", tt.in, err, tt.why)
+		}
 	}
 }

@@ -102,7 +102,10 @@ type Ingester struct {
 	Store    *ledger.Store
 	Docs     storage.Store
 	Calendar *CachedCalendar
-	Log      zerolog.Logger
+	// FeeCaps caps the returned-payment fee by contract state
+	// (DRAFTER_RETURNED_FEE_CAPS).
+	FeeCaps map[string]money.Cents
+	Log     zerolog.Logger
 	// DryRun: compute and report; keep no copy (Store is then a dry-run store).
 	DryRun bool
 	// Checkpoint is called after every committed write.
@@ -119,7 +122,11 @@ func (e *Env) Ingester(st *ledger.Store, dryRun bool, checkpoint func(string)) *
 			}
 		}
 	}
-	return &Ingester{Store: st, Docs: e.Docs, Calendar: e.Calendar, Log: e.Log, DryRun: dryRun, Checkpoint: checkpoint}
+	var caps map[string]money.Cents
+	if e.Config != nil {
+		caps = e.Config.ReturnedFeeCaps
+	}
+	return &Ingester{Store: st, Docs: e.Docs, Calendar: e.Calendar, FeeCaps: caps, Log: e.Log, DryRun: dryRun, Checkpoint: checkpoint}
 }
 
 // IngestCounts count what ingesting did. Entries applied from an earlier
@@ -276,7 +283,7 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	}
 	var dishonored int
 	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
-		plan := PlanInbound(parsed, targets, on, in.Calendar)
+		plan := PlanInbound(parsed, targets, on, in.Calendar, in.FeeCaps)
 		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
 		dishonored = len(plan.Exceptions)
 		return plan, nil
@@ -329,9 +336,10 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 // PlanInbound decides what every entry of a parsed inbound file does,
 // given the payments its traces name (targets, by original trace, newest
 // first: a trace is unique per origination day only) and the
-// business date the file is processed on. It is pure: the policy lives in
-// package ach, and this maps it onto the ledger.
-func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.InboundPlan {
+// business date the file is processed on, with the lender's returned-fee
+// caps by state. It is pure: the policy lives in package ach, and this
+// maps it onto the ledger.
+func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar, feeCaps map[string]money.Cents) ledger.InboundPlan {
 	var plan ledger.InboundPlan
 	for _, e := range in.Returns {
 		p, _ := ach.ReturnPolicy(e.Code)
@@ -346,7 +354,7 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 				Raw: e.Raw})
 			continue
 		}
-		plan.Returns = append(plan.Returns, planReturn(in.File, e, p, targets, on, cal))
+		plan.Returns = append(plan.Returns, planReturn(in.File, e, p, targets, on, cal, feeCaps))
 	}
 	for _, c := range in.Corrections {
 		plan.Corrections = append(plan.Corrections, planCorrection(in.File, c, targets, on))
@@ -354,7 +362,7 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 	return plan
 }
 
-func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar) ledger.ReturnApply {
+func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar, feeCaps map[string]money.Cents) ledger.ReturnApply {
 	key := fmt.Sprintf("trace %s %d ****%s %s", e.OriginalTrace, e.Amount, e.AccountNumberLast4, e.Code)
 	ra := ledger.ReturnApply{EntryKey: key, OriginalTrace: e.OriginalTrace, Code: e.Code, Amount: e.Amount, ReturnedOn: on}
 	where := fmt.Sprintf("line %d of %s", e.Line, file)
@@ -381,10 +389,14 @@ func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string
 		ra.ReverseDescription = fmt.Sprintf("Returned payment (%s %s)", e.Code, p.Title)
 		actions = append(actions, "payment reversed")
 	}
-	if p.FeeEligible && debit && t.ReturnedPaymentFee > 0 {
-		ra.Fee = t.ReturnedPaymentFee
+	if fee, capped := ach.ReturnedPaymentFee(t.ReturnedPaymentFee, t.ContractState, feeCaps); p.FeeEligible && debit && fee > 0 {
+		ra.Fee = fee
 		ra.FeeDescription = fmt.Sprintf("Returned payment fee (%s)", e.Code)
-		actions = append(actions, "fee "+t.ReturnedPaymentFee.String())
+		action := "fee " + fee.String()
+		if capped {
+			action += fmt.Sprintf(" (the contract's %s, capped in %s)", t.ReturnedPaymentFee, t.ContractState)
+		}
+		actions = append(actions, action)
 	}
 	var retry civil.Date
 	if p.Represent && debit {

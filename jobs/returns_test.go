@@ -572,7 +572,7 @@ func TestPlanInbound(t *testing.T) {
 	on := returnsDay
 	target := ledger.ReturnTarget{PaymentID: 7, Trace: "011000010000001", AccountID: "LN-1", BankAccountID: "B-1", Kind: "debit", SEC: "PPD",
 		Amount: 30000, EffectiveOn: returnsDay, Attempt: 1, RootID: 7, RootEffectiveOn: returnsDay, OriginatedRouting: "011000015",
-		OriginatedNumber: "123456789", ReturnedPaymentFee: 2500, Email: "a@example.com",
+		OriginatedNumber: "123456789", ReturnedPaymentFee: 2500, ContractState: "DE", Email: "a@example.com",
 		Bank: ledger.BankAccount{ID: "B-1", Routing: "011000015", AccountNumber: "123456789", Status: "active"}}
 	ret := func(code string) ach.ReturnEntry {
 		return ach.ReturnEntry{Code: code, Kind: ach.KindReturn, OriginalTrace: target.Trace, OriginalRDFI: "01100001", Amount: 30000,
@@ -590,8 +590,15 @@ func TestPlanInbound(t *testing.T) {
 		action string // prefix of the action
 		exc    string // exception kind, "" for none
 		retry  bool
+		fee    *money.Cents // the fee posted, when checked
 	}{
-		{name: "R01 retried", ret: ptr(ret("R01")), action: "payment reversed; fee $25.00; re-presented on 2026-12-03 (attempt 2 of 3)", retry: true},
+		{name: "R01 retried", ret: ptr(ret("R01")), action: "payment reversed; fee $25.00; re-presented on 2026-12-03 (attempt 2 of 3)", retry: true, fee: ptr(money.Cents(2500))},
+		{name: "R01 under a lower state cap", ret: ptr(ret("R01")), edit: func(t *ledger.ReturnTarget) { t.ContractState = "CA" },
+			action: "payment reversed; fee $15.00 (the contract's $25.00, capped in CA); re-presented", retry: true, fee: ptr(money.Cents(1500))},
+		{name: "R01 under a state cap of zero", ret: ptr(ret("R01")), edit: func(t *ledger.ReturnTarget) { t.ContractState = "ny" },
+			action: "payment reversed; re-presented", retry: true, fee: ptr(money.Cents(0))},
+		{name: "R01 under a higher state cap", ret: ptr(ret("R01")), edit: func(t *ledger.ReturnTarget) { t.ContractState = "TX" },
+			action: "payment reversed; fee $25.00; re-presented", retry: true, fee: ptr(money.Cents(2500))},
 		{name: "R01 after 180 days", ret: ptr(ret("R01")), edit: func(t *ledger.ReturnTarget) { t.RootEffectiveOn = on.AddDays(-181) },
 			action: "payment reversed; fee $25.00; not re-presented"},
 		{name: "R01 whose next banking day is past the deadline", ret: ptr(ret("R01")),
@@ -623,12 +630,16 @@ func TestPlanInbound(t *testing.T) {
 			} else {
 				in.Corrections = []ach.Correction{*tt.noc}
 			}
-			plan := jobs.PlanInbound(in, map[string][]ledger.ReturnTarget{tg.Trace: {tg}}, on, cal)
+			caps := map[string]money.Cents{"CA": 1500, "NY": 0, "TX": 3000}
+			plan := jobs.PlanInbound(in, map[string][]ledger.ReturnTarget{tg.Trace: {tg}}, on, cal, caps)
 			var action, exc string
 			retry := false
 			if tt.ret != nil {
 				r := plan.Returns[0]
 				action, retry = r.Action, r.Represent != nil
+				if tt.fee != nil && r.Fee != *tt.fee {
+					t.Errorf("fee %s, want %s", r.Fee, *tt.fee)
+				}
 				if r.Exception != nil {
 					exc = r.Exception.Kind
 				}

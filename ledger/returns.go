@@ -117,8 +117,10 @@ type ReturnTarget struct {
 	OriginatedNumber  string
 	// The bank account as it is now (plain number: never log it).
 	Bank BankAccount
-	// ReturnedPaymentFee is the contract's fee (0: none).
+	// ReturnedPaymentFee is the contract's fee (0: none), and ContractState
+	// the state whose law governs the contract (its fee caps).
 	ReturnedPaymentFee money.Cents
+	ContractState      string
 	Email              string
 	// Returned: a return of this payment is on file already.
 	Returned bool
@@ -139,7 +141,7 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 		}
 		rows, err := q.QueryContext(ctx, s.dialect.rebind(`SELECT p.trace_number, p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description,
 				p.state, p.amount, p.due_on, p.effective_on, p.originated_on, p.attempt, COALESCE(o.id, p.id), COALESCE(o.effective_on, p.effective_on),
-				p.rdfi_routing, p.number_enc, a.returned_payment_fee, c.email,
+				p.rdfi_routing, p.number_enc, a.returned_payment_fee, a.contract_state, c.email,
 				b.id, b.account_id, b.routing, b.number_enc, b.last4, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.status_reason,
 				CASE WHEN r.id IS NULL THEN 0 ELSE 1 END
 			FROM payments p
@@ -160,7 +162,7 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 			b := &t.Bank
 			if err := rows.Scan(&t.Trace, &t.PaymentID, &t.AccountID, &t.BankAccountID, &t.Kind, &t.SEC, &t.Description,
 				&t.State, &t.Amount, &t.DueOn, &t.EffectiveOn, &t.OriginatedOn, &t.Attempt, &t.RootID, &t.RootEffectiveOn,
-				&t.OriginatedRouting, &penc, &t.ReturnedPaymentFee, &t.Email,
+				&t.OriginatedRouting, &penc, &t.ReturnedPaymentFee, &t.ContractState, &t.Email,
 				&b.ID, &b.AccountID, &b.Routing, &benc, &b.Last4, &b.Type, &b.HolderName, &b.Prenote, &b.PrenoteSettlesOn, &b.Status, &b.StatusReason,
 				&returned); err != nil {
 				rows.Close()
