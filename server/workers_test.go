@@ -22,7 +22,9 @@ type poisonJob struct{ account string }
 
 func (poisonJob) Name() string { return "poison" }
 
-func (j poisonJob) Run(ctx context.Context, r *jobs.Run) (any, error) { return jobs.RunLocal(ctx, r, j) }
+func (j poisonJob) Run(ctx context.Context, r *jobs.Run) (any, error) {
+	return jobs.RunLocal(ctx, r, j)
+}
 
 func (j poisonJob) WorkChunk(_ context.Context, _ *jobs.Run, span ledger.ChunkSpan) (any, error) {
 	if span.Contains(j.account) {
@@ -31,7 +33,9 @@ func (j poisonJob) WorkChunk(_ context.Context, _ *jobs.Run, span ledger.ChunkSp
 	return struct{}{}, nil
 }
 
-func (poisonJob) Finish(context.Context, *jobs.Run, []json.RawMessage) (any, error) { return struct{}{}, nil }
+func (poisonJob) Finish(context.Context, *jobs.Run, []json.RawMessage) (any, error) {
+	return struct{}{}, nil
+}
 
 func (poisonJob) DecodeSummary([]byte) (any, error) { return struct{}{}, nil }
 
