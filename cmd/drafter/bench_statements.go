@@ -67,6 +67,7 @@ func (c *BenchCommand) benchStatements(ctx context.Context, args []string) error
 	}
 	a.log = a.log.Level(zerolog.WarnLevel)
 	env := a.env()
+	jobs.ResetPeakRSS() // the peak of the run, not of the import before it
 	cpu0 := cpuTime()
 	start := time.Now()
 	res, err := env.Start(ctx, jobs.Statements{AllAccounts: !*cycle}, jobs.StartSpec{Date: d, Trigger: "bench", TriggeredBy: "bench"})
