@@ -117,3 +117,37 @@ func TestParseFeeCaps(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFeeCaps: any setting value either parses into two-letter states
+// with caps of zero or more, which print and parse back the same, or is an
+// error naming the setting; never a panic.
+func FuzzParseFeeCaps(f *testing.F) {
+	for _, s := range []string{"", "CA=15.00,TX=30", " ca = 15 , ny=0 ,", "CA=1,CA=2", "C=1", "CA=-1", "CA=1.234", "==,,", "CA=99999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		caps, err := ParseFeeCaps(v)
+		if err != nil {
+			if !strings.Contains(err.Error(), "DRAFTER_RETURNED_FEE_CAPS") {
+				t.Fatalf("error %q does not name the setting", err)
+			}
+			return
+		}
+		var parts []string
+		for state, c := range caps {
+			if len(state) != 2 || strings.ToUpper(state) != state || c < 0 {
+				t.Fatalf("ParseFeeCaps(%q): %q = %s", v, state, c)
+			}
+			parts = append(parts, state+"="+c.Plain())
+		}
+		again, err := ParseFeeCaps(strings.Join(parts, ","))
+		if err != nil || len(again) != len(caps) {
+			t.Fatalf("ParseFeeCaps(%q) = %v; printed and parsed again: %v, %v", v, caps, again, err)
+		}
+		for k, c := range caps {
+			if again[k] != c {
+				t.Fatalf("ParseFeeCaps(%q)[%s] = %s, again %s", v, k, c, again[k])
+			}
+		}
+	})
+}
