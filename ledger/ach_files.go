@@ -278,15 +278,35 @@ func (s *Store) originatePaymentsSQLite(ctx context.Context, tx *sql.Tx, f ACHFi
 	if _, err := tx.ExecContext(ctx, `DELETE FROM originating`); err != nil {
 		return fmt.Errorf("originate payments: %w", err)
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO originating VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, a := range allocs {
-		if _, err := stmt.ExecContext(ctx, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName,
-			a.IndividualID); err != nil {
-			return fmt.Errorf("originate payment %d: %w", a.PaymentID, err)
+	// Five hundred rows a statement: binding is per row either way, but a
+	// statement per row costs its own step and reset.
+	const per = 500
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for start := 0; start < len(allocs); start += per {
+		chunk := allocs[start:min(start+per, len(allocs))]
+		q := `INSERT INTO originating VALUES ` + s.dialect.values(len(chunk), 7, 0)
+		args := make([]any, 0, 7*len(chunk))
+		for _, a := range chunk {
+			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName, a.IndividualID)
+		}
+		var err error
+		if len(chunk) == per {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return fmt.Errorf("originate payments: %w", err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("originate payments %d to %d: %w", chunk[0].PaymentID, chunk[len(chunk)-1].PaymentID, err)
 		}
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = ?, originated_on = ?, effective_on = ?,
