@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"hash/fnv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,11 +14,17 @@ import (
 	"github.com/drafterhq/drafter/server"
 )
 
-// lockHolders returns the backends of this database holding advisory locks.
-func lockHolders(t *testing.T, ctx context.Context, locker *server.PGLocker) []int {
+// lockHolders returns the backends of this database holding the advisory
+// lock of name (the key as PGLocker makes it: fnv-64a of "drafter:" + name,
+// which pg_locks shows as its high and low 32 bits).
+func lockHolders(t *testing.T, ctx context.Context, locker *server.PGLocker, name string) []int {
 	t.Helper()
+	h := fnv.New64a()
+	h.Write([]byte("drafter:" + name))
+	key := h.Sum64()
 	rows, err := locker.DB.QueryContext(ctx, `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+		AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid::bigint = $1 AND objid::bigint = $2 AND objsubid = 1`, int64(key>>32), int64(key&0xffffffff))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +67,11 @@ func TestPGLockLost(t *testing.T) {
 		t.Fatal("lost while held")
 	case <-time.After(100 * time.Millisecond):
 	}
-	terminate(t, ctx, locker, lockHolders(t, ctx, locker))
+	holders := lockHolders(t, ctx, locker, "lost-test")
+	if len(holders) != 1 {
+		t.Fatalf("%d holders of the lock just taken", len(holders))
+	}
+	terminate(t, ctx, locker, holders)
 	select {
 	case <-lost:
 	case <-time.After(5 * time.Second):
@@ -129,11 +140,11 @@ func TestSchedulerLockLostHandsOver(t *testing.T) {
 	go func() { done <- b.Run(ctx) }()
 	waitFor("b waits", func() bool { return strings.Contains(logsB.String(), "another replica holds the scheduler lock") })
 
-	terminate(t, ctx, locker, lockHolders(t, ctx, locker))
+	terminate(t, ctx, locker, lockHolders(t, ctx, locker, "scheduler"))
 	waitFor("a notices the loss", func() bool { return strings.Contains(logsA.String(), "scheduler lock lost") })
-	waitFor("one replica holds the lock again", func() bool { return len(lockHolders(t, ctx, locker)) == 1 })
+	waitFor("one replica holds the lock again", func() bool { return len(lockHolders(t, ctx, locker, "scheduler")) == 1 })
 	time.Sleep(300 * time.Millisecond) // several retries of the one waiting
-	if n := len(lockHolders(t, ctx, locker)); n != 1 {
+	if n := len(lockHolders(t, ctx, locker, "scheduler")); n != 1 {
 		t.Fatalf("%d lock holders after the handover", n)
 	}
 	if ta, tb := taken(&logsA), taken(&logsB); ta+tb != 2 || tb > 1 {
