@@ -50,16 +50,13 @@ func TestFSOpenURL(t *testing.T) {
 // TestFSPermissions: files 0600, folders 0700, no temporary files or
 // sidecars listed, sidecar files beside the data only where the metadata
 // cannot go in an extended attribute.
-func TestFSPermissions(t *testing.T) {
-	for _, files := range []bool{false, true} {
-		t.Run(map[bool]string{false: "attributes", true: "sidecar files"}[files], func(t *testing.T) {
-			s := newFS(t)
-			if files {
-				s.WithoutXattr()
-			}
-			testFSPermissions(t, s)
-		})
-	}
+func TestFSPermissions(t *testing.T) { eachMetadataMode(t, testFSPermissions) }
+
+// eachMetadataMode runs test on a store keeping metadata in extended
+// attributes and on one keeping sidecar files.
+func eachMetadataMode(t *testing.T, test func(*testing.T, *storage.FS)) {
+	t.Run("attributes", func(t *testing.T) { test(t, newFS(t)) })
+	t.Run("sidecar files", func(t *testing.T) { test(t, newFS(t).WithoutXattr()) })
 }
 
 func testFSPermissions(t *testing.T, s *storage.FS) {
@@ -138,17 +135,7 @@ func TestFSMetadataAttribute(t *testing.T) {
 // TestFSStaleSidecar: a crash between the sidecar and the data rename
 // leaves a sidecar that does not describe the file; the file wins and the
 // next Put of the same bytes heals the sidecar.
-func TestFSStaleSidecar(t *testing.T) {
-	for _, files := range []bool{false, true} {
-		t.Run(map[bool]string{false: "attributes", true: "sidecar files"}[files], func(t *testing.T) {
-			s := newFS(t)
-			if files {
-				s.WithoutXattr()
-			}
-			testFSStaleSidecar(t, s)
-		})
-	}
-}
+func TestFSStaleSidecar(t *testing.T) { eachMetadataMode(t, testFSStaleSidecar) }
 
 func testFSStaleSidecar(t *testing.T, s *storage.FS) {
 	ctx := context.Background()
