@@ -302,3 +302,45 @@ func TestOriginateStorageFailureMidDay(t *testing.T) {
 		})
 	}
 }
+
+// TestNextOriginablePages: reading the day a page at a time, each page
+// after the last one's final payment, returns every eligible payment once,
+// in the order one read of the whole day gives.
+func TestNextOriginablePages(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := civil.MustParse("2026-12-01")
+			env := testEnv(t, dialect, nil)
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 250, d); err != nil {
+				t.Fatal(err)
+			}
+			eff := env.Calendar.NextBankingDay(d)
+			whole, err := env.Store.NextOriginable(ctx, eff, nil, 1000)
+			if err != nil || len(whole) != 250 {
+				t.Fatalf("one read: %d payments, %v", len(whole), err)
+			}
+			var paged []ledger.DuePayment
+			var last *ledger.DuePayment
+			for range 20 {
+				page, err := env.Store.NextOriginable(ctx, eff, last, 40)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				paged = append(paged, page...)
+				last = &page[len(page)-1]
+			}
+			if len(paged) != len(whole) {
+				t.Fatalf("paged %d payments, one read %d", len(paged), len(whole))
+			}
+			for i := range whole {
+				if paged[i].ID != whole[i].ID {
+					t.Fatalf("payment %d: paged %d, one read %d", i, paged[i].ID, whole[i].ID)
+				}
+			}
+		})
+	}
+}
