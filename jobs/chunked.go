@@ -193,8 +193,6 @@ func (e *Env) heartbeatRun(ctx context.Context, id int64, every time.Duration) {
 	}
 }
 
-// failRun records a run failed, unless it is finished already, under the
-// run's lock so that it never overwrites a finisher's outcome.
 // FailRun records a running chunked run failed with cause, as its
 // coordinator does when one of its own chunks fails. A worker-only replica
 // whose chunk failed calls it: otherwise the chunk would wait out its
@@ -202,6 +200,8 @@ func (e *Env) heartbeatRun(ctx context.Context, id int64, every time.Duration) {
 // restart resumes from the chunks done.
 func (e *Env) FailRun(ctx context.Context, lr ledger.Run, cause error) { e.failRun(ctx, lr, cause) }
 
+// failRun records a run failed, unless it is finished already, under the
+// run's lock so that it never overwrites a finisher's outcome.
 func (e *Env) failRun(ctx context.Context, lr ledger.Run, cause error) {
 	unlock, err := lockRunWait(ctx, e.Store, lr.ID)
 	if err != nil {
