@@ -763,9 +763,7 @@ func (s *Store) ResolveException(ctx context.Context, id int64, by, resolution s
 		if n == 0 {
 			return ErrAlreadyResolved
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
-			now(), by, "resolve exception", fmt.Sprintf("exception %d (%s %s)", id, e.Kind, e.Reference), resolution)
-		return err
+		return audit(ctx, tx, by, "resolve exception", fmt.Sprintf("exception %d (%s %s)", id, e.Kind, e.Reference), resolution)
 	})
 	return e, err
 }

@@ -291,7 +291,13 @@ func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int6
 
 // Audit records an operator action.
 func (s *Store) Audit(ctx context.Context, actor, action, target, reason string) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
+	return audit(ctx, s.q, actor, action, target, reason)
+}
+
+// audit records an operator action with q: the store, or the transaction
+// of the change it records.
+func audit(ctx context.Context, q querier, actor, action, target, reason string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target, reason) VALUES ($1, $2, $3, $4, $5)`,
 		now(), actor, action, target, reason)
 	return err
 }
