@@ -78,6 +78,11 @@ func TestResolveException(t *testing.T) {
 		if open, _ := s.Exceptions(ctx, false); len(open) != 0 {
 			t.Fatalf("still open: %+v", open)
 		}
+		var actor, action, reason string
+		if err := s.DB().QueryRowContext(ctx, `SELECT actor, action, reason FROM audit ORDER BY id DESC LIMIT 1`).Scan(&actor, &action, &reason); err != nil ||
+			actor != "ana" || action != "resolve exception" || reason != "bank resent the file; applied as r2.ach" {
+			t.Fatalf("audit row: %q %q %q %v", actor, action, reason, err)
+		}
 		again, err := s.ResolveException(ctx, id, "bob", "again")
 		if !errors.Is(err, ledger.ErrAlreadyResolved) || again.ResolvedBy != "ana" {
 			t.Fatalf("resolve again: %+v %v; want ErrAlreadyResolved with the first resolution", again, err)
