@@ -163,13 +163,11 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descFileEntries, `SELECT status, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY status`)
 	gauge(descFileDebits, `SELECT status, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY status`)
 
-	// Return rates over NACHA's 60-day window.
-	since := civil.Of(time.Now().In(c.zone)).AddDays(-60)
-	var debits int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files f JOIN payments p ON p.ach_file_id = f.id
-		WHERE f.business_date >= $1 AND p.kind = 'debit'`, since).Scan(&debits); err != nil {
-		fail("return rates", err)
-	} else if byCode, err := c.returnsSince(ctx, since); err != nil {
+	// Return rates over NACHA's 60-day window, counted as `drafter report
+	// return-rates` counts them: debit entries originated, and the returns
+	// of debit entries (a prenote's return is not a debit's).
+	today := civil.Of(time.Now().In(c.zone))
+	if debits, byCode, err := c.st.ReturnCounts(ctx, today.AddDays(-59), today); err != nil {
 		fail("return rates", err)
 	} else {
 		rates := ach.ReturnRates(debits, byCode)
@@ -179,22 +177,4 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
-}
-
-func (c *storeCollector) returnsSince(ctx context.Context, since civil.Date) (map[string]int, error) {
-	rows, err := c.st.DB().QueryContext(ctx, `SELECT code, COUNT(*) FROM returns WHERE returned_on >= $1 GROUP BY code`, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var code string
-		var n int
-		if err := rows.Scan(&code, &n); err != nil {
-			return nil, err
-		}
-		out[code] = n
-	}
-	return out, rows.Err()
 }
