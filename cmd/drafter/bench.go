@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/rs/zerolog"
 
@@ -23,6 +24,7 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 	payments := fs.Int("payments", 100000, "due payments to originate")
 	baseline := fs.Bool("baseline", false, "run the moov-io/ach-only baseline instead, building and writing the same entries")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys payments, seconds, per_second, peak_rss_bytes)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof reads it)")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
 		return errHelp
@@ -57,7 +59,12 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("seed: %w", err)
 		}
 		a.log = a.log.Level(zerolog.WarnLevel)
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
 		res, err = jobs.BenchOriginate(ctx, a.env(), d)
+		stop()
 		if err != nil {
 			return err
 		}
@@ -73,4 +80,21 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 	fmt.Printf("%s: %d payments in %.2f s, %.0f per second, peak RSS %d MiB (%s)\n", res.Name, res.Payments, res.Seconds, res.PerSecond,
 		res.PeakRSSBytes>>20, filepath.Base(scratch))
 	return nil
+}
+
+// startCPUProfile profiles the process into path until the returned stop is
+// called; with no path it does nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
