@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -191,7 +192,7 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	for _, f := range files {
 		fs, ok := stored[f.ID]
 		if !ok {
-			if fs, err = o.storeFile(ctx, r, f); err != nil {
+			if fs, err = o.storeFile(ctx, r, f, nil); err != nil {
 				return sum, err
 			}
 		}
@@ -205,55 +206,90 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 }
 
 // allocate originates every eligible due payment into the day's files, one
-// file's worth at a time, and passes each file allocated to stored.
-func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(ledger.ACHFile) error) (int, error) {
-	cfg, st := r.Env.Config, r.Store
+// file's worth at a time, and passes each file allocated, with its entries,
+// to stored.
+func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(ledger.ACHFile, []ledger.FileEntry) error) (int, error) {
+	st, limit := r.Store, r.Env.Config.FileEntryLimit
 	originated := 0
-	var last *ledger.DuePayment
 	for {
-		chunk, err := st.NextOriginable(ctx, eff, last, cfg.FileEntryLimit)
+		// The day's ids in file order, read once: a later pass only finds
+		// payments that became due while this one allocated (usually none).
+		ids, err := st.OriginableIDs(ctx, eff)
 		if err != nil {
 			return originated, err
 		}
-		if len(chunk) == 0 {
+		before := originated
+		for start := 0; start < len(ids); start += limit {
+			chunk, err := st.Originable(ctx, eff, ids[start:min(start+limit, len(ids))])
+			if err != nil {
+				return originated, err
+			}
+			if len(chunk) == 0 {
+				continue
+			}
+			f, entries, err := o.allocateFile(ctx, r, d, eff, chunk)
+			if err != nil {
+				return originated, fmt.Errorf("allocate file: %w", err)
+			}
+			r.Checkpoint("file allocated")
+			for _, p := range chunk {
+				if p.Kind == "prenote" {
+					sum.Prenotes++
+				}
+			}
+			originated += len(chunk)
+			r.Selected(len(chunk))
+			r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
+			if err := stored(f, entries); err != nil {
+				return originated, err
+			}
+		}
+		if originated == before {
 			return originated, nil
 		}
-		offsets := 0
-		if cfg.OffsetRouting != "" {
-			offsets = distinctBatches(chunk)
-		}
-		plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
-			NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
-		f, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
-			allocs := make([]ledger.Allocation, len(chunk))
-			for i, p := range chunk {
-				trace, err := ach.Trace(cfg.ODFIRouting, first+i)
-				if err != nil {
-					return nil, err
-				}
-				allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: p.Routing, NumberEnc: p.NumberEnc,
-					TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName, IndividualID: p.IndividualID,
-					Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
-			}
-			return allocs, nil
-		})
-		if err != nil {
-			return originated, fmt.Errorf("allocate file: %w", err)
-		}
-		r.Checkpoint("file allocated")
-		for _, p := range chunk {
-			if p.Kind == "prenote" {
-				sum.Prenotes++
-			}
-		}
-		originated += len(chunk)
-		last = &chunk[len(chunk)-1]
-		r.Selected(len(chunk))
-		r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
-		if err := stored(f); err != nil {
-			return originated, err
-		}
 	}
+}
+
+// allocateFile originates payments, in this order, into the day's next file,
+// and returns the file with its entries as allocated: what FileEntries
+// reads back from the ledger, without reading it back.
+func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []ledger.DuePayment) (ledger.ACHFile, []ledger.FileEntry, error) {
+	cfg, st := r.Env.Config, r.Store
+	offsets := 0
+	if cfg.OffsetRouting != "" {
+		offsets = distinctBatches(chunk)
+	}
+	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
+		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
+	var allocs []ledger.Allocation
+	f, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
+		allocs = make([]ledger.Allocation, len(chunk))
+		for i, p := range chunk {
+			trace, err := ach.Trace(cfg.ODFIRouting, first+i)
+			if err != nil {
+				return nil, err
+			}
+			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: p.Routing, NumberEnc: p.NumberEnc,
+				TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName, IndividualID: p.IndividualID,
+				Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+		}
+		return allocs, nil
+	})
+	if err != nil {
+		return f, nil, err
+	}
+	entries := make([]ledger.FileEntry, len(chunk))
+	for i, p := range chunk {
+		a := allocs[i]
+		number, err := st.Decrypt(a.NumberEnc)
+		if err != nil {
+			return f, nil, fmt.Errorf("payment %d: %w", p.ID, err)
+		}
+		entries[i] = ledger.FileEntry{PaymentID: p.ID, AccountID: p.AccountID, Kind: p.Kind, SEC: p.SEC, Description: p.Description,
+			Amount: p.Amount, TraceNumber: a.TraceNumber, RDFIRouting: a.RDFIRouting, AccountNumber: number,
+			TransactionCode: a.TransactionCode, IndividualName: a.IndividualName, IndividualID: cmp.Or(a.IndividualID, p.AccountID)}
+	}
+	return f, entries, nil
 }
 
 // fileStorer builds and stores allocated files, beside the allocation or
@@ -264,7 +300,7 @@ type fileStorer struct {
 	cancel context.CancelFunc
 	o      Originate
 	r      *Run
-	files  chan ledger.ACHFile
+	files  chan allocatedFile
 	done   chan struct{}
 	stored map[int64]FileSummary
 	err    error
@@ -276,12 +312,12 @@ func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *f
 	if concurrent {
 		// One file waits while the next is allocated: memory holds at
 		// most three files' entries.
-		fs.files, fs.done = make(chan ledger.ACHFile, 1), make(chan struct{})
+		fs.files, fs.done = make(chan allocatedFile, 1), make(chan struct{})
 		go func() {
 			defer close(fs.done)
-			for f := range fs.files {
+			for a := range fs.files {
 				if fs.err == nil {
-					fs.put(f)
+					fs.put(a.file, a.entries)
 				}
 			}
 		}()
@@ -289,22 +325,28 @@ func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *f
 	return fs
 }
 
+// allocatedFile is a file just allocated, with its entries.
+type allocatedFile struct {
+	file    ledger.ACHFile
+	entries []ledger.FileEntry
+}
+
 // store takes a file just allocated.
-func (fs *fileStorer) store(f ledger.ACHFile) error {
+func (fs *fileStorer) store(f ledger.ACHFile, entries []ledger.FileEntry) error {
 	if fs.files == nil {
-		fs.put(f)
+		fs.put(f, entries)
 		return fs.err
 	}
 	select {
-	case fs.files <- f:
+	case fs.files <- allocatedFile{f, entries}:
 		return nil
 	case <-fs.ctx.Done():
 		return fs.ctx.Err()
 	}
 }
 
-func (fs *fileStorer) put(f ledger.ACHFile) {
-	sum, err := fs.o.storeFile(fs.ctx, fs.r, f)
+func (fs *fileStorer) put(f ledger.ACHFile, entries []ledger.FileEntry) {
+	sum, err := fs.o.storeFile(fs.ctx, fs.r, f, entries)
 	if err != nil {
 		fs.err = err
 		fs.cancel()
@@ -323,8 +365,9 @@ func (fs *fileStorer) wait() (map[int64]FileSummary, error) {
 	return fs.stored, fs.err
 }
 
-// storeFile builds a file from the ledger and stores it unless it is stored.
-func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile) (FileSummary, error) {
+// storeFile builds a file from its entries (read from the ledger when nil)
+// and stores it unless it is stored.
+func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, entries []ledger.FileEntry) (FileSummary, error) {
 	fs := FileSummary{Modifier: f.IDModifier, Key: f.StorageKey, SHA256: f.SHA256, Batches: f.Batches, Entries: f.Entries, DebitTotal: f.DebitTotal}
 	if f.Status == ledger.FileStored {
 		// Stored before: only check it is still there.
@@ -338,7 +381,13 @@ func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile) (Fil
 		}
 		r.Log.Warn().Str("key", f.StorageKey).Msg("stored file missing from storage; rebuilding it from the ledger")
 	}
-	built, err := BuildDayFile(ctx, r.Store, r.Env.Config, f)
+	if entries == nil {
+		var err error
+		if entries, err = r.Store.FileEntries(ctx, f.ID); err != nil {
+			return fs, err
+		}
+	}
+	built, err := buildFile(r.Env.Config, f, entries)
 	if err != nil {
 		return fs, err
 	}
@@ -372,12 +421,9 @@ func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile) (Fil
 	return fs, nil
 }
 
-// BuildDayFile builds the NACHA bytes of an allocated file from the ledger.
-func BuildDayFile(ctx context.Context, st *ledger.Store, cfg configView, f ledger.ACHFile) (ach.Built, error) {
-	entries, err := st.FileEntries(ctx, f.ID)
-	if err != nil {
-		return ach.Built{}, err
-	}
+// buildFile builds the NACHA bytes of an allocated file from its entries in
+// trace order.
+func buildFile(cfg configView, f ledger.ACHFile, entries []ledger.FileEntry) (ach.Built, error) {
 	spec := ach.FileSpec{IDModifier: f.IDModifier[0], CreationDate: f.BusinessDate, CreationTime: "2100", EffectiveDate: f.EffectiveOn,
 		OffsetTraceSequence: f.OffsetTraceStart}
 	spec.Entries = make([]ach.Entry, len(entries))

@@ -2,12 +2,16 @@ package jobs_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,6 +179,29 @@ func TestOriginateExactlyOnceAcrossRerunsAndDryRuns(t *testing.T) {
 					t.Fatalf("rerun file %+v", f)
 				}
 			}
+
+			// The run built its files from what it allocated, in memory; a
+			// file lost from storage is rebuilt from the ledger alone, and
+			// must come out byte for byte the same (the run checks the
+			// sha256 it recorded).
+			fs, ok := env.Docs.(*storage.FS)
+			if !ok {
+				t.Skipf("test store is %T; the lost files are removed from a folder", env.Docs)
+			}
+			for _, f := range sum.Files {
+				if err := os.Remove(filepath.Join(fs.Root(), filepath.FromSlash(f.Key))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rebuilt, err := env.Rerun(ctx, jobs.Originate{}, again.Run, "ana", "files lost from storage", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, f := range rebuilt.Summary.(*jobs.OriginateSummary).Files {
+				if f.Stored != "new" || f.SHA256 != sum.Files[i].SHA256 {
+					t.Fatalf("file rebuilt from the ledger %+v, built in the run %+v", f, sum.Files[i])
+				}
+			}
 		})
 	}
 }
@@ -303,10 +330,10 @@ func TestOriginateStorageFailureMidDay(t *testing.T) {
 	}
 }
 
-// TestNextOriginablePages: reading the day a page at a time, each page
-// after the last one's final payment, returns every eligible payment once,
-// in the order one read of the whole day gives.
-func TestNextOriginablePages(t *testing.T) {
+// TestOriginablePages: the day's ids are read once in file order, and
+// fetching them a page at a time returns every eligible payment once, in
+// that order, leaving out a payment taken since.
+func TestOriginablePages(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
@@ -316,30 +343,101 @@ func TestNextOriginablePages(t *testing.T) {
 				t.Fatal(err)
 			}
 			eff := env.Calendar.NextBankingDay(d)
-			whole, err := env.Store.NextOriginable(ctx, eff, nil, 1000)
-			if err != nil || len(whole) != 250 {
-				t.Fatalf("one read: %d payments, %v", len(whole), err)
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) != 250 {
+				t.Fatalf("ids: %d, %v", len(ids), err)
+			}
+			taken := ids[77]
+			if _, err := env.Store.DB().ExecContext(ctx, `UPDATE payments SET state = 'cancelled' WHERE id = $1`, taken); err != nil {
+				t.Fatal(err)
 			}
 			var paged []ledger.DuePayment
-			var last *ledger.DuePayment
-			for range 20 {
-				page, err := env.Store.NextOriginable(ctx, eff, last, 40)
+			for start := 0; start < len(ids); start += 40 {
+				page, err := env.Store.Originable(ctx, eff, ids[start:min(start+40, len(ids))])
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(page) == 0 {
-					break
-				}
 				paged = append(paged, page...)
-				last = &page[len(page)-1]
 			}
-			if len(paged) != len(whole) {
-				t.Fatalf("paged %d payments, one read %d", len(paged), len(whole))
+			if len(paged) != 249 {
+				t.Fatalf("paged %d payments, want 249", len(paged))
 			}
-			for i := range whole {
-				if paged[i].ID != whole[i].ID {
-					t.Fatalf("payment %d: paged %d, one read %d", i, paged[i].ID, whole[i].ID)
+			want := slices.Delete(slices.Clone(ids), 77, 78)
+			for i, p := range paged {
+				if p.ID != want[i] {
+					t.Fatalf("payment %d: paged %d, want %d", i, p.ID, want[i])
 				}
+				if i > 0 {
+					q := paged[i-1]
+					if cmp.Compare(q.SEC+"|"+q.Description+"|"+q.AccountID, p.SEC+"|"+p.Description+"|"+p.AccountID) > 0 {
+						t.Fatalf("payment %d (%s %s %s) after %s %s %s: not in file order", i, p.SEC, p.Description, p.AccountID, q.SEC, q.Description, q.AccountID)
+					}
+				}
+			}
+		})
+	}
+}
+
+// arrivingStore is a document store during whose first Put a payment falls
+// due: as if the portal scheduled one while origination ran.
+type arrivingStore struct {
+	storage.Store
+	once   sync.Once
+	arrive func() error
+	err    error
+}
+
+func (s *arrivingStore) Put(ctx context.Context, key string, body []byte, opts storage.PutOptions) (storage.PutResult, error) {
+	s.once.Do(func() { s.err = s.arrive() })
+	return s.Store.Put(ctx, key, body, opts)
+}
+
+// TestOriginateTakesPaymentsThatArriveMidRun: a payment that falls due
+// after the day's ids were read goes into one of the day's files in the
+// same run, once.
+func TestOriginateTakesPaymentsThatArriveMidRun(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := civil.MustParse("2026-12-01")
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
+				t.Fatal(err)
+			}
+			eff := env.Calendar.NextBankingDay(d)
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil {
+				t.Fatal(err)
+			}
+			due, err := env.Store.Originable(ctx, eff, ids[:1])
+			if err != nil || len(due) != 1 {
+				t.Fatalf("a due payment: %v %v", due, err)
+			}
+			store := &arrivingStore{Store: env.Docs, arrive: func() error {
+				_, err := env.Store.InsertPayments(ctx, []ledger.NewPayment{{Source: ledger.SourceScheduled, SourceKey: "mid-run",
+					AccountID: due[0].AccountID, BankAccountID: due[0].BankAccountID, Kind: "debit", SEC: "WEB", Description: "PAYMENT",
+					Amount: 4321, DueOn: eff, DraftOn: eff}})
+				return err
+			}}
+			env.Docs = store
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+			if err != nil || store.err != nil {
+				t.Fatalf("run: %v; the arriving payment: %v", err, store.err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			counts, err := env.Store.PaymentCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Entries != 61 || counts[ledger.PaymentOriginated] != 61 || counts[ledger.PaymentScheduled] != 0 {
+				t.Fatalf("%d entries in files, payments %v; want all 61 originated", sum.Entries, counts)
+			}
+			var file sql.NullInt64
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT ach_file_id FROM payments WHERE source_key = 'mid-run'`).Scan(&file); err != nil {
+				t.Fatal(err)
+			}
+			if !file.Valid {
+				t.Fatal("the payment that arrived mid-run is in no file")
 			}
 		})
 	}

@@ -538,7 +538,11 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 			DraftOn: returnsDay.AddDays(1)}}); err != nil {
 			t.Fatal(err)
 		}
-		due, err := env.Store.NextOriginable(ctx, returnsDay.AddDays(1), nil, 1000)
+		ids, err := env.Store.OriginableIDs(ctx, returnsDay.AddDays(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		due, err := env.Store.Originable(ctx, returnsDay.AddDays(1), ids)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,9 +123,14 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		if err := s.originatePayments(ctx, tx, f, plan, allocs); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2
-			WHERE id IN (SELECT bank_account_id FROM payments WHERE ach_file_id = $1 AND kind = 'prenote')`, f.ID, plan.EffectiveOn); err != nil {
-			return fmt.Errorf("mark prenotes sent: %w", err)
+		for _, a := range allocs {
+			if !a.Prenote {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2 WHERE id = $1`,
+				a.BankAccountID, plan.EffectiveOn); err != nil {
+				return fmt.Errorf("mark prenote sent for bank account %s: %w", a.BankAccountID, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
 			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,

@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/drafterhq/drafter/civil"
@@ -102,7 +104,8 @@ func (s *Store) SchedulePrenotes(ctx context.Context, on civil.Date) (int, error
 		FROM bank_accounts b
 		WHERE b.prenote = 'required' AND b.status = 'active'
 		  AND (EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.bank_account_id = b.id AND e.status = 'active')
-		    OR EXISTS (SELECT 1 FROM payments p WHERE p.bank_account_id = b.id AND p.state = 'scheduled' AND p.kind = 'debit'))
+		    OR EXISTS (SELECT 1 FROM payments p WHERE p.account_id = b.account_id AND p.bank_account_id = b.id
+				AND p.state = 'scheduled' AND p.kind = 'debit'))
 		ON CONFLICT (source, source_key) DO NOTHING`, on, now())
 	if err != nil {
 		return 0, fmt.Errorf("schedule prenotes: %w", err)
@@ -147,8 +150,6 @@ type DuePayment struct {
 	// IndividualID is what a C09 NOC asked the entries to carry ('' for
 	// the account id).
 	IndividualID string
-	// Source and SourceKey end the file order (and make it unique).
-	Source, SourceKey string
 }
 
 // holdReason is SQL for why a scheduled payment cannot be originated now
@@ -185,40 +186,85 @@ func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[strin
 	return out, rows.Err()
 }
 
-// NextOriginable returns, in file order, at most limit scheduled payments due
-// on or before through that can be originated now, starting after the
-// payment after (nil: from the first). A day is read one file at a time,
-// each read continuing where the last one ended: on PostgreSQL the rows
-// originated before are still in the partial index until vacuumed, and
-// reading from the start each time would step over all of them again.
-func (s *Store) NextOriginable(ctx context.Context, through civil.Date, after *DuePayment, limit int) ([]DuePayment, error) {
-	cursor, args := "", []any{through, limit}
-	if after != nil {
-		cursor = ` AND (p.sec, p.description, p.account_id, p.source, p.source_key) > ($3, $4, $5, $6, $7)`
-		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
+// originable is SQL for a scheduled payment due on or before $1 that can be
+// originated now: p is payments, b bank_accounts.
+const originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
+	AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`
+
+// OriginableIDs returns the ids of the scheduled payments due on or before
+// through that can be originated now, in file order: by SEC code, company
+// entry description, account and source key. A day's ids are read once and
+// the payments fetched one file at a time (Originable), in id order: the
+// file order has no index of its own, which made every origination an
+// index delete in random order, and reading whole rows in that order a
+// random page read each.
+func (s *Store) OriginableIDs(ctx context.Context, through civil.Date) ([]int64, error) {
+	return queryAll(ctx, s.q, func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	}, `SELECT p.id FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE `+originable+`
+		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key`, through)
+}
+
+// Originable returns the payments among ids that can still be originated on
+// or before through, in the order of ids; those no longer eligible (taken,
+// cancelled, or their bank account changed) are left out.
+func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64) ([]DuePayment, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// Asked for in id order, the rows are read in table order.
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	var in string
+	var arg any = sorted
+	if s.dialect.name == "sqlite" {
+		in = `p.id IN (SELECT value FROM json_each($2))`
+		arg = int64sJSON(sorted)
+	} else {
+		in = `p.id = ANY($2::bigint[])`
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id, p.source, p.source_key
+			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
-		  AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`+cursor+`
-		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key
-		LIMIT $2`, args...)
+		WHERE `+in+` AND `+originable, through, arg)
 	if err != nil {
 		return nil, fmt.Errorf("select payments to originate: %w", err)
 	}
 	defer rows.Close()
-	out := make([]DuePayment, 0, min(limit, 4096))
+	byID := make(map[int64]DuePayment, len(ids))
 	for rows.Next() {
 		var p DuePayment
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID,
-			&p.Source, &p.SourceKey); err != nil {
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID); err != nil {
 			return nil, err
 		}
-		out = append(out, p)
+		byID[p.ID] = p
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]DuePayment, 0, len(byID))
+	for _, id := range ids {
+		if p, ok := byID[id]; ok {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// int64sJSON writes ids as a JSON array, for SQLite's json_each.
+func int64sJSON(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // VerifyPrenotes marks verified the bank accounts whose prenote settled on or

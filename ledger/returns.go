@@ -474,7 +474,8 @@ func (s *Store) applyAccountActions(ctx context.Context, tx *sql.Tx, res *Inboun
 	stmts := map[string]*stmt{
 		"invalidate": {q: `UPDATE bank_accounts SET status = 'invalid', status_reason = $2 WHERE id = $1 AND status = 'active'`,
 			count: &res.BankAccountsInvalidated},
-		"cancel bank": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2 WHERE bank_account_id = $1 AND state = 'scheduled'`,
+		"cancel bank": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2
+			WHERE account_id = (SELECT account_id FROM bank_accounts WHERE id = $1) AND bank_account_id = $1 AND state = 'scheduled'`,
 			count: &res.PaymentsCancelled},
 		"suspend": {q: `UPDATE autopay_enrollments SET status = 'suspended', status_reason = $2 WHERE bank_account_id = $1 AND status = 'active'`,
 			count: &res.AutopaySuspended},
