@@ -133,20 +133,17 @@ type AutopayEnrollment struct {
 // DuePayment is a scheduled payment due for origination, with its bank
 // account as it is now.
 type DuePayment struct {
-	ID               int64
-	AccountID        string
-	BankAccountID    string
-	Kind             string
-	SEC              string
-	Description      string
-	Amount           money.Cents
-	Routing          string
-	NumberEnc        []byte
-	AccountType      string
-	HolderName       string
-	Prenote          string
-	PrenoteSettlesOn civil.Date
-	BankStatus       string
+	ID            int64
+	AccountID     string
+	BankAccountID string
+	Kind          string
+	SEC           string
+	Description   string
+	Amount        money.Cents
+	Routing       string
+	NumberEnc     []byte
+	AccountType   string
+	HolderName    string
 	// IndividualID is what a C09 NOC asked the entries to carry ('' for
 	// the account id).
 	IndividualID string
@@ -226,7 +223,7 @@ func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64)
 		in = `p.id = ANY($2::bigint[])`
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-			b.routing, b.number_enc, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.individual_id
+			b.routing, b.number_enc, b.type, b.holder_name, b.individual_id
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE `+in+` AND `+originable, through, arg)
 	if err != nil {
@@ -237,7 +234,7 @@ func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64)
 	for rows.Next() {
 		var p DuePayment
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.Prenote, &p.PrenoteSettlesOn, &p.BankStatus, &p.IndividualID); err != nil {
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.IndividualID); err != nil {
 			return nil, err
 		}
 		byID[p.ID] = p
