@@ -149,14 +149,15 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	r.Checkpoint("prenotes scheduled")
 	// Fresh planner statistics: the night's instances (and a first import)
 	// can change these tables faster than autovacuum notices, and a planner
-	// that thinks them small sorts the whole day for every file.
+	// that thinks them small joins the day's payments to their bank
+	// accounts by full scans.
 	if err := st.Analyze(ctx, "payments", "bank_accounts"); err != nil {
 		return sum, err
 	}
 
 	// 2. Originate: every eligible due payment into the day's files, one
-	// file at a time, so memory holds one file's payments however many
-	// the day has. Each file allocated is handed to a storer that builds
+	// file at a time, so memory holds the day's ids and one file's
+	// payments however many the day has. Each file allocated is handed to a storer that builds
 	// and stores it while the next one is allocated: building is this
 	// process's work, allocating mostly the database's. A dry run shares
 	// one transaction, so it does the two in turn.
@@ -261,6 +262,16 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	}
 	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
 		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
+	// The account numbers are opened first: one that cannot be must stop
+	// the file before anything is allocated.
+	numbers := make([]string, len(chunk))
+	for i, p := range chunk {
+		n, err := st.Decrypt(p.NumberEnc)
+		if err != nil {
+			return ledger.ACHFile{}, nil, fmt.Errorf("payment %d: bank account %s: %w", p.ID, p.BankAccountID, err)
+		}
+		numbers[i] = n
+	}
 	var allocs []ledger.Allocation
 	f, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
 		allocs = make([]ledger.Allocation, len(chunk))
@@ -281,12 +292,8 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	entries := make([]ledger.FileEntry, len(chunk))
 	for i, p := range chunk {
 		a := allocs[i]
-		number, err := st.Decrypt(a.NumberEnc)
-		if err != nil {
-			return f, nil, fmt.Errorf("payment %d: %w", p.ID, err)
-		}
 		entries[i] = ledger.FileEntry{PaymentID: p.ID, AccountID: p.AccountID, Kind: p.Kind, SEC: p.SEC, Description: p.Description,
-			Amount: p.Amount, TraceNumber: a.TraceNumber, RDFIRouting: a.RDFIRouting, AccountNumber: number,
+			Amount: p.Amount, TraceNumber: a.TraceNumber, RDFIRouting: a.RDFIRouting, AccountNumber: numbers[i],
 			TransactionCode: a.TransactionCode, IndividualName: a.IndividualName, IndividualID: cmp.Or(a.IndividualID, p.AccountID)}
 	}
 	return f, entries, nil
