@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/drafterhq/drafter/civil"
 )
@@ -100,9 +101,11 @@ func (s *Store) StorageKeyHolders(ctx context.Context, accountIDs []string, kind
 		return out, nil
 	}
 	in, args := s.inList(accountIDs, 0)
-	args = append(args, kindPrefix+"%")
+	// A prefix compared as it is: LIKE would take its '_' for any
+	// character (and SQLite's LIKE ignores case).
+	args = append(args, kindPrefix)
 	err := s.each(ctx, `SELECT account_id, kind, period, storage_key FROM documents
-		WHERE account_id IN (`+in+`) AND kind LIKE $`+strconv.Itoa(len(args)), args,
+		WHERE account_id IN (`+in+`) AND SUBSTR(kind, 1, `+strconv.Itoa(utf8.RuneCountInString(kindPrefix))+`) = $`+strconv.Itoa(len(args)), args,
 		func(scan func(...any) error) error {
 			var k DocumentKey
 			var key string

@@ -50,3 +50,28 @@ func TestRecordDocuments(t *testing.T) {
 		}
 	})
 }
+
+// TestStorageKeyHolders: the kind prefix is matched as written, its '_'
+// not a wildcard and its case kept.
+func TestStorageKeyHolders(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		importAll(t, s, []portfolio.Account{testAccount("D-1", "11112222")})
+		d := civil.MustParse("2026-11-20")
+		var docs []ledger.NewDocument
+		for _, kind := range []string{"lease_end_90", "leaseXendX90", "LEASE_END_30", "statement"} {
+			docs = append(docs, ledger.NewDocument{DocumentKey: ledger.DocumentKey{AccountID: "D-1", Kind: kind, Period: "2027-01-10"},
+				DocumentDate: d, StorageKey: "docs/" + kind + ".pdf", SHA256: "ab", Size: 1, Recipient: "zoe@example.com", MailKind: ledger.MailStatementReady})
+		}
+		if _, err := s.RecordDocuments(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.StorageKeyHolders(ctx, []string{"D-1"}, ledger.DocLeaseEndPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got["docs/lease_end_90.pdf"].Kind != "lease_end_90" {
+			t.Fatalf("holders %+v, want only lease_end_90's key", got)
+		}
+	})
+}
