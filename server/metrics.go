@@ -30,6 +30,12 @@ type Metrics struct {
 
 // NewMetrics returns the registry for st, with business dates in zone.
 func NewMetrics(st *ledger.Store, zone *time.Location, log zerolog.Logger) *Metrics {
+	return newMetrics(st, zone, log, time.Now)
+}
+
+// newMetrics is NewMetrics on a clock: the return rates' 60 days end on its
+// business date.
+func newMetrics(st *ledger.Store, zone *time.Location, log zerolog.Logger, now func() time.Time) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		runsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_runs_finished_total",
@@ -44,7 +50,7 @@ func NewMetrics(st *ledger.Store, zone *time.Location, log zerolog.Logger) *Metr
 			Help: "ACH debit amount in cents in the files of the originate runs this process finished."}, []string{"job"}),
 	}
 	m.Registry.MustRegister(m.runsFinished, m.runDuration, m.items, m.achEntries, m.achDebits,
-		&storeCollector{st: st, zone: zone, log: log},
+		&storeCollector{st: st, zone: zone, log: log, now: now},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +100,7 @@ type storeCollector struct {
 	st   *ledger.Store
 	zone *time.Location
 	log  zerolog.Logger
+	now  func() time.Time
 }
 
 var (
@@ -166,7 +173,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	// Return rates over NACHA's 60-day window, counted as `drafter report
 	// return-rates` counts them: debit entries originated, and the returns
 	// of debit entries (a prenote's return is not a debit's).
-	today := civil.Of(time.Now().In(c.zone))
+	today := civil.Of(c.now().In(c.zone))
 	if debits, byCode, err := c.st.ReturnCounts(ctx, today.AddDays(-59), today); err != nil {
 		fail("return rates", err)
 	} else {
