@@ -29,6 +29,10 @@ func (Originate) Name() string { return "originate" }
 // draft date it missed (a night the job did not run); each is made once.
 const autopayLookbackDays = 5
 
+// allocateAttempts is how many times a file is read and allocated again
+// when a payment in it changes in between.
+const allocateAttempts = 3
+
 // autopayPage is how many enrollments are read and instanced per commit.
 const autopayPage = 5000
 
@@ -221,16 +225,28 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		}
 		before := originated
 		for start := 0; start < len(ids); start += limit {
-			chunk, err := st.Originable(ctx, eff, ids[start:min(start+limit, len(ids))])
+			fileIDs := ids[start:min(start+limit, len(ids))]
+			var chunk []ledger.DuePayment
+			var f ledger.ACHFile
+			var entries []ledger.FileEntry
+			for attempt := 1; ; attempt++ {
+				if chunk, err = st.Originable(ctx, eff, fileIDs); err != nil || len(chunk) == 0 {
+					break
+				}
+				f, entries, err = o.allocateFile(ctx, r, d, eff, chunk)
+				if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts {
+					break
+				}
+				// Another process cancelled (or took) one of the file's
+				// payments between reading and allocating them, and the
+				// whole allocation was rolled back: read them again.
+				r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
+			}
 			if err != nil {
-				return originated, err
+				return originated, fmt.Errorf("allocate file: %w", err)
 			}
 			if len(chunk) == 0 {
 				continue
-			}
-			f, entries, err := o.allocateFile(ctx, r, d, eff, chunk)
-			if err != nil {
-				return originated, fmt.Errorf("allocate file: %w", err)
 			}
 			r.Checkpoint("file allocated")
 			for _, p := range chunk {

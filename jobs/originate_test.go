@@ -442,3 +442,70 @@ func TestOriginateTakesPaymentsThatArriveMidRun(t *testing.T) {
 		})
 	}
 }
+
+// TestOriginateRereadsAFileWhosePaymentWasCancelled: a payment cancelled by
+// another process after its file's payments were read, before they were
+// allocated, rolls the allocation back; the run reads the file again and
+// originates the rest. PostgreSQL: the test holds the night's allocation
+// lock to stop the run between the two.
+func TestOriginateRereadsAFileWhosePaymentWasCancelled(t *testing.T) {
+	ctx := context.Background()
+	d := civil.MustParse("2026-12-01")
+	env := testEnv(t, "postgres", map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+	if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := env.Store.OriginableIDs(ctx, env.Calendar.NextBankingDay(d))
+	if err != nil || len(ids) != 60 {
+		t.Fatalf("ids: %d %v", len(ids), err)
+	}
+	conn, err := env.Store.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const lockClass, lockDate = 7261002, 20261201 // AllocateFile's lock of the business date
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, $2)`, lockClass, lockDate); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		res jobs.Result
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+		done <- result{res, err}
+	}()
+	for waiting := 0; waiting == 0; {
+		if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND classid = $1 AND objid = $2 AND NOT granted`, lockClass, lockDate).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the run ended before allocating: %v", r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The run has read the first file's payments and waits to allocate
+	// them: one of them is cancelled now.
+	if _, err := env.Store.DB().ExecContext(ctx, `UPDATE payments SET state = 'cancelled', state_reason = 'test' WHERE id = $1`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockClass, lockDate); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("run: %v", r.err)
+	}
+	sum := r.res.Summary.(*jobs.OriginateSummary)
+	counts, err := env.Store.PaymentCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Entries != 59 || counts[ledger.PaymentOriginated] != 59 || counts[ledger.PaymentCancelled] != 1 {
+		t.Fatalf("%d entries, payments %v; want 59 originated and the cancelled one left alone", sum.Entries, counts)
+	}
+}
