@@ -161,10 +161,11 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 
 	// 2. Originate: every eligible due payment into the day's files, one
 	// file at a time, so memory holds the day's ids and one file's
-	// payments however many the day has. Each file allocated is handed to a storer that builds
-	// and stores it while the next one is allocated: building is this
-	// process's work, allocating mostly the database's. A dry run shares
-	// one transaction, so it does the two in turn.
+	// payments however many the day has. Each file allocated is handed
+	// to a storer that builds and stores it while the next one is
+	// allocated: building is this process's work, allocating mostly the
+	// database's. A dry run shares one transaction, so it does the two
+	// in turn.
 	held, err := st.HeldPayments(ctx, eff)
 	if err != nil {
 		return sum, err
