@@ -235,12 +235,14 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 					break
 				}
 				f, entries, err = o.allocateFile(ctx, r, d, eff, chunk)
-				if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts {
+				if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
 					break
 				}
 				// Another process cancelled (or took) one of the file's
 				// payments between reading and allocating them, and the
-				// whole allocation was rolled back: read them again.
+				// whole allocation was rolled back: read them again. (A
+				// dry run's one transaction cannot be rolled back in part:
+				// it stops.)
 				r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
 			}
 			if err != nil {
