@@ -226,25 +226,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		}
 		before := originated
 		for start := 0; start < len(ids); start += limit {
-			fileIDs := ids[start:min(start+limit, len(ids))]
-			var chunk []ledger.DuePayment
-			var f ledger.ACHFile
-			var entries []ledger.FileEntry
-			for attempt := 1; ; attempt++ {
-				if chunk, err = st.Originable(ctx, eff, fileIDs); err != nil || len(chunk) == 0 {
-					break
-				}
-				f, entries, err = o.allocateFile(ctx, r, d, eff, chunk)
-				if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
-					break
-				}
-				// Another process cancelled (or took) one of the file's
-				// payments between reading and allocating them, and the
-				// whole allocation was rolled back: read them again. (A
-				// dry run's one transaction cannot be rolled back in part:
-				// it stops.)
-				r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
-			}
+			chunk, f, entries, err := o.allocateIDs(ctx, r, d, eff, ids[start:min(start+limit, len(ids))])
 			if err != nil {
 				return originated, fmt.Errorf("allocate file: %w", err)
 			}
@@ -267,6 +249,26 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		if originated == before {
 			return originated, nil
 		}
+	}
+}
+
+// allocateIDs reads which of one file's worth of ids can still be
+// originated and allocates them into the day's next file (none: no file).
+// When another process cancels (or takes) one of them between the read and
+// the allocation, the whole allocation is rolled back, and the ids are read
+// and allocated again, up to allocateAttempts times. A dry run's one
+// transaction cannot be rolled back in part: it stops at the first.
+func (o Originate) allocateIDs(ctx context.Context, r *Run, d, eff civil.Date, ids []int64) ([]ledger.DuePayment, ledger.ACHFile, []ledger.FileEntry, error) {
+	for attempt := 1; ; attempt++ {
+		chunk, err := r.Store.Originable(ctx, eff, ids)
+		if err != nil || len(chunk) == 0 {
+			return chunk, ledger.ACHFile{}, nil, err
+		}
+		f, entries, err := o.allocateFile(ctx, r, d, eff, chunk)
+		if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
+			return chunk, f, entries, err
+		}
+		r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
 	}
 }
 
