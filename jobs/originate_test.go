@@ -87,6 +87,17 @@ func TestOriginateHolidayWeekGolden(t *testing.T) {
 			}
 			checkNACHA(t, body)
 			golden(t, "originate/holiday-week.ach", body)
+			// LN-4's bank account is prenoted: sent, settling on the
+			// file's effective date.
+			var prenote string
+			var settles civil.Date
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT b.prenote, b.prenote_settles_on FROM bank_accounts b
+				JOIN payments p ON p.bank_account_id = b.id WHERE p.kind = 'prenote'`).Scan(&prenote, &settles); err != nil {
+				t.Fatal(err)
+			}
+			if prenote != "sent" || settles != sum.EffectiveDate {
+				t.Fatalf("prenoted bank account: %s, settling %s; want sent, settling %s", prenote, settles, sum.EffectiveDate)
+			}
 		})
 	}
 }
