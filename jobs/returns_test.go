@@ -154,6 +154,16 @@ func TestReturnEveryCodeActsByPolicy(t *testing.T) {
 			accts := returnsPortfolio(len(codes))
 			importAccounts(t, env.Store, accts)
 			body, traces := originateDay(t, env, returnsNight)
+			// A one-time payment waits on each bank account.
+			var later []ledger.NewPayment
+			for _, a := range accts {
+				later = append(later, ledger.NewPayment{Source: ledger.SourceScheduled, SourceKey: "later-" + a.ID, AccountID: a.ID,
+					BankAccountID: a.BankAccounts[0].ID, Kind: "debit", SEC: "WEB", Description: "PAYMENT", Amount: 5000,
+					DueOn: returnsDay.AddDays(10), DraftOn: returnsDay.AddDays(10)})
+			}
+			if _, err := env.Store.InsertPayments(ctx, later); err != nil {
+				t.Fatal(err)
+			}
 			var rets []ach.SimulatedReturn
 			for i, p := range codes {
 				r := ach.SimulatedReturn{Trace: traces[accts[i].ID], Code: p.Code}
@@ -201,6 +211,12 @@ func TestReturnEveryCodeActsByPolicy(t *testing.T) {
 					bank := queryString(t, st, `SELECT status || ' ' || status_reason FROM bank_accounts WHERE account_id = $1`, a)
 					if want := map[bool]string{true: "invalid " + p.Code, false: "active "}[p.InvalidateBankAccount]; bank != want {
 						t.Errorf("bank account %q, want %q", bank, want)
+					}
+					// The payment waiting on an invalidated bank account is
+					// cancelled; on any other it still waits.
+					waiting := queryString(t, st, `SELECT state FROM payments WHERE source_key = $1`, "later-"+a)
+					if want := map[bool]string{true: "cancelled", false: "scheduled"}[p.InvalidateBankAccount]; waiting != want {
+						t.Errorf("the payment waiting on the bank account is %s, want %s", waiting, want)
 					}
 					autopay := queryString(t, st, `SELECT status FROM autopay_enrollments WHERE account_id = $1`, a)
 					want := "active"
