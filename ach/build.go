@@ -241,8 +241,12 @@ func BuildFile(o Originator, f FileSpec) (Built, error) {
 	return Built{File: out, Summary: buildSummarise(out, control, o, f, plan)}, nil
 }
 
-// buildCheckOriginator refuses configuration that would not make a valid
-// file rather than letting a field be cut or padded silently.
+// CheckOriginator reports whether BuildFile accepts o: the same rules, so
+// configuration can be refused at start, before any entry is allocated. It
+// refuses what would not make a valid file rather than letting a field be
+// cut or padded silently.
+func CheckOriginator(o Originator) error { return buildCheckOriginator(o) }
+
 func buildCheckOriginator(o Originator) error {
 	if err := ValidRouting(o.ODFIRouting); err != nil {
 		return fmt.Errorf("originator ODFIRouting: %w", err)
@@ -368,6 +372,21 @@ func buildCheckEntries(entries []Entry) ([]string, error) {
 		return nil, errors.Join(errs...)
 	}
 	return names, nil
+}
+
+// CheckEntry reports whether BuildFile accepts e as an entry, by the same
+// rules, leaving out only its trace sequence (assigned when the entry is
+// allocated into a file). An entry it accepts builds. The error is a
+// *BuildEntryError naming the field.
+func CheckEntry(e Entry) error {
+	field, err := buildCheckEntry(&e)
+	if err == nil && Sanitize(e.IndividualName, 22) == "" {
+		field, err = "IndividualName", fmt.Errorf("%q is empty once sanitised", e.IndividualName)
+	}
+	if err != nil {
+		return &BuildEntryError{TraceSequence: e.TraceSequence, Field: field, Err: err}
+	}
+	return nil
 }
 
 // buildCheckEntry checks one entry's fields and names the first bad one.

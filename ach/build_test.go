@@ -347,7 +347,28 @@ func TestBuildFileRejectsEntry(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), "trace sequence") {
 				t.Errorf("error text %q does not name the field and trace", err)
 			}
+			// CheckEntry applies the same rules before allocation, all but
+			// the trace sequence, which allocation assigns.
+			cerr := CheckEntry(*bad)
+			if tc.field == "TraceSequence" {
+				if cerr != nil {
+					t.Fatalf("CheckEntry = %v, want nil: the trace sequence is not yet assigned", cerr)
+				}
+				return
+			}
+			var ce *BuildEntryError
+			if !errors.As(cerr, &ce) || ce.Field != tc.field {
+				t.Fatalf("CheckEntry = %v, want a *BuildEntryError naming %q", cerr, tc.field)
+			}
 		})
+	}
+}
+
+func TestCheckEntryAcceptsWhatBuilds(t *testing.T) {
+	for i, e := range buildTestSmallEntries() {
+		if err := CheckEntry(e); err != nil {
+			t.Errorf("entry %d: CheckEntry = %v, want nil for an entry BuildFile accepts", i, err)
+		}
 	}
 }
 
