@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/civil"
@@ -49,6 +50,9 @@ type OriginateSummary struct {
 	Prenotes         int            `json:"prenotes"`
 	DebitTotal       money.Cents    `json:"debit_total_cents"`
 	Skipped          map[string]int `json:"skipped_by_reason"`
+	// Held counts the payments held because their entries cannot be made
+	// (each also in Skipped by reason, with an exception).
+	Held int `json:"held"`
 }
 
 // FileSummary is one file of the day.
@@ -212,11 +216,14 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 }
 
 // allocate originates every eligible due payment into the day's files, one
-// file's worth at a time, and passes each file allocated, with its entries,
-// to stored.
-func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(ledger.ACHFile, []ledger.FileEntry) error) (int, error) {
+// file's worth at a time, and passes each file allocated, built, to stored.
+// A payment whose entry cannot be made is held (see screen): it is counted
+// once in the summary by reason, its exception recorded, and every other
+// payment goes on.
+func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(allocatedFile) error) (int, error) {
 	st, limit := r.Store, r.Env.Config.FileEntryLimit
 	originated := 0
+	held := map[int64]bool{}
 	for {
 		// The day's ids in file order, read once: a later pass only finds
 		// payments that became due while this one allocated (usually none).
@@ -224,25 +231,29 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		if err != nil {
 			return originated, err
 		}
+		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
 		before := originated
 		for start := 0; start < len(ids); start += limit {
-			chunk, f, entries, err := o.allocateIDs(ctx, r, d, eff, ids[start:min(start+limit, len(ids))])
+			a, holds, err := o.allocateIDs(ctx, r, d, eff, ids[start:min(start+limit, len(ids))])
 			if err != nil {
 				return originated, fmt.Errorf("allocate file: %w", err)
 			}
-			if len(chunk) == 0 {
+			if err := o.hold(ctx, r, sum, held, holds); err != nil {
+				return originated, err
+			}
+			if len(a.payments) == 0 {
 				continue
 			}
 			r.Checkpoint("file allocated")
-			for _, p := range chunk {
+			for _, p := range a.payments {
 				if p.Kind == "prenote" {
 					sum.Prenotes++
 				}
 			}
-			originated += len(chunk)
-			r.Selected(len(chunk))
-			r.Log.Info().Int("payments", len(chunk)).Int("originated", originated).Msg("file allocated")
-			if err := stored(f, entries); err != nil {
+			originated += len(a.payments)
+			r.Selected(len(a.payments))
+			r.Log.Info().Int("payments", len(a.payments)).Int("originated", originated).Msg("file allocated")
+			if err := stored(a); err != nil {
 				return originated, err
 			}
 		}
@@ -252,30 +263,130 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 	}
 }
 
+// hold records the payments held in this run once each: the summary counts
+// them by reason, and each gets its exception.
+func (o Originate) hold(ctx context.Context, r *Run, sum *OriginateSummary, held map[int64]bool, holds []ledger.PaymentHold) error {
+	var fresh []ledger.PaymentHold
+	for _, h := range holds {
+		if held[h.PaymentID] {
+			continue
+		}
+		held[h.PaymentID] = true
+		fresh = append(fresh, h)
+		sum.Skipped[h.Reason]++
+		sum.Held++
+		r.Log.Warn().Int64("payment_id", h.PaymentID).Str("account", h.AccountID).Str("reason", h.Reason).Str("field", h.Field).
+			Msg("payment held: its entry cannot be made")
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	r.Selected(len(fresh))
+	r.Skipped(len(fresh))
+	if _, err := r.Store.HoldPayments(ctx, fresh); err != nil {
+		return err
+	}
+	r.Checkpoint("payments held")
+	return nil
+}
+
 // allocateIDs reads which of one file's worth of ids can still be
-// originated and allocates them into the day's next file (none: no file).
-// When another process cancels (or takes) one of them between the read and
-// the allocation, the whole allocation is rolled back, and the ids are read
-// and allocated again, up to allocateAttempts times. A dry run's one
-// transaction cannot be rolled back in part: it stops at the first.
-func (o Originate) allocateIDs(ctx context.Context, r *Run, d, eff civil.Date, ids []int64) ([]ledger.DuePayment, ledger.ACHFile, []ledger.FileEntry, error) {
+// originated, holds those whose entries cannot be made, and allocates the
+// rest into the day's next file (none: no file). When another process
+// cancels (or takes) one of them between the read and the allocation, the
+// whole allocation is rolled back, and the ids are read and allocated
+// again, up to allocateAttempts times. A dry run's one transaction cannot
+// be rolled back in part: it stops at the first.
+func (o Originate) allocateIDs(ctx context.Context, r *Run, d, eff civil.Date, ids []int64) (allocatedFile, []ledger.PaymentHold, error) {
 	for attempt := 1; ; attempt++ {
 		chunk, err := r.Store.Originable(ctx, eff, ids)
 		if err != nil || len(chunk) == 0 {
-			return chunk, ledger.ACHFile{}, nil, err
+			return allocatedFile{}, nil, err
 		}
-		f, entries, err := o.allocateFile(ctx, r, d, eff, chunk)
+		entries, holds := screen(r.Env.Config, r.Store, chunk)
+		if len(entries) == 0 {
+			return allocatedFile{}, holds, nil
+		}
+		a, err := o.allocateFile(ctx, r, d, eff, entries)
 		if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
-			return chunk, f, entries, err
+			return a, holds, err
 		}
 		r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
 	}
 }
 
-// allocateFile originates payments, in this order, into the day's next file,
-// and returns the file with its entries as allocated: what FileEntries
-// reads back from the ledger, without reading it back.
-func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []ledger.DuePayment) (ledger.ACHFile, []ledger.FileEntry, error) {
+// screenedEntry is a due payment whose entry the NACHA build accepts, with
+// that entry (all but its trace number, which allocation assigns).
+type screenedEntry struct {
+	payment ledger.DuePayment
+	entry   ledger.FileEntry
+}
+
+// screen makes each due payment's entry as the file will carry it and
+// checks it by the build's own rules (ach.CheckEntry), before anything is
+// allocated: what passes builds; what does not is held with a reason
+// naming the field and what to do.
+func screen(cfg configView, st numberOpener, chunk []ledger.DuePayment) ([]screenedEntry, []ledger.PaymentHold) {
+	out := make([]screenedEntry, 0, len(chunk))
+	var holds []ledger.PaymentHold
+	for _, p := range chunk {
+		number, err := st.Decrypt(p.NumberEnc)
+		if err != nil {
+			holds = append(holds, ledger.PaymentHold{PaymentID: p.ID, AccountID: p.AccountID, Reason: "account number cannot be decrypted",
+				Field: "AccountNumber", Detail: fmt.Sprintf("bank account %s: %v; import the bank account again from the servicing system "+
+					"with the ledger's encryption key; the payment is debited on the first originate run after that", p.BankAccountID, err)})
+			continue
+		}
+		e := ledger.FileEntry{PaymentID: p.ID, AccountID: p.AccountID, Kind: p.Kind, SEC: p.SEC, Description: p.Description,
+			Amount: p.Amount, RDFIRouting: p.Routing, AccountNumber: number, TransactionCode: transactionCode(p.Kind, p.AccountType),
+			IndividualName: entryName(p.HolderName), IndividualID: cmp.Or(p.IndividualID, p.AccountID)}
+		if err := ach.CheckEntry(achEntry(e, 1)); err != nil {
+			field := "entry"
+			var be *ach.BuildEntryError
+			if errors.As(err, &be) {
+				field, err = be.Field, be.Err
+			}
+			holds = append(holds, ledger.PaymentHold{PaymentID: p.ID, AccountID: p.AccountID, Reason: holdReason(field), Field: field,
+				Detail: fmt.Sprintf("bank account %s: %s: %v; correct it in the servicing system and import again; "+
+					"the payment is debited on the first originate run after that", p.BankAccountID, field, err)})
+			continue
+		}
+		out = append(out, screenedEntry{payment: p, entry: e})
+	}
+	return out, holds
+}
+
+// numberOpener opens stored account numbers.
+type numberOpener interface {
+	Decrypt(enc []byte) (string, error)
+}
+
+// holdReason is the summary's reason for an entry refused on field.
+func holdReason(field string) string {
+	switch field {
+	case "RDFIRouting":
+		return "routing number invalid"
+	case "AccountNumber":
+		return "account number invalid"
+	case "IndividualName":
+		return "holder name unusable"
+	case "Amount":
+		return "amount invalid"
+	default:
+		return "entry invalid: " + field
+	}
+}
+
+// entryName is a holder name as an entry carries it, and as the entry
+// snapshot keeps it: what the file will show, fixed at allocation.
+func entryName(holder string) string { return ach.Sanitize(holder, 22) }
+
+// allocateFile originates the screened payments, in this order, into the
+// day's next file, and builds the file inside the allocation's transaction:
+// a file that does not build allocates nothing. It returns the file with
+// its entries as allocated (what FileEntries reads back from the ledger,
+// without reading it back) and its bytes.
+func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []screenedEntry) (allocatedFile, error) {
 	cfg, st := r.Env.Config, r.Store
 	offsets := 0
 	if cfg.OffsetRouting != "" {
@@ -283,41 +394,38 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	}
 	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
 		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
-	// The account numbers are opened first: one that cannot be must stop
-	// the file before anything is allocated.
-	numbers := make([]string, len(chunk))
-	for i, p := range chunk {
-		n, err := st.Decrypt(p.NumberEnc)
-		if err != nil {
-			return ledger.ACHFile{}, nil, fmt.Errorf("payment %d: bank account %s: %w", p.ID, p.BankAccountID, err)
-		}
-		numbers[i] = n
-	}
-	var allocs []ledger.Allocation
-	f, err := st.AllocateFile(ctx, plan, len(chunk), func(first int) ([]ledger.Allocation, error) {
-		allocs = make([]ledger.Allocation, len(chunk))
-		for i, p := range chunk {
-			trace, err := ach.Trace(cfg.ODFIRouting, first+i)
+	var a allocatedFile
+	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, error) {
+		allocs := make([]ledger.Allocation, len(chunk))
+		entries := make([]ledger.FileEntry, len(chunk))
+		for i, c := range chunk {
+			trace, err := ach.Trace(cfg.ODFIRouting, f.TraceStart+i)
 			if err != nil {
 				return nil, err
 			}
-			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: p.Routing, NumberEnc: p.NumberEnc,
-				TransactionCode: transactionCode(p.Kind, p.AccountType), IndividualName: p.HolderName, IndividualID: p.IndividualID,
-				Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+			e := c.entry
+			e.TraceNumber = trace
+			entries[i] = e
+			allocs[i] = ledger.Allocation{PaymentID: e.PaymentID, TraceNumber: trace, RDFIRouting: e.RDFIRouting, NumberEnc: c.payment.NumberEnc,
+				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.payment.IndividualID,
+				Prenote: e.Kind == "prenote", BankAccountID: c.payment.BankAccountID}
 		}
+		built, err := buildFile(cfg, f, entries)
+		if err != nil {
+			return nil, err
+		}
+		a = allocatedFile{entries: entries, built: &built}
 		return allocs, nil
 	})
 	if err != nil {
-		return f, nil, err
+		return allocatedFile{}, err
 	}
-	entries := make([]ledger.FileEntry, len(chunk))
-	for i, p := range chunk {
-		a := allocs[i]
-		entries[i] = ledger.FileEntry{PaymentID: p.ID, AccountID: p.AccountID, Kind: p.Kind, SEC: p.SEC, Description: p.Description,
-			Amount: p.Amount, TraceNumber: a.TraceNumber, RDFIRouting: a.RDFIRouting, AccountNumber: numbers[i],
-			TransactionCode: a.TransactionCode, IndividualName: a.IndividualName, IndividualID: cmp.Or(a.IndividualID, p.AccountID)}
+	a.file = f
+	a.payments = make([]ledger.DuePayment, len(chunk))
+	for i, c := range chunk {
+		a.payments[i] = c.payment
 	}
-	return f, entries, nil
+	return a, nil
 }
 
 // fileStorer builds and stores allocated files, beside the allocation or
@@ -345,7 +453,7 @@ func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *f
 			defer close(fs.done)
 			for a := range fs.files {
 				if fs.err == nil {
-					fs.put(a.file, a.entries)
+					fs.put(a)
 				}
 			}
 		}()
@@ -353,34 +461,37 @@ func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *f
 	return fs
 }
 
-// allocatedFile is a file just allocated, with its entries.
+// allocatedFile is a file just allocated: its payments, its entries and
+// the bytes built from them in the allocation's transaction.
 type allocatedFile struct {
-	file    ledger.ACHFile
-	entries []ledger.FileEntry
+	file     ledger.ACHFile
+	payments []ledger.DuePayment
+	entries  []ledger.FileEntry
+	built    *ach.Built
 }
 
 // store takes a file just allocated.
-func (fs *fileStorer) store(f ledger.ACHFile, entries []ledger.FileEntry) error {
+func (fs *fileStorer) store(a allocatedFile) error {
 	if fs.files == nil {
-		fs.put(f, entries)
+		fs.put(a)
 		return fs.err
 	}
 	select {
-	case fs.files <- allocatedFile{f, entries}:
+	case fs.files <- a:
 		return nil
 	case <-fs.ctx.Done():
 		return fs.ctx.Err()
 	}
 }
 
-func (fs *fileStorer) put(f ledger.ACHFile, entries []ledger.FileEntry) {
-	sum, err := fs.o.storeFile(fs.ctx, fs.r, f, entries)
+func (fs *fileStorer) put(a allocatedFile) {
+	sum, err := fs.o.storeFile(fs.ctx, fs.r, a.file, a.built)
 	if err != nil {
 		fs.err = err
 		fs.cancel()
 		return
 	}
-	fs.stored[f.ID] = sum
+	fs.stored[a.file.ID] = sum
 }
 
 // wait returns what was stored and the first error, once the storer is done.
@@ -393,9 +504,9 @@ func (fs *fileStorer) wait() (map[int64]FileSummary, error) {
 	return fs.stored, fs.err
 }
 
-// storeFile builds a file from its entries (read from the ledger when nil)
-// and stores it unless it is stored.
-func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, entries []ledger.FileEntry) (FileSummary, error) {
+// storeFile stores a file unless it is stored: built is its bytes as built
+// when it was allocated, or nil to build them from the ledger's entries.
+func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, built *ach.Built) (FileSummary, error) {
 	fs := FileSummary{Modifier: f.IDModifier, Key: f.StorageKey, SHA256: f.SHA256, Batches: f.Batches, Entries: f.Entries, DebitTotal: f.DebitTotal}
 	if f.Status == ledger.FileStored {
 		// Stored before: only check it is still there.
@@ -409,15 +520,16 @@ func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, entr
 		}
 		r.Log.Warn().Str("key", f.StorageKey).Msg("stored file missing from storage; rebuilding it from the ledger")
 	}
-	if entries == nil {
-		var err error
-		if entries, err = r.Store.FileEntries(ctx, f.ID); err != nil {
+	if built == nil {
+		entries, err := r.Store.FileEntries(ctx, f.ID)
+		if err != nil {
 			return fs, err
 		}
-	}
-	built, err := buildFile(r.Env.Config, f, entries)
-	if err != nil {
-		return fs, err
+		b, err := buildFile(r.Env.Config, f, entries)
+		if err != nil {
+			return fs, fmt.Errorf("%w; if the file cannot be built from what its payments recorded, see `drafter release-file --help`", err)
+		}
+		built = &b
 	}
 	sha := sha256.Sum256(built.File)
 	fs.SHA256 = hex.EncodeToString(sha[:])
@@ -456,19 +568,26 @@ func buildFile(cfg configView, f ledger.ACHFile, entries []ledger.FileEntry) (ac
 		OffsetTraceSequence: f.OffsetTraceStart}
 	spec.Entries = make([]ach.Entry, len(entries))
 	for i, e := range entries {
-		pt := ""
-		if e.SEC == "WEB" || e.SEC == "TEL" {
-			pt = "S"
-		}
-		spec.Entries[i] = ach.Entry{SEC: e.SEC, Description: e.Description, TransactionCode: e.TransactionCode, RDFIRouting: e.RDFIRouting,
-			AccountNumber: e.AccountNumber, Amount: e.Amount, IndividualID: e.IndividualID, IndividualName: e.IndividualName,
-			TraceSequence: e.TraceSequence(), PaymentType: pt}
+		spec.Entries[i] = achEntry(e, e.TraceSequence())
 	}
 	built, err := ach.BuildFile(originator(cfg), spec)
 	if err != nil {
 		return built, fmt.Errorf("build %s: %w", f.StorageKey, err)
 	}
 	return built, nil
+}
+
+// achEntry is the NACHA entry of a payment as originated, with trace
+// sequence seq: the one mapping the screen before allocation and the build
+// share.
+func achEntry(e ledger.FileEntry, seq int) ach.Entry {
+	pt := ""
+	if e.SEC == "WEB" || e.SEC == "TEL" {
+		pt = "S"
+	}
+	return ach.Entry{SEC: e.SEC, Description: e.Description, TransactionCode: e.TransactionCode, RDFIRouting: e.RDFIRouting,
+		AccountNumber: e.AccountNumber, Amount: e.Amount, IndividualID: e.IndividualID, IndividualName: e.IndividualName,
+		TraceSequence: seq, PaymentType: pt}
 }
 
 // FileKey is where a day's file is stored.
@@ -498,10 +617,10 @@ func transactionCode(kind, accountType string) int {
 	return code
 }
 
-func distinctBatches(ps []ledger.DuePayment) int {
+func distinctBatches(ps []screenedEntry) int {
 	seen := map[string]bool{}
 	for _, p := range ps {
-		seen[p.SEC+"|"+p.Description] = true
+		seen[p.entry.SEC+"|"+p.entry.Description] = true
 	}
 	return len(seen)
 }

@@ -75,9 +75,11 @@ var ErrPaymentTaken = errors.New("payment no longer scheduled")
 // and prenoted bank accounts are marked sent. Nothing is allocated twice: a
 // payment that is no longer scheduled fails the whole transaction.
 //
-// assign is called inside the transaction with the first trace sequence of
-// the file; it returns the allocations in trace order.
-func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(firstSeq int) ([]Allocation, error)) (ACHFile, error) {
+// assign is called inside the transaction with the file as it will be
+// recorded (modifier, key, trace sequences; no id yet); it returns the
+// allocations in trace order, and an error (which allocates nothing) when
+// the file they make cannot be built: a committed allocation always builds.
+func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(f ACHFile) ([]Allocation, error)) (ACHFile, error) {
 	var f ACHFile
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		if s.dialect.name == "postgres" {
@@ -98,13 +100,6 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 			return err
 		}
 		first := lastSeq + 1
-		allocs, err := assign(first)
-		if err != nil {
-			return err
-		}
-		if len(allocs) != n {
-			return fmt.Errorf("allocate file: %d allocations for %d payments", len(allocs), n)
-		}
 		offsetStart := 0
 		end := first + n - 1
 		if plan.Offsets > 0 {
@@ -113,6 +108,14 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		t := now()
 		key := plan.StorageKey(mod)
+		allocs, err := assign(ACHFile{BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
+			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart})
+		if err != nil {
+			return err
+		}
+		if len(allocs) != n {
+			return fmt.Errorf("allocate file: %d allocations for %d payments", len(allocs), n)
+		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO ach_files (business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start, created_at)
 			VALUES ($1, $2, $3, 'allocated', $4, $5, $6, $7, $8) RETURNING id`,
 			plan.BusinessDate, plan.EffectiveOn, mod, key, first, end, offsetStart, t).Scan(&f.ID); err != nil {

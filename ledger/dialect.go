@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -97,4 +98,15 @@ func valuesList(rows, cols, offset int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// inStrings is SQL for "col is one of vals", vals bound as the one argument
+// $n it returns: a JSON array for SQLite's json_each, a text array for
+// PostgreSQL.
+func (d dialect) inStrings(col string, n int, vals []string) (string, any) {
+	if d.name == "sqlite" {
+		b, _ := json.Marshal(vals) // strings always marshal
+		return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n), string(b)
+	}
+	return fmt.Sprintf("%s = ANY($%d::text[])", col, n), vals
 }

@@ -164,7 +164,53 @@ func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (I
 		}
 		*st.count = len(st.rows)
 	}
+	if err := im.resealUnreadable(ctx, accounts); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// resealUnreadable seals again, under the ledger's key, each imported bank
+// account number whose stored ciphertext cannot be opened (written under
+// another key, or damaged) while the extract carries the same number: a
+// reimport repairs it, and a payment held for it is debited on the next
+// run. A number the ledger can open is left as it is, so a reimport changes
+// nothing.
+func (im *Importer) resealUnreadable(ctx context.Context, accounts []portfolio.Account) error {
+	plain := map[string]string{}
+	for i := range accounts {
+		for _, ba := range accounts[i].BankAccounts {
+			plain[ba.ID] = ba.AccountNumber
+		}
+	}
+	if len(plain) == 0 {
+		return nil
+	}
+	ids := make([]string, 0, len(plain))
+	for id := range plain {
+		ids = append(ids, id)
+	}
+	in, arg := im.s.dialect.inStrings("id", 1, ids)
+	type stored struct {
+		id, mac string
+		enc     []byte
+	}
+	rows, err := queryAll(ctx, im.tx, func(r rowScanner) (stored, error) {
+		var b stored
+		return b, r.Scan(&b.id, &b.mac, &b.enc)
+	}, `SELECT id, number_mac, number_enc FROM bank_accounts WHERE `+in, arg)
+	if err != nil {
+		return fmt.Errorf("read imported bank accounts: %w", err)
+	}
+	for _, b := range rows {
+		if _, err := im.s.cipher.Open(b.enc); err == nil || im.s.cipher.MAC(plain[b.id]) != b.mac {
+			continue
+		}
+		if _, err := im.tx.ExecContext(ctx, `UPDATE bank_accounts SET number_enc = $2 WHERE id = $1`, b.id, im.s.cipher.Seal(plain[b.id])); err != nil {
+			return fmt.Errorf("seal bank account %s again: %w", b.id, err)
+		}
+	}
+	return nil
 }
 
 func setExcluded(cols []string) string {

@@ -295,3 +295,30 @@ func (s *Store) PaymentCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// PaymentHold is a due payment that cannot be originated as it stands: its
+// entry breaks a NACHA rule, or its bank account number cannot be opened.
+// It stays scheduled, so that the first run after the data is fixed
+// originates it; the exception tells a person what to fix.
+type PaymentHold struct {
+	PaymentID int64
+	AccountID string
+	// Reason is short and shared by every hold of its kind, for counting.
+	Reason string
+	// Field names what is wrong, Detail says what and what to do.
+	Field, Detail string
+}
+
+// HoldPayments records an exception for each held payment, once per payment
+// and field however often it is held, and returns how many are new.
+func (s *Store) HoldPayments(ctx context.Context, holds []PaymentHold) (int, error) {
+	if len(holds) == 0 {
+		return 0, nil
+	}
+	exs := make([]Exception, len(holds))
+	for i, h := range holds {
+		exs[i] = Exception{Kind: "payment_held", Reference: fmt.Sprintf("payment:%d:%s", h.PaymentID, h.Field),
+			Detail: fmt.Sprintf("account %s: payment %d held (%s): %s", h.AccountID, h.PaymentID, h.Reason, h.Detail)}
+	}
+	return s.insertExceptions(ctx, s.q, exs, now())
+}

@@ -1,0 +1,175 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/portfolio"
+)
+
+// holdNight is holidayWeek with five records a NACHA file cannot take as
+// they stand, or only once transliterated: three holder names in other
+// scripts, a bank account number the ledger's key cannot open, and a routing
+// number that no longer passes its check digit.
+func holdNight() []portfolio.Account {
+	accts := holidayWeek()
+	extra := func(id, holder string) portfolio.Account {
+		a := accts[0]
+		a.ID = id
+		a.Customer.ID, a.Customer.Email = "C-"+id, id+"@example.com"
+		a.BankAccounts = []portfolio.BankAccount{{ID: "B-" + id, Routing: "011000015", AccountNumber: "4440" + id[3:], Type: "checking",
+			HolderName: holder, Prenote: "verified", Status: "active"}}
+		a.Autopay = &portfolio.Autopay{ID: "AP-" + id, BankAccountID: "B-" + id, AuthorizedOn: civil.MustParse("2025-01-05"),
+			StartsOn: civil.MustParse("2025-02-01"), Status: "active"}
+		return a
+	}
+	return append(accts,
+		extra("LN-6", "王小明"),
+		extra("LN-7", "😀🚗"),
+		extra("LN-8", "Γιώργος Παπαδόπουλος"),
+		extra("LN-9", "Ana Ruiz"),
+		extra("LN-10", "Bo Li"),
+	)
+}
+
+// originatedOf returns the originated payments of an account: id, trace and
+// the name the file carries.
+func originatedOf(t *testing.T, st *ledger.Store, account string) [][3]string {
+	t.Helper()
+	rows, err := st.DB().Query(`SELECT CAST(id AS TEXT), trace_number, individual_name FROM payments
+		WHERE account_id = $1 AND state = 'originated' ORDER BY id`, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][3]string
+	for rows.Next() {
+		var r [3]string
+		if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestOriginateHoldsWhatCannotBeBuilt(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			accts := holdNight()
+			importAccounts(t, env.Store, accts)
+			// The number of LN-9 was sealed under another key (or damaged);
+			// the routing of LN-10 became invalid after it was imported.
+			other, err := ledger.NewCipher(bytes.Repeat([]byte{7}, 32))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := env.Store.DB()
+			if _, err := db.Exec(`UPDATE bank_accounts SET number_enc = $1 WHERE id = 'B-LN-9'`, other.Seal("444009")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE bank_accounts SET routing = '011000016' WHERE id = 'B-LN-10'`); err != nil {
+				t.Fatal(err)
+			}
+
+			night1 := civil.MustParse("2026-11-25")
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: night1, Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			wantHeld := map[string]int{"account number cannot be decrypted": 1, "routing number invalid": 1, "holder name unusable": 3}
+			for reason, n := range wantHeld {
+				if sum.Skipped[reason] != n {
+					t.Errorf("held for %q: %d, want %d (summary %+v)", reason, sum.Skipped[reason], n, sum.Skipped)
+				}
+			}
+			if sum.Held != 5 || sum.Entries != 4 || len(sum.Files) != 1 {
+				t.Fatalf("summary = %+v; want 5 held and the other 4 entries in one file", sum)
+			}
+			body, _, err := env.Docs.Get(ctx, sum.Files[0].Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNACHA(t, body)
+			for _, id := range []string{"LN-6", "LN-7", "LN-8", "LN-9", "LN-10"} {
+				if got := originatedOf(t, env.Store, id); len(got) != 0 {
+					t.Errorf("%s: originated %v, want it held", id, got)
+				}
+			}
+			var scheduled int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM payments WHERE state = 'scheduled' AND account_id IN ('LN-6','LN-7','LN-8','LN-9','LN-10')`).Scan(&scheduled); err != nil {
+				t.Fatal(err)
+			}
+			if scheduled != 5 {
+				t.Fatalf("%d held payments still scheduled, want 5: a held payment waits for its fix", scheduled)
+			}
+			exs, err := env.Store.Exceptions(ctx, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := 0
+			for _, e := range exs {
+				if e.Kind == "payment_held" {
+					held++
+					if bytes.Contains([]byte(e.Detail), []byte("444009")) {
+						t.Errorf("exception %q shows an account number", e.Detail)
+					}
+				}
+			}
+			if held != 5 {
+				t.Fatalf("%d payment_held exceptions, want 5: %+v", held, exs)
+			}
+
+			// The operator fixes the data in the servicing system: every
+			// holder name in Latin letters, LN-10's routing; the import
+			// seals LN-9's number again under the ledger's key.
+			for i := range accts {
+				switch accts[i].ID {
+				case "LN-6", "LN-7", "LN-8":
+					accts[i].BankAccounts[0].HolderName = "Fixed Name " + accts[i].ID[3:]
+				case "LN-10":
+					accts[i].BankAccounts[0].Routing = "021000021"
+				}
+			}
+			importAccounts(t, env.Store, accts)
+			night2 := civil.MustParse("2026-11-27")
+			res, err = env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: night2, Trigger: "schedule"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum = res.Summary.(*jobs.OriginateSummary)
+			if sum.Held != 0 {
+				t.Fatalf("night 2 held %d: %+v", sum.Held, sum.Skipped)
+			}
+			for _, id := range []string{"LN-6", "LN-7", "LN-8", "LN-9", "LN-10"} {
+				if got := originatedOf(t, env.Store, id); len(got) != 1 {
+					t.Errorf("%s: originated %v, want exactly one debit after the fix", id, got)
+				}
+			}
+			for _, f := range sum.Files {
+				body, _, err := env.Docs.Get(ctx, f.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkNACHA(t, body)
+			}
+			// Nothing of night 1 was originated again.
+			var dup int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM (SELECT source, source_key FROM payments WHERE state = 'originated'
+				GROUP BY source, source_key HAVING COUNT(*) > 1) d`).Scan(&dup); err != nil {
+				t.Fatal(err)
+			}
+			if dup != 0 {
+				t.Fatalf("%d payment instances originated twice", dup)
+			}
+		})
+	}
+}
