@@ -29,17 +29,21 @@ type Config struct {
 	Zone          *time.Location
 
 	// Origination: the lender as the ACH originator, and its bank (ODFI).
-	ODFIRouting     string
-	ODFIName        string
-	CompanyName     string
-	CompanyID       string
-	OriginName      string
-	OffsetRouting   string // optional balanced offset to the settlement account
-	OffsetAccount   string
-	OffsetType      string
-	FileEntryLimit  int
-	DraftLeadDays   int // autopay drafts this many days before the due date by default
-	PrenoteWaitDays int // banking days after a prenote settles before live debits
+	ODFIRouting    string
+	ODFIName       string
+	CompanyName    string
+	CompanyID      string
+	OriginName     string
+	OffsetRouting  string // optional balanced offset to the settlement account
+	OffsetAccount  string
+	OffsetType     string
+	FileEntryLimit int
+	DraftLeadDays  int // autopay drafts this many days before the due date by default
+	// InstallmentPolicy says what autopay does when a one-time payment is
+	// scheduled for the same installment: "one-time-covers" (the autopay
+	// debit is reduced by it) or "debit-both".
+	InstallmentPolicy string
+	PrenoteWaitDays   int // banking days after a prenote settles before live debits
 	// ReturnedFeeCaps caps the returned-payment fee by the contract's
 	// state (two-letter code); a state not listed charges the contract's.
 	ReturnedFeeCaps map[string]money.Cents
@@ -108,6 +112,7 @@ var Settings = []Setting{
 	{"DRAFTER_OFFSET_TYPE", "checking", "settlement account type: checking or savings"},
 	{"DRAFTER_FILE_ENTRY_LIMIT", "100000", "most entries in one NACHA file; more are split into further files"},
 	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
+	{"DRAFTER_INSTALLMENT_POLICY", "one-time-covers", "a one-time payment for an installment autopay also debits: one-time-covers (autopay debits only what is left) or debit-both"},
 	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
 	{"DRAFTER_RETURNED_FEE_CAPS", "", "state caps on the returned-payment fee, STATE=DOLLARS pairs such as CA=15.00,TX=30 (a contract's lower fee still applies; empty: the contract's fee)"},
 	{"DRAFTER_LENDER_NAME", "Drafter Auto Finance", "lender name on documents and email"},
@@ -242,6 +247,11 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}
 		}
 		*n.dst = i
+	}
+	switch c.InstallmentPolicy = get("DRAFTER_INSTALLMENT_POLICY"); c.InstallmentPolicy {
+	case "one-time-covers", "debit-both":
+	default:
+		return nil, &Error{"DRAFTER_INSTALLMENT_POLICY", c.InstallmentPolicy, "one-time-covers or debit-both"}
 	}
 	if c.ReturnedFeeCaps, err = ParseFeeCaps(get("DRAFTER_RETURNED_FEE_CAPS")); err != nil {
 		return nil, err

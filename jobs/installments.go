@@ -1,9 +1,10 @@
 package jobs
 
 import (
-	"fmt"
+	"strings"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -11,7 +12,7 @@ import (
 // scheduled a one-time payment for the same installment.
 type InstallmentPolicy string
 
-// The installment policies (DRAFTER_INSTALLMENT_POLICY).
+// The installment policies (DRAFTER_INSTALLMENT_POLICY, checked by config).
 const (
 	// OneTimeCovers: the one-time payment pays the installment first; the
 	// autopay debit is reduced by it, to nothing when it pays in full.
@@ -20,18 +21,6 @@ const (
 	// pays.
 	DebitBoth InstallmentPolicy = "debit-both"
 )
-
-// ParseInstallmentPolicy reads a policy name.
-func ParseInstallmentPolicy(s string) (InstallmentPolicy, error) {
-	switch p := InstallmentPolicy(s); p {
-	case OneTimeCovers, DebitBoth:
-		return p, nil
-	case "":
-		return OneTimeCovers, nil
-	default:
-		return "", fmt.Errorf("%q: want %s or %s", s, OneTimeCovers, DebitBoth)
-	}
-}
 
 // AutopayDebit is what autopay debits for an installment of amount
 // installment when the customer's one-time payments for the same
@@ -53,4 +42,20 @@ func InstallmentWindow(firstDue civil.Date, dueDay int, due, opened civil.Date) 
 	}
 	prev := civil.Date{Year: due.Year, Month: due.Month, Day: 1}.AddMonths(-1).OnDay(dueDay)
 	return prev, due
+}
+
+// OneTimeForInstallment sums the one-time payments that count toward the
+// installment due on due (those debited in its InstallmentWindow) and names
+// them.
+func OneTimeForInstallment(firstDue civil.Date, dueDay int, due, opened civil.Date, ps []ledger.OneTimePayment) (money.Cents, string) {
+	after, through := InstallmentWindow(firstDue, dueDay, due, opened)
+	var sum money.Cents
+	var ids []string
+	for _, p := range ps {
+		if p.DebitOn.After(after) && !p.DebitOn.After(through) {
+			sum += p.Amount
+			ids = append(ids, p.ID)
+		}
+	}
+	return sum, strings.Join(ids, ", ")
 }

@@ -32,17 +32,6 @@ func TestAutopayDebit(t *testing.T) {
 	}
 }
 
-func TestParseInstallmentPolicy(t *testing.T) {
-	for in, want := range map[string]InstallmentPolicy{"": OneTimeCovers, "one-time-covers": OneTimeCovers, "debit-both": DebitBoth} {
-		if got, err := ParseInstallmentPolicy(in); err != nil || got != want {
-			t.Errorf("ParseInstallmentPolicy(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := ParseInstallmentPolicy("both"); err == nil {
-		t.Error("ParseInstallmentPolicy(\"both\") = nil error, want one naming the choices")
-	}
-}
-
 func TestInstallmentWindow(t *testing.T) {
 	d := func(s string) civil.Date { return civil.MustParse(s) }
 	cases := []struct {

@@ -50,6 +50,10 @@ type OriginateSummary struct {
 	Prenotes         int            `json:"prenotes"`
 	DebitTotal       money.Cents    `json:"debit_total_cents"`
 	Skipped          map[string]int `json:"skipped_by_reason"`
+	// Reduced and Covered count the autopay payments whose debit the
+	// installment policy reduced by a one-time payment, or cancelled.
+	Reduced int `json:"autopay_reduced"`
+	Covered int `json:"autopay_covered"`
 	// Held counts the payments held because their entries cannot be made
 	// (each also in Skipped by reason, with an exception).
 	Held int `json:"held"`
@@ -145,6 +149,9 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	}
 	sum.Created += n
 	r.Checkpoint("one-time payments")
+	if err := o.applyInstallmentPolicy(ctx, r, eff, sum); err != nil {
+		return sum, err
+	}
 	// A prenote that settled PrenoteWaitDays banking days before the
 	// effective date without a return or NOC makes the account live.
 	if sum.PrenotesVerified, err = st.VerifyPrenotes(ctx, cal.AddBankingDays(eff, -cfg.PrenoteWaitDays)); err != nil {
@@ -213,6 +220,45 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	}
 	r.Done(originated)
 	return sum, nil
+}
+
+// applyInstallmentPolicy sets what each autopay payment about to be
+// originated debits when the customer also scheduled one-time payments for
+// the same installment (AutopayDebit under the configured policy): reduced
+// by them, cancelled when they pay it in full. It computes from the
+// installment each time, so applying it again changes nothing.
+func (o Originate) applyInstallmentPolicy(ctx context.Context, r *Run, eff civil.Date, sum *OriginateSummary) error {
+	st := r.Store
+	policy := InstallmentPolicy(r.Env.Config.InstallmentPolicy)
+	ins, err := st.AutopayInstallments(ctx, eff)
+	if err != nil {
+		return err
+	}
+	for _, in := range ins {
+		oneTime, ids := OneTimeForInstallment(in.FirstDueOn, in.DueDay, in.DueOn, in.OpenedOn, in.OneTime)
+		amount := AutopayDebit(policy, in.Installment, oneTime)
+		if amount == in.Amount {
+			continue
+		}
+		reason := fmt.Sprintf("covered by one-time payment %s", ids)
+		changed, err := st.SetAutopayAmount(ctx, in.PaymentID, in.Installment, amount, reason)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			continue
+		}
+		if amount == 0 {
+			sum.Covered++
+		} else {
+			sum.Reduced++
+		}
+		r.Log.Info().Int64("payment_id", in.PaymentID).Str("account", in.AccountID).Int64("installment_cents", int64(in.Installment)).
+			Int64("one_time_cents", int64(oneTime)).Int64("debit_cents", int64(amount)).Str("policy", string(policy)).
+			Msg("autopay debit set by the installment policy")
+	}
+	r.Checkpoint("installment policy applied")
+	return nil
 }
 
 // allocate originates every eligible due payment into the day's files, one

@@ -1,0 +1,87 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
+)
+
+// AutopayInstallment is a scheduled autopay payment about to be originated
+// whose account also has one-time payments debited on or before its due
+// date: what applying the installment policy to it needs.
+type AutopayInstallment struct {
+	PaymentID int64
+	AccountID string
+	DueOn     civil.Date
+	// Installment is what the payment was made for; Amount what it debits now.
+	Installment money.Cents
+	Amount      money.Cents
+	FirstDueOn  civil.Date
+	DueDay      int
+	OpenedOn    civil.Date
+	// OneTime are the account's one-time payments debited on or before
+	// DueOn that are neither cancelled nor returned.
+	OneTime []OneTimePayment
+}
+
+// OneTimePayment is a payment the customer scheduled once (portal, phone).
+type OneTimePayment struct {
+	ID      string
+	Amount  money.Cents
+	DebitOn civil.Date
+}
+
+// AutopayInstallments returns the scheduled autopay payments drafted on or
+// before through whose accounts have one-time payments debited on or before
+// their due dates, in payment id order.
+func (s *Store) AutopayInstallments(ctx context.Context, through civil.Date) ([]AutopayInstallment, error) {
+	type row struct {
+		AutopayInstallment
+		one OneTimePayment
+	}
+	rows, err := queryAll(ctx, s.q, func(r rowScanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.PaymentID, &x.AccountID, &x.DueOn, &x.Installment, &x.Amount, &x.FirstDueOn, &x.DueDay, &x.OpenedOn,
+			&x.one.ID, &x.one.Amount, &x.one.DebitOn)
+	}, `SELECT p.id, p.account_id, p.due_on, CASE WHEN p.installment_amount = 0 THEN p.amount ELSE p.installment_amount END, p.amount,
+			a.first_due_on, a.due_day, a.opened_on, sp.id, sp.amount, sp.debit_on
+		FROM payments p
+		JOIN accounts a ON a.id = p.account_id
+		JOIN scheduled_payments sp ON sp.account_id = p.account_id AND sp.debit_on <= p.due_on
+		LEFT JOIN payments op ON op.source = 'scheduled' AND op.source_key = sp.id
+		WHERE p.source = 'autopay' AND p.state = 'scheduled' AND p.kind = 'debit' AND p.draft_on <= $1
+		  AND (op.id IS NULL OR op.state NOT IN ('cancelled', 'returned'))
+		ORDER BY p.id, sp.debit_on, sp.id`, through)
+	if err != nil {
+		return nil, fmt.Errorf("select autopay installments with one-time payments: %w", err)
+	}
+	var out []AutopayInstallment
+	for _, x := range rows {
+		if n := len(out); n == 0 || out[n-1].PaymentID != x.PaymentID {
+			out = append(out, x.AutopayInstallment)
+		}
+		last := &out[len(out)-1]
+		last.OneTime = append(last.OneTime, x.one)
+	}
+	return out, nil
+}
+
+// SetAutopayAmount sets what a scheduled autopay payment debits, keeping
+// the installment it was made for; an amount of zero cancels it with
+// reason. A payment no longer scheduled is left as it is (false).
+func (s *Store) SetAutopayAmount(ctx context.Context, paymentID int64, installment, amount money.Cents, reason string) (bool, error) {
+	q := `UPDATE payments SET installment_amount = $2, amount = $3 WHERE id = $1 AND state = 'scheduled'`
+	args := []any{paymentID, installment, amount}
+	if amount == 0 {
+		q = `UPDATE payments SET installment_amount = $2, state = 'cancelled', state_reason = $3 WHERE id = $1 AND state = 'scheduled'`
+		args = []any{paymentID, installment, reason}
+	}
+	res, err := s.q.ExecContext(ctx, q, args...)
+	if err != nil {
+		return false, fmt.Errorf("set autopay payment %d amount: %w", paymentID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
