@@ -3,7 +3,11 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
@@ -172,4 +176,137 @@ func TestOriginateHoldsWhatCannotBeBuilt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReleaseStrandedFile builds the ledger an earlier version left: a file
+// allocated (its payments originated, with their entry snapshots) whose
+// entries the build refuses, and no file stored. A restart cannot build it;
+// releasing it puts its payments back to scheduled in one audited
+// transaction, and the restarted run debits every one of them once, in a
+// new file.
+func TestReleaseStrandedFile(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d := civil.MustParse("2026-11-25")
+			eff := civil.MustParse("2026-11-27")
+			db := env.Store.DB()
+			// The earlier version: the night's instances made, then every
+			// originable payment allocated with a snapshot the build
+			// refuses (a routing number without its check digit), and the
+			// process gone before building.
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Store.SchedulePrenotes(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+			stranded := strandFile(t, env, d, eff)
+
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
+			if err == nil || !strings.Contains(err.Error(), "release-file") {
+				t.Fatalf("originate over the stranded file: %v; want it to fail naming release-file", err)
+			}
+			if _, err := env.Store.ReleaseFile(ctx, stranded.ID, "ana", "snapshot cannot be built, ticket 4411"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Store.ReleaseFile(ctx, stranded.ID, "ana", "again"); !errors.Is(err, ledger.ErrFileNotReleasable) {
+				t.Fatalf("second release: %v, want ErrFileNotReleasable", err)
+			}
+			var audits int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM audit WHERE action = 'release-file' AND actor = 'ana' AND target = $1`, stranded.StorageKey).Scan(&audits); err != nil {
+				t.Fatal(err)
+			}
+			if audits != 1 {
+				t.Fatalf("%d audit rows for the release, want 1", audits)
+			}
+			again, err := env.Restart(ctx, jobs.Originate{}, res.Run.ID, "ana", time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := again.Summary.(*jobs.OriginateSummary)
+			// The failed run stored file B (the night's autopay) before it
+			// met A; the restart puts A's payments into C.
+			keys := map[string]bool{}
+			for _, f := range sum.Files {
+				if f.Key == stranded.StorageKey {
+					t.Fatalf("the released file %s is still among the day's files", f.Key)
+				}
+				keys[f.Key] = true
+				body, _, err := env.Docs.Get(ctx, f.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkNACHA(t, body)
+			}
+			var inA, originated int
+			if err := db.QueryRow(`SELECT COUNT(*) FROM payments WHERE ach_file_id = $1`, stranded.ID).Scan(&inA); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRow(`SELECT COUNT(*) FROM payments WHERE state = 'originated'`).Scan(&originated); err != nil {
+				t.Fatal(err)
+			}
+			if inA != 0 || originated != sum.Entries {
+				t.Fatalf("%d payments left in the released file, %d originated; want 0 and the %d entries of the day's files", inA, originated, sum.Entries)
+			}
+			for _, id := range stranded.payments {
+				var key string
+				if err := db.QueryRow(`SELECT f.storage_key FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
+					WHERE p.id = $1 AND p.state = 'originated'`, id).Scan(&key); err != nil || !keys[key] {
+					t.Fatalf("payment %d of the released file: in %q (%v), want originated in a file of the day", id, key, err)
+				}
+			}
+			// A stored file may have gone to the bank: never released.
+			b, err := env.Store.FileByKey(ctx, sum.Files[0].Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Store.ReleaseFile(ctx, b.ID, "ana", "try"); !errors.Is(err, ledger.ErrFileNotReleasable) {
+				t.Fatalf("releasing stored file %s: %v, want ErrFileNotReleasable", b.StorageKey, err)
+			}
+		})
+	}
+}
+
+// strandFile allocates every originable payment of the night into a file
+// whose snapshots carry a routing number the build refuses, as a version
+// that did not check entries first could leave it; it returns the file
+// with its payments.
+func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date) strandedFile {
+	t.Helper()
+	ctx := context.Background()
+	ids, err := env.Store.OriginableIDs(ctx, eff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := env.Store.Originable(ctx, eff, ids)
+	if err != nil || len(due) == 0 {
+		t.Fatalf("originable: %d payments, %v", len(due), err)
+	}
+	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return jobs.FileKey(d, m) },
+		NextModifier: func(prev string) (string, error) { return "A", nil }}
+	f, err := env.Store.AllocateFile(ctx, plan, len(due), func(f ledger.ACHFile) ([]ledger.Allocation, error) {
+		allocs := make([]ledger.Allocation, len(due))
+		for i, p := range due {
+			trace := fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i)
+			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: "011000016", NumberEnc: p.NumberEnc,
+				TransactionCode: 27, IndividualName: p.HolderName, Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+		}
+		return allocs, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := strandedFile{ACHFile: f}
+	for _, p := range due {
+		sf.payments = append(sf.payments, p.ID)
+	}
+	return sf
+}
+
+type strandedFile struct {
+	ledger.ACHFile
+	payments []int64
 }

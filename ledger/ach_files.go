@@ -160,9 +160,91 @@ func scanACHFile(row rowScanner) (ACHFile, error) {
 	return f, err
 }
 
-// DayFiles returns the files of a business date in modifier order.
+// DayFiles returns the files of a business date in modifier order, but
+// those released (see ReleaseFile).
 func (s *Store) DayFiles(ctx context.Context, d civil.Date) ([]ACHFile, error) {
-	return queryAll(ctx, s.q, scanACHFile, achFileSelect+` WHERE business_date = $1 ORDER BY id`, d)
+	return queryAll(ctx, s.q, scanACHFile, achFileSelect+` WHERE business_date = $1 AND released_at IS NULL ORDER BY id`, d)
+}
+
+// FileByKey returns the file stored (or to be stored) at key, released or
+// not, or ErrNotFound.
+func (s *Store) FileByKey(ctx context.Context, key string) (ACHFile, error) {
+	f, err := scanACHFile(s.q.QueryRowContext(ctx, achFileSelect+` WHERE storage_key = $1`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, ErrNotFound
+	}
+	return f, err
+}
+
+// ErrFileNotReleasable is returned for a file that may have reached the
+// bank (stored or transmitted), or was released before.
+var ErrFileNotReleasable = errors.New("file cannot be released")
+
+// ReleaseFile undoes the allocation of a file that was never stored, in one
+// transaction recorded in the audit log with who and why: its payments go
+// back to scheduled without their file, trace number and entry snapshot,
+// prenotes it carried are required again, and their queued "payment
+// scheduled" emails are withdrawn. The file row stays, released, so its
+// modifier and trace sequences are never used again that day. This is the
+// repair for a file whose allocation cannot be built (a ledger left so by
+// an earlier version); the next originate run allocates the payments again,
+// holding any whose entries still cannot be made. A stored file may have
+// gone to the bank and is never released (ErrFileNotReleasable).
+func (s *Store) ReleaseFile(ctx context.Context, id int64, by, reason string) (released int, err error) {
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		f, err := scanACHFile(tx.QueryRowContext(ctx, achFileSelect+` WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if s.dialect.name == "postgres" {
+			// Not while the day's allocator holds the date.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7261002, $1)`, dateKey(f.BusinessDate)); err != nil {
+				return err
+			}
+		}
+		var status string
+		var releasedAt sql.NullTime
+		if err := tx.QueryRowContext(ctx, `SELECT status, released_at FROM ach_files WHERE id = $1`, id).Scan(&status, &releasedAt); err != nil {
+			return err
+		}
+		if releasedAt.Valid {
+			return fmt.Errorf("file %s was released %s: %w", f.StorageKey, releasedAt.Time.Format(time.RFC3339), ErrFileNotReleasable)
+		}
+		if status != FileAllocated {
+			return fmt.Errorf("file %s is %s: it may have gone to the bank, so its payments stay originated: %w", f.StorageKey, status, ErrFileNotReleasable)
+		}
+		var other int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND state <> 'originated'`, id).Scan(&other); err != nil {
+			return err
+		}
+		if other > 0 {
+			return fmt.Errorf("file %s: %d of its payments are no longer originated (returned or settled): %w", f.StorageKey, other, ErrFileNotReleasable)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'required', prenote_settles_on = NULL
+			WHERE prenote = 'sent' AND id IN (SELECT bank_account_id FROM payments WHERE ach_file_id = $1 AND kind = 'prenote')`, id); err != nil {
+			return fmt.Errorf("release file %s: prenotes: %w", f.StorageKey, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE kind = 'payment_scheduled' AND status = 'queued'
+			AND topic IN (SELECT 'payment:' || CAST(id AS TEXT) || ':scheduled' FROM payments WHERE ach_file_id = $1)`, id); err != nil {
+			return fmt.Errorf("release file %s: withdraw emails: %w", f.StorageKey, err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,
+			effective_on = NULL, rdfi_routing = '', number_enc = NULL, transaction_code = 0, individual_name = '', individual_id = ''
+			WHERE ach_file_id = $1 AND state = 'originated'`, id)
+		if err != nil {
+			return fmt.Errorf("release file %s: payments: %w", f.StorageKey, err)
+		}
+		n, _ := res.RowsAffected()
+		released = int(n)
+		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET released_at = $2, released_reason = $3 WHERE id = $1`, id, now(), reason); err != nil {
+			return fmt.Errorf("release file %s: %w", f.StorageKey, err)
+		}
+		return audit(ctx, tx, by, "release-file", f.StorageKey, fmt.Sprintf("%d payments back to scheduled: %s", released, reason))
+	})
+	return released, err
 }
 
 // FileEntry is a payment in a file as originated, decrypted.
@@ -228,10 +310,16 @@ type FileTotals struct {
 
 // MarkFileStored records that a file's bytes are in storage.
 func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) error {
-	_, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = 'stored', sha256 = $2, size = $3, batches = $4, entries = $5,
-		debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1`,
+	res, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = 'stored', sha256 = $2, size = $3, batches = $4, entries = $5,
+		debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1 AND released_at IS NULL`,
 		id, t.SHA256, t.Size, t.Batches, t.Entries, t.DebitTotal, t.CreditTotal, now())
-	return err
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("mark file %d stored: it was released while it was stored; its payments are scheduled again", id)
+	}
+	return nil
 }
 
 // Decrypt opens an encrypted account number.

@@ -29,6 +29,7 @@ var commands = []entry{
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
 	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
 	{"restart", "finish a failed run from where it stopped", func() command { return &RestartCommand{} }},
+	{"release-file", "put the payments of a NACHA file that was never stored and cannot be built back to scheduled", func() command { return &ReleaseFileCommand{} }},
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
 	{"outbox", "show the email queue (`outbox --status failed`), or `outbox retry ID` to requeue a failed message", func() command { return &OutboxCommand{} }},
@@ -49,7 +50,7 @@ Usage: drafter COMMAND [flags]
 Commands:
 `)
 	for _, e := range commands {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", e.name, e.usage)
+		fmt.Fprintf(os.Stderr, "  %-12s %s\n", e.name, e.usage)
 	}
 	fmt.Fprint(os.Stderr, `
 Every command takes --data-dir DIR (default ./drafter-data) and --config FILE;
