@@ -114,8 +114,9 @@ type Entry struct {
 	Amount money.Cents
 	// IndividualID is our reference for the account, up to 15 characters.
 	IndividualID string
-	// IndividualName is the customer's name in any script; it is sanitised
-	// to 22 NACHA characters (see Sanitize) and must not come out empty.
+	// IndividualName is the customer's name in any script; the entry carries
+	// EntryName of it: transliterated to 22 NACHA characters, or
+	// FallbackName when no letter remains. It never refuses an entry.
 	IndividualName string
 	// TraceSequence is the seven-digit sequence of the entry's trace number,
 	// 1 to MaxTraceSequence, unique in the file.
@@ -360,10 +361,7 @@ func buildCheckEntries(entries []Entry) ([]string, error) {
 			report(i, field, err)
 			continue
 		}
-		names[i] = Sanitize(e.IndividualName, 22)
-		if names[i] == "" {
-			report(i, "IndividualName", fmt.Errorf("%q is empty once sanitised", e.IndividualName))
-		}
+		names[i], _ = EntryName(e.IndividualName)
 	}
 	if more > 0 {
 		errs = append(errs, fmt.Errorf("and %d more entry errors", more))
@@ -376,14 +374,11 @@ func buildCheckEntries(entries []Entry) ([]string, error) {
 
 // CheckEntry reports whether BuildFile accepts e as an entry, by the same
 // rules, leaving out only its trace sequence (assigned when the entry is
-// allocated into a file). An entry it accepts builds. The error is a
-// *BuildEntryError naming the field.
+// allocated into a file). An entry it accepts builds. The holder name is
+// never a reason to refuse (see EntryName). The error is a *BuildEntryError
+// naming the field.
 func CheckEntry(e Entry) error {
-	field, err := buildCheckEntry(&e)
-	if err == nil && Sanitize(e.IndividualName, 22) == "" {
-		field, err = "IndividualName", fmt.Errorf("%q is empty once sanitised", e.IndividualName)
-	}
-	if err != nil {
+	if field, err := buildCheckEntry(&e); err != nil {
 		return &BuildEntryError{TraceSequence: e.TraceSequence, Field: field, Err: err}
 	}
 	return nil

@@ -325,7 +325,6 @@ func TestBuildFileRejectsEntry(t *testing.T) {
 		{"lower-case description", func(e *Entry) { e.Description = "autopay" }, "Description"},
 		{"long description", func(e *Entry) { e.Description = "AUTOPAYMENTS" }, "Description"},
 		{"long individual id", func(e *Entry) { e.IndividualID = "LN-0000000000000001" }, "IndividualID"},
-		{"name empty once sanitised", func(e *Entry) { e.IndividualName = "李小龍" }, "IndividualName"},
 		{"zero trace sequence", func(e *Entry) { e.TraceSequence = 0 }, "TraceSequence"},
 		{"trace sequence overflow", func(e *Entry) { e.TraceSequence = MaxTraceSequence + 1 }, "TraceSequence"},
 		{"duplicate trace sequence", func(e *Entry) { e.TraceSequence = 12 }, "TraceSequence"},
@@ -369,6 +368,48 @@ func TestCheckEntryAcceptsWhatBuilds(t *testing.T) {
 		if err := CheckEntry(e); err != nil {
 			t.Errorf("entry %d: CheckEntry = %v, want nil for an entry BuildFile accepts", i, err)
 		}
+	}
+}
+
+// A holder name never fails a build: a name with nothing NACHA can carry
+// (it once sanitised to "" and stranded a night) builds with FallbackName,
+// and CheckEntry agrees.
+func TestBuildFileNameFallback(t *testing.T) {
+	cases := []struct {
+		name, holder, want string
+	}{
+		{"name empty once sanitised", "😀", FallbackName},
+		{"emoji and punctuation", "🚗 - . 🚗", FallbackName},
+		{"digits only", "12345", FallbackName},
+		{"empty", "", FallbackName},
+		{"cjk", "李小龍", "LI XIAO LONG"},
+		{"greek", "Γιώργος Παπαδόπουλος", "GIORGOS PAPADOPOULOS"},
+		{"cyrillic", "Наталья Кузнецова", "NATALIA KUZNETSOVA"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := buildTestSpec(buildTestSmallEntries())
+			f.Entries[1].IndividualName = tc.holder
+			if err := CheckEntry(f.Entries[1]); err != nil {
+				t.Fatalf("CheckEntry = %v, want nil: a name never refuses an entry", err)
+			}
+			built, err := BuildFile(buildTestOriginator(true), f)
+			if err != nil {
+				t.Fatalf("BuildFile: %v", err)
+			}
+			buildTestVerify(t, built)
+			var got string
+			for _, b := range buildTestRead(t, built.File).Batches {
+				for _, e := range b.GetEntries() {
+					if e.TraceNumber == built.Summary.Traces[1] {
+						got = strings.TrimSpace(e.IndividualName)
+					}
+				}
+			}
+			if got != tc.want {
+				t.Errorf("individual name %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
