@@ -118,6 +118,10 @@ func TestBuildFileGolden(t *testing.T) {
 			[]string{"PPD/AUTOPAY", "TEL/PAYMENT"}, 4, 0, 40_006},
 		{"amounts", false, amountsSpec,
 			[]string{"PPD/AUTOPAY", "PPD/PRENOTE"}, 3, 1, MaxEntryAmount + 1},
+		{"tel_offset", true, buildTestSpec(buildTestSECEntries("TEL")),
+			[]string{"TEL/PAYMENT", "CCD/PAYMENT", "TEL/PRENOTE"}, 3, 1, 70_000},
+		{"mixed_offset", true, buildTestSpec(buildTestMixedEntries()),
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE", "PPD/RETRY PYMT", "TEL/PAYMENT", "CCD/PAYMENT", "TEL/RETRY PYMT", "CCD/RETRY PYMT", "WEB/PAYMENT"}, 8, 1, 275_812},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,6 +259,169 @@ func TestBuildFileOffset(t *testing.T) {
 		}
 	}
 	buildTestVerify(t, built)
+}
+
+// buildTestSECEntries is a file of one SEC code: two debits and a prenote.
+func buildTestSECEntries(sec string) []Entry {
+	pt := ""
+	if sec != "PPD" {
+		pt = "S"
+	}
+	return []Entry{
+		{SEC: sec, Description: "PAYMENT", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1234567890", Amount: 45_000, IndividualID: "LN-1", IndividualName: "Maria Garcia", TraceSequence: 3, PaymentType: pt},
+		{SEC: sec, Description: "PAYMENT", TransactionCode: 37, RDFIRouting: buildTestRDFI2, AccountNumber: "55501234", Amount: 25_000, IndividualID: "LN-2", IndividualName: "王小明", TraceSequence: 1, PaymentType: pt},
+		{SEC: sec, Description: "PRENOTE", TransactionCode: 28, RDFIRouting: buildTestRDFI3, AccountNumber: "31415926", IndividualID: "LN-3", IndividualName: "Priya Patel", TraceSequence: 2, PaymentType: pt},
+	}
+}
+
+// buildTestMixedEntries is a file of every SEC code, with two TEL batches.
+func buildTestMixedEntries() []Entry {
+	entries := buildTestSmallEntries()
+	return append(entries,
+		Entry{SEC: "TEL", Description: "PAYMENT", TransactionCode: 27, RDFIRouting: buildTestRDFI3, AccountNumber: "90001", Amount: 60_000, IndividualID: "LN-000606", IndividualName: "Γιώργος Παπαδόπουλος", TraceSequence: 15, PaymentType: "S"},
+		Entry{SEC: "TEL", Description: "PAYMENT", TransactionCode: 37, RDFIRouting: buildTestRDFI1, AccountNumber: "90002", Amount: 40_000, IndividualID: "LN-000707", IndividualName: "Иван Петров", TraceSequence: 16, PaymentType: "R"},
+		Entry{SEC: "TEL", Description: "RETRY PYMT", TransactionCode: 27, RDFIRouting: buildTestRDFI2, AccountNumber: "90003", Amount: 15_000, IndividualID: "LN-000808", IndividualName: "😀", TraceSequence: 17, PaymentType: "S"},
+	)
+}
+
+// With an offset account every batch that debits is balanced, PPD, WEB and
+// TEL alike: each batch nets to zero (a TEL batch together with the
+// companion batch that carries its offset), and so does the file; every
+// offset has the fields its class requires.
+func TestBuildFileOffsetsBalance(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries []Entry
+		offsets int
+	}{
+		{"PPD", buildTestSECEntries("PPD"), 1},
+		{"WEB", buildTestSECEntries("WEB"), 1},
+		{"TEL", buildTestSECEntries("TEL"), 1},
+		{"mixed", buildTestMixedEntries(), 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(true)
+			spec := buildTestSpec(tc.entries)
+			built, err := BuildFile(o, spec)
+			if err != nil {
+				t.Fatalf("BuildFile: %v", err)
+			}
+			buildTestVerify(t, built)
+			f := buildTestRead(t, built.File)
+			s := built.Summary
+			if len(f.Batches) != s.Batches || len(s.BatchSummaries) != s.Batches {
+				t.Fatalf("%d batches read, summary says %d with %d summaries", len(f.Batches), s.Batches, len(s.BatchSummaries))
+			}
+			if s.Offsets != tc.offsets || s.CreditTotal != s.DebitTotal {
+				t.Errorf("offsets %d credit %s debit %s; want %d offsets and a balanced file", s.Offsets, s.CreditTotal, s.DebitTotal, tc.offsets)
+			}
+
+			// Sum each batch from the entries as read, folding a companion
+			// offset batch into the TEL batch it follows.
+			net := map[int]int{} // batch number (the TEL batch for a companion) -> debits minus credits
+			var fileNet int
+			maxEntrySeq := 0
+			for _, e := range spec.Entries {
+				maxEntrySeq = max(maxEntrySeq, e.TraceSequence)
+			}
+			var offsetSeqs []int
+			for i, b := range f.Batches {
+				h := b.GetHeader()
+				sum := s.BatchSummaries[i]
+				if h.BatchNumber != sum.Number || h.StandardEntryClassCode != sum.SEC || h.CompanyEntryDescription != sum.Description {
+					t.Errorf("batch %d header %s %q, summary %+v", h.BatchNumber, h.StandardEntryClassCode, h.CompanyEntryDescription, sum)
+				}
+				key := h.BatchNumber
+				var debit, credit int
+				for _, e := range b.GetEntries() {
+					if e.CreditOrDebit() == "C" {
+						credit += e.Amount
+						offsetSeqs = append(offsetSeqs, buildTestTraceSeq(t, e.TraceNumber))
+						buildTestCheckOffset(t, h.StandardEntryClassCode, e)
+					} else {
+						debit += e.Amount
+					}
+				}
+				if debit != int(sum.DebitTotal) || credit != int(sum.CreditTotal) {
+					t.Errorf("batch %d debit %d credit %d, summary %s %s", key, debit, credit, sum.DebitTotal, sum.CreditTotal)
+				}
+				switch h.StandardEntryClassCode {
+				case "TEL":
+					if credit != 0 || h.ServiceClassCode != moov.DebitsOnly {
+						t.Errorf("TEL batch %d: credit %d, service class %d; want no credit, 225", key, credit, h.ServiceClassCode)
+					}
+					if debit > 0 {
+						next := f.Batches[i+1].GetHeader()
+						if next.StandardEntryClassCode != OffsetCompanionSEC || s.BatchSummaries[i+1].Balances != key {
+							t.Fatalf("TEL batch %d is not followed by its companion offset batch: %+v", key, s.BatchSummaries[i+1])
+						}
+					}
+				case OffsetCompanionSEC:
+					prev := f.Batches[i-1].GetHeader()
+					if sum.Balances != prev.BatchNumber || prev.StandardEntryClassCode != "TEL" || len(b.GetEntries()) != 1 ||
+						h.ServiceClassCode != moov.CreditsOnly || h.CompanyName != prev.CompanyName || h.CompanyIdentification != prev.CompanyIdentification ||
+						h.EffectiveEntryDate != prev.EffectiveEntryDate || h.CompanyEntryDescription != prev.CompanyEntryDescription ||
+						h.CompanyDiscretionaryData != prev.CompanyDiscretionaryData {
+						t.Errorf("companion batch %d %+v does not match TEL batch %+v", key, h, prev)
+					}
+					key = sum.Balances
+				default:
+					if sum.Balances != 0 {
+						t.Errorf("batch %d Balances = %d, want 0", key, sum.Balances)
+					}
+				}
+				net[key] += debit - credit
+				fileNet += debit - credit
+			}
+			for n, v := range net {
+				if v != 0 {
+					t.Errorf("batch %d nets to %d, want 0", n, v)
+				}
+			}
+			if fileNet != 0 {
+				t.Errorf("file nets to %d, want 0", fileNet)
+			}
+			// Offsets take the sequences above every entry's, one each, in
+			// batch order.
+			for i, seq := range offsetSeqs {
+				if seq != maxEntrySeq+1+i {
+					t.Errorf("offset %d has trace sequence %d, want %d", i, seq, maxEntrySeq+1+i)
+				}
+			}
+			if s.LastTraceSequence != maxEntrySeq+tc.offsets {
+				t.Errorf("LastTraceSequence %d, want %d", s.LastTraceSequence, maxEntrySeq+tc.offsets)
+			}
+		})
+	}
+}
+
+// buildTestCheckOffset checks an offset credit carries what its class needs.
+func buildTestCheckOffset(t *testing.T, sec string, e *moov.EntryDetail) {
+	t.Helper()
+	if e.TransactionCode != moov.CheckingCredit || e.DFIAccountNumber != "400012345678" || e.RDFIIdentification+e.CheckDigit != buildTestODFI ||
+		e.IndividualName != "DRAFTER AUTO SETTLEMEN" {
+		t.Errorf("%s offset %+v is not the credit to the settlement account", sec, e)
+	}
+	want := ""
+	if sec == "WEB" {
+		want = "S"
+	}
+	if got := strings.TrimSpace(e.DiscretionaryData); got != want {
+		t.Errorf("%s offset payment type / discretionary data %q, want %q", sec, got, want)
+	}
+}
+
+func buildTestTraceSeq(t *testing.T, trace string) int {
+	t.Helper()
+	if len(trace) != 15 || trace[:8] != buildTestODFI[:8] {
+		t.Fatalf("trace %q", trace)
+	}
+	n := 0
+	for _, c := range trace[8:] {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func TestBuildFileRejectsFile(t *testing.T) {

@@ -8,4 +8,9 @@
 // Cyrillic, CJK and other scripts are transliterated letter by letter
 // (Sanitize), and a name that leaves no letter is sent as FallbackName, so a
 // name never fails a build (docs/names.md).
+//
+// Offsets: with an offset account, every batch that debits is balanced by a
+// credit to the company's settlement account, as the last entry of the batch;
+// a TEL batch, which may carry no credit, is balanced by a companion CCD batch
+// right after it (see BuildFile).
 package ach
