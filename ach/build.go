@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	moov "github.com/moov-io/ach"
 
@@ -254,18 +255,39 @@ func BuildFile(o Originator, f FileSpec) (Built, error) {
 // CheckOriginator reports whether BuildFile accepts o: the same rules, so
 // configuration can be refused at start, before any entry is allocated. It
 // refuses what would not make a valid file rather than letting a field be
-// cut or padded silently.
+// cut or padded silently. The error is an *OriginatorError naming the
+// field.
 func CheckOriginator(o Originator) error { return buildCheckOriginator(o) }
 
+// OriginatorError reports an Originator field BuildFile refuses. Field is
+// the Originator field ("CompanyName"), or "Offset." and the OffsetAccount
+// field ("Offset.Routing").
+type OriginatorError struct {
+	Field string
+	Err   error
+}
+
+// Error names the field and what is wrong with it.
+func (e *OriginatorError) Error() string {
+	if rest, ok := strings.CutPrefix(e.Field, "Offset."); ok {
+		return fmt.Sprintf("offset account %s: %v", rest, e.Err)
+	}
+	return fmt.Sprintf("originator %s: %v", e.Field, e.Err)
+}
+
+// Unwrap returns what was wrong with the field.
+func (e *OriginatorError) Unwrap() error { return e.Err }
+
 func buildCheckOriginator(o Originator) error {
+	bad := func(field string, err error) error { return &OriginatorError{Field: field, Err: err} }
 	if err := ValidRouting(o.ODFIRouting); err != nil {
-		return fmt.Errorf("originator ODFIRouting: %w", err)
+		return bad("ODFIRouting", err)
 	}
 	if err := ValidRouting(o.ImmediateDestination); err != nil {
-		return fmt.Errorf("originator ImmediateDestination: %w", err)
+		return bad("ImmediateDestination", err)
 	}
 	if !buildAllDigits(o.ImmediateOrigin) || len(o.ImmediateOrigin) != 9 || o.ImmediateOrigin == "000000000" {
-		return fmt.Errorf("originator ImmediateOrigin %q: want 9 digits, not all zero", o.ImmediateOrigin)
+		return bad("ImmediateOrigin", fmt.Errorf("%q: want 9 digits, not all zero", o.ImmediateOrigin))
 	}
 	texts := []struct {
 		field, value string
@@ -279,23 +301,23 @@ func buildCheckOriginator(o Originator) error {
 		{"CompanyDiscretionaryData", o.CompanyDiscretionaryData, 20, false},
 	}
 	for _, t := range texts {
-		if err := buildCheckText(t.value, t.width, t.required); err != nil {
-			return fmt.Errorf("originator %s: %w", t.field, err)
+		if err := buildCheckUpperText(t.value, t.width, t.required); err != nil {
+			return bad(t.field, err)
 		}
 	}
 	if o.Offset != nil {
 		off := o.Offset
 		if err := ValidRouting(off.Routing); err != nil {
-			return fmt.Errorf("offset account Routing: %w", err)
+			return bad("Offset.Routing", err)
 		}
 		if err := buildCheckAccount(off.AccountNumber); err != nil {
-			return fmt.Errorf("offset account AccountNumber: %w", err)
+			return bad("Offset.AccountNumber", err)
 		}
 		if off.Type != "checking" && off.Type != "savings" {
-			return fmt.Errorf("offset account Type %q: want checking or savings", off.Type)
+			return bad("Offset.Type", fmt.Errorf("%q: want checking or savings", off.Type))
 		}
 		if Sanitize(off.Name, 22) == "" {
-			return fmt.Errorf("offset account Name %q: empty once sanitised", off.Name)
+			return bad("Offset.Name", fmt.Errorf("%q: empty once sanitised", off.Name))
 		}
 	}
 	return nil
@@ -440,6 +462,21 @@ func buildCheckEntry(e *Entry) (string, error) {
 	return "", nil
 }
 
+// buildCheckUpperText accepts what drafter writes in the originator's text
+// fields: printable ASCII of at most width characters, letters upper case.
+// drafter writes every other alphabetic field upper case (names,
+// descriptions); NACHA requires upper case of the file ID modifier and of
+// entry descriptions such as REVERSAL, and many ODFIs of every field.
+func buildCheckUpperText(s string, width int, required bool) error {
+	if err := buildCheckText(s, width, required); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' }); i >= 0 {
+		return fmt.Errorf("%q: lower-case %q; want upper-case letters", s, s[i])
+	}
+	return nil
+}
+
 func buildCheckAccount(s string) error {
 	switch {
 	case s == "":
@@ -458,13 +495,13 @@ func buildCheckText(s string, width int, required bool) error {
 	if required && s == "" {
 		return errors.New("empty")
 	}
-	if len(s) > width {
-		return fmt.Errorf("%q is %d characters, over %d", s, len(s), width)
-	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
-			return fmt.Errorf("%q: printable ASCII only", s)
+			return fmt.Errorf("%q: printable ASCII only (no accents, other scripts or control characters such as a newline)", s)
 		}
+	}
+	if len(s) > width {
+		return fmt.Errorf("%q is %d characters, over %d", s, len(s), width)
 	}
 	return nil
 }

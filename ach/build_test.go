@@ -467,6 +467,62 @@ func TestBuildFileRejectsFile(t *testing.T) {
 	}
 }
 
+// CheckOriginator applies BuildFile's rules to the originator and names the
+// field, so configuration is refused at start by the build's own rules.
+func TestCheckOriginator(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(o *Originator)
+		field  string // "" accepted
+		text   string
+	}{
+		{"as configured", func(o *Originator) {}, "", ""},
+		{"without offset", func(o *Originator) { o.Offset = nil }, "", ""},
+		{"optional names empty", func(o *Originator) { o.ImmediateDestinationName, o.ImmediateOriginName = "", "" }, "", ""},
+		{"names at their widths", func(o *Originator) {
+			o.ImmediateDestinationName, o.ImmediateOriginName, o.CompanyName, o.CompanyID = strings.Repeat("D", 23), strings.Repeat("O", 23), strings.Repeat("C", 16), strings.Repeat("1", 10)
+		}, "", ""},
+		{"punctuation allowed", func(o *Originator) { o.CompanyName = "A&B AUTO, INC." }, "", ""},
+		{"umlaut in company name", func(o *Originator) { o.CompanyName = "DRÄFTER" }, "CompanyName", "printable ASCII"},
+		{"origin name of 40", func(o *Originator) { o.ImmediateOriginName = strings.Repeat("X", 40) }, "ImmediateOriginName", "over 23"},
+		{"newline in odfi name", func(o *Originator) { o.ImmediateDestinationName = "DEMO\nBANK" }, "ImmediateDestinationName", "printable ASCII"},
+		{"tab in company id", func(o *Originator) { o.CompanyID = "12\t34" }, "CompanyID", "printable ASCII"},
+		{"lower-case company name", func(o *Originator) { o.CompanyName = "Drafter Auto" }, "CompanyName", "upper-case"},
+		{"lower-case origin name", func(o *Originator) { o.ImmediateOriginName = "drafter" }, "ImmediateOriginName", "upper-case"},
+		{"company name of 17", func(o *Originator) { o.CompanyName = strings.Repeat("C", 17) }, "CompanyName", "over 16"},
+		{"company name empty", func(o *Originator) { o.CompanyName = "" }, "CompanyName", "empty"},
+		{"company id of 11", func(o *Originator) { o.CompanyID = "12345678901" }, "CompanyID", "over 10"},
+		{"odfi check digit", func(o *Originator) { o.ODFIRouting = "021000022" }, "ODFIRouting", "check digit"},
+		{"odfi letters", func(o *Originator) { o.ODFIRouting = "02100002X" }, "ODFIRouting", "digits"},
+		{"origin all zero", func(o *Originator) { o.ImmediateOrigin = "000000000" }, "ImmediateOrigin", "not all zero"},
+		{"offset routing", func(o *Originator) { o.Offset.Routing = "12345" }, "Offset.Routing", "9 digits"},
+		{"offset account letters", func(o *Originator) { o.Offset.AccountNumber = "12AB" }, "Offset.AccountNumber", "digits"},
+		{"offset account of 18", func(o *Originator) { o.Offset.AccountNumber = strings.Repeat("1", 18) }, "Offset.AccountNumber", "over 17"},
+		{"offset type", func(o *Originator) { o.Offset.Type = "loan" }, "Offset.Type", "checking or savings"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(true)
+			tc.mutate(&o)
+			err := CheckOriginator(o)
+			_, berr := BuildFile(o, buildTestSpec(buildTestSmallEntries()))
+			if tc.field == "" {
+				if err != nil || berr != nil {
+					t.Fatalf("CheckOriginator = %v, BuildFile = %v; want both to accept", err, berr)
+				}
+				return
+			}
+			var oe *OriginatorError
+			if !errors.As(err, &oe) || oe.Field != tc.field || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("CheckOriginator = %v, want an *OriginatorError naming %s and saying %q", err, tc.field, tc.text)
+			}
+			if berr == nil || !errors.As(berr, &oe) || oe.Field != tc.field {
+				t.Fatalf("BuildFile = %v, want it to refuse %s as CheckOriginator does", berr, tc.field)
+			}
+		})
+	}
+}
+
 func TestBuildFileRejectsEntry(t *testing.T) {
 	cases := []struct {
 		name   string
