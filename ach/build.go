@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	moov "github.com/moov-io/ach"
 
@@ -57,8 +58,8 @@ type Originator struct {
 	CompanyID string
 	// CompanyDiscretionaryData is optional, up to 20 characters.
 	CompanyDiscretionaryData string
-	// Offset, when set, balances every batch with a credit to the company's
-	// settlement account.
+	// Offset, when set, balances every batch that debits with a credit to
+	// the company's settlement account (see BuildFile).
 	Offset *OffsetAccount
 }
 
@@ -114,8 +115,9 @@ type Entry struct {
 	Amount money.Cents
 	// IndividualID is our reference for the account, up to 15 characters.
 	IndividualID string
-	// IndividualName is the customer's name in any script; it is sanitised
-	// to 22 NACHA characters (see Sanitize) and must not come out empty.
+	// IndividualName is the customer's name in any script; the entry carries
+	// EntryName of it: transliterated to 22 NACHA characters, or
+	// FallbackName when no letter remains. It never refuses an entry.
 	IndividualName string
 	// TraceSequence is the seven-digit sequence of the entry's trace number,
 	// 1 to MaxTraceSequence, unique in the file.
@@ -133,10 +135,10 @@ type Built struct {
 
 // Summary describes a built file, with the control totals as written.
 type Summary struct {
-	Batches     int
+	Batches     int // companion offset batches included
 	Entries     int // customer entries, prenotes included, offsets not
 	Prenotes    int
-	Offsets     int
+	Offsets     int // offset entries: one per customer batch with debits
 	DebitTotal  money.Cents
 	CreditTotal money.Cents // the offsets
 	// EntryHash is the file control's entry hash: the sum of the eight-digit
@@ -166,6 +168,10 @@ type BuiltBatch struct {
 	DebitTotal  money.Cents
 	CreditTotal money.Cents
 	OffsetTrace string // empty when the batch has no offset
+	// Balances is, for a companion offset batch (OffsetCompanionSEC, only
+	// the offset credit of a TEL batch), the number of the batch it
+	// balances; 0 for every other batch.
+	Balances int
 }
 
 // BuildEntryError reports an entry BuildFile refuses, naming the entry by its
@@ -212,10 +218,15 @@ func buildValidModifier(m byte) bool {
 // BuildFile builds the NACHA origination file for f's entries from o: one
 // batch per (SEC, Description), in ascending order of SEC then description,
 // numbered from 1; entries in each batch ascending by trace number. With an
-// offset account, each batch with a non-zero debit total ends with a credit
-// (22 or 32) of that total to the account, so the batch nets to zero; a batch
-// of prenotes only gets none. Every entry is checked before anything is
-// built, and the finished file is checked by moov-io/ach and by CheckRecords.
+// offset account, every batch with a non-zero debit total is balanced by a
+// credit (22 or 32) of that total to the account, with the fields its class
+// requires (payment type S under WEB), so the file nets to zero: a PPD or
+// WEB batch ends with its offset; a TEL batch, which may carry no credit, is
+// followed by a companion batch of class OffsetCompanionSEC holding only its
+// offset. A batch of prenotes only gets none. Offsets take trace sequences
+// from OffsetTraceSequence on, one per balanced batch, in batch order. Every
+// entry is checked before anything is built, and the finished file is
+// checked by moov-io/ach and by CheckRecords.
 func BuildFile(o Originator, f FileSpec) (Built, error) {
 	if err := buildCheckOriginator(o); err != nil {
 		return Built{}, fmt.Errorf("build file: %w", err)
@@ -244,18 +255,39 @@ func BuildFile(o Originator, f FileSpec) (Built, error) {
 // CheckOriginator reports whether BuildFile accepts o: the same rules, so
 // configuration can be refused at start, before any entry is allocated. It
 // refuses what would not make a valid file rather than letting a field be
-// cut or padded silently.
+// cut or padded silently. The error is an *OriginatorError naming the
+// field.
 func CheckOriginator(o Originator) error { return buildCheckOriginator(o) }
 
+// OriginatorError reports an Originator field BuildFile refuses. Field is
+// the Originator field ("CompanyName"), or "Offset." and the OffsetAccount
+// field ("Offset.Routing").
+type OriginatorError struct {
+	Field string
+	Err   error
+}
+
+// Error names the field and what is wrong with it.
+func (e *OriginatorError) Error() string {
+	if rest, ok := strings.CutPrefix(e.Field, "Offset."); ok {
+		return fmt.Sprintf("offset account %s: %v", rest, e.Err)
+	}
+	return fmt.Sprintf("originator %s: %v", e.Field, e.Err)
+}
+
+// Unwrap returns what was wrong with the field.
+func (e *OriginatorError) Unwrap() error { return e.Err }
+
 func buildCheckOriginator(o Originator) error {
+	bad := func(field string, err error) error { return &OriginatorError{Field: field, Err: err} }
 	if err := ValidRouting(o.ODFIRouting); err != nil {
-		return fmt.Errorf("originator ODFIRouting: %w", err)
+		return bad("ODFIRouting", err)
 	}
 	if err := ValidRouting(o.ImmediateDestination); err != nil {
-		return fmt.Errorf("originator ImmediateDestination: %w", err)
+		return bad("ImmediateDestination", err)
 	}
 	if !buildAllDigits(o.ImmediateOrigin) || len(o.ImmediateOrigin) != 9 || o.ImmediateOrigin == "000000000" {
-		return fmt.Errorf("originator ImmediateOrigin %q: want 9 digits, not all zero", o.ImmediateOrigin)
+		return bad("ImmediateOrigin", fmt.Errorf("%q: want 9 digits, not all zero", o.ImmediateOrigin))
 	}
 	texts := []struct {
 		field, value string
@@ -269,23 +301,23 @@ func buildCheckOriginator(o Originator) error {
 		{"CompanyDiscretionaryData", o.CompanyDiscretionaryData, 20, false},
 	}
 	for _, t := range texts {
-		if err := buildCheckText(t.value, t.width, t.required); err != nil {
-			return fmt.Errorf("originator %s: %w", t.field, err)
+		if err := buildCheckUpperText(t.value, t.width, t.required); err != nil {
+			return bad(t.field, err)
 		}
 	}
 	if o.Offset != nil {
 		off := o.Offset
 		if err := ValidRouting(off.Routing); err != nil {
-			return fmt.Errorf("offset account Routing: %w", err)
+			return bad("Offset.Routing", err)
 		}
 		if err := buildCheckAccount(off.AccountNumber); err != nil {
-			return fmt.Errorf("offset account AccountNumber: %w", err)
+			return bad("Offset.AccountNumber", err)
 		}
 		if off.Type != "checking" && off.Type != "savings" {
-			return fmt.Errorf("offset account Type %q: want checking or savings", off.Type)
+			return bad("Offset.Type", fmt.Errorf("%q: want checking or savings", off.Type))
 		}
 		if Sanitize(off.Name, 22) == "" {
-			return fmt.Errorf("offset account Name %q: empty once sanitised", off.Name)
+			return bad("Offset.Name", fmt.Errorf("%q: empty once sanitised", off.Name))
 		}
 	}
 	return nil
@@ -360,10 +392,7 @@ func buildCheckEntries(entries []Entry) ([]string, error) {
 			report(i, field, err)
 			continue
 		}
-		names[i] = Sanitize(e.IndividualName, 22)
-		if names[i] == "" {
-			report(i, "IndividualName", fmt.Errorf("%q is empty once sanitised", e.IndividualName))
-		}
+		names[i], _ = EntryName(e.IndividualName)
 	}
 	if more > 0 {
 		errs = append(errs, fmt.Errorf("and %d more entry errors", more))
@@ -376,14 +405,11 @@ func buildCheckEntries(entries []Entry) ([]string, error) {
 
 // CheckEntry reports whether BuildFile accepts e as an entry, by the same
 // rules, leaving out only its trace sequence (assigned when the entry is
-// allocated into a file). An entry it accepts builds. The error is a
-// *BuildEntryError naming the field.
+// allocated into a file). An entry it accepts builds. The holder name is
+// never a reason to refuse (see EntryName). The error is a *BuildEntryError
+// naming the field.
 func CheckEntry(e Entry) error {
-	field, err := buildCheckEntry(&e)
-	if err == nil && Sanitize(e.IndividualName, 22) == "" {
-		field, err = "IndividualName", fmt.Errorf("%q is empty once sanitised", e.IndividualName)
-	}
-	if err != nil {
+	if field, err := buildCheckEntry(&e); err != nil {
 		return &BuildEntryError{TraceSequence: e.TraceSequence, Field: field, Err: err}
 	}
 	return nil
@@ -436,6 +462,21 @@ func buildCheckEntry(e *Entry) (string, error) {
 	return "", nil
 }
 
+// buildCheckUpperText accepts what drafter writes in the originator's text
+// fields: printable ASCII of at most width characters, letters upper case.
+// drafter writes every other alphabetic field upper case (names,
+// descriptions); NACHA requires upper case of the file ID modifier and of
+// entry descriptions such as REVERSAL, and many ODFIs of every field.
+func buildCheckUpperText(s string, width int, required bool) error {
+	if err := buildCheckText(s, width, required); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' }); i >= 0 {
+		return fmt.Errorf("%q: lower-case %q; want upper-case letters", s, s[i])
+	}
+	return nil
+}
+
 func buildCheckAccount(s string) error {
 	switch {
 	case s == "":
@@ -454,13 +495,13 @@ func buildCheckText(s string, width int, required bool) error {
 	if required && s == "" {
 		return errors.New("empty")
 	}
-	if len(s) > width {
-		return fmt.Errorf("%q is %d characters, over %d", s, len(s), width)
-	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
-			return fmt.Errorf("%q: printable ASCII only", s)
+			return fmt.Errorf("%q: printable ASCII only (no accents, other scripts or control characters such as a newline)", s)
 		}
+	}
+	if len(s) > width {
+		return fmt.Errorf("%q is %d characters, over %d", s, len(s), width)
 	}
 	return nil
 }
@@ -474,13 +515,36 @@ func buildAllDigits(s string) bool {
 	return s != ""
 }
 
-// buildBatchPlan is one batch as it will be written.
+// buildBatchPlan is one customer batch as it will be written.
 type buildBatchPlan struct {
 	sec, description string
 	entries          []int // indexes into FileSpec.Entries, ascending by trace
 	debit            money.Cents
 	prenotes         int
 	offsetSeq        int // 0: no offset
+	// companion: the offset is not in this batch but in a batch of its own
+	// written right after it (TEL, whose batches may carry no credit).
+	companion bool
+}
+
+// OffsetCompanionSEC is the standard entry class of the batch that carries
+// the offset credit balancing a TEL batch. NACHA's rules (and moov-io/ach)
+// allow no credit in a TEL batch, so the credit to the company's own
+// settlement account goes in a batch of its own right after it, under CCD:
+// the class of an entry to a business's account, which a settlement
+// account is. It has the TEL batch's company name, company id,
+// discretionary data, entry description and effective date.
+const OffsetCompanionSEC = "CCD"
+
+// buildBatchCount counts the batches written for plans, companions included.
+func buildBatchCount(plans []buildBatchPlan) int {
+	n := len(plans)
+	for _, p := range plans {
+		if p.companion {
+			n++
+		}
+	}
+	return n
 }
 
 // buildPlan groups the entries into batches, orders them, and assigns the
@@ -524,7 +588,14 @@ func buildPlan(o Originator, f FileSpec) ([]buildBatchPlan, error) {
 		}
 		fileDebit += p.debit
 	}
-	if len(plans) > buildMaxBatches || len(f.Entries)+len(plans) > buildMaxFileEntries {
+	// One possible companion batch per TEL batch, and one offset per batch.
+	batches := len(plans)
+	for _, p := range plans {
+		if p.sec == "TEL" {
+			batches++
+		}
+	}
+	if batches > buildMaxBatches || len(f.Entries)+len(plans) > buildMaxFileEntries {
 		return nil, fmt.Errorf("file: %d entries in %d batches, over what one file holds; split the file", len(f.Entries), len(plans))
 	}
 	if fileDebit > buildMaxTotal {
@@ -542,9 +613,8 @@ func buildPlan(o Originator, f FileSpec) ([]buildBatchPlan, error) {
 	}
 	for i := range plans {
 		p := &plans[i]
-		// A prenote-only batch has nothing to offset, and TEL entries are
-		// debits only: the rules allow no credit in a TEL batch.
-		if p.debit == 0 || p.sec == "TEL" {
+		// A prenote-only batch has nothing to offset.
+		if p.debit == 0 {
 			continue
 		}
 		if p.debit > MaxEntryAmount {
@@ -556,6 +626,7 @@ func buildPlan(o Originator, f FileSpec) ([]buildBatchPlan, error) {
 				p.sec, p.description, next, MaxTraceSequence)
 		}
 		p.offsetSeq = next
+		p.companion = p.sec == "TEL"
 		next++
 	}
 	return plans, nil
@@ -575,23 +646,54 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 
 	odfi8 := o.ODFIRouting[:8]
 	effective := f.EffectiveDate.Compact()
-	for n, p := range plans {
+	newBatch := func(number, serviceClass int, sec, description string) (moov.Batcher, error) {
 		bh := moov.NewBatchHeader()
-		bh.ServiceClassCode = moov.DebitsOnly
-		if p.offsetSeq != 0 {
-			bh.ServiceClassCode = moov.MixedDebitsAndCredits
-		}
+		bh.ServiceClassCode = serviceClass
 		bh.CompanyName = o.CompanyName
 		bh.CompanyDiscretionaryData = o.CompanyDiscretionaryData
 		bh.CompanyIdentification = o.CompanyID
-		bh.StandardEntryClassCode = p.sec
-		bh.CompanyEntryDescription = p.description
+		bh.StandardEntryClassCode = sec
+		bh.CompanyEntryDescription = description
 		bh.EffectiveEntryDate = effective
 		bh.ODFIIdentification = odfi8
-		bh.BatchNumber = n + 1
+		bh.BatchNumber = number
 		batch, err := moov.NewBatch(bh)
 		if err != nil {
-			return nil, moov.FileControl{}, fmt.Errorf("batch %d: %w", n+1, err)
+			return nil, fmt.Errorf("batch %d: %w", number, err)
+		}
+		return batch, nil
+	}
+	// offsetEntry is the credit of total to the settlement account, with
+	// the payment type code its batch's class requires (WEB and TEL
+	// entries carry one; the offset is a single entry, S).
+	offsetEntry := func(sec string, total money.Cents, seq int) *moov.EntryDetail {
+		off := o.Offset
+		ed := moov.NewEntryDetail()
+		ed.TransactionCode = moov.CheckingCredit
+		if off.Type == "savings" {
+			ed.TransactionCode = moov.SavingsCredit
+		}
+		ed.SetRDFI(off.Routing)
+		ed.DFIAccountNumber = off.AccountNumber
+		ed.Amount = int(total)
+		ed.IndividualName = Sanitize(off.Name, 22)
+		if sec == "WEB" || sec == "TEL" {
+			ed.DiscretionaryData = "S"
+		}
+		ed.TraceNumber = odfi8 + buildSeq7(seq)
+		ed.Category = moov.CategoryForward
+		return ed
+	}
+	number := 0
+	for _, p := range plans {
+		number++
+		serviceClass := moov.DebitsOnly
+		if p.offsetSeq != 0 && !p.companion {
+			serviceClass = moov.MixedDebitsAndCredits
+		}
+		batch, err := newBatch(number, serviceClass, p.sec, p.description)
+		if err != nil {
+			return nil, moov.FileControl{}, err
 		}
 		for _, i := range p.entries {
 			e := &f.Entries[i]
@@ -607,25 +709,26 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 			ed.Category = moov.CategoryForward
 			batch.AddEntry(ed)
 		}
-		if p.offsetSeq != 0 {
-			off := o.Offset
-			ed := moov.NewEntryDetail()
-			ed.TransactionCode = moov.CheckingCredit
-			if off.Type == "savings" {
-				ed.TransactionCode = moov.SavingsCredit
-			}
-			ed.SetRDFI(off.Routing)
-			ed.DFIAccountNumber = off.AccountNumber
-			ed.Amount = int(p.debit)
-			ed.IndividualName = Sanitize(off.Name, 22)
-			ed.TraceNumber = odfi8 + buildSeq7(p.offsetSeq)
-			ed.Category = moov.CategoryForward
-			batch.AddEntry(ed)
+		if p.offsetSeq != 0 && !p.companion {
+			batch.AddEntry(offsetEntry(p.sec, p.debit, p.offsetSeq))
 		}
 		if err := batch.Create(); err != nil {
-			return nil, moov.FileControl{}, fmt.Errorf("batch %d (%s %s): %w", n+1, p.sec, p.description, err)
+			return nil, moov.FileControl{}, fmt.Errorf("batch %d (%s %s): %w", number, p.sec, p.description, err)
 		}
 		file.AddBatch(batch)
+		if !p.companion {
+			continue
+		}
+		number++
+		companion, err := newBatch(number, moov.CreditsOnly, OffsetCompanionSEC, p.description)
+		if err != nil {
+			return nil, moov.FileControl{}, err
+		}
+		companion.AddEntry(offsetEntry(OffsetCompanionSEC, p.debit, p.offsetSeq))
+		if err := companion.Create(); err != nil {
+			return nil, moov.FileControl{}, fmt.Errorf("batch %d (%s %s, offset of batch %d): %w", number, OffsetCompanionSEC, p.description, number-1, err)
+		}
+		file.AddBatch(companion)
 	}
 	if err := file.Create(); err != nil {
 		return nil, moov.FileControl{}, fmt.Errorf("assemble: %w", err)
@@ -635,7 +738,7 @@ func buildWrite(o Originator, f FileSpec, names []string, plans []buildBatchPlan
 	}
 	var buf bytes.Buffer
 	// 95 bytes a line; the padding is at most nine lines more.
-	buf.Grow(95 * (len(f.Entries) + 2*len(plans) + 12))
+	buf.Grow(95 * (len(f.Entries) + 4*len(plans) + 12))
 	w := moov.NewWriter(&buf)
 	w.BypassValidation = true // validated just above; once is enough
 	if err := w.Write(file); err != nil {
@@ -656,7 +759,7 @@ func buildSeq7(seq int) string {
 func buildSummarise(out []byte, control moov.FileControl, o Originator, f FileSpec, plans []buildBatchPlan) Summary {
 	sum := sha256.Sum256(out)
 	s := Summary{
-		Batches:     len(plans),
+		Batches:     buildBatchCount(plans),
 		Entries:     len(f.Entries),
 		DebitTotal:  money.Cents(control.TotalDebitEntryDollarAmountInFile),
 		CreditTotal: money.Cents(control.TotalCreditEntryDollarAmountInFile),
@@ -667,21 +770,32 @@ func buildSummarise(out []byte, control moov.FileControl, o Originator, f FileSp
 		SHA256:      hex.EncodeToString(sum[:]),
 	}
 	odfi8 := o.ODFIRouting[:8]
-	for n, p := range plans {
-		b := BuiltBatch{Number: n + 1, SEC: p.sec, Description: p.description, Entries: len(p.entries), DebitTotal: p.debit}
+	number := 0
+	for _, p := range plans {
+		number++
+		b := BuiltBatch{Number: number, SEC: p.sec, Description: p.description, Entries: len(p.entries), DebitTotal: p.debit}
 		for _, i := range p.entries {
 			seq := f.Entries[i].TraceSequence
 			s.Traces[i] = odfi8 + buildSeq7(seq)
 			s.LastTraceSequence = max(s.LastTraceSequence, seq)
 		}
-		if p.offsetSeq != 0 {
-			b.CreditTotal = p.debit
-			b.OffsetTrace = odfi8 + buildSeq7(p.offsetSeq)
-			s.Offsets++
-			s.LastTraceSequence = max(s.LastTraceSequence, p.offsetSeq)
-		}
 		s.Prenotes += p.prenotes
+		if p.offsetSeq == 0 {
+			s.BatchSummaries = append(s.BatchSummaries, b)
+			continue
+		}
+		s.Offsets++
+		s.LastTraceSequence = max(s.LastTraceSequence, p.offsetSeq)
+		offset := odfi8 + buildSeq7(p.offsetSeq)
+		if !p.companion {
+			b.CreditTotal, b.OffsetTrace = p.debit, offset
+			s.BatchSummaries = append(s.BatchSummaries, b)
+			continue
+		}
 		s.BatchSummaries = append(s.BatchSummaries, b)
+		number++
+		s.BatchSummaries = append(s.BatchSummaries, BuiltBatch{Number: number, SEC: OffsetCompanionSEC, Description: p.description,
+			CreditTotal: p.debit, OffsetTrace: offset, Balances: number - 1})
 	}
 	return s
 }

@@ -118,6 +118,10 @@ func TestBuildFileGolden(t *testing.T) {
 			[]string{"PPD/AUTOPAY", "TEL/PAYMENT"}, 4, 0, 40_006},
 		{"amounts", false, amountsSpec,
 			[]string{"PPD/AUTOPAY", "PPD/PRENOTE"}, 3, 1, MaxEntryAmount + 1},
+		{"tel_offset", true, buildTestSpec(buildTestSECEntries("TEL")),
+			[]string{"TEL/PAYMENT", "CCD/PAYMENT", "TEL/PRENOTE"}, 3, 1, 70_000},
+		{"mixed_offset", true, buildTestSpec(buildTestMixedEntries()),
+			[]string{"PPD/AUTOPAY", "PPD/PRENOTE", "PPD/RETRY PYMT", "TEL/PAYMENT", "CCD/PAYMENT", "TEL/RETRY PYMT", "CCD/RETRY PYMT", "WEB/PAYMENT"}, 8, 1, 275_812},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,6 +261,169 @@ func TestBuildFileOffset(t *testing.T) {
 	buildTestVerify(t, built)
 }
 
+// buildTestSECEntries is a file of one SEC code: two debits and a prenote.
+func buildTestSECEntries(sec string) []Entry {
+	pt := ""
+	if sec != "PPD" {
+		pt = "S"
+	}
+	return []Entry{
+		{SEC: sec, Description: "PAYMENT", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1234567890", Amount: 45_000, IndividualID: "LN-1", IndividualName: "Maria Garcia", TraceSequence: 3, PaymentType: pt},
+		{SEC: sec, Description: "PAYMENT", TransactionCode: 37, RDFIRouting: buildTestRDFI2, AccountNumber: "55501234", Amount: 25_000, IndividualID: "LN-2", IndividualName: "王小明", TraceSequence: 1, PaymentType: pt},
+		{SEC: sec, Description: "PRENOTE", TransactionCode: 28, RDFIRouting: buildTestRDFI3, AccountNumber: "31415926", IndividualID: "LN-3", IndividualName: "Priya Patel", TraceSequence: 2, PaymentType: pt},
+	}
+}
+
+// buildTestMixedEntries is a file of every SEC code, with two TEL batches.
+func buildTestMixedEntries() []Entry {
+	entries := buildTestSmallEntries()
+	return append(entries,
+		Entry{SEC: "TEL", Description: "PAYMENT", TransactionCode: 27, RDFIRouting: buildTestRDFI3, AccountNumber: "90001", Amount: 60_000, IndividualID: "LN-000606", IndividualName: "Γιώργος Παπαδόπουλος", TraceSequence: 15, PaymentType: "S"},
+		Entry{SEC: "TEL", Description: "PAYMENT", TransactionCode: 37, RDFIRouting: buildTestRDFI1, AccountNumber: "90002", Amount: 40_000, IndividualID: "LN-000707", IndividualName: "Иван Петров", TraceSequence: 16, PaymentType: "R"},
+		Entry{SEC: "TEL", Description: "RETRY PYMT", TransactionCode: 27, RDFIRouting: buildTestRDFI2, AccountNumber: "90003", Amount: 15_000, IndividualID: "LN-000808", IndividualName: "😀", TraceSequence: 17, PaymentType: "S"},
+	)
+}
+
+// With an offset account every batch that debits is balanced, PPD, WEB and
+// TEL alike: each batch nets to zero (a TEL batch together with the
+// companion batch that carries its offset), and so does the file; every
+// offset has the fields its class requires.
+func TestBuildFileOffsetsBalance(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries []Entry
+		offsets int
+	}{
+		{"PPD", buildTestSECEntries("PPD"), 1},
+		{"WEB", buildTestSECEntries("WEB"), 1},
+		{"TEL", buildTestSECEntries("TEL"), 1},
+		{"mixed", buildTestMixedEntries(), 5},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(true)
+			spec := buildTestSpec(tc.entries)
+			built, err := BuildFile(o, spec)
+			if err != nil {
+				t.Fatalf("BuildFile: %v", err)
+			}
+			buildTestVerify(t, built)
+			f := buildTestRead(t, built.File)
+			s := built.Summary
+			if len(f.Batches) != s.Batches || len(s.BatchSummaries) != s.Batches {
+				t.Fatalf("%d batches read, summary says %d with %d summaries", len(f.Batches), s.Batches, len(s.BatchSummaries))
+			}
+			if s.Offsets != tc.offsets || s.CreditTotal != s.DebitTotal {
+				t.Errorf("offsets %d credit %s debit %s; want %d offsets and a balanced file", s.Offsets, s.CreditTotal, s.DebitTotal, tc.offsets)
+			}
+
+			// Sum each batch from the entries as read, folding a companion
+			// offset batch into the TEL batch it follows.
+			net := map[int]int{} // batch number (the TEL batch for a companion) -> debits minus credits
+			var fileNet int
+			maxEntrySeq := 0
+			for _, e := range spec.Entries {
+				maxEntrySeq = max(maxEntrySeq, e.TraceSequence)
+			}
+			var offsetSeqs []int
+			for i, b := range f.Batches {
+				h := b.GetHeader()
+				sum := s.BatchSummaries[i]
+				if h.BatchNumber != sum.Number || h.StandardEntryClassCode != sum.SEC || h.CompanyEntryDescription != sum.Description {
+					t.Errorf("batch %d header %s %q, summary %+v", h.BatchNumber, h.StandardEntryClassCode, h.CompanyEntryDescription, sum)
+				}
+				key := h.BatchNumber
+				var debit, credit int
+				for _, e := range b.GetEntries() {
+					if e.CreditOrDebit() == "C" {
+						credit += e.Amount
+						offsetSeqs = append(offsetSeqs, buildTestTraceSeq(t, e.TraceNumber))
+						buildTestCheckOffset(t, h.StandardEntryClassCode, e)
+					} else {
+						debit += e.Amount
+					}
+				}
+				if debit != int(sum.DebitTotal) || credit != int(sum.CreditTotal) {
+					t.Errorf("batch %d debit %d credit %d, summary %s %s", key, debit, credit, sum.DebitTotal, sum.CreditTotal)
+				}
+				switch h.StandardEntryClassCode {
+				case "TEL":
+					if credit != 0 || h.ServiceClassCode != moov.DebitsOnly {
+						t.Errorf("TEL batch %d: credit %d, service class %d; want no credit, 225", key, credit, h.ServiceClassCode)
+					}
+					if debit > 0 {
+						next := f.Batches[i+1].GetHeader()
+						if next.StandardEntryClassCode != OffsetCompanionSEC || s.BatchSummaries[i+1].Balances != key {
+							t.Fatalf("TEL batch %d is not followed by its companion offset batch: %+v", key, s.BatchSummaries[i+1])
+						}
+					}
+				case OffsetCompanionSEC:
+					prev := f.Batches[i-1].GetHeader()
+					if sum.Balances != prev.BatchNumber || prev.StandardEntryClassCode != "TEL" || len(b.GetEntries()) != 1 ||
+						h.ServiceClassCode != moov.CreditsOnly || h.CompanyName != prev.CompanyName || h.CompanyIdentification != prev.CompanyIdentification ||
+						h.EffectiveEntryDate != prev.EffectiveEntryDate || h.CompanyEntryDescription != prev.CompanyEntryDescription ||
+						h.CompanyDiscretionaryData != prev.CompanyDiscretionaryData {
+						t.Errorf("companion batch %d %+v does not match TEL batch %+v", key, h, prev)
+					}
+					key = sum.Balances
+				default:
+					if sum.Balances != 0 {
+						t.Errorf("batch %d Balances = %d, want 0", key, sum.Balances)
+					}
+				}
+				net[key] += debit - credit
+				fileNet += debit - credit
+			}
+			for n, v := range net {
+				if v != 0 {
+					t.Errorf("batch %d nets to %d, want 0", n, v)
+				}
+			}
+			if fileNet != 0 {
+				t.Errorf("file nets to %d, want 0", fileNet)
+			}
+			// Offsets take the sequences above every entry's, one each, in
+			// batch order.
+			for i, seq := range offsetSeqs {
+				if seq != maxEntrySeq+1+i {
+					t.Errorf("offset %d has trace sequence %d, want %d", i, seq, maxEntrySeq+1+i)
+				}
+			}
+			if s.LastTraceSequence != maxEntrySeq+tc.offsets {
+				t.Errorf("LastTraceSequence %d, want %d", s.LastTraceSequence, maxEntrySeq+tc.offsets)
+			}
+		})
+	}
+}
+
+// buildTestCheckOffset checks an offset credit carries what its class needs.
+func buildTestCheckOffset(t *testing.T, sec string, e *moov.EntryDetail) {
+	t.Helper()
+	if e.TransactionCode != moov.CheckingCredit || e.DFIAccountNumber != "400012345678" || e.RDFIIdentification+e.CheckDigit != buildTestODFI ||
+		e.IndividualName != "DRAFTER AUTO SETTLEMEN" {
+		t.Errorf("%s offset %+v is not the credit to the settlement account", sec, e)
+	}
+	want := ""
+	if sec == "WEB" {
+		want = "S"
+	}
+	if got := strings.TrimSpace(e.DiscretionaryData); got != want {
+		t.Errorf("%s offset payment type / discretionary data %q, want %q", sec, got, want)
+	}
+}
+
+func buildTestTraceSeq(t *testing.T, trace string) int {
+	t.Helper()
+	if len(trace) != 15 || trace[:8] != buildTestODFI[:8] {
+		t.Fatalf("trace %q", trace)
+	}
+	n := 0
+	for _, c := range trace[8:] {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
 func TestBuildFileRejectsFile(t *testing.T) {
 	entry := func(seq int, amount money.Cents) Entry {
 		return Entry{SEC: "PPD", Description: "AUTOPAY", TransactionCode: 27, RDFIRouting: buildTestRDFI1, AccountNumber: "1", Amount: amount, IndividualName: "A", TraceSequence: seq}
@@ -300,6 +467,62 @@ func TestBuildFileRejectsFile(t *testing.T) {
 	}
 }
 
+// CheckOriginator applies BuildFile's rules to the originator and names the
+// field, so configuration is refused at start by the build's own rules.
+func TestCheckOriginator(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(o *Originator)
+		field  string // "" accepted
+		text   string
+	}{
+		{"as configured", func(o *Originator) {}, "", ""},
+		{"without offset", func(o *Originator) { o.Offset = nil }, "", ""},
+		{"optional names empty", func(o *Originator) { o.ImmediateDestinationName, o.ImmediateOriginName = "", "" }, "", ""},
+		{"names at their widths", func(o *Originator) {
+			o.ImmediateDestinationName, o.ImmediateOriginName, o.CompanyName, o.CompanyID = strings.Repeat("D", 23), strings.Repeat("O", 23), strings.Repeat("C", 16), strings.Repeat("1", 10)
+		}, "", ""},
+		{"punctuation allowed", func(o *Originator) { o.CompanyName = "A&B AUTO, INC." }, "", ""},
+		{"umlaut in company name", func(o *Originator) { o.CompanyName = "DRÄFTER" }, "CompanyName", "printable ASCII"},
+		{"origin name of 40", func(o *Originator) { o.ImmediateOriginName = strings.Repeat("X", 40) }, "ImmediateOriginName", "over 23"},
+		{"newline in odfi name", func(o *Originator) { o.ImmediateDestinationName = "DEMO\nBANK" }, "ImmediateDestinationName", "printable ASCII"},
+		{"tab in company id", func(o *Originator) { o.CompanyID = "12\t34" }, "CompanyID", "printable ASCII"},
+		{"lower-case company name", func(o *Originator) { o.CompanyName = "Drafter Auto" }, "CompanyName", "upper-case"},
+		{"lower-case origin name", func(o *Originator) { o.ImmediateOriginName = "drafter" }, "ImmediateOriginName", "upper-case"},
+		{"company name of 17", func(o *Originator) { o.CompanyName = strings.Repeat("C", 17) }, "CompanyName", "over 16"},
+		{"company name empty", func(o *Originator) { o.CompanyName = "" }, "CompanyName", "empty"},
+		{"company id of 11", func(o *Originator) { o.CompanyID = "12345678901" }, "CompanyID", "over 10"},
+		{"odfi check digit", func(o *Originator) { o.ODFIRouting = "021000022" }, "ODFIRouting", "check digit"},
+		{"odfi letters", func(o *Originator) { o.ODFIRouting = "02100002X" }, "ODFIRouting", "digits"},
+		{"origin all zero", func(o *Originator) { o.ImmediateOrigin = "000000000" }, "ImmediateOrigin", "not all zero"},
+		{"offset routing", func(o *Originator) { o.Offset.Routing = "12345" }, "Offset.Routing", "9 digits"},
+		{"offset account letters", func(o *Originator) { o.Offset.AccountNumber = "12AB" }, "Offset.AccountNumber", "digits"},
+		{"offset account of 18", func(o *Originator) { o.Offset.AccountNumber = strings.Repeat("1", 18) }, "Offset.AccountNumber", "over 17"},
+		{"offset type", func(o *Originator) { o.Offset.Type = "loan" }, "Offset.Type", "checking or savings"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := buildTestOriginator(true)
+			tc.mutate(&o)
+			err := CheckOriginator(o)
+			_, berr := BuildFile(o, buildTestSpec(buildTestSmallEntries()))
+			if tc.field == "" {
+				if err != nil || berr != nil {
+					t.Fatalf("CheckOriginator = %v, BuildFile = %v; want both to accept", err, berr)
+				}
+				return
+			}
+			var oe *OriginatorError
+			if !errors.As(err, &oe) || oe.Field != tc.field || !strings.Contains(err.Error(), tc.text) {
+				t.Fatalf("CheckOriginator = %v, want an *OriginatorError naming %s and saying %q", err, tc.field, tc.text)
+			}
+			if berr == nil || !errors.As(berr, &oe) || oe.Field != tc.field {
+				t.Fatalf("BuildFile = %v, want it to refuse %s as CheckOriginator does", berr, tc.field)
+			}
+		})
+	}
+}
+
 func TestBuildFileRejectsEntry(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -325,7 +548,6 @@ func TestBuildFileRejectsEntry(t *testing.T) {
 		{"lower-case description", func(e *Entry) { e.Description = "autopay" }, "Description"},
 		{"long description", func(e *Entry) { e.Description = "AUTOPAYMENTS" }, "Description"},
 		{"long individual id", func(e *Entry) { e.IndividualID = "LN-0000000000000001" }, "IndividualID"},
-		{"name empty once sanitised", func(e *Entry) { e.IndividualName = "李小龍" }, "IndividualName"},
 		{"zero trace sequence", func(e *Entry) { e.TraceSequence = 0 }, "TraceSequence"},
 		{"trace sequence overflow", func(e *Entry) { e.TraceSequence = MaxTraceSequence + 1 }, "TraceSequence"},
 		{"duplicate trace sequence", func(e *Entry) { e.TraceSequence = 12 }, "TraceSequence"},
@@ -369,6 +591,48 @@ func TestCheckEntryAcceptsWhatBuilds(t *testing.T) {
 		if err := CheckEntry(e); err != nil {
 			t.Errorf("entry %d: CheckEntry = %v, want nil for an entry BuildFile accepts", i, err)
 		}
+	}
+}
+
+// A holder name never fails a build: a name with nothing NACHA can carry
+// (it once sanitised to "" and stranded a night) builds with FallbackName,
+// and CheckEntry agrees.
+func TestBuildFileNameFallback(t *testing.T) {
+	cases := []struct {
+		name, holder, want string
+	}{
+		{"name empty once sanitised", "😀", FallbackName},
+		{"emoji and punctuation", "🚗 - . 🚗", FallbackName},
+		{"digits only", "12345", FallbackName},
+		{"empty", "", FallbackName},
+		{"cjk", "李小龍", "LI XIAO LONG"},
+		{"greek", "Γιώργος Παπαδόπουλος", "GIORGOS PAPADOPOULOS"},
+		{"cyrillic", "Наталья Кузнецова", "NATALIA KUZNETSOVA"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := buildTestSpec(buildTestSmallEntries())
+			f.Entries[1].IndividualName = tc.holder
+			if err := CheckEntry(f.Entries[1]); err != nil {
+				t.Fatalf("CheckEntry = %v, want nil: a name never refuses an entry", err)
+			}
+			built, err := BuildFile(buildTestOriginator(true), f)
+			if err != nil {
+				t.Fatalf("BuildFile: %v", err)
+			}
+			buildTestVerify(t, built)
+			var got string
+			for _, b := range buildTestRead(t, built.File).Batches {
+				for _, e := range b.GetEntries() {
+					if e.TraceNumber == built.Summary.Traces[1] {
+						got = strings.TrimSpace(e.IndividualName)
+					}
+				}
+			}
+			if got != tc.want {
+				t.Errorf("individual name %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	unidecode "github.com/mozillazg/go-unidecode/table"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -26,18 +27,47 @@ var sanitizeSpecial = map[rune]string{
 	'ŧ': "T", 'Ŧ': "T",
 	'ŋ': "N", 'Ŋ': "N",
 	'ĸ': "K", 'ſ': "S", 'ƒ': "F",
+	// Cyrillic signs: the soft sign has no letter of its own and the hard
+	// sign is spelled IE, as in ICAO Doc 9303 (passports); Ukrainian Ґ is G.
+	// The Unidecode tables would write an apostrophe for each.
+	'Ь': "", 'ь': "", 'Ъ': "IE", 'ъ': "IE", 'Ґ': "G", 'ґ': "G",
 	'\u2018': "'", '\u2019': "'", '\u201B': "'", '\u02BC': "'", '\u2032': "'", '´': "'",
 	'\u2010': "-", '\u2011': "-", '\u2012': "-", '\u2013': "-", '\u2014': "-", '\u2015': "-", '\u2212': "-",
+}
+
+// FallbackName is the Individual Name of an entry whose holder name leaves
+// no letter once spelled in NACHA characters (an emoji, a script the
+// transliteration tables do not cover). Many RDFIs refuse an empty name, and
+// a name is never a reason to hold a debit the customer authorised.
+const FallbackName = "ACCOUNT HOLDER"
+
+// EntryName returns the Individual Name of an entry for a holder name in any
+// script: Sanitize to the 22 characters of the field, or FallbackName (with
+// fallback true) when that leaves no letter A to Z. It never fails, so a
+// name never stops a file; BuildFile and CheckEntry both use it.
+func EntryName(holder string) (name string, fallback bool) {
+	name = Sanitize(holder, 22)
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 'A' && name[i] <= 'Z' {
+			return name, false
+		}
+	}
+	return FallbackName, true
 }
 
 // Sanitize reduces a name in any script to what a NACHA alphanumeric field
 // holds: upper-case ASCII letters, digits, spaces and the punctuation
 // - ' . , & /. Accented Latin letters lose their marks (é to E, Nguyễn to
-// NGUYEN), letters without a decomposition are spelled out (ß to SS, æ to
-// AE, ø to O, Đ to D, ł to L), other punctuation and white space become one
-// space, and letters with no Latin spelling (Cyrillic, CJK) are dropped.
-// The result is cut to at most width bytes, never inside the spelling of one
-// character, with no leading or trailing space. A width below 1 gives "".
+// NGUYEN), Latin letters without a decomposition are spelled out (ß to SS,
+// æ to AE, ø to O, Đ to D, ł to L), and letters of other scripts are
+// transliterated letter by letter by the Unidecode tables
+// (github.com/mozillazg/go-unidecode): Greek (Γιώργος to GIORGOS), Cyrillic
+// (Иван to IVAN; the soft sign is dropped), CJK ideographs in their Mandarin
+// reading, one word each (王小明 to WANG XIAO MING), kana, Hangul and
+// others. Punctuation, symbols (emoji) and white space become one space;
+// invisible format characters and what has no spelling are dropped. The result is cut to at most width bytes,
+// never inside the spelling of one character, with no leading or trailing
+// space. A width below 1 gives "".
 func Sanitize(s string, width int) string {
 	if width <= 0 {
 		return ""
@@ -46,43 +76,56 @@ func Sanitize(s string, width int) string {
 	var scratch [32]byte
 	pendingSpace := false
 	for _, r := range s {
-		unit, sep := sanitizeUnit(scratch[:0], r)
-		if sep {
-			pendingSpace = len(out) > 0
-			continue
-		}
+		// A spelling is letters and allowed punctuation, with single spaces
+		// where it separates words: "WANG " for 王, " " for a comma-free
+		// separator.
+		unit := spell(scratch[:0], r)
 		if len(unit) == 0 {
 			continue
 		}
-		need := len(unit)
-		if pendingSpace {
-			need++
+		lead, trail := unit[0] == ' ', unit[len(unit)-1] == ' '
+		if lead {
+			pendingSpace = len(out) > 0
+			unit = unit[1:]
 		}
-		if len(out)+need > width {
-			break
+		if trail && len(unit) > 0 {
+			unit = unit[:len(unit)-1]
 		}
-		if pendingSpace {
-			out = append(out, ' ')
-			pendingSpace = false
+		if len(unit) > 0 {
+			need := len(unit)
+			if pendingSpace {
+				need++
+			}
+			if len(out)+need > width {
+				break
+			}
+			if pendingSpace {
+				out = append(out, ' ')
+				pendingSpace = false
+			}
+			out = append(out, unit...)
 		}
-		out = append(out, unit...)
+		if trail {
+			pendingSpace = len(out) > 0
+		}
 	}
 	return string(out)
 }
 
-// sanitizeUnit appends to dst how one rune is spelled in a NACHA name and
-// reports whether the rune is instead a separator. A rune that leaves no
-// trace appends nothing.
-func sanitizeUnit(dst []byte, r rune) ([]byte, bool) {
+// spell appends to dst how one rune is spelled in a NACHA name: allowed
+// characters, and a single space for each run of separators. A rune that
+// leaves no trace appends nothing.
+func spell(dst []byte, r rune) []byte {
 	if r < utf8.RuneSelf {
-		c, ok := sanitizeASCII(byte(r))
-		if !ok {
-			return dst, true
-		}
-		return append(dst, c), false
+		return spellASCII(dst, byte(r))
 	}
 	if u, ok := sanitizeSpecial[r]; ok {
-		return append(dst, u...), false
+		return spellString(dst, u)
+	}
+	if unicode.Is(unicode.Cf, r) {
+		// Invisible format characters (soft hyphen, joiners, direction
+		// marks, byte order mark) are not part of the name as shown.
+		return dst
 	}
 	var rb [utf8.UTFMax]byte
 	// The table's full compatibility decomposition, nil when there is none;
@@ -93,28 +136,76 @@ func sanitizeUnit(dst []byte, r rune) ([]byte, bool) {
 		// keep their meaning; anything else separates words.
 		if len(decomposed) == 1 {
 			if c, ok := sanitizeASCII(decomposed[0]); ok {
-				return append(dst, c), false
+				return append(dst, c)
 			}
 		}
-		return dst, true
+		return spellSeparator(dst)
+	}
+	if decomposed == nil {
+		return spellLetter(dst, r)
 	}
 	// Decomposed (compatibility too, so ligatures and full-width letters
-	// become plain letters), the ASCII part stays; combining marks and
-	// letters of other scripts fall away.
+	// become plain letters, and Й becomes И and a mark), the base letters
+	// stay and combining marks fall away.
 	for len(decomposed) > 0 {
 		d, size := utf8.DecodeRune(decomposed)
 		decomposed = decomposed[size:]
-		if d >= utf8.RuneSelf {
-			if u, ok := sanitizeSpecial[d]; ok && u != "'" && u != "-" {
-				dst = append(dst, u...)
+		if d < utf8.RuneSelf {
+			dst = spellASCII(dst, byte(d))
+			continue
+		}
+		if u, ok := sanitizeSpecial[d]; ok {
+			if u != "'" && u != "-" {
+				dst = spellString(dst, u)
 			}
 			continue
 		}
-		if c, ok := sanitizeASCII(byte(d)); ok {
-			dst = append(dst, c)
+		if unicode.Is(unicode.Mn, d) {
+			continue
 		}
+		dst = spellLetter(dst, d)
 	}
-	return dst, false
+	return dst
+}
+
+// spellLetter appends the transliteration of a letter of a non-Latin script
+// (or a number, such as a Roman numeral), from the Unidecode tables.
+func spellLetter(dst []byte, r rune) []byte {
+	if unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) {
+		return dst
+	}
+	block, ok := unidecode.Tables[r>>8]
+	if !ok || int(r&0xff) >= len(block) {
+		return dst
+	}
+	return spellString(dst, block[r&0xff])
+}
+
+// spellString appends an ASCII spelling, up-cased, other characters as
+// separators.
+func spellString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			continue
+		}
+		dst = spellASCII(dst, s[i])
+	}
+	return dst
+}
+
+func spellASCII(dst []byte, c byte) []byte {
+	if u, ok := sanitizeASCII(c); ok {
+		return append(dst, u)
+	}
+	return spellSeparator(dst)
+}
+
+// spellSeparator appends a space unless dst already ends in one.
+func spellSeparator(dst []byte) []byte {
+	if len(dst) > 0 && dst[len(dst)-1] == ' ' {
+		return dst
+	}
+	return append(dst, ' ')
 }
 
 // sanitizeASCII maps one ASCII byte: letters up-cased, digits and the

@@ -3,6 +3,7 @@ package ach
 import (
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -33,8 +34,34 @@ func TestSanitize(t *testing.T) {
 		{"decomposed input", "Jose\u0301 Pen\u0303a", 22, "JOSE PENA"},
 		{"full-width letters", "ＪＯＨＮ　ＤＯＥ", 22, "JOHN DOE"},
 		{"ligature fi", "ﬁnn", 22, "FINN"},
-		{"cyrillic dropped", "Иван Petrov", 22, "PETROV"},
-		{"cjk only", "李小龍", 22, ""},
+		{"cyrillic mixed with latin", "Иван Petrov", 22, "IVAN PETROV"},
+		{"cyrillic russian", "Сергей Щукин", 22, "SERGEI SHCHUKIN"},
+		{"cyrillic short i via decomposition", "Андрей Йодко", 22, "ANDREI IODKO"},
+		{"cyrillic yo", "Пётр Алёшин", 22, "PETR ALESHIN"},
+		{"cyrillic soft sign dropped", "Игорь Ильич", 22, "IGOR ILICH"},
+		{"cyrillic hard sign", "Подъячев", 22, "PODIEIACHEV"},
+		{"ukrainian", "Ґалина Їжакевич", 22, "GALINA IZHAKEVICH"},
+		{"greek", "Γιώργος Παπαδόπουλος", 22, "GIORGOS PAPADOPOULOS"},
+		{"greek final sigma and theta", "Θεόδωρος Ξενάκης", 22, "THEODOROS KSENAKES"},
+		{"greek capitals", "ΕΛΕΝΗ ΧΑΤΖΗ", 22, "ELENE KHATZE"},
+		{"cjk chinese", "王小明", 22, "WANG XIAO MING"},
+		{"cjk traditional", "李小龍", 22, "LI XIAO LONG"},
+		{"cjk beside latin", "Wei 陈", 22, "WEI CHEN"},
+		{"japanese kanji read as chinese", "佐藤", 22, "ZUO TENG"},
+		{"japanese kana", "さとう はなこ", 22, "SATOU HANAKO"},
+		{"half-width katakana", "ｻﾄｳ", 22, "SATOU"},
+		{"korean hangul", "김민준", 22, "GIMMINJUN"},
+		{"cjk cut between characters", "欧阳娜娜欧阳娜娜", 22, "OU YANG NUO NUO OU"},
+		{"cjk cut never inside a spelling", "张张张张张", 14, "ZHANG ZHANG"},
+		{"cjk one spelling too wide", "張", 4, ""},
+		{"emoji only", "😀🚗", 22, ""},
+		{"emoji with zero-width joiner", "👩\u200d👩\u200d👧", 22, ""},
+		{"combining marks alone", "\u0301\u0303", 22, ""},
+		{"invisible format characters dropped", "Jo\u00adhann\u200e \u200dLee\ufeff", 22, "JOHANN LEE"},
+		{"mixed scripts", "Ana Γιάννη-Иванова 王", 22, "ANA GIANNE-IVANOVA"},
+		{"arabic", "محمد", 22, "MHMD"},
+		{"roman numeral", "Henry Ⅷ", 22, "HENRY VIII"},
+		{"outside the tables", "\U0001D400\U00020000", 22, "A"},
 		{"emoji separates", "Ann😀Lee", 22, "ANN LEE"},
 		{"control characters", "Ann\x00\x1bLee", 22, "ANN LEE"},
 		{"invalid utf-8", "Ann\xffLee", 22, "ANN LEE"},
@@ -60,14 +87,52 @@ func TestSanitize(t *testing.T) {
 	}
 }
 
+func TestEntryName(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+		fallback       bool
+	}{
+		{"latin", "José Muñoz", "JOSE MUNOZ", false},
+		{"cjk", "王小明", "WANG XIAO MING", false},
+		{"greek", "Γιώργος", "GIORGOS", false},
+		{"cyrillic", "Иван Петров", "IVAN PETROV", false},
+		{"mixed", "Wei 陈 Müller", "WEI CHEN MULLER", false},
+		{"overlong cut whole", "Maximiliano Alejandro de la Santísima", "MAXIMILIANO ALEJANDRO", false},
+		{"one letter is enough", "X", "X", false},
+		{"emoji only", "😀", FallbackName, true},
+		{"empty", "", FallbackName, true},
+		{"spaces only", " \t\u3000", FallbackName, true},
+		{"punctuation only", "- . / &", FallbackName, true},
+		{"digits only", "42", FallbackName, true},
+		{"invalid utf-8", "\xff\xfe", FallbackName, true},
+		{"marks and joiners only", "\u0301\u200d\ufe0f", FallbackName, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, fb := EntryName(tc.in)
+			if got != tc.want || fb != tc.fallback {
+				t.Errorf("EntryName(%q) = %q, %v; want %q, %v", tc.in, got, fb, tc.want, tc.fallback)
+			}
+		})
+	}
+}
+
 func FuzzSanitize(f *testing.F) {
-	for _, s := range []string{"Nguyễn Thị Ánh", "Strauß", "O’Brien", "  a  b ", "ﬁ", "Ǆ", "\xff", "李"} {
+	for _, s := range []string{"Nguyễn Thị Ánh", "Strauß", "O’Brien", "  a  b ", "ﬁ", "Ǆ", "\xff", "李",
+		"王小明", "Γιώργος", "Игорь Подъячев", "😀", "김민준", "ｻﾄｳ", "Ⅷ", "\u0301", "👩\u200d👧"} {
 		f.Add(s, 22)
 		f.Add(s, 3)
 	}
 	f.Fuzz(func(t *testing.T, s string, width int) {
 		width %= 100
 		sanitizeCheck(t, s, width, Sanitize(s, width))
+		name, fallback := EntryName(s)
+		sanitizeCheck(t, s, 22, name)
+		// A name is never empty: the sanitised name when it has a letter,
+		// else the fallback.
+		if want := Sanitize(s, 22); fallback && name != FallbackName || !fallback && (name != want || strings.IndexFunc(name, unicode.IsLetter) < 0) {
+			t.Fatalf("EntryName(%q) = %q, %v (sanitised %q)", s, name, fallback, want)
+		}
 	})
 }
 

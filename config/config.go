@@ -1,7 +1,9 @@
 // Package config loads drafter's settings: flags first, then DRAFTER_*
 // environment variables, then an optional file of DRAFTER_*=value lines,
 // then defaults. A missing or invalid value is an error that names the
-// setting and says what is expected.
+// setting and says what is expected; the NACHA settings are checked by the
+// file build's own rules (ach.CheckOriginator) and the storage and mail URLs
+// by their packages' parsers, so a bad one stops drafter at start.
 package config
 
 import (
@@ -16,7 +18,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/storage"
 )
 
 // Config is every setting drafter reads.
@@ -102,13 +107,13 @@ var Settings = []Setting{
 	{"DRAFTER_MAIL_URL", "pickup://<data-dir>/outbox", "smtp://USER:PASS@HOST:587?starttls=required, smtps://..., or pickup:///ABS/PATH"},
 	{"DRAFTER_ENCRYPTION_KEY", "(key file <data-dir>/encryption.key, created on first use)", "32-byte key for bank account numbers, 64 hex digits or base64"},
 	{"DRAFTER_ZONE", "America/New_York", "time zone that business dates and the schedule are in"},
-	{"DRAFTER_ODFI_ROUTING", "021000021", "routing number of the lender's bank (ODFI)"},
-	{"DRAFTER_ODFI_NAME", "DEMO BANK", "name of the ODFI for the file header"},
-	{"DRAFTER_COMPANY_NAME", "DRAFTER AUTO FIN", "company name on every debit (16 characters)"},
-	{"DRAFTER_COMPANY_ID", "1234567890", "company identification (10 characters, often 1 + EIN)"},
-	{"DRAFTER_ORIGIN_NAME", "DRAFTER AUTO FINANCE", "immediate origin name in the file header"},
-	{"DRAFTER_OFFSET_ROUTING", "", "settlement account routing for a balanced offset credit (empty: unbalanced files)"},
-	{"DRAFTER_OFFSET_ACCOUNT", "", "settlement account number for the offset credit"},
+	{"DRAFTER_ODFI_ROUTING", "021000021", "routing number of the lender's bank (ODFI), nine digits with a valid check digit"},
+	{"DRAFTER_ODFI_NAME", "DEMO BANK", "name of the ODFI for the file header (up to 23 printable ASCII characters, letters upper case)"},
+	{"DRAFTER_COMPANY_NAME", "DRAFTER AUTO FIN", "company name on every debit (1 to 16 printable ASCII characters, letters upper case)"},
+	{"DRAFTER_COMPANY_ID", "1234567890", "company identification (1 to 10 printable ASCII characters, letters upper case; often 1 + EIN)"},
+	{"DRAFTER_ORIGIN_NAME", "DRAFTER AUTO FINANCE", "immediate origin name in the file header (up to 23 printable ASCII characters, letters upper case)"},
+	{"DRAFTER_OFFSET_ROUTING", "", "settlement account routing for the offset credits that balance every batch that debits, PPD, WEB and TEL (a TEL batch's in a CCD batch of its own right after it); empty: unbalanced files"},
+	{"DRAFTER_OFFSET_ACCOUNT", "", "settlement account number for the offset credits, digits (with DRAFTER_OFFSET_ROUTING, or neither)"},
 	{"DRAFTER_OFFSET_TYPE", "checking", "settlement account type: checking or savings"},
 	{"DRAFTER_FILE_ENTRY_LIMIT", "100000", "most entries in one NACHA file; more are split into further files"},
 	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
@@ -199,37 +204,28 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 		return nil, &Error{"DRAFTER_DATABASE_URL", redact(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
 	}
 	c.StorageURL = or(get("DRAFTER_STORAGE_URL"), "file://"+filepath.Join(abs, "docs"))
+	if err := storage.CheckURL(c.StorageURL); err != nil {
+		return nil, &Error{"DRAFTER_STORAGE_URL", redact(c.StorageURL), "file:///ABS/PATH or s3://BUCKET/PREFIX?region=...: " + err.Error()}
+	}
 	c.MailURL = or(get("DRAFTER_MAIL_URL"), "pickup://"+filepath.Join(abs, "outbox"))
+	if err := mail.CheckURL(c.MailURL); err != nil {
+		return nil, &Error{"DRAFTER_MAIL_URL", redact(c.MailURL), "smtp://USER:PASS@HOST:587?starttls=required, smtps://... or pickup:///ABS/PATH: " + err.Error()}
+	}
 	c.EncryptionKey = get("DRAFTER_ENCRYPTION_KEY")
 	zone := get("DRAFTER_ZONE")
 	if c.Zone, err = time.LoadLocation(zone); err != nil {
 		return nil, &Error{"DRAFTER_ZONE", zone, "an IANA time zone such as America/New_York"}
 	}
 	c.ODFIRouting = get("DRAFTER_ODFI_ROUTING")
-	if !nineDigits(c.ODFIRouting) {
-		return nil, &Error{"DRAFTER_ODFI_ROUTING", c.ODFIRouting, "the nine-digit routing number of the lender's bank"}
-	}
 	c.ODFIName = get("DRAFTER_ODFI_NAME")
 	c.CompanyName = get("DRAFTER_COMPANY_NAME")
-	if c.CompanyName == "" || len(c.CompanyName) > 16 {
-		return nil, &Error{"DRAFTER_COMPANY_NAME", c.CompanyName, "the company name, 1 to 16 characters"}
-	}
 	c.CompanyID = get("DRAFTER_COMPANY_ID")
-	if c.CompanyID == "" || len(c.CompanyID) > 10 {
-		return nil, &Error{"DRAFTER_COMPANY_ID", c.CompanyID, "the company identification, 1 to 10 characters"}
-	}
 	c.OriginName = get("DRAFTER_ORIGIN_NAME")
 	c.OffsetRouting = get("DRAFTER_OFFSET_ROUTING")
 	c.OffsetAccount = get("DRAFTER_OFFSET_ACCOUNT")
 	c.OffsetType = get("DRAFTER_OFFSET_TYPE")
-	if (c.OffsetRouting == "") != (c.OffsetAccount == "") {
-		return nil, &Error{"DRAFTER_OFFSET_ACCOUNT", "", "both DRAFTER_OFFSET_ROUTING and DRAFTER_OFFSET_ACCOUNT, or neither"}
-	}
-	if c.OffsetRouting != "" && !nineDigits(c.OffsetRouting) {
-		return nil, &Error{"DRAFTER_OFFSET_ROUTING", c.OffsetRouting, "a nine-digit routing number"}
-	}
-	if c.OffsetType != "checking" && c.OffsetType != "savings" {
-		return nil, &Error{"DRAFTER_OFFSET_TYPE", c.OffsetType, "checking or savings"}
+	if err := c.checkOriginator(); err != nil {
+		return nil, err
 	}
 	ints := []struct {
 		name     string
@@ -305,6 +301,73 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 		return nil, &Error{"DRAFTER_LOG_LEVEL", c.LogLevel, "debug, info, warn or error"}
 	}
 	return c, nil
+}
+
+// Originator is the lender as the ACH originator, from the settings: the
+// fixed part of every NACHA file. Load has checked it with
+// ach.CheckOriginator, so BuildFile accepts it.
+func (c *Config) Originator() ach.Originator {
+	o := ach.Originator{
+		ODFIRouting:              c.ODFIRouting,
+		ImmediateDestination:     c.ODFIRouting,
+		ImmediateDestinationName: c.ODFIName,
+		ImmediateOrigin:          c.ODFIRouting,
+		ImmediateOriginName:      c.OriginName,
+		CompanyName:              c.CompanyName,
+		CompanyID:                c.CompanyID,
+	}
+	if c.OffsetRouting != "" {
+		o.Offset = &ach.OffsetAccount{Routing: c.OffsetRouting, AccountNumber: c.OffsetAccount, Type: c.OffsetType, Name: c.CompanyName}
+	}
+	return o
+}
+
+// originatorSettings maps each field ach.CheckOriginator names to the
+// setting it comes from and what that setting accepts.
+var originatorSettings = map[string]struct{ setting, want string }{
+	"ODFIRouting":              {"DRAFTER_ODFI_ROUTING", "the nine-digit routing number of the lender's bank (ODFI), with its check digit"},
+	"ImmediateDestination":     {"DRAFTER_ODFI_ROUTING", "the nine-digit routing number of the lender's bank (ODFI), with its check digit"},
+	"ImmediateOrigin":          {"DRAFTER_ODFI_ROUTING", "the nine-digit routing number of the lender's bank (ODFI), with its check digit"},
+	"ImmediateDestinationName": {"DRAFTER_ODFI_NAME", "the ODFI's name for the file header: up to 23 printable ASCII characters, letters upper case"},
+	"ImmediateOriginName":      {"DRAFTER_ORIGIN_NAME", "the immediate origin name for the file header: up to 23 printable ASCII characters, letters upper case"},
+	"CompanyName":              {"DRAFTER_COMPANY_NAME", "the company name customers' banks show: 1 to 16 printable ASCII characters, letters upper case"},
+	"CompanyID":                {"DRAFTER_COMPANY_ID", "the company identification: 1 to 10 printable ASCII characters, letters upper case (often 1 and the EIN)"},
+	"Offset.Routing":           {"DRAFTER_OFFSET_ROUTING", "the settlement account's nine-digit routing number, with its check digit"},
+	"Offset.AccountNumber":     {"DRAFTER_OFFSET_ACCOUNT", "the settlement account number: 1 to 17 digits"},
+	"Offset.Type":              {"DRAFTER_OFFSET_TYPE", "checking or savings"},
+	"Offset.Name":              {"DRAFTER_COMPANY_NAME", "the company name customers' banks show: 1 to 16 printable ASCII characters, letters upper case"},
+}
+
+// checkOriginator refuses NACHA settings the file build would refuse, by the
+// build's own rules (ach.CheckOriginator), naming the setting, so a bad one
+// stops drafter at start instead of after a night's allocation.
+func (c *Config) checkOriginator() error {
+	if (c.OffsetRouting == "") != (c.OffsetAccount == "") {
+		return &Error{"DRAFTER_OFFSET_ACCOUNT", "", "both DRAFTER_OFFSET_ROUTING and DRAFTER_OFFSET_ACCOUNT, or neither"}
+	}
+	if c.OffsetType != "checking" && c.OffsetType != "savings" {
+		return &Error{"DRAFTER_OFFSET_TYPE", c.OffsetType, "checking or savings"}
+	}
+	err := ach.CheckOriginator(c.Originator())
+	if err == nil {
+		return nil
+	}
+	var oe *ach.OriginatorError
+	if !errors.As(err, &oe) {
+		return fmt.Errorf("check NACHA settings: %w", err)
+	}
+	s, ok := originatorSettings[oe.Field]
+	if !ok {
+		return fmt.Errorf("check NACHA settings: %w", err)
+	}
+	value := map[string]string{
+		"DRAFTER_ODFI_ROUTING": c.ODFIRouting, "DRAFTER_ODFI_NAME": c.ODFIName, "DRAFTER_ORIGIN_NAME": c.OriginName,
+		"DRAFTER_COMPANY_NAME": c.CompanyName, "DRAFTER_COMPANY_ID": c.CompanyID, "DRAFTER_OFFSET_ROUTING": c.OffsetRouting,
+		"DRAFTER_OFFSET_TYPE": c.OffsetType,
+		// The settlement account number is not shown, as no account number is.
+		"DRAFTER_OFFSET_ACCOUNT": "(hidden)",
+	}[s.setting]
+	return &Error{s.setting, value, s.want + " (" + oe.Err.Error() + ")"}
 }
 
 // ScheduleSettings maps each scheduled job to the setting holding its spec.
@@ -440,25 +503,25 @@ func or(v, def string) string {
 	return def
 }
 
-func nineDigits(s string) bool {
-	if len(s) != 9 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
+// redact hides the user information (user and password) of a URL for
+// messages; it works on text, so an unparsable URL is redacted too. It hides
+// everything up to the last @ before the query: a password typed without
+// percent-encoding may hold @ or /, and hiding a path too is harmless.
 func redact(s string) string {
-	if i := strings.Index(s, "@"); i > 0 {
-		if j := strings.Index(s, "://"); j > 0 && j < i {
-			return s[:j+3] + "***" + s[i:]
-		}
+	j := strings.Index(s, "://")
+	if j < 0 {
+		return s
 	}
-	return s
+	rest := s[j+3:]
+	authority := rest
+	if k := strings.IndexAny(rest, "?#"); k >= 0 {
+		authority = rest[:k]
+	}
+	i := strings.LastIndex(authority, "@")
+	if i < 0 {
+		return s
+	}
+	return s[:j+3] + "***" + rest[i:]
 }
 
 // ParseFeeCaps reads DRAFTER_RETURNED_FEE_CAPS: comma-separated STATE=DOLLARS

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -150,4 +152,99 @@ func FuzzParseFeeCaps(f *testing.F) {
 			}
 		}
 	})
+}
+
+// NACHA settings the file build would refuse, and storage and mail URLs that
+// would not open, stop Load, naming the setting and what it accepts, and
+// never echoing a password or the settlement account number.
+func TestLoadRefusesWhatTheBuildRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		setting string // "" accepted
+		want    string
+	}{
+		{"defaults", nil, "", ""},
+		{"offset both", map[string]string{"DRAFTER_OFFSET_ROUTING": "021000021", "DRAFTER_OFFSET_ACCOUNT": "400012345678", "DRAFTER_OFFSET_TYPE": "savings"}, "", ""},
+		{"names at their widths", map[string]string{"DRAFTER_ODFI_NAME": strings.Repeat("B", 23), "DRAFTER_ORIGIN_NAME": strings.Repeat("O", 23),
+			"DRAFTER_COMPANY_NAME": "A&B AUTO, INC.", "DRAFTER_COMPANY_ID": "1987654320"}, "", ""},
+		{"s3 and smtp", map[string]string{"DRAFTER_STORAGE_URL": "s3://bucket/prefix?region=us-east-1&sse=AES256",
+			"DRAFTER_MAIL_URL": "smtp://drafter:s3cret@smtp.internal:587?starttls=required"}, "", ""},
+
+		{"umlaut in company name", map[string]string{"DRAFTER_COMPANY_NAME": "DRÄFTER"}, "DRAFTER_COMPANY_NAME", "printable ASCII"},
+		{"lower-case company name", map[string]string{"DRAFTER_COMPANY_NAME": "Drafter Auto"}, "DRAFTER_COMPANY_NAME", "upper case"},
+		{"company name of 17", map[string]string{"DRAFTER_COMPANY_NAME": strings.Repeat("C", 17)}, "DRAFTER_COMPANY_NAME", "1 to 16"},
+		{"origin name of 40", map[string]string{"DRAFTER_ORIGIN_NAME": strings.Repeat("DRAFTER ", 5)}, "DRAFTER_ORIGIN_NAME", "up to 23"},
+		{"newline in odfi name", map[string]string{"DRAFTER_ODFI_NAME": "DEMO\nBANK"}, "DRAFTER_ODFI_NAME", `"DEMO\nBANK"`},
+		{"company id of 11", map[string]string{"DRAFTER_COMPANY_ID": "12345678901"}, "DRAFTER_COMPANY_ID", "1 to 10"},
+		{"odfi check digit", map[string]string{"DRAFTER_ODFI_ROUTING": "021000022"}, "DRAFTER_ODFI_ROUTING", "check digit"},
+		{"odfi short", map[string]string{"DRAFTER_ODFI_ROUTING": "12345"}, "DRAFTER_ODFI_ROUTING", "nine-digit"},
+		{"offset routing only", map[string]string{"DRAFTER_OFFSET_ROUTING": "021000021"}, "DRAFTER_OFFSET_ACCOUNT", "or neither"},
+		{"offset account only", map[string]string{"DRAFTER_OFFSET_ACCOUNT": "400012345678"}, "DRAFTER_OFFSET_ACCOUNT", "or neither"},
+		{"offset routing check digit", map[string]string{"DRAFTER_OFFSET_ROUTING": "021000022", "DRAFTER_OFFSET_ACCOUNT": "400012345678"}, "DRAFTER_OFFSET_ROUTING", "check digit"},
+		{"offset account letters", map[string]string{"DRAFTER_OFFSET_ROUTING": "021000021", "DRAFTER_OFFSET_ACCOUNT": "4000-1234"}, "DRAFTER_OFFSET_ACCOUNT", "1 to 17 digits"},
+		{"offset account of 18", map[string]string{"DRAFTER_OFFSET_ROUTING": "021000021", "DRAFTER_OFFSET_ACCOUNT": "400012345678901234"}, "DRAFTER_OFFSET_ACCOUNT", "over 17"},
+		{"offset type", map[string]string{"DRAFTER_OFFSET_TYPE": "loan"}, "DRAFTER_OFFSET_TYPE", "checking or savings"},
+
+		{"storage scheme", map[string]string{"DRAFTER_STORAGE_URL": "gs://bucket"}, "DRAFTER_STORAGE_URL", `unknown scheme "gs"`},
+		{"storage relative", map[string]string{"DRAFTER_STORAGE_URL": "file:docs"}, "DRAFTER_STORAGE_URL", "absolute"},
+		{"storage s3 parameter", map[string]string{"DRAFTER_STORAGE_URL": "s3://bucket?regoin=us-east-1"}, "DRAFTER_STORAGE_URL", `unknown parameter "regoin"`},
+		{"storage credentials", map[string]string{"DRAFTER_STORAGE_URL": "s3://AKIA:s3cret@bucket"}, "DRAFTER_STORAGE_URL", "credentials in the url"},
+		{"mail scheme", map[string]string{"DRAFTER_MAIL_URL": "smtpx://u:s3cret@host"}, "DRAFTER_MAIL_URL", `unknown scheme "smtpx"`},
+		{"mail starttls", map[string]string{"DRAFTER_MAIL_URL": "smtp://u:s3cret@smtp.internal?starttls=maybe"}, "DRAFTER_MAIL_URL", `starttls="maybe"`},
+		{"mail password with @", map[string]string{"DRAFTER_MAIL_URL": "smtp://u:s3cret@x@smtp.internal:99999"}, "DRAFTER_MAIL_URL", "smtp://"},
+		{"mail unparsable", map[string]string{"DRAFTER_MAIL_URL": "smtp://u:s3cret@smtp.internal/%zz"}, "DRAFTER_MAIL_URL", "unparsable"},
+		{"mail pickup relative", map[string]string{"DRAFTER_MAIL_URL": "pickup:outbox"}, "DRAFTER_MAIL_URL", "absolute path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DRAFTER_DATA_DIR": t.TempDir()}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			c, err := Load(nil, envOf(env), "")
+			if tt.setting == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Setting != tt.setting || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load = %v, %v; want an error naming %s and saying %q", c, err, tt.setting, tt.want)
+			}
+			for _, secret := range []string{"s3cret", "400012345678", "4000-1234"} {
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q shows %q", err, secret)
+				}
+			}
+		})
+	}
+}
+
+// The originator Load hands out is the one it checked: BuildFile accepts it.
+func TestOriginatorIsCheckedOne(t *testing.T) {
+	c, err := Load(nil, envOf(map[string]string{"DRAFTER_DATA_DIR": t.TempDir(), "DRAFTER_OFFSET_ROUTING": "021000021", "DRAFTER_OFFSET_ACCOUNT": "400012345678"}), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Originator()
+	if err := ach.CheckOriginator(o); err != nil || o.Offset == nil || o.Offset.AccountNumber != "400012345678" || o.CompanyName != "DRAFTER AUTO FIN" {
+		t.Fatalf("originator %+v: %v", o, err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://drafter:pw@db:5432/d":      "postgres://***@db:5432/d",
+		"smtp://u:p@ss@host:587?x=1":           "smtp://***@host:587?x=1",
+		"smtp://u:pa/ss@host":                  "smtp://***@host",
+		"file:///var/lib/drafter/docs":         "file:///var/lib/drafter/docs",
+		"s3://bucket/prefix?endpoint=http://h": "s3://bucket/prefix?endpoint=http://h",
+		"sqlite:/tmp/x.db":                     "sqlite:/tmp/x.db",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

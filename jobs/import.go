@@ -31,6 +31,11 @@ type ImportReport struct {
 	Rejected int                 `json:"rejected"`
 	Counts   ledger.ImportCounts `json:"counts"`
 	Errors   []string            `json:"errors,omitempty"`
+	// Warnings name what was imported but deserves a look (a holder name
+	// that needs the fallback name), "FILE:LINE: field: problem", at most
+	// MaxErrors of them; Warned counts them all.
+	Warnings []string `json:"warnings,omitempty"`
+	Warned   int      `json:"warned,omitempty"`
 }
 
 // ErrInvalidLines is returned when a file had bad lines and nothing was
@@ -98,6 +103,13 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 					}
 				}
 				continue
+			}
+			for _, w := range portfolio.Warnings(a) {
+				rep.Warned++
+				if len(rep.Warnings) < opt.MaxErrors {
+					le := portfolio.LineError{File: name, Line: dec.Line(), Field: w.Field, Problem: w.Problem}
+					rep.Warnings = append(rep.Warnings, le.Error())
+				}
 			}
 			if rep.Rejected > 0 && !opt.SkipInvalid {
 				continue // keep validating to report every bad line; import nothing

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"strconv"
@@ -80,5 +81,46 @@ func TestImportTruncatedFile(t *testing.T) {
 	last := strings.Count(string(cut), "\n") + 1
 	if len(rep.Errors) != 1 || !strings.HasPrefix(rep.Errors[0], "small.jsonl:"+strconv.Itoa(last)+":") {
 		t.Fatalf("errors %q, want one naming line %d", rep.Errors, last)
+	}
+}
+
+// A holder name that needs the fallback name imports, with a warning naming
+// the file line, the account and the fallback.
+func TestImportWarnsNameFallback(t *testing.T) {
+	good, err := os.ReadFile("../testdata/portfolio/small.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(good), "\n"), "\n")
+	var ba struct {
+		BankAccounts []struct {
+			HolderName string `json:"holder_name"`
+		} `json:"bank_accounts"`
+	}
+	if err := json.Unmarshal([]byte(lines[2]), &ba); err != nil || len(ba.BankAccounts) == 0 {
+		t.Fatalf("line 3 of small.jsonl: %v", err)
+	}
+	old, _ := json.Marshal(ba.BankAccounts[0].HolderName)
+	lines[2] = strings.Replace(lines[2], `"holder_name":`+string(old), `"holder_name":"😀"`, 1)
+	if !strings.Contains(lines[2], "😀") {
+		t.Fatal("holder name not replaced")
+	}
+	env := testEnv(t, "sqlite", nil)
+	in := strings.Join(lines, "\n") + "\n"
+	rep, err := jobs.ImportFile(context.Background(), env.Store, strings.NewReader(in), "small.jsonl", jobs.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != len(lines) || rep.Rejected != 0 || countAccounts(t, env) != len(lines) {
+		t.Fatalf("report %+v, ledger %d accounts; want all %d imported", rep, countAccounts(t, env), len(lines))
+	}
+	if rep.Warned != 1 || len(rep.Warnings) != 1 {
+		t.Fatalf("warnings %q (%d), want one", rep.Warnings, rep.Warned)
+	}
+	w := rep.Warnings[0]
+	for _, want := range []string{"small.jsonl:3: bank_accounts[0].holder_name: account ACC-00000003 ", "ACCOUNT HOLDER"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning %q does not contain %q", w, want)
+		}
 	}
 }

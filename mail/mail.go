@@ -112,6 +112,34 @@ func Open(rawURL string, opts Options) (Sender, error) {
 	}
 }
 
+// CheckURL reports whether Open accepts the form of rawURL: a known scheme
+// with valid parameters. It creates no folder and contacts no server, so
+// configuration can be checked at start. Errors never contain the password.
+func CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse quotes the input; never echo it, it may hold a password.
+		return errors.New("unparsable URL: want smtp://, smtps:// or pickup://")
+	}
+	switch u.Scheme {
+	case "smtp", "smtps":
+		// Building the client checks every parameter; it does not connect.
+		if _, err := newSMTP(u, Options{}); err != nil {
+			return fmt.Errorf("%s: %w", u.Redacted(), err)
+		}
+		return nil
+	case "pickup":
+		if err := checkPickup(u); err != nil {
+			return fmt.Errorf("%s: %w", u.Redacted(), err)
+		}
+		return nil
+	case "":
+		return fmt.Errorf("%s: missing scheme: want smtp://, smtps:// or pickup://", u.Redacted())
+	default:
+		return fmt.Errorf("%s: unknown scheme %q: want smtp, smtps or pickup", u.Redacted(), u.Scheme)
+	}
+}
+
 // Redact returns rawURL with any password replaced by "xxxxx", for logs.
 func Redact(rawURL string) string {
 	u, err := url.Parse(rawURL)

@@ -12,6 +12,8 @@ import (
 	"mime/quotedprintable"
 	netmail "net/mail"
 	"net/textproto"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -246,9 +248,27 @@ func TestOpenErrors(t *testing.T) {
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("Open(%s) error shows the password: %v", Redact(tc.url), err)
 		}
+		// CheckURL refuses the same, for the same reason.
+		if cerr := CheckURL(tc.url); cerr == nil || !strings.Contains(cerr.Error(), tc.want) || strings.Contains(cerr.Error(), "s3cret") {
+			t.Errorf("CheckURL(%s) = %v, want an error saying %s without the password", Redact(tc.url), cerr, tc.want)
+		}
 	}
 	if _, err := Open("smtp://mail.example", Options{Rate: -1}); err == nil {
 		t.Error("negative rate accepted")
+	}
+}
+
+// CheckURL accepts what Open accepts, without connecting or making the
+// pickup folder.
+func TestCheckURLAcceptsWithoutOpening(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	for _, u := range []string{"pickup://" + dir, "smtp://user:s3cret@127.0.0.1:1?starttls=none", "smtps://mail.example", "smtp://u:p@mail.example?auth=plain"} {
+		if err := CheckURL(u); err != nil {
+			t.Errorf("CheckURL(%s) = %v, want nil", Redact(u), err)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("CheckURL made the pickup folder (stat: %v)", err)
 	}
 }
 

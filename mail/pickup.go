@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -30,16 +31,25 @@ func NewPickup(dir string) (*Pickup, error) {
 }
 
 func openPickup(u *url.URL) (*Pickup, error) {
-	if err := checkParams(u); err != nil {
+	if err := checkPickup(u); err != nil {
 		return nil, fmt.Errorf("open mail transport %s: %w", u.Redacted(), err)
 	}
-	if u.User != nil || u.Host != "" {
-		return nil, fmt.Errorf("open mail transport %s: pickup takes no host or user: want pickup:///abs/path", u.Redacted())
-	}
-	if u.Opaque != "" {
-		return nil, fmt.Errorf("open mail transport %s: want an absolute path, as in pickup:///var/lib/drafter/outbox", u.Redacted())
-	}
 	return NewPickup(u.Path)
+}
+
+// checkPickup checks the form of pickup:///abs/path without touching the
+// folder.
+func checkPickup(u *url.URL) error {
+	if err := checkParams(u); err != nil {
+		return err
+	}
+	if u.User != nil || u.Host != "" {
+		return errors.New("pickup takes no host or user: want pickup:///abs/path")
+	}
+	if u.Opaque != "" || !filepath.IsAbs(u.Path) {
+		return errors.New("want an absolute path, as in pickup:///var/lib/drafter/outbox")
+	}
+	return nil
 }
 
 // Dir returns the folder the files are written to.

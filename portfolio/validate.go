@@ -87,6 +87,24 @@ func Validate(a Account) []FieldError {
 	return v.errs
 }
 
+// Warnings lists what in a valid account imports as is but deserves a
+// person's look, in field order, or nil: today, a bank account whose holder
+// name leaves no letter a NACHA file can carry, so its debits carry
+// ach.FallbackName (docs/names.md).
+func Warnings(a Account) []FieldError {
+	var ws []FieldError
+	for i, ba := range a.BankAccounts {
+		if _, fallback := ach.EntryName(ba.HolderName); fallback && ba.HolderName != "" {
+			ws = append(ws, FieldError{
+				Field: idx("bank_accounts", i, "holder_name"),
+				Problem: fmt.Sprintf("account %s bank account %s: %q has no letter a NACHA file can carry; its debits will carry the name %s",
+					a.ID, ba.ID, ba.HolderName, ach.FallbackName),
+			})
+		}
+	}
+	return ws
+}
+
 type validator struct {
 	errs []FieldError
 }

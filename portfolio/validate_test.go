@@ -218,3 +218,39 @@ func TestSeveralProblemsAreAllReported(t *testing.T) {
 		t.Errorf("fields = %s, want kind bank_accounts[0].routing", got)
 	}
 }
+
+// A holder name in any script is valid; one that leaves no letter for the
+// NACHA file is a warning (its debits carry the fallback name), not an error.
+func TestWarningsHolderNameFallback(t *testing.T) {
+	cases := []struct {
+		name   string
+		holder string
+		want   string // "" for no warning
+	}{
+		{"latin", "Thị Ánh Nguyễn", ""},
+		{"cjk", "王小明", ""},
+		{"greek", "Γιώργος Παπαδόπουλος", ""},
+		{"cyrillic", "Иван Петров", ""},
+		{"emoji only", "😀🚗", `bank_accounts[1].holder_name: account ACC-1 bank account B2: "😀🚗" has no letter a NACHA file can carry; its debits will carry the name ACCOUNT HOLDER`},
+		{"digits only", "12345", `bank_accounts[1].holder_name: account ACC-1 bank account B2: "12345" has no letter`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := validLoan()
+			a.BankAccounts[1].HolderName = tc.holder
+			if errs := Validate(a); errs != nil {
+				t.Fatalf("Validate = %v, want the account valid", errs)
+			}
+			ws := Warnings(a)
+			if tc.want == "" {
+				if ws != nil {
+					t.Fatalf("Warnings = %v, want none", ws)
+				}
+				return
+			}
+			if len(ws) != 1 || !strings.HasPrefix(ws[0].Error(), tc.want) {
+				t.Fatalf("Warnings = %v, want one starting %q", ws, tc.want)
+			}
+		})
+	}
+}

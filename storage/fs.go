@@ -94,16 +94,24 @@ func probeXattr(root string) bool {
 
 // openFSURL opens file:///abs/path.
 func openFSURL(_ context.Context, u *url.URL) (Store, error) {
-	if u.Host != "" && u.Host != "localhost" {
-		return nil, fmt.Errorf("file url: host %q: expected file:///absolute/path", u.Host)
-	}
-	for name := range u.Query() {
-		return nil, fmt.Errorf("file url: unknown parameter %q: file URLs take none", name)
-	}
-	if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
-		return nil, fmt.Errorf("file url: path %q: expected file:///absolute/path", u.Path)
+	if err := checkFSURL(u); err != nil {
+		return nil, err
 	}
 	return OpenFS(u.Path)
+}
+
+// checkFSURL checks the form of file:///abs/path without touching the folder.
+func checkFSURL(u *url.URL) error {
+	if u.Host != "" && u.Host != "localhost" {
+		return fmt.Errorf("file url: host %q: expected file:///absolute/path", u.Host)
+	}
+	for name := range u.Query() {
+		return fmt.Errorf("file url: unknown parameter %q: file URLs take none", name)
+	}
+	if u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+		return fmt.Errorf("file url: path %q: expected file:///absolute/path", u.Path)
+	}
+	return nil
 }
 
 // Root returns the folder the store keeps its files in.

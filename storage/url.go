@@ -45,6 +45,38 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	return st, nil
 }
 
+// checkers check a parsed URL of their scheme without opening anything.
+var checkers = map[string]func(u *url.URL) error{
+	"file": checkFSURL,
+	"s3": func(u *url.URL) error {
+		_, err := parseS3URL(u)
+		return err
+	},
+}
+
+// CheckURL reports whether Open accepts the form of rawURL: a known scheme
+// with valid parameters. It creates no folder and contacts no server, so
+// configuration can be checked at start. Errors never contain the URL's user
+// information.
+func CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		// url.Parse quotes the input, which may hold a password.
+		return fmt.Errorf("unparsable URL: expected one of %s", schemes())
+	}
+	check, ok := checkers[strings.ToLower(u.Scheme)]
+	if !ok {
+		if u.Scheme == "" {
+			return fmt.Errorf("%q: no scheme: expected one of %s", redact(u), schemes())
+		}
+		return fmt.Errorf("%q: unknown scheme %q: expected one of %s", redact(u), u.Scheme, schemes())
+	}
+	if err := check(u); err != nil {
+		return fmt.Errorf("%q: %w", redact(u), err)
+	}
+	return nil
+}
+
 func schemes() string {
 	var s []string
 	for k := range openers {

@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,7 +39,28 @@ func TestOpenErrors(t *testing.T) {
 			if strings.Contains(err.Error(), "secret") {
 				t.Errorf("error %q shows the secret", err)
 			}
+			// CheckURL refuses the same, for the same reason.
+			cerr := storage.CheckURL(tc.url)
+			if cerr == nil || !strings.Contains(cerr.Error(), tc.want) || strings.Contains(cerr.Error(), "secret") {
+				t.Fatalf("CheckURL(%q) = %v, want an error saying %q without the secret", tc.url, cerr, tc.want)
+			}
 		})
+	}
+}
+
+// CheckURL accepts what Open accepts and touches nothing: no folder is made.
+func TestCheckURLAcceptsWithoutOpening(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "docs")
+	for _, u := range []string{"file://" + dir, "s3://bucket/prefix?region=us-east-1&path_style=true&endpoint=http://127.0.0.1:9000", "s3://b"} {
+		if err := storage.CheckURL(u); err != nil {
+			t.Errorf("CheckURL(%q) = %v, want nil", u, err)
+		}
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("CheckURL made the folder (stat: %v)", err)
+	}
+	if err := storage.CheckURL("file:///tmp/%zz:s3cret@"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("unparsable URL: %v", err)
 	}
 }
 

@@ -87,6 +87,12 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 		for _, e := range rep.Errors {
 			fmt.Fprintln(os.Stderr, e)
 		}
+		for _, w := range rep.Warnings {
+			fmt.Fprintln(os.Stderr, "warning: "+w)
+		}
+		if rep.Warned > len(rep.Warnings) {
+			fmt.Fprintf(os.Stderr, "warning: and %d more\n", rep.Warned-len(rep.Warnings))
+		}
 		fmt.Printf("%s: %d lines, %d accounts imported, %d rejected\n", file, rep.Lines, rep.Imported, rep.Rejected)
 	}
 	return err
@@ -125,7 +131,7 @@ func importFile(ctx context.Context, a *app, file string, skip bool, rejectsPath
 	if err != nil {
 		ev = a.log.Error().Err(err)
 	}
-	ev.Str("file", filepath.Base(file)).Int("imported", rep.Imported).Int("rejected", rep.Rejected).Dur("took", time.Since(start)).Msg("import finished")
+	ev.Str("file", filepath.Base(file)).Int("imported", rep.Imported).Int("rejected", rep.Rejected).Int("warned", rep.Warned).Dur("took", time.Since(start)).Msg("import finished")
 	return rep, err
 }
 

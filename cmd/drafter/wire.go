@@ -47,9 +47,25 @@ func newFlagSet(name, summary string) *flag.FlagSet {
 	return fs
 }
 
+// load resolves the settings. Every command that opens the ledger, builds
+// files or serves calls it first, before any work: a bad setting (NACHA
+// fields the build would refuse, a storage or mail URL that would not open)
+// stops drafter with exit code 2 (usage), naming the setting.
 func (c *common) load() (*config.Config, error) {
-	return config.Load(map[string]string{"DRAFTER_DATA_DIR": c.dataDir}, os.LookupEnv, c.configFile)
+	cfg, err := config.Load(map[string]string{"DRAFTER_DATA_DIR": c.dataDir}, os.LookupEnv, c.configFile)
+	if err != nil {
+		return nil, settingError{err}
+	}
+	return cfg, nil
 }
+
+// settingError is a setting drafter cannot start with: a usage error.
+type settingError struct{ error }
+
+func (e settingError) Unwrap() error { return e.error }
+
+// ExitCode is 2, the exit code of a usage error.
+func (settingError) ExitCode() int { return 2 }
 
 func newLogger(cfg *config.Config) zerolog.Logger {
 	var w io.Writer = os.Stderr
