@@ -424,8 +424,12 @@ func holdReason(field string) string {
 }
 
 // entryName is a holder name as an entry carries it, and as the entry
-// snapshot keeps it: what the file will show, fixed at allocation.
-func entryName(holder string) string { return ach.Sanitize(holder, 22) }
+// snapshot keeps it: what the file will show, fixed at allocation, so that
+// a rebuild never depends on how a later version spells names.
+func entryName(holder string) string {
+	name, _ := ach.EntryName(holder)
+	return name
+}
 
 // allocateFile originates the screened payments, in this order, into the
 // day's next file, and builds the file inside the allocation's transaction:

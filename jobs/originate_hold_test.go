@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -89,31 +90,43 @@ func TestOriginateHoldsWhatCannotBeBuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 			sum := res.Summary.(*jobs.OriginateSummary)
-			wantHeld := map[string]int{"account number cannot be decrypted": 1, "routing number invalid": 1, "holder name unusable": 3}
+			// The names become NACHA text (docs/names.md): transliterated,
+			// or the documented fallback; the number and the routing
+			// number hold their payments.
+			wantHeld := map[string]int{"account number cannot be decrypted": 1, "routing number invalid": 1}
 			for reason, n := range wantHeld {
 				if sum.Skipped[reason] != n {
 					t.Errorf("held for %q: %d, want %d (summary %+v)", reason, sum.Skipped[reason], n, sum.Skipped)
 				}
 			}
-			if sum.Held != 5 || sum.Entries != 4 || len(sum.Files) != 1 {
-				t.Fatalf("summary = %+v; want 5 held and the other 4 entries in one file", sum)
+			if sum.Held != 2 || sum.Entries != 7 || len(sum.Files) != 1 {
+				t.Fatalf("summary = %+v; want 2 held and the other 7 entries in one file", sum)
 			}
 			body, _, err := env.Docs.Get(ctx, sum.Files[0].Key)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkNACHA(t, body)
-			for _, id := range []string{"LN-6", "LN-7", "LN-8", "LN-9", "LN-10"} {
+			for id, name := range map[string]string{"LN-6": "WANG XIAO MING", "LN-7": "ACCOUNT HOLDER", "LN-8": "GIORGOS PAPADOPOULOS"} {
+				got := originatedOf(t, env.Store, id)
+				if len(got) != 1 || got[0][2] != name {
+					t.Errorf("%s: originated %v, want one debit to %q", id, got, name)
+				}
+				if !bytes.Contains(body, []byte(fmt.Sprintf("%-22s", name))) {
+					t.Errorf("%s: the file does not carry the name %q", id, name)
+				}
+			}
+			for _, id := range []string{"LN-9", "LN-10"} {
 				if got := originatedOf(t, env.Store, id); len(got) != 0 {
 					t.Errorf("%s: originated %v, want it held", id, got)
 				}
 			}
 			var scheduled int
-			if err := db.QueryRow(`SELECT COUNT(*) FROM payments WHERE state = 'scheduled' AND account_id IN ('LN-6','LN-7','LN-8','LN-9','LN-10')`).Scan(&scheduled); err != nil {
+			if err := db.QueryRow(`SELECT COUNT(*) FROM payments WHERE state = 'scheduled' AND account_id IN ('LN-9','LN-10')`).Scan(&scheduled); err != nil {
 				t.Fatal(err)
 			}
-			if scheduled != 5 {
-				t.Fatalf("%d held payments still scheduled, want 5: a held payment waits for its fix", scheduled)
+			if scheduled != 2 {
+				t.Fatalf("%d held payments still scheduled, want 2: a held payment waits for its fix", scheduled)
 			}
 			exs, err := env.Store.Exceptions(ctx, false)
 			if err != nil {
@@ -128,18 +141,15 @@ func TestOriginateHoldsWhatCannotBeBuilt(t *testing.T) {
 					}
 				}
 			}
-			if held != 5 {
-				t.Fatalf("%d payment_held exceptions, want 5: %+v", held, exs)
+			if held != 2 {
+				t.Fatalf("%d payment_held exceptions, want 2: %+v", held, exs)
 			}
 
-			// The operator fixes the data in the servicing system: every
-			// holder name in Latin letters, LN-10's routing; the import
-			// seals LN-9's number again under the ledger's key.
+			// The operator fixes the data in the servicing system: LN-10's
+			// routing; the import seals LN-9's number again under the
+			// ledger's key.
 			for i := range accts {
-				switch accts[i].ID {
-				case "LN-6", "LN-7", "LN-8":
-					accts[i].BankAccounts[0].HolderName = "Fixed Name " + accts[i].ID[3:]
-				case "LN-10":
+				if accts[i].ID == "LN-10" {
 					accts[i].BankAccounts[0].Routing = "021000021"
 				}
 			}
@@ -203,7 +213,7 @@ func TestReleaseStrandedFile(t *testing.T) {
 			if _, err := env.Store.SchedulePrenotes(ctx, d); err != nil {
 				t.Fatal(err)
 			}
-			stranded := strandFile(t, env, d, eff)
+			stranded := strandFile(t, env, d, eff, "011000016", "")
 
 			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
 			if err == nil || !strings.Contains(err.Error(), "release-file") {
@@ -271,10 +281,10 @@ func TestReleaseStrandedFile(t *testing.T) {
 }
 
 // strandFile allocates every originable payment of the night into a file
-// whose snapshots carry a routing number the build refuses, as a version
-// that did not check entries first could leave it; it returns the file
-// with its payments.
-func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date) strandedFile {
+// whose snapshots carry routing and name (each "" for the bank account's),
+// as a version that did not check entries first could leave it; it returns
+// the file with its payments.
+func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name string) strandedFile {
 	t.Helper()
 	ctx := context.Background()
 	ids, err := env.Store.OriginableIDs(ctx, eff)
@@ -291,8 +301,11 @@ func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date) strandedFile {
 		allocs := make([]ledger.Allocation, len(due))
 		for i, p := range due {
 			trace := fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i)
-			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: "011000016", NumberEnc: p.NumberEnc,
-				TransactionCode: 27, IndividualName: p.HolderName, Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: cmp.Or(routing, p.Routing), NumberEnc: p.NumberEnc,
+				TransactionCode: 27, IndividualName: cmp.Or(name, p.HolderName), Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
+			if p.Kind == "prenote" {
+				allocs[i].TransactionCode = 28
+			}
 		}
 		return allocs, nil
 	})
@@ -309,4 +322,39 @@ func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date) strandedFile {
 type strandedFile struct {
 	ledger.ACHFile
 	payments []int64
+}
+
+// TestRestartBuildsStrandedNameFile: the night the issue found, a file
+// allocated with a holder name in Chinese characters that the earlier build
+// refused, is finished by a plain restart: the name becomes NACHA text as
+// every name now does, and nothing needs releasing.
+func TestRestartBuildsStrandedNameFile(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			stranded := strandFile(t, env, d, eff, "", "王小明")
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			if len(sum.Files) == 0 || sum.Files[0].Key != stranded.StorageKey || sum.Files[0].Stored != "new" {
+				t.Fatalf("files %+v; want the stranded %s built and stored", sum.Files, stranded.StorageKey)
+			}
+			body, _, err := env.Docs.Get(ctx, stranded.StorageKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkNACHA(t, body)
+			if !bytes.Contains(body, []byte("WANG XIAO MING")) {
+				t.Fatal("the stranded file does not carry the name as NACHA text")
+			}
+		})
+	}
 }
