@@ -116,7 +116,7 @@ var Settings = []Setting{
 	{"DRAFTER_LENDER_WEBSITE", "https://drafter.example", "customer portal"},
 	{"DRAFTER_MAIL_FROM", "Drafter Auto Finance <statements@drafter.example>", "sender of customer email"},
 	{"DRAFTER_MAIL_REPLY_TO", "Customer Service <service@drafter.example>", "reply-to of customer email"},
-	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link)"},
+	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link, which needs S3 storage)"},
 	{"DRAFTER_MAIL_RATE", "0", "most messages sent per second (0: no cap)"},
 	{"DRAFTER_MAIL_CONNECTIONS", "1", "SMTP connections the deliver job sends over at once"},
 	{"DRAFTER_MAIL_MAX_ATTEMPTS", "8", "tries before a message that keeps failing for now is marked failed"},
@@ -255,6 +255,12 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	attach := get("DRAFTER_MAIL_ATTACH_PDF")
 	if c.AttachPDF, err = strconv.ParseBool(attach); err != nil {
 		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, "true or false"}
+	}
+	if !c.AttachPDF && strings.HasPrefix(c.StorageURL, "file:") {
+		// A link into file storage is a path on this server: it would
+		// reach customers as a link they cannot open.
+		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, fmt.Sprintf(
+			"true while DRAFTER_STORAGE_URL is file storage (%s): emails would link customers to a file on this server; attach the PDFs (DRAFTER_MAIL_ATTACH_PDF=true), or store documents in S3 (DRAFTER_STORAGE_URL=s3://...) to send links", c.StorageURL)}
 	}
 	rate := get("DRAFTER_MAIL_RATE")
 	if c.MailRate, err = strconv.ParseFloat(rate, 64); err != nil || c.MailRate < 0 || c.MailRate > 1e6 {

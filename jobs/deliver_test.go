@@ -267,7 +267,8 @@ func TestDeliverEachKindThroughSMTP(t *testing.T) {
 func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row ledger.OutboxMessage, got testenv.MailpitMessage) {
 	t.Helper()
 	want := map[string][]string{
-		"payment_scheduled": {"scheduled", "****"},
+		// Originate queues it with the debit already in the file.
+		"payment_scheduled": {"we will debit", "We will debit", "can no longer be changed", "****"},
 		"payment_returned":  {"$412.75", "not enough money", "December 3, 2026", "$25.00", "****4567"},
 		"statement_ready":   {"statement", "October 26, 2026", "November 25, 2026", "****4321"},
 		"lease_end_notice":  {"2023 Toyota RAV4", "90 days", "February 23, 2027"},
@@ -276,6 +277,9 @@ func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row l
 		if !strings.Contains(got.Subject+"\n"+got.Text, w) {
 			t.Errorf("%s: %q missing from subject %q and text:\n%s", row.Kind, w, got.Subject, got.Text)
 		}
+	}
+	if row.Kind == "payment_scheduled" && strings.Contains(got.Text+got.HTML, "change or cancel") {
+		t.Errorf("%s: offers to change a debit already originated:\n%s", row.Kind, got.Text)
 	}
 	var pdf []byte
 	switch row.Kind {
@@ -300,10 +304,12 @@ func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row l
 }
 
 // TestDeliverLinksDocuments sends a download link instead of the PDF when
-// DRAFTER_MAIL_ATTACH_PDF is false.
+// DRAFTER_MAIL_ATTACH_PDF is false, which needs documents in S3 (config
+// refuses links into file storage): the link is a presigned S3 URL.
 func TestDeliverLinksDocuments(t *testing.T) {
 	mp := testenv.Mailpit(t)
-	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_ATTACH_PDF": "false"})
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_ATTACH_PDF": "false",
+		"DRAFTER_STORAGE_URL": testenv.S3(t)})
 	if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 6 {
 		t.Fatalf("summary %+v", sum)
 	}
@@ -314,6 +320,9 @@ func TestDeliverLinksDocuments(t *testing.T) {
 		}
 		if strings.Contains(m.Subject, "statement") && !strings.Contains(m.Text, "2026-11.pdf") {
 			t.Errorf("statement email has no link to the PDF:\n%s", m.Text)
+		}
+		if strings.Contains(m.Text+m.HTML, "file:") {
+			t.Errorf("%s: links to a file on the server:\n%s", m.Subject, m.Text)
 		}
 	}
 }
