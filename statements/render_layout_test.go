@@ -64,15 +64,21 @@ func checkNoOverlap(t *testing.T, name string, texts []placed) {
 }
 
 // widestNotice is a notice with every figure at its field's maximum and
-// the longest dates: the excess charge of 9,999,999 miles at $100.00.
+// the longest dates: the widest allowance, and (with a tiny allowance) the
+// widest projected excess and its charge at $100.00 a mile.
 func widestNotice(t *testing.T, days int) LeaseEndNotice {
+	t.Helper()
+	return widestNoticeOf(t, days, 1_000_000)
+}
+
+func widestNoticeOf(t *testing.T, days, allowancePerYear int) LeaseEndNotice {
 	t.Helper()
 	in := leaseEndInput()
 	in.MaturityDate = d("2026-09-30")
 	in.NoticeDate = in.MaturityDate.AddDays(-days)
 	in.OpenedOn = d("2023-09-30")
 	in.TermMonths = 1200
-	in.MileageAllowancePerYear = 1_000_000
+	in.MileageAllowancePerYear = allowancePerYear
 	in.StartOdometer = 0
 	in.Odometer = []OdometerReading{{On: d("2025-09-30"), Miles: widestMiles / 2}, {On: d("2026-09-28"), Miles: widestMiles}}
 	in.ResidualValue, in.PurchaseOptionFee, in.DispositionFee, in.ExcessMileageRate = widest, widest, widest, 100_00
@@ -146,7 +152,11 @@ func TestRenderNoTextOverlaps(t *testing.T) {
 		tests = append(tests, struct {
 			name   string
 			render func() ([]byte, error)
-		}{fmt.Sprintf("notice widest %d days", days), func() ([]byte, error) { return RenderLeaseEnd(widestNotice(t, days), testLender()) }})
+		}{fmt.Sprintf("notice widest %d days", days), func() ([]byte, error) { return RenderLeaseEnd(widestNotice(t, days), testLender()) }},
+			struct {
+				name   string
+				render func() ([]byte, error)
+			}{fmt.Sprintf("notice widest excess %d days", days), func() ([]byte, error) { return RenderLeaseEnd(widestNoticeOf(t, days, 1), testLender()) }})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,6 +219,7 @@ func TestNoticeNoOrphanPage(t *testing.T) {
 	for _, days := range []int{90, 60, 30, 10, 1, 0} {
 		cases[fmt.Sprintf("%d days", days)] = noticeAt(t, days)
 		cases[fmt.Sprintf("widest %d days", days)] = widestNotice(t, days)
+		cases[fmt.Sprintf("widest excess %d days", days)] = widestNoticeOf(t, days, 1)
 	}
 	long := noticeAt(t, 30)
 	long.ReturnInstruction = strings.Repeat("Return the vehicle to the dealer named in your contract, with all keys. ", 12)

@@ -85,7 +85,7 @@ func RenderLeaseEnd(n LeaseEndNotice, l Lender) (out []byte, err error) {
 		func() {
 			r.heading("Mileage", 3*bodyLead)
 			r.mileage(n.Mileage)
-			r.y += 2
+			r.y += 4
 			r.gray(80)
 			r.paragraph(marginL, bodyW, regular, 8, 10, n.ProjectionMethod+" The charge is owed only if you return the vehicle, on the miles actually driven.")
 			r.gray(0)
@@ -117,6 +117,9 @@ func RenderLeaseEnd(n LeaseEndNotice, l Lender) (out []byte, err error) {
 // a day) at the body size.
 const mileageValueW = 110.0
 
+// mileageRowH is the height of a one-line mileage row.
+const mileageRowH = bodyLead + 2
+
 // mileage prints the mileage rows as a sum a customer can follow: each
 // label (wrapped in its column) with its value right-aligned beside it,
 // results in bold.
@@ -130,14 +133,16 @@ func (r *renderer) mileage(rows []MileageRow) {
 		value := r.clean(row.Value)
 		size := r.fit(f, bodySize, 6, mileageValueW, value)
 		lines := r.wrap(f, bodySize, labelW, r.clean(row.Label))
-		r.need(float64(len(lines)) * bodyLead)
+		// A row keeps its rule clear of the descenders above it.
+		h := float64(len(lines)-1)*bodyLead + mileageRowH
+		r.need(h)
 		for j, l := range lines {
-			r.text(marginL, r.y+bodySize+float64(j)*bodyLead, f, bodySize, l)
+			r.text(marginL, r.y+bodySize+1+float64(j)*bodyLead, f, bodySize, l)
 		}
-		r.textRight(pageW-marginR, r.y+bodySize, f, size, value)
-		r.y += float64(len(lines)) * bodyLead
+		r.textRight(pageW-marginR, r.y+bodySize+1, f, size, value)
+		r.y += h
 		r.pdf.SetDrawColor(200, 200, 200)
-		r.line(marginL, r.y-1.5, pageW-marginR, r.y-1.5)
+		r.line(marginL, r.y-0.5, pageW-marginR, r.y-0.5)
 		r.pdf.SetDrawColor(0, 0, 0)
 	}
 }
