@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -29,16 +30,19 @@ type Config struct {
 	Zone          *time.Location
 
 	// Origination: the lender as the ACH originator, and its bank (ODFI).
-	ODFIRouting     string
-	ODFIName        string
-	CompanyName     string
-	CompanyID       string
-	OriginName      string
-	OffsetRouting   string // optional balanced offset to the settlement account
-	OffsetAccount   string
-	OffsetType      string
-	FileEntryLimit  int
-	DraftLeadDays   int // autopay drafts this many days before the due date by default
+	ODFIRouting    string
+	ODFIName       string
+	CompanyName    string
+	CompanyID      string
+	OriginName     string
+	OffsetRouting  string // optional balanced offset to the settlement account
+	OffsetAccount  string
+	OffsetType     string
+	FileEntryLimit int
+	DraftLeadDays  int // autopay drafts this many days before the due date by default
+	// LeaseEndDays are the days before maturity at which lease-end
+	// notices are sent, each once, largest first.
+	LeaseEndDays    []int
 	PrenoteWaitDays int // banking days after a prenote settles before live debits
 	// ReturnedFeeCaps caps the returned-payment fee by the contract's
 	// state (two-letter code); a state not listed charges the contract's.
@@ -110,6 +114,7 @@ var Settings = []Setting{
 	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
 	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
 	{"DRAFTER_RETURNED_FEE_CAPS", "", "state caps on the returned-payment fee, STATE=DOLLARS pairs such as CA=15.00,TX=30 (a contract's lower fee still applies; empty: the contract's fee)"},
+	{"DRAFTER_LEASE_END_DAYS", "90,60,30", "days before maturity that lease-end notices are sent (each once; a lease reaching several at once gets one, for the days it has)"},
 	{"DRAFTER_LENDER_NAME", "Drafter Auto Finance", "lender name on documents and email"},
 	{"DRAFTER_LENDER_ADDRESS", "PO Box 1000, Wilmington, DE 19899", "lender mailing address for payments"},
 	{"DRAFTER_LENDER_PHONE", "1-800-555-0100", "customer service phone"},
@@ -242,6 +247,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}
 		}
 		*n.dst = i
+	}
+	if c.LeaseEndDays, err = parseLeaseEndDays(get("DRAFTER_LEASE_END_DAYS")); err != nil {
+		return nil, err
 	}
 	if c.ReturnedFeeCaps, err = ParseFeeCaps(get("DRAFTER_RETURNED_FEE_CAPS")); err != nil {
 		return nil, err
@@ -485,4 +493,28 @@ func ParseFeeCaps(v string) (map[string]money.Cents, error) {
 		caps[state] = c
 	}
 	return caps, nil
+}
+
+// parseLeaseEndDays reads DRAFTER_LEASE_END_DAYS: distinct whole numbers of
+// days from 1 to 365, comma-separated, returned largest first.
+func parseLeaseEndDays(v string) ([]int, error) {
+	bad := func(why string) error {
+		return &Error{"DRAFTER_LEASE_END_DAYS", v, "distinct whole numbers of days from 1 to 365, comma-separated, such as 90,60,30 (" + why + ")"}
+	}
+	var days []int
+	seen := map[int]bool{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		n, err := strconv.Atoi(item)
+		switch {
+		case err != nil || n < 1 || n > 365:
+			return nil, bad(fmt.Sprintf("%q", item))
+		case seen[n]:
+			return nil, bad(fmt.Sprintf("%d twice", n))
+		}
+		seen[n] = true
+		days = append(days, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(days)))
+	return days, nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +41,9 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{"db", "DRAFTER_DATABASE_URL", "mysql://x", "DRAFTER_DATABASE_URL"},
 		{"attach", "DRAFTER_MAIL_ATTACH_PDF", "maybe", "DRAFTER_MAIL_ATTACH_PDF"},
 		{"offset half", "DRAFTER_OFFSET_ROUTING", "021000021", "DRAFTER_OFFSET_ACCOUNT"},
+		{"lease-end days", "DRAFTER_LEASE_END_DAYS", "90,sixty", "DRAFTER_LEASE_END_DAYS"},
+		{"lease-end day twice", "DRAFTER_LEASE_END_DAYS", "30,30", "DRAFTER_LEASE_END_DAYS"},
+		{"lease-end day 0", "DRAFTER_LEASE_END_DAYS", "90,0", "DRAFTER_LEASE_END_DAYS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,5 +192,21 @@ func TestLinksRefusedOnFileStorage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLeaseEndDays(t *testing.T) {
+	for v, want := range map[string]string{"": "[90 60 30]", "30, 120,45": "[120 45 30]", "10": "[10]"} {
+		env := map[string]string{"DRAFTER_DATA_DIR": t.TempDir()}
+		if v != "" {
+			env["DRAFTER_LEASE_END_DAYS"] = v
+		}
+		c, err := Load(nil, envOf(env), "")
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if got := fmt.Sprint(c.LeaseEndDays); got != want {
+			t.Errorf("DRAFTER_LEASE_END_DAYS=%q: %s, want %s", v, got, want)
+		}
 	}
 }

@@ -285,3 +285,30 @@ func needPDFToText(t *testing.T) {
 		t.Skipf("pdftotext is not installed (apt-get install poppler-utils): %v", err)
 	}
 }
+
+// TestLeaseEndConfiguredDays: DRAFTER_LEASE_END_DAYS sets the thresholds;
+// a lease 40 days from maturity gets the 45-day notice, not the 60-day.
+func TestLeaseEndConfiguredDays(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_LEASE_END_DAYS": "120,45,15"})
+	a := leaseAccount()
+	importAccounts(t, env.Store, []portfolio.Account{a})
+	m := a.Contract.MaturityDate
+	for _, step := range []struct {
+		days int
+		kind string
+	}{{121, ""}, {40, "lease_end_45"}, {30, ""}, {15, "lease_end_15"}} {
+		res, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: m.AddDays(-step.days), Trigger: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary.(*jobs.DocumentSummary)
+		want := 0
+		if step.kind != "" {
+			want = 1
+		}
+		if s.Stored != want || (step.kind != "" && s.ByKind[step.kind] != 1) {
+			t.Errorf("%d days before maturity: %+v, want %q", step.days, s, step.kind)
+		}
+	}
+}
