@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -709,4 +710,58 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return string(out)
+}
+
+// TestDeliverPastDueStatementEmail: the statement email of a past-due
+// account says it is past due, with the statement's own past-due amount
+// and what to do; every statement email's past-due amount (none said:
+// $0.00) is the one its PDF prints.
+func TestDeliverPastDueStatementEmail(t *testing.T) {
+	needPDFToText(t)
+	ctx := context.Background()
+	mp := testenv.Mailpit(t)
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+	accts := holidayWeek()
+	accts[0].Balance.PastDue = 41275
+	pastDueEmail := accts[0].Customer.Email
+	importAccounts(t, env.Store, accts)
+	d := civil.MustParse("2026-12-05")
+	if _, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := res.Summary.(*jobs.DeliverSummary); sum.SentByKind["statement_ready"] == 0 {
+		t.Fatalf("no statement email sent: %+v", sum)
+	}
+	pdfPastDue := regexp.MustCompile(`Past due amount +(\S+)`)
+	seen := false
+	for _, s := range mp.Messages(t) {
+		m := mp.Message(t, s.ID)
+		if !strings.Contains(m.Subject, "statement") || len(m.To) != 1 || len(m.Attachments) != 1 {
+			continue
+		}
+		said := "$0.00"
+		if _, after, ok := strings.Cut(m.Text, "Your account is past due: "); ok {
+			said, _, _ = strings.Cut(after, " ")
+			if !strings.Contains(m.Text, "log in at") || !strings.Contains(m.Subject, said+" is past due") {
+				t.Errorf("%s: the email says past due without the amount in its subject or what to do:\nSubject: %s\n%s", m.To[0].Address, m.Subject, m.Text)
+			}
+		}
+		if m.To[0].Address == pastDueEmail {
+			seen = true
+			if said == "$0.00" {
+				t.Errorf("past-due account's email does not say so:\nSubject: %s\n%s", m.Subject, m.Text)
+			}
+		}
+		got := pdfPastDue.FindStringSubmatch(pdfText(t, mp.Attachment(t, m.ID, m.Attachments[0].PartID)))
+		if got == nil || got[1] != said {
+			t.Errorf("%s: the email says %s past due; the statement %v", m.To[0].Address, said, got)
+		}
+	}
+	if !seen {
+		t.Fatal("no statement email for the past-due account")
+	}
 }

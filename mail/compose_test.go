@@ -355,6 +355,12 @@ func TestComposeWordingFollowsState(t *testing.T) {
 		{"debit still scheduled", scheduled(true), []string{"payment of $523.17 scheduled for December 3, 2026", "To change or cancel this payment before the debit date"}, []string{"can no longer"}},
 		{"statement past due", statement(174780, 87390), []string{"$873.90 is past due", "Past due:   $873.90", "Your account is past due: $873.90", "pay the past-due amount now", "Amount due: $1,747.80"}, nil},
 		{"statement current", statement(87390, 0), []string{"Amount due: $873.90"}, []string{"past due", "Past due"}},
+		{"statement past due with autopay", func() (Message, error) {
+			return testComposer.StatementReady(env, StatementReady{Account: account, PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 174780, PastDue: 87390, DueDate: civil.MustParse("2026-12-22"),
+				Autopay:  &Autopay{BankAccount: bank, DebitDate: civil.MustParse("2026-12-22")},
+				Document: Document{Filename: "s.pdf", PDF: testPDF(1024)}})
+		}, []string{"Your account is past due: $873.90", "The autopay debit below includes it", "we will debit $1,747.80"}, []string{"Please pay the past-due amount now"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
