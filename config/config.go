@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -48,7 +49,10 @@ type Config struct {
 	// scheduled for the same installment: "one-time-covers" (the autopay
 	// debit is reduced by it) or "debit-both".
 	InstallmentPolicy string
-	PrenoteWaitDays   int // banking days after a prenote settles before live debits
+	// LeaseEndDays are the days before maturity at which lease-end
+	// notices are sent, each once, largest first.
+	LeaseEndDays    []int
+	PrenoteWaitDays int // banking days after a prenote settles before live debits
 	// ReturnedFeeCaps caps the returned-payment fee by the contract's
 	// state (two-letter code); a state not listed charges the contract's.
 	ReturnedFeeCaps map[string]money.Cents
@@ -120,13 +124,14 @@ var Settings = []Setting{
 	{"DRAFTER_INSTALLMENT_POLICY", "one-time-covers", "a one-time payment for an installment autopay also debits: one-time-covers (autopay debits only what is left) or debit-both"},
 	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
 	{"DRAFTER_RETURNED_FEE_CAPS", "", "state caps on the returned-payment fee, STATE=DOLLARS pairs such as CA=15.00,TX=30 (a contract's lower fee still applies; empty: the contract's fee)"},
+	{"DRAFTER_LEASE_END_DAYS", "90,60,30", "days before maturity that lease-end notices are sent (each once; a lease reaching several at once gets one, for the days it has)"},
 	{"DRAFTER_LENDER_NAME", "Drafter Auto Finance", "lender name on documents and email"},
 	{"DRAFTER_LENDER_ADDRESS", "PO Box 1000, Wilmington, DE 19899", "lender mailing address for payments"},
 	{"DRAFTER_LENDER_PHONE", "1-800-555-0100", "customer service phone"},
 	{"DRAFTER_LENDER_WEBSITE", "https://drafter.example", "customer portal"},
 	{"DRAFTER_MAIL_FROM", "Drafter Auto Finance <statements@drafter.example>", "sender of customer email"},
 	{"DRAFTER_MAIL_REPLY_TO", "Customer Service <service@drafter.example>", "reply-to of customer email"},
-	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link)"},
+	{"DRAFTER_MAIL_ATTACH_PDF", "true", "attach PDFs to email (false: send a download link, which needs S3 storage)"},
 	{"DRAFTER_MAIL_RATE", "0", "most messages sent per second (0: no cap)"},
 	{"DRAFTER_MAIL_CONNECTIONS", "1", "SMTP connections the deliver job sends over at once"},
 	{"DRAFTER_MAIL_MAX_ATTEMPTS", "8", "tries before a message that keeps failing for now is marked failed"},
@@ -249,6 +254,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	default:
 		return nil, &Error{"DRAFTER_INSTALLMENT_POLICY", c.InstallmentPolicy, "one-time-covers or debit-both"}
 	}
+	if c.LeaseEndDays, err = parseLeaseEndDays(get("DRAFTER_LEASE_END_DAYS")); err != nil {
+		return nil, err
+	}
 	if c.ReturnedFeeCaps, err = ParseFeeCaps(get("DRAFTER_RETURNED_FEE_CAPS")); err != nil {
 		return nil, err
 	}
@@ -261,6 +269,12 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	attach := get("DRAFTER_MAIL_ATTACH_PDF")
 	if c.AttachPDF, err = strconv.ParseBool(attach); err != nil {
 		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, "true or false"}
+	}
+	if !c.AttachPDF && strings.HasPrefix(c.StorageURL, "file:") {
+		// A link into file storage is a path on this server: it would
+		// reach customers as a link they cannot open.
+		return nil, &Error{"DRAFTER_MAIL_ATTACH_PDF", attach, fmt.Sprintf(
+			"true while DRAFTER_STORAGE_URL is file storage (%s): emails would link customers to a file on this server; attach the PDFs (DRAFTER_MAIL_ATTACH_PDF=true), or store documents in S3 (DRAFTER_STORAGE_URL=s3://...) to send links", c.StorageURL)}
 	}
 	rate := get("DRAFTER_MAIL_RATE")
 	if c.MailRate, err = strconv.ParseFloat(rate, 64); err != nil || c.MailRate < 0 || c.MailRate > 1e6 {
@@ -552,4 +566,28 @@ func ParseFeeCaps(v string) (map[string]money.Cents, error) {
 		caps[state] = c
 	}
 	return caps, nil
+}
+
+// parseLeaseEndDays reads DRAFTER_LEASE_END_DAYS: distinct whole numbers of
+// days from 1 to 365, comma-separated, returned largest first.
+func parseLeaseEndDays(v string) ([]int, error) {
+	bad := func(why string) error {
+		return &Error{"DRAFTER_LEASE_END_DAYS", v, "distinct whole numbers of days from 1 to 365, comma-separated, such as 90,60,30 (" + why + ")"}
+	}
+	var days []int
+	seen := map[int]bool{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		n, err := strconv.Atoi(item)
+		switch {
+		case err != nil || n < 1 || n > 365:
+			return nil, bad(fmt.Sprintf("%q", item))
+		case seen[n]:
+			return nil, bad(fmt.Sprintf("%d twice", n))
+		}
+		seen[n] = true
+		days = append(days, n)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(days)))
+	return days, nil
 }

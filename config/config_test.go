@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,6 +246,61 @@ func TestRedact(t *testing.T) {
 	} {
 		if got := redact(in); got != want {
 			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestLinksRefusedOnFileStorage: emails that link to documents are refused
+// at start when documents are in file storage, naming both settings; with
+// S3 storage, or attached PDFs, the settings load.
+func TestLinksRefusedOnFileStorage(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		refused bool
+	}{
+		{"links on the default file storage", map[string]string{"DRAFTER_MAIL_ATTACH_PDF": "false"}, true},
+		{"links on explicit file storage", map[string]string{"DRAFTER_MAIL_ATTACH_PDF": "false", "DRAFTER_STORAGE_URL": "file:///srv/drafter/docs"}, true},
+		{"links on S3", map[string]string{"DRAFTER_MAIL_ATTACH_PDF": "false", "DRAFTER_STORAGE_URL": "s3://docs/drafter?endpoint=http://127.0.0.1:7070"}, false},
+		{"attached on file storage", map[string]string{"DRAFTER_MAIL_ATTACH_PDF": "true"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["DRAFTER_DATA_DIR"] = t.TempDir()
+			c, err := Load(nil, envOf(tt.env), "")
+			if !tt.refused {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				if want := tt.env["DRAFTER_MAIL_ATTACH_PDF"] == "true"; c.AttachPDF != want {
+					t.Errorf("AttachPDF = %v, want %v", c.AttachPDF, want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("links to file storage were accepted")
+			}
+			for _, w := range []string{"DRAFTER_MAIL_ATTACH_PDF", "DRAFTER_STORAGE_URL", "file://", "attach"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLeaseEndDays(t *testing.T) {
+	for v, want := range map[string]string{"": "[90 60 30]", "30, 120,45": "[120 45 30]", "10": "[10]"} {
+		env := map[string]string{"DRAFTER_DATA_DIR": t.TempDir()}
+		if v != "" {
+			env["DRAFTER_LEASE_END_DAYS"] = v
+		}
+		c, err := Load(nil, envOf(env), "")
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if got := fmt.Sprint(c.LeaseEndDays); got != want {
+			t.Errorf("DRAFTER_LEASE_END_DAYS=%q: %s, want %s", v, got, want)
 		}
 	}
 }

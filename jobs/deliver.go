@@ -423,8 +423,10 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 		if err != nil {
 			return msg, err
 		}
+		// Originate queues this email with the debit already in the
+		// night's file: only a debit not yet originated can be changed.
 		msg, err = c.composer.PaymentScheduled(env, mail.PaymentScheduled{Account: account, Amount: pay.Amount,
-			BankAccount: mail.Mask(pay.BankLast4), DebitDate: pay.DebitOn})
+			BankAccount: mail.Mask(pay.BankLast4), DebitDate: pay.DebitOn, Changeable: pay.State == ledger.PaymentScheduled})
 		if err != nil {
 			return msg, &permanentError{err}
 		}
@@ -699,8 +701,9 @@ func (c *delivery) statementFigures(ctx context.Context, r *Run, m ledger.Outbox
 	if err != nil {
 		return permanent("outbox %d: compute the statement of document %d: %v", m.ID, doc.ID, err)
 	}
-	due := st.AmountDue
+	due, pastDue := st.AmountDue, st.PastDue
 	p.AmountDue, p.DueDate, p.PeriodStart, p.PeriodEnd = &due, st.DueDate, st.CycleStart, st.CycleEnd
+	p.PastDue = &pastDue
 	if st.Autopay.Active && !st.Autopay.DebitOn.IsZero() {
 		p.AutopayDebitDate, p.AutopayLast4 = st.Autopay.DebitOn, lastDigits(st.Autopay.MaskedAccount)
 	}
@@ -728,6 +731,9 @@ func statementData(m ledger.OutboxMessage, p ledger.OutboxDocumentPayload, doc l
 		return mail.StatementReady{}, permanent("outbox %d: statement_ready payload has no amount_due_cents: the statements job must queue it (ledger.OutboxDocumentPayload)", m.ID)
 	}
 	d := mail.StatementReady{PeriodStart: p.PeriodStart, PeriodEnd: p.PeriodEnd, AmountDue: *p.AmountDue, DueDate: p.DueDate}
+	if p.PastDue != nil {
+		d.PastDue = min(*p.PastDue, d.AmountDue)
+	}
 	if d.PeriodEnd.IsZero() {
 		d.PeriodEnd = doc.DocumentDate
 	}

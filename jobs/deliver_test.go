@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -267,7 +268,8 @@ func TestDeliverEachKindThroughSMTP(t *testing.T) {
 func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row ledger.OutboxMessage, got testenv.MailpitMessage) {
 	t.Helper()
 	want := map[string][]string{
-		"payment_scheduled": {"scheduled", "****"},
+		// Originate queues it with the debit already in the file.
+		"payment_scheduled": {"we will debit", "We will debit", "can no longer be changed", "****"},
 		"payment_returned":  {"$412.75", "not enough money", "December 3, 2026", "$25.00", "****4567"},
 		"statement_ready":   {"statement", "October 26, 2026", "November 25, 2026", "****4321"},
 		"lease_end_notice":  {"2023 Toyota RAV4", "90 days", "February 23, 2027"},
@@ -276,6 +278,9 @@ func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row l
 		if !strings.Contains(got.Subject+"\n"+got.Text, w) {
 			t.Errorf("%s: %q missing from subject %q and text:\n%s", row.Kind, w, got.Subject, got.Text)
 		}
+	}
+	if row.Kind == "payment_scheduled" && strings.Contains(got.Text+got.HTML, "change or cancel") {
+		t.Errorf("%s: offers to change a debit already originated:\n%s", row.Kind, got.Text)
 	}
 	var pdf []byte
 	switch row.Kind {
@@ -300,10 +305,12 @@ func checkKind(t *testing.T, mp *testenv.MailpitServer, f *deliverFixture, row l
 }
 
 // TestDeliverLinksDocuments sends a download link instead of the PDF when
-// DRAFTER_MAIL_ATTACH_PDF is false.
+// DRAFTER_MAIL_ATTACH_PDF is false, which needs documents in S3 (config
+// refuses links into file storage): the link is a presigned S3 URL.
 func TestDeliverLinksDocuments(t *testing.T) {
 	mp := testenv.Mailpit(t)
-	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_ATTACH_PDF": "false"})
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_ATTACH_PDF": "false",
+		"DRAFTER_STORAGE_URL": testenv.S3(t)})
 	if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 6 {
 		t.Fatalf("summary %+v", sum)
 	}
@@ -314,6 +321,9 @@ func TestDeliverLinksDocuments(t *testing.T) {
 		}
 		if strings.Contains(m.Subject, "statement") && !strings.Contains(m.Text, "2026-11.pdf") {
 			t.Errorf("statement email has no link to the PDF:\n%s", m.Text)
+		}
+		if strings.Contains(m.Text+m.HTML, "file:") {
+			t.Errorf("%s: links to a file on the server:\n%s", m.Subject, m.Text)
 		}
 	}
 }
@@ -700,4 +710,58 @@ func pdfText(t *testing.T, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return string(out)
+}
+
+// TestDeliverPastDueStatementEmail: the statement email of a past-due
+// account says it is past due, with the statement's own past-due amount
+// and what to do; every statement email's past-due amount (none said:
+// $0.00) is the one its PDF prints.
+func TestDeliverPastDueStatementEmail(t *testing.T) {
+	needPDFToText(t)
+	ctx := context.Background()
+	mp := testenv.Mailpit(t)
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
+	accts := holidayWeek()
+	accts[0].Balance.PastDue = 41275
+	pastDueEmail := accts[0].Customer.Email
+	importAccounts(t, env.Store, accts)
+	d := civil.MustParse("2026-12-05")
+	if _, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := res.Summary.(*jobs.DeliverSummary); sum.SentByKind["statement_ready"] == 0 {
+		t.Fatalf("no statement email sent: %+v", sum)
+	}
+	pdfPastDue := regexp.MustCompile(`Past due amount +(\S+)`)
+	seen := false
+	for _, s := range mp.Messages(t) {
+		m := mp.Message(t, s.ID)
+		if !strings.Contains(m.Subject, "statement") || len(m.To) != 1 || len(m.Attachments) != 1 {
+			continue
+		}
+		said := "$0.00"
+		if _, after, ok := strings.Cut(m.Text, "Your account is past due: "); ok {
+			said, _, _ = strings.Cut(after, " ")
+			if !strings.Contains(m.Text, "log in at") || !strings.Contains(m.Subject, said+" is past due") {
+				t.Errorf("%s: the email says past due without the amount in its subject or what to do:\nSubject: %s\n%s", m.To[0].Address, m.Subject, m.Text)
+			}
+		}
+		if m.To[0].Address == pastDueEmail {
+			seen = true
+			if said == "$0.00" {
+				t.Errorf("past-due account's email does not say so:\nSubject: %s\n%s", m.Subject, m.Text)
+			}
+		}
+		got := pdfPastDue.FindStringSubmatch(pdfText(t, mp.Attachment(t, m.ID, m.Attachments[0].PartID)))
+		if got == nil || got[1] != said {
+			t.Errorf("%s: the email says %s past due; the statement %v", m.To[0].Address, said, got)
+		}
+	}
+	if !seen {
+		t.Fatal("no statement email for the past-due account")
+	}
 }

@@ -21,8 +21,8 @@ import (
 // maturity date's notice of that threshold is sent too, stored beside the
 // first (ReissuedNoticeKey).
 type LeaseEnd struct {
-	// Thresholds are the days before maturity (default
-	// statements.LeaseEndThresholds).
+	// Thresholds are the days before maturity (default the setting
+	// DRAFTER_LEASE_END_DAYS, else statements.LeaseEndThresholds).
 	Thresholds []int
 	// Workers is how many goroutines render (default GOMAXPROCS).
 	Workers int
@@ -36,7 +36,7 @@ func (j LeaseEnd) Run(ctx context.Context, r *Run) (any, error) {
 	d := r.Date
 	ts := j.Thresholds
 	if len(ts) == 0 {
-		ts = statements.LeaseEndThresholds
+		ts = leaseEndDays(r.Env.Config)
 	}
 	horizon := 0
 	for _, t := range ts {
@@ -83,6 +83,14 @@ func (j LeaseEnd) Run(ctx context.Context, r *Run) (any, error) {
 		}
 	}
 	return runDocuments(ctx, r, j.Workers, next)
+}
+
+// leaseEndDays are the configured thresholds, or the defaults.
+func leaseEndDays(cfg *config.Config) []int {
+	if cfg != nil && len(cfg.LeaseEndDays) > 0 {
+		return cfg.LeaseEndDays
+	}
+	return statements.LeaseEndThresholds
 }
 
 // LeaseEndKind is the document kind of the notice sent days before
@@ -157,7 +165,7 @@ func RenderLeaseEndFor(ctx context.Context, st *ledger.Store, cfg *config.Config
 		return nil, fmt.Errorf("account %s is a %s: lease-end notices are for leases", account, a.Kind)
 	}
 	if days == 0 {
-		t, ok := statements.DueThreshold(a.MaturityOn, d, statements.LeaseEndThresholds)
+		t, ok := statements.DueThreshold(a.MaturityOn, d, leaseEndDays(cfg))
 		if !ok {
 			t = a.MaturityOn.DaysSince(d)
 		}

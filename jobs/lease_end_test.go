@@ -3,6 +3,8 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -222,5 +224,91 @@ func TestLeaseEndExtendedLease(t *testing.T) {
 				t.Errorf("rerun: %+v, want the reissued notice verified", s)
 			}
 		})
+	}
+}
+
+// TestLeaseEndImportedDaysBeforeMaturity: a lease that first reaches the
+// lease-end job 5 days before maturity has passed all three thresholds; it
+// gets one notice, for the days it has (no inspection "30 days before"),
+// and no more on the following days.
+func TestLeaseEndImportedDaysBeforeMaturity(t *testing.T) {
+	needPDFToText(t)
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", nil)
+	a := leaseAccount()
+	a.Contract.StartOdometer = 12
+	// The extract that first carries the lease is of the day before.
+	a.Balance.AsOf = a.Contract.MaturityDate.AddDays(-6)
+	a.OdometerReadings = []portfolio.OdometerReading{{On: a.Contract.MaturityDate.AddDays(-12), Miles: 35_210, Source: "customer"}}
+	importAccounts(t, env.Store, []portfolio.Account{a})
+	m := a.Contract.MaturityDate
+	run := func(d civil.Date) *jobs.DocumentSummary {
+		t.Helper()
+		res, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: d, Trigger: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Run.Status != ledger.RunSucceeded {
+			t.Fatalf("%s: run %s: %s", d, res.Run.Status, res.Run.Error)
+		}
+		return res.Summary.(*jobs.DocumentSummary)
+	}
+	if s := run(m.AddDays(-5)); s.Stored != 1 || s.EmailsQueued != 1 || s.ByKind["lease_end_30"] != 1 {
+		t.Fatalf("5 days before maturity: %+v, want the one 30-day notice", s)
+	}
+	for _, days := range []int{4, 1, 0} {
+		if s := run(m.AddDays(-days)); s.Stored != 0 || s.EmailsQueued != 0 {
+			t.Errorf("%d days before maturity: %+v, want nothing more", days, s)
+		}
+	}
+	docs := recordedDocuments(t, env.Store, "lease_end_%")
+	if len(docs) != 1 {
+		t.Fatalf("%d notices recorded, want 1: %v", len(docs), docs)
+	}
+	b, _, err := env.Docs.Get(ctx, jobs.NoticeKey(a.ID, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qpdfCheck(t, "notice", b)
+	text := pdfText(t, b)
+	for _, bad := range []string{"30 days before", "in 0 days", "at least 30"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the notice 5 days before maturity says %q", bad)
+		}
+	}
+	golden(t, "lease-end-5-days.golden.txt", []byte(text))
+}
+
+func needPDFToText(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skipf("pdftotext is not installed (apt-get install poppler-utils): %v", err)
+	}
+}
+
+// TestLeaseEndConfiguredDays: DRAFTER_LEASE_END_DAYS sets the thresholds;
+// a lease 40 days from maturity gets the 45-day notice, not the 60-day.
+func TestLeaseEndConfiguredDays(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_LEASE_END_DAYS": "120,45,15"})
+	a := leaseAccount()
+	importAccounts(t, env.Store, []portfolio.Account{a})
+	m := a.Contract.MaturityDate
+	for _, step := range []struct {
+		days int
+		kind string
+	}{{121, ""}, {40, "lease_end_45"}, {30, ""}, {15, "lease_end_15"}} {
+		res, err := env.Start(ctx, jobs.LeaseEnd{}, jobs.StartSpec{Date: m.AddDays(-step.days), Trigger: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := res.Summary.(*jobs.DocumentSummary)
+		want := 0
+		if step.kind != "" {
+			want = 1
+		}
+		if s.Stored != want || (step.kind != "" && s.ByKind[step.kind] != 1) {
+			t.Errorf("%d days before maturity: %+v, want %q", step.days, s, step.kind)
+		}
 	}
 }

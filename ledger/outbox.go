@@ -72,10 +72,12 @@ type OutboxReturnPayload struct {
 // period defaults to the month ending on the document date); a notice's
 // days to maturity default to the days from the document date.
 type OutboxDocumentPayload struct {
-	DocumentID       int64        `json:"document_id"`
-	PeriodStart      civil.Date   `json:"period_start"`
-	PeriodEnd        civil.Date   `json:"period_end"`
-	AmountDue        *money.Cents `json:"amount_due_cents,omitempty"`
+	DocumentID  int64        `json:"document_id"`
+	PeriodStart civil.Date   `json:"period_start"`
+	PeriodEnd   civil.Date   `json:"period_end"`
+	AmountDue   *money.Cents `json:"amount_due_cents,omitempty"`
+	// PastDue is the part of AmountDue due before the statement.
+	PastDue          *money.Cents `json:"past_due_cents,omitempty"`
 	DueDate          civil.Date   `json:"due_date"`
 	AutopayDebitDate civil.Date   `json:"autopay_debit_date"`
 	AutopayLast4     string       `json:"autopay_bank_last4,omitempty"`

@@ -22,6 +22,7 @@ var (
 	funcs = map[string]any{
 		"date":     longDate,
 		"days":     days,
+		"endsIn":   endsIn,
 		"positive": func(c money.Cents) bool { return c > 0 },
 		"pair":     func(a, b any) []any { return []any{a, b} },
 	}
@@ -43,6 +44,18 @@ func days(n int) string {
 		return "1 day"
 	}
 	return fmt.Sprintf("%d days", n)
+}
+
+// endsIn says when a lease ends, for the days left: "ends in 30 days",
+// "ends in 1 day", "ends today", "ended on December 2, 2026".
+func endsIn(n int, maturity civil.Date) string {
+	switch {
+	case n == 0:
+		return "ends today, " + longDate(maturity)
+	case n < 0:
+		return "ended on " + longDate(maturity)
+	}
+	return "ends in " + days(n) + ", on " + longDate(maturity)
 }
 
 // Masked is an account or bank account number with all but its last four
@@ -109,6 +122,9 @@ type StatementReady struct {
 	PeriodEnd   civil.Date
 	AmountDue   money.Cents
 	DueDate     civil.Date
+	// PastDue is the part of AmountDue that was due before this statement:
+	// when positive, the email says the account is past due and what to do.
+	PastDue money.Cents
 	// Autopay, when set, is the scheduled debit that will pay AmountDue.
 	Autopay  *Autopay
 	Document Document
@@ -122,10 +138,12 @@ type Autopay struct {
 }
 
 // LeaseEndNotice is the data of the lease-end notice email, sent 90, 60 and
-// 30 days before maturity.
+// 30 days before maturity, or later when a lease reaches them late.
 type LeaseEndNotice struct {
-	Account        Masked
-	Vehicle        string // 2023 Subaru Outback, optional
+	Account Masked
+	Vehicle string // 2023 Subaru Outback, optional
+	// DaysToMaturity is the days left: the wording follows it ("ends
+	// today" at 0, "ended on" after the maturity date).
 	DaysToMaturity int
 	MaturityDate   civil.Date
 	Document       Document
@@ -137,6 +155,10 @@ type PaymentScheduled struct {
 	Amount      money.Cents
 	BankAccount Masked
 	DebitDate   civil.Date
+	// Changeable says the customer can still change or cancel the debit
+	// (it is not yet in a file for the bank); only then does the email
+	// offer it. A debit already originated is told as what will happen.
+	Changeable bool
 }
 
 // ReturnNext is what happens after a returned payment.
@@ -199,7 +221,13 @@ func (c Composer) StatementReady(env Envelope, d StatementReady) (Message, error
 			return Message{}, err
 		}
 	}
+	if d.PastDue < 0 || d.PastDue > d.AmountDue {
+		return Message{}, fmt.Errorf("compose statement_ready: past due %s: want 0 to the amount due %s", d.PastDue, d.AmountDue)
+	}
 	subject := fmt.Sprintf("%s: your statement for account %s is ready", c.Company, d.Account)
+	if d.PastDue > 0 {
+		subject = fmt.Sprintf("%s: your statement for account %s is ready; %s is past due", c.Company, d.Account, d.PastDue)
+	}
 	return c.compose("statement_ready", env, subject, d, d.Document)
 }
 
@@ -208,10 +236,10 @@ func (c Composer) LeaseEndNotice(env Envelope, d LeaseEndNotice) (Message, error
 	if err := checkMasked(d.Account); err != nil {
 		return Message{}, err
 	}
-	if d.DaysToMaturity < 0 {
-		return Message{}, fmt.Errorf("compose lease_end_notice: days to maturity %d: want >= 0", d.DaysToMaturity)
+	if d.MaturityDate.IsZero() {
+		return Message{}, errors.New("compose lease_end_notice: needs the maturity date")
 	}
-	subject := fmt.Sprintf("%s: your lease ends in %s", c.Company, days(d.DaysToMaturity))
+	subject := fmt.Sprintf("%s: your lease %s", c.Company, endsIn(d.DaysToMaturity, d.MaturityDate))
 	return c.compose("lease_end_notice", env, subject, d, d.Document)
 }
 
@@ -220,7 +248,10 @@ func (c Composer) PaymentScheduled(env Envelope, d PaymentScheduled) (Message, e
 	if err := checkMasked(d.Account, d.BankAccount); err != nil {
 		return Message{}, err
 	}
-	subject := fmt.Sprintf("%s: payment of %s scheduled for %s", c.Company, d.Amount, longDate(d.DebitDate))
+	subject := fmt.Sprintf("%s: we will debit %s on %s", c.Company, d.Amount, longDate(d.DebitDate))
+	if d.Changeable {
+		subject = fmt.Sprintf("%s: payment of %s scheduled for %s", c.Company, d.Amount, longDate(d.DebitDate))
+	}
 	return c.compose("payment_scheduled", env, subject, d, Document{})
 }
 

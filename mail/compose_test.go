@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -90,6 +91,23 @@ func composedCases() []composedCase {
 		{"payment_scheduled", func(c Composer) (Message, error) {
 			return c.PaymentScheduled(testEnvelope("outbox-5.payment-scheduled@drafter.example", "Nguyễn Thị Ánh"), PaymentScheduled{
 				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+			})
+		}},
+		{"payment_scheduled_changeable", func(c Composer) (Message, error) {
+			return c.PaymentScheduled(testEnvelope("outbox-10.payment-scheduled@drafter.example", "Nguyễn Thị Ánh"), PaymentScheduled{
+				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"), Changeable: true,
+			})
+		}},
+		{"statement_ready_past_due", func(c Composer) (Message, error) {
+			return c.StatementReady(testEnvelope("outbox-11.statement@drafter.example", "Sam Lee"), StatementReady{
+				Account: account, PeriodStart: civil.MustParse("2026-10-28"), PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 174780, PastDue: 87390, DueDate: civil.MustParse("2026-12-22"), Document: doc,
+			})
+		}},
+		{"lease_end_notice_today", func(c Composer) (Message, error) {
+			return c.LeaseEndNotice(testEnvelope("outbox-12.lease-end-30@drafter.example", "Sam Lee"), LeaseEndNotice{
+				Account: account, Vehicle: "2023 Subaru Outback", DaysToMaturity: 0, MaturityDate: civil.MustParse("2026-12-02"),
+				Document: Document{Filename: "lease-end-notice-30.pdf", PDF: testPDF(4096), URL: "https://my.drafter.example/documents/lease-end-30"},
 			})
 		}},
 		{"payment_returned_retry", func(c Composer) (Message, error) {
@@ -294,4 +312,76 @@ func FuzzComposeNames(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestComposeWordingFollowsState: each email says only what is true when
+// it is sent: the days left on a lease ("today", "1 day"), a debit that can
+// no longer be changed as what will happen, a past-due account as past due
+// with the amount and what to do.
+func TestComposeWordingFollowsState(t *testing.T) {
+	account, bank := Mask(testLoanNumber), Mask(testBankNumber)
+	env := testEnvelope("outbox-20.x@drafter.example", "Sam Lee")
+	notice := func(days int) func() (Message, error) {
+		return func() (Message, error) {
+			return testComposer.LeaseEndNotice(env, LeaseEndNotice{Account: account, DaysToMaturity: days, MaturityDate: civil.MustParse("2026-12-02"),
+				Document: Document{Filename: "n.pdf", PDF: testPDF(1024)}})
+		}
+	}
+	scheduled := func(changeable bool) func() (Message, error) {
+		return func() (Message, error) {
+			return testComposer.PaymentScheduled(env, PaymentScheduled{Account: account, Amount: 52317, BankAccount: bank,
+				DebitDate: civil.MustParse("2026-12-03"), Changeable: changeable})
+		}
+	}
+	statement := func(due, pastDue int64) func() (Message, error) {
+		return func() (Message, error) {
+			return testComposer.StatementReady(env, StatementReady{Account: account, PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: money.Cents(due), PastDue: money.Cents(pastDue), DueDate: civil.MustParse("2026-12-22"),
+				Document: Document{Filename: "s.pdf", PDF: testPDF(1024)}})
+		}
+	}
+	tests := []struct {
+		name      string
+		msg       func() (Message, error)
+		want      []string
+		forbidden []string
+	}{
+		{"lease 30 days", notice(30), []string{"your lease ends in 30 days, on December 2, 2026", "To arrange an inspection"}, []string{"today"}},
+		{"lease 1 day", notice(1), []string{"your lease ends in 1 day, on December 2, 2026", "no longer time for a pre-return inspection"}, []string{"1 days", "To arrange an inspection"}},
+		{"lease today", notice(0), []string{"your lease ends today, December 2, 2026", "return the vehicle to a\ndealer today"}, []string{"in 0 days", "inspection"}},
+		{"lease ended", notice(-2), []string{"your lease ended on December 2, 2026", "return it to a dealer now"}, []string{"in -2", "ends in", "inspection"}},
+		{"debit already in the file", scheduled(false), []string{"we will debit $523.17 on December 3, 2026", "We will debit $523.17 from your bank account ****6789", "can no longer be changed"},
+			[]string{"scheduled", "change or cancel", "To change"}},
+		{"debit still scheduled", scheduled(true), []string{"payment of $523.17 scheduled for December 3, 2026", "To change or cancel this payment before the debit date"}, []string{"can no longer"}},
+		{"statement past due", statement(174780, 87390), []string{"$873.90 is past due", "Past due:   $873.90", "Your account is past due: $873.90", "pay the past-due amount now", "Amount due: $1,747.80"}, nil},
+		{"statement current", statement(87390, 0), []string{"Amount due: $873.90"}, []string{"past due", "Past due"}},
+		{"statement past due with autopay", func() (Message, error) {
+			return testComposer.StatementReady(env, StatementReady{Account: account, PeriodEnd: civil.MustParse("2026-11-27"),
+				AmountDue: 174780, PastDue: 87390, DueDate: civil.MustParse("2026-12-22"),
+				Autopay:  &Autopay{BankAccount: bank, DebitDate: civil.MustParse("2026-12-22")},
+				Document: Document{Filename: "s.pdf", PDF: testPDF(1024)}})
+		}, []string{"Your account is past due: $873.90", "The autopay debit below includes it", "we will debit $1,747.80"}, []string{"Please pay the past-due amount now"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := tt.msg()
+			if err != nil {
+				t.Fatal(err)
+			}
+			text := "Subject: " + m.Subject + "\n\n" + m.Text
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("message does not say %q:\n%s", w, text)
+				}
+			}
+			for _, f := range tt.forbidden {
+				if strings.Contains(text, f) || strings.Contains(m.HTML, f) {
+					t.Errorf("message says %q:\n%s", f, text)
+				}
+			}
+		})
+	}
+	if _, err := statement(100, 200)(); err == nil {
+		t.Error("a past-due amount above the amount due was composed")
+	}
 }

@@ -51,6 +51,6 @@ func Example() {
 	fmt.Println(msg.Subject)
 	fmt.Println(filepath.Base(files[0]))
 	// Output:
-	// Drafter Auto Finance: payment of $523.17 scheduled for November 27, 2026
+	// Drafter Auto Finance: we will debit $523.17 on November 27, 2026
 	// outbox-42.payment-scheduled@drafter.example.eml
 }

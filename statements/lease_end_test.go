@@ -2,6 +2,8 @@ package statements
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -137,7 +139,6 @@ func TestComputeLeaseEnd(t *testing.T) {
 
 func TestComputeLeaseEndRejects(t *testing.T) {
 	for name, edit := range map[string]func(*LeaseEndInput){
-		"matured":         func(in *LeaseEndInput) { in.NoticeDate = in.MaturityDate.AddDays(1) },
 		"no term":         func(in *LeaseEndInput) { in.TermMonths = 0 },
 		"negative fee":    func(in *LeaseEndInput) { in.DispositionFee = -1 },
 		"absurd odometer": func(in *LeaseEndInput) { in.Odometer[0].Miles = maxMiles + 1 },
@@ -149,5 +150,85 @@ func TestComputeLeaseEndRejects(t *testing.T) {
 				t.Errorf("err = %v, want ErrInvalidInput", err)
 			}
 		})
+	}
+}
+
+// TestLeaseEndWordingFollowsDaysLeft: the notice's advice is what can
+// still be done with the days left, whatever threshold sent it.
+func TestLeaseEndWordingFollowsDaysLeft(t *testing.T) {
+	tests := []struct {
+		days      int
+		want      []string
+		forbidden []string
+	}{
+		{90, []string{"in 90 days", "by November 5, 2026, 30 days before"}, []string{"today"}},
+		{31, []string{"in 31 days", "by November 5, 2026"}, nil},
+		{30, []string{"in 30 days", "inspection this week", "with our partner now"}, []string{"30 days before"}},
+		{5, []string{"in 5 days", "inspection this week"}, []string{"30 days before", "by November"}},
+		{4, []string{"in 4 days", "no longer time for a pre-return inspection"}, []string{"30 days before", "Schedule"}},
+		{1, []string{"in 1 day", "no longer time"}, []string{"1 days", "30 days before"}},
+		{0, []string{"ends today, December 5, 2026", "return the vehicle to a dealer today", "Return it today"}, []string{"in 0 days", "30 days before", "on or before"}},
+		{-3, []string{"ended on December 5, 2026, 3 days ago", "return it to a dealer now", "Return it now"}, []string{"in -3", "30 days before", "on or before"}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.days), func(t *testing.T) {
+			in := leaseEndInput()
+			in.InspectionContact = "our partner"
+			in.NoticeDate = in.MaturityDate.AddDays(-tt.days)
+			in.Odometer = nil
+			n, err := ComputeLeaseEnd(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.DaysToMaturity != tt.days {
+				t.Errorf("days to maturity %d, want %d", n.DaysToMaturity, tt.days)
+			}
+			text := n.Intro + "\n" + strings.Join(n.InspectionSteps, "\n")
+			for _, o := range n.Options {
+				text += "\n" + o.Text
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("notice does not say %q:\n%s", w, text)
+				}
+			}
+			for _, f := range tt.forbidden {
+				if strings.Contains(text, f) {
+					t.Errorf("notice says %q with %d days left:\n%s", f, tt.days, text)
+				}
+			}
+		})
+	}
+}
+
+// TestLeaseEndMileageArithmetic: the printed rows add up from delivery:
+// driven so far + projected = projected driven; minus the allowance = the
+// excess; times the rate = the charge.
+func TestLeaseEndMileageArithmetic(t *testing.T) {
+	n, err := ComputeLeaseEnd(leaseEndInput())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []MileageRow{
+		{Label: "Odometer at delivery, December 5, 2023", Value: "12"},
+		{Label: "Latest reading, August 27, 2026", Value: "36,512"},
+		{Label: "Miles driven since delivery (36,512 - 12)", Value: "36,500"},
+		{Label: "Daily rate: 36,500 miles in the 996 days from delivery to August 27, 2026", Value: "36.65 a day"},
+		{Label: "Projected for the 100 days to maturity (100 x 36,500 / 996)", Value: "3,665"},
+		{Label: "Projected miles driven by maturity (36,500 + 3,665)", Value: "40,165"},
+		{Label: "Miles allowed (12,000 a year for 36 months)", Value: "36,000"},
+		{Label: "Projected excess miles (40,165 - 36,000)", Value: "4,165", Total: true},
+		{Label: "Projected excess charge (4,165 x $0.25 a mile)", Value: "$1,041.25", Total: true},
+	}
+	if len(n.Mileage) != len(want) {
+		t.Fatalf("%d mileage rows, want %d: %+v", len(n.Mileage), len(want), n.Mileage)
+	}
+	for i := range want {
+		if n.Mileage[i] != want[i] {
+			t.Errorf("row %d: %+v, want %+v", i, n.Mileage[i], want[i])
+		}
+	}
+	if n.MilesDriven != 36_500 || n.ProjectedMilesDriven != 40_165 || n.ProjectedOdometer != 40_177 || n.ProjectedExcessMiles != 4_165 {
+		t.Errorf("figures: driven %d projected %d odometer %d excess %d", n.MilesDriven, n.ProjectedMilesDriven, n.ProjectedOdometer, n.ProjectedExcessMiles)
 	}
 }

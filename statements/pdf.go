@@ -28,7 +28,25 @@ type doc struct {
 	fonts *fontTable
 	added map[int]bool // face*256 + code page
 	page  int
+	// dry measures instead of drawing: text, lines and boxes are skipped
+	// while the layout advances as it would.
+	dry bool
+	// trace, when set, is told every piece of text drawn (tests check
+	// that no two overlap).
+	trace func(placed)
 }
+
+// placed is a piece of text as drawn: its page, its left edge, baseline
+// and width in points, from the fonts' own metrics.
+type placed struct {
+	page        int
+	x, y, width float64
+	size        float64
+	text        string
+}
+
+// textTrace is a test hook: newDoc gives it to every document it makes.
+var textTrace func(placed)
 
 func newDoc(fonts *fontTable, date civil.Date, title string) *doc {
 	p := gofpdf.New("P", "pt", "Letter", "")
@@ -47,7 +65,7 @@ func newDoc(fonts *fontTable, date civil.Date, title string) *doc {
 	p.SetProducer("drafter", false)
 	p.SetTitle(title, false)
 	p.SetLineWidth(0.6)
-	return &doc{pdf: p, fonts: fonts, added: map[int]bool{}}
+	return &doc{pdf: p, fonts: fonts, added: map[int]bool{}, trace: textTrace}
 }
 
 func (d *doc) addPage() {
@@ -73,6 +91,12 @@ func (d *doc) setFont(f face, page uint8, size float64) {
 
 // text draws clean text with its baseline at y.
 func (d *doc) text(x, y float64, f face, size float64, s string) {
+	if d.dry {
+		return
+	}
+	if d.trace != nil && s != "" {
+		d.trace(placed{page: d.pdf.PageNo(), x: x, y: y, width: d.fonts.width(f, size, s), size: size, text: s})
+	}
 	for _, r := range d.fonts.runs(s) {
 		d.setFont(f, r.page, size)
 		d.pdf.Text(x, y, r.bytes)
@@ -101,9 +125,17 @@ func (d *doc) wrap(f face, size, width float64, s string) []string {
 
 func (d *doc) gray(level int) { d.pdf.SetTextColor(level, level, level) }
 
-func (d *doc) rect(x, y, w, h float64, style string) { d.pdf.Rect(x, y, w, h, style) }
+func (d *doc) rect(x, y, w, h float64, style string) {
+	if !d.dry {
+		d.pdf.Rect(x, y, w, h, style)
+	}
+}
 
-func (d *doc) line(x1, y1, x2, y2 float64) { d.pdf.Line(x1, y1, x2, y2) }
+func (d *doc) line(x1, y1, x2, y2 float64) {
+	if !d.dry {
+		d.pdf.Line(x1, y1, x2, y2)
+	}
+}
 
 // output finishes the document; gofpdf's error state covers every call.
 func (d *doc) output() ([]byte, error) {

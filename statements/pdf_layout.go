@@ -2,6 +2,7 @@ package statements
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -176,7 +177,8 @@ func (r *renderer) keyValues(pairs [][2]string) {
 		var cols [2][]string
 		rows := 1
 		for c := 0; c < 2 && i+c < len(pairs); c++ {
-			cols[c] = r.wrap(regular, bodySize, colW-labelW-10, r.clean(pairs[i+c][1]))
+			// Values are drawn bold: wrap them at the bold widths.
+			cols[c] = r.wrap(bold, bodySize, colW-labelW-10, r.clean(pairs[i+c][1]))
 			rows = max(rows, len(cols[c]))
 		}
 		r.need(float64(rows) * bodyLead)
@@ -209,3 +211,76 @@ func dateText(d civil.Date) string {
 }
 
 func amountLine(label string, c money.Cents) [2]string { return [2]string{label, c.String()} }
+
+// newPage starts a continuation page.
+func (r *renderer) newPage() {
+	r.addPage()
+	r.continuationHeader()
+	r.bottom = footerY - 10
+	if r.onBreak != nil {
+		r.onBreak()
+	}
+}
+
+// measure returns the height draw takes, drawing nothing.
+func (r *renderer) measure(draw func()) float64 {
+	y, bottom, dry := r.y, r.bottom, r.dry
+	r.y, r.bottom, r.dry = 0, math.Inf(1), true
+	draw()
+	h := r.y
+	r.y, r.bottom, r.dry = y, bottom, dry
+	return h
+}
+
+// minLastPage is the least a last page holds when sections can be moved
+// onto it: no page of a few orphaned lines.
+const minLastPage = 12 * bodyLead
+
+// sections draws blocks that stay whole on a page when they fit on one: a
+// block that does not fit in what is left of a page starts the next. When
+// that would leave the last page nearly empty, blocks move from the page
+// before onto it, so the document breaks at a sensible place.
+func (r *renderer) sections(blocks []func()) {
+	hs := make([]float64, len(blocks))
+	for i, b := range blocks {
+		hs[i] = r.measure(b)
+	}
+	room := (footerY - 10) - contPageTopY
+	// Plan: which block starts each page after the first.
+	var starts []int
+	y := r.y
+	for i, h := range hs {
+		if i > 0 && y+h > r.bottom && h <= room && (len(starts) == 0 || starts[len(starts)-1] != i) {
+			starts = append(starts, i)
+			y = contPageTopY
+		}
+		y += h
+		if y > r.bottom { // a block taller than a page flows on
+			y = contPageTopY + math.Mod(y-r.bottom, room)
+		}
+	}
+	if n := len(starts); n > 0 {
+		prevStart := 0
+		if n > 1 {
+			prevStart = starts[n-2]
+		}
+		last := 0.0
+		for _, h := range hs[starts[n-1]:] {
+			last += h
+		}
+		for last < minLastPage && starts[n-1]-1 > prevStart && last+hs[starts[n-1]-1] <= room {
+			starts[n-1]--
+			last += hs[starts[n-1]]
+		}
+	}
+	next := 0
+	for i, b := range blocks {
+		if next < len(starts) && starts[next] == i {
+			r.newPage()
+			next++
+		} else if r.y+hs[i] > r.bottom && hs[i] <= room {
+			r.newPage()
+		}
+		b()
+	}
+}

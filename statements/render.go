@@ -198,9 +198,10 @@ func (r *renderer) summaryBox(s Statement) float64 {
 	size := r.fit(bold, 20, 6, inner, amt)
 	r.textRight(x+w-pad, y+size+10, bold, size, amt)
 	y += size + 16
-	r.text(x+pad, y+8, regular, 8.5, r.clean("Payment due date"))
+	dueLabel := r.clean("Payment due date")
+	r.text(x+pad, y+8, regular, 8.5, dueLabel)
 	due := dateText(s.DueDate)
-	size = r.fit(bold, 12, 6, inner-80, due)
+	size = r.fit(bold, 12, 6, inner-r.fonts.width(regular, 8.5, dueLabel)-8, due)
 	r.textRight(x+w-pad, y+9, bold, size, due)
 	y += 16
 	r.line(x+pad, y, x+w-pad, y)

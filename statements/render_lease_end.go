@@ -11,7 +11,10 @@ func checkNotice(n LeaseEndNotice, l Lender) error {
 	if err := checkCustomer(n.Customer); err != nil {
 		return err
 	}
-	texts := []string{n.AccountID, n.Vehicle, n.VIN, n.ProjectionMethod, n.ReturnInstruction}
+	texts := []string{n.AccountID, n.Vehicle, n.VIN, n.Intro, n.ProjectionMethod, n.ReturnInstruction}
+	for _, m := range n.Mileage {
+		texts = append(texts, m.Label, m.Value)
+	}
 	texts = append(texts, n.WearAndUse...)
 	texts = append(texts, n.InspectionSteps...)
 	for _, o := range n.Options {
@@ -58,59 +61,101 @@ func RenderLeaseEnd(n LeaseEndNotice, l Lender) (out []byte, err error) {
 	r.y = max(addrBottom, boxBottom) + 14
 	r.bottom = footerY - 10
 
-	r.paragraph(marginL, bodyW, regular, 10, 13, fmt.Sprintf(
-		"Your lease of the %s ends on %s, in %d days. Here is what you can do, what it costs, and how to get ready. Please read it now: the pre-return inspection needs to be scheduled well before the end of your lease.",
-		n.Vehicle, dateText(n.MaturityDate), n.DaysToMaturity))
-	r.y += 4
-
-	r.heading("Your options", 3*bodyLead)
-	for i, o := range n.Options {
-		lines := r.wrap(regular, bodySize, bodyW-18, r.clean(o.Text))
-		r.need(bodyLead * 2)
-		r.text(marginL, r.y+bodySize, bold, bodySize, fmt.Sprintf("%d.", i+1))
-		r.text(marginL+18, r.y+bodySize, bold, bodySize, r.clean(o.Title))
-		r.y += bodyLead
-		for _, ln := range lines {
-			r.need(bodyLead)
-			r.text(marginL+18, r.y+bodySize, regular, bodySize, ln)
-			r.y += bodyLead
-		}
-		r.y += 3
-	}
-
-	r.heading("Mileage", 3*bodyLead)
-	odo := "None reported"
-	if n.LatestOdometer != nil {
-		odo = groupDigits(n.LatestOdometer.Miles) + " miles on " + dateText(n.LatestOdometer.On)
-	}
-	r.keyValues([][2]string{
-		{"Miles allowed", fmt.Sprintf("%s (%s a year for %d months)", groupDigits(n.MilesAllowed), groupDigits(n.MileageAllowancePerYear), n.TermMonths)},
-		{"Odometer at delivery", groupDigits(n.StartOdometer)},
-		{"Latest reading", odo},
-		{"Projected at maturity", groupDigits(n.ProjectedOdometer)},
-		{"Projected excess miles", groupDigits(n.ProjectedExcessMiles)},
-		{"Projected excess charge", fmt.Sprintf("%s (%s a mile)", n.ProjectedExcessCharge, n.ExcessMileageRate)},
+	r.sections([]func(){
+		func() {
+			r.paragraph(marginL, bodyW, regular, 10, 13, n.Intro)
+			r.y += 4
+		},
+		func() {
+			r.heading("Your options", 3*bodyLead)
+			for i, o := range n.Options {
+				lines := r.wrap(regular, bodySize, bodyW-18, r.clean(o.Text))
+				r.need(bodyLead * 2)
+				r.text(marginL, r.y+bodySize, bold, bodySize, fmt.Sprintf("%d.", i+1))
+				r.text(marginL+18, r.y+bodySize, bold, bodySize, r.clean(o.Title))
+				r.y += bodyLead
+				for _, ln := range lines {
+					r.need(bodyLead)
+					r.text(marginL+18, r.y+bodySize, regular, bodySize, ln)
+					r.y += bodyLead
+				}
+				r.y += 3
+			}
+		},
+		func() {
+			r.heading("Mileage", 3*bodyLead)
+			r.mileage(n.Mileage)
+			r.y += 4
+			r.gray(80)
+			r.paragraph(marginL, bodyW, regular, 8, 10, n.ProjectionMethod+" The charge is owed only if you return the vehicle, on the miles actually driven.")
+			r.gray(0)
+		},
+		func() {
+			r.heading("Excess wear and use", 3*bodyLead)
+			r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, "Normal wear is expected. You may be charged for damage beyond it, such as:")
+			r.bullets(n.WearAndUse)
+		},
+		func() {
+			r.heading("Pre-return inspection", 3*bodyLead)
+			r.bullets(n.InspectionSteps)
+		},
+		func() {
+			r.heading("Returning your vehicle", 3*bodyLead)
+			r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, n.ReturnInstruction)
+			r.y += 6
+			r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, fmt.Sprintf(
+				"Questions? Call %s or visit %s.", orDash(l.Phone), orDash(l.Website)))
+		},
 	})
-	r.y += 2
-	r.gray(80)
-	r.paragraph(marginL, bodyW, regular, 8, 10, n.ProjectionMethod+" The charge is owed only if you return the vehicle, on the miles actually driven.")
-	r.gray(0)
-
-	r.heading("Excess wear and use", 3*bodyLead)
-	r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, "Normal wear is expected. You may be charged for damage beyond it, such as:")
-	r.bullets(n.WearAndUse)
-
-	r.heading("Pre-return inspection", 3*bodyLead)
-	r.bullets(n.InspectionSteps)
-
-	r.heading("Returning your vehicle", 3*bodyLead)
-	r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, n.ReturnInstruction)
-	r.y += 6
-	r.paragraph(marginL, bodyW, regular, bodySize, bodyLead, fmt.Sprintf(
-		"Questions? Call %s or visit %s.", orDash(l.Phone), orDash(l.Website)))
 
 	r.footers()
 	return r.output()
+}
+
+// mileageValueW is the width of the mileage table's value column: wide
+// enough for the largest figures it prints ($1,000,000,000.00, 10,000,000.00
+// a day) at the body size.
+const mileageValueW = 110.0
+
+// mileageRowH is the height of a one-line mileage row.
+const mileageRowH = bodyLead + 2
+
+// mileage prints the mileage rows as a sum a customer can follow: each
+// label (wrapped in its column) with its value right-aligned beside it,
+// results in bold.
+func (r *renderer) mileage(rows []MileageRow) {
+	labelW := bodyW - mileageValueW - 12
+	for _, row := range rows {
+		f := regular
+		if row.Total {
+			f = bold
+		}
+		value := r.clean(row.Value)
+		size := r.fit(f, bodySize, 6, mileageValueW, value)
+		lines := r.wrap(f, bodySize, labelW, r.clean(row.Label))
+		// A row keeps its rule clear of the descenders above it.
+		h := float64(len(lines)-1)*bodyLead + mileageRowH
+		r.need(h)
+		for j, l := range lines {
+			r.text(marginL, r.y+bodySize+1+float64(j)*bodyLead, f, bodySize, l)
+		}
+		r.textRight(pageW-marginR, r.y+bodySize+1, f, size, value)
+		r.y += h
+		r.pdf.SetDrawColor(200, 200, 200)
+		r.line(marginL, r.y-0.5, pageW-marginR, r.y-0.5)
+		r.pdf.SetDrawColor(0, 0, 0)
+	}
+}
+
+// daysLeftBox is the days left as the notice box shows them.
+func daysLeftBox(days int) string {
+	switch {
+	case days == 0:
+		return "Ends today"
+	case days < 0:
+		return "Ended " + DaysLeftText(days)
+	}
+	return fmt.Sprint(days)
 }
 
 func orDash(s string) string {
@@ -152,7 +197,7 @@ func (r *renderer) noticeBox(n LeaseEndNotice) float64 {
 	r.textRight(x+w-pad, y+size+10, bold, size, md)
 	y += size + 16
 	rows := [][2]string{
-		{"Days left", fmt.Sprint(n.DaysToMaturity)},
+		{"Days left", daysLeftBox(n.DaysToMaturity)},
 		{"Residual value", n.ResidualValue.String()},
 		{"Purchase option fee", n.PurchaseOptionFee.String()},
 		{"Purchase price", n.PurchasePrice.String()},

@@ -18,7 +18,8 @@ import (
 )
 
 // Env returns an environment on a migrated store at the database URL (see
-// ledgertest.URL), with settings (DRAFTER_* names) over the defaults.
+// ledgertest.URL), with settings (DRAFTER_* names) over the defaults;
+// documents are stored at DRAFTER_STORAGE_URL (default: a folder).
 func Env(t testing.TB, url string, settings map[string]string) *jobs.Env {
 	t.Helper()
 	dir := t.TempDir()
@@ -34,7 +35,8 @@ func Env(t testing.TB, url string, settings map[string]string) *jobs.Env {
 	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	docs, err := storage.Open(context.Background(), "file://"+filepath.Join(dir, "docs"))
+	// Documents go where the settings say: the data folder by default.
+	docs, err := storage.Open(context.Background(), cfg.StorageURL)
 	if err != nil {
 		t.Fatal(err)
 	}
