@@ -204,9 +204,6 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, batch int, after func
 	if after == nil {
 		after = func(KeyRotation) {}
 	}
-	if s.cipher.checks(to.check) {
-		return p, errors.New("rotate key: the new key is the key in use")
-	}
 	var macKey []byte
 	var rot *keyRow
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
