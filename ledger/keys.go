@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // The ledger remembers which encryption key it is used with (ledger_keys,
@@ -185,19 +186,77 @@ type KeyRotation struct {
 	AlreadyCurrent bool
 }
 
+// RotateOptions are the settings of a key rotation.
+type RotateOptions struct {
+	// Batch is how many numbers one transaction re-encrypts (default 1000).
+	Batch int
+	// StaleAfter: a running run whose heartbeat is younger is alive, and
+	// the rotation does not begin or go on beside it; zero counts every
+	// running run as alive.
+	StaleAfter time.Duration
+	// After is called after every committed write: the beginning, each
+	// batch, the end.
+	After func(KeyRotation)
+}
+
+// liveRun refuses a rotation while a run is working: a process that began
+// before the rotation holds the old key and would seal numbers with it.
+// (Runs begun later are refused by verifyKey.)
+func liveRun(ctx context.Context, tx *sql.Tx, staleAfter time.Duration) error {
+	q := `SELECT id, job, business_date FROM runs WHERE status = 'running'`
+	var args []any
+	if staleAfter > 0 {
+		q += ` AND heartbeat_at >= $1`
+		args = append(args, now().Add(-staleAfter))
+	}
+	var id int64
+	var job, date string
+	err := tx.QueryRowContext(ctx, q+` ORDER BY id LIMIT 1`, args...).Scan(&id, &job, &date)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look for running runs: %w", err)
+	}
+	return fmt.Errorf("run %d (%s %.10s) is running: stop drafter serve and let runs finish before rotating the key (a run whose process died counts as running until its heartbeat is older than DRAFTER_STALE_AFTER)", id, job, date)
+}
+
+// verifyKey is CheckKey without writing: it refuses a store whose key is no
+// longer the ledger's (rotated away under a process that kept running) or
+// a ledger in the middle of a rotation. Beginning, resuming and claiming
+// work call it, so that a long-running drafter serve started with the old
+// key never seals a number with it. A ledger with no key recorded passes.
+func (s *Store) verifyKey(ctx context.Context, q querier) error {
+	if s.cipher == nil {
+		return nil
+	}
+	cur, rot, err := readKeys(ctx, q)
+	if err != nil {
+		return err
+	}
+	if rot != nil {
+		return unfinished(rot)
+	}
+	if cur != nil && !s.cipher.checks(cur.check) {
+		return ErrWrongKey
+	}
+	return nil
+}
+
 // RotateKey re-encrypts every stored account number from the store's key
-// (the ledger's current key) to the key of to, batch rows a transaction,
-// calling after once every write commits. Each batch commits its rows with
+// (the ledger's current key) to the key of to, o.Batch rows a transaction,
+// calling o.After once every write commits. Each batch commits its rows with
 // the rotation's cursor, so a run killed at any point is resumed by running
 // RotateKey again with the same two keys; until it finishes, CheckKey
 // refuses both keys. The last step makes the new key current; from then on
 // the store uses to (with the ledger's MAC key) and the old key opens
 // nothing. MACs stay as they are (see the top of this file).
-func (s *Store) RotateKey(ctx context.Context, to *Cipher, batch int, after func(KeyRotation)) (KeyRotation, error) {
+func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (KeyRotation, error) {
 	var p KeyRotation
 	if s.cipher == nil || to == nil {
 		return p, errors.New("rotate key: both the current and the new key are needed")
 	}
+	batch, after := o.Batch, o.After
 	if batch <= 0 {
 		batch = 1000
 	}
@@ -228,6 +287,9 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, batch int, after func
 			return err
 		}
 		macKey = from.macKey
+		if err := liveRun(ctx, tx, o.StaleAfter); err != nil {
+			return err
+		}
 		if r != nil {
 			if !to.checks(r.check) {
 				return fmt.Errorf("rotate key: a rotation to another new key (version %d) is not finished: run rotate-key again with that key as the new key", r.version)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/ledger"
@@ -177,17 +178,32 @@ func TestRotateKey(t *testing.T) {
 				t.Fatalf("%d sealed numbers in the fixture, want 46", len(before))
 			}
 			newCipher, _ := ledger.NewCipher(otherKey)
+			spec := func(job string) ledger.RunSpec {
+				return ledger.RunSpec{Job: job, BusinessDate: on, Trigger: "operator", Owner: "old-key-process"}
+			}
+
+			// A run at work holds the old key: no rotation beside it.
+			run, err := old.BeginRun(ctx, spec("originate"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := old.RotateKey(ctx, newCipher, ledger.RotateOptions{Batch: 5, StaleAfter: time.Minute}); err == nil || !strings.Contains(err.Error(), "is running") {
+				t.Fatalf("rotation beside a running run: %v", err)
+			}
+			if err := old.FinishRun(ctx, run.ID, ledger.RunSucceeded, ledger.Counts{}, nil, ""); err != nil {
+				t.Fatal(err)
+			}
 
 			// Stop after the second batch, as a kill would.
 			cctx, cancel := context.WithCancel(ctx)
 			batches := 0
-			_, err := old.RotateKey(cctx, newCipher, 5, func(p ledger.KeyRotation) {
+			_, err = old.RotateKey(cctx, newCipher, ledger.RotateOptions{Batch: 5, After: func(p ledger.KeyRotation) {
 				if p.Step != "begin" {
 					if batches++; batches == 2 {
 						cancel()
 					}
 				}
-			})
+			}})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("interrupted rotation: %v", err)
 			}
@@ -196,13 +212,18 @@ func TestRotateKey(t *testing.T) {
 					t.Fatalf("%s key during the rotation: %v, want ErrRotationUnfinished", name, err)
 				}
 			}
+			// A process that opened the ledger before the rotation began
+			// begins no run while it is unfinished.
+			if _, err := old.BeginRun(ctx, spec("returns")); !errors.Is(err, ledger.ErrRotationUnfinished) {
+				t.Fatalf("a run begun with the old key during the rotation: %v, want ErrRotationUnfinished", err)
+			}
 			third, _ := ledger.NewCipher(bytes.Repeat([]byte{9}, 32))
-			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, 5, nil); err == nil {
+			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, ledger.RotateOptions{Batch: 5}); err == nil {
 				t.Fatal("a rotation to a third key began while one was unfinished")
 			}
 
 			resumed := openWithKey(t, url, ledgertest.Key)
-			p, err := resumed.RotateKey(ctx, newCipher, 5, nil)
+			p, err := resumed.RotateKey(ctx, newCipher, ledger.RotateOptions{Batch: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,6 +233,13 @@ func TestRotateKey(t *testing.T) {
 
 			if err := openWithKey(t, url, ledgertest.Key).CheckKey(ctx); !errors.Is(err, ledger.ErrWrongKey) {
 				t.Fatalf("old key after the rotation: %v, want ErrWrongKey", err)
+			}
+			// nor after it.
+			if _, err := old.BeginRun(ctx, spec("returns")); !errors.Is(err, ledger.ErrWrongKey) {
+				t.Fatalf("a run begun with the old key after the rotation: %v, want ErrWrongKey", err)
+			}
+			if _, _, err := old.ClaimChunk(ctx, run.ID, "old-key-process", time.Minute); !errors.Is(err, ledger.ErrWrongKey) {
+				t.Fatalf("a chunk claimed with the old key after the rotation: %v, want ErrWrongKey", err)
 			}
 			stale := openWithKey(t, url, ledgertest.Key)
 			for _, q := range []string{`SELECT number_enc FROM bank_accounts`, `SELECT number_enc FROM payments WHERE number_enc IS NOT NULL`} {
@@ -254,11 +282,11 @@ func TestRotateKey(t *testing.T) {
 			// Run again after it finished, with either key as the current
 			// one: nothing to do.
 			for name, key := range map[string][]byte{"old": ledgertest.Key, "new": otherKey} {
-				if p, err := openWithKey(t, url, key).RotateKey(ctx, newCipher, 5, nil); err != nil || !p.AlreadyCurrent {
+				if p, err := openWithKey(t, url, key).RotateKey(ctx, newCipher, ledger.RotateOptions{Batch: 5}); err != nil || !p.AlreadyCurrent {
 					t.Fatalf("rotate-key again with the %s key as the current one: %+v %v, want already current", name, p, err)
 				}
 			}
-			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, 5, nil); !errors.Is(err, ledger.ErrWrongKey) {
+			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, ledger.RotateOptions{Batch: 5}); !errors.Is(err, ledger.ErrWrongKey) {
 				t.Fatalf("rotating from the retired key: %v, want ErrWrongKey", err)
 			}
 		})

@@ -81,13 +81,13 @@ func (c *RotateKeyCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer st.Close()
 	crash := jobs.CrashpointsFromEnv()
-	p, err := st.RotateKey(ctx, to, *batch, func(p ledger.KeyRotation) {
+	p, err := st.RotateKey(ctx, to, ledger.RotateOptions{Batch: *batch, StaleAfter: cfg.StaleAfter, After: func(p ledger.KeyRotation) {
 		log.Info().Str("step", p.Step).Int("key_version", p.Version).Int64("done", p.Done).Int64("total", p.Total).
 			Bool("resumed", p.Resumed).Msg("key rotation")
 		if crash != nil {
 			crash.Hit("key rotation " + p.Step)
 		}
-	})
+	}})
 	if errors.Is(err, ledger.ErrWrongKey) {
 		return fmt.Errorf("rotate key: the key from %s is not the ledger's key: rotate-key needs the ledger's current key there and the new key in %s; nothing was changed", keySource(cfg), source)
 	}
