@@ -223,7 +223,16 @@ func rotateKeyCrashes(t *testing.T, dialect string) {
 					}
 				}
 			}
-			out := mustDrafter(t, dir, withKeys(from, to), "rotate-key", "--batch", fmt.Sprint(batch))
+			rr := drafter(t, dir, withKeys(from, to), "rotate-key", "--batch", fmt.Sprint(batch))
+			if rr.code != 0 {
+				t.Fatalf("rotation %d rerun: exit %d\n%s", n, rr.code, rr.stderr)
+			}
+			out := rr.stdout
+			for _, k := range []string{keyHex(from), keyHex(to)} {
+				if strings.Contains(r.stdout+r.stderr+rr.stdout+rr.stderr, k) {
+					t.Fatalf("rotation %d printed a key", n)
+				}
+			}
 			// Killed after its last write, the rotation is done already.
 			if !strings.Contains(out, "key rotated") && !strings.Contains(out, "already uses the new key") {
 				t.Fatalf("rotation %d rerun: %s", n, out)
