@@ -62,9 +62,11 @@ type keyRow struct {
 
 // readKeys returns the current key's row and the row of a rotation not yet
 // finished; either may be nil.
-func readKeys(ctx context.Context, q querier) (cur, rot *keyRow, err error) {
+// lock, on PostgreSQL, locks the rows read until the transaction ends
+// (" FOR SHARE", " FOR UPDATE"); SQLite's one writer needs none.
+func readKeys(ctx context.Context, q querier, lock string) (cur, rot *keyRow, err error) {
 	rows, err := q.QueryContext(ctx, `SELECT version, check_value, mac_key_enc, state, cursor_table, cursor_id, rows_done
-		FROM ledger_keys WHERE state IN ('current', 'rotating')`)
+		FROM ledger_keys WHERE state IN ('current', 'rotating')`+lock)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read ledger keys: %w", err)
 	}
@@ -102,7 +104,7 @@ func (s *Store) CheckKey(ctx context.Context) error {
 	}
 	var c *Cipher
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		cur, rot, err := readKeys(ctx, tx)
+		cur, rot, err := readKeys(ctx, tx, "")
 		if err != nil {
 			return err
 		}
@@ -155,7 +157,7 @@ func (s *Store) recordKey(ctx context.Context, tx *sql.Tx) (*keyRow, error) {
 		s.cipher.check, s.cipher.wrapMACKey(s.cipher.macKey), now()); err != nil {
 		return nil, fmt.Errorf("record encryption key check value: %w", err)
 	}
-	cur, rot, err := readKeys(ctx, tx)
+	cur, rot, err := readKeys(ctx, tx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +228,19 @@ func liveRun(ctx context.Context, tx *sql.Tx, staleAfter time.Duration) error {
 // a ledger in the middle of a rotation. Beginning, resuming and claiming
 // work call it, so that a long-running drafter serve started with the old
 // key never seals a number with it. A ledger with no key recorded passes.
-func (s *Store) verifyKey(ctx context.Context, q querier) error {
+//
+// With share set (in a transaction that writes sealed numbers, such as an
+// import), PostgreSQL keeps the key row locked until the transaction ends,
+// so a rotation begins only after it commits and then re-encrypts its rows.
+func (s *Store) verifyKey(ctx context.Context, q querier, share bool) error {
 	if s.cipher == nil {
 		return nil
 	}
-	cur, rot, err := readKeys(ctx, q)
+	lock := ""
+	if share && s.dialect.name == "postgres" {
+		lock = " FOR SHARE"
+	}
+	cur, rot, err := readKeys(ctx, q, lock)
 	if err != nil {
 		return err
 	}
@@ -266,7 +276,12 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 	var macKey []byte
 	var rot *keyRow
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		cur, r, err := readKeys(ctx, tx)
+		lock := ""
+		if s.dialect.name == "postgres" {
+			// Waits for imports under way (verifyKey) to commit.
+			lock = " FOR UPDATE"
+		}
+		cur, r, err := readKeys(ctx, tx, lock)
 		if err != nil {
 			return err
 		}
@@ -292,7 +307,7 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 		}
 		if r != nil {
 			if !to.checks(r.check) {
-				return fmt.Errorf("rotate key: a rotation to another new key (version %d) is not finished: run rotate-key again with that key as the new key", r.version)
+				return fmt.Errorf("a rotation to another new key (version %d) is not finished: run rotate-key again with that key as the new key", r.version)
 			}
 			rot, p.Resumed = r, true
 			return nil

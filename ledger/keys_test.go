@@ -217,6 +217,9 @@ func TestRotateKey(t *testing.T) {
 			if _, err := old.BeginRun(ctx, spec("returns")); !errors.Is(err, ledger.ErrRotationUnfinished) {
 				t.Fatalf("a run begun with the old key during the rotation: %v, want ErrRotationUnfinished", err)
 			}
+			if _, err := old.NewImporter(ctx); !errors.Is(err, ledger.ErrRotationUnfinished) {
+				t.Fatalf("an import with the old key during the rotation: %v, want ErrRotationUnfinished", err)
+			}
 			third, _ := ledger.NewCipher(bytes.Repeat([]byte{9}, 32))
 			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, ledger.RotateOptions{Batch: 5}); err == nil {
 				t.Fatal("a rotation to a third key began while one was unfinished")
@@ -240,6 +243,9 @@ func TestRotateKey(t *testing.T) {
 			}
 			if _, _, err := old.ClaimChunk(ctx, run.ID, "old-key-process", time.Minute); !errors.Is(err, ledger.ErrWrongKey) {
 				t.Fatalf("a chunk claimed with the old key after the rotation: %v, want ErrWrongKey", err)
+			}
+			if _, err := old.NewImporter(ctx); !errors.Is(err, ledger.ErrWrongKey) {
+				t.Fatalf("an import with the old key after the rotation: %v, want ErrWrongKey", err)
 			}
 			stale := openWithKey(t, url, ledgertest.Key)
 			for _, q := range []string{`SELECT number_enc FROM bank_accounts`, `SELECT number_enc FROM payments WHERE number_enc IS NOT NULL`} {
@@ -288,6 +294,56 @@ func TestRotateKey(t *testing.T) {
 			}
 			if _, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, third, ledger.RotateOptions{Batch: 5}); !errors.Is(err, ledger.ErrWrongKey) {
 				t.Fatalf("rotating from the retired key: %v, want ErrWrongKey", err)
+			}
+		})
+	}
+}
+
+// TestRotationWaitsForImport: an import under way when a rotation begins
+// holds it back until it commits, and its numbers are then re-encrypted
+// with the rest; none is left under the old key.
+func TestRotationWaitsForImport(t *testing.T) {
+	ctx := context.Background()
+	for _, d := range ledgertest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			url := ledgertest.URL(t, d)
+			s := ledgertest.OpenURL(t, url)
+			rotationFixture(t, s, 4)
+			if err := s.CheckKey(ctx); err != nil {
+				t.Fatal(err)
+			}
+			im, err := s.NewImporter(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			newCipher, _ := ledger.NewCipher(otherKey)
+			done := make(chan error, 1)
+			go func() {
+				_, err := openWithKey(t, url, ledgertest.Key).RotateKey(ctx, newCipher, ledger.RotateOptions{Batch: 2})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				t.Fatalf("the rotation did not wait for the import: %v", err)
+			case <-time.After(500 * time.Millisecond):
+			}
+			if _, err := im.Import(ctx, []portfolio.Account{testAccount("LATE", "55501234567")}); err != nil {
+				im.Rollback()
+				t.Fatal(err)
+			}
+			if err := im.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			after := openWithKey(t, url, otherKey)
+			if err := after.CheckKey(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ba, err := after.BankAccount(ctx, "B-LATE")
+			if err != nil || ba.AccountNumber != "55501234567" {
+				t.Fatalf("the number imported during the rotation: %q %v", ba.AccountNumber, err)
 			}
 		})
 	}
