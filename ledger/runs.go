@@ -116,7 +116,7 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 	}
 	var run Run
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.verifyKey(ctx, tx); err != nil {
+		if err := s.verifyKey(ctx, tx, false); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, runSelect+` WHERE job = $1 AND business_date = $2 AND scope = $3 AND dry_run = $4 ORDER BY attempt`,
@@ -177,7 +177,7 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 
 // ResumeRun takes a failed run back to running for owner, to finish it.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
-	if err := s.verifyKey(ctx, s.q); err != nil {
+	if err := s.verifyKey(ctx, s.q, false); err != nil {
 		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
 	}
 	t := now()
