@@ -95,6 +95,9 @@ func scanChunk(row rowScanner) (Chunk, error) {
 // PostgreSQL the claim skips rows other workers are claiming at the same
 // moment (FOR UPDATE SKIP LOCKED); SQLite has a single writer.
 func (s *Store) ClaimChunk(ctx context.Context, runID int64, owner string, lease time.Duration) (c Chunk, ok bool, err error) {
+	if err := s.verifyKey(ctx, s.q, false); err != nil {
+		return Chunk{}, false, fmt.Errorf("claim chunk of run %d: %w", runID, err)
+	}
 	t := now()
 	row := s.q.QueryRowContext(ctx, `UPDATE run_chunks SET status = 'claimed', owner = $2, lease_until = $3, claims = claims + 1
 		WHERE run_id = $1 AND chunk = (

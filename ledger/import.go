@@ -58,6 +58,10 @@ func (s *Store) NewImporter(ctx context.Context) (*Importer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin import: %w", err)
 	}
+	if err := s.verifyKey(ctx, tx, true); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("begin import: %w", err)
+	}
 	return &Importer{s: s, tx: tx}, nil
 }
 

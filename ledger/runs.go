@@ -116,6 +116,9 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 	}
 	var run Run
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.verifyKey(ctx, tx, false); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, runSelect+` WHERE job = $1 AND business_date = $2 AND scope = $3 AND dry_run = $4 ORDER BY attempt`,
 			spec.Job, spec.BusinessDate, spec.Scope, spec.DryRun)
 		if err != nil {
@@ -174,6 +177,9 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 
 // ResumeRun takes a failed run back to running for owner, to finish it.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
+	if err := s.verifyKey(ctx, s.q, false); err != nil {
+		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
+	}
 	t := now()
 	res, err := s.q.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
 		WHERE id = $1 AND status = 'failed'`, id, owner, t)

@@ -27,6 +27,7 @@ var commands = []entry{
 	{"generate", "write a realistic, deterministic demo portfolio in the import format", func() command { return &GenerateCommand{} }},
 	{"import", "import the servicing system's extract (JSON Lines), all or nothing", func() command { return &ImportCommand{} }},
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
+	{"rotate-key", "re-encrypt every stored account number under a new key (DRAFTER_NEW_ENCRYPTION_KEY); resumable", func() command { return &RotateKeyCommand{} }},
 	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
 	{"restart", "finish a failed run from where it stopped", func() command { return &RestartCommand{} }},
 	{"release-file", "put the payments of a NACHA file that was never stored and cannot be built back to scheduled", func() command { return &ReleaseFileCommand{} }},

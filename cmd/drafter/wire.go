@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -95,21 +96,40 @@ type app struct {
 }
 
 // open wires the parts. createKey makes a key file when none exists (demo).
+// A key that is not the ledger's stops the command here, before any data is
+// read or written.
 func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
 	cfg, err := c.load()
 	if err != nil {
 		return nil, err
 	}
 	log := newLogger(cfg)
-	keyText, err := cfg.Key(createKey)
+	st, err := openLedger(ctx, cfg, createKey)
 	if err != nil {
 		return nil, err
 	}
-	key, err := ledger.ParseKey(keyText)
-	if err != nil {
-		return nil, &config.Error{Setting: "DRAFTER_ENCRYPTION_KEY", Value: "(hidden)", Want: err.Error()}
+	if err := st.CheckKey(ctx); err != nil {
+		st.Close()
+		return nil, keyError(cfg, err)
 	}
-	cipher, err := ledger.NewCipher(key)
+	if strings.HasPrefix(cfg.StorageURL, "file://") {
+		if err := os.MkdirAll(strings.TrimPrefix(cfg.StorageURL, "file://"), 0o700); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("create document folder: %w", err)
+		}
+	}
+	docs, err := storage.Open(ctx, cfg.StorageURL)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("setting DRAFTER_STORAGE_URL: %w", err)
+	}
+	return &app{cfg: cfg, log: log, store: st, docs: docs}, nil
+}
+
+// openLedger opens the ledger with the configured key, migrating SQLite and
+// checking that PostgreSQL is migrated. It does not check the key.
+func openLedger(ctx context.Context, cfg *config.Config, createKey bool) (*ledger.Store, error) {
+	cipher, err := cipherFor(cfg, createKey)
 	if err != nil {
 		return nil, err
 	}
@@ -126,18 +146,41 @@ func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
 		st.Close()
 		return nil, err
 	}
-	if strings.HasPrefix(cfg.StorageURL, "file://") {
-		if err := os.MkdirAll(strings.TrimPrefix(cfg.StorageURL, "file://"), 0o700); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("create document folder: %w", err)
-		}
-	}
-	docs, err := storage.Open(ctx, cfg.StorageURL)
+	return st, nil
+}
+
+func cipherFor(cfg *config.Config, createKey bool) (*ledger.Cipher, error) {
+	keyText, err := cfg.Key(createKey)
 	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("setting DRAFTER_STORAGE_URL: %w", err)
+		return nil, err
 	}
-	return &app{cfg: cfg, log: log, store: st, docs: docs}, nil
+	key, err := ledger.ParseKey(keyText)
+	if err != nil {
+		return nil, &config.Error{Setting: "DRAFTER_ENCRYPTION_KEY", Value: "(hidden)", Want: err.Error()}
+	}
+	return ledger.NewCipher(key)
+}
+
+// keySource names where the encryption key came from, for messages.
+func keySource(cfg *config.Config) string {
+	if cfg.EncryptionKey != "" {
+		return "DRAFTER_ENCRYPTION_KEY"
+	}
+	return "the key file " + filepath.Join(cfg.DataDir, "encryption.key") + " (DRAFTER_ENCRYPTION_KEY is not set)"
+}
+
+// keyError says what a refused key means and what to do. It never shows a
+// key or a check value.
+func keyError(cfg *config.Config, err error) error {
+	switch {
+	case errors.Is(err, ledger.ErrWrongKey):
+		return fmt.Errorf("wrong encryption key: the key from %s is not the key this ledger was created with (or last rotated to); nothing was read or written. "+
+			"Use the ledger's own key; to change keys, run `drafter rotate-key` with that key in DRAFTER_ENCRYPTION_KEY and the new one in DRAFTER_NEW_ENCRYPTION_KEY", keySource(cfg))
+	case errors.Is(err, ledger.ErrRotationUnfinished):
+		return fmt.Errorf("%w: some numbers are under the old key and some under the new one, so no other command may run. "+
+			"Finish it: run `drafter rotate-key` again with the old key in DRAFTER_ENCRYPTION_KEY and the new one in DRAFTER_NEW_ENCRYPTION_KEY (it continues where it stopped)", err)
+	}
+	return fmt.Errorf("check encryption key: %w", err)
 }
 
 func checkMigrated(ctx context.Context, st *ledger.Store) error {
