@@ -265,7 +265,9 @@ func (o Originate) applyInstallmentPolicy(ctx context.Context, r *Run, eff civil
 // file's worth at a time, and passes each file allocated, built, to stored.
 // A payment whose entry cannot be made is held (see screen): it is counted
 // once in the summary by reason, its exception recorded, and every other
-// payment goes on.
+// payment goes on. A file holds the next FileEntryLimit payments in file
+// order that are not held, wherever the held ones fall, so a run that
+// resumes after a crash makes the same files as one that did not stop.
 func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(allocatedFile) error) (int, error) {
 	st, limit := r.Store, r.Env.Config.FileEntryLimit
 	originated := 0
@@ -279,13 +281,27 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		}
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
 		before := originated
-		for start := 0; start < len(ids); start += limit {
-			a, holds, err := o.allocateIDs(ctx, r, d, eff, ids[start:min(start+limit, len(ids))])
+		for pos := 0; pos < len(ids); {
+			var next []screenedEntry
+			for pos < len(ids) && len(next) < limit {
+				take := ids[pos:min(pos+limit-len(next), len(ids))]
+				pos += len(take)
+				chunk, err := st.Originable(ctx, eff, take)
+				if err != nil {
+					return originated, fmt.Errorf("allocate file: %w", err)
+				}
+				entries, holds := screen(r.Env.Config, st, chunk)
+				if err := o.hold(ctx, r, sum, held, holds); err != nil {
+					return originated, err
+				}
+				next = append(next, entries...)
+			}
+			if len(next) == 0 {
+				continue
+			}
+			a, err := o.allocateEntries(ctx, r, d, eff, sum, held, next)
 			if err != nil {
 				return originated, fmt.Errorf("allocate file: %w", err)
-			}
-			if err := o.hold(ctx, r, sum, held, holds); err != nil {
-				return originated, err
 			}
 			if len(a.payments) == 0 {
 				continue
@@ -336,28 +352,35 @@ func (o Originate) hold(ctx context.Context, r *Run, sum *OriginateSummary, held
 	return nil
 }
 
-// allocateIDs reads which of one file's worth of ids can still be
-// originated, holds those whose entries cannot be made, and allocates the
-// rest into the day's next file (none: no file). When another process
-// cancels (or takes) one of them between the read and the allocation, the
-// whole allocation is rolled back, and the ids are read and allocated
-// again, up to allocateAttempts times. A dry run's one transaction cannot
-// be rolled back in part: it stops at the first.
-func (o Originate) allocateIDs(ctx context.Context, r *Run, d, eff civil.Date, ids []int64) (allocatedFile, []ledger.PaymentHold, error) {
+// allocateEntries allocates screened entries into the day's next file.
+// When another process cancels (or takes) one of them between the read and
+// the allocation, the whole allocation is rolled back, and the payments are
+// read, screened and allocated again, up to allocateAttempts times. A dry
+// run's one transaction cannot be rolled back in part: it stops at the
+// first.
+func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, held map[int64]bool, entries []screenedEntry) (allocatedFile, error) {
 	for attempt := 1; ; attempt++ {
-		chunk, err := r.Store.Originable(ctx, eff, ids)
-		if err != nil || len(chunk) == 0 {
-			return allocatedFile{}, nil, err
-		}
-		entries, holds := screen(r.Env.Config, r.Store, chunk)
-		if len(entries) == 0 {
-			return allocatedFile{}, holds, nil
-		}
 		a, err := o.allocateFile(ctx, r, d, eff, entries)
 		if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
-			return a, holds, err
+			return a, err
 		}
 		r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
+		ids := make([]int64, len(entries))
+		for i, e := range entries {
+			ids[i] = e.payment.ID
+		}
+		chunk, err := r.Store.Originable(ctx, eff, ids)
+		if err != nil {
+			return allocatedFile{}, err
+		}
+		var holds []ledger.PaymentHold
+		entries, holds = screen(r.Env.Config, r.Store, chunk)
+		if err := o.hold(ctx, r, sum, held, holds); err != nil {
+			return allocatedFile{}, err
+		}
+		if len(entries) == 0 {
+			return allocatedFile{}, nil
+		}
 	}
 }
 

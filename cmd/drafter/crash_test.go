@@ -99,6 +99,7 @@ func originateCrashes(t *testing.T, dialect string) {
 			mustDrafter(t, dir, env, "migrate")
 		}
 		mustDrafter(t, dir, env, "import", file)
+		spoilAndCover(t, dir, dbURL)
 		return dir, dbURL, env
 	}
 	baseDir, baseDB, env := prepare()
@@ -107,11 +108,45 @@ func originateCrashes(t *testing.T, dialect string) {
 	if len(want.files) < 3 {
 		t.Fatalf("baseline made %d files; want several", len(want.files))
 	}
+	held, covered := 0, 0
+	for _, p := range want.payments {
+		held += strings.Count(p, " scheduled ")
+		covered += strings.Count(p, " cancelled ")
+	}
+	if held == 0 || covered == 0 {
+		t.Fatalf("baseline held %d and covered %d payments; want some of each, so that a crash can fall in those steps", held, covered)
+	}
 	crashes := crashLoop(t, prepare, []string{"run", "originate", "--date", d.String()}, func(n int, dir, dbURL string) {
 		compareOriginate(t, n, want, readOriginateState(t, dir, dbURL))
 	})
 	if crashes < 5 {
 		t.Fatalf("only %d crashpoints: too few writes checkpointed", crashes)
+	}
+}
+
+// spoilAndCover gives the night payments the originate run must hold (two
+// bank accounts with a routing number that no longer passes its check
+// digit) and installments a one-time payment covers in full or in part
+// (autopay accounts due on the 2nd, debited on the due date).
+func spoilAndCover(t *testing.T, dir, dbURL string) {
+	t.Helper()
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(dir, "drafter.db")
+	}
+	s := ledgertest.OpenURL(t, dbURL)
+	defer s.Close()
+	for _, q := range []string{
+		`UPDATE bank_accounts SET routing = '011000016' WHERE id IN (SELECT e.bank_account_id FROM autopay_enrollments e
+			JOIN accounts a ON a.id = e.account_id WHERE e.status = 'active' AND a.due_day = 1 ORDER BY e.id LIMIT 2)`,
+		`INSERT INTO scheduled_payments (id, account_id, bank_account_id, amount, debit_on, channel, authorized_at)
+			SELECT 'SP-COVER-' || e.id, e.account_id, e.bank_account_id,
+				CASE WHEN e.id < 'M' THEN a.monthly_payment + a.monthly_tax ELSE 10000 END, '2026-12-02', 'web', '2026-11-20T10:00:00Z'
+			FROM autopay_enrollments e JOIN accounts a ON a.id = e.account_id
+			WHERE e.status = 'active' AND e.amount = 0 AND a.due_day = 2`,
+	} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }
 
