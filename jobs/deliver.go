@@ -425,8 +425,27 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 		}
 		// Originate queues this email with the debit already in the
 		// night's file: only a debit not yet originated can be changed.
-		msg, err = c.composer.PaymentScheduled(env, mail.PaymentScheduled{Account: account, Amount: pay.Amount,
-			BankAccount: mail.Mask(pay.BankLast4), DebitDate: pay.DebitOn, Changeable: pay.State == ledger.PaymentScheduled})
+		d := mail.PaymentScheduled{Account: account, Amount: pay.Amount,
+			BankAccount: mail.Mask(pay.BankLast4), DebitDate: pay.DebitOn, Changeable: pay.State == ledger.PaymentScheduled}
+		if pay.Installment > pay.Amount {
+			// The installment policy reduced this autopay debit by the
+			// customer's one-time payments for the installment.
+			d.Installment, d.OneTime, d.DueDate = pay.Installment, pay.Installment-pay.Amount, pay.DueOn
+		}
+		msg, err = c.composer.PaymentScheduled(env, d)
+		if err != nil {
+			return msg, &permanentError{err}
+		}
+	case "autopay_covered":
+		var p ledger.OutboxPaymentPayload
+		if err := decodePayload(m, &p); err != nil {
+			return msg, err
+		}
+		pay, err := c.payment(ctx, r, m, p.PaymentID)
+		if err != nil {
+			return msg, err
+		}
+		msg, err = c.composer.AutopayCovered(env, mail.AutopayCovered{Account: account, Installment: pay.Installment, DueDate: pay.DueOn})
 		if err != nil {
 			return msg, &permanentError{err}
 		}
@@ -475,7 +494,7 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 			return msg, &permanentError{err}
 		}
 	default:
-		return msg, permanent("outbox %d: unknown kind %q: want payment_scheduled, payment_returned, statement_ready or lease_end_notice", m.ID, m.Kind)
+		return msg, permanent("outbox %d: unknown kind %q: want payment_scheduled, autopay_covered, payment_returned, statement_ready or lease_end_notice", m.ID, m.Kind)
 	}
 	return msg, nil
 }

@@ -2,6 +2,9 @@ package jobs_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -35,7 +38,8 @@ func TestOriginateInstallmentPolicy(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			env := testEnv(t, "sqlite", map[string]string{"DRAFTER_INSTALLMENT_POLICY": tc.policy})
+			pickup := filepath.Join(t.TempDir(), "outbox")
+			env := testEnv(t, "sqlite", map[string]string{"DRAFTER_INSTALLMENT_POLICY": tc.policy, "DRAFTER_MAIL_URL": "pickup://" + pickup})
 			accts := holidayWeek()[:1]
 			accts[0].ScheduledPayments = []portfolio.ScheduledPayment{{ID: "SP-1", BankAccountID: "B-LN-1", Amount: tc.oneTime,
 				DebitOn: civil.MustParse(tc.debitOn), Channel: "web", AuthorizedAt: "2026-10-01T10:00:00Z"}}
@@ -70,6 +74,26 @@ func TestOriginateInstallmentPolicy(t *testing.T) {
 			}
 			if apInstallment != 0 && apInstallment != installment {
 				t.Fatalf("installment kept as %s, want %s", apInstallment, installment)
+			}
+			// The customer is told what autopay debits: the rest, or nothing.
+			if _, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: civil.MustParse("2026-11-27"), Trigger: "schedule"}); err != nil {
+				t.Fatal(err)
+			}
+			var mails strings.Builder
+			files, _ := filepath.Glob(filepath.Join(pickup, "*.eml"))
+			for _, f := range files {
+				b, _ := os.ReadFile(f)
+				mails.Write(b)
+			}
+			want := ""
+			switch {
+			case tc.wantAutopay == 0:
+				want = "so autopay will not debit your bank account"
+			case tc.wantAutopay < installment:
+				want = "autopay debits only the " + tc.wantAutopay.String() + " left"
+			}
+			if want != "" && !strings.Contains(strings.Join(strings.Fields(mails.String()), " "), want) {
+				t.Fatalf("no email says %q; %d emails:\n%.3000s", want, len(files), mails.String())
 			}
 		})
 	}

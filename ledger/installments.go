@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/drafterhq/drafter/civil"
@@ -69,19 +70,41 @@ func (s *Store) AutopayInstallments(ctx context.Context, through civil.Date) ([]
 }
 
 // SetAutopayAmount sets what a scheduled autopay payment debits, keeping
-// the installment it was made for; an amount of zero cancels it with
-// reason. A payment no longer scheduled is left as it is (false).
+// the installment it was made for; an amount of zero cancels it with reason
+// and queues the email that tells the customer autopay will not debit this
+// installment, in one transaction. A payment no longer scheduled is left as
+// it is (false).
 func (s *Store) SetAutopayAmount(ctx context.Context, paymentID int64, installment, amount money.Cents, reason string) (bool, error) {
-	q := `UPDATE payments SET installment_amount = $2, amount = $3 WHERE id = $1 AND state = 'scheduled'`
-	args := []any{paymentID, installment, amount}
-	if amount == 0 {
-		q = `UPDATE payments SET installment_amount = $2, state = 'cancelled', state_reason = $3 WHERE id = $1 AND state = 'scheduled'`
-		args = []any{paymentID, installment, reason}
-	}
-	res, err := s.q.ExecContext(ctx, q, args...)
+	changed := false
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		q := `UPDATE payments SET installment_amount = $2, amount = $3 WHERE id = $1 AND state = 'scheduled'`
+		args := []any{paymentID, installment, amount}
+		if amount == 0 {
+			q = `UPDATE payments SET installment_amount = $2, state = 'cancelled', state_reason = $3 WHERE id = $1 AND state = 'scheduled'`
+			args = []any{paymentID, installment, reason}
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		changed = true
+		if amount != 0 {
+			return nil
+		}
+		t := now()
+		_, err = tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
+			SELECT 'payment:' || CAST(p.id AS TEXT) || ':covered', c.email, 'autopay_covered', p.account_id,
+				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
+			FROM payments p JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
+			WHERE p.id = $1
+			ON CONFLICT (topic, recipient) DO NOTHING`, paymentID, t)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("set autopay payment %d amount: %w", paymentID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return changed, nil
 }

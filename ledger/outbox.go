@@ -400,6 +400,11 @@ type MailPayment struct {
 	// DebitOn is the effective entry date once originated, else the draft date.
 	DebitOn   civil.Date
 	BankLast4 string
+	// Installment is the autopay installment a payment was made for when
+	// the installment policy reduced or cancelled it (zero otherwise), and
+	// DueOn the installment's due date.
+	Installment money.Cents
+	DueOn       civil.Date
 	// ReturnCode is the code of the payment's return, "" when none.
 	ReturnCode string
 	// RetryOn is the draft date of the payment's next re-presentment not yet
@@ -410,12 +415,14 @@ type MailPayment struct {
 // MailPayment returns one payment as an email shows it.
 func (s *Store) MailPayment(ctx context.Context, id int64) (MailPayment, error) {
 	var p MailPayment
-	var eff, draft civil.Date
+	var eff, draft, due civil.Date
 	err := s.q.QueryRowContext(ctx, `SELECT p.id, p.account_id, p.state, p.amount, p.effective_on, p.draft_on, b.last4,
+			p.installment_amount, p.due_on,
 			COALESCE((SELECT r.code FROM returns r WHERE r.payment_id = p.id ORDER BY r.id LIMIT 1), ''),
 			(SELECT MIN(n.draft_on) FROM payments n WHERE n.original_payment_id = p.id AND n.state <> 'cancelled' AND n.attempt > p.attempt)
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id WHERE p.id = $1`, id).
-		Scan(&p.ID, &p.AccountID, &p.State, &p.Amount, &eff, &draft, &p.BankLast4, &p.ReturnCode, &p.RetryOn)
+		Scan(&p.ID, &p.AccountID, &p.State, &p.Amount, &eff, &draft, &p.BankLast4, &p.Installment, &due, &p.ReturnCode, &p.RetryOn)
+	p.DueOn = due
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("payment %d: %w", id, ErrNotFound)
 	}

@@ -159,6 +159,20 @@ type PaymentScheduled struct {
 	// (it is not yet in a file for the bank); only then does the email
 	// offer it. A debit already originated is told as what will happen.
 	Changeable bool
+	// Installment, when set, is the autopay installment this debit is
+	// what is left of, after the customer's one-time payments (OneTime)
+	// for the same installment due on DueDate.
+	Installment money.Cents
+	OneTime     money.Cents
+	DueDate     civil.Date
+}
+
+// AutopayCovered is the email that tells a customer autopay will not debit
+// an installment their one-time payments pay in full.
+type AutopayCovered struct {
+	Account     Masked
+	Installment money.Cents
+	DueDate     civil.Date
 }
 
 // ReturnNext is what happens after a returned payment.
@@ -241,6 +255,16 @@ func (c Composer) LeaseEndNotice(env Envelope, d LeaseEndNotice) (Message, error
 	}
 	subject := fmt.Sprintf("%s: your lease %s", c.Company, endsIn(d.DaysToMaturity, d.MaturityDate))
 	return c.compose("lease_end_notice", env, subject, d, d.Document)
+}
+
+// AutopayCovered composes the email that says autopay skips an installment
+// the customer's one-time payment covers.
+func (c Composer) AutopayCovered(env Envelope, d AutopayCovered) (Message, error) {
+	if err := checkMasked(d.Account); err != nil {
+		return Message{}, err
+	}
+	subject := fmt.Sprintf("%s: no autopay debit for your payment due %s", c.Company, longDate(d.DueDate))
+	return c.compose("autopay_covered", env, subject, d, Document{})
 }
 
 // PaymentScheduled composes the payment-scheduled email.

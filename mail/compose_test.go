@@ -98,6 +98,17 @@ func composedCases() []composedCase {
 				Account: account, Amount: 52317, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"), Changeable: true,
 			})
 		}},
+		{"payment_scheduled_reduced", func(c Composer) (Message, error) {
+			return c.PaymentScheduled(testEnvelope("outbox-13.payment-scheduled@drafter.example", "Sam Lee"), PaymentScheduled{
+				Account: account, Amount: 21275, BankAccount: bank, DebitDate: civil.MustParse("2026-11-27"),
+				Installment: 41275, OneTime: 20000, DueDate: civil.MustParse("2026-11-27"),
+			})
+		}},
+		{"autopay_covered", func(c Composer) (Message, error) {
+			return c.AutopayCovered(testEnvelope("outbox-14.autopay-covered@drafter.example", "Sam Lee"), AutopayCovered{
+				Account: account, Installment: 41275, DueDate: civil.MustParse("2026-11-27"),
+			})
+		}},
 		{"statement_ready_past_due", func(c Composer) (Message, error) {
 			return c.StatementReady(testEnvelope("outbox-11.statement@drafter.example", "Sam Lee"), StatementReady{
 				Account: account, PeriodStart: civil.MustParse("2026-10-28"), PeriodEnd: civil.MustParse("2026-11-27"),
