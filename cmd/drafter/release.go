@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/storage"
 )
 
 // ReleaseFileCommand undoes the allocation of a NACHA file that was never
@@ -59,6 +60,14 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Bytes at the file's key mean it was built and put before the
+	// process died: it may be on its way to the bank. Finish it instead.
+	if _, err := a.docs.Stat(ctx, f.StorageKey); err == nil {
+		return fmt.Errorf("file %s is in storage: it may have gone to the bank, so it is not released; `drafter restart` the originate run for %s to finish it",
+			f.StorageKey, f.BusinessDate)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("check storage for %s: %w", f.StorageKey, err)
 	}
 	n, err := a.store.ReleaseFile(ctx, f.ID, operator(), *reason)
 	if err != nil {
