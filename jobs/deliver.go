@@ -415,11 +415,7 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 	var msg mail.Message
 	switch m.Kind {
 	case "payment_scheduled":
-		var p ledger.OutboxPaymentPayload
-		if err := decodePayload(m, &p); err != nil {
-			return msg, err
-		}
-		pay, err := c.payment(ctx, r, m, p.PaymentID)
+		pay, err := c.payloadPayment(ctx, r, m)
 		if err != nil {
 			return msg, err
 		}
@@ -432,21 +428,15 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 			// customer's one-time payments for the installment.
 			d.Installment, d.OneTime, d.DueDate = pay.Installment, pay.Installment-pay.Amount, pay.DueOn
 		}
-		msg, err = c.composer.PaymentScheduled(env, d)
-		if err != nil {
+		if msg, err = c.composer.PaymentScheduled(env, d); err != nil {
 			return msg, &permanentError{err}
 		}
 	case "autopay_covered":
-		var p ledger.OutboxPaymentPayload
-		if err := decodePayload(m, &p); err != nil {
-			return msg, err
-		}
-		pay, err := c.payment(ctx, r, m, p.PaymentID)
+		pay, err := c.payloadPayment(ctx, r, m)
 		if err != nil {
 			return msg, err
 		}
-		msg, err = c.composer.AutopayCovered(env, mail.AutopayCovered{Account: account, Installment: pay.Installment, DueDate: pay.DueOn})
-		if err != nil {
+		if msg, err = c.composer.AutopayCovered(env, mail.AutopayCovered{Account: account, Installment: pay.Installment, DueDate: pay.DueOn}); err != nil {
 			return msg, &permanentError{err}
 		}
 	case "payment_returned":
@@ -526,6 +516,15 @@ func maskAccount(id string) mail.Masked {
 		keep = keep[len(keep)-4:]
 	}
 	return mail.Masked("****" + string(keep))
+}
+
+// payloadPayment is the payment a message's payload names.
+func (c *delivery) payloadPayment(ctx context.Context, r *Run, m ledger.OutboxMessage) (ledger.MailPayment, error) {
+	var p ledger.OutboxPaymentPayload
+	if err := decodePayload(m, &p); err != nil {
+		return ledger.MailPayment{}, err
+	}
+	return c.payment(ctx, r, m, p.PaymentID)
 }
 
 func (c *delivery) payment(ctx context.Context, r *Run, m ledger.OutboxMessage, id int64) (ledger.MailPayment, error) {
