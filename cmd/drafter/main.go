@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -70,10 +71,15 @@ func main() {
 		}
 		return
 	}
-	name := os.Args[1]
+	name, args := commandLine(os.Args[1:])
+	if name == "" {
+		fmt.Fprintln(os.Stderr, "drafter: which command? (the flags before it were read)")
+		usage()
+		os.Exit(2)
+	}
 	for _, e := range commands {
 		if e.name == name {
-			err := e.cmd().Run(ctx, os.Args[2:])
+			err := e.cmd().Run(ctx, args)
 			if errors.Is(err, errHelp) {
 				return
 			}
@@ -94,3 +100,27 @@ func main() {
 }
 
 type exitCoder interface{ ExitCode() int }
+
+// commandLine splits the command line into the command and its arguments.
+// The flags every command takes (--data-dir, --config) may also stand
+// before the command (`drafter --data-dir X runs`); they are moved to the
+// end of its arguments, where every command reads them.
+func commandLine(args []string) (string, []string) {
+	var global []string
+	for len(args) > 0 {
+		a := args[0]
+		flagName, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (flagName != "data-dir" && flagName != "config") {
+			break
+		}
+		if hasValue || len(args) == 1 {
+			global, args = append(global, a), args[1:]
+		} else {
+			global, args = append(global, a, args[1]), args[2:]
+		}
+	}
+	if len(args) == 0 {
+		return "", global
+	}
+	return args[0], append(args[1:len(args):len(args)], global...)
+}

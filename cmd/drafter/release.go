@@ -31,23 +31,17 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
-	// The key may come before or after the flags.
-	var key string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		key, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if key == "" && fs.NArg() > 0 {
-		key = fs.Arg(0)
-	}
-	if key == "" {
+	if len(pos) != 1 {
 		fs.Usage()
-		return fmt.Errorf("release-file: want the file's storage key (ach/outbound/DATE/drafter-DATE-M.ach)")
+		return usageErrorf("want the file's storage key (ach/outbound/DATE/drafter-DATE-M.ach), got %q", pos)
 	}
+	key := pos[0]
 	if strings.TrimSpace(*reason) == "" {
-		return fmt.Errorf("release-file %s: --reason is required: say why (for example \"name snapshot cannot be built, ticket 4411\")", key)
+		return usageErrorf("%s: --reason is required: say why (for example \"name snapshot cannot be built, ticket 4411\")", key)
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {

@@ -13,17 +13,30 @@ type StorageCommand struct{ common }
 
 // Run implements command.
 func (c *StorageCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("storage", "storage ls PREFIX [--json]\n       drafter storage get KEY [--out FILE]")
+	fs := newFlagSet("storage", "storage ls [PREFIX] [--json]\n       drafter storage get KEY [--out FILE]\n\n"+
+		"ls lists the objects whose keys start with PREFIX (all when none), with\n"+
+		"size, time and sha256; get writes one object to standard output or FILE.")
 	c.register(fs)
 	out := fs.String("out", "", "with get: write to FILE instead of standard output")
 	fs.BoolVar(&c.jsonOut, "json", false, "with ls: print JSON")
-	if len(args) < 2 || (args[0] != "ls" && args[0] != "get") {
-		fs.Usage()
-		return errHelp
-	}
-	verb, arg := args[0], args[1]
-	if err := fs.Parse(args[2:]); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return usageErrorf("want ls or get")
+	}
+	verb, arg := pos[0], ""
+	switch {
+	case verb != "ls" && verb != "get":
+		return usageErrorf("unknown verb %q: want ls or get", verb)
+	case len(pos) > 2:
+		return usageErrorf("%s: one %s, got %q", verb, map[string]string{"ls": "prefix", "get": "key"}[verb], pos[1:])
+	case len(pos) == 2:
+		arg = pos[1]
+	case verb == "get":
+		return usageErrorf("get: want the object's key (see `drafter storage ls`)")
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
