@@ -65,14 +65,15 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 	skip := fs.Bool("skip-invalid", false, "import the good lines; write the bad ones' errors to --rejects")
 	rejects := fs.String("rejects", "", "where --skip-invalid writes rejected lines' errors (default FILE.rejects)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return errHelp
-	}
-	file := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageErrorf("want one extract file to import, got %q", pos)
+	}
+	file := pos[0]
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
