@@ -701,9 +701,12 @@ func TestIngestMoovExamples(t *testing.T) {
 		kinds  []string
 	}{
 		{"test/testdata/return-WEB.ach", jobs.IngestApplied, []string{"return_unmatched", "return_unmatched"}},
-		{"test/issues/testdata/issue1620_return.ach", jobs.IngestApplied, []string{"return_unmatched"}},
-		{"test/testdata/cor-example.ach", jobs.IngestApplied, []string{"noc_unmatched"}},
-		{"examples/testdata/dishonored-return.ach", jobs.IngestApplied, []string{"return_dishonored", "return_dishonored"}},
+		// moov-io/ach's own examples put a forward transaction code on a
+		// return, or the wrong trace on an addenda: a bank file that does so
+		// is refused (TestParseInboundRejects in package ach).
+		{"test/issues/testdata/issue1620_return.ach", jobs.IngestRejected, []string{"inbound_rejected"}},
+		{"test/testdata/cor-example.ach", jobs.IngestRejected, []string{"inbound_rejected"}},
+		{"examples/testdata/dishonored-return.ach", jobs.IngestRejected, []string{"inbound_rejected"}},
 		{"test/testdata/contested_addenda.txt", jobs.IngestApplied, []string{"return_contested"}},
 		{"test/testdata/pos-invalidReturnFile.ach", jobs.IngestRejected, []string{"inbound_rejected"}},
 		{"test/testdata/web-invalidNOCFile.ach", jobs.IngestRejected, []string{"inbound_rejected"}},
@@ -733,6 +736,30 @@ func TestIngestMoovExamples(t *testing.T) {
 		}
 		if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM returns WHERE payment_id IS NOT NULL`); n != 0 {
 			t.Fatalf("%d returns applied from files about other originators", n)
+		}
+	})
+}
+
+// TestIngestRepeatInFile: a file holding the same return twice applies the
+// first, holds the second as an exception naming both lines, and counts
+// neither as already applied; inbound_files.returns counts what was
+// applied.
+func TestIngestRepeatInFile(t *testing.T) {
+	data, err := os.ReadFile("../ach/testdata/inbound/strict/repeat.ach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgertestEach(t, func(t *testing.T, env *jobs.Env) {
+		fr := ingest(t, env, "repeat.ach", data, returnsDay)
+		if fr.Status != jobs.IngestApplied || fr.Entries != 13 || fr.Repeats != 1 || fr.Duplicates != 0 || fr.Unmatched != 12 || fr.Returns != 12 {
+			t.Fatalf("ingest: %+v", fr)
+		}
+		if n := queryInt(t, env.Store, `SELECT returns FROM inbound_files WHERE sha256 = $1`, fr.SHA256); n != 12 {
+			t.Errorf("inbound_files.returns %d, want 12", n)
+		}
+		detail := queryString(t, env.Store, `SELECT detail FROM exceptions WHERE kind = 'inbound_repeat'`)
+		if want := "R01 for original trace 021000020000001 on line 39 of repeat.ach repeats the entry on line 3 of the same file"; !strings.Contains(detail, want) {
+			t.Errorf("exception %q, want it to contain %q", detail, want)
 		}
 	})
 }
@@ -803,6 +830,8 @@ func TestReturnsJob(t *testing.T) {
 // database or storage failure.
 func FuzzIngest(f *testing.F) {
 	seeds, _ := filepath.Glob("../ach/testdata/inbound/*.ach")
+	strict, _ := filepath.Glob("../ach/testdata/inbound/strict/*.ach")
+	seeds = append(seeds, strict...)
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {

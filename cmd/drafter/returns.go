@@ -103,16 +103,19 @@ func printIngest(s *jobs.IngestSummary) {
 	for _, f := range s.Files {
 		fmt.Printf("%s: %s", f.Name, f.Status)
 		if f.Status == jobs.IngestApplied {
-			fmt.Printf(" (%d entries: %d matched, %d unmatched, %d mismatched, %d already applied)", f.Entries, f.Matched, f.Unmatched,
-				f.Mismatched, f.Duplicates)
+			fmt.Printf(" (%d entries: %d matched, %d unmatched, %d mismatched, %d repeated in the file, %d already applied)", f.Entries, f.Matched,
+				f.Unmatched, f.Mismatched, f.Repeats, f.Duplicates)
 		}
 		fmt.Println()
 		if f.Error != "" {
 			fmt.Printf("  %s\n", f.Error)
 		}
+		for _, n := range f.Notes {
+			fmt.Printf("  note: %s\n", n)
+		}
 	}
-	fmt.Printf("entries %d: returns %d, corrections %d; matched %d, unmatched %d, mismatched %d, dishonored/contested %d, already applied %d\n",
-		s.Entries, s.Returns, s.Corrections, s.Matched, s.Unmatched, s.Mismatched, s.Dishonored, s.Duplicates)
+	fmt.Printf("entries %d: returns %d, corrections %d; matched %d, unmatched %d, mismatched %d, dishonored/contested %d, repeated in the file %d, already applied %d\n",
+		s.Entries, s.Returns, s.Corrections, s.Matched, s.Unmatched, s.Mismatched, s.Dishonored, s.Repeats, s.Duplicates)
 	if len(s.ByCode) > 0 {
 		fmt.Printf("by return code: %s\n", countList(s.ByCode))
 	}
