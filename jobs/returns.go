@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"path"
 	"strings"
 
@@ -58,6 +60,11 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 			continue
 		}
 		r.Selected(1)
+		if max := r.Env.maxInbound(); max > 0 && o.Size > max {
+			// Left in the inbound folder, so a person sees it there.
+			r.ItemFailed(o.Key, inboundTooLarge(o.Key, max))
+			continue
+		}
 		data, _, err := r.Env.Docs.Get(ctx, o.Key)
 		if err != nil {
 			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
@@ -88,6 +95,14 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 	return sum, nil
 }
 
+// maxInbound is DRAFTER_MAX_INBOUND_FILE_BYTES, 0 without a config.
+func (e *Env) maxInbound() int64 {
+	if e.Config == nil {
+		return 0
+	}
+	return int64(e.Config.MaxInboundFileBytes)
+}
+
 func inProcessedFolder(key string) bool {
 	for seg := range strings.SplitSeq(key, "/") {
 		if seg == storage.ProcessedDir {
@@ -95,6 +110,32 @@ func inProcessedFolder(key string) bool {
 		}
 	}
 	return false
+}
+
+// ErrInboundTooLarge says an inbound file is larger than
+// DRAFTER_MAX_INBOUND_FILE_BYTES.
+var ErrInboundTooLarge = errors.New("larger than DRAFTER_MAX_INBOUND_FILE_BYTES")
+
+// ReadInbound reads an inbound file of at most max bytes (no bound when max
+// is 0). A larger one is refused with ErrInboundTooLarge after max+1 bytes,
+// never read whole.
+func ReadInbound(r io.Reader, name string, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = math.MaxInt64 - 1
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, inboundTooLarge(name, max)
+	}
+	return data, nil
+}
+
+func inboundTooLarge(name string, max int64) error {
+	return fmt.Errorf("%s: file: the file is %w (%d bytes); nothing was kept or applied: a day's returns are far smaller, so check what the bank sent, or raise the limit",
+		name, ErrInboundTooLarge, max)
 }
 
 // Ingester applies inbound return and NOC files to the ledger.

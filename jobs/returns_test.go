@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -762,6 +763,38 @@ func TestIngestRepeatInFile(t *testing.T) {
 			t.Errorf("exception %q, want it to contain %q", detail, want)
 		}
 	})
+}
+
+// TestInboundFileCap: a file larger than DRAFTER_MAX_INBOUND_FILE_BYTES
+// is refused before it is read whole, by ReadInbound and by the job (which
+// leaves it in the inbound folder for a person and keeps no copy).
+func TestInboundFileCap(t *testing.T) {
+	big := bytes.Repeat([]byte("0"), 4096)
+	if _, err := jobs.ReadInbound(bytes.NewReader(big), "big.ach", 4095); !errors.Is(err, jobs.ErrInboundTooLarge) ||
+		!strings.Contains(err.Error(), "big.ach: file: the file is larger than DRAFTER_MAX_INBOUND_FILE_BYTES (4095 bytes)") {
+		t.Errorf("ReadInbound over the cap: %v", err)
+	}
+	if b, err := jobs.ReadInbound(bytes.NewReader(big), "big.ach", 4096); err != nil || len(b) != 4096 {
+		t.Errorf("ReadInbound at the cap: %d bytes, %v", len(b), err)
+	}
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_MAX_INBOUND_FILE_BYTES": "4095"})
+	ctx := context.Background()
+	if _, err := env.Docs.Put(ctx, jobs.InboundPrefix+"big.ach", big, storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: returnsDay, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Run.Status == ledger.RunSucceeded {
+		t.Errorf("run %s with a file over the cap", res.Run.Status)
+	}
+	if objs, _ := env.Docs.List(ctx, jobs.InboundPrefix); len(objs) != 1 || objs[0].Key != jobs.InboundPrefix+"big.ach" {
+		t.Errorf("inbound folder: %+v", objs)
+	}
+	if kept, _ := env.Docs.List(ctx, "ach/received/"); len(kept) != 0 {
+		t.Errorf("kept a copy of a file over the cap: %+v", kept)
+	}
 }
 
 // TestReturnsJob runs the job over the inbound folder: it ingests each new

@@ -55,9 +55,9 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 	in := env.Ingester(a.store, false, nil)
 	sum := jobs.NewIngestSummary()
 	for _, name := range files {
-		data, err := os.ReadFile(name)
+		data, err := readInbound(name, int64(a.cfg.MaxInboundFileBytes))
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return err
 		}
 		fr, err := in.File(ctx, name, data, d)
 		if err != nil {
@@ -97,6 +97,21 @@ func parseInterspersed(fs interface {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// readInbound reads a return or NOC file of at most max bytes; a larger
+// one (or an endless one, /dev/zero) is refused without being read whole.
+func readInbound(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := jobs.ReadInbound(f, name, max)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
 }
 
 func printIngest(s *jobs.IngestSummary) {
