@@ -212,6 +212,9 @@ func (d *Decoder) decodeLine(line []byte) (Account, error) {
 		return a, d.lineError(FieldLine, fmt.Sprintf("has more after the JSON object ends at byte %d; want one JSON object per line", dec.InputOffset()))
 	}
 	var errs []error
+	if field, dup := duplicateKey(line); dup {
+		errs = append(errs, d.lineError(field, "appears twice; want each field once (JSON keeps the last silently, so which one was meant is not known)"))
+	}
 	if a.ID != "" {
 		if first, dup := d.seen[a.ID]; dup {
 			errs = append(errs, d.lineError("id", fmt.Sprintf("%q was already used on line %d; want each account once per file", a.ID, first)))

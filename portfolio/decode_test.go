@@ -198,6 +198,42 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
+// TestDecodeDuplicateKeys: a field twice in one object is refused with its
+// path, whatever the case or escaping of the second; the same name in
+// different objects is fine.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	l := sampleLines(t, 1)
+	tests := []struct {
+		name, line, want string
+	}{
+		{"id twice", strings.Replace(l[0], `{`, `{"id":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+		{"account number twice", strings.Replace(l[0], `"account_number":`, `"account_number":"999999999","account_number":`, 1),
+			"x.jsonl:1: bank_accounts[0].account_number: appears twice"},
+		{"other case", strings.Replace(l[0], `{`, `{"ID":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+		{"escaped", strings.Replace(l[0], `{`, `{"\u0069d":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decodeAll(t, strings.NewReader(tt.line), "x.jsonl")
+			if len(got.errs) == 0 || !strings.HasPrefix(got.errs[0], tt.want) {
+				t.Fatalf("errs = %q, want %q", got.errs, tt.want)
+			}
+		})
+	}
+	if field, dup := duplicateKey([]byte(l[0])); dup {
+		t.Errorf("a clean line has a duplicate %s", field)
+	}
+	for line, want := range map[string]string{
+		`{"a":{"b":1,"c":[{"d":1},{"d":2,"e":"d","d":3}]}}`: "a.c[1].d",
+		`{"a":"\"a\"","b":{"a":1},"a":2}`:                  "a",
+		`{"a":[1,{"a":1}],"b":{"a":{"a":1}}}`:               "",
+	} {
+		if field, _ := duplicateKey([]byte(line)); field != want {
+			t.Errorf("duplicateKey(%s) = %q, want %q", line, field, want)
+		}
+	}
+}
+
 func TestDecodeUnknownField(t *testing.T) {
 	l := sampleLines(t, 1)
 	line := strings.Replace(l[0], `"vin":`, `"color":"red","vin":`, 1)
