@@ -225,7 +225,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		`{"a":{"b":1,"c":[{"d":1},{"d":2,"e":"d","d":3}]}}`: "a.c[1].d",
-		`{"a":"\"a\"","b":{"a":1},"a":2}`:                  "a",
+		`{"a":"\"a\"","b":{"a":1},"a":2}`:                   "a",
 		`{"a":[1,{"a":1}],"b":{"a":{"a":1}}}`:               "",
 	} {
 		if field, _ := duplicateKey([]byte(line)); field != want {
