@@ -612,7 +612,7 @@ func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
 			perr = p.fail(0, "file", "moov-io/ach could not read the file (%v)", r)
 		}
 	}()
-	reader := moov.NewReader(strings.NewReader(strings.Join(p.lines, "\n")))
+	reader := moov.NewReader(&inboundLineReader{lines: p.lines})
 	// A bank may send a file with no batches on a day without returns. The
 	// immediate destination and origin name the parties, often by an
 	// identifier that is not a routing number (a processor's own, a tax id);
@@ -626,6 +626,33 @@ func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
 		return f, p.moovError(err, f.Control.LineNumber)
 	}
 	return f, nil
+}
+
+// inboundLineReader reads lines as one LF-separated text without making
+// that text: a copy of a large file less in memory.
+type inboundLineReader struct {
+	lines []string
+	at    int // index into lines[0] of what is read next; len+1 after its "\n"
+}
+
+func (r *inboundLineReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.lines) > 0 {
+		line := r.lines[0]
+		if r.at < len(line) {
+			c := copy(p[n:], line[r.at:])
+			n += c
+			r.at += c
+			continue
+		}
+		p[n] = '\n'
+		n++
+		r.lines, r.at = r.lines[1:], 0
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // moovError turns moov-io/ach's first error into a ParseError. moov's
@@ -777,7 +804,10 @@ func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
 	}
 	in.Created = created
 	first := map[string]int{} // what an entry is about -> line of its first entry
-	for _, b := range f.Batches {
+	for i, b := range f.Batches {
+		// What is read of a batch is let go as its values are made: the
+		// parse tree and the values are not both whole in memory.
+		f.Batches[i] = nil
 		bh := b.GetHeader()
 		batch := InboundBatch{
 			BatchNumber:      bh.BatchNumber,

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	moov "github.com/moov-io/ach"
 
@@ -687,6 +689,10 @@ func BenchmarkParseInbound(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(file)))
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	peak := inboundPeakHeap()
 	b.ResetTimer()
 	for b.Loop() {
 		in, err := ParseInbound(bytes.NewReader(file), "bench.ach")
@@ -698,6 +704,32 @@ func BenchmarkParseInbound(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	b.ReportMetric(float64((peak()-base.HeapInuse)>>20), "peakHeapMiB")
+	b.ReportMetric(float64(len(file)>>20), "fileMiB")
+}
+
+// inboundPeakHeap samples the heap in use every millisecond until the
+// returned function is called, which returns the largest sample.
+func inboundPeakHeap() func() uint64 {
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var peak uint64
+		var m runtime.MemStats
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(done); return <-result }
 }
 
 // A returns job reads the bank's file, then looks up what to do with each
