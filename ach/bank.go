@@ -133,7 +133,7 @@ func BuildNOCFile(original []byte, corrections []SimulatedCorrection, created ci
 
 // bankReadOriginal parses and validates an origination file.
 func bankReadOriginal(original []byte) (moov.File, error) {
-	lines, perr := inboundSplit(original)
+	lines, _, perr := inboundSplit(original)
 	if perr != nil {
 		perr.File = "origination file"
 		return moov.File{}, perr

@@ -37,6 +37,9 @@ type Inbound struct {
 
 	Returns     []ReturnEntry
 	Corrections []Correction
+	// Notes say what drafter had to mend to read the file (records whose
+	// trailing blanks were trimmed), for the operator; empty for a clean file.
+	Notes []string `json:",omitempty"`
 }
 
 // InboundBatch holds the batch header fields every entry of the batch shares.
@@ -72,6 +75,9 @@ type ReturnEntry struct {
 	Dishonor *DishonorDetail
 	Line     int    // line of the entry detail record
 	Raw      string // the entry and addenda records, account number masked
+	// RepeatOf is, when the file holds this same entry (a return of the same
+	// original entry) earlier, the line of that first one; 0 otherwise.
+	RepeatOf int `json:",omitempty"`
 }
 
 // DishonorDetail identifies the return a dishonored (R61-R70) or contested
@@ -108,6 +114,9 @@ type Correction struct {
 	CorrectedData       CorrectedData
 	Line                int
 	Raw                 string // the entry and addenda records, account numbers masked
+	// RepeatOf is, when the file holds a NOC (or refused NOC) for the same
+	// original entry earlier, the line of that first one; 0 otherwise.
+	RepeatOf int `json:",omitempty"`
 }
 
 // CorrectedData is the Addenda 98 corrected data, split per change code.
@@ -219,7 +228,7 @@ func ParseInbound(r io.Reader, name string) (in Inbound, err error) {
 		return Inbound{}, fmt.Errorf("read inbound file %s: %w", name, err)
 	}
 	sum := sha256.Sum256(data)
-	lines, perr := inboundSplit(data)
+	lines, notes, perr := inboundSplit(data)
 	if perr != nil {
 		perr.File = name
 		return Inbound{}, perr
@@ -237,22 +246,33 @@ func ParseInbound(r io.Reader, name string) (in Inbound, err error) {
 		return Inbound{}, p.redact(perr)
 	}
 	in.SHA256 = hex.EncodeToString(sum[:])
+	in.Notes = notes
 	return in, nil
 }
 
 // inboundSplit cuts the file into 94-character records. Lines end in LF,
 // CRLF or CR; a file without line breaks is read as consecutive records.
-// Blank lines are allowed only at the end. Line numbers are 1-based indexes
-// into the result.
-func inboundSplit(data []byte) ([]string, *ParseError) {
+// Blank lines are allowed only at the end. A line shorter than 94
+// characters is taken as a record whose trailing blanks were trimmed on the
+// way (processors do this) and padded back, with a note saying so; the
+// field checks that follow refuse it if more than blanks were lost. Line
+// numbers are 1-based indexes into the result.
+func inboundSplit(data []byte) (lines, notes []string, perr *ParseError) {
+	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
+		return nil, nil, &ParseError{Line: 1, Field: "file",
+			Problem: "the file starts with a UTF-8 byte order mark (bytes EF BB BF), which an editor or a converter adds; NACHA files are plain ASCII: ask the bank to resend the file as it was produced"}
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &ParseError{Field: "file", Problem: "the file is empty"}
+		return nil, nil, &ParseError{Field: "file", Problem: "the file is empty"}
+	}
+	if t := bytes.TrimRight(data, " \r\n"); t[len(t)-1] == 0x1a {
+		return nil, nil, &ParseError{Line: bytes.Count(t, []byte("\n")) + 1, Field: "file",
+			Problem: "the file ends in a Ctrl-Z (byte 1A, an MS-DOS end-of-file mark) that a transfer added; NACHA files end after their last record: ask the bank to resend the file without it"}
 	}
 	s := string(data)
-	var lines []string
 	if !strings.ContainsAny(s, "\r\n") {
 		if len(s)%inboundRecordLength != 0 {
-			return nil, &ParseError{Line: len(s)/inboundRecordLength + 1, Field: "record length",
+			return nil, nil, &ParseError{Line: len(s)/inboundRecordLength + 1, Field: "record length",
 				Problem: fmt.Sprintf("the file has no line breaks and its %d bytes are not whole 94-character records", len(s))}
 		}
 		lines = make([]string, 0, len(s)/inboundRecordLength)
@@ -278,38 +298,84 @@ func inboundSplit(data []byte) ([]string, *ParseError) {
 			lines = lines[:len(lines)-1]
 		}
 	}
+	var padded []int
 	for i, line := range lines {
-		if len(line) != inboundRecordLength {
-			problem := fmt.Sprintf("the record is %d characters; NACHA records are 94", len(line))
-			if strings.TrimSpace(line) == "" {
-				problem = "a blank line inside the file"
-			}
-			return nil, &ParseError{Line: i + 1, Field: "record length", Problem: problem}
+		switch {
+		case strings.TrimSpace(line) == "":
+			return nil, nil, &ParseError{Line: i + 1, Field: "record length", Problem: "a blank line inside the file"}
+		case len(line) > inboundRecordLength:
+			return nil, nil, &ParseError{Line: i + 1, Field: "record length",
+				Problem: fmt.Sprintf("the record is %d characters; NACHA records are 94", len(line))}
+		case len(line) < inboundRecordLength:
+			line += strings.Repeat(" ", inboundRecordLength-len(line))
+			lines[i] = line
+			padded = append(padded, i+1)
 		}
 		for j := 0; j < len(line); j++ {
 			if c := line[j]; c < 0x20 || c > 0x7e {
-				return nil, &ParseError{Line: i + 1, Field: "record",
+				return nil, nil, &ParseError{Line: i + 1, Field: "record",
 					Problem: fmt.Sprintf("column %d holds byte 0x%02x; NACHA records are printable ASCII", j+1, c)}
 			}
 		}
 	}
-	return lines, nil
+	if len(padded) > 0 {
+		notes = append(notes, fmt.Sprintf("%s shorter than 94 characters (trailing blanks trimmed on the way) and padded with blanks",
+			inboundLineList(padded)))
+	}
+	return lines, notes, nil
+}
+
+// inboundLineList names lines in words: "line 3 was", "lines 1, 2 and 5
+// were", "lines 1, 2, 3 and 17 more were".
+func inboundLineList(lines []int) string {
+	if len(lines) == 1 {
+		return fmt.Sprintf("line %d was", lines[0])
+	}
+	const shown = 5
+	var parts []string
+	for _, l := range lines[:min(len(lines), shown)] {
+		parts = append(parts, strconv.Itoa(l))
+	}
+	if len(lines) > shown {
+		return fmt.Sprintf("lines %s and %d more were", strings.Join(parts, ", "), len(lines)-shown)
+	}
+	return fmt.Sprintf("lines %s and %s were", strings.Join(parts[:len(parts)-1], ", "), parts[len(parts)-1])
 }
 
 type inboundParser struct {
 	file  string
 	lines []string
+	last  int // line of the entry values added last
 }
 
 func (p *inboundParser) fail(line int, field, format string, args ...any) *ParseError {
 	return &ParseError{File: p.file, Line: line, Field: field, Problem: fmt.Sprintf(format, args...)}
 }
 
-// checkStructure checks what moov-io/ach lets through but drafter cannot
-// use: every entry carries exactly one addenda record, of type 99 with a
-// known return code or 98 with a known change code; no IAT or ADV batches.
+// checkStructure checks, record by record and in drafter's words, what
+// drafter relies on and what moov-io/ach lets through: the file header's
+// creation date; every entry carries exactly one addenda record, of type 99
+// with a known return code or 98 with a known change code, whose trace
+// number is its entry's; return and NOC entries carry a return transaction
+// code; no IAT or ADV batches; every batch ends in a batch control whose
+// counts, hash and totals are the batch's, and the file control's are the
+// file's, block count included; after the file control only padding
+// records of 94 nines. Records out of place (an entry outside a batch, no
+// file header) are left to moov-io/ach, which names them.
 func (p *inboundParser) checkStructure() *ParseError {
-	entryLine, addenda := 0, 0
+	type totals struct {
+		records       int // entries and addenda
+		hash          int64
+		debit, credit int64
+	}
+	var (
+		entryLine, addenda int
+		entryRec           string
+		batchLine          int // line of the open batch's header; 0 outside a batch
+		batch, file        totals
+		batches            int
+		controlLine        int // line of the file control; 0 before it
+	)
 	endEntry := func() *ParseError {
 		if entryLine > 0 && addenda == 0 {
 			return p.fail(entryLine, "entry addenda",
@@ -318,12 +384,39 @@ func (p *inboundParser) checkStructure() *ParseError {
 		entryLine, addenda = 0, 0
 		return nil
 	}
+	noBatchControl := func(line int, what string) *ParseError {
+		return p.fail(batchLine, "batch control",
+			"the batch that starts on this line has no batch control record (type 8): %s on line %d comes first", what, line)
+	}
+	if len(p.lines) > 0 && p.lines[0][0] == '1' {
+		h := p.lines[0]
+		if d := h[23:29]; !inboundValidYYMMDD(d) {
+			return p.fail(1, "file header file creation date", "%q is not a date in YYMMDD form (positions 24-29); ask the bank for a corrected file", d)
+		}
+		if t := h[29:33]; strings.TrimSpace(t) != "" && !inboundValidHHMM(t) {
+			return p.fail(1, "file header file creation time", "%q is not a time in HHMM form (positions 30-33)", t)
+		}
+	}
 	for i, rec := range p.lines {
 		line := i + 1
+		if controlLine > 0 {
+			if rec != inboundPadding {
+				return p.fail(line, "padding",
+					"only padding records of 94 nines may follow the file control on line %d; this one is not, so the file may have been cut or joined: ask the bank for a corrected file", controlLine)
+			}
+			continue
+		}
 		switch rec[0] {
+		case '1':
+			if err := endEntry(); err != nil {
+				return err
+			}
 		case '5':
 			if err := endEntry(); err != nil {
 				return err
+			}
+			if batchLine > 0 {
+				return noBatchControl(line, "the next batch header")
 			}
 			switch sec := rec[50:53]; sec {
 			case "IAT", "ADV":
@@ -333,11 +426,15 @@ func (p *inboundParser) checkStructure() *ParseError {
 			if strings.TrimSpace(rec[4:20]) == moov.IATCOR {
 				return p.fail(line, "batch header", "IAT notification of change: drafter never originates IAT entries")
 			}
+			batchLine, batch = line, totals{}
 		case '6':
 			if err := endEntry(); err != nil {
 				return err
 			}
-			entryLine = line
+			if batchLine == 0 {
+				continue // moov-io/ach names the entry outside a batch
+			}
+			entryLine, entryRec = line, rec
 			// moov-io/ach reads a malformed number as zero; name it here.
 			for _, f := range []struct {
 				name       string
@@ -347,7 +444,17 @@ func (p *inboundParser) checkStructure() *ParseError {
 					return p.fail(line, f.name, "%q is not digits", v)
 				}
 			}
+			batch.records++
+			routing, _ := strconv.ParseInt(rec[3:11], 10, 64)
+			batch.hash += routing
+			amount, _ := strconv.ParseInt(rec[29:39], 10, 64)
+			if code := rec[1:3]; code[1] >= '5' {
+				batch.debit += amount
+			} else {
+				batch.credit += amount
+			}
 		case '7':
+			batch.records++
 			if entryLine == 0 {
 				continue // moov-io/ach names the misplaced addenda
 			}
@@ -356,7 +463,8 @@ func (p *inboundParser) checkStructure() *ParseError {
 				return p.fail(line, "addenda",
 					"the entry on line %d has a second addenda record; a return or NOC entry carries exactly one", entryLine)
 			}
-			switch typ, code := rec[1:3], rec[3:6]; typ {
+			typ, code := rec[1:3], rec[3:6]
+			switch typ {
 			case "99":
 				if _, ok := ReturnPolicy(code); !ok {
 					return p.fail(line, "addenda99 return code", "%q is not a return code NACHA defines", code)
@@ -369,8 +477,61 @@ func (p *inboundParser) checkStructure() *ParseError {
 				return p.fail(line, "addenda type code",
 					"addenda type %q: a return carries addenda 99 and a notification of change addenda 98", typ)
 			}
-		case '1', '8', '9':
+			if tc := entryRec[1:3]; !inboundReturnTransactionCodes[tc] {
+				what := "return"
+				if typ == "98" {
+					what = "notification of change"
+				}
+				return p.fail(entryLine, "entry transaction code",
+					"%s is not a return or NOC code (21, 26, 31, 36, 41, 46, 51, 56), yet the entry carries the %s on line %d: the bank's file is not what it says; ask the bank for a corrected file",
+					tc, what, line)
+			}
+			if at, et := rec[79:94], entryRec[79:94]; at != et {
+				return p.fail(line, "addenda"+typ+" trace number",
+					"%q is not the trace number %q of its entry on line %d; the addenda may belong to another entry: ask the bank for a corrected file", at, et, entryLine)
+			}
+		case '8':
 			if err := endEntry(); err != nil {
+				return err
+			}
+			if batchLine == 0 {
+				continue // moov-io/ach names the misplaced control
+			}
+			if err := p.checkControl(line, "batch control", rec, batch.records, batch.hash, batch.debit, batch.credit,
+				[4]int{4, 10, 20, 32}, [2]int{32, 44}); err != nil {
+				return err
+			}
+			batches++
+			file.records += batch.records
+			file.hash += batch.hash
+			file.debit += batch.debit
+			file.credit += batch.credit
+			batchLine = 0
+		case '9':
+			if err := endEntry(); err != nil {
+				return err
+			}
+			if rec == inboundPadding {
+				return p.fail(line, "padding", "a padding record of 94 nines before the file control; padding belongs after it")
+			}
+			if batchLine > 0 {
+				return noBatchControl(line, "the file control")
+			}
+			controlLine = line
+			if v := rec[1:7]; !inboundDigits(v) {
+				return p.fail(line, "file control batch count", "%q is not digits", v)
+			} else if n, _ := strconv.Atoi(v); n != batches {
+				return p.fail(line, "file control batch count", "says %d batches; the file has %d", n, batches)
+			}
+			blocks := (len(p.lines) + 9) / 10
+			if v := rec[7:13]; !inboundDigits(v) {
+				return p.fail(line, "file control block count", "%q is not digits", v)
+			} else if n, _ := strconv.Atoi(v); n != blocks {
+				return p.fail(line, "file control block count",
+					"says %d blocks of 10 records; the file's %d records, padding included, make %d: records may be missing or added", n, len(p.lines), blocks)
+			}
+			if err := p.checkControl(line, "file control", rec, file.records, file.hash, file.debit, file.credit,
+				[4]int{13, 21, 31, 43}, [2]int{43, 55}); err != nil {
 				return err
 			}
 		default:
@@ -378,7 +539,68 @@ func (p *inboundParser) checkStructure() *ParseError {
 				"record type %q: NACHA records start with 1, 5, 6, 7, 8 or 9", rec[:1])
 		}
 	}
-	return endEntry()
+	if err := endEntry(); err != nil {
+		return err
+	}
+	if batchLine > 0 {
+		return p.fail(batchLine, "batch control", "the batch that starts on this line has no batch control record (type 8) before the file ends")
+	}
+	return nil
+}
+
+// checkControl compares a batch or file control's entry/addenda count,
+// entry hash and debit and credit totals with what the records add up to.
+// at holds the start of the count and the ends of the count, hash and
+// debit fields; credit the credit field's bounds.
+func (p *inboundParser) checkControl(line int, record, rec string, records int, hash, debit, credit int64, at [4]int, creditAt [2]int) *ParseError {
+	fields := []struct {
+		name       string
+		start, end int
+		want       int64
+		money      bool
+	}{
+		{"entry/addenda count", at[0], at[1], int64(records), false},
+		// The entry hash keeps its last 10 digits.
+		{"entry hash", at[1], at[2], hash % 10_000_000_000, false},
+		{"total debit amount", at[2], at[3], debit, true},
+		{"total credit amount", creditAt[0], creditAt[1], credit, true},
+	}
+	for _, f := range fields {
+		v := rec[f.start:f.end]
+		if !inboundDigits(v) {
+			return p.fail(line, record+" "+f.name, "%q is not digits", v)
+		}
+		got, _ := strconv.ParseInt(v, 10, 64)
+		if got == f.want {
+			continue
+		}
+		if f.money {
+			return p.fail(line, record+" "+f.name, "says %s; the entries add up to %s: the file is out of balance, ask the bank for a corrected file",
+				money.Cents(got), money.Cents(f.want))
+		}
+		return p.fail(line, record+" "+f.name, "says %d; the records add up to %d: the file is out of balance, ask the bank for a corrected file", got, f.want)
+	}
+	return nil
+}
+
+// inboundPadding is the record that fills a file's last block.
+var inboundPadding = strings.Repeat("9", inboundRecordLength)
+
+// inboundReturnTransactionCodes are the transaction codes of returns and
+// NOCs ("automated return or notification of change") for checking,
+// savings, general ledger and loan accounts.
+var inboundReturnTransactionCodes = map[string]bool{
+	"21": true, "26": true, "31": true, "36": true, "41": true, "46": true, "51": true, "56": true,
+}
+
+func inboundValidYYMMDD(s string) bool {
+	_, err := time.Parse("060102", s)
+	return err == nil && inboundDigits(s)
+}
+
+func inboundValidHHMM(s string) bool {
+	_, err := time.Parse("1504", s)
+	return err == nil && inboundDigits(s)
 }
 
 // readMoov parses and validates the records with moov-io/ach.
@@ -390,9 +612,12 @@ func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
 			perr = p.fail(0, "file", "moov-io/ach could not read the file (%v)", r)
 		}
 	}()
-	reader := moov.NewReader(strings.NewReader(strings.Join(p.lines, "\n")))
-	// A bank may send a file with no batches on a day without returns.
-	reader.SetValidation(&moov.ValidateOpts{AllowZeroBatches: true})
+	reader := moov.NewReader(&inboundLineReader{lines: p.lines})
+	// A bank may send a file with no batches on a day without returns. The
+	// immediate destination and origin name the parties, often by an
+	// identifier that is not a routing number (a processor's own, a tax id);
+	// drafter matches entries by their traces, never by these.
+	reader.SetValidation(&moov.ValidateOpts{AllowZeroBatches: true, BypassOriginValidation: true, BypassDestinationValidation: true})
 	f, err := reader.Read()
 	if err != nil {
 		return f, p.moovError(err, 0)
@@ -401,6 +626,33 @@ func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
 		return f, p.moovError(err, f.Control.LineNumber)
 	}
 	return f, nil
+}
+
+// inboundLineReader reads lines as one LF-separated text without making
+// that text: a copy of a large file less in memory.
+type inboundLineReader struct {
+	lines []string
+	at    int // index into lines[0] of what is read next; len+1 after its "\n"
+}
+
+func (r *inboundLineReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.lines) > 0 {
+		line := r.lines[0]
+		if r.at < len(line) {
+			c := copy(p[n:], line[r.at:])
+			n += c
+			r.at += c
+			continue
+		}
+		p[n] = '\n'
+		n++
+		r.lines, r.at = r.lines[1:], 0
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // moovError turns moov-io/ach's first error into a ParseError. moov's
@@ -432,6 +684,11 @@ func (p *inboundParser) moovError(err error, defaultLine int) *ParseError {
 	case errors.Is(err, moov.ErrFileControl):
 		out.Field, out.cause = "file control", moov.ErrFileControl
 		out.Problem = "the file needs exactly one file control record (type 9) after the last batch"
+	case errors.As(err, &fe) && errors.Is(fe.Err, moov.ErrConstructor):
+		// moov-io/ach's words for a field it could not read at all.
+		out.Field = strings.TrimSpace(record + " " + inboundWords(fe.FieldName))
+		out.cause = fe.Err
+		out.Problem = "the field is blank or not in its NACHA form; ask the bank for a corrected file"
 	case errors.As(err, &fe):
 		out.Field = strings.TrimSpace(record + " " + inboundWords(fe.FieldName))
 		out.cause = fe.Err
@@ -546,7 +803,11 @@ func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
 		return Inbound{}, p.fail(h.LineNumber, "file header file creation date", "%q is not a YYMMDD date", h.FileCreationDate)
 	}
 	in.Created = created
-	for _, b := range f.Batches {
+	first := map[string]int{} // what an entry is about -> line of its first entry
+	for i, b := range f.Batches {
+		// What is read of a batch is let go as its values are made: the
+		// parse tree and the values are not both whole in memory.
+		f.Batches[i] = nil
 		bh := b.GetHeader()
 		batch := InboundBatch{
 			BatchNumber:      bh.BatchNumber,
@@ -560,6 +821,7 @@ func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
 			if err := p.entry(&in, batch, ed); err != nil {
 				return Inbound{}, err
 			}
+			p.markRepeat(&in, first)
 		}
 	}
 	return in, nil
@@ -567,6 +829,7 @@ func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
 
 func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDetail) *ParseError {
 	line := ed.LineNumber
+	p.last = line
 	if line < 1 || line >= len(p.lines) {
 		return p.fail(line, "entry", "moov-io/ach reported an entry on a line the file does not have")
 	}
@@ -669,6 +932,32 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 		return p.fail(line, "entry addenda", "the entry has no addenda 99 or 98")
 	}
 	return nil
+}
+
+// markRepeat sets RepeatOf on the entry just added when the file holds one
+// about the same original entry before it: a return (or a dishonored or
+// contested one, by code) or a NOC names its original entry once.
+func (p *inboundParser) markRepeat(in *Inbound, first map[string]int) {
+	var key string
+	var line int
+	var repeatOf *int
+	if n := len(in.Returns); n > 0 && in.Returns[n-1].Line == p.last {
+		r := &in.Returns[n-1]
+		key, line, repeatOf = string(r.Kind)+" "+r.OriginalTrace, r.Line, &r.RepeatOf
+		if r.Kind != KindReturn {
+			key += " " + r.Code + " " + r.Trace
+		}
+	} else if n := len(in.Corrections); n > 0 && in.Corrections[n-1].Line == p.last {
+		c := &in.Corrections[n-1]
+		key, line, repeatOf = "noc "+c.OriginalTrace, c.Line, &c.RepeatOf
+	} else {
+		return
+	}
+	if l, ok := first[key]; ok {
+		*repeatOf = l
+		return
+	}
+	first[key] = line
 }
 
 func (p *inboundParser) checkOriginal(line int, record, trace, rdfi string) *ParseError {

@@ -45,6 +45,11 @@ type Config struct {
 	OffsetType     string
 	FileEntryLimit int
 	DraftLeadDays  int // autopay drafts this many days before the due date by default
+	// Bounds on outside input, in bytes: the longest line and the largest
+	// extract import reads, and the largest return or NOC file ingested.
+	ImportMaxLineBytes  int
+	ImportMaxFileBytes  int
+	MaxInboundFileBytes int
 	// InstallmentPolicy says what autopay does when a one-time payment is
 	// scheduled for the same installment: "one-time-covers" (the autopay
 	// debit is reduced by it) or "debit-both".
@@ -120,6 +125,9 @@ var Settings = []Setting{
 	{"DRAFTER_OFFSET_ACCOUNT", "", "settlement account number for the offset credits, digits (with DRAFTER_OFFSET_ROUTING, or neither)"},
 	{"DRAFTER_OFFSET_TYPE", "checking", "settlement account type: checking or savings"},
 	{"DRAFTER_FILE_ENTRY_LIMIT", "100000", "most entries in one NACHA file; more are split into further files"},
+	{"DRAFTER_IMPORT_MAX_LINE_BYTES", "1048576", "longest line (one account) drafter import reads, in bytes; a longer line ends the import before the rest is read"},
+	{"DRAFTER_IMPORT_MAX_FILE_BYTES", "8589934592", "largest extract drafter import reads, in bytes (default 8 GiB); a larger one is refused, nothing imported"},
+	{"DRAFTER_MAX_INBOUND_FILE_BYTES", "268435456", "largest return or NOC file ingested, in bytes (default 256 MiB); a larger one is refused before it is read whole"},
 	{"DRAFTER_DRAFT_LEAD_DAYS", "0", "days before the due date that autopay is drafted when the enrollment says 0"},
 	{"DRAFTER_INSTALLMENT_POLICY", "one-time-covers", "a one-time payment for an installment autopay also debits: one-time-covers (autopay debits only what is left) or debit-both"},
 	{"DRAFTER_PRENOTE_WAIT_DAYS", "3", "banking days after a prenote settles before the first live debit"},
@@ -238,6 +246,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 		min, max int
 	}{
 		{"DRAFTER_FILE_ENTRY_LIMIT", &c.FileEntryLimit, 1, 999999},
+		{"DRAFTER_IMPORT_MAX_LINE_BYTES", &c.ImportMaxLineBytes, 1 << 10, 1 << 30},
+		{"DRAFTER_IMPORT_MAX_FILE_BYTES", &c.ImportMaxFileBytes, 1 << 10, 1 << 42},
+		{"DRAFTER_MAX_INBOUND_FILE_BYTES", &c.MaxInboundFileBytes, 1 << 10, 1 << 36},
 		{"DRAFTER_DRAFT_LEAD_DAYS", &c.DraftLeadDays, 0, 10},
 		{"DRAFTER_PRENOTE_WAIT_DAYS", &c.PrenoteWaitDays, 0, 10},
 	}

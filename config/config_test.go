@@ -31,6 +31,9 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 	if c.DatabaseURL != "sqlite:"+filepath.Join(dir, "drafter.db") || !strings.HasPrefix(c.StorageURL, "file://"+dir) {
 		t.Fatalf("data-dir defaults: %s %s", c.DatabaseURL, c.StorageURL)
 	}
+	if c.ImportMaxLineBytes != 1<<20 || c.ImportMaxFileBytes != 8<<30 || c.MaxInboundFileBytes != 256<<20 {
+		t.Errorf("input bounds: line %d, import file %d, inbound file %d", c.ImportMaxLineBytes, c.ImportMaxFileBytes, c.MaxInboundFileBytes)
+	}
 }
 
 func TestInvalidSettingsNameTheSetting(t *testing.T) {
@@ -43,6 +46,9 @@ func TestInvalidSettingsNameTheSetting(t *testing.T) {
 		{"db", "DRAFTER_DATABASE_URL", "mysql://x", "DRAFTER_DATABASE_URL"},
 		{"attach", "DRAFTER_MAIL_ATTACH_PDF", "maybe", "DRAFTER_MAIL_ATTACH_PDF"},
 		{"offset half", "DRAFTER_OFFSET_ROUTING", "021000021", "DRAFTER_OFFSET_ACCOUNT"},
+		{"import line cap", "DRAFTER_IMPORT_MAX_LINE_BYTES", "0", "DRAFTER_IMPORT_MAX_LINE_BYTES"},
+		{"import file cap", "DRAFTER_IMPORT_MAX_FILE_BYTES", "1MB", "DRAFTER_IMPORT_MAX_FILE_BYTES"},
+		{"inbound file cap", "DRAFTER_MAX_INBOUND_FILE_BYTES", "-1", "DRAFTER_MAX_INBOUND_FILE_BYTES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

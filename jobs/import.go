@@ -21,6 +21,12 @@ type ImportOptions struct {
 	MaxErrors int
 	// Progress, when set, is called after each batch with the lines read.
 	Progress func(lines int)
+	// MaxLineBytes and MaxFileBytes bound the input
+	// (DRAFTER_IMPORT_MAX_LINE_BYTES, DRAFTER_IMPORT_MAX_FILE_BYTES; the
+	// portfolio package's defaults when 0): past either, nothing is
+	// imported and the input is not read further.
+	MaxLineBytes int
+	MaxFileBytes int64
 }
 
 // ImportReport says what an import did.
@@ -64,6 +70,12 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 	// Decoding and validating run on one core while the database writes on
 	// the other: batches pass between them.
 	dec := portfolio.NewDecoder(r, name)
+	if opt.MaxLineBytes > 0 {
+		dec.MaxLine = opt.MaxLineBytes
+	}
+	if opt.MaxFileBytes > 0 {
+		dec.MaxFile = opt.MaxFileBytes
+	}
 	batches := make(chan []portfolio.Account, 2)
 	stop := make(chan struct{})
 	var readErr error
@@ -80,6 +92,9 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 			}
 		}
 		for {
+			if ctx.Err() != nil {
+				return // the import is cancelled: nothing is committed
+			}
 			a, err := dec.Next()
 			if err == io.EOF {
 				break
@@ -125,7 +140,21 @@ func ImportFile(ctx context.Context, st *ledger.Store, r io.Reader, name string,
 		rep.Lines = dec.Line()
 	}()
 	var writeErr error
-	for batch := range batches {
+	for {
+		var batch []portfolio.Account
+		var more bool
+		select {
+		case batch, more = <-batches:
+		case <-ctx.Done():
+			// A signal: stop at once, even while the decoder waits on an
+			// input that sends nothing; the deferred rollback keeps the
+			// ledger as it was.
+			close(stop)
+			return rep, fmt.Errorf("import %s: %w; nothing was imported", name, ctx.Err())
+		}
+		if !more {
+			break
+		}
 		if writeErr != nil {
 			continue // drain, so the decoder can stop
 		}

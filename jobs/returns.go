@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"path"
 	"strings"
 
@@ -58,6 +60,11 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 			continue
 		}
 		r.Selected(1)
+		if max := r.Env.maxInbound(); max > 0 && o.Size > max {
+			// Left in the inbound folder, so a person sees it there.
+			r.ItemFailed(o.Key, inboundTooLarge(o.Key, max))
+			continue
+		}
 		data, _, err := r.Env.Docs.Get(ctx, o.Key)
 		if err != nil {
 			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
@@ -88,6 +95,14 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 	return sum, nil
 }
 
+// maxInbound is DRAFTER_MAX_INBOUND_FILE_BYTES, 0 without a config.
+func (e *Env) maxInbound() int64 {
+	if e.Config == nil {
+		return 0
+	}
+	return int64(e.Config.MaxInboundFileBytes)
+}
+
 func inProcessedFolder(key string) bool {
 	for seg := range strings.SplitSeq(key, "/") {
 		if seg == storage.ProcessedDir {
@@ -95,6 +110,32 @@ func inProcessedFolder(key string) bool {
 		}
 	}
 	return false
+}
+
+// ErrInboundTooLarge says an inbound file is larger than
+// DRAFTER_MAX_INBOUND_FILE_BYTES.
+var ErrInboundTooLarge = errors.New("larger than DRAFTER_MAX_INBOUND_FILE_BYTES")
+
+// ReadInbound reads an inbound file of at most max bytes (no bound when max
+// is 0). A larger one is refused with ErrInboundTooLarge after max+1 bytes,
+// never read whole.
+func ReadInbound(r io.Reader, name string, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = math.MaxInt64 - 1
+	}
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, inboundTooLarge(name, max)
+	}
+	return data, nil
+}
+
+func inboundTooLarge(name string, max int64) error {
+	return fmt.Errorf("%s: file: the file is %w (%d bytes); nothing was kept or applied: a day's returns are far smaller, so check what the bank sent, or raise the limit",
+		name, ErrInboundTooLarge, max)
 }
 
 // Ingester applies inbound return and NOC files to the ledger.
@@ -132,13 +173,16 @@ func (e *Env) Ingester(st *ledger.Store, dryRun bool, checkpoint func(string)) *
 // IngestCounts count what ingesting did. Entries applied from an earlier
 // file count only in Duplicates.
 type IngestCounts struct {
-	Entries                 int            `json:"entries"`
-	Returns                 int            `json:"returns"`
-	Corrections             int            `json:"corrections"`
-	Matched                 int            `json:"matched"`
-	Unmatched               int            `json:"unmatched"`
-	Mismatched              int            `json:"mismatched"`
-	Dishonored              int            `json:"dishonored_or_contested"`
+	Entries     int `json:"entries"`
+	Returns     int `json:"returns"`
+	Corrections int `json:"corrections"`
+	Matched     int `json:"matched"`
+	Unmatched   int `json:"unmatched"`
+	Mismatched  int `json:"mismatched"`
+	Dishonored  int `json:"dishonored_or_contested"`
+	// Repeats are entries the same file holds twice (or more): each repeat
+	// is held as an exception naming both lines, never applied.
+	Repeats                 int            `json:"repeated_in_file"`
 	Duplicates              int            `json:"duplicates"`
 	ByCode                  map[string]int `json:"by_return_code"`
 	ByChangeCode            map[string]int `json:"by_change_code"`
@@ -164,6 +208,7 @@ func (c *IngestCounts) add(o IngestCounts) {
 	c.Unmatched += o.Unmatched
 	c.Mismatched += o.Mismatched
 	c.Dishonored += o.Dishonored
+	c.Repeats += o.Repeats
 	c.Duplicates += o.Duplicates
 	for k, v := range o.ByCode {
 		c.ByCode[k] += v
@@ -193,6 +238,8 @@ type FileIngest struct {
 	Key    string `json:"kept_as,omitempty"`
 	Status string `json:"status"` // applied | already processed | rejected | already rejected
 	Error  string `json:"error,omitempty"`
+	// Notes say what drafter mended to read the file (ach.Inbound.Notes).
+	Notes []string `json:"notes,omitempty"`
 	IngestCounts
 }
 
@@ -281,11 +328,22 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	for _, c := range parsed.Corrections {
 		traces = append(traces, c.OriginalTrace)
 	}
-	var dishonored int
+	fr.Notes = parsed.Notes
+	for _, n := range parsed.Notes {
+		log.Warn().Str("note", n).Msg("inbound file mended to be read")
+	}
+	var dishonored, repeats int
 	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
 		plan := PlanInbound(parsed, targets, on, in.Calendar, in.FeeCaps)
 		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
-		dishonored = len(plan.Exceptions)
+		dishonored, repeats = 0, 0
+		for _, ex := range plan.Exceptions {
+			if ex.Kind == "inbound_repeat" {
+				repeats++
+			} else {
+				dishonored++
+			}
+		}
 		return plan, nil
 	})
 	if errors.Is(err, ledger.ErrAlreadyProcessed) {
@@ -297,7 +355,7 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	}
 	in.Checkpoint("inbound file applied")
 	fr.Status = IngestApplied
-	fr.Dishonored = dishonored
+	fr.Dishonored, fr.Repeats = dishonored, repeats
 	fr.Duplicates = res.Duplicates
 	for _, r := range res.Returns {
 		fr.Returns++
@@ -343,6 +401,10 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 	var plan ledger.InboundPlan
 	for _, e := range in.Returns {
 		p, _ := ach.ReturnPolicy(e.Code)
+		if e.RepeatOf != 0 {
+			plan.Exceptions = append(plan.Exceptions, repeatException(in, e.Line, e.RepeatOf, e.Code, e.OriginalTrace, e.Raw))
+			continue
+		}
 		if e.Kind != ach.KindReturn {
 			// A dishonored or contested return is about a return, not a
 			// debit: it names the original trace again, so it never goes
@@ -357,9 +419,23 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 		plan.Returns = append(plan.Returns, planReturn(in.File, e, p, targets, on, cal, feeCaps))
 	}
 	for _, c := range in.Corrections {
+		if c.RepeatOf != 0 {
+			plan.Exceptions = append(plan.Exceptions, repeatException(in, c.Line, c.RepeatOf, c.ChangeCode, c.OriginalTrace, c.Raw))
+			continue
+		}
 		plan.Corrections = append(plan.Corrections, planCorrection(in.File, c, targets, on))
 	}
 	return plan
+}
+
+// repeatException holds an entry the file already holds on an earlier line:
+// a bank sends one return or NOC per original entry, so a second one is a
+// mistake of the bank's (or a file joined twice) for a person to look at;
+// the first is applied as usual.
+func repeatException(in ach.Inbound, line, first int, code, trace, raw string) ledger.Exception {
+	return ledger.Exception{Kind: "inbound_repeat", Reference: fmt.Sprintf("%s line %d", in.SHA256, line), Raw: raw,
+		Detail: fmt.Sprintf("%s for original trace %s on line %d of %s repeats the entry on line %d of the same file; only line %d was applied: ask the bank whether the entry was meant twice",
+			code, trace, line, in.File, first, first)}
 }
 
 func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string][]ledger.ReturnTarget, on civil.Date, cal *CachedCalendar, feeCaps map[string]money.Cents) ledger.ReturnApply {

@@ -11,29 +11,77 @@ import (
 	"strconv"
 )
 
-// MaxLineBytes is the longest line the decoder reads, newline excluded. A
-// longer line is reported as an error and skipped; it never grows memory
-// without bound.
+// MaxLineBytes is the default longest line the decoder reads, newline
+// excluded (DRAFTER_IMPORT_MAX_LINE_BYTES). A longer line ends the decoding
+// with a *LimitError as soon as the limit is passed: memory never grows
+// without bound, and an input without newlines (/dev/zero) is refused
+// without being read to its end.
 const MaxLineBytes = 1 << 20
+
+// MaxFileBytes is the default largest extract the decoder reads
+// (DRAFTER_IMPORT_MAX_FILE_BYTES).
+const MaxFileBytes = 8 << 30
+
+// LimitError ends the decoding of an input that passes a limit: a line
+// longer than the line limit, or a file larger than the file limit. Error
+// returns "FILE:LINE: field: problem"; it is not a *LineError, since no
+// later line is read.
+type LimitError struct{ LineError }
+
+// Error returns "FILE:LINE: (line): problem".
+func (e *LimitError) Error() string { return e.LineError.Error() }
+
+// limitedReader counts what it reads and fails once more than max bytes
+// came through.
+type limitedReader struct {
+	r        io.Reader
+	n, max   int64
+	exceeded bool
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n > l.max {
+		l.exceeded = true
+		return 0, errFileTooLarge
+	}
+	if rest := l.max + 1 - l.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
+}
+
+var errFileTooLarge = errors.New("file too large")
 
 // Decoder reads an extract in JSON Lines form, one account per line, and
 // validates each account. Blank lines are skipped; lines may end in LF or
 // CRLF, and the last line may lack its newline.
 type Decoder struct {
-	r    *bufio.Reader
-	file string
-	line int
-	buf  []byte
-	seen map[string]int // account id -> line where it was first seen
-	err  error          // sticky read error
+	// MaxLine and MaxFile are the longest line and the largest file read,
+	// in bytes (MaxLineBytes and MaxFileBytes unless set before the first
+	// Next).
+	MaxLine int
+	MaxFile int64
+	lr      *limitedReader
+	r       *bufio.Reader
+	file    string
+	line    int
+	buf     []byte
+	seen    map[string]int // account id -> line where it was first seen
+	err     error          // sticky read error
 }
 
 // NewDecoder returns a Decoder reading r. File names r in error messages.
 func NewDecoder(r io.Reader, file string) *Decoder {
+	lr := &limitedReader{r: r, max: MaxFileBytes}
 	return &Decoder{
-		r:    bufio.NewReaderSize(r, 64<<10),
-		file: file,
-		seen: make(map[string]int),
+		MaxLine: MaxLineBytes,
+		MaxFile: MaxFileBytes,
+		lr:      lr,
+		r:       bufio.NewReaderSize(lr, 64<<10),
+		file:    file,
+		seen:    make(map[string]int),
 	}
 }
 
@@ -53,7 +101,18 @@ func (d *Decoder) Next() (Account, error) {
 		if d.err != nil {
 			return Account{}, d.err
 		}
+		d.lr.max = d.MaxFile
 		line, n, err := d.readLine()
+		switch {
+		case d.lr.exceeded:
+			d.err = &LimitError{LineError{File: d.file, Line: d.line + 1, Field: FieldLine,
+				Problem: fmt.Sprintf("the file is larger than %d bytes (DRAFTER_IMPORT_MAX_FILE_BYTES); nothing was imported: split it, or raise the limit", d.MaxFile)}}
+			return Account{}, d.err
+		case err == errLineTooLong:
+			d.err = &LimitError{LineError{File: d.file, Line: d.line + 1, Field: FieldLine,
+				Problem: fmt.Sprintf("the line is longer than %d bytes (DRAFTER_IMPORT_MAX_LINE_BYTES); want one account per line: nothing was imported, and the file was not read further", d.MaxLine)}}
+			return Account{}, d.err
+		}
 		if err != nil && err != io.EOF {
 			d.err = fmt.Errorf("read %s: %w", d.file, err)
 			return Account{}, d.err
@@ -67,9 +126,6 @@ func (d *Decoder) Next() (Account, error) {
 			d.err = io.EOF
 		}
 		d.line++
-		if n > MaxLineBytes {
-			return Account{}, d.lineError(FieldLine, fmt.Sprintf("line is %d bytes long; want at most %d bytes per account", n, MaxLineBytes))
-		}
 		if d.line == 1 {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 		}
@@ -104,17 +160,18 @@ func (d *Decoder) All() iter.Seq2[Account, error] {
 	}
 }
 
-// readLine reads one line with its terminator removed, keeping at most
-// MaxLineBytes+1 bytes of it; n is the line's full length without the
-// terminator.
+// readLine reads one line with its terminator removed; n is the line's
+// length without the terminator. It stops with errLineTooLong as soon as
+// the line is longer than MaxLine (and its terminator).
 func (d *Decoder) readLine() (line []byte, n int, err error) {
 	d.buf = d.buf[:0]
 	for {
 		chunk, rerr := d.r.ReadSlice('\n')
 		n += len(chunk)
-		if room := MaxLineBytes + 2 - len(d.buf); room > 0 {
-			d.buf = append(d.buf, chunk[:min(len(chunk), room)]...)
+		if n > d.MaxLine+2 {
+			return nil, n, errLineTooLong
 		}
+		d.buf = append(d.buf, chunk...)
 		if rerr == bufio.ErrBufferFull {
 			continue
 		}
@@ -125,11 +182,16 @@ func (d *Decoder) readLine() (line []byte, n int, err error) {
 				n--
 			}
 		}
+		if n > d.MaxLine {
+			return nil, n, errLineTooLong
+		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		return line, n, rerr
 	}
 }
+
+var errLineTooLong = errors.New("line too long")
 
 func (d *Decoder) lineError(field, problem string) *LineError {
 	return &LineError{File: d.file, Line: d.line, Field: field, Problem: problem}
@@ -150,6 +212,9 @@ func (d *Decoder) decodeLine(line []byte) (Account, error) {
 		return a, d.lineError(FieldLine, fmt.Sprintf("has more after the JSON object ends at byte %d; want one JSON object per line", dec.InputOffset()))
 	}
 	var errs []error
+	if field, dup := duplicateKey(line); dup {
+		errs = append(errs, d.lineError(field, "appears twice; want each field once (JSON keeps the last silently, so which one was meant is not known)"))
+	}
 	if a.ID != "" {
 		if first, dup := d.seen[a.ID]; dup {
 			errs = append(errs, d.lineError("id", fmt.Sprintf("%q was already used on line %d; want each account once per file", a.ID, first)))

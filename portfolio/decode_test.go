@@ -106,21 +106,131 @@ func TestDecodeTruncatedLastLine(t *testing.T) {
 	}
 }
 
-func TestDecodeHugeLine(t *testing.T) {
+// TestDecodeLimits: a line longer than the line limit, or a file larger
+// than the file limit, ends the decoding with a *LimitError as soon as the
+// limit is passed, without reading the rest (an endless input ends too).
+func TestDecodeLimits(t *testing.T) {
 	l := sampleLines(t, 2)
 	huge := `{"id":"` + strings.Repeat("x", 3*MaxLineBytes) + `"}`
-	got := decodeAll(t, strings.NewReader(l[0]+"\n"+huge+"\n"+l[1]+"\n"), "x.jsonl")
-	want := "x.jsonl:2: (line): line is 3145737 bytes long; want at most 1048576 bytes per account"
-	if len(got.errs) != 1 || got.errs[0] != want {
-		t.Fatalf("errs = %q, want %q", got.errs, want)
+	tests := []struct {
+		name    string
+		r       io.Reader
+		maxLine int
+		maxFile int64
+		ids     int
+		want    string
+	}{
+		{"huge line", strings.NewReader(l[0] + "\n" + huge + "\n" + l[1] + "\n"), 0, 0, 1,
+			"x.jsonl:2: (line): the line is longer than 1048576 bytes (DRAFTER_IMPORT_MAX_LINE_BYTES)"},
+		{"huge last line without newline", strings.NewReader(l[0] + "\n" + huge), 0, 0, 1, "x.jsonl:2: (line): the line is longer"},
+		{"endless zeros", endlessReader{}, 0, 0, 0, "x.jsonl:1: (line): the line is longer than 1048576 bytes"},
+		{"line one byte over", strings.NewReader(l[0] + "\n" + l[1] + "\n"), len(l[1]) - 1, 0, 1, "x.jsonl:2: (line): the line is longer than"},
+		{"line at the limit", strings.NewReader(l[0] + "\r\n" + l[1] + "\r\n"), max(len(l[0]), len(l[1])), 0, 2, ""},
+		{"file over the limit", strings.NewReader(l[0] + "\n" + l[1] + "\n"), 0, int64(len(l[0]) + 5), 1,
+			"x.jsonl:2: (line): the file is larger than"},
+		{"endless lines", endlessLines(l[0]), 0, 10 << 20, -1, "(DRAFTER_IMPORT_MAX_FILE_BYTES)"},
 	}
-	if strings.Join(got.ids, " ") != "ACC-00000001 ACC-00000002" {
-		t.Fatalf("ids = %v: the lines around a huge line must decode", got.ids)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder(tt.r, "x.jsonl")
+			if tt.maxLine > 0 {
+				d.MaxLine = tt.maxLine
+			}
+			if tt.maxFile > 0 {
+				d.MaxFile = tt.maxFile
+			}
+			ids := 0
+			var last error
+			for {
+				_, err := d.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					last = err
+					var le *LimitError
+					if errors.As(err, &le) {
+						break
+					}
+					if len(LineErrors(err)) > 0 {
+						continue // endless lines repeat an id
+					}
+					t.Fatalf("unexpected error %v", err)
+				}
+				ids++
+			}
+			if tt.ids >= 0 && ids != tt.ids {
+				t.Errorf("%d accounts, want %d", ids, tt.ids)
+			}
+			if tt.want == "" {
+				if last != nil {
+					t.Errorf("error %v", last)
+				}
+				return
+			}
+			if last == nil || !strings.Contains(last.Error(), tt.want) || len(LineErrors(last)) != 0 {
+				t.Errorf("error %v, want a *LimitError containing %q", last, tt.want)
+			}
+			if _, err := d.Next(); err != last {
+				t.Errorf("after a limit, Next returns %v, want the same error again", err)
+			}
+		})
 	}
-	// A huge last line without a newline ends the file cleanly.
-	got = decodeAll(t, strings.NewReader(l[0]+"\n"+huge), "x.jsonl")
-	if len(got.errs) != 1 || len(got.ids) != 1 {
-		t.Fatalf("got %d errors and %d accounts, want 1 and 1", len(got.errs), len(got.ids))
+}
+
+type endlessReader struct{}
+
+func (endlessReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// endlessLines repeats line forever.
+func endlessLines(line string) io.Reader {
+	b := []byte(line + "\n")
+	return readerFunc(func(p []byte) (int, error) {
+		n := 0
+		for n < len(p) {
+			n += copy(p[n:], b)
+		}
+		return n, nil
+	})
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestDecodeDuplicateKeys: a field twice in one object is refused with its
+// path, whatever the case or escaping of the second; the same name in
+// different objects is fine.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	l := sampleLines(t, 1)
+	tests := []struct {
+		name, line, want string
+	}{
+		{"id twice", strings.Replace(l[0], `{`, `{"id":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+		{"account number twice", strings.Replace(l[0], `"account_number":`, `"account_number":"999999999","account_number":`, 1),
+			"x.jsonl:1: bank_accounts[0].account_number: appears twice"},
+		{"other case", strings.Replace(l[0], `{`, `{"ID":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+		{"escaped", strings.Replace(l[0], `{`, `{"\u0069d":"OTHER-1",`, 1), "x.jsonl:1: id: appears twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decodeAll(t, strings.NewReader(tt.line), "x.jsonl")
+			if len(got.errs) == 0 || !strings.HasPrefix(got.errs[0], tt.want) {
+				t.Fatalf("errs = %q, want %q", got.errs, tt.want)
+			}
+		})
+	}
+	if field, dup := duplicateKey([]byte(l[0])); dup {
+		t.Errorf("a clean line has a duplicate %s", field)
+	}
+	for line, want := range map[string]string{
+		`{"a":{"b":1,"c":[{"d":1},{"d":2,"e":"d","d":3}]}}`: "a.c[1].d",
+		`{"a":"\"a\"","b":{"a":1},"a":2}`:                   "a",
+		`{"a":[1,{"a":1}],"b":{"a":{"a":1}}}`:               "",
+	} {
+		if field, _ := duplicateKey([]byte(line)); field != want {
+			t.Errorf("duplicateKey(%s) = %q, want %q", line, field, want)
+		}
 	}
 }
 

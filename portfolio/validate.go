@@ -154,6 +154,11 @@ func (v *validator) id(field, s string) {
 			return
 		}
 	}
+	if s[0] == '.' {
+		// Ids become parts of file names and storage keys: "..", "." and
+		// ".hidden" would climb out of a folder or hide in it.
+		v.add(field, "%q starts with '.'; want an id that starts with A-Z a-z 0-9 _ : or -", s)
+	}
 }
 
 func (v *validator) enum(field, s string, allowed []string) {

@@ -84,6 +84,11 @@ func TestValidationRules(t *testing.T) {
 	}{
 		{"id missing", false, func(a *Account) { a.ID = "" }, "t.jsonl:1: id: missing; want an id"},
 		{"id charset", false, func(a *Account) { a.ID = "ACC 1" }, `t.jsonl:1: id: "ACC 1" has a character outside`},
+		{"id dot dot", false, func(a *Account) { a.ID = ".." }, `t.jsonl:1: id: ".." starts with '.'; want an id that starts with`},
+		{"id hidden", false, func(a *Account) { a.ID = ".hidden" }, `t.jsonl:1: id: ".hidden" starts with '.'`},
+		{"id slash", false, func(a *Account) { a.ID = "a/../b" }, `t.jsonl:1: id: "a/../b" has a character outside`},
+		{"customer id dot", false, func(a *Account) { a.Customer.ID = "." }, `t.jsonl:1: customer.id: "." starts with '.'`},
+		{"id with inner dots", false, func(a *Account) { a.ID = "LN.2026..1" }, ""},
 		{"id too long", false, func(a *Account) { a.ID = strings.Repeat("A", 65) }, "t.jsonl:1: id: 65 characters long; want at most 64"},
 		{"kind", false, func(a *Account) { a.Kind = "balloon" }, `t.jsonl:1: kind: "balloon" is not a kind; want loan or lease`},
 		{"status", false, func(a *Account) { a.Status = "open" }, `t.jsonl:1: status: "open" is not allowed; want one of active, paid_off, closed`},

@@ -105,7 +105,7 @@ func importFile(ctx context.Context, a *app, file string, skip bool, rejectsPath
 		return jobs.ImportReport{File: file}, err
 	}
 	defer f.Close()
-	opt := jobs.ImportOptions{SkipInvalid: skip}
+	opt := jobs.ImportOptions{SkipInvalid: skip, MaxLineBytes: a.cfg.ImportMaxLineBytes, MaxFileBytes: int64(a.cfg.ImportMaxFileBytes)}
 	if skip {
 		if rejectsPath == "" {
 			rejectsPath = file + ".rejects"

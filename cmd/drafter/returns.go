@@ -55,9 +55,9 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 	in := env.Ingester(a.store, false, nil)
 	sum := jobs.NewIngestSummary()
 	for _, name := range files {
-		data, err := os.ReadFile(name)
+		data, err := readInbound(name, int64(a.cfg.MaxInboundFileBytes))
 		if err != nil {
-			return fmt.Errorf("read %s: %w", name, err)
+			return err
 		}
 		fr, err := in.File(ctx, name, data, d)
 		if err != nil {
@@ -99,20 +99,38 @@ func parseInterspersed(fs interface {
 	}
 }
 
+// readInbound reads a return or NOC file of at most max bytes; a larger
+// one (or an endless one, /dev/zero) is refused without being read whole.
+func readInbound(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := jobs.ReadInbound(f, name, max)
+	if err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
 func printIngest(s *jobs.IngestSummary) {
 	for _, f := range s.Files {
 		fmt.Printf("%s: %s", f.Name, f.Status)
 		if f.Status == jobs.IngestApplied {
-			fmt.Printf(" (%d entries: %d matched, %d unmatched, %d mismatched, %d already applied)", f.Entries, f.Matched, f.Unmatched,
-				f.Mismatched, f.Duplicates)
+			fmt.Printf(" (%d entries: %d matched, %d unmatched, %d mismatched, %d repeated in the file, %d already applied)", f.Entries, f.Matched,
+				f.Unmatched, f.Mismatched, f.Repeats, f.Duplicates)
 		}
 		fmt.Println()
 		if f.Error != "" {
 			fmt.Printf("  %s\n", f.Error)
 		}
+		for _, n := range f.Notes {
+			fmt.Printf("  note: %s\n", n)
+		}
 	}
-	fmt.Printf("entries %d: returns %d, corrections %d; matched %d, unmatched %d, mismatched %d, dishonored/contested %d, already applied %d\n",
-		s.Entries, s.Returns, s.Corrections, s.Matched, s.Unmatched, s.Mismatched, s.Dishonored, s.Duplicates)
+	fmt.Printf("entries %d: returns %d, corrections %d; matched %d, unmatched %d, mismatched %d, dishonored/contested %d, repeated in the file %d, already applied %d\n",
+		s.Entries, s.Returns, s.Corrections, s.Matched, s.Unmatched, s.Mismatched, s.Dishonored, s.Repeats, s.Duplicates)
 	if len(s.ByCode) > 0 {
 		fmt.Printf("by return code: %s\n", countList(s.ByCode))
 	}
