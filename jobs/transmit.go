@@ -50,6 +50,9 @@ type TransmitSummary struct {
 	// configured and the job did nothing.
 	Bank  string             `json:"bank,omitempty"`
 	Files []FileTransmission `json:"files"`
+	// CutoffMissed counts the files held because the day's last cutoff
+	// passed (the server adds it to drafter_bank_cutoff_missed_total).
+	CutoffMissed int `json:"cutoff_missed"`
 }
 
 // FileTransmission is one file's outcome.
@@ -65,10 +68,6 @@ type FileTransmission struct {
 // ExceptionCutoffMissed is the kind of exception raised for a file held
 // because the bank's last cutoff of its business date passed.
 const ExceptionCutoffMissed = "cutoff_missed"
-
-// OnCutoffMissed, when set, is told of each file held for a missed cutoff
-// (the server counts drafter_bank_cutoff_missed_total with it).
-var OnCutoffMissed func()
 
 func (t Transmit) now() time.Time {
 	if t.Now != nil {
@@ -149,6 +148,7 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 			// settle on a day the entries do not say. Held for a person.
 			ft.Outcome = TransmitCutoffMissed
 			t.cutoffMissed(ctx, r, f, ft, deadline)
+			sum.CutoffMissed++
 			sum.Files = append(sum.Files, ft)
 			continue
 		}
@@ -294,7 +294,4 @@ func (t Transmit) cutoffMissed(ctx context.Context, r *Run, f ledger.ACHFile, ft
 	}
 	r.ItemFailed(f.StorageKey, errors.New(detail))
 	r.Log.Error().Str("key", f.StorageKey).Str("remote", ft.RemoteName).Time("cutoff", deadline).Msg("cutoff missed: file held, not sent")
-	if OnCutoffMissed != nil {
-		OnCutoffMissed()
-	}
 }

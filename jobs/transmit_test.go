@@ -271,9 +271,6 @@ func TestTransmitHoldsAFileAfterTheCutoff(t *testing.T) {
 	want := dayFiles(t, env)
 	var logs bytes.Buffer
 	env.Log = zerolog.New(&logs)
-	missed := 0
-	jobs.OnCutoffMissed = func() { missed++ }
-	defer func() { jobs.OnCutoffMissed = nil }()
 	ny := env.Config.Zone
 	early := jobs.Transmit{Now: func() time.Time { return time.Date(2026, 11, 25, 15, 59, 0, 0, ny) }}
 	late := jobs.Transmit{Now: func() time.Time { return time.Date(2026, 11, 25, 16, 1, 0, 0, ny) }}
@@ -285,8 +282,8 @@ func TestTransmitHoldsAFileAfterTheCutoff(t *testing.T) {
 	if got := folder(t, outbox); len(got) != 0 {
 		t.Fatalf("files sent after the cutoff: %d", len(got))
 	}
-	if missed != len(want) || !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), "cutoff missed") {
-		t.Fatalf("missed %d; log %s", missed, logs.String())
+	if sum.CutoffMissed != len(want) || !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), "cutoff missed") {
+		t.Fatalf("missed %d; log %s", sum.CutoffMissed, logs.String())
 	}
 	exs, _ := env.Store.Exceptions(context.Background(), false)
 	if len(exs) != len(want) || exs[0].Kind != jobs.ExceptionCutoffMissed || !strings.Contains(exs[0].Detail, "re-originate") {
