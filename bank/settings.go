@@ -39,6 +39,10 @@ type Settings struct {
 	Cutoffs []Cutoff
 	// NamePattern makes a file's remote name (see RemoteName).
 	NamePattern string
+	// PGP, when set, encrypts outbound files to the bank's key (signed with
+	// drafter's) and decrypts and verifies inbound ones. The passphrase is
+	// not kept: the private key is held opened.
+	PGP *PGP
 }
 
 // Addr is host:port.
@@ -65,7 +69,8 @@ func (e *SettingError) Error() string {
 func ParseSettings(get func(string) string) (*Settings, error) {
 	raw := get("DRAFTER_BANK_URL")
 	if raw == "" {
-		for _, n := range []string{"DRAFTER_BANK_OUTBOX", "DRAFTER_BANK_INBOX", "DRAFTER_BANK_SSH_KEY", "DRAFTER_BANK_KNOWN_HOSTS", "DRAFTER_BANK_CUTOFF"} {
+		for _, n := range []string{"DRAFTER_BANK_OUTBOX", "DRAFTER_BANK_INBOX", "DRAFTER_BANK_SSH_KEY", "DRAFTER_BANK_KNOWN_HOSTS", "DRAFTER_BANK_CUTOFF",
+			"DRAFTER_BANK_PGP_PUBLIC_KEY", "DRAFTER_PGP_PRIVATE_KEY"} {
 			if v := get(n); v != "" {
 				return nil, &SettingError{n, v, "DRAFTER_BANK_URL set too (sftp://USER@HOST:PORT), or no bank settings at all"}
 			}
@@ -104,6 +109,15 @@ func ParseSettings(get func(string) string) (*Settings, error) {
 	}
 	if err := CheckNamePattern(s.NamePattern); err != nil {
 		return nil, &SettingError{"DRAFTER_BANK_FILE_NAME", s.NamePattern, "a file name with {date} or {yymmdd}, and {modifier}; or with {id}: " + err.Error()}
+	}
+	pub, priv := get("DRAFTER_BANK_PGP_PUBLIC_KEY"), get("DRAFTER_PGP_PRIVATE_KEY")
+	if pub != "" || priv != "" {
+		if _, err := LoadPGP(pub, "", ""); err != nil {
+			return nil, &SettingError{"DRAFTER_BANK_PGP_PUBLIC_KEY", pub, "the bank's OpenPGP public key file (armored or binary): " + err.Error()}
+		}
+		if s.PGP, err = LoadPGP(pub, priv, get("DRAFTER_PGP_PASSPHRASE")); err != nil {
+			return nil, &SettingError{"DRAFTER_PGP_PRIVATE_KEY", priv, "drafter's OpenPGP private key file, opened by DRAFTER_PGP_PASSPHRASE: " + err.Error()}
+		}
 	}
 	return s, nil
 }

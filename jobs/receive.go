@@ -107,6 +107,27 @@ func receiveFile(ctx context.Context, r *Run, conn *bank.Conn, remotePath string
 	if err != nil {
 		return err
 	}
+	name := path.Base(remotePath)
+	if b := r.Env.Config.Bank; b.PGP != nil && b.PGP.Own != nil {
+		// Decrypted and verified before anything is kept: a file not
+		// signed by the bank stays on its server for a person.
+		plain, err := b.PGP.Open(data, name)
+		if err != nil {
+			ex := ledger.Exception{Kind: "inbound_pgp_refused", Reference: remotePath,
+				Detail: fmt.Sprintf("%s from the bank was not stored: %v. It stays on the bank's server; ask the bank, and check DRAFTER_BANK_PGP_PUBLIC_KEY is its current key", remotePath, err)}
+			if _, xerr := r.Store.RaiseException(ctx, ex); xerr != nil {
+				r.Log.Error().Err(xerr).Msg("record exception")
+			}
+			return err
+		}
+		data = plain
+		for _, ext := range []string{".pgp", ".gpg", ".asc"} {
+			if n := strings.TrimSuffix(name, ext); n != name && n != "" {
+				name = n
+				break
+			}
+		}
+	}
 	sum := sha256.Sum256(data)
 	fr.SHA256, fr.Bytes = hex.EncodeToString(sum[:]), int64(len(data))
 	log := r.Log.With().Str("remote", remotePath).Str("sha256", fr.SHA256).Logger()
@@ -120,7 +141,7 @@ func receiveFile(ctx context.Context, r *Run, conn *bank.Conn, remotePath string
 	case !errors.Is(err, ledger.ErrNotFound):
 		return err
 	default:
-		key, err := storeInbound(ctx, r, path.Base(remotePath), data, fr.SHA256)
+		key, err := storeInbound(ctx, r, name, data, fr.SHA256)
 		if err != nil {
 			return err
 		}

@@ -199,17 +199,30 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 		}
 		return "", errors.New(ex.Detail)
 	}
-	tr := ledger.Transmission{FileID: f.ID, RemoteName: final, Bytes: int64(len(data)), SHA256: sha, RunID: r.ID}
+	// What is sent: the file, or with PGP the file encrypted to the bank
+	// and signed. A file handed over before (prev) is what was recorded
+	// then: encryption makes other bytes each time.
+	payload := data
+	if b.PGP != nil && len(b.PGP.Bank) > 0 && prev == nil {
+		if payload, err = b.PGP.Seal(data, path.Base(f.StorageKey)); err != nil {
+			return "", err
+		}
+	}
+	psum := sha256.Sum256(payload)
+	tr := ledger.Transmission{FileID: f.ID, RemoteName: final, Bytes: int64(len(payload)), SHA256: hex.EncodeToString(psum[:]), RunID: r.ID}
+	if prev != nil {
+		tr.Bytes, tr.SHA256 = prev.Bytes, prev.SHA256
+	}
 	size, atFinal := remote[final]
 	if atFinal {
-		if size != int64(len(data)) {
+		if size != tr.Bytes {
 			return "", fmt.Errorf("%s on the bank's server has %d bytes, not the %d of %s: another file holds the name; it is never replaced, so a person must find out what it is (DRAFTER_BANK_FILE_NAME may be shared with another sender)",
-				finalPath, size, len(data), f.StorageKey)
+				finalPath, size, tr.Bytes, f.StorageKey)
 		}
 		// Where the server lets the file be read back, the content must
 		// match too; a bank that does not allow reading is taken on size.
 		if got, err := conn.Read(finalPath); err == nil {
-			if s := sha256.Sum256(got); hex.EncodeToString(s[:]) != sha {
+			if s := sha256.Sum256(got); hex.EncodeToString(s[:]) != tr.SHA256 {
 				return "", fmt.Errorf("%s on the bank's server has the size of %s but other bytes: it is never replaced, a person must find out what it is", finalPath, f.StorageKey)
 			}
 		}
@@ -248,7 +261,7 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 			}
 			r.Checkpoint("leftover temporary file removed")
 		}
-		if err := conn.Upload(tmpPath, data); err != nil {
+		if err := conn.Upload(tmpPath, payload); err != nil {
 			return "", err
 		}
 		r.Checkpoint("file uploaded")
@@ -261,7 +274,7 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 			return "", fmt.Errorf("%s has %d bytes on the server after the upload, want %d: removed; run transmit again", tmpPath, n, tr.Bytes)
 		}
 		if got, err := conn.Read(tmpPath); err == nil {
-			if s := sha256.Sum256(got); hex.EncodeToString(s[:]) != sha {
+			if s := sha256.Sum256(got); hex.EncodeToString(s[:]) != tr.SHA256 {
 				_ = conn.Remove(tmpPath)
 				return "", fmt.Errorf("%s reads back different bytes after the upload: removed; run transmit again", tmpPath)
 			}
@@ -279,7 +292,7 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 		return "", err
 	}
 	r.Checkpoint("transmission recorded")
-	log.Info().Int64("bytes", tr.Bytes).Str("sha256", sha).Msg("file sent to the bank")
+	log.Info().Int64("bytes", tr.Bytes).Str("sha256", tr.SHA256).Bool("pgp", tr.SHA256 != sha).Msg("file sent to the bank")
 	return TransmitSent, nil
 }
 
