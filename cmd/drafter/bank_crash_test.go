@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/internal/testenv"
@@ -169,5 +170,13 @@ func TestReceiveKilledAfterEveryStep(t *testing.T) {
 	})
 	if crashes < 2*len(sent) {
 		t.Fatalf("only %d crashpoints for %d files", crashes, len(sent))
+	}
+	// Polled again the same day: its own run, nothing new.
+	dir, _, env := prepare()
+	mustDrafter(t, dir, env, "run", "receive", "--date", d.String())
+	time.Sleep(1100 * time.Millisecond)
+	out := mustDrafter(t, dir, env, "run", "receive", "--date", d.String(), "--json")
+	if !strings.Contains(strings.Join(strings.Fields(out), ""), `"files":[]`) {
+		t.Fatalf("second poll: %s", out)
 	}
 }
