@@ -18,6 +18,7 @@ import (
 	"github.com/drafterhq/drafter/internal/testenv"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
 )
 
 // bankEnv is a job environment whose bank is a real sshd on loopback, with
@@ -25,6 +26,12 @@ import (
 // for the night of 2026-11-25. It returns the env, the server and its
 // outbox and inbox folders (on this machine, as the server serves it).
 func bankEnv(t *testing.T, settings map[string]string) (*jobs.Env, *testenv.SSHDServer, string, string) {
+	t.Helper()
+	return bankEnvOn(t, "sqlite", settings)
+}
+
+// bankEnvOn is bankEnv on the ledger dialect.
+func bankEnvOn(t *testing.T, dialect string, settings map[string]string) (*jobs.Env, *testenv.SSHDServer, string, string) {
 	t.Helper()
 	srv := testenv.SSHD(t)
 	outbox, inbox := filepath.Join(srv.Dir, "incoming"), filepath.Join(srv.Dir, "outgoing")
@@ -38,7 +45,7 @@ func bankEnv(t *testing.T, settings map[string]string) (*jobs.Env, *testenv.SSHD
 	for k, v := range settings {
 		s[k] = v
 	}
-	env := testEnv(t, "sqlite", s)
+	env := testEnv(t, dialect, s)
 	importAccounts(t, env.Store, holidayWeek())
 	if _, err := env.Start(context.Background(), jobs.Originate{}, jobs.StartSpec{Date: bankNight, Trigger: "operator"}); err != nil {
 		t.Fatal(err)
@@ -140,8 +147,14 @@ func outcomes(sum *jobs.TransmitSummary) map[string]int {
 }
 
 func TestTransmitSendsEachFileOnce(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) { transmitOnce(t, dialect) })
+	}
+}
+
+func transmitOnce(t *testing.T, dialect string) {
 	var logs bytes.Buffer
-	env, srv, outbox, _ := bankEnv(t, nil)
+	env, srv, outbox, _ := bankEnvOn(t, dialect, nil)
 	env.Log = zerolog.New(&logs)
 	want := dayFiles(t, env)
 	sum, run, err := transmit(t, env, jobs.Transmit{})
