@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/bank"
 	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
 	"github.com/drafterhq/drafter/storage"
@@ -99,6 +100,10 @@ type Config struct {
 	ChunkSize    int
 	ChunkLease   time.Duration
 	ChunkWorkers int
+
+	// Bank is the SFTP connection to the ODFI; nil when none is configured
+	// (the files stay in storage for someone else to carry).
+	Bank *bank.Settings
 }
 
 // Setting describes one setting for --help and errors.
@@ -144,6 +149,16 @@ var Settings = []Setting{
 	{"DRAFTER_MAIL_CONNECTIONS", "1", "SMTP connections the deliver job sends over at once"},
 	{"DRAFTER_MAIL_MAX_ATTEMPTS", "8", "tries before a message that keeps failing for now is marked failed"},
 	{"DRAFTER_MAIL_LEASE", "5m", "a message left sending this long (its deliverer died) is sent again, with the same Message-ID"},
+	{"DRAFTER_BANK_URL", "", "the bank's SFTP server, sftp://USER@HOST:PORT (empty: no bank connection; files stay in storage)"},
+	{"DRAFTER_BANK_OUTBOX", "", "folder on the bank's server that NACHA files are uploaded into, such as /incoming"},
+	{"DRAFTER_BANK_INBOX", "", "folder on the bank's server that return and NOC files are picked up from, such as /outgoing"},
+	{"DRAFTER_BANK_SSH_KEY", "", "SSH private key file drafter logs in to the bank with (no passphrase)"},
+	{"DRAFTER_BANK_KNOWN_HOSTS", "", "known_hosts file pinning the bank's host key (required: an unknown or changed key stops the job)"},
+	{"DRAFTER_BANK_CUTOFF", "", "the bank's cutoff times HH:MM in DRAFTER_ZONE, comma-separated; a file not sent by the day's last is held (empty: no cutoff check)"},
+	{"DRAFTER_BANK_FILE_NAME", bank.DefaultNamePattern, "remote file name: {date} (YYYYMMDD) or {yymmdd}, {modifier}, {effective}, {id}"},
+	{"DRAFTER_BANK_PGP_PUBLIC_KEY", "", "the bank's OpenPGP public key file: outbound files are encrypted to it, inbound files must be signed by it (empty: no PGP)"},
+	{"DRAFTER_PGP_PRIVATE_KEY", "", "drafter's OpenPGP private key file: signs outbound files, decrypts inbound ones"},
+	{"DRAFTER_PGP_PASSPHRASE", "", "passphrase of DRAFTER_PGP_PRIVATE_KEY (never logged)"},
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
 	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
 	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
@@ -151,6 +166,8 @@ var Settings = []Setting{
 	{"DRAFTER_SCHEDULE_STATEMENTS", "0 1 * * *", "cron spec of the statements job; off disables it"},
 	{"DRAFTER_SCHEDULE_LEASE_END", "30 1 * * *", "cron spec of the lease-end job; off disables it"},
 	{"DRAFTER_SCHEDULE_DELIVER", "*/5 * * * *", "cron spec of the deliver job; off disables it"},
+	{"DRAFTER_SCHEDULE_TRANSMIT", "", "cron spec of the transmit job (after originate, before DRAFTER_BANK_CUTOFF); empty: 30 16 * * * with a bank, off without"},
+	{"DRAFTER_SCHEDULE_RECEIVE", "", "cron spec of the receive job (the bank's inbox); empty: */15 6-18 * * * with a bank, off without"},
 	{"DRAFTER_SCHEDULE_BANKING_DAYS", "returns,originate", "jobs the schedule fires on banking days only (comma-separated)"},
 	{"DRAFTER_SCHEDULE_SECONDS", "false", "cron specs may take a leading seconds field, as six fields (true for tests and demos)"},
 	{"DRAFTER_CATCHUP_DAYS", "3", "after downtime, missed business dates this many days back run once each"},
@@ -313,6 +330,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	if err := c.loadSchedule(get); err != nil {
 		return nil, err
 	}
+	if err := c.loadBank(get); err != nil {
+		return nil, err
+	}
 	c.LogFormat = get("DRAFTER_LOG_FORMAT")
 	switch c.LogFormat {
 	case "json", "console", "auto":
@@ -402,6 +422,8 @@ var ScheduleSettings = map[string]string{
 	"statements": "DRAFTER_SCHEDULE_STATEMENTS",
 	"lease-end":  "DRAFTER_SCHEDULE_LEASE_END",
 	"deliver":    "DRAFTER_SCHEDULE_DELIVER",
+	"transmit":   "DRAFTER_SCHEDULE_TRANSMIT",
+	"receive":    "DRAFTER_SCHEDULE_RECEIVE",
 }
 
 // loadSchedule reads the settings of drafter serve's schedule. The cron

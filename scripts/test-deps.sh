@@ -35,6 +35,11 @@ if ! command -v qpdf >/dev/null || ! command -v pdftotext >/dev/null; then
 	apt_install qpdf poppler-utils || note "qpdf/poppler-utils missing and cannot be installed (not root): PDF checks will be skipped"
 fi
 
+# OpenSSH's sshd is the SFTP server the bank connection's tests run against.
+if [ ! -x /usr/sbin/sshd ]; then
+	apt_install openssh-server || note "sshd missing and cannot be installed (not root): bank SFTP tests will be skipped"
+fi
+
 # PostgreSQL: use DRAFTER_TEST_POSTGRES_URL, or the local server, starting
 # it or installing it when needed.
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

@@ -26,6 +26,7 @@ type Metrics struct {
 	items        *prometheus.CounterVec
 	achEntries   *prometheus.CounterVec
 	achDebits    *prometheus.CounterVec
+	cutoffMissed prometheus.Counter
 }
 
 // NewMetrics returns the registry for st, with business dates in zone.
@@ -48,8 +49,10 @@ func newMetrics(st *ledger.Store, zone *time.Location, log zerolog.Logger, now f
 			Help: "ACH entries in the files of the originate runs this process finished (from their summaries)."}, []string{"job"}),
 		achDebits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "drafter_ach_debit_cents_total",
 			Help: "ACH debit amount in cents in the files of the originate runs this process finished."}, []string{"job"}),
+		cutoffMissed: prometheus.NewCounter(prometheus.CounterOpts{Name: "drafter_bank_cutoff_missed_total",
+			Help: "NACHA files held because the bank's last cutoff of their day passed, counted by each transmit run this process finished (an exception says what to do)."}),
 	}
-	m.Registry.MustRegister(m.runsFinished, m.runDuration, m.items, m.achEntries, m.achDebits,
+	m.Registry.MustRegister(m.runsFinished, m.runDuration, m.items, m.achEntries, m.achDebits, m.cutoffMissed,
 		&storeCollector{st: st, zone: zone, log: log, now: now},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -78,8 +81,9 @@ func (m *Metrics) ObserveRun(res jobs.Result) {
 	// Summaries that report entries and a debit total (originate) feed the
 	// ACH counters.
 	var sum struct {
-		Entries    *int   `json:"entries"`
-		DebitTotal *int64 `json:"debit_total_cents"`
+		Entries      *int   `json:"entries"`
+		DebitTotal   *int64 `json:"debit_total_cents"`
+		CutoffMissed *int   `json:"cutoff_missed"`
 	}
 	b := []byte(r.Summary)
 	if len(b) == 0 && res.Summary != nil {
@@ -91,6 +95,9 @@ func (m *Metrics) ObserveRun(res jobs.Result) {
 		}
 		if sum.DebitTotal != nil {
 			m.achDebits.WithLabelValues(r.Job).Add(float64(*sum.DebitTotal))
+		}
+		if sum.CutoffMissed != nil && r.Job == "transmit" {
+			m.cutoffMissed.Add(float64(*sum.CutoffMissed))
 		}
 	}
 }
@@ -114,12 +121,13 @@ var (
 	descFiles         = prometheus.NewDesc("drafter_ach_files", "NACHA files, by status.", []string{"status"}, nil)
 	descFileEntries   = prometheus.NewDesc("drafter_ach_file_entries", "Entries in NACHA files, by file status.", []string{"status"}, nil)
 	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status.", []string{"status"}, nil)
+	descTransmissions = prometheus.NewDesc("drafter_bank_transmissions", "NACHA files handed to the bank, by state (renaming: uploaded, rename not confirmed; sent).", []string{"state"}, nil)
 	descUp            = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descUp} {
+	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descTransmissions, descUp} {
 		ch <- d
 	}
 }
@@ -169,6 +177,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descFiles, `SELECT status, COUNT(*) FROM ach_files GROUP BY status`)
 	gauge(descFileEntries, `SELECT status, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY status`)
 	gauge(descFileDebits, `SELECT status, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY status`)
+	gauge(descTransmissions, `SELECT state, COUNT(*) FROM transmissions GROUP BY state`)
 
 	// Return rates over NACHA's 60-day window, counted as `drafter report
 	// return-rates` counts them: debit entries originated, and the returns

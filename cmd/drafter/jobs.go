@@ -14,6 +14,8 @@ func registry() jobs.Registry {
 		"statements": jobs.Statements{},
 		"lease-end":  jobs.LeaseEnd{},
 		"deliver":    jobs.Deliver{},
+		"transmit":   jobs.Transmit{},
+		"receive":    jobs.Receive{},
 	}
 }
 

@@ -76,7 +76,14 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	var results []jobs.Result
 	for _, d := range dates {
 		for _, n := range names {
-			res, err := env.Start(ctx, registry()[n], jobs.StartSpec{Date: d, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()})
+			spec := jobs.StartSpec{Date: d, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()}
+			if n == "receive" {
+				// The bank's inbox is polled many times a day: each poll
+				// is its own run, scoped to its time as the schedule's
+				// intraday fires are.
+				spec.Scope = "at:" + time.Now().In(a.cfg.Zone).Format("15:04:05-0700")
+			}
+			res, err := env.Start(ctx, registry()[n], spec)
 			results = append(results, res)
 			if err != nil {
 				if errors.Is(err, ledger.ErrRunCompleted) && name == "nightly" {

@@ -1,0 +1,123 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// bankSends plays the bank: it makes the night's return files with the
+// simulated bank, takes them out of drafter's storage and leaves them in
+// the bank's SFTP inbox. It returns their bytes by name.
+func bankSends(t *testing.T, env *jobs.Env, inbox string) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	sum, err := jobs.SimulateBank(ctx, env.Store, env.Docs, bankNight, jobs.BankOptions{ReturnPerMille: 1000})
+	if err != nil || len(sum.Files) == 0 {
+		t.Fatalf("simulated bank: %+v %v", sum, err)
+	}
+	root := strings.TrimPrefix(env.Config.StorageURL, "file://")
+	out := map[string][]byte{}
+	for _, key := range sum.Files {
+		b, _, err := env.Docs.Get(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(key)
+		out[name] = b
+		if err := os.WriteFile(filepath.Join(inbox, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(filepath.Join(root, filepath.FromSlash(key))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func receive(t *testing.T, env *jobs.Env) *jobs.ReceiveSummary {
+	t.Helper()
+	res, err := runAgain(t, env, jobs.Receive{})
+	if err != nil || res.Run.Status != ledger.RunSucceeded {
+		t.Fatalf("receive: %v %s", err, res.Run.Status)
+	}
+	return res.Summary.(*jobs.ReceiveSummary)
+}
+
+// TestReceiveStoresThenRemoves: each file in the bank's inbox is stored
+// under ach/inbound/ byte for byte and then removed from the server; the
+// returns job applies it; the same file sent again is known, removed, and
+// not applied twice.
+func TestReceiveStoresThenRemoves(t *testing.T) {
+	env, _, _, inbox := bankEnv(t, nil)
+	ctx := context.Background()
+	sent := bankSends(t, env, inbox)
+	os.WriteFile(filepath.Join(inbox, ".partial.ach"), []byte("being written"), 0o644)
+	sum := receive(t, env)
+	if len(sum.Files) != len(sent) {
+		t.Fatalf("received %+v; want %d files", sum.Files, len(sent))
+	}
+	for _, f := range sum.Files {
+		b, _, err := env.Docs.Get(ctx, f.Key)
+		if err != nil || f.Outcome != jobs.ReceiveStored || !bytes.Equal(b, sent[f.RemoteName]) || !strings.HasPrefix(f.Key, jobs.InboundPrefix) {
+			t.Fatalf("%+v: stored %d bytes, %v", f, len(b), err)
+		}
+	}
+	if got := folder(t, inbox); len(got) != 1 || got[".partial.ach"] == nil {
+		t.Fatalf("the inbox holds %d files; want only the one still being written", len(got))
+	}
+	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: bankNight.AddDays(2), Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := res.Summary.(*jobs.IngestSummary)
+	var returned int
+	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM returns`).Scan(&returned)
+	if returned == 0 {
+		t.Fatalf("returns applied nothing: %+v", applied)
+	}
+
+	// The bank sends a file again (as after a crash before the delete).
+	for name, b := range sent {
+		os.WriteFile(filepath.Join(inbox, name), b, 0o644)
+	}
+	sum = receive(t, env)
+	for _, f := range sum.Files {
+		if f.Outcome != jobs.ReceiveKnown {
+			t.Fatalf("%+v: want known", f)
+		}
+	}
+	if got := folder(t, inbox); len(got) != 1 {
+		t.Fatalf("the inbox holds %d files after the second receive", len(got))
+	}
+	var again int
+	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM returns`).Scan(&again)
+	if again != returned {
+		t.Fatalf("returns %d, then %d", returned, again)
+	}
+}
+
+// TestReceiveKeepsBothFilesOfOneName: banks reuse names; a second file of
+// a name already stored is kept beside it, not refused or replaced.
+func TestReceiveKeepsBothFilesOfOneName(t *testing.T) {
+	env, _, _, inbox := bankEnv(t, nil)
+	ctx := context.Background()
+	os.WriteFile(filepath.Join(inbox, "RETURNS.ACH"), []byte("first\n"), 0o644)
+	first := receive(t, env)
+	os.WriteFile(filepath.Join(inbox, "RETURNS.ACH"), []byte("second\n"), 0o644)
+	second := receive(t, env)
+	if first.Files[0].Key == second.Files[0].Key {
+		t.Fatalf("both stored as %s", first.Files[0].Key)
+	}
+	for _, f := range []jobs.FileReceipt{first.Files[0], second.Files[0]} {
+		if _, _, err := env.Docs.Get(ctx, f.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
