@@ -156,12 +156,18 @@ func detailPairs(s Statement) [][2]string {
 		pairs = append(pairs,
 			[2]string{"Annual percentage rate", formatAPR(ln.APRBasisPoints)},
 			amountLine("Principal balance", ln.Principal),
-			amountLine("Unpaid interest", ln.AccruedInterest),
-			amountLine("Principal paid this period", ln.PrincipalPaid),
-			amountLine("Interest paid this period", ln.InterestPaid),
-			amountLine("Fees paid this period", ln.FeesPaid),
-			[2]string{"Days in this period", fmt.Sprint(ln.InterestDays)},
+			[2]string{"Maturity date", dateText(ln.MaturityDate)},
+			[2]string{"Payments remaining", fmt.Sprint(ln.RemainingPayments)},
 		)
+		if !ln.PaidOff {
+			pairs = append(pairs,
+				[2]string{"Payoff amount", fmt.Sprintf("%s through %s", ln.Payoff, dateText(ln.PayoffThrough))},
+				[2]string{"Daily interest after that", ln.PerDiem.String()},
+			)
+		}
+		if s.LateFee > 0 {
+			pairs = append(pairs, [2]string{"Late fee", fmt.Sprintf("%s if not paid by %s", s.LateFee, dateText(s.LateFeeAfter))})
+		}
 	}
 	if s.Lease != nil {
 		ls := s.Lease
@@ -177,6 +183,9 @@ func detailPairs(s Statement) [][2]string {
 			[2]string{"Mileage allowance", fmt.Sprintf("%s a year, %s for the lease", groupDigits(ls.MileageAllowancePerYear), groupDigits(ls.MileageAllowanceTotal))},
 			[2]string{"Latest odometer reading", odo},
 		)
+		if s.LateFee > 0 {
+			pairs = append(pairs, [2]string{"Late fee", fmt.Sprintf("%s if not paid by %s", s.LateFee, dateText(s.LateFeeAfter))})
+		}
 	}
 	return pairs
 }
