@@ -161,13 +161,12 @@ func detailPairs(s Statement) [][2]string {
 		)
 		if !ln.PaidOff {
 			pairs = append(pairs,
-				[2]string{"Payoff amount", fmt.Sprintf("%s through %s", ln.Payoff, dateText(ln.PayoffThrough))},
+				amountLine("Payoff amount", ln.Payoff),
+				[2]string{"Payoff good through", dateText(ln.PayoffThrough)},
 				[2]string{"Daily interest after that", ln.PerDiem.String()},
 			)
 		}
-		if s.LateFee > 0 {
-			pairs = append(pairs, [2]string{"Late fee", fmt.Sprintf("%s if not paid by %s", s.LateFee, dateText(s.LateFeeAfter))})
-		}
+		pairs = append(pairs, lateFeePairs(s)...)
 	}
 	if s.Lease != nil {
 		ls := s.Lease
@@ -183,11 +182,17 @@ func detailPairs(s Statement) [][2]string {
 			[2]string{"Mileage allowance", fmt.Sprintf("%s a year, %s for the lease", groupDigits(ls.MileageAllowancePerYear), groupDigits(ls.MileageAllowanceTotal))},
 			[2]string{"Latest odometer reading", odo},
 		)
-		if s.LateFee > 0 {
-			pairs = append(pairs, [2]string{"Late fee", fmt.Sprintf("%s if not paid by %s", s.LateFee, dateText(s.LateFeeAfter))})
-		}
+		pairs = append(pairs, lateFeePairs(s)...)
 	}
 	return pairs
+}
+
+// lateFeePairs are the late fee and the day after which it is charged.
+func lateFeePairs(s Statement) [][2]string {
+	if s.LateFee == 0 {
+		return nil
+	}
+	return [][2]string{amountLine("Late fee", s.LateFee), {"Late fee if unpaid after", dateText(s.LateFeeAfter)}}
 }
 
 // summaryBox draws the account summary at the top right and returns the y
