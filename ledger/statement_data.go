@@ -8,6 +8,7 @@ import (
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/portfolio"
 )
 
 // DocumentAccount is an account with everything its statements and notices
@@ -427,4 +428,43 @@ func (s *Store) each(ctx context.Context, q string, args []any, fn func(scan fun
 // were new.
 func (s *Store) AddExceptions(ctx context.Context, exs []Exception) (int, error) {
 	return s.insertExceptions(ctx, s.q, exs, now())
+}
+
+// DrafterPostings returns, by account, what drafter reports to the
+// servicing system through the end of through: its debits (originated,
+// settled or returned) on their effective dates, and the transactions it
+// posted (returns of its debits, its returned-payment fees). The demo and
+// the tests feed them to the generated servicing system.
+func (s *Store) DrafterPostings(ctx context.Context, through civil.Date) (map[string][]portfolio.Transaction, error) {
+	out := map[string][]portfolio.Transaction{}
+	err := s.each(ctx, `SELECT account_id, id, effective_on, amount FROM payments
+		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on <= $1
+		ORDER BY account_id, effective_on, id`, []any{through}, func(scan func(...any) error) error {
+		var acct string
+		var id int64
+		t := portfolio.Transaction{Kind: "payment"}
+		if err := scan(&acct, &id, &t.PostedOn, &t.Amount); err != nil {
+			return err
+		}
+		t.ID = "payment:" + strconv.FormatInt(id, 10)
+		out[acct] = append(out[acct], t)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's payments: %w", err)
+	}
+	err = s.each(ctx, `SELECT account_id, id, posted_on, kind, amount FROM transactions
+		WHERE source = 'drafter' AND posted_on <= $1 ORDER BY account_id, posted_on, id`, []any{through}, func(scan func(...any) error) error {
+		var acct string
+		var t portfolio.Transaction
+		if err := scan(&acct, &t.ID, &t.PostedOn, &t.Kind, &t.Amount); err != nil {
+			return err
+		}
+		out[acct] = append(out[acct], t)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's transactions: %w", err)
+	}
+	return out, nil
 }

@@ -43,6 +43,10 @@ type GenerateOptions struct {
 	// returned-payment fees. They are in the balances; the extract's
 	// transactions list only what the servicing system posted itself.
 	Posted map[string][]Transaction
+	// Keep, when set, limits the extract to the accounts it accepts,
+	// judged on their contract before their books are simulated: a delta
+	// extract. The accounts kept are the same as in the full extract.
+	Keep func(*Account) bool
 }
 
 // Generate writes a realistic demo portfolio of opt.Accounts accounts in the
@@ -56,7 +60,10 @@ func Generate(w io.Writer, opt GenerateOptions) error {
 	g := newGenerator(opt)
 	buf := make([]byte, 0, 8<<10)
 	for i := range opt.Accounts {
-		a := g.account(i)
+		a, ok := g.account(i)
+		if !ok {
+			continue
+		}
 		buf = appendAccount(buf[:0], &a)
 		buf = append(buf, '\n')
 		if _, err := bw.Write(buf); err != nil {
@@ -79,7 +86,8 @@ func Generated(opt GenerateOptions) iter.Seq[Account] {
 		}
 		g := newGenerator(opt)
 		for i := range opt.Accounts {
-			if !yield(g.account(i)) {
+			a, ok := g.account(i)
+			if ok && !yield(a) {
 				return
 			}
 		}
@@ -166,7 +174,7 @@ func dueDate(c *Contract, k int) civil.Date {
 	return c.FirstDueDate.AddMonths(k).OnDay(c.DueDay)
 }
 
-func (g *generator) account(i int) Account {
+func (g *generator) account(i int) (Account, bool) {
 	// Each account draws from its own stream, and nothing it draws depends
 	// on AsOf: a later extract has the same contracts.
 	g.src.Seed(uint64(g.opt.Seed), 0x9e3779b97f4a7c15^uint64(i+1)*0xbf58476d1ce4e5b9)
@@ -243,6 +251,9 @@ func (g *generator) account(i int) Account {
 		c.StartOdometer = g.between(3, 250)
 	}
 	c.Vehicle.VIN = g.vin(vm.wmi, c.Vehicle.Year)
+	if g.opt.Keep != nil && !g.opt.Keep(&a) {
+		return a, false
+	}
 
 	f := g.flags(&a)
 	g.bankAccounts(&a)
@@ -250,7 +261,7 @@ func (g *generator) account(i int) Account {
 	g.scheduledPayments(&a)
 	g.odometer(&a)
 	g.simulate(&a, f)
-	return a
+	return a, true
 }
 
 func (g *generator) apr() int {
