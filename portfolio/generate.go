@@ -139,6 +139,7 @@ const (
 
 type generator struct {
 	opt      GenerateOptions
+	evs      []simEvent // simulate's events, reused from account to account
 	src      *rand.PCG
 	r        *rand.Rand
 	routings []string

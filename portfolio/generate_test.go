@@ -201,3 +201,15 @@ func TestExtractsReconcile(t *testing.T) {
 		t.Errorf("checked %d steps of history and %d points in both extracts; want more", points, later)
 	}
 }
+
+// TestDayNumber: the simulation's day numbers agree with civil dates,
+// across leap days and centuries.
+func TestDayNumber(t *testing.T) {
+	epoch := civil.MustParse("1970-01-01")
+	for d := civil.MustParse("1899-12-25"); d.Before(civil.MustParse("2101-01-10")); d = d.AddDays(1) {
+		n := dayNumber(d)
+		if n != d.DaysSince(epoch) || dateOf(n) != d {
+			t.Fatalf("%s: day %d (want %d), back to %s", d, n, d.DaysSince(epoch), dateOf(n))
+		}
+	}
+}

@@ -3,6 +3,7 @@ package portfolio
 import (
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/money"
@@ -40,11 +41,12 @@ const (
 )
 
 type simEvent struct {
-	on     civil.Date
+	day    int // dayNumber(on)
 	order  int
 	kind   string
 	amount money.Cents
-	id     string
+	tag    string // the transaction id is the account id, "-", tag and k (or the date for interest)
+	k      int
 	desc   string
 	listed bool // the servicing system's own posting, listed in the extract
 }
@@ -60,7 +62,8 @@ type simEvent struct {
 // cycles and the transactions the servicing system posted in them.
 func (g *generator) simulate(a *Account, f accountFlags) {
 	c := &a.Contract
-	asOf, anchor, from := g.opt.AsOf, g.opt.anchor(), g.opt.drafterFrom()
+	asOf, anchor := g.opt.AsOf, g.opt.anchor()
+	fromDay, anchorDay := dayNumber(g.opt.drafterFrom()), dayNumber(anchor)
 	b := &a.Balance
 	b.AsOf = asOf
 	inst := c.MonthlyPayment + c.MonthlyTax
@@ -72,12 +75,14 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 		}
 		return
 	}
-	var evs []simEvent
+	evs := g.evs[:0]
+	asOfDay, openedDay := dayNumber(asOf), dayNumber(c.OpenedOn)
 	add := func(e simEvent) {
-		if !e.on.After(asOf) && !e.on.Before(c.OpenedOn) {
+		if e.day <= asOfDay && e.day >= openedDay {
 			evs = append(evs, e)
 		}
 	}
+	defer func() { g.evs = evs[:0] }()
 	ap := a.Autopay
 	drafterPays := ap != nil && ap.Status == "active"
 	// The last installment due by the anchor, and the one a return hit.
@@ -104,59 +109,67 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 		if due.After(asOf) {
 			break
 		}
-		ks := strconv.Itoa(k + 1)
-		add(simEvent{on: due, order: evDue, kind: "due", amount: inst})
-		add(simEvent{on: due.AddDays(c.GraceDays + 1), order: evLateFee, kind: "late_fee", amount: c.LateFee, id: a.ID + "-L" + ks, desc: "Late fee", listed: true})
+		ks := k + 1
+		dueDay := dayNumber(due)
+		add(simEvent{day: dueDay, order: evDue, kind: "due", amount: inst})
+		add(simEvent{day: dueDay + c.GraceDays + 1, order: evLateFee, kind: "late_fee", amount: c.LateFee, tag: "L", k: ks, desc: "Late fee", listed: true})
 		byAutopay := ap != nil && !due.Before(ap.StartsOn)
-		payOn, amount, desc := due, inst, "Payment, thank you"
+		payOn, amount, desc := dueDay, inst, "Payment, thank you"
 		if byAutopay {
-			payOn, desc = due.AddDays(-ap.DaysBeforeDue), "Autopay payment"
+			payOn, desc = dueDay-ap.DaysBeforeDue, "Autopay payment"
 			if ap.Amount > 0 {
 				amount = ap.Amount
 			}
 		}
 		switch {
-		case !payOn.Before(from) && byAutopay && drafterPays:
+		case payOn >= fromDay && byAutopay && drafterPays:
 			continue // drafter debits it
-		case !payOn.Before(from) && scheduledFor(k):
+		case payOn >= fromDay && scheduledFor(k):
 			continue // the customer's one-time payment through drafter pays it
-		case f.delinquent && k == lastK && payOn.Before(from):
+		case f.delinquent && k == lastK && payOn < fromDay:
 			continue
 		}
-		add(simEvent{on: payOn, kind: "payment", amount: amount, id: a.ID + "-P" + ks, desc: desc, listed: true})
-		if f.returned && k == retK && due.AddDays(5).Before(from) && due.AddDays(5).Before(anchor) {
-			add(simEvent{on: due.AddDays(2), kind: "returned_payment", amount: amount, id: a.ID + "-R" + ks, desc: "Returned payment (R01 insufficient funds)", listed: true})
+		add(simEvent{day: payOn, kind: "payment", amount: amount, tag: "P", k: ks, desc: desc, listed: true})
+		if f.returned && k == retK && dueDay+5 < fromDay && dueDay+5 < anchorDay {
+			add(simEvent{day: dueDay + 2, kind: "returned_payment", amount: amount, tag: "R", k: ks, desc: "Returned payment (R01 insufficient funds)", listed: true})
 			if c.ReturnedPaymentFee > 0 {
-				add(simEvent{on: due.AddDays(2), kind: "returned_payment_fee", amount: c.ReturnedPaymentFee, id: a.ID + "-RF" + ks, desc: "Returned payment fee", listed: true})
+				add(simEvent{day: dueDay + 2, kind: "returned_payment_fee", amount: c.ReturnedPaymentFee, tag: "RF", k: ks, desc: "Returned payment fee", listed: true})
 			}
-			add(simEvent{on: due.AddDays(5), kind: "payment", amount: amount, id: a.ID + "-W" + ks, desc: "Payment (web), thank you", listed: true})
+			add(simEvent{day: dueDay + 5, kind: "payment", amount: amount, tag: "W", k: ks, desc: "Payment (web), thank you", listed: true})
 		}
 	}
 	for _, t := range g.opt.Posted[a.ID] {
-		add(simEvent{on: t.PostedOn, kind: t.Kind, amount: t.Amount})
+		add(simEvent{day: dayNumber(t.PostedOn), kind: t.Kind, amount: t.Amount})
 	}
-	historyFrom := asOf.AddDays(-historyDays)
+	historyFrom := asOfDay - historyDays
 	for m := civil.New(c.OpenedOn.Year, c.OpenedOn.Month, 1); !m.After(asOf); m = m.AddMonths(1) {
-		ce := m.OnDay(c.CycleDay)
-		if !ce.After(c.OpenedOn) || ce.After(asOf) {
+		ce := dayNumber(m.OnDay(c.CycleDay))
+		if ce <= openedDay || ce > asOfDay {
 			continue
 		}
 		if a.Kind == KindLoan {
-			add(simEvent{on: ce, order: evInterest, kind: "interest", id: a.ID + "-I" + ce.String(), desc: "Interest", listed: true})
+			add(simEvent{day: ce, order: evInterest, kind: "interest", tag: "I", desc: "Interest", listed: true})
 		}
-		if ce.After(historyFrom) && ce != asOf {
-			add(simEvent{on: ce, order: evPoint})
+		if ce > historyFrom && ce != asOfDay {
+			add(simEvent{day: ce, order: evPoint})
 		}
 	}
-	add(simEvent{on: asOf, order: evPoint})
-	if c.OpenedOn.After(historyFrom) && c.OpenedOn.Before(asOf) {
-		add(simEvent{on: c.OpenedOn, order: evPoint}) // the opening balance
+	add(simEvent{day: asOfDay, order: evPoint})
+	if openedDay > historyFrom && openedDay < asOfDay {
+		add(simEvent{day: openedDay, order: evPoint}) // the opening balance
 	}
-	slices.SortStableFunc(evs, func(x, y simEvent) int {
-		if x.on != y.on {
-			return x.on.Compare(y.on)
+	// Events of a day keep the order they were added in.
+	for i := range evs {
+		evs[i].k = evs[i].k<<20 | i
+	}
+	slices.SortFunc(evs, func(x, y simEvent) int {
+		if x.day != y.day {
+			return x.day - y.day
 		}
-		return x.order - y.order
+		if x.order != y.order {
+			return x.order - y.order
+		}
+		return x.k&(1<<20-1) - y.k&(1<<20-1)
 	})
 
 	// The books. Interest accrues in units of cents x basis points x days,
@@ -169,18 +182,19 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 	} else {
 		principal = money.Cents(c.TermMonths) * inst
 	}
-	accrued := c.OpenedOn // interest is accrued through the end of this day
-	accrue := func(through civil.Date) {
-		if a.Kind == KindLoan && through.After(accrued) {
+	accrued := openedDay // interest is accrued through the end of this day
+	accrue := func(through int) {
+		if a.Kind == KindLoan && through > accrued {
 			if principal > 0 {
-				units += int64(principal) * int64(c.APRBasisPoints) * int64(through.DaysSince(accrued))
+				units += int64(principal) * int64(c.APRBasisPoints) * int64(through-accrued)
 			}
 			accrued = through
 		}
 	}
 	arrears := func() money.Cents { return money.Cents(max(0, dueSum-toInstallments)) }
 	for _, e := range evs {
-		accrue(e.on.AddDays(-1))
+		e.k >>= 20
+		accrue(e.day - 1)
 		posted := true
 		switch e.kind {
 		case "payment":
@@ -203,7 +217,7 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 			}
 			fees += e.amount
 		case "interest":
-			accrue(e.on)
+			accrue(e.day)
 			e.amount = money.Cents((units + perCent/2) / perCent)
 			units -= int64(e.amount) * perCent
 			interest += e.amount
@@ -212,15 +226,20 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 			dueSum += int64(e.amount)
 		}
 		if e.order == evPoint {
-			accrue(e.on)
-			b.History = append(b.History, BalancePoint{On: e.on, Balance: principal + interest + fees, Principal: principal,
+			accrue(e.day)
+			b.History = append(b.History, BalancePoint{On: dateOf(e.day), Balance: principal + interest + fees, Principal: principal,
 				FeesDue: max(0, fees), PastDue: arrears()})
 		}
-		if posted && e.listed && e.on.After(historyFrom) {
-			a.Transactions = append(a.Transactions, Transaction{ID: e.id, PostedOn: e.on, Kind: e.kind, Amount: e.amount, Description: e.desc})
+		if posted && e.listed && e.day > historyFrom {
+			on := dateOf(e.day)
+			id := a.ID + "-" + e.tag + strconv.Itoa(e.k)
+			if e.tag == "I" {
+				id = a.ID + "-I" + on.String()
+			}
+			a.Transactions = append(a.Transactions, Transaction{ID: id, PostedOn: on, Kind: e.kind, Amount: e.amount, Description: e.desc})
 		}
 	}
-	accrue(asOf)
+	accrue(asOfDay)
 	b.FeesDue, b.PastDue = max(0, fees), arrears()
 	made := 0
 	for k := 0; k < c.TermMonths && !dueDate(c, k).After(asOf); k++ {
@@ -236,4 +255,46 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 	} else {
 		b.Principal = money.Cents(c.TermMonths-b.PaymentsMade) * c.MonthlyPayment
 	}
+}
+
+// dayNumber is the number of days from 1970-01-01 to d, by integer
+// arithmetic (H. Hinnant's days_from_civil): the simulation counts days
+// for every event, and time.Date is slow at it.
+func dayNumber(d civil.Date) int {
+	y, m := d.Year, int(d.Month)
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d.Day - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// dateOf is the date dayNumber gives n for.
+func dateOf(n int) civil.Date {
+	z := n + 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	return civil.Date{Year: y, Month: time.Month(m), Day: d}
 }
