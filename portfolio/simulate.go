@@ -204,7 +204,10 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 			n := min(left, max(0, interest))
 			interest -= n
 			principal -= left - n
-			toInstallments += int64(left) // what did not go to fees
+			// A payment counts in full toward the installments, whatever
+			// the books' order: a fee it paid never leaves an installment
+			// short (no late fee on a late fee).
+			toInstallments += int64(e.amount)
 		case "returned_payment":
 			principal += e.amount
 			toInstallments -= int64(e.amount)
