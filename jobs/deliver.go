@@ -21,7 +21,6 @@ import (
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
-	"github.com/drafterhq/drafter/statements"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -715,7 +714,7 @@ func (c *delivery) statementFigures(ctx context.Context, r *Run, m ledger.Outbox
 	if err != nil {
 		return fmt.Errorf("outbox %d: statement activity: %w", m.ID, err)
 	}
-	st, err := statements.ComputeStatement(StatementInput(a, acts[a.ID], doc.DocumentDate, r.Env.Config.DraftLeadDays))
+	st, err := computeStatement(a, acts[a.ID], doc.DocumentDate, ScheduleFromEnv(r.Env))
 	if err != nil {
 		return permanent("outbox %d: compute the statement of document %d: %v", m.ID, doc.ID, err)
 	}

@@ -109,8 +109,9 @@ func newDeliverFixture(t *testing.T, dialect string, settings map[string]string)
 		AccountID: "LN-2", Customer: statements.Customer{Name: "Trần Đức Thắng", Address: statements.Address{Line1: "12 Elm St", City: "Dover", State: "DE", PostalCode: "19901"}},
 		Terms: statements.Terms{Kind: statements.KindLoan, Vehicle: "2025 Ford F-150", TermMonths: 60, FirstDueDate: civil.MustParse("2025-02-28"), DueDay: 29,
 			MonthlyPayment: 41275, MaturityDate: civil.MustParse("2030-01-29"), LateFee: 3500, GraceDays: 10, APRBasisPoints: 649},
-		CycleStart: civil.MustParse("2026-10-26"), CycleEnd: civil.MustParse("2026-11-25"), Opening: statements.Opening{Principal: 1500000},
-		Autopay: statements.Autopay{Active: true, MaskedAccount: "****4321"},
+		CycleStart: civil.MustParse("2026-10-26"), CycleEnd: civil.MustParse("2026-11-25"), PreviousBalance: 1500000,
+		Record:  statements.Record{Balance: 1500000, Principal: 1500000},
+		Autopay: statements.AutopayDebit{Active: true, MaskedAccount: "****4321"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -644,7 +645,16 @@ func TestDeliverDocumentsJobsEmails(t *testing.T) {
 			ctx := context.Background()
 			mp := testenv.Mailpit(t)
 			env := testEnv(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
-			importAccounts(t, env.Store, append(holidayWeek(), leaseAccount()))
+			loans := holidayWeek()
+			for i := range loans {
+				// The servicing system's balance on the cycle dates around
+				// the statement date: without them the statements are held.
+				b := &loans[i].Balance
+				b.AsOf = civil.MustParse("2026-12-05")
+				b.History = []portfolio.BalancePoint{{On: civil.MustParse("2026-11-05"), Balance: b.Principal, Principal: b.Principal},
+					{On: civil.MustParse("2026-12-05"), Balance: b.Principal, Principal: b.Principal}}
+			}
+			importAccounts(t, env.Store, append(loans, leaseAccount()))
 			for _, run := range []struct {
 				job  jobs.Job
 				date string

@@ -15,6 +15,7 @@ import (
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/money"
 	"github.com/drafterhq/drafter/statements"
 	"github.com/drafterhq/drafter/storage"
 )
@@ -57,8 +58,11 @@ type DocumentSummary struct {
 	// threshold sent before); left alone.
 	AlreadySent int `json:"already_sent"`
 	// Rendered: documents a dry run rendered without storing them.
-	Rendered     int            `json:"rendered,omitempty"`
-	Failed       int            `json:"failed"`
+	Rendered int `json:"rendered,omitempty"`
+	Failed   int `json:"failed"`
+	// Held: statements that do not reconcile with the servicing system:
+	// not stored, not sent, an exception each; the run ends partial.
+	Held         int            `json:"held,omitempty"`
 	EmailsQueued int            `json:"emails_queued"`
 	Bytes        int64          `json:"bytes"`
 	ByKind       map[string]int `json:"by_kind,omitempty"`
@@ -76,7 +80,7 @@ func (j Statements) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan
 	d := r.Date
 	f := ledger.StatementFilter{Date: d, AllAccounts: j.AllAccounts, AccountID: scopeAccount(r.Scope), Through: span.Through}
 	lender := LenderFromConfig(r.Env.Config)
-	lead := r.Env.Config.DraftLeadDays
+	sched := ScheduleFromEnv(r.Env)
 	period := fmt.Sprintf("%04d-%02d", d.Year, int(d.Month))
 	next := func(ctx context.Context, after string) ([]*docItem, string, error) {
 		if after < span.After {
@@ -92,12 +96,20 @@ func (j Statements) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan
 		}
 		items := make([]*docItem, len(accts))
 		for i, a := range accts {
-			in := StatementInput(a, acts[a.ID], d, lead)
-			items[i] = &docItem{account: a.ID, recipient: a.Email, date: d, mailKind: ledger.MailStatementReady,
+			a, act := a, acts[a.ID]
+			it := &docItem{account: a.ID, recipient: a.Email, date: d, mailKind: ledger.MailStatementReady,
 				key:        ledger.DocumentKey{AccountID: a.ID, Kind: ledger.DocStatement, Period: period},
 				storageKey: StatementKey(a.ID, d),
-				render:     func() ([]byte, error) { return renderStatement(in, lender) },
 			}
+			it.render = func() ([]byte, error) {
+				s, err := computeStatement(a, act, d, sched)
+				if err != nil {
+					return nil, err
+				}
+				it.newBalance = &s.NewBalance
+				return statements.RenderStatement(s, lender)
+			}
+			items[i] = it
 		}
 		return items, accts[len(accts)-1].ID, nil
 	}
@@ -132,6 +144,7 @@ func sumDocuments(r *Run, results []json.RawMessage) (*DocumentSummary, error) {
 		sum.AlreadySent += c.AlreadySent
 		sum.Rendered += c.Rendered
 		sum.Failed += c.Failed
+		sum.Held += c.Held
 		sum.EmailsQueued += c.EmailsQueued
 		sum.Bytes += c.Bytes
 		for k, n := range c.ByKind {
@@ -170,9 +183,6 @@ func activityFor(ctx context.Context, st *ledger.Store, accts []ledger.DocumentA
 	for i, a := range accts {
 		ids[i] = a.ID
 		from = minDate(from, a.CycleStart(d))
-		if a.BalanceAsOf.Before(d) {
-			from = minDate(from, a.BalanceAsOf.AddDays(1))
-		}
 	}
 	return st.AccountActivity(ctx, ids, from, d)
 }
@@ -219,18 +229,42 @@ func odometerUpTo(rs []ledger.OdometerReading, d civil.Date) []statements.Odomet
 	return out
 }
 
+// HeldStatement is a statement that must not be sent: the exception that
+// tells a person why, with the figures.
+type HeldStatement struct {
+	Exception ledger.Exception
+}
+
+func (h *HeldStatement) Error() string { return "statement held: " + h.Exception.Detail }
+
+// heldKind is the exception kind of a held statement.
+const heldKind = "statement_held"
+
+func heldStatement(a ledger.DocumentAccount, end civil.Date, detail string) *HeldStatement {
+	return &HeldStatement{Exception: ledger.Exception{Kind: heldKind,
+		Reference: fmt.Sprintf("%s statement %04d-%02d", a.ID, end.Year, int(end.Month)), Detail: detail}}
+}
+
+// ScheduleFromEnv is the autopay schedule origination uses, from the
+// configuration and the calendar.
+func ScheduleFromEnv(e *Env) AutopaySchedule {
+	return AutopaySchedule{LeadDays: e.Config.DraftLeadDays, Policy: OneTimeCovers, Calendar: e.Calendar}
+}
+
 // StatementInput maps an account and its activity to the statement of the
-// cycle ending on end. The cycle's lines are the imported transactions
-// posted in it and drafter's own payments and returns dated in it after the
-// balance snapshot (those up to the snapshot are the servicing system's and
-// come with its transactions). An enrollment without its own lead days
-// drafts draftLead days before the due date, as origination does.
-func StatementInput(a ledger.DocumentAccount, act *ledger.Activity, end civil.Date, draftLead int) statements.StatementInput {
+// cycle ending on end. Its previous balance is the new balance of the
+// account's previous statement, or for the first one the servicing system's
+// balance on the day before the cycle; its new balance is the servicing
+// system's balance on end. Its lines are the transactions the servicing
+// system posted in the cycle and drafter's own: its debits by effective
+// date, their returns and its fees. Its autopay debit is NextAutopayDebit
+// as of end. A *HeldStatement error says the statement cannot be made
+// (the servicing system's balance is missing).
+func StatementInput(a ledger.DocumentAccount, act *ledger.Activity, end civil.Date, sched AutopaySchedule) (statements.StatementInput, error) {
 	if act == nil {
 		act = &ledger.Activity{}
 	}
 	start := a.CycleStart(end)
-	prior := a.CyclePriorDue(start)
 	in := statements.StatementInput{
 		AccountID: a.ID,
 		Customer:  customerOf(a),
@@ -238,49 +272,76 @@ func StatementInput(a ledger.DocumentAccount, act *ledger.Activity, end civil.Da
 			DueDay: a.DueDay, MonthlyPayment: a.MonthlyPayment, MonthlyTax: a.MonthlyTax, MaturityDate: a.MaturityOn,
 			LateFee: a.LateFee, GraceDays: a.GraceDays, APRBasisPoints: a.APRBasisPoints,
 			MileageAllowancePerYear: a.MileageAllowancePerYear, StartOdometer: a.StartOdometer},
-		CycleStart:     start,
-		CycleEnd:       end,
-		PriorDueDate:   prior.On,
-		PriorAmountDue: prior.Amount,
-		Odometer:       odometerUpTo(act.Odometer, end),
-		NOCAccount:     act.NOCAccount,
+		CycleStart: start,
+		CycleEnd:   end,
+		Odometer:   odometerUpTo(act.Odometer, end),
+		NOCAccount: act.NOCAccount,
 	}
-	o := a.CycleOpening(start, act.Imported)
-	in.Opening = statements.Opening{Principal: o.Principal, AccruedInterest: o.AccruedInterest, FeesDue: o.FeesDue}
 	inCycle := func(t ledger.Transaction) bool { return !t.PostedOn.Before(start) && !t.PostedOn.After(end) }
-	for _, t := range act.Imported {
-		if inCycle(t) {
-			in.Transactions = append(in.Transactions, statements.Transaction{PostedOn: t.PostedOn, Kind: statements.TxKind(t.Kind), Amount: t.Amount, Description: t.Description})
+	for _, ts := range [][]ledger.Transaction{act.Imported, act.Drafter} {
+		for _, t := range ts {
+			if inCycle(t) {
+				in.Transactions = append(in.Transactions, statements.Transaction{PostedOn: t.PostedOn, Kind: statements.TxKind(t.Kind), Amount: t.Amount, Description: t.Description})
+			}
 		}
 	}
-	for _, t := range act.Drafter {
-		if inCycle(t) && t.PostedOn.After(a.BalanceAsOf) {
-			in.Transactions = append(in.Transactions, statements.Transaction{PostedOn: t.PostedOn, Kind: statements.TxKind(t.Kind), Amount: t.Amount, Description: t.Description})
+	if ap := act.Autopay; ap.Active && a.Status == "active" {
+		in.Autopay = statements.AutopayDebit{Active: true, MaskedAccount: ap.MaskedAccount}
+		e := ledger.AutopayEnrollment{ID: ap.EnrollmentID, AccountID: a.ID, BankAccountID: ap.BankAccountID, StartsOn: ap.StartsOn,
+			DaysBeforeDue: ap.DaysBeforeDue, Amount: ap.Amount, MonthlyPayment: a.MonthlyPayment, MonthlyTax: a.MonthlyTax,
+			FirstDueOn: a.FirstDueOn, DueDay: a.DueDay, MaturityOn: a.MaturityOn}
+		if n, ok := NextAutopayDebit(e, a.OpenedOn, act.OneTime, end, sched); ok {
+			in.Autopay.DueOn, in.Autopay.DebitOn, in.Autopay.Amount, in.Autopay.Covered = n.DueOn, n.DraftOn, n.Amount, n.Scheduled-n.Amount
 		}
 	}
-	ap := act.Autopay
-	if ap.Active {
-		days := ap.DaysBeforeDue
-		if days == 0 {
-			days = draftLead
-		}
-		in.Autopay = statements.Autopay{Active: true, MaskedAccount: ap.MaskedAccount, DaysBeforeDue: days, Amount: ap.Amount}
+	rec, ok := act.Records[end]
+	if !ok {
+		return in, heldStatement(a, end, fmt.Sprintf("account %s: the servicing system's balance on the statement date %s is not in the ledger (latest extract as of %s): import the extract of %s with its balance history (balance.history, see docs/portfolio-format.md), then run the statements job again",
+			a.ID, end, a.BalanceAsOf, end))
 	}
-	return in
+	in.Record = statements.Record{Balance: rec.Balance, Principal: rec.Principal, FeesDue: rec.FeesDue, PastDue: rec.PastDue}
+	prevEnd := start.AddDays(-1)
+	if !a.OpenedOn.Before(start) {
+		// The first cycle of a new account opens with its opening balance.
+		prevEnd = a.OpenedOn
+	}
+	if act.Previous != nil {
+		in.PreviousBalance = act.Previous.NewBalance
+		return in, nil
+	}
+	prev, ok := act.Records[prevEnd]
+	if !ok {
+		return in, heldStatement(a, end, fmt.Sprintf("account %s: no earlier statement, and the servicing system's balance on %s, before the cycle, is not in the ledger: import an extract whose balance.history covers %s, then run the statements job again",
+			a.ID, prevEnd, prevEnd))
+	}
+	in.PreviousBalance = prev.Balance
+	return in, nil
 }
 
-func renderStatement(in statements.StatementInput, l statements.Lender) ([]byte, error) {
-	s, err := statements.ComputeStatement(in)
+// computeStatement is the statement of the cycle ending on end, or a
+// *HeldStatement error when it must not be sent.
+func computeStatement(a ledger.DocumentAccount, act *ledger.Activity, end civil.Date, sched AutopaySchedule) (statements.Statement, error) {
+	in, err := StatementInput(a, act, end, sched)
 	if err != nil {
-		return nil, fmt.Errorf("compute statement: %w", err)
+		return statements.Statement{}, err
 	}
-	return statements.RenderStatement(s, l)
+	s, err := statements.ComputeStatement(in)
+	var u *statements.Unreconciled
+	if errors.As(err, &u) {
+		return s, heldStatement(a, end, fmt.Sprintf("account %s, statement of %s: the previous balance %s plus the cycle's transactions comes to %s, but the servicing system's balance is %s (difference %s); the statement is held, not sent: find the transaction one side lacks, correct it, and run the statements job again",
+			a.ID, end, u.Previous, u.Computed, u.Record, u.Difference))
+	}
+	if err != nil {
+		return s, fmt.Errorf("compute statement: %w", err)
+	}
+	return s, nil
 }
 
 // RenderStatementFor computes and renders one account's statement for the
 // cycle ending on d from the ledger, as the statements job would, without
 // storing or recording it.
-func RenderStatementFor(ctx context.Context, st *ledger.Store, cfg *config.Config, account string, d civil.Date) ([]byte, error) {
+func RenderStatementFor(ctx context.Context, env *Env, account string, d civil.Date) ([]byte, error) {
+	st := env.Store
 	a, err := st.DocumentAccount(ctx, account)
 	if err != nil {
 		return nil, err
@@ -289,7 +350,11 @@ func RenderStatementFor(ctx context.Context, st *ledger.Store, cfg *config.Confi
 	if err != nil {
 		return nil, err
 	}
-	return renderStatement(StatementInput(a, acts[a.ID], d, cfg.DraftLeadDays), LenderFromConfig(cfg))
+	s, err := computeStatement(a, acts[a.ID], d, ScheduleFromEnv(env))
+	if err != nil {
+		return nil, err
+	}
+	return statements.RenderStatement(s, LenderFromConfig(env.Config))
 }
 
 // docItem is one document on its way through the pipeline.
@@ -300,6 +365,8 @@ type docItem struct {
 	date               civil.Date
 	mailKind           string
 	render             func() ([]byte, error)
+	newBalance         *money.Cents // a statement's, recorded with it
+	held               *HeldStatement
 
 	existing *ledger.Document
 	pdf      []byte // between rendering and storing
@@ -471,6 +538,11 @@ func attachExisting(ctx context.Context, r *Run, items []*docItem) error {
 // storage.
 func renderItem(r *Run, it *docItem) bool {
 	pdf, err := it.render()
+	var held *HeldStatement
+	if errors.As(err, &held) {
+		it.held = held
+		return false
+	}
 	if err != nil {
 		it.err = err
 		return false
@@ -539,10 +611,20 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 		return err
 	}
 	var news []ledger.NewDocument
+	var held []ledger.Exception
 	done, skipped := 0, 0
 	for _, it := range items {
 		sum.Selected++
 		r.Selected(1)
+		if it.held != nil {
+			// Held, not sent: no document, no email; an exception for a
+			// person, and a failed item, so the run ends partial and is
+			// listed as needing attention.
+			sum.Held++
+			held = append(held, it.held.Exception)
+			r.ItemFailed(it.key.AccountID+" "+it.key.Kind+" "+it.key.Period, it.held)
+			continue
+		}
 		if it.err != nil {
 			sum.Failed++
 			r.ItemFailed(it.key.AccountID+" "+it.key.Kind+" "+it.key.Period, it.err)
@@ -551,7 +633,7 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 		switch it.outcome {
 		case outStored, outUnchanged:
 			news = append(news, ledger.NewDocument{DocumentKey: it.key, DocumentDate: it.date, StorageKey: it.storageKey,
-				SHA256: it.sha, Size: it.size, Recipient: it.recipient, MailKind: it.mailKind})
+				SHA256: it.sha, Size: it.size, Recipient: it.recipient, MailKind: it.mailKind, NewBalance: it.newBalance})
 			sum.Bytes += it.size
 			sum.ByKind[it.key.Kind]++
 		case outVerified:
@@ -572,6 +654,12 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 			// Not processed: the run was cancelled.
 			return fmt.Errorf("document %s: %w", it.storageKey, context.Cause(ctx))
 		}
+	}
+	if len(held) > 0 {
+		if _, err := r.Store.AddExceptions(ctx, held); err != nil {
+			return err
+		}
+		r.Log.Warn().Int("held", len(held)).Msg("statements held: they do not reconcile with the servicing system (see the exceptions)")
 	}
 	if len(news) > 0 {
 		recorded, err := r.Store.RecordDocuments(ctx, news)

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/money"
 )
 
 // Document kinds and the email each queues.
@@ -45,6 +46,9 @@ type NewDocument struct {
 	// Recipient and MailKind are the outbox row queued with the document.
 	Recipient string
 	MailKind  string
+	// NewBalance is a statement's new balance, which the account's next
+	// statement opens with; nil for other documents.
+	NewBalance *money.Cents
 }
 
 // Documents returns the recorded documents among keys, by key.
@@ -133,8 +137,8 @@ func (s *Store) RecordDocuments(ctx context.Context, docs []NewDocument) ([]Docu
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		recorded = recorded[:0]
 		t := now()
-		insDoc, err := tx.PrepareContext(ctx, `INSERT INTO documents (account_id, kind, period, document_date, storage_key, sha256, size, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (account_id, kind, period) DO NOTHING RETURNING id`)
+		insDoc, err := tx.PrepareContext(ctx, `INSERT INTO documents (account_id, kind, period, document_date, storage_key, sha256, size, created_at, new_balance)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id, kind, period) DO NOTHING RETURNING id`)
 		if err != nil {
 			return fmt.Errorf("prepare document insert: %w", err)
 		}
@@ -147,7 +151,7 @@ func (s *Store) RecordDocuments(ctx context.Context, docs []NewDocument) ([]Docu
 		defer insMail.Close()
 		for _, d := range docs {
 			var id int64
-			err := insDoc.QueryRowContext(ctx, d.AccountID, d.Kind, d.Period, d.DocumentDate, d.StorageKey, d.SHA256, d.Size, t).Scan(&id)
+			err := insDoc.QueryRowContext(ctx, d.AccountID, d.Kind, d.Period, d.DocumentDate, d.StorageKey, d.SHA256, d.Size, t, newBalance(d.NewBalance)).Scan(&id)
 			if err == sql.ErrNoRows {
 				continue // recorded before: its email was queued then
 			}
@@ -181,4 +185,11 @@ func (s *Store) Document(ctx context.Context, id int64) (Document, error) {
 		return d, fmt.Errorf("select document %d: %w", id, err)
 	}
 	return d, nil
+}
+
+func newBalance(c *money.Cents) any {
+	if c == nil {
+		return nil
+	}
+	return int64(*c)
 }

@@ -17,6 +17,7 @@ type ImportCounts struct {
 	ScheduledPayments int `json:"scheduled_payments"`
 	OdometerReadings  int `json:"odometer_readings"`
 	Transactions      int `json:"transactions"`
+	RecordBalances    int `json:"record_balances"`
 }
 
 // Add adds o to c.
@@ -28,6 +29,7 @@ func (c *ImportCounts) Add(o ImportCounts) {
 	c.ScheduledPayments += o.ScheduledPayments
 	c.OdometerReadings += o.OdometerReadings
 	c.Transactions += o.Transactions
+	c.RecordBalances += o.RecordBalances
 }
 
 // Importer upserts validated accounts from the servicing system's extract in
@@ -84,6 +86,7 @@ var (
 	scheduledCols = []string{"id", "account_id", "bank_account_id", "amount", "debit_on", "channel", "authorized_at"}
 	odometerCols  = []string{"account_id", "read_on", "miles", "source"}
 	txnCols       = []string{"id", "account_id", "posted_on", "kind", "amount", "description"}
+	recordCols    = []string{"account_id", "on_date", "balance", "principal", "fees_due", "past_due"}
 )
 
 // nocKept is true when the extract still carries bank details that a NOC
@@ -104,7 +107,7 @@ func keepOrNew(col string) string {
 // Import upserts accounts (already validated) inside the import transaction.
 func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (ImportCounts, error) {
 	var c ImportCounts
-	var customers, accts, banks, autopays, scheduled, odometers, txns [][]any
+	var customers, accts, banks, autopays, scheduled, odometers, txns, records [][]any
 	for i := range accounts {
 		a := &accounts[i]
 		cu := a.Customer
@@ -133,6 +136,9 @@ func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (I
 		for _, t := range a.Transactions {
 			txns = append(txns, []any{t.ID, a.ID, t.PostedOn, t.Kind, t.Amount, t.Description})
 		}
+		for _, h := range b.History {
+			records = append(records, []any{a.ID, h.On, h.Balance, h.Principal, h.FeesDue, h.PastDue})
+		}
 	}
 	steps := []struct {
 		table    string
@@ -160,7 +166,9 @@ func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (I
 			autopays, &c.Autopay},
 		{"scheduled_payments", scheduledCols, "id", setExcluded(scheduledCols[1:]), scheduled, &c.ScheduledPayments},
 		{"odometer_readings", odometerCols, "account_id, read_on", setExcluded([]string{"miles", "source"}), odometers, &c.OdometerReadings},
-		{"transactions", txnCols, "id", setExcluded(txnCols[1:]), txns, &c.Transactions},
+		// A transaction drafter posted is never overwritten by an extract.
+		{"transactions", txnCols, "id", setExcluded(txnCols[1:]) + ` WHERE transactions.source = 'servicing'`, txns, &c.Transactions},
+		{"record_balances", recordCols, "account_id, on_date", setExcluded(recordCols[2:]), records, &c.RecordBalances},
 	}
 	for _, st := range steps {
 		if err := im.s.upsert(ctx, im.tx, st.table, st.cols, st.conflict, st.set, st.rows); err != nil {

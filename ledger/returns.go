@@ -399,10 +399,10 @@ func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult
 		}
 		byCode[r.Code] = append(byCode[r.Code], r.PaymentID)
 		if r.Reverse {
-			txns = append(txns, []any{fmt.Sprintf("return:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment", r.Amount, r.ReverseDescription})
+			txns = append(txns, []any{fmt.Sprintf("return:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment", r.Amount, r.ReverseDescription, "drafter"})
 		}
 		if r.Fee > 0 {
-			fees = append(fees, []any{fmt.Sprintf("return-fee:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment_fee", r.Fee, r.FeeDescription})
+			fees = append(fees, []any{fmt.Sprintf("return-fee:%d", r.PaymentID), r.AccountID, r.ReturnedOn, "returned_payment_fee", r.Fee, r.FeeDescription, "drafter"})
 			res.FeeTotal += r.Fee
 		}
 		if r.Represent != nil {
@@ -423,7 +423,7 @@ func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult
 			}
 		}
 	}
-	txCols := []string{"id", "account_id", "posted_on", "kind", "amount", "description"}
+	txCols := []string{"id", "account_id", "posted_on", "kind", "amount", "description", "source"}
 	var n int
 	if n, err = s.insertCount(ctx, tx, "transactions", txCols, txns, ` ON CONFLICT (id) DO NOTHING`); err != nil {
 		return fmt.Errorf("post returned payments: %w", err)

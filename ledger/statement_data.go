@@ -8,6 +8,7 @@ import (
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/portfolio"
 )
 
 // DocumentAccount is an account with everything its statements and notices
@@ -183,10 +184,38 @@ type OdometerReading struct {
 // AutopayInfo is an account's autopay enrollment as a document shows it:
 // never the account number, only its mask.
 type AutopayInfo struct {
+	// Active is what origination goes by: the enrollment is active (see
+	// ActiveAutopayIn).
 	Active        bool
+	EnrollmentID  string
+	BankAccountID string
 	MaskedAccount string
+	StartsOn      civil.Date
 	DaysBeforeDue int
 	Amount        money.Cents
+}
+
+// RecordBalance is the servicing system's position of an account at the end
+// of a day (see portfolio.BalancePoint).
+type RecordBalance struct {
+	On        civil.Date
+	Balance   money.Cents
+	Principal money.Cents
+	FeesDue   money.Cents
+	PastDue   money.Cents
+}
+
+// StatementBalance is the new balance a recorded statement printed.
+type StatementBalance struct {
+	On         civil.Date
+	NewBalance money.Cents
+}
+
+// ScheduledDebit is a one-time payment the customer scheduled.
+type ScheduledDebit struct {
+	ID      string
+	DebitOn civil.Date
+	Amount  money.Cents
 }
 
 // Activity is what happened on an account around a cycle.
@@ -194,10 +223,19 @@ type Activity struct {
 	// Imported are the servicing system's posted transactions.
 	Imported []Transaction
 	// Drafter are drafter's own debits (originated, settled or returned)
-	// by effective date, and the returns of them by return date.
+	// by effective date, and the transactions it posted: the returns of
+	// them and its returned-payment fees.
 	Drafter  []Transaction
 	Autopay  AutopayInfo
 	Odometer []OdometerReading
+	// Records are the servicing system's balances from the day before the
+	// period through its end, by date.
+	Records map[civil.Date]RecordBalance
+	// Previous is the latest statement recorded before the period's end
+	// with its new balance (nil when none was).
+	Previous *StatementBalance
+	// OneTime are the customer's scheduled one-time payments.
+	OneTime []ScheduledDebit
 	// NOCAccount is the masked bank account a notification of change
 	// corrected in the period ("" when none).
 	NOCAccount string
@@ -210,7 +248,7 @@ type Activity struct {
 func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through civil.Date) (map[string]*Activity, error) {
 	out := make(map[string]*Activity, len(ids))
 	for _, id := range ids {
-		out[id] = &Activity{}
+		out[id] = &Activity{Records: map[civil.Date]RecordBalance{}}
 	}
 	if len(ids) == 0 {
 		return out, nil
@@ -218,13 +256,19 @@ func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through
 	in, idArgs := s.inList(ids, 2)
 	dated := append([]any{from, through}, idArgs...)
 
-	err := s.each(ctx, `SELECT account_id, id, posted_on, kind, amount, description FROM transactions
+	err := s.each(ctx, `SELECT account_id, id, posted_on, kind, amount, description, source FROM transactions
 		WHERE posted_on >= $1 AND posted_on <= $2 AND account_id IN (`+in+`) ORDER BY account_id, posted_on, id`, dated, func(scan func(...any) error) error {
 		var t Transaction
-		if err := scan(&t.AccountID, &t.ID, &t.PostedOn, &t.Kind, &t.Amount, &t.Description); err != nil {
+		var source string
+		if err := scan(&t.AccountID, &t.ID, &t.PostedOn, &t.Kind, &t.Amount, &t.Description, &source); err != nil {
 			return err
 		}
-		out[t.AccountID].Imported = append(out[t.AccountID].Imported, t)
+		a := out[t.AccountID]
+		if source == "drafter" {
+			a.Drafter = append(a.Drafter, t)
+		} else {
+			a.Imported = append(a.Imported, t)
+		}
 		return nil
 	})
 	if err != nil {
@@ -246,34 +290,47 @@ func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through
 	if err != nil {
 		return nil, fmt.Errorf("select payments: %w", err)
 	}
-	err = s.each(ctx, `SELECT p.account_id, r.id, r.returned_on, r.code, r.amount FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE r.returned_on >= $1 AND r.returned_on <= $2 AND p.account_id IN (`+in+`) ORDER BY p.account_id, r.returned_on, r.id`, dated,
-		func(scan func(...any) error) error {
-			var t Transaction
-			var id int64
-			var code string
-			if err := scan(&t.AccountID, &id, &t.PostedOn, &code, &t.Amount); err != nil {
-				return err
-			}
-			t.ID, t.Kind, t.Description = "return:"+strconv.FormatInt(id, 10), "returned_payment", "Payment returned by your bank ("+code+")"
-			out[t.AccountID].Drafter = append(out[t.AccountID].Drafter, t)
-			return nil
-		})
+	recordArgs := append([]any{from.AddDays(-1), through}, idArgs...)
+	err = s.each(ctx, `SELECT account_id, on_date, balance, principal, fees_due, past_due FROM record_balances
+		WHERE on_date >= $1 AND on_date <= $2 AND account_id IN (`+in+`)`, recordArgs, func(scan func(...any) error) error {
+		var acct string
+		var r RecordBalance
+		if err := scan(&acct, &r.On, &r.Balance, &r.Principal, &r.FeesDue, &r.PastDue); err != nil {
+			return err
+		}
+		out[acct].Records[r.On] = r
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("select returns: %w", err)
+		return nil, fmt.Errorf("select record balances: %w", err)
+	}
+	in1, idArgs1 := s.inList(ids, 1)
+	err = s.each(ctx, `SELECT account_id, document_date, new_balance FROM documents
+		WHERE kind = 'statement' AND document_date < $1 AND new_balance IS NOT NULL AND account_id IN (`+in1+`)
+		ORDER BY account_id, document_date`, append([]any{through}, idArgs1...), func(scan func(...any) error) error {
+		var acct string
+		var p StatementBalance
+		if err := scan(&acct, &p.On, &p.NewBalance); err != nil {
+			return err
+		}
+		out[acct].Previous = &p
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select previous statements: %w", err)
 	}
 	in0, idArgs0 := s.inList(ids, 0)
 	// The enrollment an account has (active first); the account's mask
 	// comes from its bank account, never from the number itself.
-	err = s.each(ctx, `SELECT e.account_id, e.status, b.status, b.last4, e.days_before_due, e.amount FROM autopay_enrollments e
+	err = s.each(ctx, `SELECT e.account_id, e.id, e.bank_account_id, e.status, b.last4, e.starts_on, e.days_before_due, e.amount FROM autopay_enrollments e
 		JOIN bank_accounts b ON b.id = e.bank_account_id WHERE e.account_id IN (`+in0+`) ORDER BY e.account_id, e.id`, idArgs0,
 		func(scan func(...any) error) error {
-			var acct, status, bankStatus, last4 string
+			var acct, status, last4 string
 			var ap AutopayInfo
-			if err := scan(&acct, &status, &bankStatus, &last4, &ap.DaysBeforeDue, &ap.Amount); err != nil {
+			if err := scan(&acct, &ap.EnrollmentID, &ap.BankAccountID, &status, &last4, &ap.StartsOn, &ap.DaysBeforeDue, &ap.Amount); err != nil {
 				return err
 			}
-			ap.Active = status == "active" && bankStatus == "active"
+			ap.Active = status == "active"
 			ap.MaskedAccount = Mask(last4)
 			if a := out[acct]; !a.Autopay.Active {
 				a.Autopay = ap
@@ -282,6 +339,19 @@ func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through
 		})
 	if err != nil {
 		return nil, fmt.Errorf("select autopay: %w", err)
+	}
+	err = s.each(ctx, `SELECT account_id, id, debit_on, amount FROM scheduled_payments WHERE account_id IN (`+in0+`) ORDER BY account_id, debit_on, id`, idArgs0,
+		func(scan func(...any) error) error {
+			var acct string
+			var p ScheduledDebit
+			if err := scan(&acct, &p.ID, &p.DebitOn, &p.Amount); err != nil {
+				return err
+			}
+			out[acct].OneTime = append(out[acct].OneTime, p)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("select scheduled payments: %w", err)
 	}
 	err = s.each(ctx, `SELECT account_id, read_on, miles FROM odometer_readings WHERE account_id IN (`+in0+`) ORDER BY account_id, read_on`, idArgs0,
 		func(scan func(...any) error) error {
@@ -353,88 +423,48 @@ func (s *Store) each(ctx context.Context, q string, args []any, fn func(scan fun
 	return rows.Err()
 }
 
-// Opening is an account's position at the start of a cycle.
-type Opening struct {
-	Principal       money.Cents
-	AccruedInterest money.Cents
-	FeesDue         money.Cents
+// AddExceptions records exceptions for a person to look at; one already
+// recorded (same kind and reference) is left as it is. It returns how many
+// were new.
+func (s *Store) AddExceptions(ctx context.Context, exs []Exception) (int, error) {
+	return s.insertExceptions(ctx, s.q, exs, now())
 }
 
-// CycleOpening moves the balance snapshot to the cycle's first day with the
-// imported transactions between the two: those posted on or after start and
-// on or before the snapshot date are in the snapshot and are taken out (the
-// statement shows them again in the cycle); those after the snapshot and
-// before start are applied (payments to fees, then interest, then
-// principal). Totals are exact; interest is not re-accrued between the
-// snapshot and the cycle (the servicing system posts interest as
-// transactions), and a negative bucket is shown as zero.
-func (a DocumentAccount) CycleOpening(start civil.Date, imported []Transaction) Opening {
-	o := Opening{Principal: a.Principal, AccruedInterest: a.AccruedInterest, FeesDue: a.FeesDue}
-	for _, t := range imported {
-		switch {
-		case !t.PostedOn.Before(start) && !t.PostedOn.After(a.BalanceAsOf):
-			o.apply(t, -1)
-		case t.PostedOn.After(a.BalanceAsOf) && t.PostedOn.Before(start):
-			o.apply(t, 1)
+// DrafterPostings returns, by account, what drafter reports to the
+// servicing system through the end of through: its debits (originated,
+// settled or returned) on their effective dates, and the transactions it
+// posted (returns of its debits, its returned-payment fees). The demo and
+// the tests feed them to the generated servicing system.
+func (s *Store) DrafterPostings(ctx context.Context, through civil.Date) (map[string][]portfolio.Transaction, error) {
+	out := map[string][]portfolio.Transaction{}
+	err := s.each(ctx, `SELECT account_id, id, effective_on, amount FROM payments
+		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on <= $1
+		ORDER BY account_id, effective_on, id`, []any{through}, func(scan func(...any) error) error {
+		var acct string
+		var id int64
+		t := portfolio.Transaction{Kind: "payment"}
+		if err := scan(&acct, &id, &t.PostedOn, &t.Amount); err != nil {
+			return err
 		}
+		t.ID = "payment:" + strconv.FormatInt(id, 10)
+		out[acct] = append(out[acct], t)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's payments: %w", err)
 	}
-	o.Principal, o.AccruedInterest, o.FeesDue = max(0, o.Principal), max(0, o.AccruedInterest), max(0, o.FeesDue)
-	return o
-}
-
-func (o *Opening) apply(t Transaction, sign money.Cents) {
-	amt := t.Amount * sign
-	switch t.Kind {
-	case "payment":
-		if sign < 0 {
-			// Undoing a payment: the split is not known, the total is.
-			o.Principal -= amt
-			return
+	err = s.each(ctx, `SELECT account_id, id, posted_on, kind, amount FROM transactions
+		WHERE source = 'drafter' AND posted_on <= $1 ORDER BY account_id, posted_on, id`, []any{through}, func(scan func(...any) error) error {
+		var acct string
+		var t portfolio.Transaction
+		if err := scan(&acct, &t.ID, &t.PostedOn, &t.Kind, &t.Amount); err != nil {
+			return err
 		}
-		left := amt
-		for _, b := range []*money.Cents{&o.FeesDue, &o.AccruedInterest} {
-			n := min(left, max(0, *b))
-			*b -= n
-			left -= n
-		}
-		o.Principal -= left
-	case "returned_payment", "adjustment":
-		o.Principal += amt
-	case "late_fee", "returned_payment_fee":
-		o.FeesDue += amt
-	case "interest":
-		o.AccruedInterest += amt
+		out[acct] = append(out[acct], t)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's transactions: %w", err)
 	}
-}
-
-// PriorDue is the due date and amount the previous statement billed.
-type PriorDue struct {
-	On     civil.Date
-	Amount money.Cents
-}
-
-// CyclePriorDue is what the statement before the cycle starting on start
-// billed: the first due date after that statement (zero before the first
-// payment is due), for the installment when the date is on the schedule,
-// plus the snapshot's arrears (past due and fees) when the snapshot is
-// older than the cycle; a newer snapshot's arrears are what the cycle's
-// payments decide, so they are not counted twice.
-func (a DocumentAccount) CyclePriorDue(start civil.Date) PriorDue {
-	prevEnd := start.AddDays(-1)
-	due := prevEnd.OnDay(a.DueDay)
-	if !due.After(prevEnd) {
-		due = civil.New(prevEnd.Year, prevEnd.Month+1, 1).OnDay(a.DueDay)
-	}
-	var p PriorDue
-	if due.Before(a.FirstDueOn) {
-		return p
-	}
-	p.On = due
-	if !due.After(a.MaturityOn) {
-		p.Amount = a.Installment()
-	}
-	if a.BalanceAsOf.Before(start) {
-		p.Amount += a.PastDue + a.FeesDue
-	}
-	return p
+	return out, nil
 }

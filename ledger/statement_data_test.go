@@ -167,59 +167,61 @@ func TestLeasesMaturingAndActivity(t *testing.T) {
 	})
 }
 
-// TestCycleOpening moves the snapshot to the cycle start: out what the
-// cycle shows again, in what happened between the snapshot and the cycle.
-func TestCycleOpening(t *testing.T) {
+// TestRecordBalancesAndPreviousStatement: the extract's balance history
+// is read back for the period (from the day before it), and the previous
+// statement is the latest one recorded with a balance before the period's
+// end.
+func TestRecordBalancesAndPreviousStatement(t *testing.T) {
 	d := civil.MustParse
-	tx := func(on, kind string, amt money.Cents) ledger.Transaction {
-		return ledger.Transaction{PostedOn: d(on), Kind: kind, Amount: amt}
-	}
-	a := ledger.DocumentAccount{BalanceAsOf: d("2026-11-20"), Principal: 1_000_000, AccruedInterest: 3_000, FeesDue: 2_500}
-	tests := []struct {
-		name  string
-		start civil.Date
-		txs   []ledger.Transaction
-		want  ledger.Opening
-	}{
-		{"nothing between", d("2026-11-21"), nil, ledger.Opening{Principal: 1_000_000, AccruedInterest: 3_000, FeesDue: 2_500}},
-		{"cycle payments and fee taken out", d("2026-11-01"),
-			[]ledger.Transaction{tx("2026-11-05", "payment", 40_000), tx("2026-11-16", "late_fee", 2_500), tx("2026-10-20", "payment", 1)},
-			ledger.Opening{Principal: 1_040_000, AccruedInterest: 3_000, FeesDue: 0}},
-		{"payment after the snapshot applied: fees, interest, principal", d("2026-12-01"),
-			[]ledger.Transaction{tx("2026-11-25", "payment", 10_000), tx("2026-12-02", "payment", 99)},
-			ledger.Opening{Principal: 995_500, AccruedInterest: 0, FeesDue: 0}},
-		{"returned payment after the snapshot", d("2026-12-01"),
-			[]ledger.Transaction{tx("2026-11-25", "returned_payment", 40_000), tx("2026-11-25", "returned_payment_fee", 2_500)},
-			ledger.Opening{Principal: 1_040_000, AccruedInterest: 3_000, FeesDue: 5_000}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := a.CycleOpening(tt.start, tt.txs); got != tt.want {
-				t.Errorf("opening %+v, want %+v", got, tt.want)
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		a := testAccount("L-1", "987654321")
+		a.Balance.History = []portfolio.BalancePoint{
+			{On: d("2026-09-20"), Balance: 1_500_00},
+			{On: d("2026-10-20"), Balance: 1_100_00, Principal: 1_050_00, FeesDue: 50_00},
+			{On: d("2026-11-20"), Balance: 650_00, Principal: 600_00, PastDue: 479_25},
+		}
+		if c := importAll(t, s, []portfolio.Account{a}); c.RecordBalances != 3 {
+			t.Errorf("record balances imported: %d, want 3", c.RecordBalances)
+		}
+		for _, doc := range []struct {
+			on      string
+			period  string
+			balance *money.Cents
+		}{{"2026-09-20", "2026-09", nil}, {"2026-10-20", "2026-10", ptr(money.Cents(1_100_00))}, {"2026-11-20", "2026-11", ptr(money.Cents(650_00))}} {
+			_, err := s.RecordDocuments(ctx, []ledger.NewDocument{{DocumentKey: ledger.DocumentKey{AccountID: "L-1", Kind: ledger.DocStatement, Period: doc.period},
+				DocumentDate: d(doc.on), StorageKey: "statements/L-1/" + doc.period + ".pdf", SHA256: "x", Size: 1,
+				Recipient: "zoe@example.com", MailKind: ledger.MailStatementReady, NewBalance: doc.balance}})
+			if err != nil {
+				t.Fatal(err)
 			}
-		})
-	}
+		}
+		act, err := s.AccountActivity(ctx, []string{"L-1"}, d("2026-10-21"), d("2026-11-20"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l1 := act["L-1"]
+		want := map[civil.Date]ledger.RecordBalance{
+			d("2026-10-20"): {On: d("2026-10-20"), Balance: 1_100_00, Principal: 1_050_00, FeesDue: 50_00},
+			d("2026-11-20"): {On: d("2026-11-20"), Balance: 650_00, Principal: 600_00, PastDue: 479_25},
+		}
+		if fmt.Sprint(l1.Records) != fmt.Sprint(want) {
+			t.Errorf("records %v, want %v", l1.Records, want)
+		}
+		if l1.Previous == nil || l1.Previous.On != d("2026-10-20") || l1.Previous.NewBalance != 1_100_00 {
+			t.Errorf("previous statement %+v, want the one of 2026-10-20 with $1,100.00", l1.Previous)
+		}
+		// A reimport moves the history; a statement's balance stays.
+		a.Balance.History[1].Balance = 1_200_00
+		importAll(t, s, []portfolio.Account{a})
+		act, err = s.AccountActivity(ctx, []string{"L-1"}, d("2026-10-21"), d("2026-11-20"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := act["L-1"].Records[d("2026-10-20")].Balance; got != 1_200_00 {
+			t.Errorf("reimported record %s, want $1,200.00", got)
+		}
+	})
 }
 
-func TestCyclePriorDue(t *testing.T) {
-	d := civil.MustParse
-	a := ledger.DocumentAccount{DueDay: 10, FirstDueOn: d("2025-01-10"), MaturityOn: d("2027-12-10"),
-		MonthlyPayment: 40_000, MonthlyTax: 2_000, BalanceAsOf: d("2026-11-20"), PastDue: 42_000, FeesDue: 2_500}
-	tests := []struct {
-		name  string
-		start civil.Date
-		want  ledger.PriorDue
-	}{
-		{"snapshot in the cycle: the installment", d("2026-10-21"), ledger.PriorDue{d("2026-11-10"), 42_000}},
-		{"snapshot before the cycle: with its arrears", d("2026-11-21"), ledger.PriorDue{d("2026-12-10"), 42_000 + 42_000 + 2_500}},
-		{"before the first due date", d("2024-11-21"), ledger.PriorDue{}},
-		{"after maturity: arrears only", d("2027-12-21"), ledger.PriorDue{d("2028-01-10"), 44_500}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := a.CyclePriorDue(tt.start); got != tt.want {
-				t.Errorf("prior due %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-}
+func ptr[T any](v T) *T { return &v }

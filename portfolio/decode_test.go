@@ -246,12 +246,13 @@ func TestDecodeUnknownField(t *testing.T) {
 }
 
 func TestDecodeTypeMismatchNamesTheField(t *testing.T) {
-	l := sampleLines(t, 1)
+	// The third account has autopay and two odometer readings.
+	l := sampleLines(t, 3)[2:]
 	tests := []struct{ from, to, want string }{
-		{`"routing":"053000219"`, `"routing":53000219`, "x.jsonl:1: bank_accounts[0].routing: is a JSON number; want a string"},
-		{`"miles":3593`, `"miles":"3593"`, "x.jsonl:1: odometer_readings[1].miles: is a JSON string; want a whole number"},
-		{`"monthly_payment_cents":56222`, `"monthly_payment_cents":562.22`, "x.jsonl:1: contract.monthly_payment_cents: 562.22 is not a whole number in range"},
-		{`"opened_on":"2026-02-15"`, `"opened_on":"2026-02-30"`, `x.jsonl:1: contract.opened_on: "2026-02-30" is not a date; want YYYY-MM-DD`},
+		{`"routing":"061000159"`, `"routing":61000159`, "x.jsonl:1: bank_accounts[0].routing: is a JSON number; want a string"},
+		{`"miles":2946`, `"miles":"2946"`, "x.jsonl:1: odometer_readings[1].miles: is a JSON string; want a whole number"},
+		{`"monthly_payment_cents":55192`, `"monthly_payment_cents":551.92`, "x.jsonl:1: contract.monthly_payment_cents: 551.92 is not a whole number in range"},
+		{`"opened_on":"2025-12-20"`, `"opened_on":"2025-02-30"`, `x.jsonl:1: contract.opened_on: "2025-02-30" is not a date; want YYYY-MM-DD`},
 		{`"as_of":"2026-11-24"`, `"as_of":20261124`, `x.jsonl:1: balance.as_of: is a JSON number; want a date string "YYYY-MM-DD"`},
 		{`"autopay":{`, `"autopay":[{`, "x.jsonl:1: autopay: is a JSON array; want an object"},
 	}

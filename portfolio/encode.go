@@ -80,6 +80,24 @@ func appendAccount(b []byte, a *Account) []byte {
 	b = appendCentsOmit(b, "fees_due_cents", bl.FeesDue)
 	b = appendCentsOmit(b, "past_due_cents", bl.PastDue)
 	b = appendIntField(b, "payments_made", int64(bl.PaymentsMade))
+	if len(bl.History) > 0 {
+		b = append(b, `,"history":[`...)
+		for i := range bl.History {
+			h := &bl.History[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			b = appendKey(b, "on", false)
+			b = appendDate(b, h.On)
+			b = appendIntField(b, "balance_cents", int64(h.Balance))
+			b = appendIntField(b, "principal_cents", int64(h.Principal))
+			b = appendIntField(b, "fees_due_cents", int64(h.FeesDue))
+			b = appendIntField(b, "past_due_cents", int64(h.PastDue))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
 	b = append(b, '}')
 
 	if len(a.BankAccounts) > 0 {

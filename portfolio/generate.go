@@ -25,7 +25,28 @@ import (
 type GenerateOptions struct {
 	Accounts int        // number of accounts (lines)
 	Seed     int64      // the same seed and options give the same bytes
-	AsOf     civil.Date // the extract date: balances, due payments and notices are around it
+	AsOf     civil.Date // the extract date: balances and history up to the end of this day
+	// Anchor is the date the contracts are drawn around (default AsOf):
+	// due payments and lease-end notices fall near it. Extracts of the same
+	// seed, accounts and anchor with a later AsOf are the same servicing
+	// system's later nightly extracts: the same contracts, the history so
+	// far.
+	Anchor civil.Date
+	// DrafterFrom is the first day whose autopay debits are drafter's
+	// (default AsOf - 4: drafter's first night drafts the installments of
+	// the five days before it). From that day the servicing system no longer
+	// posts autopay payments of its own: it posts what Posted reports.
+	// One-time payments scheduled in the portal are always drafter's.
+	DrafterFrom civil.Date
+	// Posted is what drafter reported to the servicing system, by account
+	// id: its debits on their effective dates, the returns of them and its
+	// returned-payment fees. They are in the balances; the extract's
+	// transactions list only what the servicing system posted itself.
+	Posted map[string][]Transaction
+	// Keep, when set, limits the extract to the accounts it accepts,
+	// judged on their contract before their books are simulated: a delta
+	// extract. The accounts kept are the same as in the full extract.
+	Keep func(*Account) bool
 }
 
 // Generate writes a realistic demo portfolio of opt.Accounts accounts in the
@@ -39,7 +60,10 @@ func Generate(w io.Writer, opt GenerateOptions) error {
 	g := newGenerator(opt)
 	buf := make([]byte, 0, 8<<10)
 	for i := range opt.Accounts {
-		a := g.account(i)
+		a, ok := g.account(i)
+		if !ok {
+			continue
+		}
 		buf = appendAccount(buf[:0], &a)
 		buf = append(buf, '\n')
 		if _, err := bw.Write(buf); err != nil {
@@ -62,7 +86,8 @@ func Generated(opt GenerateOptions) iter.Seq[Account] {
 		}
 		g := newGenerator(opt)
 		for i := range opt.Accounts {
-			if !yield(g.account(i)) {
+			a, ok := g.account(i)
+			if ok && !yield(a) {
 				return
 			}
 		}
@@ -76,7 +101,24 @@ func (opt GenerateOptions) check() error {
 	if opt.AsOf.IsZero() {
 		return errors.New("generate portfolio: as-of date missing")
 	}
+	if !opt.Anchor.IsZero() && opt.Anchor.After(opt.AsOf) {
+		return fmt.Errorf("generate portfolio: anchor %s is after the as-of date %s; want it on or before", opt.Anchor, opt.AsOf)
+	}
 	return nil
+}
+
+func (opt GenerateOptions) anchor() civil.Date {
+	if opt.Anchor.IsZero() {
+		return opt.AsOf
+	}
+	return opt.Anchor
+}
+
+func (opt GenerateOptions) drafterFrom() civil.Date {
+	if opt.DrafterFrom.IsZero() {
+		return opt.AsOf.AddDays(-4)
+	}
+	return opt.DrafterFrom
 }
 
 // Shares of the generated portfolio, in percent.
@@ -97,6 +139,8 @@ const (
 
 type generator struct {
 	opt      GenerateOptions
+	evs      []simEvent // simulate's events, reused from account to account
+	src      *rand.PCG
 	r        *rand.Rand
 	routings []string
 	pmt      map[[2]int]uint64 // (apr bps, term) -> payment factor, scaled by 1e15
@@ -104,9 +148,11 @@ type generator struct {
 }
 
 func newGenerator(opt GenerateOptions) *generator {
+	src := rand.NewPCG(uint64(opt.Seed), 0x9e3779b97f4a7c15)
 	g := &generator{
 		opt:   opt,
-		r:     rand.New(rand.NewPCG(uint64(opt.Seed), 0x9e3779b97f4a7c15)),
+		src:   src,
+		r:     rand.New(src),
 		pmt:   make(map[[2]int]uint64),
 		slugs: make(map[string]string),
 	}
@@ -129,8 +175,11 @@ func dueDate(c *Contract, k int) civil.Date {
 	return c.FirstDueDate.AddMonths(k).OnDay(c.DueDay)
 }
 
-func (g *generator) account(i int) Account {
-	asOf := g.opt.AsOf
+func (g *generator) account(i int) (Account, bool) {
+	// Each account draws from its own stream, and nothing it draws depends
+	// on AsOf: a later extract has the same contracts.
+	g.src.Seed(uint64(g.opt.Seed), 0x9e3779b97f4a7c15^uint64(i+1)*0xbf58476d1ce4e5b9)
+	asOf := g.opt.anchor()
 	id := "ACC-" + pad(i+1, 8)
 	a := Account{ID: id, Kind: KindLease, Status: "active"}
 	if g.pct(pctLoan) {
@@ -203,14 +252,17 @@ func (g *generator) account(i int) Account {
 		c.StartOdometer = g.between(3, 250)
 	}
 	c.Vehicle.VIN = g.vin(vm.wmi, c.Vehicle.Year)
+	if g.opt.Keep != nil && !g.opt.Keep(&a) {
+		return a, false
+	}
 
-	g.balance(&a)
+	f := g.flags(&a)
 	g.bankAccounts(&a)
 	g.autopay(&a)
 	g.scheduledPayments(&a)
 	g.odometer(&a)
-	g.transactions(&a)
-	return a
+	g.simulate(&a, f)
+	return a, true
 }
 
 func (g *generator) apr() int {
@@ -255,51 +307,6 @@ func (g *generator) loanPayment(p money.Cents, apr, n int) money.Cents {
 		q++
 	}
 	return money.Cents(q)
-}
-
-// balance sets the balance as of AsOf from the payments due so far.
-func (g *generator) balance(a *Account) {
-	c := &a.Contract
-	asOf := g.opt.AsOf
-	due := 0
-	for due < c.TermMonths && !dueDate(c, due).After(asOf) {
-		due++
-	}
-	made := due
-	b := &a.Balance
-	b.AsOf = asOf
-	if made > 0 && g.pct(pctDelinquent) {
-		made--
-		b.PastDue = c.MonthlyPayment + c.MonthlyTax
-		if dueDate(c, made).AddDays(c.GraceDays).Before(asOf) {
-			b.FeesDue = c.LateFee
-		}
-	}
-	b.PaymentsMade = made
-	if a.Kind == KindLoan {
-		bal := int64(c.AmountFinanced)
-		apr := int64(c.APRBasisPoints)
-		for range made {
-			interest := (bal*apr + 60000) / 120000
-			bal = max(bal+interest-int64(c.MonthlyPayment), 0)
-		}
-		b.Principal = money.Cents(bal)
-		last := c.OpenedOn
-		if made > 0 {
-			last = dueDate(c, made-1)
-		}
-		b.AccruedInterest = money.Cents(bal * apr * int64(asOf.DaysSince(last)) / (10000 * 365))
-		if g.pct(2) {
-			a.Status = "paid_off"
-			b.Principal, b.AccruedInterest, b.PastDue, b.FeesDue = 0, 0, 0, 0
-		}
-	} else {
-		b.Principal = money.Cents(c.TermMonths-made) * c.MonthlyPayment
-		if g.pct(1) {
-			a.Status = "closed"
-			b.PastDue, b.FeesDue = 0, 0
-		}
-	}
 }
 
 func (g *generator) customer(i int, ct city) Customer {
@@ -485,7 +492,7 @@ func (g *generator) autopay(a *Account) {
 		return
 	}
 	c := &a.Contract
-	asOf := g.opt.AsOf
+	asOf := g.opt.anchor()
 	ba := &a.BankAccounts[0]
 	ap := &Autopay{ID: a.ID + "-AP", BankAccountID: ba.ID, Status: "active"}
 	if g.pct(pctAutopayNew) && ba.Status == "active" {
@@ -545,7 +552,7 @@ func (g *generator) scheduledPayments(a *Account) {
 	if len(active) == 0 {
 		return
 	}
-	asOf := g.opt.AsOf
+	asOf := g.opt.anchor()
 	c := &a.Contract
 	n := 1
 	if g.pct(10) {
@@ -558,7 +565,7 @@ func (g *generator) scheduledPayments(a *Account) {
 			authDate = asOf
 		}
 		authDate = authDate.AddDays(-g.r.IntN(5))
-		amount := c.MonthlyPayment + c.MonthlyTax + a.Balance.PastDue
+		amount := c.MonthlyPayment + c.MonthlyTax
 		if g.pct(30) {
 			amount = money.Cents(g.between(50, 500)) * 1000
 		}
@@ -580,7 +587,7 @@ func (g *generator) scheduledPayments(a *Account) {
 
 func (g *generator) odometer(a *Account) {
 	c := &a.Contract
-	asOf := g.opt.AsOf
+	asOf := g.opt.anchor()
 	span := asOf.DaysSince(c.OpenedOn)
 	var start, perYear int
 	if a.Kind == KindLease {
@@ -608,51 +615,14 @@ func (g *generator) odometer(a *Account) {
 	step := span / (k + 1)
 	for j := 1; j <= k; j++ {
 		day := step*j + g.r.IntN(step/2+1) - step/4
+		if c.OpenedOn.AddDays(day).After(g.opt.AsOf) {
+			continue
+		}
 		a.OdometerReadings = append(a.OdometerReadings, OdometerReading{
 			On:     c.OpenedOn.AddDays(day),
 			Miles:  start + perYear*day/365,
 			Source: source,
 		})
-	}
-}
-
-func (g *generator) transactions(a *Account) {
-	c := &a.Contract
-	b := &a.Balance
-	asOf := g.opt.AsOf
-	n := 0
-	add := func(on civil.Date, kind string, amount money.Cents, desc string) {
-		if on.After(asOf) || on.Before(c.OpenedOn) || amount <= 0 {
-			return
-		}
-		n++
-		a.Transactions = append(a.Transactions, Transaction{
-			ID: a.ID + "-T" + strconv.Itoa(n), PostedOn: on, Kind: kind, Amount: amount, Description: desc,
-		})
-	}
-	due := c.MonthlyPayment + c.MonthlyTax
-	lead, desc := 0, "Payment, thank you"
-	if a.Autopay != nil {
-		lead, desc = a.Autopay.DaysBeforeDue, "Autopay payment"
-	}
-	first := max(b.PaymentsMade-2, 0)
-	returned := g.pct(pctReturned)
-	for k := first; k < b.PaymentsMade; k++ {
-		d := dueDate(c, k)
-		if a.Kind == KindLoan && k > 0 {
-			bal := int64(b.Principal) + int64(due)
-			add(d, "interest", money.Cents(bal*int64(c.APRBasisPoints)/120000), "Interest")
-		}
-		add(d.AddDays(-lead), "payment", due, desc)
-		if returned && k == first && d.AddDays(5).Before(asOf) {
-			returned = false
-			add(d.AddDays(2), "returned_payment", due, "Returned payment (R01 insufficient funds)")
-			add(d.AddDays(2), "returned_payment_fee", c.ReturnedPaymentFee, "Returned payment fee")
-			add(d.AddDays(5), "payment", due, "Payment (web), thank you")
-		}
-	}
-	if b.PastDue > 0 && b.FeesDue > 0 {
-		add(dueDate(c, b.PaymentsMade).AddDays(c.GraceDays+1), "late_fee", b.FeesDue, "Late fee")
 	}
 }
 

@@ -148,3 +148,68 @@ func TestSmallSample(t *testing.T) {
 		t.Errorf("%s differs from the generator's output; run go test -run TestSmallSample -update if the change is wanted", path)
 	}
 }
+
+// TestExtractsReconcile: the books of every generated account add up: each
+// balance point of the history plus the transactions listed after it make
+// the next one, when drafter reported nothing (its debits are then simply
+// not made yet). And a later extract of the same anchor is the same
+// servicing system's: the same contracts, the same history where the two
+// overlap.
+func TestExtractsReconcile(t *testing.T) {
+	anchor := civil.MustParse("2026-11-24")
+	from := anchor.AddDays(-4)
+	first := map[string]Account{}
+	for a := range Generated(GenerateOptions{Accounts: 2000, Seed: 5, AsOf: anchor, Anchor: anchor, DrafterFrom: from}) {
+		first[a.ID] = a
+	}
+	points, later := 0, 0
+	for a := range Generated(GenerateOptions{Accounts: 2000, Seed: 5, AsOf: anchor.AddDays(45), Anchor: anchor, DrafterFrom: from}) {
+		h := a.Balance.History
+		for i := 1; i < len(h); i++ {
+			sum := h[i-1].Balance
+			for _, tx := range a.Transactions {
+				if tx.PostedOn.After(h[i-1].On) && !tx.PostedOn.After(h[i].On) {
+					switch tx.Kind {
+					case "payment":
+						sum -= tx.Amount
+					default:
+						sum += tx.Amount
+					}
+				}
+			}
+			if sum != h[i].Balance {
+				t.Fatalf("%s: %s on %s plus the transactions to %s is %s; the history says %s", a.ID, h[i-1].Balance, h[i-1].On, h[i].On, sum, h[i].Balance)
+			}
+			points++
+		}
+		f := first[a.ID]
+		if f.Contract != a.Contract || f.Customer != a.Customer || len(f.BankAccounts) != len(a.BankAccounts) {
+			t.Fatalf("%s: the contract changed between extracts:\n%+v\n%+v", a.ID, f.Contract, a.Contract)
+		}
+		for _, p := range f.Balance.History {
+			for _, q := range h {
+				if p.On == q.On {
+					if p != q {
+						t.Errorf("%s on %s: %+v in the first extract, %+v in the later one", a.ID, p.On, p, q)
+					}
+					later++
+				}
+			}
+		}
+	}
+	if points < 2000 || later < 1000 {
+		t.Errorf("checked %d steps of history and %d points in both extracts; want more", points, later)
+	}
+}
+
+// TestDayNumber: the simulation's day numbers agree with civil dates,
+// across leap days and centuries.
+func TestDayNumber(t *testing.T) {
+	epoch := civil.MustParse("1970-01-01")
+	for d := civil.MustParse("1899-12-25"); d.Before(civil.MustParse("2101-01-10")); d = d.AddDays(1) {
+		n := dayNumber(d)
+		if n != d.DaysSince(epoch) || dateOf(n) != d {
+			t.Fatalf("%s: day %d (want %d), back to %s", d, n, d.DaysSince(epoch), dateOf(n))
+		}
+	}
+}

@@ -105,6 +105,26 @@ type Balance struct {
 	FeesDue         money.Cents `json:"fees_due_cents,omitempty"`
 	PastDue         money.Cents `json:"past_due_cents,omitempty"`
 	PaymentsMade    int         `json:"payments_made"`
+	// History is the account's position at the end of each statement cycle
+	// date the extract covers (and of AsOf), oldest first: what drafter's
+	// statements reconcile with. Extracts without it import, but their
+	// statements are held.
+	History []BalancePoint `json:"history,omitempty"`
+}
+
+// BalancePoint is the account's position on the books at the end of a day.
+// Balance is what the customer owes: for loans principal, interest posted
+// and unpaid, and fees (interest accrued since the last posting is not in
+// it); for leases the scheduled payments left, tax included, and fees. It
+// includes every payment and return drafter reported, although the
+// extract's transactions list only what the servicing system posted
+// itself. Balance and Principal are negative for a credit.
+type BalancePoint struct {
+	On        civil.Date  `json:"on"`
+	Balance   money.Cents `json:"balance_cents"`
+	Principal money.Cents `json:"principal_cents"`
+	FeesDue   money.Cents `json:"fees_due_cents"`
+	PastDue   money.Cents `json:"past_due_cents"`
 }
 
 // BankAccount is a customer's account at their bank (the RDFI), debited for

@@ -476,6 +476,32 @@ func (v *validator) balance(a *Account) {
 	if a.Status == "paid_off" && b.Principal != 0 {
 		v.add("balance.principal_cents", "%d on a paid_off account; want 0", b.Principal)
 	}
+	var prev civil.Date
+	for i := range b.History {
+		h := &b.History[i]
+		f := func(name string) string { return idx("balance.history", i, name) }
+		if v.date(f("on"), h.On) {
+			switch {
+			case !prev.IsZero() && !h.On.After(prev):
+				v.add(f("on"), "%s is not after balance.history[%d].on %s; want dates ascending, each once", h.On, i-1, prev)
+			case !b.AsOf.IsZero() && h.On.After(b.AsOf):
+				v.add(f("on"), "%s is after balance.as_of %s; want the history up to the extract date", h.On, b.AsOf)
+			case !a.Contract.OpenedOn.IsZero() && h.On.Before(a.Contract.OpenedOn):
+				v.add(f("on"), "%s is before contract.opened_on %s", h.On, a.Contract.OpenedOn)
+			}
+			prev = h.On
+		}
+		for _, fc := range []struct {
+			name string
+			c    money.Cents
+		}{{"balance_cents", h.Balance}, {"principal_cents", h.Principal}} {
+			if fc.c < -MaxAmount || fc.c > MaxAmount {
+				v.add(f(fc.name), "%d is out of range; want cents from -%d to %d", fc.c, MaxAmount, MaxAmount)
+			}
+		}
+		v.amount(f("fees_due_cents"), h.FeesDue, false)
+		v.amount(f("past_due_cents"), h.PastDue, false)
+	}
 }
 
 func (v *validator) bankAccounts(bas []BankAccount) map[string]int {

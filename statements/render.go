@@ -156,12 +156,17 @@ func detailPairs(s Statement) [][2]string {
 		pairs = append(pairs,
 			[2]string{"Annual percentage rate", formatAPR(ln.APRBasisPoints)},
 			amountLine("Principal balance", ln.Principal),
-			amountLine("Unpaid interest", ln.AccruedInterest),
-			amountLine("Principal paid this period", ln.PrincipalPaid),
-			amountLine("Interest paid this period", ln.InterestPaid),
-			amountLine("Fees paid this period", ln.FeesPaid),
-			[2]string{"Days in this period", fmt.Sprint(ln.InterestDays)},
+			[2]string{"Maturity date", dateText(ln.MaturityDate)},
+			[2]string{"Payments remaining", fmt.Sprint(ln.RemainingPayments)},
 		)
+		if !ln.PaidOff {
+			pairs = append(pairs,
+				amountLine("Payoff amount", ln.Payoff),
+				[2]string{"Payoff good through", dateText(ln.PayoffThrough)},
+				[2]string{"Daily interest after that", ln.PerDiem.String()},
+			)
+		}
+		pairs = append(pairs, lateFeePairs(s)...)
 	}
 	if s.Lease != nil {
 		ls := s.Lease
@@ -177,8 +182,17 @@ func detailPairs(s Statement) [][2]string {
 			[2]string{"Mileage allowance", fmt.Sprintf("%s a year, %s for the lease", groupDigits(ls.MileageAllowancePerYear), groupDigits(ls.MileageAllowanceTotal))},
 			[2]string{"Latest odometer reading", odo},
 		)
+		pairs = append(pairs, lateFeePairs(s)...)
 	}
 	return pairs
+}
+
+// lateFeePairs are the late fee and the day after which it is charged.
+func lateFeePairs(s Statement) [][2]string {
+	if s.LateFee == 0 {
+		return nil
+	}
+	return [][2]string{amountLine("Late fee", s.LateFee), {"Late fee if unpaid after", dateText(s.LateFeeAfter)}}
 }
 
 // summaryBox draws the account summary at the top right and returns the y

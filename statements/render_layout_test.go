@@ -117,8 +117,9 @@ func widestStatement(t *testing.T, lease bool) Statement {
 	}
 	if s.Loan != nil {
 		l := *s.Loan
-		l.APRBasisPoints, l.InterestDays = 9999, 9999
-		l.Principal, l.AccruedInterest, l.PrincipalPaid, l.InterestPaid, l.FeesPaid = widest, widest, widest, widest, widest
+		l.APRBasisPoints, l.RemainingPayments = 9999, 999
+		l.Principal, l.Payoff, l.PerDiem = widest, widest, widest
+		l.MaturityDate, l.PayoffThrough = long, long
 		s.Loan = &l
 	}
 	if s.Lease != nil {

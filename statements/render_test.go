@@ -33,14 +33,16 @@ func sampleLoan(t testing.TB) Statement {
 	t.Helper()
 	in := loanInput()
 	in.Customer.Name = "Nguyễn Thị Ánh"
-	in.PriorDueDate = d("2026-10-20")
 	in.NOCAccount = "****6789"
 	in.Transactions = []Transaction{
 		{PostedOn: d("2026-10-20"), Kind: TxPayment, Amount: 450_00, Description: "Autopay payment - thank you"},
 		{PostedOn: d("2026-10-23"), Kind: TxReturnedPayment, Amount: 450_00, Description: "Payment returned: R01 insufficient funds"},
 		{PostedOn: d("2026-10-23"), Kind: TxReturnedPaymentFee, Amount: 15_00, Description: "Returned payment fee"},
+		{PostedOn: d("2026-10-26"), Kind: TxLateFee, Amount: 25_00, Description: "Late fee"},
 		{PostedOn: d("2026-11-02"), Kind: TxPayment, Amount: 200_00, Description: "Online payment - thank you"},
+		{PostedOn: d("2026-11-15"), Kind: TxInterest, Amount: 112_00, Description: "Interest"},
 	}
+	in.Record = Record{Balance: 18_202_00, Principal: 18_050_00, PastDue: 250_00, FeesDue: 40_00}
 	s, err := ComputeStatement(in)
 	if err != nil {
 		t.Fatal(err)

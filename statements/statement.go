@@ -75,13 +75,6 @@ type Terms struct {
 	StartOdometer           int // leases: odometer at delivery
 }
 
-// Opening is the account's position at the start of the cycle.
-type Opening struct {
-	Principal       money.Cents // loans: principal balance
-	AccruedInterest money.Cents // loans: interest accrued and unpaid
-	FeesDue         money.Cents // loans: fees charged and unpaid
-}
-
 // Transaction is a ledger line posted in the cycle. Amount is positive and
 // Kind says the direction, except for adjustments, whose sign does: a
 // negative adjustment is a credit.
@@ -92,12 +85,30 @@ type Transaction struct {
 	Description string
 }
 
-// Autopay is the customer's autopay enrollment as of the statement date.
-type Autopay struct {
+// Record is the system of record's position of the account at the end of
+// the statement date: the servicing system keeps balances, posted interest
+// and fees. Balance is what the customer owes (loans: principal, interest
+// posted and unpaid, fees; leases: the scheduled payments left, tax
+// included, and fees).
+type Record struct {
+	Balance   money.Cents
+	Principal money.Cents // loans: the principal interest accrues on
+	FeesDue   money.Cents // fees charged and unpaid
+	PastDue   money.Cents // installments due before the statement date and unpaid
+}
+
+// AutopayDebit is the next debit of the customer's autopay enrollment, as
+// origination will make it: the caller computes it with the same code that
+// originates the debit, and the statement prints it as given.
+type AutopayDebit struct {
 	Active        bool
 	MaskedAccount string      // ****6789; never the full number
-	DaysBeforeDue int         // the debit is drafted this many days before the due date
-	Amount        money.Cents // fixed debit amount; zero debits the amount due
+	DueOn         civil.Date  // the installment the debit pays
+	DebitOn       civil.Date  // the day the debit settles
+	Amount        money.Cents // zero: nothing will be debited for DueOn
+	// Covered is what the customer's one-time payments for the installment
+	// took off the debit.
+	Covered money.Cents
 }
 
 // OdometerReading is a reported mileage.
@@ -113,15 +124,19 @@ type StatementInput struct {
 	Terms      Terms
 	CycleStart civil.Date // first day of the cycle
 	CycleEnd   civil.Date // last day of the cycle; the statement date
-	Opening    Opening
-	// PriorDueDate and PriorAmountDue are the due date and amount due of the
-	// previous statement (zero for the first). Payments in this cycle go
-	// toward it first; what is unpaid after PriorDueDate is past due.
-	PriorDueDate   civil.Date
-	PriorAmountDue money.Cents
-	Transactions   []Transaction
-	Autopay        Autopay
-	Odometer       []OdometerReading // leases
+	// PreviousBalance is the new balance of the account's previous
+	// statement, or for its first statement the system of record's balance
+	// on the day before CycleStart.
+	PreviousBalance money.Cents
+	// Record is the system of record's position on CycleEnd; its balance is
+	// the statement's new balance.
+	Record Record
+	// Transactions are the cycle's lines: those the servicing system posted
+	// (interest, its fees, payments it received) and drafter's own (its
+	// debits, the returns of them, its returned-payment fees).
+	Transactions []Transaction
+	Autopay      AutopayDebit
+	Odometer     []OdometerReading // leases
 	// NOCAccount, when set, is the masked bank account a notification of
 	// change updated in this cycle; the statement tells the customer.
 	NOCAccount string
@@ -138,14 +153,17 @@ type Line struct {
 
 // LoanDetails are the loan-only figures of a statement.
 type LoanDetails struct {
-	APRBasisPoints  int
-	Principal       money.Cents // at cycle end
-	AccruedInterest money.Cents // unpaid at cycle end
-	InterestDays    int
-	PrincipalPaid   money.Cents
-	InterestPaid    money.Cents
-	FeesPaid        money.Cents
-	PaidOff         bool
+	APRBasisPoints    int
+	Principal         money.Cents // the system of record's, on the statement date
+	MaturityDate      civil.Date
+	RemainingPayments int // due dates from the statement's due date to maturity
+	// Payoff is what pays the loan in full on PayoffThrough: the balance on
+	// the statement date plus PerDiem for each day after it. After
+	// PayoffThrough, add PerDiem a day.
+	Payoff        money.Cents
+	PayoffThrough civil.Date
+	PerDiem       money.Cents
+	PaidOff       bool
 }
 
 // LeaseDetails are the lease-only figures of a statement.
@@ -163,6 +181,7 @@ type LeaseDetails struct {
 // AutopayNotice says what autopay will debit, or that it is off.
 type AutopayNotice struct {
 	Active        bool
+	DueOn         civil.Date
 	DebitOn       civil.Date
 	Amount        money.Cents
 	MaskedAccount string
@@ -192,6 +211,10 @@ type Statement struct {
 	CurrentInstallment money.Cents // the payment due on DueDate
 	AmountDue          money.Cents
 	DueDate            civil.Date
+	// LateFee is charged when AmountDue is not paid by LateFeeAfter (the
+	// due date plus the grace days); zero when the contract has none.
+	LateFee      money.Cents
+	LateFeeAfter civil.Date
 
 	Lines    []Line
 	Loan     *LoanDetails
@@ -211,46 +234,66 @@ func invalid(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidInput, fmt.Sprintf(format, a...))
 }
 
+// ErrUnreconciled is wrapped by *Unreconciled.
+var ErrUnreconciled = errors.New("statement does not reconcile with the system of record")
+
+// Unreconciled is the error of a statement whose arithmetic (previous
+// balance plus the cycle's transactions) does not reach the system of
+// record's balance: it must be held, not sent.
+type Unreconciled struct {
+	AccountID  string
+	CycleEnd   civil.Date
+	Previous   money.Cents // the previous balance
+	Computed   money.Cents // previous balance plus the transactions
+	Record     money.Cents // the system of record's balance
+	Difference money.Cents // Record - Computed
+}
+
+func (u *Unreconciled) Error() string {
+	return fmt.Sprintf("%s: account %s on %s: previous balance %s plus the cycle's transactions is %s, the servicing system's balance is %s (difference %s)",
+		ErrUnreconciled, u.AccountID, u.CycleEnd, u.Previous, u.Computed, u.Record, u.Difference)
+}
+
+func (u *Unreconciled) Unwrap() error { return ErrUnreconciled }
+
+// PayoffDays is how many days after the statement date its payoff amount
+// is good through.
+const PayoffDays = 10
+
 // ComputeStatement computes one account's statement for one cycle.
 //
-// Loans accrue simple interest daily on the principal balance, actual/365:
-// every day of the cycle accrues principal x APR / 365, also in a leap year
-// (Feb 29 accrues one more day at /365, never /366). The transactions of a
-// day post before that day accrues, so a payment stops interest on the
-// principal it pays the day it posts. Each day's interest is rounded half up
-// to the cent, so that payments can be applied in whole cents. Payments go
-// to fees first, then accrued interest, then principal; a returned payment
-// adds its amount back to the principal (the total owed is exact; the
-// original split is not reversed). A late fee is assessed on the day after
-// the grace period of PriorDueDate when the payments received by then, net
-// of returns, are short of PriorAmountDue, unless the input already carries
-// a late fee.
+// The statement only reports: it accrues no interest and charges no fee.
+// The servicing system is the record of balances, posted interest and
+// fees; drafter of its debits, their returns and its returned-payment
+// fees. The new balance is in.Record.Balance; when the previous balance
+// plus the cycle's transactions does not reach it, ComputeStatement
+// returns the statement with an *Unreconciled error, and the statement
+// must be held. The payoff amount is the record's balance plus simple
+// daily interest on the record's principal (principal x APR / 365, rounded
+// half up to the cent: the per-diem) for each day from the statement date
+// through the payoff date.
 func ComputeStatement(in StatementInput) (Statement, error) {
 	if err := validate(in); err != nil {
 		return Statement{}, err
 	}
 	s := Statement{
-		AccountID:     in.AccountID,
-		Kind:          in.Terms.Kind,
-		Customer:      in.Customer,
-		Vehicle:       in.Terms.Vehicle,
-		StatementDate: in.CycleEnd,
-		CycleStart:    in.CycleStart,
-		CycleEnd:      in.CycleEnd,
+		AccountID:       in.AccountID,
+		Kind:            in.Terms.Kind,
+		Customer:        in.Customer,
+		Vehicle:         in.Terms.Vehicle,
+		StatementDate:   in.CycleEnd,
+		CycleStart:      in.CycleStart,
+		CycleEnd:        in.CycleEnd,
+		PreviousBalance: in.PreviousBalance,
+		NewBalance:      in.Record.Balance,
 	}
-	txs := sortedTransactions(in.Transactions)
-	txs = assessLateFee(in, txs)
-
-	// Payments toward the prior amount due, net of returns, decide past due.
-	var netPaid money.Cents
-	for _, t := range txs {
+	computed := in.PreviousBalance
+	for _, t := range sortedTransactions(in.Transactions) {
 		switch t.Kind {
 		case TxPayment:
 			s.PaymentsReceived += t.Amount
-			netPaid += t.Amount
 		case TxReturnedPayment:
 			s.ReturnedPayments += t.Amount
-			netPaid -= t.Amount
 		case TxLateFee, TxReturnedPaymentFee:
 			s.FeesCharged += t.Amount
 		case TxInterest:
@@ -258,23 +301,43 @@ func ComputeStatement(in StatementInput) (Statement, error) {
 		case TxAdjustment:
 			s.Adjustments += t.Amount
 		}
-		s.Lines = append(s.Lines, Line{Date: t.PostedOn, Kind: t.Kind, Description: describe(t), Amount: signed(t)})
-	}
-	if !in.PriorDueDate.IsZero() && !in.PriorDueDate.After(in.CycleEnd) {
-		s.PastDue = max(0, in.PriorAmountDue-netPaid)
+		ln := Line{Date: t.PostedOn, Kind: t.Kind, Description: describe(t), Amount: signed(t)}
+		computed += ln.Amount
+		s.Lines = append(s.Lines, ln)
 	}
 	s.DueDate = nextDueDate(in.CycleEnd, in.Terms.DueDay)
+	owed := max(0, s.NewBalance)
+	s.PastDue = min(in.Record.PastDue, owed)
+	s.FeesDue = min(in.Record.FeesDue, owed-s.PastDue)
+	if !s.DueDate.After(in.Terms.MaturityDate) || in.Terms.MaturityDate.IsZero() {
+		s.CurrentInstallment = min(in.Terms.MonthlyPayment+in.Terms.MonthlyTax, owed-s.PastDue-s.FeesDue)
+	}
+	s.AmountDue = s.PastDue + s.FeesDue + s.CurrentInstallment
+	if in.Terms.LateFee > 0 && s.AmountDue > 0 {
+		s.LateFee = in.Terms.LateFee
+		s.LateFeeAfter = LateFeeAfter(s.DueDate, in.Terms.GraceDays)
+	}
 
 	switch in.Terms.Kind {
 	case KindLoan:
-		computeLoan(in, txs, &s)
+		computeLoan(in, &s)
 	case KindLease:
 		computeLease(in, &s)
 	}
 	computeAutopay(in, &s)
 	s.Autopay.Message = autopayMessage(s)
 	s.Messages = messages(in, s)
+	if computed != s.NewBalance {
+		return s, &Unreconciled{AccountID: in.AccountID, CycleEnd: in.CycleEnd, Previous: in.PreviousBalance,
+			Computed: computed, Record: s.NewBalance, Difference: s.NewBalance - computed}
+	}
 	return s, nil
+}
+
+// LateFeeAfter is the last day a payment due on due is on time: the due
+// date plus the grace days. The late fee is charged on the day after it.
+func LateFeeAfter(due civil.Date, graceDays int) civil.Date {
+	return due.AddDays(graceDays)
 }
 
 func validate(in StatementInput) error {
@@ -299,15 +362,19 @@ func validate(in StatementInput) error {
 	}
 	for name, c := range map[string]money.Cents{
 		"monthly payment": t.MonthlyPayment, "monthly tax": t.MonthlyTax, "late fee": t.LateFee,
-		"principal": in.Opening.Principal, "accrued interest": in.Opening.AccruedInterest,
-		"fees due": in.Opening.FeesDue, "autopay amount": in.Autopay.Amount,
+		"fees due": in.Record.FeesDue, "past due": in.Record.PastDue, "autopay amount": in.Autopay.Amount,
+		"autopay covered": in.Autopay.Covered,
 	} {
 		if c < 0 || c > maxAmount {
 			return invalid("%s %s: want 0..%s", name, c, maxAmount)
 		}
 	}
-	if in.PriorAmountDue < -maxAmount || in.PriorAmountDue > maxAmount {
-		return invalid("prior amount due %s out of range", in.PriorAmountDue)
+	for name, c := range map[string]money.Cents{
+		"previous balance": in.PreviousBalance, "balance": in.Record.Balance, "principal": in.Record.Principal,
+	} {
+		if c < -maxAmount || c > maxAmount {
+			return invalid("%s %s out of range", name, c)
+		}
 	}
 	if len(in.Transactions) > 100_000 {
 		return invalid("%d transactions in one cycle", len(in.Transactions))
@@ -328,6 +395,9 @@ func validate(in StatementInput) error {
 		if tx.PostedOn.Before(in.CycleStart) || tx.PostedOn.After(in.CycleEnd) {
 			return invalid("transaction %d posted %s outside the cycle %s..%s", i, tx.PostedOn, in.CycleStart, in.CycleEnd)
 		}
+	}
+	if ap := in.Autopay; ap.Active && ap.Amount > 0 && (ap.DebitOn.IsZero() || ap.DueOn.IsZero()) {
+		return invalid("autopay debit of %s without its date", ap.Amount)
 	}
 	for _, m := range []string{in.Autopay.MaskedAccount, in.NOCAccount} {
 		if !isMasked(m) {
@@ -360,51 +430,6 @@ func sortedTransactions(in []Transaction) []Transaction {
 		}
 	}
 	return out
-}
-
-// assessLateFee adds the late fee for PriorDueDate when its grace period
-// ended in the cycle unpaid, and the servicing system has not posted one.
-func assessLateFee(in StatementInput, txs []Transaction) []Transaction {
-	t := in.Terms
-	if t.LateFee == 0 || in.PriorDueDate.IsZero() || in.PriorAmountDue <= 0 {
-		return txs
-	}
-	feeDay := in.PriorDueDate.AddDays(t.GraceDays + 1)
-	if feeDay.Before(in.CycleStart) || feeDay.After(in.CycleEnd) {
-		return txs
-	}
-	var paid money.Cents
-	for _, tx := range txs {
-		if tx.Kind == TxLateFee {
-			return txs
-		}
-		if tx.PostedOn.Before(feeDay) {
-			switch tx.Kind {
-			case TxPayment:
-				paid += tx.Amount
-			case TxReturnedPayment:
-				paid -= tx.Amount
-			}
-		}
-	}
-	if paid >= in.PriorAmountDue {
-		return txs
-	}
-	fee := Transaction{
-		PostedOn:    feeDay,
-		Kind:        TxLateFee,
-		Amount:      t.LateFee,
-		Description: fmt.Sprintf("Late fee: payment due %s not received within %d days", in.PriorDueDate, t.GraceDays),
-	}
-	// Insert after the last transaction of an earlier or the same day.
-	i := len(txs)
-	for i > 0 && txs[i-1].PostedOn.After(feeDay) {
-		i--
-	}
-	out := make([]Transaction, 0, len(txs)+1)
-	out = append(out, txs[:i]...)
-	out = append(out, fee)
-	return append(out, txs[i:]...)
 }
 
 func describe(t Transaction) string {
@@ -443,78 +468,34 @@ func nextDueDate(cycleEnd civil.Date, dueDay int) civil.Date {
 	return d
 }
 
-// computeLoan runs the cycle day by day: post the day's transactions, then
-// accrue the day's interest on the principal left.
-func computeLoan(in StatementInput, txs []Transaction, s *Statement) {
-	principal := in.Opening.Principal
-	interest := in.Opening.AccruedInterest
-	fees := in.Opening.FeesDue
-	s.PreviousBalance = principal + interest + fees
-	d := &LoanDetails{APRBasisPoints: in.Terms.APRBasisPoints}
-
-	var accrued money.Cents
-	next := 0
-	for day := in.CycleStart; !day.After(in.CycleEnd); day = day.AddDays(1) {
-		for ; next < len(txs) && txs[next].PostedOn == day; next++ {
-			t := txs[next]
-			switch t.Kind {
-			case TxPayment:
-				left := t.Amount
-				pay := func(bucket *money.Cents, paid *money.Cents) {
-					n := min(left, max(0, *bucket))
-					*bucket -= n
-					*paid += n
-					left -= n
-				}
-				pay(&fees, &d.FeesPaid)
-				pay(&interest, &d.InterestPaid)
-				// What is left reduces principal, and can take it below
-				// zero: an overpayment is a credit balance.
-				principal -= left
-				d.PrincipalPaid += left
-			case TxReturnedPayment, TxAdjustment:
-				principal += t.Amount
-			case TxLateFee, TxReturnedPaymentFee:
-				fees += t.Amount
-			case TxInterest:
-				interest += t.Amount
-			}
-		}
-		if principal > 0 {
-			day := dailyInterest(principal, in.Terms.APRBasisPoints)
-			interest += day
-			accrued += day
-		}
-		d.InterestDays++
+// remainingPayments counts the due dates from due through the last one.
+func remainingPayments(due, last civil.Date, dueDay, limit int) int {
+	n := 0
+	for ; !due.After(last) && n <= limit; due = civil.New(due.Year, due.Month+1, 1).OnDay(dueDay) {
+		n++
 	}
-	s.InterestCharged += accrued
-	s.Lines = append(s.Lines, Line{
-		Date:        in.CycleEnd,
-		Kind:        TxInterest,
-		Description: fmt.Sprintf("Interest charged: %d days at %s APR", d.InterestDays, formatAPR(in.Terms.APRBasisPoints)),
-		Amount:      accrued,
-	})
-	d.Principal, d.AccruedInterest = principal, interest
-	s.NewBalance = principal + interest + fees
-	// Fees in the prior amount due are inside PastDue; count only the fees
-	// charged this cycle and still unpaid.
-	s.FeesDue = min(max(0, fees), s.FeesCharged)
-	d.PaidOff = s.NewBalance <= 0
-	s.Loan = d
-
-	if d.PaidOff {
-		s.PastDue, s.FeesDue = 0, 0
-		return
-	}
-	s.CurrentInstallment = in.Terms.MonthlyPayment
-	s.AmountDue = min(s.NewBalance, s.PastDue+s.FeesDue+s.CurrentInstallment)
-	s.CurrentInstallment = min(s.CurrentInstallment, s.NewBalance)
+	return n
 }
 
-// dailyInterest is one day's interest, principal x bps / (10000 x 365),
-// rounded half up to the cent. big.Int keeps the product exact for any
-// principal.
-func dailyInterest(principal money.Cents, bps int) money.Cents {
+func computeLoan(in StatementInput, s *Statement) {
+	t := in.Terms
+	d := &LoanDetails{APRBasisPoints: t.APRBasisPoints, Principal: in.Record.Principal, MaturityDate: t.MaturityDate}
+	if !t.MaturityDate.IsZero() {
+		d.RemainingPayments = remainingPayments(s.DueDate, t.MaturityDate, t.DueDay, t.TermMonths)
+	}
+	d.PaidOff = s.NewBalance <= 0
+	if !d.PaidOff {
+		d.PerDiem = DailyInterest(max(0, in.Record.Principal), t.APRBasisPoints)
+		d.PayoffThrough = in.CycleEnd.AddDays(PayoffDays)
+		d.Payoff = s.NewBalance + money.Cents(PayoffDays)*d.PerDiem
+	}
+	s.Loan = d
+}
+
+// DailyInterest is one day's simple interest, principal x bps / (10000 x
+// 365), rounded half up to the cent: the per-diem of a payoff. big.Int
+// keeps the product exact for any principal.
+func DailyInterest(principal money.Cents, bps int) money.Cents {
 	num := new(big.Int).Mul(big.NewInt(int64(principal)), big.NewInt(int64(bps)))
 	num.Mul(num, big.NewInt(2))
 	num.Add(num, big.NewInt(10000*365))
@@ -528,8 +509,6 @@ func formatAPR(bps int) string {
 
 func computeLease(in StatementInput, s *Statement) {
 	t := in.Terms
-	s.PreviousBalance = max(0, in.PriorAmountDue)
-	s.NewBalance = s.PreviousBalance - s.PaymentsReceived + s.ReturnedPayments + s.FeesCharged + s.InterestCharged + s.Adjustments
 	d := &LeaseDetails{
 		BasePayment:             t.MonthlyPayment,
 		Tax:                     t.MonthlyTax,
@@ -539,26 +518,16 @@ func computeLease(in StatementInput, s *Statement) {
 	}
 	if t.TermMonths > 0 && !t.FirstDueDate.IsZero() {
 		d.LastPaymentDue = t.FirstDueDate.AddMonths(t.TermMonths - 1).OnDay(t.DueDay)
-		for due := s.DueDate; !due.After(d.LastPaymentDue) && d.RemainingPayments <= t.TermMonths; due = civil.New(due.Year, due.Month+1, 1).OnDay(t.DueDay) {
-			d.RemainingPayments++
-		}
+		d.RemainingPayments = remainingPayments(s.DueDate, d.LastPaymentDue, t.DueDay, t.TermMonths)
+	}
+	if d.RemainingPayments == 0 {
+		s.AmountDue -= s.CurrentInstallment
+		s.CurrentInstallment = 0
 	}
 	if r, ok := latestReading(in.Odometer); ok {
 		d.LatestOdometer = &r
 	}
 	s.Lease = d
-	s.FeesDue = 0
-	owed := max(0, s.NewBalance)
-	// A prior amount not yet due already bills the payment due then.
-	if d.RemainingPayments > 0 && s.DueDate.After(in.PriorDueDate) {
-		s.CurrentInstallment = t.MonthlyPayment + t.MonthlyTax
-	}
-	s.PastDue = min(s.PastDue, owed)
-	s.AmountDue = owed + s.CurrentInstallment
-	if s.NewBalance < 0 {
-		// A credit goes toward the next payment.
-		s.AmountDue = max(0, s.CurrentInstallment+s.NewBalance)
-	}
 }
 
 // allowedMiles is the contract's allowance: per year x term in years,
@@ -581,19 +550,16 @@ func latestReading(rs []OdometerReading) (OdometerReading, bool) {
 	return best, found
 }
 
+// computeAutopay copies the debit origination will make: the statement
+// never works out an amount or a date of its own.
 func computeAutopay(in StatementInput, s *Statement) {
-	if !in.Autopay.Active || in.Autopay.MaskedAccount == "" {
+	ap := in.Autopay
+	if !ap.Active || ap.MaskedAccount == "" {
 		return
 	}
-	s.Autopay.Active = true
-	s.Autopay.MaskedAccount = in.Autopay.MaskedAccount
-	if s.AmountDue <= 0 {
-		return
-	}
-	s.Autopay.DebitOn = s.DueDate.AddDays(-max(0, in.Autopay.DaysBeforeDue))
-	s.Autopay.Amount = s.AmountDue
-	if in.Autopay.Amount > 0 {
-		s.Autopay.Amount = min(in.Autopay.Amount, s.AmountDue)
+	s.Autopay = AutopayNotice{Active: true, MaskedAccount: ap.MaskedAccount, DueOn: ap.DueOn, DebitOn: ap.DebitOn, Amount: ap.Amount}
+	if ap.Amount == 0 {
+		s.Autopay.DebitOn = civil.Date{}
 	}
 }
 
@@ -602,6 +568,9 @@ const leaseEndWindow = 90
 
 func messages(in StatementInput, s Statement) []string {
 	var out []string
+	if s.PastDue > 0 {
+		out = append(out, fmt.Sprintf("Your account is past due: %s of earlier payments has not been received. Please pay the past due amount now, together with this month's payment, to bring your account current; if you cannot, call us today to arrange a payment.", s.PastDue))
+	}
 	for _, t := range in.Transactions {
 		if t.Kind == TxReturnedPayment {
 			out = append(out, fmt.Sprintf("Your payment of %s was returned unpaid by your bank and added back to your balance on %s. Please make sure funds are available, or call us to arrange another payment.", t.Amount, dateText(t.PostedOn)))
@@ -610,8 +579,12 @@ func messages(in StatementInput, s Statement) []string {
 	if in.NOCAccount != "" {
 		out = append(out, fmt.Sprintf("Your bank sent us updated account information for your account ending %s. We have updated our records; no action is needed.", lastFour(in.NOCAccount)))
 	}
-	if s.PastDue > 0 {
-		out = append(out, fmt.Sprintf("Your account is past due by %s. Please pay the past due amount now to avoid further fees.", s.PastDue))
+	if s.LateFee > 0 {
+		out = append(out, fmt.Sprintf("If we do not receive %s by %s, a late fee of %s will be charged.", s.AmountDue, dateText(s.LateFeeAfter), s.LateFee))
+	}
+	if ln := s.Loan; ln != nil && !ln.PaidOff && ln.Payoff > 0 {
+		out = append(out, fmt.Sprintf("Payoff amount: %s, good through %s. It is your balance of %s on %s plus %d days of interest at %s a day (%s x %s APR / 365). After %s, add %s for each day.",
+			ln.Payoff, dateText(ln.PayoffThrough), s.NewBalance, dateText(s.StatementDate), PayoffDays, ln.PerDiem, ln.Principal, formatAPR(ln.APRBasisPoints), dateText(ln.PayoffThrough), ln.PerDiem))
 	}
 	switch {
 	case s.Loan != nil && s.Loan.PaidOff && s.NewBalance == 0:
@@ -632,15 +605,18 @@ func messages(in StatementInput, s Statement) []string {
 }
 
 func autopayMessage(s Statement) string {
+	ap := s.Autopay
 	switch {
-	case s.Autopay.Active && s.Autopay.Amount > 0:
-		msg := fmt.Sprintf("Autopay will debit %s from your account %s on %s.", s.Autopay.Amount, s.Autopay.MaskedAccount, dateText(s.Autopay.DebitOn))
-		if s.Autopay.Amount < s.AmountDue {
-			msg += fmt.Sprintf(" Please pay the remaining %s by the due date.", s.AmountDue-s.Autopay.Amount)
+	case ap.Active && ap.Amount > 0:
+		msg := fmt.Sprintf("Autopay will debit %s from your account %s on %s for the payment due %s.", ap.Amount, ap.MaskedAccount, dateText(ap.DebitOn), dateText(ap.DueOn))
+		if ap.DueOn == s.DueDate && ap.Amount < s.AmountDue {
+			msg += fmt.Sprintf(" Please pay the remaining %s by the due date.", s.AmountDue-ap.Amount)
 		}
 		return msg
-	case s.Autopay.Active:
-		return fmt.Sprintf("Autopay is on for your account %s; nothing will be debited because no payment is due.", s.Autopay.MaskedAccount)
+	case ap.Active && !ap.DueOn.IsZero():
+		return fmt.Sprintf("Autopay is on for your account %s; nothing will be debited for the payment due %s because your scheduled payment covers it.", ap.MaskedAccount, dateText(ap.DueOn))
+	case ap.Active:
+		return fmt.Sprintf("Autopay is on for your account %s; no debit is scheduled because no payment is left on your schedule.", ap.MaskedAccount)
 	case s.AmountDue > 0:
 		return "Autopay is off. Please send your payment so that it arrives by the due date, or enroll in autopay on our website."
 	}

@@ -11,6 +11,9 @@ import (
 
 var d = civil.MustParse
 
+// loanInput is a loan whose cycle reconciles: 18,250.00 at the previous
+// statement, an autopay payment of 450.00 and the servicing system's posted
+// interest of 111.37 make the record's 17,911.37.
 func loanInput() StatementInput {
 	return StatementInput{
 		AccountID: "L-1001",
@@ -22,12 +25,15 @@ func loanInput() StatementInput {
 			MaturityDate: d("2028-12-10"), LateFee: 25_00, GraceDays: 10,
 			APRBasisPoints: 730,
 		},
-		CycleStart:     d("2026-10-16"),
-		CycleEnd:       d("2026-11-15"),
-		Opening:        Opening{Principal: 18_250_00},
-		PriorDueDate:   d("2026-11-10"),
-		PriorAmountDue: 450_00,
-		Autopay:        Autopay{Active: true, MaskedAccount: "****6789", DaysBeforeDue: 2},
+		CycleStart:      d("2026-10-16"),
+		CycleEnd:        d("2026-11-15"),
+		PreviousBalance: 18_250_00,
+		Transactions: []Transaction{
+			{PostedOn: d("2026-11-08"), Kind: TxPayment, Amount: 450_00, Description: "Autopay payment"},
+			{PostedOn: d("2026-11-15"), Kind: TxInterest, Amount: 111_37, Description: "Interest"},
+		},
+		Record:  Record{Balance: 17_911_37, Principal: 17_800_00},
+		Autopay: AutopayDebit{Active: true, MaskedAccount: "****6789", DueOn: d("2026-12-10"), DebitOn: d("2026-12-08"), Amount: 450_00},
 	}
 }
 
@@ -41,11 +47,11 @@ func leaseInput() StatementInput {
 			MaturityDate: d("2026-12-05"), LateFee: 30_00, GraceDays: 10,
 			MileageAllowancePerYear: 12000, StartOdometer: 12,
 		},
-		CycleStart:     d("2026-10-11"),
-		CycleEnd:       d("2026-11-10"),
-		PriorDueDate:   d("2026-11-05"),
-		PriorAmountDue: 418_18,
-		Transactions:   []Transaction{{PostedOn: d("2026-11-03"), Kind: TxPayment, Amount: 418_18}},
+		CycleStart:      d("2026-10-11"),
+		CycleEnd:        d("2026-11-10"),
+		PreviousBalance: 2 * 418_18,
+		Record:          Record{Balance: 418_18, Principal: 389_00},
+		Transactions:    []Transaction{{PostedOn: d("2026-11-03"), Kind: TxPayment, Amount: 418_18}},
 		Odometer: []OdometerReading{
 			{On: d("2024-06-01"), Miles: 8_100},
 			{On: d("2026-10-20"), Miles: 33_950},
@@ -54,17 +60,18 @@ func leaseInput() StatementInput {
 	}
 }
 
+// mustCompute computes a statement that must reconcile and checks that its
+// summary and its lines both add up to the record's balance.
 func mustCompute(t *testing.T, in StatementInput) Statement {
 	t.Helper()
 	s, err := ComputeStatement(in)
 	if err != nil {
 		t.Fatalf("ComputeStatement: %v", err)
 	}
-	// The summary always adds up.
 	sum := s.PreviousBalance - s.PaymentsReceived + s.ReturnedPayments + s.FeesCharged + s.InterestCharged + s.Adjustments
-	if sum != s.NewBalance {
-		t.Errorf("summary: previous %s - payments %s + returned %s + fees %s + interest %s + adj %s = %s, new balance %s",
-			s.PreviousBalance, s.PaymentsReceived, s.ReturnedPayments, s.FeesCharged, s.InterestCharged, s.Adjustments, sum, s.NewBalance)
+	if sum != s.NewBalance || s.NewBalance != in.Record.Balance {
+		t.Errorf("summary: previous %s - payments %s + returned %s + fees %s + interest %s + adj %s = %s, new balance %s, record %s",
+			s.PreviousBalance, s.PaymentsReceived, s.ReturnedPayments, s.FeesCharged, s.InterestCharged, s.Adjustments, sum, s.NewBalance, in.Record.Balance)
 	}
 	var lines money.Cents
 	for _, l := range s.Lines {
@@ -72,9 +79,6 @@ func mustCompute(t *testing.T, in StatementInput) Statement {
 	}
 	if s.PreviousBalance+lines != s.NewBalance {
 		t.Errorf("lines sum to %s, want %s", lines, s.NewBalance-s.PreviousBalance)
-	}
-	if s.Loan != nil && s.Loan.Principal+s.Loan.AccruedInterest+s.FeesDue > s.NewBalance+s.PastDue+s.FeesCharged {
-		t.Errorf("loan buckets exceed the balance")
 	}
 	return s
 }
@@ -90,22 +94,17 @@ func TestDailyInterest(t *testing.T) {
 		{"zero rate", 10_000_00, 0, 0},
 		// 10,000.00 x 7.30% / 365 = 2.00 exactly.
 		{"exact", 10_000_00, 730, 2_00},
-		// 18,250.00 x 7.30% / 365 = 3.65.
-		{"exact 2", 18_250_00, 730, 3_65},
 		// 1,000.00 x 6.49% / 365 = 0.177808... -> 0.18
 		{"rounds up", 1_000_00, 649, 18},
-		// 1,000.00 x 5.84% / 365 = 0.16 exactly; 1,003.125 is not cents, so
-		// test the half: 0.5 cent = principal x bps / 3,650,000.
-		// 1825 cents x 1000 bps / 3,650,000 = 0.5 -> 1 (half up).
+		// Half a cent = principal x bps / 3,650,000: 1825 x 1000 -> 0.5 -> 1.
 		{"half up", 18_25, 1000, 1},
 		{"just under half", 18_24, 1000, 0},
-		// Largest allowed principal at 100%: no overflow.
 		{"huge", maxAmount, 100_00, 27_397_260_274},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := dailyInterest(tt.principal, tt.bps); got != tt.want {
-				t.Errorf("dailyInterest(%d, %d) = %d, want %d", tt.principal, tt.bps, got, tt.want)
+			if got := DailyInterest(tt.principal, tt.bps); got != tt.want {
+				t.Errorf("DailyInterest(%d, %d) = %d, want %d", tt.principal, tt.bps, got, tt.want)
 			}
 		})
 	}
@@ -118,146 +117,91 @@ func TestComputeStatementLoan(t *testing.T) {
 		check func(*testing.T, Statement)
 	}{
 		{
-			name: "full payment on time",
-			edit: func(in *StatementInput) {
-				in.Transactions = []Transaction{{PostedOn: d("2026-11-08"), Kind: TxPayment, Amount: 450_00}}
-			},
+			name: "current loan: the record's figures, payoff and late fee",
+			edit: func(*StatementInput) {},
 			check: func(t *testing.T, s Statement) {
-				// 23 days (Oct 16..Nov 7) on 18,250.00 at 3.65/day, then 8
-				// days on 17,800.00 + 0 accrued... the payment posted Nov 8
-				// pays the 83.95 accrued first, then 366.05 principal.
-				wantAccruedBefore := money.Cents(23 * 3_65)
-				if s.Loan.InterestPaid != wantAccruedBefore {
-					t.Errorf("interest paid %s, want %s", s.Loan.InterestPaid, wantAccruedBefore)
+				if s.InterestCharged != 111_37 || s.PaymentsReceived != 450_00 || len(s.Lines) != 2 {
+					t.Errorf("interest %s payments %s lines %d: the statement must show the posted interest once, nothing of its own",
+						s.InterestCharged, s.PaymentsReceived, len(s.Lines))
 				}
-				if s.Loan.PrincipalPaid != 450_00-wantAccruedBefore {
-					t.Errorf("principal paid %s", s.Loan.PrincipalPaid)
+				if s.DueDate != d("2026-12-10") || s.AmountDue != 450_00 || s.PastDue != 0 {
+					t.Errorf("due %s amount due %s past due %s", s.DueDate, s.AmountDue, s.PastDue)
 				}
-				p := money.Cents(18_250_00 - (450_00 - 23*3_65))
-				day := dailyInterest(p, 730)
-				if s.InterestCharged != 23*3_65+8*day {
-					t.Errorf("interest %s, want %s", s.InterestCharged, 23*3_65+8*day)
+				ln := s.Loan
+				// 17,800.00 x 7.30% / 365 = 3.56 a day; 10 days to Nov 25.
+				if ln.PerDiem != 3_56 || ln.PayoffThrough != d("2026-11-25") || ln.Payoff != 17_911_37+10*3_56 {
+					t.Errorf("payoff %s through %s per diem %s", ln.Payoff, ln.PayoffThrough, ln.PerDiem)
 				}
-				if s.PastDue != 0 || s.AmountDue != 450_00 || s.DueDate != d("2026-12-10") {
-					t.Errorf("past due %s, due %s on %s", s.PastDue, s.AmountDue, s.DueDate)
+				// Dec 10, 2026 .. Dec 10, 2028: 25 due dates.
+				if ln.RemainingPayments != 25 || ln.MaturityDate != d("2028-12-10") {
+					t.Errorf("remaining %d maturity %s", ln.RemainingPayments, ln.MaturityDate)
 				}
-				if s.Autopay.DebitOn != d("2026-12-08") || s.Autopay.Amount != 450_00 {
-					t.Errorf("autopay %+v", s.Autopay)
+				if s.LateFee != 25_00 || s.LateFeeAfter != d("2026-12-20") {
+					t.Errorf("late fee %s after %s", s.LateFee, s.LateFeeAfter)
 				}
-				if len(s.Lines) != 2 || s.Lines[0].Amount != -450_00 {
-					t.Errorf("lines %+v", s.Lines)
-				}
-			},
-		},
-		{
-			name: "payments go to fees, then interest, then principal",
-			edit: func(in *StatementInput) {
-				in.Opening.FeesDue = 25_00
-				in.Opening.AccruedInterest = 10_00
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-16"), Kind: TxPayment, Amount: 30_00}}
-			},
-			check: func(t *testing.T, s Statement) {
-				if s.Loan.FeesPaid != 25_00 || s.Loan.InterestPaid != 5_00 || s.Loan.PrincipalPaid != 0 {
-					t.Errorf("split fees %s interest %s principal %s", s.Loan.FeesPaid, s.Loan.InterestPaid, s.Loan.PrincipalPaid)
-				}
-			},
-		},
-		{
-			name: "partial payment leaves past due and a late fee",
-			edit: func(in *StatementInput) {
-				in.PriorDueDate = d("2026-10-20")
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-25"), Kind: TxPayment, Amount: 200_00}}
-			},
-			check: func(t *testing.T, s Statement) {
-				if s.FeesCharged != 25_00 {
-					t.Fatalf("fees %s, want the late fee", s.FeesCharged)
-				}
-				var fee *Line
-				for i := range s.Lines {
-					if s.Lines[i].Kind == TxLateFee {
-						fee = &s.Lines[i]
+				for _, want := range []string{"late fee of $25.00 will be charged", "December 20, 2026",
+					"Payoff amount: $17,946.97, good through November 25, 2026", "add $3.56 for each day"} {
+					if !hasMessage(s, want) {
+						t.Errorf("no message with %q in %q", want, s.Messages)
 					}
 				}
-				if fee == nil || fee.Date != d("2026-10-31") {
-					t.Fatalf("late fee line %+v, want on 2026-10-31 (due 10-20 + 10 grace days + 1)", fee)
-				}
-				if s.PastDue != 250_00 {
-					t.Errorf("past due %s, want 250.00", s.PastDue)
-				}
-				if s.AmountDue != 250_00+25_00+450_00 {
-					t.Errorf("amount due %s, want past due + fee + installment", s.AmountDue)
-				}
-				if !hasMessage(s, "past due by $250.00") {
-					t.Errorf("messages %q", s.Messages)
+				if hasMessage(s, "past due") {
+					t.Errorf("a current account is told it is past due: %q", s.Messages)
 				}
 			},
 		},
 		{
-			name: "payment inside the grace period: no late fee",
+			name: "past due: the record's amount, in the amount due and a message saying what to do",
 			edit: func(in *StatementInput) {
-				in.PriorDueDate = d("2026-10-20")
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-30"), Kind: TxPayment, Amount: 450_00}}
-			},
-			check: func(t *testing.T, s Statement) {
-				if s.FeesCharged != 0 || s.PastDue != 0 {
-					t.Errorf("fees %s past due %s", s.FeesCharged, s.PastDue)
-				}
-			},
-		},
-		{
-			name: "late fee already posted is not charged twice",
-			edit: func(in *StatementInput) {
-				in.PriorDueDate = d("2026-10-20")
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-31"), Kind: TxLateFee, Amount: 25_00}}
-			},
-			check: func(t *testing.T, s Statement) {
-				if s.FeesCharged != 25_00 {
-					t.Errorf("fees %s", s.FeesCharged)
-				}
-			},
-		},
-		{
-			name: "returned payment re-adds the amount with a fee and a message",
-			edit: func(in *StatementInput) {
-				in.PriorDueDate = d("2026-10-20")
 				in.Transactions = []Transaction{
-					{PostedOn: d("2026-10-20"), Kind: TxPayment, Amount: 450_00},
-					{PostedOn: d("2026-10-23"), Kind: TxReturnedPayment, Amount: 450_00, Description: "Payment returned: R01 insufficient funds"},
-					{PostedOn: d("2026-10-23"), Kind: TxReturnedPaymentFee, Amount: 15_00},
+					{PostedOn: d("2026-10-21"), Kind: TxLateFee, Amount: 25_00, Description: "Late fee"},
+					{PostedOn: d("2026-11-15"), Kind: TxInterest, Amount: 112_00, Description: "Interest"},
 				}
+				in.Record = Record{Balance: 18_387_00, Principal: 18_250_00, PastDue: 450_00, FeesDue: 25_00}
+				in.Autopay = AutopayDebit{}
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.ReturnedPayments != 450_00 || s.PastDue != 450_00 {
-					t.Errorf("returned %s past due %s", s.ReturnedPayments, s.PastDue)
+				if s.PastDue != 450_00 || s.FeesDue != 25_00 || s.AmountDue != 925_00 {
+					t.Errorf("past due %s fees %s amount due %s", s.PastDue, s.FeesDue, s.AmountDue)
 				}
-				// The late fee follows: the return left the due date unpaid.
-				if s.FeesCharged != 15_00+25_00 {
-					t.Errorf("fees %s, want returned payment fee + late fee", s.FeesCharged)
-				}
-				if !hasMessage(s, "was returned unpaid") {
+				if !hasMessage(s, "Your account is past due: $450.00") || !hasMessage(s, "call us today") {
 					t.Errorf("messages %q", s.Messages)
 				}
-				if s.Lines[1].Description != "Payment returned: R01 insufficient funds" || s.Lines[1].Amount != 450_00 {
-					t.Errorf("line %+v", s.Lines[1])
+				if !strings.Contains(s.Autopay.Message, "Autopay is off") {
+					t.Errorf("autopay %q", s.Autopay.Message)
 				}
 			},
 		},
 		{
-			name: "paid-off loan",
+			name: "returned payment and drafter's fee",
 			edit: func(in *StatementInput) {
-				in.Opening.Principal = 300_00
-				in.Opening.AccruedInterest = 1_20
-				in.PriorAmountDue = 301_20
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-16"), Kind: TxPayment, Amount: 301_20, Description: "Payoff"}}
+				in.Transactions = append(in.Transactions,
+					Transaction{PostedOn: d("2026-11-10"), Kind: TxReturnedPayment, Amount: 450_00, Description: "Returned payment (R01)"},
+					Transaction{PostedOn: d("2026-11-10"), Kind: TxReturnedPaymentFee, Amount: 15_00, Description: "Returned payment fee (R01)"})
+				in.Record = Record{Balance: 18_376_37, Principal: 18_250_00, PastDue: 450_00}
 			},
 			check: func(t *testing.T, s Statement) {
-				if !s.Loan.PaidOff || s.NewBalance != 0 || s.AmountDue != 0 || s.InterestCharged != 0 {
-					t.Errorf("paid off %v balance %s due %s interest %s", s.Loan.PaidOff, s.NewBalance, s.AmountDue, s.InterestCharged)
+				if s.ReturnedPayments != 450_00 || s.FeesCharged != 15_00 {
+					t.Errorf("returned %s fees %s", s.ReturnedPayments, s.FeesCharged)
 				}
-				if s.Autopay.Amount != 0 || !s.Autopay.DebitOn.IsZero() {
-					t.Errorf("autopay scheduled on a paid-off loan: %+v", s.Autopay)
+				if !hasMessage(s, "returned unpaid by your bank") {
+					t.Errorf("messages %q", s.Messages)
 				}
-				if !hasMessage(s, "paid in full") {
+			},
+		},
+		{
+			name: "paid off: no payoff, no amount due, no late fee",
+			edit: func(in *StatementInput) {
+				in.PreviousBalance = 450_00
+				in.Transactions = []Transaction{{PostedOn: d("2026-11-08"), Kind: TxPayment, Amount: 450_00}}
+				in.Record = Record{}
+				in.Autopay = AutopayDebit{Active: true, MaskedAccount: "****6789"}
+			},
+			check: func(t *testing.T, s Statement) {
+				if !s.Loan.PaidOff || s.AmountDue != 0 || s.Loan.Payoff != 0 || s.LateFee != 0 {
+					t.Errorf("paid off %v amount due %s payoff %s late fee %s", s.Loan.PaidOff, s.AmountDue, s.Loan.Payoff, s.LateFee)
+				}
+				if !hasMessage(s, "paid in full") || hasMessage(s, "Payoff amount") {
 					t.Errorf("messages %q", s.Messages)
 				}
 			},
@@ -265,11 +209,12 @@ func TestComputeStatementLoan(t *testing.T) {
 		{
 			name: "overpayment is a credit balance",
 			edit: func(in *StatementInput) {
-				in.Opening.Principal = 100_00
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-16"), Kind: TxPayment, Amount: 150_00}}
+				in.PreviousBalance = 300_00
+				in.Transactions = []Transaction{{PostedOn: d("2026-11-08"), Kind: TxPayment, Amount: 450_00}}
+				in.Record = Record{Balance: -150_00, Principal: -150_00}
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.NewBalance != -50_00 || s.AmountDue != 0 || !hasMessage(s, "credit balance of $50.00") {
+				if s.NewBalance != -150_00 || s.AmountDue != 0 || !hasMessage(s, "credit balance of $150.00") {
 					t.Errorf("balance %s due %s messages %q", s.NewBalance, s.AmountDue, s.Messages)
 				}
 			},
@@ -277,61 +222,36 @@ func TestComputeStatementLoan(t *testing.T) {
 		{
 			name: "last installment is capped at the balance",
 			edit: func(in *StatementInput) {
-				in.Opening.Principal = 120_00
-				in.PriorDueDate = civil.Date{}
-				in.PriorAmountDue = 0
+				in.PreviousBalance = 500_00
+				in.Transactions = []Transaction{{PostedOn: d("2026-11-08"), Kind: TxPayment, Amount: 450_00}, {PostedOn: d("2026-11-15"), Kind: TxInterest, Amount: 30}}
+				in.Record = Record{Balance: 50_30, Principal: 50_00}
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.AmountDue != s.NewBalance || s.AmountDue >= 450_00 {
-					t.Errorf("amount due %s, balance %s", s.AmountDue, s.NewBalance)
+				if s.AmountDue != 50_30 || s.CurrentInstallment != 50_30 {
+					t.Errorf("amount due %s installment %s", s.AmountDue, s.CurrentInstallment)
 				}
 			},
 		},
 		{
-			name: "zero amounts",
+			name: "autopay amount is printed as given, with what is left to pay",
 			edit: func(in *StatementInput) {
-				in.Opening = Opening{}
-				in.Terms.MonthlyPayment = 0
-				in.PriorAmountDue = 0
+				in.Autopay.Amount = 300_00
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.NewBalance != 0 || s.AmountDue != 0 || s.InterestCharged != 0 {
-					t.Errorf("balance %s due %s", s.NewBalance, s.AmountDue)
+				want := "Autopay will debit $300.00 from your account ****6789 on December 8, 2026 for the payment due December 10, 2026. Please pay the remaining $150.00"
+				if !strings.HasPrefix(s.Autopay.Message, want) || s.Autopay.Amount != 300_00 || s.Autopay.DebitOn != d("2026-12-08") {
+					t.Errorf("autopay %+v", s.Autopay)
 				}
 			},
 		},
 		{
-			name: "huge amounts",
+			name: "autopay debits nothing when a one-time payment covers the installment",
 			edit: func(in *StatementInput) {
-				in.Opening.Principal = maxAmount
-				in.Terms.APRBasisPoints = 100_00
-				in.Terms.MonthlyPayment = maxAmount
-				in.PriorAmountDue = maxAmount
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-20"), Kind: TxPayment, Amount: maxAmount}}
+				in.Autopay.Amount, in.Autopay.Covered = 0, 450_00
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.NewBalance <= 0 || s.InterestCharged <= 0 {
-					t.Errorf("balance %s interest %s", s.NewBalance, s.InterestCharged)
-				}
-			},
-		},
-		{
-			name: "autopay off",
-			edit: func(in *StatementInput) { in.Autopay = Autopay{} },
-			check: func(t *testing.T, s Statement) {
-				if s.Autopay.Active || !strings.Contains(s.Autopay.Message, "Autopay is off") {
-					t.Errorf("autopay %+v messages %q", s.Autopay, s.Messages)
-				}
-			},
-		},
-		{
-			name: "fixed autopay amount short of the amount due",
-			edit: func(in *StatementInput) {
-				in.Autopay.Amount = 400_00
-			},
-			check: func(t *testing.T, s Statement) {
-				if s.Autopay.Amount != 400_00 || !strings.Contains(s.Autopay.Message, "remaining $") {
-					t.Errorf("autopay %+v messages %q", s.Autopay, s.Messages)
+				if !strings.Contains(s.Autopay.Message, "nothing will be debited for the payment due December 10, 2026") {
+					t.Errorf("autopay %q", s.Autopay.Message)
 				}
 			},
 		},
@@ -339,19 +259,20 @@ func TestComputeStatementLoan(t *testing.T) {
 			name: "NOC applied",
 			edit: func(in *StatementInput) { in.NOCAccount = "****4321" },
 			check: func(t *testing.T, s Statement) {
-				if !hasMessage(s, "ending ****4321") {
+				if !hasMessage(s, "account ending ****4321") {
 					t.Errorf("messages %q", s.Messages)
 				}
 			},
 		},
 		{
-			name: "negative adjustment credits the principal",
+			name: "negative adjustment credits the balance",
 			edit: func(in *StatementInput) {
-				in.Transactions = []Transaction{{PostedOn: d("2026-10-16"), Kind: TxAdjustment, Amount: -50_00, Description: "Goodwill credit"}}
+				in.Transactions = append(in.Transactions, Transaction{PostedOn: d("2026-11-01"), Kind: TxAdjustment, Amount: -11_37})
+				in.Record.Balance = 17_900_00
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.Adjustments != -50_00 || s.Loan.Principal != 18_200_00 {
-					t.Errorf("adjustments %s principal %s", s.Adjustments, s.Loan.Principal)
+				if s.Adjustments != -11_37 {
+					t.Errorf("adjustments %s", s.Adjustments)
 				}
 			},
 		},
@@ -365,66 +286,118 @@ func TestComputeStatementLoan(t *testing.T) {
 	}
 }
 
-func TestInterestAcrossLeapDay(t *testing.T) {
-	// 2028 is a leap year. A cycle over Feb 29 accrues 29 days (Feb 15 ..
-	// Mar 14), each at principal x APR / 365; the leap day is one more day,
-	// and the divisor stays 365.
-	in := loanInput()
-	in.Opening.Principal = 36_500_00 // 36,500.00 x 10% / 365 = 10.00 a day
-	in.Terms.APRBasisPoints = 10_00
-	in.CycleStart, in.CycleEnd = d("2028-02-15"), d("2028-03-14")
-	in.PriorDueDate, in.PriorAmountDue = civil.Date{}, 0
-	s := mustCompute(t, in)
-	if s.Loan.InterestDays != 29 || s.InterestCharged != 29*10_00 {
-		t.Errorf("leap cycle: %d days, interest %s; want 29 days, $290.00", s.Loan.InterestDays, s.InterestCharged)
-	}
-	// The same dates a year earlier have no Feb 29: 28 days.
-	in.CycleStart, in.CycleEnd = d("2027-02-15"), d("2027-03-14")
-	s = mustCompute(t, in)
-	if s.Loan.InterestDays != 28 || s.InterestCharged != 28*10_00 {
-		t.Errorf("common cycle: %d days, interest %s; want 28 days, $280.00", s.Loan.InterestDays, s.InterestCharged)
-	}
-}
-
-func TestDueDayClampedInFebruary(t *testing.T) {
+// TestComputeStatementHeld: when the previous balance and the cycle's
+// transactions do not reach the servicing system's balance, the statement
+// is unreconciled, with both figures and the difference.
+func TestComputeStatementHeld(t *testing.T) {
 	tests := []struct {
-		cycleEnd string
-		dueDay   int
-		want     string
+		name     string
+		edit     func(*StatementInput)
+		computed money.Cents
+		diff     money.Cents
 	}{
-		{"2026-01-31", 31, "2026-02-28"},
-		{"2028-01-31", 31, "2028-02-29"},
-		{"2026-02-28", 31, "2026-03-31"},
-		{"2026-02-28", 30, "2026-03-30"},
-		{"2026-01-15", 10, "2026-02-10"},
-		{"2026-01-15", 20, "2026-01-20"},
-		{"2026-12-20", 5, "2027-01-05"},
+		{"interest the record has and the transactions do not", func(in *StatementInput) {
+			in.Transactions = in.Transactions[:1]
+		}, 17_800_00, 111_37},
+		{"a payment the record does not have", func(in *StatementInput) {
+			in.Transactions = append(in.Transactions, Transaction{PostedOn: d("2026-11-12"), Kind: TxPayment, Amount: 20_00})
+		}, 17_891_37, 20_00},
+		{"a previous balance that is not the record's", func(in *StatementInput) { in.PreviousBalance += 1 }, 17_911_38, -1},
+		{"one cent", func(in *StatementInput) { in.Record.Balance += 1 }, 17_911_37, 1},
 	}
 	for _, tt := range tests {
-		t.Run(tt.cycleEnd+"/"+tt.want, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			in := loanInput()
-			in.CycleEnd = d(tt.cycleEnd)
-			in.CycleStart = in.CycleEnd.AddDays(-27)
-			in.Terms.DueDay = tt.dueDay
-			in.PriorDueDate, in.PriorAmountDue = civil.Date{}, 0
-			s := mustCompute(t, in)
-			if s.DueDate != d(tt.want) {
-				t.Errorf("due date %s, want %s", s.DueDate, tt.want)
+			tt.edit(&in)
+			_, err := ComputeStatement(in)
+			var u *Unreconciled
+			if !errors.As(err, &u) || !errors.Is(err, ErrUnreconciled) {
+				t.Fatalf("err = %v, want *Unreconciled", err)
+			}
+			if u.Computed != tt.computed || u.Record != in.Record.Balance || u.Difference != tt.diff || u.Previous != in.PreviousBalance {
+				t.Errorf("computed %s record %s difference %s; want computed %s difference %s", u.Computed, u.Record, u.Difference, tt.computed, tt.diff)
+			}
+			for _, want := range []string{u.Computed.String(), u.Record.String(), u.Difference.String(), "L-1001"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not say %s", err, want)
+				}
 			}
 		})
 	}
 }
 
-func TestCycleDay31InFebruary(t *testing.T) {
-	// Cycle day 31 ends February's cycle on the 28th: Jan 31 + 1 .. Feb 28.
-	end := d("2026-02-01").OnDay(31)
-	in := loanInput()
-	in.CycleStart, in.CycleEnd = d("2026-02-01"), end
-	in.Terms.DueDay = 31
-	in.PriorDueDate, in.PriorAmountDue = civil.Date{}, 0
-	s := mustCompute(t, in)
-	if s.CycleEnd != d("2026-02-28") || s.Loan.InterestDays != 28 || s.DueDate != d("2026-03-31") {
-		t.Errorf("cycle end %s, %d days, due %s", s.CycleEnd, s.Loan.InterestDays, s.DueDate)
+// TestLateFeeAfter: the fee is charged after the due date plus the grace
+// days, across month ends and leap days.
+func TestLateFeeAfter(t *testing.T) {
+	tests := []struct {
+		cycleEnd string
+		dueDay   int
+		grace    int
+		due      string
+		after    string
+	}{
+		{"2026-11-15", 10, 10, "2026-12-10", "2026-12-20"},
+		{"2026-12-20", 25, 10, "2026-12-25", "2027-01-04"}, // over the year end
+		{"2027-01-31", 31, 10, "2027-02-28", "2027-03-10"}, // Feb 28 in a common year
+		{"2028-01-31", 31, 10, "2028-02-29", "2028-03-10"}, // Feb 29 in a leap year
+		{"2028-02-10", 20, 10, "2028-02-20", "2028-03-01"}, // the grace period crosses Feb 29
+		{"2027-02-10", 20, 10, "2027-02-20", "2027-03-02"}, // and a common February
+		{"2026-04-15", 30, 15, "2026-04-30", "2026-05-15"},
+		{"2026-04-29", 31, 0, "2026-04-30", "2026-04-30"}, // no grace: the due date itself
+		{"2026-01-31", 31, 5, "2026-02-28", "2026-03-05"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cycleEnd+"/"+tt.due, func(t *testing.T) {
+			in := loanInput()
+			in.CycleEnd = d(tt.cycleEnd)
+			in.CycleStart = in.CycleEnd.AddDays(-27)
+			in.Terms.DueDay, in.Terms.GraceDays = tt.dueDay, tt.grace
+			in.Transactions = nil
+			in.Record.Balance = in.PreviousBalance
+			in.Autopay = AutopayDebit{}
+			s := mustCompute(t, in)
+			if s.DueDate != d(tt.due) || s.LateFeeAfter != d(tt.after) {
+				t.Errorf("due %s, late fee after %s; want %s, %s", s.DueDate, s.LateFeeAfter, tt.due, tt.after)
+			}
+		})
+	}
+}
+
+// TestPayoff: the per-diem is the record's principal x APR / 365, the
+// payoff the record's balance plus PayoffDays of it, also over Feb 29.
+func TestPayoff(t *testing.T) {
+	tests := []struct {
+		name      string
+		end       string
+		balance   money.Cents
+		principal money.Cents
+		bps       int
+		perDiem   money.Cents
+		through   string
+	}{
+		{"plain", "2026-11-15", 17_911_37, 17_800_00, 730, 3_56, "2026-11-25"},
+		{"over Feb 29", "2028-02-25", 10_010_00, 10_000_00, 730, 2_00, "2028-03-06"},
+		{"over the year end", "2026-12-28", 26_000_00, 25_906_79, 1789, 12_70, "2027-01-07"},
+		{"zero APR", "2026-11-15", 5_000_00, 5_000_00, 0, 0, "2026-11-25"},
+		{"credit principal accrues nothing", "2026-11-15", 10_00, -5_00, 730, 0, "2026-11-25"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := loanInput()
+			in.CycleEnd = d(tt.end)
+			in.CycleStart = in.CycleEnd.AddDays(-29)
+			in.Terms.APRBasisPoints = tt.bps
+			in.Transactions = nil
+			in.PreviousBalance = tt.balance
+			in.Record = Record{Balance: tt.balance, Principal: tt.principal}
+			in.Autopay = AutopayDebit{}
+			s := mustCompute(t, in)
+			ln := s.Loan
+			if ln.PerDiem != tt.perDiem || ln.PayoffThrough != d(tt.through) || ln.Payoff != tt.balance+PayoffDays*tt.perDiem {
+				t.Errorf("per diem %s through %s payoff %s; want %s, %s, %s", ln.PerDiem, ln.PayoffThrough, ln.Payoff,
+					tt.perDiem, tt.through, tt.balance+PayoffDays*tt.perDiem)
+			}
+		})
 	}
 }
 
@@ -438,7 +411,7 @@ func TestComputeStatementLease(t *testing.T) {
 			name: "paid on time, lease end near",
 			edit: func(*StatementInput) {},
 			check: func(t *testing.T, s Statement) {
-				if s.NewBalance != 0 || s.PastDue != 0 || s.DueDate != d("2026-12-05") {
+				if s.NewBalance != 418_18 || s.PastDue != 0 || s.DueDate != d("2026-12-05") {
 					t.Errorf("balance %s past due %s due date %s", s.NewBalance, s.PastDue, s.DueDate)
 				}
 				if s.Lease.RemainingPayments != 1 || s.AmountDue != 418_18 {
@@ -450,18 +423,22 @@ func TestComputeStatementLease(t *testing.T) {
 				if !hasMessage(s, "lease ends on December 5, 2026 (in 25 days)") || !hasMessage(s, "final scheduled lease payment") {
 					t.Errorf("messages %q", s.Messages)
 				}
+				if s.LateFee != 30_00 || s.LateFeeAfter != d("2026-12-15") {
+					t.Errorf("late fee %s after %s", s.LateFee, s.LateFeeAfter)
+				}
 			},
 		},
 		{
 			name: "after the last payment: nothing more is billed",
 			edit: func(in *StatementInput) {
 				in.CycleStart, in.CycleEnd = d("2026-11-11"), d("2026-12-10")
-				in.PriorDueDate = d("2026-12-05")
+				in.PreviousBalance = 418_18
 				in.Transactions = []Transaction{{PostedOn: d("2026-12-01"), Kind: TxPayment, Amount: 418_18}}
+				in.Record = Record{}
 			},
 			check: func(t *testing.T, s Statement) {
-				if s.Lease.RemainingPayments != 0 || s.AmountDue != 0 || s.CurrentInstallment != 0 {
-					t.Errorf("remaining %d due %s", s.Lease.RemainingPayments, s.AmountDue)
+				if s.Lease.RemainingPayments != 0 || s.AmountDue != 0 || s.CurrentInstallment != 0 || s.LateFee != 0 {
+					t.Errorf("remaining %d due %s late fee %s", s.Lease.RemainingPayments, s.AmountDue, s.LateFee)
 				}
 			},
 		},
@@ -469,16 +446,16 @@ func TestComputeStatementLease(t *testing.T) {
 			name: "missed payment",
 			edit: func(in *StatementInput) {
 				in.CycleStart, in.CycleEnd = d("2026-09-11"), d("2026-10-10")
-				in.PriorDueDate = d("2026-09-05")
-				in.Transactions = nil
+				in.PreviousBalance = 3 * 418_18
+				in.Transactions = []Transaction{{PostedOn: d("2026-09-16"), Kind: TxLateFee, Amount: 30_00}}
+				in.Record = Record{Balance: 3*418_18 + 30_00, PastDue: 418_18, FeesDue: 30_00}
 			},
 			check: func(t *testing.T, s Statement) {
-				// Due Sep 5, grace ends Sep 15: fee on Sep 16.
 				if s.FeesCharged != 30_00 || s.PastDue != 418_18 || s.AmountDue != 418_18+30_00+418_18 {
 					t.Errorf("fees %s past due %s amount due %s", s.FeesCharged, s.PastDue, s.AmountDue)
 				}
-				if s.Lease.RemainingPayments != 2 {
-					t.Errorf("remaining %d", s.Lease.RemainingPayments)
+				if s.Lease.RemainingPayments != 2 || !hasMessage(s, "past due: $418.18") {
+					t.Errorf("remaining %d messages %q", s.Lease.RemainingPayments, s.Messages)
 				}
 			},
 		},
@@ -510,7 +487,9 @@ func TestComputeStatementRejects(t *testing.T) {
 			in.Transactions = []Transaction{{PostedOn: d("2026-11-16"), Kind: TxPayment, Amount: 1}}
 		}},
 		{"full account number", func(in *StatementInput) { in.Autopay.MaskedAccount = "000123456789" }},
-		{"too large", func(in *StatementInput) { in.Opening.Principal = maxAmount + 1 }},
+		{"too large", func(in *StatementInput) { in.Record.Balance = maxAmount + 1 }},
+		{"negative past due", func(in *StatementInput) { in.Record.PastDue = -1 }},
+		{"autopay debit without a date", func(in *StatementInput) { in.Autopay.DebitOn = civil.Date{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

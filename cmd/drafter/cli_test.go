@@ -92,13 +92,15 @@ func (c *cli) show(id int64) ledger.Run {
 
 // TestCLIRuns drives the run commands on a small generated portfolio:
 // start, refused duplicate, dry run, restart of a killed run, rerun with a
-// reason, a scoped rerun, and a backfill.
+// reason, a scoped rerun, and a backfill. The extract is the servicing
+// system's of March 10, so the statements of March 3 to 10 reconcile with
+// it; originate runs on March 11, after them.
 func TestCLIRuns(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			c := newCLI(t, dialect)
 			file := filepath.Join(t.TempDir(), "portfolio.jsonl")
-			c.ok("generate", "--accounts", "60", "--seed", "7", "--as-of", "2026-03-02", "--out", file)
+			c.ok("generate", "--accounts", "60", "--seed", "7", "--as-of", "2026-03-10", "--out", file)
 			c.ok("import", file)
 			firstLine, _, _ := strings.Cut(readFile(t, file), "\n")
 			var acct struct {
@@ -110,7 +112,7 @@ func TestCLIRuns(t *testing.T) {
 
 			// A start killed at its first write, then restarted: the
 			// same run finishes.
-			_, errs, code := c.run([]string{"DRAFTER_CRASH_AT=1"}, "run", "originate", "--date", "2026-03-02")
+			_, errs, code := c.run([]string{"DRAFTER_CRASH_AT=1"}, "run", "originate", "--date", "2026-03-11")
 			if code != jobs.CrashExitCode {
 				t.Fatalf("crashed run: exit %d, want %d\n%s", code, jobs.CrashExitCode, errs)
 			}
@@ -125,7 +127,7 @@ func TestCLIRuns(t *testing.T) {
 			}
 
 			// Refused duplicate start.
-			_, errs, code = c.run(nil, "run", "originate", "--date", "2026-03-02")
+			_, errs, code = c.run(nil, "run", "originate", "--date", "2026-03-11")
 			if code == 0 || !strings.Contains(errs, "already succeeded") || !strings.Contains(errs, "drafter rerun") {
 				t.Errorf("duplicate start: exit %d, %s", code, errs)
 			}
@@ -138,7 +140,7 @@ func TestCLIRuns(t *testing.T) {
 
 			// Dry run: computed, reported, recorded apart (a completed run
 			// of the date does not refuse it).
-			rs = c.results("run", "originate", "--date", "2026-03-02", "--dry-run")
+			rs = c.results("run", "originate", "--date", "2026-03-11", "--dry-run")
 			if len(rs) != 1 || !rs[0].Run.DryRun || rs[0].Run.Status != ledger.RunSucceeded || rs[0].Run.ID == first {
 				t.Fatalf("dry run: %+v", rs)
 			}

@@ -51,7 +51,7 @@ func (c *RenderCommand) Run(ctx context.Context, args []string) error {
 	defer a.close()
 	var pdf []byte
 	if what == "statement" {
-		pdf, err = jobs.RenderStatementFor(ctx, a.store, a.cfg, *account, d)
+		pdf, err = jobs.RenderStatementFor(ctx, a.env(), *account, d)
 	} else {
 		pdf, err = jobs.RenderLeaseEndFor(ctx, a.store, a.cfg, *account, d, *days)
 	}
