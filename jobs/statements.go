@@ -22,9 +22,11 @@ import (
 
 // Statements renders the monthly statement of every active account whose
 // cycle ends on the business date, stores it under
-// statements/ACCOUNT/YYYY-MM.pdf, records it and queues its email in the same
-// transaction. A statement recorded before is re-rendered and checked by
-// sha256 instead of stored again, so a rerun repeats nothing.
+// statements/ACCOUNT/YYYY-MM.pdf, records it with its new balance and queues
+// its email in the same transaction. A statement recorded before is
+// re-rendered and checked by sha256 instead of stored again, so a rerun
+// repeats nothing. A statement that does not reconcile with the servicing
+// system is held: not stored, not sent, an exception and a failed item.
 type Statements struct {
 	// AllAccounts treats every active account as due on the date, whatever
 	// its cycle day: the benchmark's mode (`drafter bench statements`).
@@ -246,7 +248,9 @@ func heldStatement(a ledger.DocumentAccount, end civil.Date, detail string) *Hel
 }
 
 // ScheduleFromEnv is the autopay schedule origination uses, from the
-// configuration and the calendar.
+// configuration and the calendar. The installment policy is OneTimeCovers
+// until the configuration carries one (DRAFTER_INSTALLMENT_POLICY, which
+// origination will read too): then it must come from there.
 func ScheduleFromEnv(e *Env) AutopaySchedule {
 	return AutopaySchedule{LeadDays: e.Config.DraftLeadDays, Policy: OneTimeCovers, Calendar: e.Calendar}
 }
