@@ -733,6 +733,14 @@ func TestDeliverPastDueStatementEmail(t *testing.T) {
 	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
 	accts := holidayWeek()
 	accts[0].Balance.PastDue = 41275
+	for i := range accts {
+		// The servicing system's balance on the cycle dates around the
+		// statement date: without them the statements are held.
+		b := &accts[i].Balance
+		b.AsOf = civil.MustParse("2026-12-05")
+		b.History = []portfolio.BalancePoint{{On: civil.MustParse("2026-11-05"), Balance: b.Principal, Principal: b.Principal, PastDue: b.PastDue},
+			{On: civil.MustParse("2026-12-05"), Balance: b.Principal, Principal: b.Principal, PastDue: b.PastDue}}
+	}
 	pastDueEmail := accts[0].Customer.Email
 	importAccounts(t, env.Store, accts)
 	d := civil.MustParse("2026-12-05")

@@ -43,7 +43,7 @@ const nextDebitHorizon = 70
 //
 // Documents and emails that say what autopay will debit take it from here;
 // they never work out an amount or a date of their own.
-func NextAutopayDebit(e ledger.AutopayEnrollment, opened civil.Date, oneTime []ledger.ScheduledDebit, asOf civil.Date, s AutopaySchedule) (NextDebit, bool) {
+func NextAutopayDebit(e ledger.AutopayEnrollment, opened civil.Date, oneTime []ledger.OneTimePayment, asOf civil.Date, s AutopaySchedule) (NextDebit, bool) {
 	lead := e.DaysBeforeDue
 	if lead == 0 {
 		lead = s.LeadDays
@@ -59,12 +59,7 @@ func NextAutopayDebit(e ledger.AutopayEnrollment, opened civil.Date, oneTime []l
 		}
 	}
 	n := NextDebit{Installment: next, Scheduled: AutopayAmount(e.Amount, e.MonthlyPayment, e.MonthlyTax)}
-	after, through := InstallmentWindow(e.FirstDueOn, e.DueDay, next.DueOn, opened)
-	for _, p := range oneTime {
-		if p.DebitOn.After(after) && !p.DebitOn.After(through) {
-			n.OneTime += p.Amount
-		}
-	}
+	n.OneTime, _ = OneTimeForInstallment(e.FirstDueOn, e.DueDay, next.DueOn, opened, oneTime)
 	policy := s.Policy
 	if policy == "" {
 		policy = OneTimeCovers

@@ -26,7 +26,7 @@ func TestNextAutopayDebit(t *testing.T) {
 	tests := []struct {
 		name    string
 		e       ledger.AutopayEnrollment
-		oneTime []ledger.ScheduledDebit
+		oneTime []ledger.OneTimePayment
 		asOf    civil.Date
 		sched   jobs.AutopaySchedule
 		want    jobs.NextDebit
@@ -47,13 +47,13 @@ func TestNextAutopayDebit(t *testing.T) {
 		{name: "drafted already: the next month's", e: enrollment(10, nil), asOf: d("2026-12-10"),
 			want: jobs.NextDebit{Installment: jobs.Installment{DueOn: d("2027-01-10"), DraftOn: d("2027-01-08")}, Amount: 735_47, Scheduled: 735_47}, ok: true},
 		{name: "a one-time payment of the installment reduces the debit", e: enrollment(10, nil), asOf: d("2026-11-20"),
-			oneTime: []ledger.ScheduledDebit{{DebitOn: d("2026-11-25"), Amount: 200_00}, {DebitOn: d("2026-11-10"), Amount: 900_00}, {DebitOn: d("2026-12-11"), Amount: 900_00}},
+			oneTime: []ledger.OneTimePayment{{DebitOn: d("2026-11-25"), Amount: 200_00}, {DebitOn: d("2026-11-10"), Amount: 900_00}, {DebitOn: d("2026-12-11"), Amount: 900_00}},
 			want:    jobs.NextDebit{Installment: jobs.Installment{DueOn: d("2026-12-10"), DraftOn: d("2026-12-10")}, Amount: 535_47, Scheduled: 735_47, OneTime: 200_00}, ok: true},
 		{name: "one covering the installment leaves nothing to debit", e: enrollment(10, nil), asOf: d("2026-11-20"),
-			oneTime: []ledger.ScheduledDebit{{DebitOn: d("2026-12-10"), Amount: 800_00}},
+			oneTime: []ledger.OneTimePayment{{DebitOn: d("2026-12-10"), Amount: 800_00}},
 			want:    jobs.NextDebit{Installment: jobs.Installment{DueOn: d("2026-12-10"), DraftOn: d("2026-12-10")}, Amount: 0, Scheduled: 735_47, OneTime: 800_00}, ok: true},
 		{name: "debit-both ignores it", e: enrollment(10, nil), asOf: d("2026-11-20"), sched: jobs.AutopaySchedule{Policy: jobs.DebitBoth},
-			oneTime: []ledger.ScheduledDebit{{DebitOn: d("2026-12-10"), Amount: 800_00}},
+			oneTime: []ledger.OneTimePayment{{DebitOn: d("2026-12-10"), Amount: 800_00}},
 			want:    jobs.NextDebit{Installment: jobs.Installment{DueOn: d("2026-12-10"), DraftOn: d("2026-12-10")}, Amount: 735_47, Scheduled: 735_47, OneTime: 800_00}, ok: true},
 		{name: "not before the enrollment starts", e: enrollment(10, func(e *ledger.AutopayEnrollment) { e.StartsOn = d("2027-01-10") }), asOf: d("2026-11-20"),
 			want: jobs.NextDebit{Installment: jobs.Installment{DueOn: d("2027-01-10"), DraftOn: d("2027-01-08")}, Amount: 735_47, Scheduled: 735_47}, ok: true},

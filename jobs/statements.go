@@ -252,7 +252,7 @@ func heldStatement(a ledger.DocumentAccount, end civil.Date, detail string) *Hel
 // until the configuration carries one (DRAFTER_INSTALLMENT_POLICY, which
 // origination will read too): then it must come from there.
 func ScheduleFromEnv(e *Env) AutopaySchedule {
-	return AutopaySchedule{LeadDays: e.Config.DraftLeadDays, Policy: OneTimeCovers, Calendar: e.Calendar}
+	return AutopaySchedule{LeadDays: e.Config.DraftLeadDays, Policy: InstallmentPolicy(e.Config.InstallmentPolicy), Calendar: e.Calendar}
 }
 
 // StatementInput maps an account and its activity to the statement of the

@@ -27,6 +27,13 @@ type AutopayInstallment struct {
 	OneTime []OneTimePayment
 }
 
+// oneTimeCounts is SQL for a one-time payment (sp, a scheduled_payments
+// row) that counts toward an installment: not cancelled, and not returned
+// unpaid. Origination and the documents that say what autopay will debit
+// read one-time payments through it alike.
+const oneTimeCounts = `NOT EXISTS (SELECT 1 FROM payments op WHERE op.source = 'scheduled' AND op.source_key = sp.id
+	AND op.state IN ('cancelled', 'returned'))`
+
 // OneTimePayment is a payment the customer scheduled once (portal, phone).
 type OneTimePayment struct {
 	ID      string
@@ -51,9 +58,7 @@ func (s *Store) AutopayInstallments(ctx context.Context, through civil.Date) ([]
 		FROM payments p
 		JOIN accounts a ON a.id = p.account_id
 		JOIN scheduled_payments sp ON sp.account_id = p.account_id AND sp.debit_on <= p.due_on
-		LEFT JOIN payments op ON op.source = 'scheduled' AND op.source_key = sp.id
-		WHERE p.source = 'autopay' AND p.state = 'scheduled' AND p.kind = 'debit' AND p.draft_on <= $1
-		  AND (op.id IS NULL OR op.state NOT IN ('cancelled', 'returned'))
+		WHERE p.source = 'autopay' AND p.state = 'scheduled' AND p.kind = 'debit' AND p.draft_on <= $1 AND `+oneTimeCounts+`
 		ORDER BY p.id, sp.debit_on, sp.id`, through)
 	if err != nil {
 		return nil, fmt.Errorf("select autopay installments with one-time payments: %w", err)

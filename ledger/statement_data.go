@@ -211,13 +211,6 @@ type StatementBalance struct {
 	NewBalance money.Cents
 }
 
-// ScheduledDebit is a one-time payment the customer scheduled.
-type ScheduledDebit struct {
-	ID      string
-	DebitOn civil.Date
-	Amount  money.Cents
-}
-
 // Activity is what happened on an account around a cycle.
 type Activity struct {
 	// Imported are the servicing system's posted transactions.
@@ -234,8 +227,9 @@ type Activity struct {
 	// Previous is the latest statement recorded before the period's end
 	// with its new balance (nil when none was).
 	Previous *StatementBalance
-	// OneTime are the customer's scheduled one-time payments.
-	OneTime []ScheduledDebit
+	// OneTime are the customer's one-time payments that count toward an
+	// installment (oneTimeCounts), as origination reads them.
+	OneTime []OneTimePayment
 	// NOCAccount is the masked bank account a notification of change
 	// corrected in the period ("" when none).
 	NOCAccount string
@@ -340,10 +334,11 @@ func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through
 	if err != nil {
 		return nil, fmt.Errorf("select autopay: %w", err)
 	}
-	err = s.each(ctx, `SELECT account_id, id, debit_on, amount FROM scheduled_payments WHERE account_id IN (`+in0+`) ORDER BY account_id, debit_on, id`, idArgs0,
+	err = s.each(ctx, `SELECT sp.account_id, sp.id, sp.debit_on, sp.amount FROM scheduled_payments sp
+		WHERE sp.account_id IN (`+in0+`) AND `+oneTimeCounts+` ORDER BY sp.account_id, sp.debit_on, sp.id`, idArgs0,
 		func(scan func(...any) error) error {
 			var acct string
-			var p ScheduledDebit
+			var p OneTimePayment
 			if err := scan(&acct, &p.ID, &p.DebitOn, &p.Amount); err != nil {
 				return err
 			}
