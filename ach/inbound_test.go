@@ -624,6 +624,11 @@ func FuzzParseInbound(f *testing.F) {
 	for _, name := range []string{"returns.ach", "noc.ach", "origination.ach"} {
 		f.Add(inboundFixture(f, name))
 	}
+	// One file per thing a strict reader must catch.
+	strict, _ := filepath.Glob(filepath.Join(inboundFixtureDir, "strict", "*.ach"))
+	for _, path := range strict {
+		f.Add(inboundFixture(f, filepath.Join("strict", filepath.Base(path))))
+	}
 	if _, err := inboundMoovDirOnce(); err == nil {
 		for _, rel := range []string{
 			"test/testdata/return-WEB.ach", "test/testdata/cor-example.ach", "test/testdata/contested_addenda.txt",
