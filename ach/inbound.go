@@ -444,6 +444,11 @@ func (p *inboundParser) checkStructure() *ParseError {
 					return p.fail(line, f.name, "%q is not digits", v)
 				}
 			}
+			if strings.Contains(strings.TrimSpace(rec[12:29]), " ") {
+				// Never the number itself in the message: it is an account number.
+				return p.fail(line, "entry DFI account number",
+					"has a blank between its characters (positions 13-29); an account number is one run of characters, blank-filled after it: ask the bank for a corrected file")
+			}
 			batch.records++
 			routing, _ := strconv.ParseInt(rec[3:11], 10, 64)
 			batch.hash += routing

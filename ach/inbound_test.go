@@ -402,6 +402,7 @@ func TestParseInboundMalformed(t *testing.T) {
 		{"control byte", ret(3, inboundSplice(40, "\x01")), 3, "record"},
 		{"non-ASCII", ret(3, inboundSplice(40, "\xc3")), 3, "record"},
 		{"amount not numeric", ret(3, inboundSplice(29, "00000ABCDE")), 3, "entry amount"},
+		{"blank inside the account number", ret(3, inboundSplice(16, " ")), 3, "entry DFI account number"},
 		{"trace not numeric", ret(3, inboundSplice(79, "0110000100000X1")), 3, "entry trace number"},
 		{"batch totals off", ret(3, inboundSplice(29, "0000000001")), 0, "batch"},
 		{"file totals off", ret(fileControl, inboundSplice(31, "9999999999")), fileControl, "file control"},
