@@ -444,6 +444,11 @@ func (p *inboundParser) checkStructure() *ParseError {
 					return p.fail(line, f.name, "%q is not digits", v)
 				}
 			}
+			if strings.Contains(strings.TrimSpace(rec[12:29]), " ") {
+				// Never the number itself in the message: it is an account number.
+				return p.fail(line, "entry DFI account number",
+					"has a blank between its characters (positions 13-29); an account number is one run of characters, blank-filled after it: ask the bank for a corrected file")
+			}
 			batch.records++
 			routing, _ := strconv.ParseInt(rec[3:11], 10, 64)
 			batch.hash += routing
@@ -803,6 +808,24 @@ func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
 		return Inbound{}, p.fail(h.LineNumber, "file header file creation date", "%q is not a YYMMDD date", h.FileCreationDate)
 	}
 	in.Created = created
+	// Sized once: growing by doubling would copy the entries again and again.
+	var returns, corrections int
+	for _, rec := range p.lines {
+		if rec[0] == '7' {
+			switch rec[1:3] {
+			case "99":
+				returns++
+			case "98":
+				corrections++
+			}
+		}
+	}
+	if returns > 0 {
+		in.Returns = make([]ReturnEntry, 0, returns)
+	}
+	if corrections > 0 {
+		in.Corrections = make([]Correction, 0, corrections)
+	}
 	first := map[string]int{} // what an entry is about -> line of its first entry
 	for i, b := range f.Batches {
 		// What is read of a batch is let go as its values are made: the

@@ -402,6 +402,7 @@ func TestParseInboundMalformed(t *testing.T) {
 		{"control byte", ret(3, inboundSplice(40, "\x01")), 3, "record"},
 		{"non-ASCII", ret(3, inboundSplice(40, "\xc3")), 3, "record"},
 		{"amount not numeric", ret(3, inboundSplice(29, "00000ABCDE")), 3, "entry amount"},
+		{"blank inside the account number", ret(3, inboundSplice(16, " ")), 3, "entry DFI account number"},
 		{"trace not numeric", ret(3, inboundSplice(79, "0110000100000X1")), 3, "entry trace number"},
 		{"batch totals off", ret(3, inboundSplice(29, "0000000001")), 0, "batch"},
 		{"file totals off", ret(fileControl, inboundSplice(31, "9999999999")), fileControl, "file control"},
@@ -623,6 +624,11 @@ func TestInboundMaskText(t *testing.T) {
 func FuzzParseInbound(f *testing.F) {
 	for _, name := range []string{"returns.ach", "noc.ach", "origination.ach"} {
 		f.Add(inboundFixture(f, name))
+	}
+	// One file per thing a strict reader must catch.
+	strict, _ := filepath.Glob(filepath.Join(inboundFixtureDir, "strict", "*.ach"))
+	for _, path := range strict {
+		f.Add(inboundFixture(f, filepath.Join("strict", filepath.Base(path))))
 	}
 	if _, err := inboundMoovDirOnce(); err == nil {
 		for _, rel := range []string{

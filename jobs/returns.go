@@ -62,7 +62,7 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 		r.Selected(1)
 		if max := r.Env.maxInbound(); max > 0 && o.Size > max {
 			// Left in the inbound folder, so a person sees it there.
-			r.ItemFailed(o.Key, inboundTooLarge(o.Key, max))
+			r.ItemFailed(o.Key, InboundTooLarge(o.Key, max))
 			continue
 		}
 		data, _, err := r.Env.Docs.Get(ctx, o.Key)
@@ -128,12 +128,14 @@ func ReadInbound(r io.Reader, name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(len(data)) > max {
-		return nil, inboundTooLarge(name, max)
+		return nil, InboundTooLarge(name, max)
 	}
 	return data, nil
 }
 
-func inboundTooLarge(name string, max int64) error {
+// InboundTooLarge is the error for an inbound file larger than max bytes:
+// it wraps ErrInboundTooLarge and says what to do.
+func InboundTooLarge(name string, max int64) error {
 	return fmt.Errorf("%s: file: the file is %w (%d bytes); nothing was kept or applied: a day's returns are far smaller, so check what the bank sent, or raise the limit",
 		name, ErrInboundTooLarge, max)
 }

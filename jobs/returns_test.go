@@ -765,6 +765,21 @@ func TestIngestRepeatInFile(t *testing.T) {
 	})
 }
 
+// TestIngestTrimmedFile: a processor's zero-entry file whose records lost
+// their trailing blanks is applied, with a note saying which lines were
+// padded.
+func TestIngestTrimmedFile(t *testing.T) {
+	data, err := os.ReadFile("../ach/testdata/inbound/strict/heartbeat-trimmed.ach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t, "sqlite", nil)
+	fr := ingest(t, env, "heartbeat.ach", data, returnsDay)
+	if fr.Status != jobs.IngestApplied || fr.Entries != 0 || len(fr.Notes) != 1 || !strings.Contains(fr.Notes[0], "lines 1 and 2 were shorter than 94 characters") {
+		t.Fatalf("ingest: %+v", fr)
+	}
+}
+
 // TestInboundFileCap: a file larger than DRAFTER_MAX_INBOUND_FILE_BYTES
 // is refused before it is read whole, by ReadInbound and by the job (which
 // leaves it in the inbound folder for a person and keeps no copy).

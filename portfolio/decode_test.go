@@ -348,6 +348,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte("{}\n\r\n{\"id\":1}"))
+	f.Add([]byte(`{"id":"A","ID":"B","bank_accounts":[{"account_number":"1","account_number":"2"}]}` + "\n" + `{"id":".."}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := NewDecoder(bytes.NewReader(data), "fuzz.jsonl")
 		for range 100000 {

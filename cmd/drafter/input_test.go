@@ -34,6 +34,8 @@ func TestEndlessInputIsRefused(t *testing.T) {
 			"the file is larger than 1024 bytes (DRAFTER_IMPORT_MAX_FILE_BYTES)"},
 		{"returns ingest", []string{"DRAFTER_MAX_INBOUND_FILE_BYTES=4194304"}, []string{"returns", "ingest", "/dev/zero"},
 			"/dev/zero: file: the file is larger than DRAFTER_MAX_INBOUND_FILE_BYTES (4194304 bytes)"},
+		{"returns ingest of a large regular file", []string{"DRAFTER_MAX_INBOUND_FILE_BYTES=1024"}, []string{"returns", "ingest", bigFile(t, 2048)},
+			"big.ach: file: the file is larger than DRAFTER_MAX_INBOUND_FILE_BYTES (1024 bytes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +50,15 @@ func TestEndlessInputIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+func bigFile(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "big.ach")
+	if err := os.WriteFile(path, []byte(strings.Repeat("9", n)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestImportSIGTERM sends SIGTERM to drafter import reading an input that

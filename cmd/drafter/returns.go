@@ -107,6 +107,11 @@ func readInbound(name string, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	defer f.Close()
+	// A regular file says its size: one too large is refused unread. Others
+	// (a pipe, /dev/zero) are read up to the limit.
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && max > 0 && fi.Size() > max {
+		return nil, jobs.InboundTooLarge(name, max)
+	}
 	data, err := jobs.ReadInbound(f, name, max)
 	if err != nil {
 		return nil, err
