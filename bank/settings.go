@@ -1,7 +1,8 @@
 // Package bank owns drafter's connection to its bank (the ODFI): the SFTP
 // session that carries the night's NACHA files to the bank's outbox and
-// brings its return files back from its inbox (sftp.go), and the pure rules
-// around it: the settings (settings.go), the remote file names the bank
+// brings its return files back from its inbox (sftp.go), OpenPGP for the
+// files when the bank requires it (pgp.go), and the pure rules around
+// them: the settings (settings.go), the remote file names the bank
 // dictates and the cutoff windows a file must be sent by (names.go).
 package bank
 
