@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
@@ -33,7 +32,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return usageError{err}
 	}
 	var dates []civil.Date
 	if *from != "" || *to != "" {
@@ -84,11 +83,53 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 					continue
 				}
 				c.print(results)
-				return err
+				return runError(res, err)
 			}
 		}
 	}
-	return c.print(results)
+	if err := c.print(results); err != nil {
+		return err
+	}
+	return outcomeOf(results)
+}
+
+// runError is the error a command ends with when a run returned err: a run
+// that was recorded failed says how to look at it and finish it.
+func runError(res jobs.Result, err error) error {
+	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
+		return err
+	}
+	return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) failed: %v\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
+		res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID, res.Run.ID)}
+}
+
+// outcomeOf is nil when every run succeeded, else the error of the worst
+// outcome: exit 1 when a run failed, 3 when the worst is partial.
+func outcomeOf(results []jobs.Result) error {
+	var worst *outcomeError
+	for _, r := range results {
+		lr := r.Run
+		if lr.ID == 0 || lr.DryRun && lr.Status == ledger.RunSucceeded {
+			continue
+		}
+		switch lr.Status {
+		case ledger.RunFailed, ledger.RunCancelled:
+			msg := fmt.Sprintf("run %d (%s %s) %s: %s\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
+				lr.ID, lr.Job, lr.BusinessDate, lr.Status, firstLine(lr.Error), lr.ID, lr.ID)
+			if worst == nil || worst.code != exitFailed {
+				worst = &outcomeError{exitFailed, msg}
+			}
+		case ledger.RunPartial:
+			if worst == nil {
+				worst = &outcomeError{exitPartial, fmt.Sprintf("run %d (%s %s) partial: %d of %d items failed\n  look: drafter runs show %d\n  retry the failed items after the fix: drafter resume %d",
+					lr.ID, lr.Job, lr.BusinessDate, lr.Failed, lr.Selected, lr.ID, lr.ID)}
+			}
+		}
+	}
+	if worst == nil {
+		return nil
+	}
+	return worst
 }
 
 func (c *common) print(results []jobs.Result) error {
@@ -105,14 +146,28 @@ func (c *common) print(results []jobs.Result) error {
 	return nil
 }
 
-// RestartCommand finishes a failed run.
-type RestartCommand struct{ common }
+// ResumeCommand finishes a run that is not succeeded; `restart` is its
+// former name.
+type ResumeCommand struct {
+	common
+	name string
+}
 
 // Run implements command.
-func (c *RestartCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("restart", "restart RUN [--stale-after 2m] [--json]")
+func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
+	name := c.name
+	if name == "" {
+		name = "resume"
+	}
+	fs := newFlagSet(name, name+" RUN [--stale-after D] [--json]\n\n"+
+		"Finishes a run that is not succeeded: a failed or cancelled run from where it\n"+
+		"stopped, a partial run by retrying its failed items (what was done is not\n"+
+		"done again), a crashed run (running, but its process died). A run owned by a\n"+
+		"process of this host that no longer exists is crashed at once; otherwise a\n"+
+		"running run is crashed when its heartbeat is older than --stale-after.\n"+
+		"Exit code as for run: 0 succeeded, 1 failed, 3 partial, 2 usage.")
 	c.register(fs)
-	stale := fs.Duration("stale-after", 2*time.Minute, "treat a running run whose heartbeat is older than this as dead")
+	stale := fs.Duration("stale-after", 0, "treat a running run whose heartbeat is older than this as crashed (default DRAFTER_STALE_AFTER)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	id, err := runIDArg(fs, args)
 	if err != nil {
@@ -127,11 +182,30 @@ func (c *RestartCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.env().Restart(ctx, job, id, operator(), *stale)
-	if perr := c.print([]jobs.Result{res}); perr != nil {
-		return perr
+	after := a.cfg.StaleAfter
+	if isFlagSet(fs, "stale-after") {
+		after = *stale
 	}
-	return err
+	res, err := a.env().Resume(ctx, job, id, operator(), after)
+	if res.Run.ID != 0 {
+		if perr := c.print([]jobs.Result{res}); perr != nil {
+			return perr
+		}
+	}
+	if err != nil {
+		return runError(res, err)
+	}
+	return outcomeOf([]jobs.Result{res})
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
 }
 
 // RerunCommand runs a completed run again, recorded with a reason.
@@ -191,7 +265,10 @@ func runIDArg(fs *flag.FlagSet, args []string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("want a run id (a number from `drafter runs`), got %q", args[0])
+		return 0, usageErrorf("want a run id (a number from `drafter runs`), got %q", args[0])
 	}
-	return id, fs.Parse(args[1:])
+	if err := fs.Parse(args[1:]); err != nil {
+		return 0, usageError{err}
+	}
+	return id, nil
 }

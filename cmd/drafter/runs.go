@@ -22,21 +22,28 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "show" {
 		return c.show(ctx, args[1:])
 	}
-	fs := newFlagSet("runs", "runs [--job J] [--status S] [--limit N] [--json]\n       drafter runs show RUN [--json]")
+	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--limit N] [--json]\n       drafter runs show RUN [--json]")
 	c.register(fs)
 	job := fs.String("job", "", "only this job")
-	status := fs.String("status", "", "only this status: running, succeeded, failed, partial")
+	status := fs.String("status", "", "only this status: running, succeeded, partial, failed, cancelled")
+	attention := fs.Bool("needs-attention", false, "only runs a person must look at: failed, partial, cancelled, and running ones whose heartbeat is older than DRAFTER_STALE_AFTER (crashed?)")
 	limit := fs.Int("limit", 50, "at most this many runs, newest first")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
+	}
+	switch *status {
+	case "", ledger.RunRunning, ledger.RunSucceeded, ledger.RunPartial, ledger.RunFailed, ledger.RunCancelled:
+	default:
+		return usageErrorf("--status %q: want running, succeeded, partial, failed or cancelled", *status)
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit})
+	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit,
+		NeedsAttention: *attention, StaleAfter: a.cfg.StaleAfter})
 	if err != nil {
 		return err
 	}
