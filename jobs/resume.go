@@ -28,13 +28,13 @@ func (e *Env) Resume(ctx context.Context, job Job, id int64, by string, staleAft
 		if err != nil {
 			return Result{}, err
 		}
-		if _, err := e.Store.MarkCrashed(ctx, id, lr.Owner, cause); err != nil {
+		if _, err := e.Store.MarkCrashed(ctx, id, lr.Owner, by, cause); err != nil {
 			return Result{}, err
 		}
 		e.Log.Warn().Int64("run", id).Str("job", lr.Job).Str("owner", lr.Owner).Str("detected_by", by).Msg(cause)
 		_ = e.Store.Audit(ctx, by, "crash detected", fmt.Sprintf("run %d", id), cause)
 	}
-	run, err := e.Store.ResumeRun(ctx, id, e.Owner)
+	run, err := e.Store.ResumeRunBy(ctx, id, e.Owner, by)
 	if err != nil {
 		return Result{}, err
 	}

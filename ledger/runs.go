@@ -189,6 +189,20 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 			}
 			return err
 		}
+		detail := spec.Trigger
+		if spec.DryRun {
+			detail += ", dry run"
+		}
+		if spec.Rerun || spec.Reason != "" {
+			detail += fmt.Sprintf(", attempt %d", attempt)
+			if len(prior) > 0 {
+				detail += fmt.Sprintf(", rerun of run %d", prior[len(prior)-1].ID)
+			}
+			detail += ", reason: " + spec.Reason
+		}
+		if err := runEvent(ctx, tx, id, RunEventStarted, spec.TriggeredBy, detail+", owner "+spec.Owner); err != nil {
+			return err
+		}
 		run = Run{ID: id, Job: spec.Job, BusinessDate: spec.BusinessDate, Scope: spec.Scope, Attempt: attempt, DryRun: spec.DryRun,
 			Status: RunRunning, Trigger: spec.Trigger, TriggeredBy: spec.TriggeredBy, Reason: spec.Reason, Params: params,
 			Owner: spec.Owner, StartedAt: t, HeartbeatAt: t, Summary: json.RawMessage("{}")}
@@ -204,6 +218,11 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 // A succeeded, running or dry run is refused with the command that would
 // work.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
+	return s.ResumeRunBy(ctx, id, owner, "")
+}
+
+// ResumeRunBy is ResumeRun recording who resumed the run in its timeline.
+func (s *Store) ResumeRunBy(ctx context.Context, id int64, owner, by string) (Run, error) {
 	if err := s.verifyKey(ctx, s.q, false); err != nil {
 		return Run{}, fmt.Errorf("resume run %d: %w", id, err)
 	}
@@ -236,8 +255,10 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, err
 			WHERE run_id = $1 AND status = 'done' AND items_failed > 0`, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM run_items WHERE run_id = $1`, id)
-		return err
+		if _, err = tx.ExecContext(ctx, `DELETE FROM run_items WHERE run_id = $1`, id); err != nil {
+			return err
+		}
+		return runEvent(ctx, tx, id, RunEventResumed, by, fmt.Sprintf("was %s, owner %s", r.Status, owner))
 	})
 	if err != nil {
 		return Run{}, err
@@ -248,15 +269,24 @@ func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, err
 // MarkCrashed records a running run failed because its owner died, as
 // detected by who; it does nothing if the run is no longer running or
 // another owner took it since (seen is the owner the caller saw).
-func (s *Store) MarkCrashed(ctx context.Context, id int64, seen, cause string) (bool, error) {
-	t := now()
-	res, err := s.q.ExecContext(ctx, `UPDATE runs SET status = 'failed', error = $3, finished_at = $4
-		WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, cause, t)
+func (s *Store) MarkCrashed(ctx context.Context, id int64, seen, by, cause string) (bool, error) {
+	marked := false
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', error = $3, finished_at = $4
+			WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, cause, now())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		marked = true
+		return runEvent(ctx, tx, id, RunEventCrashed, by, cause)
+	})
 	if err != nil {
 		return false, fmt.Errorf("mark run %d crashed: %w", id, err)
 	}
-	n, _ := res.RowsAffected()
-	return n > 0, nil
+	return marked, nil
 }
 
 // Heartbeat records that the run's owner is alive, with its counts so far.
@@ -273,9 +303,18 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 		return err
 	}
 	t := now()
-	_, err = s.q.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
-		error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t)
-	return err
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
+			error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%s: selected %d, done %d, skipped %d, failed %d", status, c.Selected, c.Done, c.Skipped, c.Failed)
+		if runErr != "" {
+			l, _, _ := strings.Cut(runErr, "\n")
+			detail += "; " + l
+		}
+		return runEvent(ctx, tx, id, RunEventFinished, "", detail)
+	})
 }
 
 // RecordItem records the outcome of one item of a run (a failed item, with
@@ -364,7 +403,16 @@ func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int6
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return ids, err
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := runEvent(ctx, s.q, id, RunEventCrashed, "", fmt.Sprintf("no heartbeat for more than %s", maxAge)); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
 }
 
 // Audit records an operator action.

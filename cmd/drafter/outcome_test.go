@@ -253,6 +253,16 @@ func TestPartialThenResume(t *testing.T) {
 	if len(att) != 1 || att[0].Status != ledger.RunPartial || att[0].Failed != 3 {
 		t.Fatalf("runs --needs-attention: %+v", att)
 	}
+	// runs show groups the three failures as one kind of error and says
+	// what to do next.
+	show := mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(att[0].ID))
+	if !strings.Contains(show, "failed items: 3, 1 kind(s) of error") || !strings.Contains(show, "3 items, first ") ||
+		!strings.Contains(show, "statements/<account>/2026-11.pdf") || !strings.Contains(show, fmt.Sprintf("drafter resume %d", att[0].ID)) {
+		t.Fatalf("runs show:\n%s", show)
+	}
+	if items := mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(att[0].ID), "--items"); strings.Count(items, "failed item ") != 3 {
+		t.Fatalf("runs show --items:\n%s", items)
+	}
 	for _, k := range stray {
 		os.Remove(filepath.Join(dir, "docs", filepath.FromSlash(k)))
 	}

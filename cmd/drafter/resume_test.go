@@ -69,7 +69,7 @@ func TestResumeAfterKill(t *testing.T) {
 	want := readStatementsState(t, base, "")
 
 	env := []string{"DRAFTER_CHUNK_WORKERS=1", "DRAFTER_CHUNK_SIZE=50"}
-	killAfterProgress(t, dir, env, "run", "statements", "--date", d.String())
+	killAfterProgress(t, dir, append(env, "DRAFTER_OPERATOR=night"), "run", "statements", "--date", d.String())
 	running := runsJSON(t, dir, nil, "--status", "running")
 	if len(running) != 1 {
 		t.Fatalf("running runs after the kill: %+v", running)
@@ -94,7 +94,7 @@ func TestResumeAfterKill(t *testing.T) {
 	setOwner(owner)
 	st.Close()
 
-	out := mustDrafter(t, dir, env, "resume", fmt.Sprint(id))
+	out := mustDrafter(t, dir, append(env, "DRAFTER_OPERATOR=ana"), "resume", fmt.Sprint(id))
 	if !strings.Contains(out, "succeeded") {
 		t.Fatalf("resume right after the kill:\n%s", out)
 	}
@@ -103,6 +103,25 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatalf("after resume: %+v, want run %d succeeded with %d done", fin, id, len(want.files))
 	}
 	checkStatementsState(t, 0, want, readStatementsState(t, dir, ""))
+
+	// The timeline says it all: started, the crash and who found it, the
+	// resume and who did it, the end.
+	var shown struct {
+		Timeline []ledger.RunEvent `json:"timeline"`
+	}
+	if err := json.Unmarshal([]byte(mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(id), "--json")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	var events []string
+	for _, e := range shown.Timeline {
+		events = append(events, e.Event+" by "+e.Actor)
+	}
+	if got := strings.Join(events, ", "); got != "started by night, crash detected by ana, resumed by ana, finished by " {
+		t.Errorf("timeline: %s\n%+v", got, shown.Timeline)
+	}
+	if len(shown.Timeline) == 4 && (!strings.Contains(shown.Timeline[1].Detail, "is gone") || !strings.Contains(shown.Timeline[3].Detail, "succeeded")) {
+		t.Errorf("timeline details: %+v", shown.Timeline)
+	}
 
 	r = drafter(t, dir, env, "resume", fmt.Sprint(id))
 	if r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("drafter rerun %d --reason", id)) {
