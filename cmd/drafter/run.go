@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
@@ -19,11 +21,19 @@ type RunCommand struct{ common }
 
 // Run implements command.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n       drafter run JOB --from D1 --to D2   (backfill: one run per business date, in order)")
+	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n"+
+		"       drafter run JOB --from D1 --to D2   (backfill)\n\n"+
+		"A backfill runs every date of the range the job has a run for, in order,\n"+
+		"by the job's calendar (DRAFTER_SCHEDULE_BANKING_DAYS: returns and originate\n"+
+		"on banking days; statements, lease-end and deliver every calendar day). A\n"+
+		"date already succeeded is skipped and listed; a failed one is resumed; the\n"+
+		"backfill goes on after a date that fails and ends with a table of what it did.\n"+
+		"Exit code: 0 every run succeeded, 1 a run failed, 3 the worst was partial,\n"+
+		"2 usage (nothing was run).")
 	c.register(fs)
 	date := fs.String("date", "", "business date to run for (YYYY-MM-DD)")
-	from := fs.String("from", "", "first business date of a backfill")
-	to := fs.String("to", "", "last business date of a backfill")
+	from := fs.String("from", "", "first date of a backfill")
+	to := fs.String("to", "", "last date of a backfill")
 	dry := fs.Bool("dry-run", false, "compute and report everything, write nothing (recorded as a dry run)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -34,37 +44,37 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{err}
 	}
-	var dates []civil.Date
-	if *from != "" || *to != "" {
-		d1, err := parseDate("from", *from)
-		if err != nil {
-			return err
-		}
-		d2, err := parseDate("to", *to)
-		if err != nil {
-			return err
-		}
-		if d2.Before(d1) {
-			return fmt.Errorf("--to %s is before --from %s", d2, d1)
-		}
-		cal := jobs.NewCachedCalendar()
-		for d := d1; !d.After(d2); d = d.AddDays(1) {
-			if cal.IsBankingDay(d) {
-				dates = append(dates, d)
-			}
-		}
-	} else {
-		d, err := parseDate("date", *date)
-		if err != nil {
-			return err
-		}
-		dates = []civil.Date{d}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q: flags go after the job name, as in `drafter run %s --date YYYY-MM-DD`", fs.Arg(0), name)
 	}
 	names := []string{name}
 	if name == "nightly" {
 		names = nightly
 	} else if _, ok := registry()[name]; !ok {
-		return fmt.Errorf("unknown job %q: want one of %s", name, jobList())
+		return usageErrorf("unknown job %q: want one of %s", name, jobList())
+	}
+	ranged := *from != "" || *to != ""
+	var first, last civil.Date
+	switch {
+	case ranged && *date != "":
+		return usageErrorf("--date %s with --from/--to: give one date with --date, or a range with --from and --to", *date)
+	case ranged:
+		var err error
+		if first, err = parseDate("from", *from); err != nil {
+			return usageError{err}
+		}
+		if last, err = parseDate("to", *to); err != nil {
+			return usageError{err}
+		}
+		if last.Before(first) {
+			return usageErrorf("--to %s is before --from %s", last, first)
+		}
+	default:
+		d, err := parseDate("date", *date)
+		if err != nil {
+			return usageError{err}
+		}
+		first, last = d, d
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -72,25 +82,119 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer a.close()
 	env := a.env()
-	var results []jobs.Result
-	for _, d := range dates {
+	type step struct {
+		date civil.Date
+		job  string
+	}
+	var plan []step
+	for d := first; !d.After(last); d = d.AddDays(1) {
 		for _, n := range names {
-			res, err := env.Start(ctx, registry()[n], jobs.StartSpec{Date: d, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()})
+			if !ranged || len(env.BusinessDates(n, d, d)) == 1 {
+				plan = append(plan, step{d, n})
+			}
+		}
+	}
+	if len(plan) == 0 {
+		return usageErrorf("no date from %s to %s has a run of %s by its calendar (banking days only: %s)", first, last, name, strings.Join(a.cfg.BankingDayJobs, ","))
+	}
+	var results []jobs.Result
+	var rows []backfillRow
+	stuck := false
+	for _, st := range plan {
+		job := registry()[st.job]
+		res, err := env.Start(ctx, job, jobs.StartSpec{Date: st.date, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()})
+		row := backfillRow{date: st.date, job: st.job, note: "ran"}
+		switch {
+		case err == nil:
+		case (ranged || name == "nightly") && errors.Is(err, ledger.ErrRunCompleted):
+			prev := latestRun(ctx, a, st.job, st.date)
+			row.run, row.status = prev.ID, prev.Status
+			row.note = "skipped: done before"
+			if prev.Status == ledger.RunPartial {
+				row.note = fmt.Sprintf("skipped: partial before; `drafter resume %d` retries its failed items", prev.ID)
+			}
+			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
+			rows = append(rows, row)
+			continue
+		case ranged && errors.Is(err, ledger.ErrRunFailedExists):
+			prev := latestRun(ctx, a, st.job, st.date)
+			res, err = env.Resume(ctx, job, prev.ID, operator(), a.cfg.StaleAfter)
+			row.note = fmt.Sprintf("resumed run %d", prev.ID)
+		}
+		if res.Run.ID != 0 {
 			results = append(results, res)
-			if err != nil {
-				if errors.Is(err, ledger.ErrRunCompleted) && name == "nightly" {
-					fmt.Fprintf(os.Stderr, "skip: %v\n", err)
-					continue
-				}
+			row.run, row.status = res.Run.ID, res.Run.Status
+		}
+		if err != nil {
+			if !ranged {
 				c.print(results)
 				return runError(res, err)
 			}
+			if res.Run.ID == 0 {
+				// Not begun (in progress elsewhere, refused): the date
+				// still needs a run.
+				prev := latestRun(ctx, a, st.job, st.date)
+				row.run, row.status = prev.ID, prev.Status
+				row.note = "not run: " + firstLine(err.Error())
+				stuck = true
+			} else {
+				row.note += ": " + firstLine(err.Error())
+			}
 		}
+		rows = append(rows, row)
 	}
 	if err := c.print(results); err != nil {
 		return err
 	}
-	return outcomeOf(results)
+	if len(plan) > 1 && !c.jsonOut {
+		printBackfill(rows)
+	}
+	if err := outcomeOf(results); err != nil {
+		return err
+	}
+	if stuck {
+		return &outcomeError{exitFailed, "some dates were not run: see the table"}
+	}
+	return nil
+}
+
+// backfillRow is what a backfill or a nightly cycle did for one job and date.
+type backfillRow struct {
+	date   civil.Date
+	job    string
+	run    int64
+	status string
+	note   string
+}
+
+func printBackfill(rows []backfillRow) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "DATE\tJOB\tRUN\tSTATUS\tWHAT")
+	for _, r := range rows {
+		run, status := "-", "-"
+		if r.run != 0 {
+			run = strconv.FormatInt(r.run, 10)
+		}
+		if r.status != "" {
+			status = r.status
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.date, r.job, run, status, r.note)
+	}
+	w.Flush()
+}
+
+// latestRun is the newest recorded run of a job and date (not a dry run,
+// not scoped to one account).
+func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run {
+	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Limit: 20})
+	if err == nil {
+		for _, r := range runs {
+			if !r.DryRun && r.Scope == "" {
+				return r
+			}
+		}
+	}
+	return ledger.Run{}
 }
 
 // runError is the error a command ends with when a run returned err: a run
