@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/testenv"
 	"github.com/drafterhq/drafter/ledger"
 )
 
@@ -272,4 +273,43 @@ func TestPartialThenResume(t *testing.T) {
 		t.Fatalf("after resume: %+v, want succeeded with %d done", runs, len(want.files))
 	}
 	checkStatementsState(t, 0, want, readStatementsState(t, dir, ""))
+}
+
+// TestDeliverRelayDownThenUp: with the mail server down, `run deliver`
+// probes it before claiming anything and fails (exit 1) naming the server;
+// nothing was tried. With the server back, a plain `resume` sends every
+// message once.
+func TestDeliverRelayDownThenUp(t *testing.T) {
+	d := civil.MustParse("2026-12-01")
+	mp := testenv.Mailpit(t)
+	dir := t.TempDir()
+	env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL()}
+	mustDrafter(t, dir, env, "import", writePortfolio(t, 50, 3, d))
+	mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
+	queued := outboxRows(t, dir, env, "--status", "queued")
+	if len(queued) == 0 {
+		t.Fatal("nothing queued to deliver")
+	}
+	mp.Stop(t)
+	r := drafter(t, dir, env, "run", "deliver", "--date", d.String())
+	if r.code != 1 || !strings.Contains(r.stderr, "mail server is not usable") {
+		t.Fatalf("deliver with the relay down: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, m := range outboxRows(t, dir, env) {
+		if m.Attempts != 0 {
+			t.Fatalf("outbox %d tried %d times with the relay down", m.ID, m.Attempts)
+		}
+	}
+	failed := runsJSON(t, dir, env, "--status", "failed")
+	if len(failed) != 1 || failed[0].Job != "deliver" {
+		t.Fatalf("runs --status failed: %+v", failed)
+	}
+	mp.Start(t)
+	mustDrafter(t, dir, env, "resume", fmt.Sprint(failed[0].ID))
+	if sent := outboxRows(t, dir, env, "--status", "sent"); len(sent) != len(queued) {
+		t.Fatalf("%d sent after resume, want %d", len(sent), len(queued))
+	}
+	if n := len(mp.WaitMessages(t, len(queued))); n != len(queued) {
+		t.Fatalf("mailpit holds %d messages, want %d", n, len(queued))
+	}
 }
