@@ -104,6 +104,9 @@ type Config struct {
 	// Bank is the SFTP connection to the ODFI; nil when none is configured
 	// (the files stay in storage for someone else to carry).
 	Bank *bank.Settings
+	// MaxConsecutiveFailures is how many failures in a row of one
+	// dependency (storage, mail) stop a run, failed with the cause.
+	MaxConsecutiveFailures int
 }
 
 // Setting describes one setting for --help and errors.
@@ -176,6 +179,7 @@ var Settings = []Setting{
 	{"DRAFTER_CHUNK_SIZE", "1000", "accounts in one chunk of a statements or originate run (a worker claims a chunk at a time)"},
 	{"DRAFTER_CHUNK_LEASE", "60s", "a claimed chunk not renewed for this long (its worker died or hung) is taken over by another worker"},
 	{"DRAFTER_CHUNK_WORKERS", "2", "chunks one process works at once (each renders on every core)"},
+	{"DRAFTER_MAX_CONSECUTIVE_FAILURES", "5", "failures in a row of one dependency (document storage, the mail server) that stop a run, failed with the cause, instead of trying every item"},
 	{"DRAFTER_LOG_FORMAT", "auto", "json, console, or auto (console on a terminal)"},
 	{"DRAFTER_LOG_LEVEL", "info", "debug, info, warn or error"},
 }
@@ -312,7 +316,8 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 		name     string
 		dst      *int
 		min, max int
-	}{{"DRAFTER_MAIL_CONNECTIONS", &c.MailConnections, 1, 64}, {"DRAFTER_MAIL_MAX_ATTEMPTS", &c.MailMaxAttempts, 1, 100}} {
+	}{{"DRAFTER_MAIL_CONNECTIONS", &c.MailConnections, 1, 64}, {"DRAFTER_MAIL_MAX_ATTEMPTS", &c.MailMaxAttempts, 1, 100},
+		{"DRAFTER_MAX_CONSECUTIVE_FAILURES", &c.MaxConsecutiveFailures, 1, 1000}} {
 		v := get(n.name)
 		if *n.dst, err = strconv.Atoi(v); err != nil || *n.dst < n.min || *n.dst > n.max {
 			return nil, &Error{n.name, v, fmt.Sprintf("a whole number from %d to %d", n.min, n.max)}

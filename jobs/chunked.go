@@ -94,8 +94,12 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 		if gerr != nil {
 			fin = lr
 		}
-		log.Error().Err(err).Dur("took", time.Since(start)).Msg("run failed")
+		log.Error().Err(err).Str("status", fin.Status).Int("selected", fin.Selected).Int("done", fin.Done).
+			Int("failed", fin.Failed).Dur("took", time.Since(start)).Msg("run finished")
 		return Result{Run: fin}, err
+	}
+	if err := e.probe(ctx, lr); err != nil {
+		return fail(err)
 	}
 	n, err := e.Store.PlanChunks(ctx, lr.ID, size)
 	if err != nil {
@@ -156,9 +160,14 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	}
 	ev := log.Info()
 	var runErr error
-	if fin.Status == ledger.RunFailed {
+	switch fin.Status {
+	case ledger.RunSucceeded:
+	case ledger.RunFailed:
 		runErr = errors.New(fin.Error)
 		ev = log.Error().Err(runErr)
+	default:
+		// Not succeeded ends at ERROR, whatever the reason.
+		ev = log.Error()
 	}
 	ev.Str("status", fin.Status).Int("selected", fin.Selected).Int("done", fin.Done).Int("skipped", fin.Skipped).
 		Int("failed", fin.Failed).Dur("took", time.Since(start)).Msg("run finished")
@@ -449,11 +458,12 @@ func (e *Env) finishRun(ctx context.Context, job ChunkedJob, lr ledger.Run) (don
 	if err := r.recordFailures(fctx); err != nil {
 		return false, err
 	}
-	final := ledger.RunSucceeded
-	if r.failed.Load() > 0 {
-		final = ledger.RunPartial
+	final, ferr := outcome(lr.ID, r.Counts(), nil)
+	msg := ""
+	if ferr != nil {
+		msg = ferr.Error()
 	}
-	if err := e.Store.FinishRun(fctx, lr.ID, final, r.Counts(), summary, ""); err != nil {
+	if err := e.Store.FinishRun(fctx, lr.ID, final, r.Counts(), summary, msg); err != nil {
 		return false, fmt.Errorf("record run %d: %w", lr.ID, err)
 	}
 	finishedSummaries.Store(runLockKey{e.Store.DB(), lr.ID}, summary)

@@ -54,11 +54,6 @@ const (
 	backoffJitter = 0.2
 )
 
-// tempFailureStop is how many temporary failures in a row make a run stop
-// claiming: the server is down or refusing, and trying every message
-// against it would only burn their attempts.
-const tempFailureStop = 5
-
 // documentLinkTTL is how long a document download link in an email works.
 const documentLinkTTL = 7 * 24 * time.Hour
 
@@ -171,10 +166,13 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 			return sum, err
 		}
 	}
-	if b.stopping.Load() && sum.Stopped == "" {
-		sum.Stopped = fmt.Sprintf("%d temporary failures in a row: the mail server is down or refusing; the rest waits for the next run", tempFailureStop)
-	}
 	r.Log.Info().Int("sent", sum.Sent).Int("retrying", sum.Retrying).Int("failed", sum.Failed).Int("released", sum.Released).Msg("outbox delivered")
+	if stop := r.Stopped(); stop != nil {
+		// Not succeeded: the messages wait for their retry, and resuming
+		// the run (or the next day's) sends them once the server is back.
+		sum.Stopped = stop.Error()
+		return sum, stop
+	}
 	return sum, nil
 }
 
@@ -187,7 +185,6 @@ type batchRun struct {
 	sender   mail.Sender
 	mu       sync.Mutex
 	sum      *DeliverSummary
-	streak   atomic.Int64 // temporary failures in a row
 	stopping atomic.Bool
 }
 
@@ -240,7 +237,7 @@ func (b *batchRun) one(ctx context.Context, m ledger.OutboxMessage) error {
 				return err
 			}
 			r.Checkpoint("outbox marked sent")
-			b.streak.Store(0)
+			r.Depend(DepMail, nil)
 			r.Done(1)
 			b.count(func(s *DeliverSummary) { s.Sent++; s.SentByKind[m.Kind]++ })
 			return nil
@@ -283,7 +280,10 @@ func (b *batchRun) one(ctx context.Context, m ledger.OutboxMessage) error {
 		r.Skipped(1)
 		b.count(func(s *DeliverSummary) { s.Retrying++ })
 		r.Log.Warn().Int64("outbox", m.ID).Str("kind", m.Kind).Int("attempts", m.Attempts).Time("next_attempt_at", next).Err(err).Msg("send failed; will retry")
-		if b.streak.Add(1) >= tempFailureStop {
+		// Temporary failures in a row (DRAFTER_MAX_CONSECUTIVE_FAILURES)
+		// stop the run: the server is down or refusing, and trying every
+		// message against it would only burn their attempts.
+		if r.Depend(DepMail, err) != nil {
 			b.stopping.Store(true)
 		}
 	}

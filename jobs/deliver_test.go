@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -190,6 +191,16 @@ var deliverRuns sync.Map
 // identified by date; the outbox is driven by the clock).
 func (f *deliverFixture) deliver(t *testing.T, d jobs.Deliver) (jobs.Result, *jobs.DeliverSummary) {
 	t.Helper()
+	res, sum, err := f.deliverErr(t, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, sum
+}
+
+// deliverErr runs deliver for the next date and returns the run's error.
+func (f *deliverFixture) deliverErr(t *testing.T, d jobs.Deliver) (jobs.Result, *jobs.DeliverSummary, error) {
+	t.Helper()
 	if d.Now == nil {
 		d.Now = f.clock.Now
 	}
@@ -197,10 +208,14 @@ func (f *deliverFixture) deliver(t *testing.T, d jobs.Deliver) (jobs.Result, *jo
 	date := deliverDate.AddDays(*n.(*int))
 	*n.(*int)++
 	res, err := f.env.Start(context.Background(), d, jobs.StartSpec{Date: date, Trigger: "operator"})
-	if err != nil {
+	if res.Run.ID == 0 {
 		t.Fatal(err)
 	}
-	return res, res.Summary.(*jobs.DeliverSummary)
+	sum, _ := res.Summary.(*jobs.DeliverSummary)
+	if sum == nil {
+		sum = &jobs.DeliverSummary{}
+	}
+	return res, sum, err
 }
 
 func (f *deliverFixture) outbox(t *testing.T) []ledger.OutboxMessage {
@@ -329,51 +344,31 @@ func TestDeliverLinksDocuments(t *testing.T) {
 	}
 }
 
-// TestDeliverRetriesWhileServerDown stops the server: every message stays
-// queued with one attempt, its error and a next attempt in the future; the
-// run stops claiming after a few failures in a row. With the server back
-// and the clock past the backoff, everything is sent, once.
+// TestDeliverRetriesWhileServerDown stops the server: the run probes it
+// before claiming anything and fails with the cause, every message stays
+// queued untried; a plain resume with the server back sends everything,
+// once.
 func TestDeliverRetriesWhileServerDown(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			mp := testenv.Mailpit(t)
 			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
 			mp.Stop(t)
-			t0 := f.clock.Now()
-			res, sum := f.deliver(t, jobs.Deliver{Batch: 2})
-			if res.Run.Status != ledger.RunSucceeded || sum.Sent != 0 || sum.Failed != 0 || sum.Retrying != 5 || sum.Stopped == "" {
-				t.Fatalf("run with the server down: %s %+v", res.Run.Status, sum)
+			res, _, err := f.deliverErr(t, jobs.Deliver{Batch: 2})
+			var dep *jobs.DependencyError
+			if !errors.As(err, &dep) || dep.Dependency != jobs.DepMail || res.Run.Status != ledger.RunFailed || !strings.Contains(res.Run.Error, "mail server") {
+				t.Fatalf("run with the server down: %s %q, err %v", res.Run.Status, res.Run.Error, err)
 			}
-			var waiting, released int
 			for _, row := range f.outbox(t) {
-				if row.Status != ledger.OutboxQueued {
-					t.Fatalf("row %d is %s with the server down, want queued", row.ID, row.Status)
+				if row.Status != ledger.OutboxQueued || row.Attempts != 0 {
+					t.Fatalf("row %d is %s after %d attempts with the server down, want queued and untried", row.ID, row.Status, row.Attempts)
 				}
-				switch row.Attempts {
-				case 1:
-					waiting++
-					// 1 minute +-20%.
-					if d := row.NextAttemptAt.Sub(t0); d < 48*time.Second || d > 72*time.Second || !strings.Contains(row.LastError, "connect") {
-						t.Errorf("row %d: next attempt in %s, error %q", row.ID, d, row.LastError)
-					}
-				case 0:
-					released++ // claimed in the batch of the fifth failure, never tried
-				default:
-					t.Errorf("row %d: %d attempts", row.ID, row.Attempts)
-				}
-			}
-			if waiting != 5 || released != 1 {
-				t.Fatalf("%d waiting for a retry, %d released; want 5 and 1", waiting, released)
 			}
 
 			mp.Start(t)
-			// Not due yet: only the released message goes.
-			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 1 {
-				t.Fatalf("before the backoff: %+v, want only the released message sent", sum)
-			}
-			f.clock.Add(2 * time.Minute)
-			if _, sum := f.deliver(t, jobs.Deliver{}); sum.Sent != 5 {
-				t.Fatalf("after the backoff: %+v", sum)
+			again, err := f.env.Resume(context.Background(), jobs.Deliver{Now: f.clock.Now}, res.Run.ID, "ana", time.Hour)
+			if err != nil || again.Run.Status != ledger.RunSucceeded || again.Summary.(*jobs.DeliverSummary).Sent != 6 {
+				t.Fatalf("resume with the server back: %+v, %v", again, err)
 			}
 			for _, row := range f.outbox(t) {
 				if row.Status != ledger.OutboxSent {
@@ -387,14 +382,55 @@ func TestDeliverRetriesWhileServerDown(t *testing.T) {
 	}
 }
 
+// TestDeliverStopsOnTemporaryFailures has the server take connections but
+// answer 451 to every recipient: after DRAFTER_MAX_CONSECUTIVE_FAILURES
+// temporary failures in a row the run stops claiming and is failed with the
+// cause; the messages tried wait for their retry, the rest untried.
+func TestDeliverStopsOnTemporaryFailures(t *testing.T) {
+	mp := testenv.MailpitWith(t, testenv.MailpitConfig{ChaosTriggers: "Recipient:451:100"})
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_CONNECTIONS": "1",
+		"DRAFTER_MAX_CONSECUTIVE_FAILURES": "3"})
+	t0 := f.clock.Now()
+	res, sum, err := f.deliverErr(t, jobs.Deliver{Batch: 2})
+	var dep *jobs.DependencyError
+	if !errors.As(err, &dep) || dep.Failures != 3 || res.Run.Status != ledger.RunFailed || sum.Sent != 0 || sum.Retrying != 3 || sum.Stopped == "" {
+		t.Fatalf("run against a refusing server: %s %+v, err %v", res.Run.Status, sum, err)
+	}
+	var waiting, untried int
+	for _, row := range f.outbox(t) {
+		if row.Status != ledger.OutboxQueued {
+			t.Fatalf("row %d is %s, want queued", row.ID, row.Status)
+		}
+		switch row.Attempts {
+		case 1:
+			waiting++
+			// 1 minute +-20%.
+			if d := row.NextAttemptAt.Sub(t0); d < 48*time.Second || d > 72*time.Second || !strings.Contains(row.LastError, "451") {
+				t.Errorf("row %d: next attempt in %s, error %q", row.ID, d, row.LastError)
+			}
+		case 0:
+			untried++
+		default:
+			t.Errorf("row %d: %d attempts", row.ID, row.Attempts)
+		}
+	}
+	if waiting != 3 || untried != 3 {
+		t.Fatalf("%d waiting for a retry, %d untried; want 3 and 3", waiting, untried)
+	}
+}
+
 // TestDeliverGivesUpAfterMaxAttempts fails a message that keeps failing
 // for now once it has used its attempts.
 func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
-	mp := testenv.Mailpit(t)
-	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_MAX_ATTEMPTS": "2"})
-	mp.Stop(t)
-	for range 2 {
-		f.deliver(t, jobs.Deliver{})
+	mp := testenv.MailpitWith(t, testenv.MailpitConfig{ChaosTriggers: "Recipient:451:100"})
+	f := newDeliverFixture(t, "sqlite", map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL(), "DRAFTER_MAIL_MAX_ATTEMPTS": "2",
+		"DRAFTER_MAX_CONSECUTIVE_FAILURES": "100"})
+	for i := range 2 {
+		res, _, err := f.deliverErr(t, jobs.Deliver{})
+		// The second run gives up on every message: none could be done.
+		if i == 1 && (!errors.Is(err, jobs.ErrNothingDone) || res.Run.Status != ledger.RunFailed) {
+			t.Fatalf("run giving up on every message: %s, %v; want failed", res.Run.Status, err)
+		}
 		f.clock.Add(time.Hour)
 	}
 	failed := 0
@@ -406,8 +442,8 @@ func TestDeliverGivesUpAfterMaxAttempts(t *testing.T) {
 			}
 		}
 	}
-	if failed != 5 {
-		t.Fatalf("%d failed, want the 5 messages tried twice", failed)
+	if failed != 6 {
+		t.Fatalf("%d failed, want the 6 messages tried twice", failed)
 	}
 }
 

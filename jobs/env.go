@@ -74,6 +74,8 @@ type Run struct {
 	selected, done, skipped, failed atomic.Int64
 	mu                              sync.Mutex
 	failures                        map[string]string
+	streaks                         map[string]int // failures in a row, by dependency
+	stopped                         error          // the dependency that stopped the run
 }
 
 // Counts returns the run's counts so far.
@@ -95,8 +97,13 @@ func (r *Run) Done(n int) {
 // Skipped adds n items left alone.
 func (r *Run) Skipped(n int) { r.skipped.Add(int64(n)) }
 
-// ItemFailed records a failed item; the run goes on and ends partial.
+// ItemFailed records a failed item; the run goes on and ends partial. An
+// item left untried because a dependency stopped the run is not recorded:
+// the run fails with the dependency's error instead.
 func (r *Run) ItemFailed(item string, err error) {
+	if errors.Is(err, ErrDependencyDown) {
+		return
+	}
 	r.failed.Add(1)
 	r.mu.Lock()
 	if r.failures == nil {
@@ -176,20 +183,6 @@ func (e *Env) Rerun(ctx context.Context, job Job, prev ledger.Run, by, reason, s
 	return e.execute(ctx, job, run)
 }
 
-// Restart finishes a failed run (or a running one whose owner stopped
-// sending heartbeats for staleAfter) from where it stopped.
-func (e *Env) Restart(ctx context.Context, job Job, id int64, by string, staleAfter time.Duration) (Result, error) {
-	if _, err := e.Store.FailStaleRuns(ctx, staleAfter); err != nil {
-		return Result{}, err
-	}
-	run, err := e.Store.ResumeRun(ctx, id, e.Owner)
-	if err != nil {
-		return Result{}, err
-	}
-	_ = e.Store.Audit(ctx, by, "restart", fmt.Sprintf("run %d", id), "")
-	return e.execute(ctx, job, run)
-}
-
 // Execute runs a run already begun with Store.BeginRun, as Start would:
 // for callers that must know the run before it executes (the admin API
 // answers with the run id and runs it in the background).
@@ -232,6 +225,9 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 			}
 		}()
+		if err = e.probe(ctx, lr); err != nil {
+			return
+		}
 		if lr.DryRun {
 			err = e.Store.DryRun(ctx, func(s *ledger.Store) error {
 				r.Store = s
@@ -245,13 +241,10 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	}()
 	stopHB()
 	hbDone.Wait()
-	status := ledger.RunSucceeded
+	status, err := outcome(r.ID, r.Counts(), err)
 	msg := ""
-	switch {
-	case err != nil:
-		status, msg = ledger.RunFailed, err.Error()
-	case r.failed.Load() > 0:
-		status = ledger.RunPartial
+	if err != nil {
+		msg = err.Error()
 	}
 	fctx := context.WithoutCancel(ctx)
 	r.mu.Lock()
@@ -270,7 +263,9 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	}
 	c := r.Counts()
 	ev := r.Log.Info()
-	if err != nil {
+	if status != ledger.RunSucceeded {
+		// A run that is not succeeded ends at ERROR: alerting on the level
+		// finds every run a person must look at.
 		ev = r.Log.Error().Err(err)
 	}
 	ev.Str("status", status).Int("selected", c.Selected).Int("done", c.Done).Int("skipped", c.Skipped).Int("failed", c.Failed).

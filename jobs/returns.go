@@ -66,6 +66,9 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 			continue
 		}
 		data, _, err := r.Env.Docs.Get(ctx, o.Key)
+		if stop := r.DependStorage(err); stop != nil {
+			return sum, stop
+		}
 		if err != nil {
 			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
 			continue

@@ -498,6 +498,9 @@ func runDocuments(ctx context.Context, r *Run, workers int, next docSource) (*Do
 				runErr = err
 			}
 		}
+		if runErr == nil {
+			runErr = r.Stopped()
+		}
 		if runErr != nil || c == nil {
 			break
 		}
@@ -572,6 +575,10 @@ func renderItem(r *Run, it *docItem) bool {
 // storeItem puts a rendered document to storage: a new one, or a recorded
 // one that storage lost.
 func storeItem(ctx context.Context, r *Run, it *docItem) {
+	if err := r.Stopped(); err != nil {
+		it.err = err
+		return
+	}
 	// DeferSync: recordChunk syncs storage once for the chunk before the
 	// ledger records any of its documents.
 	opts := storage.PutOptions{ContentType: "application/pdf", DeferSync: true, Metadata: map[string]string{
@@ -590,6 +597,7 @@ func storeItem(ctx context.Context, r *Run, it *docItem) {
 		opts.Replace = true
 	}
 	res, err := r.Env.Docs.Put(ctx, it.storageKey, it.pdf, opts)
+	r.DependStorage(err)
 	if err != nil {
 		it.err = fmt.Errorf("store %s: %w", it.storageKey, err)
 		return

@@ -12,13 +12,32 @@ import (
 	"github.com/drafterhq/drafter/civil"
 )
 
-// Run statuses.
+// Run statuses. A run that is not succeeded never looks like success: the
+// command that ran it exits non-zero (1 failed, 3 partial) and
+// `drafter runs --needs-attention` lists it until it is finished.
 const (
-	RunRunning   = "running"
+	// RunRunning: being worked. A running run whose owner died is crashed:
+	// `drafter resume` detects that and finishes it.
+	RunRunning = "running"
+	// RunSucceeded: every selected item was done (or skipped as done before).
 	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
-	RunPartial   = "partial" // finished, with failed items
+	// RunPartial: the run went to the end; some items failed, the rest are
+	// done. `drafter resume` retries the failed items.
+	RunPartial = "partial"
+	// RunFailed: the run stopped before the end (an error, a dependency that
+	// kept failing, a crash), or it went to the end and no selected item
+	// could be done. `drafter resume` finishes it.
+	RunFailed = "failed"
+	// RunCancelled: an operator stopped the run; what was done stays done
+	// and `drafter resume` finishes it.
+	RunCancelled = "cancelled"
 )
+
+// NeedsAttention reports whether a finished run needs a person: it is not
+// succeeded.
+func (r Run) NeedsAttention() bool {
+	return r.Status == RunFailed || r.Status == RunPartial || r.Status == RunCancelled
+}
 
 // Run is one execution of a job for a business date (and scope), as the run
 // ledger records it.
@@ -144,7 +163,10 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 			case last.Status == RunRunning:
 				return fmt.Errorf("%s %s: run %d is in progress (owner %s): %w", spec.Job, spec.BusinessDate, last.ID, last.Owner, ErrRunActive)
 			case last.Status == RunFailed:
-				return fmt.Errorf("%s %s: run %d failed; finish it with `drafter restart %d`: %w", spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunFailedExists)
+				return fmt.Errorf("%s %s: run %d failed; finish it with `drafter resume %d`: %w", spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunFailedExists)
+			case last.Status == RunPartial && !spec.Rerun:
+				return fmt.Errorf("%s %s: run %d ended partial; retry its failed items with `drafter resume %d`: %w",
+					spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunCompleted)
 			case !spec.Rerun:
 				return fmt.Errorf("%s %s: run %d already %s; to run it again use `drafter rerun %d --reason TEXT`: %w",
 					spec.Job, spec.BusinessDate, last.ID, last.Status, last.ID, ErrRunCompleted)
@@ -167,6 +189,20 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 			}
 			return err
 		}
+		detail := spec.Trigger
+		if spec.DryRun {
+			detail += ", dry run"
+		}
+		if spec.Rerun || spec.Reason != "" {
+			detail += fmt.Sprintf(", attempt %d", attempt)
+			if len(prior) > 0 {
+				detail += fmt.Sprintf(", rerun of run %d", prior[len(prior)-1].ID)
+			}
+			detail += ", reason: " + spec.Reason
+		}
+		if err := runEvent(ctx, tx, id, RunEventStarted, spec.TriggeredBy, detail+", owner "+spec.Owner); err != nil {
+			return err
+		}
 		run = Run{ID: id, Job: spec.Job, BusinessDate: spec.BusinessDate, Scope: spec.Scope, Attempt: attempt, DryRun: spec.DryRun,
 			Status: RunRunning, Trigger: spec.Trigger, TriggeredBy: spec.TriggeredBy, Reason: spec.Reason, Params: params,
 			Owner: spec.Owner, StartedAt: t, HeartbeatAt: t, Summary: json.RawMessage("{}")}
@@ -175,25 +211,82 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 	return run, err
 }
 
-// ResumeRun takes a failed run back to running for owner, to finish it.
+// ResumeRun takes a run that is not succeeded (failed, partial or
+// cancelled) back to running for owner, to finish it. The chunks that had
+// failed items are worked again (their done items are found done, not
+// redone), and the run's failed items are forgotten until they fail again.
+// A succeeded, running or dry run is refused with the command that would
+// work.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
+	return s.ResumeRunBy(ctx, id, owner, "")
+}
+
+// ResumeRunBy is ResumeRun recording who resumed the run in its timeline.
+func (s *Store) ResumeRunBy(ctx context.Context, id int64, owner, by string) (Run, error) {
 	if err := s.verifyKey(ctx, s.q, false); err != nil {
-		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
+		return Run{}, fmt.Errorf("resume run %d: %w", id, err)
 	}
-	t := now()
-	res, err := s.q.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
-		WHERE id = $1 AND status = 'failed'`, id, owner, t)
-	if err != nil {
-		return Run{}, fmt.Errorf("restart run %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		r, err := s.GetRun(ctx, id)
-		if err != nil {
-			return Run{}, err
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		r, err := scanRun(tx.QueryRowContext(ctx, runSelect+` WHERE id = $1`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("resume run %d: %w (list them with `drafter runs`)", id, ErrNotFound)
 		}
-		return Run{}, fmt.Errorf("restart run %d: it is %s, and only a failed run can be restarted (a completed one is rerun)", id, r.Status)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.DryRun:
+			return fmt.Errorf("resume run %d: it is a dry run, which writes nothing and has nothing to finish; dry-run again with `drafter run %s --date %s --dry-run`", id, r.Job, r.BusinessDate)
+		case r.Status == RunSucceeded:
+			return fmt.Errorf("resume run %d: it succeeded, nothing is left to finish; to run it again use `drafter rerun %d --reason TEXT`: %w", id, id, ErrRunCompleted)
+		case r.Status == RunRunning:
+			return fmt.Errorf("resume run %d: it is running (owner %s): %w", id, r.Owner, ErrRunActive)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'running', owner = $2, heartbeat_at = $3, finished_at = NULL, error = ''
+			WHERE id = $1 AND status = $4`, id, owner, now(), r.Status)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("resume run %d: another process resumed it first: %w", id, ErrRunActive)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE run_chunks SET status = 'pending', owner = '', lease_until = NULL, done_at = NULL,
+				items_selected = 0, items_done = 0, items_skipped = 0, items_failed = 0, result = ''
+			WHERE run_id = $1 AND status = 'done' AND items_failed > 0`, id); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM run_items WHERE run_id = $1`, id); err != nil {
+			return err
+		}
+		return runEvent(ctx, tx, id, RunEventResumed, by, fmt.Sprintf("was %s, owner %s", r.Status, owner))
+	})
+	if err != nil {
+		return Run{}, err
 	}
 	return s.GetRun(ctx, id)
+}
+
+// MarkCrashed records a running run failed because its owner died, as
+// detected by who; it does nothing if the run is no longer running or
+// another owner took it since (seen is the owner the caller saw).
+func (s *Store) MarkCrashed(ctx context.Context, id int64, seen, by, cause string) (bool, error) {
+	marked := false
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'failed', error = $3, finished_at = $4
+			WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, cause, now())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		marked = true
+		return runEvent(ctx, tx, id, RunEventCrashed, by, cause)
+	})
+	if err != nil {
+		return false, fmt.Errorf("mark run %d crashed: %w", id, err)
+	}
+	return marked, nil
 }
 
 // Heartbeat records that the run's owner is alive, with its counts so far.
@@ -210,9 +303,18 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 		return err
 	}
 	t := now()
-	_, err = s.q.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
-		error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t)
-	return err
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
+			error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("%s: selected %d, done %d, skipped %d, failed %d", status, c.Selected, c.Done, c.Skipped, c.Failed)
+		if runErr != "" {
+			l, _, _ := strings.Cut(runErr, "\n")
+			detail += "; " + l
+		}
+		return runEvent(ctx, tx, id, RunEventFinished, "", detail)
+	})
 }
 
 // RecordItem records the outcome of one item of a run (a failed item, with
@@ -256,15 +358,24 @@ type RunFilter struct {
 	Status string
 	Date   civil.Date
 	Limit  int
+	// NeedsAttention keeps the runs a person must look at: failed,
+	// partial and cancelled runs, and running runs whose heartbeat is
+	// older than StaleAfter (their process probably died).
+	NeedsAttention bool
+	StaleAfter     time.Duration
 }
 
-// ListRuns returns runs, newest first.
+// ListRuns returns runs, newest first. Dry runs never need attention.
 func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	q := runSelect + ` WHERE ($1 = '' OR job = $1) AND ($2 = '' OR status = $2)`
 	args := []any{f.Job, f.Status}
 	if !f.Date.IsZero() {
-		q += ` AND business_date = $3`
 		args = append(args, f.Date)
+		q += fmt.Sprintf(` AND business_date = $%d`, len(args))
+	}
+	if f.NeedsAttention {
+		args = append(args, now().Add(-f.StaleAfter))
+		q += fmt.Sprintf(` AND NOT dry_run AND (status IN ('failed', 'partial', 'cancelled') OR (status = 'running' AND heartbeat_at < $%d))`, len(args))
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -292,7 +403,16 @@ func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int6
 		}
 		ids = append(ids, id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return ids, err
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := runEvent(ctx, s.q, id, RunEventCrashed, "", fmt.Sprintf("no heartbeat for more than %s", maxAge)); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
 }
 
 // Audit records an operator action.

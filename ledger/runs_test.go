@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,11 +40,12 @@ func TestRunLedgerStartRefuseRestartRerun(t *testing.T) {
 		if err := s.FinishRun(ctx, r1.ID, ledger.RunPartial, ledger.Counts{Selected: 3, Done: 2, Failed: 1}, map[string]int{"files": 1}, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.ResumeRun(ctx, r1.ID, "x"); err == nil {
-			t.Fatal("restarted a completed run")
+		if _, err := s.BeginRun(ctx, spec); !errors.Is(err, ledger.ErrRunCompleted) || !strings.Contains(err.Error(), "drafter resume") {
+			t.Fatalf("start after a partial run: %v (want it refused, naming resume)", err)
 		}
-		if _, err := s.BeginRun(ctx, spec); !errors.Is(err, ledger.ErrRunCompleted) {
-			t.Fatalf("start after completion: %v", err)
+		attention, err := s.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: time.Hour})
+		if err != nil || len(attention) != 1 || attention[0].ID != r1.ID {
+			t.Fatalf("needs attention = %+v, %v; want the partial run", attention, err)
 		}
 		rerun := spec
 		rerun.Rerun = true
@@ -71,6 +73,26 @@ func TestRunLedgerStartRefuseRestartRerun(t *testing.T) {
 		runs, _ := s.ListRuns(ctx, ledger.RunFilter{Job: "originate", Status: "running"})
 		if len(runs) != 2 {
 			t.Fatalf("running runs = %d, want the rerun and the dry run", len(runs))
+		}
+		// The rerun's owner dies: a stale running run needs attention, the
+		// dry run never does.
+		attention, err = s.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: -time.Second})
+		if err != nil || len(attention) != 2 || attention[0].ID != r2.ID || attention[1].ID != r1.ID {
+			t.Fatalf("needs attention = %+v, %v; want the stale rerun and the partial run", attention, err)
+		}
+		// Resuming the partial run forgets its failed items until they fail
+		// again; a succeeded run is refused, naming rerun.
+		if _, err := s.ResumeRun(ctx, r1.ID, "host:3"); err != nil {
+			t.Fatalf("resume partial: %v", err)
+		}
+		if items, _ := s.RunItems(ctx, r1.ID); len(items) != 0 {
+			t.Fatalf("items after resume = %+v", items)
+		}
+		if err := s.FinishRun(ctx, r1.ID, ledger.RunSucceeded, ledger.Counts{Selected: 3, Done: 3}, map[string]int{"files": 1}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ResumeRun(ctx, r1.ID, "x"); !errors.Is(err, ledger.ErrRunCompleted) || !strings.Contains(err.Error(), "drafter rerun") {
+			t.Fatalf("resume succeeded run: %v (want refused, naming rerun)", err)
 		}
 	})
 }

@@ -109,3 +109,13 @@ func (p *Pickup) write(id string, data []byte) (err error) {
 
 // Close does nothing: a pickup folder holds no connections.
 func (p *Pickup) Close() error { return nil }
+
+// Ping checks that the pickup folder takes files.
+func (p *Pickup) Ping(ctx context.Context) error {
+	f, err := os.CreateTemp(p.dir, ".ping-*")
+	if err != nil {
+		return fmt.Errorf("pickup folder %s: %w", p.dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}

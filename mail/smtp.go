@@ -229,6 +229,31 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	}
 }
 
+// Ping checks that the server takes connections, sending nothing: it
+// opens one of the pool's connections (kept for the sends that follow) and,
+// when one is open already, lets it be.
+func (s *SMTP) Ping(ctx context.Context) error {
+	var conn *smtpConn
+	select {
+	case conn = <-s.slots:
+	case <-s.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("ping %s: wait for a connection: %w", s.addr, ctx.Err())
+	}
+	defer func() { s.slots <- conn }()
+	if conn.c != nil {
+		return nil
+	}
+	c, err := s.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", s.addr, &connError{err})
+	}
+	s.dials.Add(1)
+	conn.c, conn.sent = c, 0
+	return nil
+}
+
 // drop closes conn's connection without waiting for the server; it is
 // redialed on its next use.
 func (s *SMTP) drop(conn *smtpConn) {

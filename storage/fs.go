@@ -114,6 +114,17 @@ func checkFSURL(u *url.URL) error {
 	return nil
 }
 
+// Delete implements Store.
+func (s *FS) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key, false); err != nil {
+		return err
+	}
+	if err := s.remove(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
 // Root returns the folder the store keeps its files in.
 func (s *FS) Root() string { return s.root }
 

@@ -319,6 +319,17 @@ func (s *S3) URL(ctx context.Context, key string, ttl time.Duration) (string, er
 // Close implements Store.
 func (s *S3) Close() error { return nil }
 
+// Delete implements Store.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := validateKey(key, false); err != nil {
+		return err
+	}
+	if err := s.remove(ctx, key); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
 func (s *S3) describe(key string, size *int64, mod *time.Time, ct *string, meta map[string]string) Object {
 	obj := Object{Key: key, Size: aws.ToInt64(size), ModTime: aws.ToTime(mod).UTC(), ContentType: aws.ToString(ct)}
 	if obj.ContentType == "" {

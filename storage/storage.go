@@ -60,6 +60,10 @@ type Store interface {
 	// processed folder is returned unchanged. If the processed key holds
 	// different bytes it fails with ErrConflict.
 	MarkProcessed(ctx context.Context, key string) (newKey string, err error)
+	// Delete removes the object under key (not the previous versions kept
+	// of it); a key that holds nothing is not an error. drafter deletes
+	// only what it wrote to check that storage takes writes (a probe).
+	Delete(ctx context.Context, key string) error
 	// URL returns a link to read the object: a presigned GET valid for ttl
 	// on S3 (signed without asking the server, so a missing object fails
 	// only when the link is used), a file:// URL on the filesystem (where

@@ -3,17 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 )
-
-// usageError is a command called the wrong way: a missing or unknown
-// argument or flag. It exits 2, as a usage mistake does everywhere.
-type usageError struct{ error }
-
-// ExitCode implements exitCoder.
-func (usageError) ExitCode() int { return 2 }
-
-func usageErrorf(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
 // parseArgs parses fs's flags wherever they stand among the arguments
 // (`ls --json PREFIX` and `ls PREFIX --json` alike) and returns the

@@ -163,14 +163,15 @@ func TestCLIRuns(t *testing.T) {
 				t.Fatalf("scoped rerun: %+v", rs)
 			}
 
-			// Backfill: one run per banking day, in order (March 7 and 8
-			// are a weekend).
+			// Backfill: statements run every calendar day, in order,
+			// the weekend of March 7 and 8 included.
 			rs = c.results("run", "statements", "--from", "2026-03-04", "--to", "2026-03-10")
 			var dates []string
 			for _, r := range rs {
 				dates = append(dates, r.Run.BusinessDate.String()+" "+r.Run.Status)
 			}
-			want := []string{"2026-03-04 succeeded", "2026-03-05 succeeded", "2026-03-06 succeeded", "2026-03-09 succeeded", "2026-03-10 succeeded"}
+			want := []string{"2026-03-04 succeeded", "2026-03-05 succeeded", "2026-03-06 succeeded", "2026-03-07 succeeded", "2026-03-08 succeeded",
+				"2026-03-09 succeeded", "2026-03-10 succeeded"}
 			if strings.Join(dates, ",") != strings.Join(want, ",") {
 				t.Errorf("backfill ran %v, want %v", dates, want)
 			}

@@ -141,8 +141,9 @@ func TestOutboxCommand(t *testing.T) {
 	env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL()}
 	mustDrafter(t, dir, env, "import", writePortfolio(t, 50, 3, d))
 	mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
-	if r := drafter(t, dir, env, "run", "deliver", "--date", d.String()); r.code != 0 {
-		t.Fatalf("deliver: exit %d\n%s", r.code, r.stderr)
+	// Every message refused: no item could be done, the run is failed.
+	if r := drafter(t, dir, env, "run", "deliver", "--date", d.String()); r.code != 1 || !strings.Contains(r.stderr, "no selected item could be done") {
+		t.Fatalf("deliver: exit %d, want 1 (failed)\n%s", r.code, r.stderr)
 	}
 	failed := outboxRows(t, dir, env, "--status", "failed")
 	if len(failed) == 0 || len(outboxRows(t, dir, env, "--status", "sent")) != 0 {

@@ -30,7 +30,8 @@ var commands = []entry{
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
 	{"rotate-key", "re-encrypt every stored account number under a new key (DRAFTER_NEW_ENCRYPTION_KEY); resumable", func() command { return &RotateKeyCommand{} }},
 	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
-	{"restart", "finish a failed run from where it stopped", func() command { return &RestartCommand{} }},
+	{"resume", "finish a run that is not succeeded (failed, partial, crashed) from where it stopped", func() command { return &ResumeCommand{} }},
+	{"restart", "the same as resume (its former name)", func() command { return &ResumeCommand{name: "restart"} }},
 	{"release-file", "put the payments of a NACHA file that was never stored and cannot be built back to scheduled", func() command { return &ReleaseFileCommand{} }},
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
@@ -59,6 +60,15 @@ Commands:
 Every command takes --data-dir DIR (default ./drafter-data) and --config FILE;
 settings come from flags, then DRAFTER_* environment variables, then the
 config file. "drafter COMMAND --help" shows a command's flags and settings.
+
+Exit codes (run, resume, rerun):
+  0  succeeded: every selected item was done
+  1  failed: the run stopped (an error, a dependency that kept failing, a
+     crash) or no selected item could be done; any other command's error
+  3  partial: the run went to the end and some items failed
+  2  usage: a bad flag, argument or setting; nothing was run
+A run that is not succeeded ends with an ERROR log line and is listed by
+"drafter runs --needs-attention"; "drafter resume RUN" finishes it.
 `)
 }
 
@@ -125,3 +135,30 @@ func commandLine(args []string) (string, []string) {
 	}
 	return args[0], append(args[1:len(args):len(args)], global...)
 }
+
+// usageError is a bad flag or argument: exit code 2, nothing was run.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// ExitCode is 2.
+func (usageError) ExitCode() int { return 2 }
+
+func usageErrorf(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// Exit codes of a command that ran runs, by the worst outcome.
+const (
+	exitFailed  = 1
+	exitPartial = 3
+)
+
+// outcomeError ends a command whose runs did not all succeed.
+type outcomeError struct {
+	code int
+	msg  string
+}
+
+func (e *outcomeError) Error() string { return e.msg }
+
+// ExitCode is 1 when a run failed, 3 when the worst was partial.
+func (e *outcomeError) ExitCode() int { return e.code }

@@ -154,8 +154,9 @@ func TestReturnsKilledAfterEveryWrite(t *testing.T) {
 		return dir
 	}
 	baseline := prepare()
+	// Partial: one of the files is rejected (an exception), the rest applied.
 	r := drafter(t, baseline, nil, "run", "returns", "--date", eff.String(), "--json")
-	if r.code != 0 {
+	if r.code != exitPartial {
 		t.Fatalf("returns run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	want := readReturnsState(t, baseline)
@@ -183,7 +184,7 @@ func TestReturnsKilledAfterEveryWrite(t *testing.T) {
 		for n := 1; ; n++ {
 			dir := prepare()
 			r := drafter(t, dir, []string{fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)}, "run", "returns", "--date", eff.String())
-			if r.code == 0 {
+			if r.code == exitPartial {
 				if n < 7 {
 					t.Fatalf("the job finished before crashpoint %d: too few checkpoints", n)
 				}

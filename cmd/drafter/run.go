@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
@@ -20,11 +22,19 @@ type RunCommand struct{ common }
 
 // Run implements command.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n       drafter run JOB --from D1 --to D2   (backfill: one run per business date, in order)")
+	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n"+
+		"       drafter run JOB --from D1 --to D2   (backfill)\n\n"+
+		"A backfill runs every date of the range the job has a run for, in order,\n"+
+		"by the job's calendar (DRAFTER_SCHEDULE_BANKING_DAYS: returns and originate\n"+
+		"on banking days; statements, lease-end and deliver every calendar day). A\n"+
+		"date already succeeded is skipped and listed; a failed one is resumed; the\n"+
+		"backfill goes on after a date that fails and ends with a table of what it did.\n"+
+		"Exit code: 0 every run succeeded, 1 a run failed, 3 the worst was partial,\n"+
+		"2 usage (nothing was run).")
 	c.register(fs)
 	date := fs.String("date", "", "business date to run for (YYYY-MM-DD)")
-	from := fs.String("from", "", "first business date of a backfill")
-	to := fs.String("to", "", "last business date of a backfill")
+	from := fs.String("from", "", "first date of a backfill")
+	to := fs.String("to", "", "last date of a backfill")
 	dry := fs.Bool("dry-run", false, "compute and report everything, write nothing (recorded as a dry run)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
@@ -33,39 +43,39 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	name := args[0]
 	if err := fs.Parse(args[1:]); err != nil {
-		return err
+		return usageError{err}
 	}
-	var dates []civil.Date
-	if *from != "" || *to != "" {
-		d1, err := parseDate("from", *from)
-		if err != nil {
-			return err
-		}
-		d2, err := parseDate("to", *to)
-		if err != nil {
-			return err
-		}
-		if d2.Before(d1) {
-			return fmt.Errorf("--to %s is before --from %s", d2, d1)
-		}
-		cal := jobs.NewCachedCalendar()
-		for d := d1; !d.After(d2); d = d.AddDays(1) {
-			if cal.IsBankingDay(d) {
-				dates = append(dates, d)
-			}
-		}
-	} else {
-		d, err := parseDate("date", *date)
-		if err != nil {
-			return err
-		}
-		dates = []civil.Date{d}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q: flags go after the job name, as in `drafter run %s --date YYYY-MM-DD`", fs.Arg(0), name)
 	}
 	names := []string{name}
 	if name == "nightly" {
 		names = nightly
 	} else if _, ok := registry()[name]; !ok {
-		return fmt.Errorf("unknown job %q: want one of %s", name, jobList())
+		return usageErrorf("unknown job %q: want one of %s", name, jobList())
+	}
+	ranged := *from != "" || *to != ""
+	var first, last civil.Date
+	switch {
+	case ranged && *date != "":
+		return usageErrorf("--date %s with --from/--to: give one date with --date, or a range with --from and --to", *date)
+	case ranged:
+		var err error
+		if first, err = parseDate("from", *from); err != nil {
+			return usageError{err}
+		}
+		if last, err = parseDate("to", *to); err != nil {
+			return usageError{err}
+		}
+		if last.Before(first) {
+			return usageErrorf("--to %s is before --from %s", last, first)
+		}
+	default:
+		d, err := parseDate("date", *date)
+		if err != nil {
+			return usageError{err}
+		}
+		first, last = d, d
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -73,29 +83,165 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer a.close()
 	env := a.env()
-	var results []jobs.Result
-	for _, d := range dates {
+	type step struct {
+		date civil.Date
+		job  string
+	}
+	var plan []step
+	for d := first; !d.After(last); d = d.AddDays(1) {
 		for _, n := range names {
-			spec := jobs.StartSpec{Date: d, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()}
-			if n == "receive" {
-				// The bank's inbox is polled many times a day: each poll
-				// is its own run, scoped to its time as the schedule's
-				// intraday fires are.
-				spec.Scope = "at:" + time.Now().In(a.cfg.Zone).Format("15:04:05-0700")
-			}
-			res, err := env.Start(ctx, registry()[n], spec)
-			results = append(results, res)
-			if err != nil {
-				if errors.Is(err, ledger.ErrRunCompleted) && name == "nightly" {
-					fmt.Fprintf(os.Stderr, "skip: %v\n", err)
-					continue
-				}
-				c.print(results)
-				return err
+			if !ranged || len(env.BusinessDates(n, d, d)) == 1 {
+				plan = append(plan, step{d, n})
 			}
 		}
 	}
-	return c.print(results)
+	if len(plan) == 0 {
+		return usageErrorf("no date from %s to %s has a run of %s by its calendar (banking days only: %s)", first, last, name, strings.Join(a.cfg.BankingDayJobs, ","))
+	}
+	var results []jobs.Result
+	var rows []backfillRow
+	stuck := false
+	for _, st := range plan {
+		job := registry()[st.job]
+		spec := jobs.StartSpec{Date: st.date, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()}
+		if st.job == "receive" {
+			// The bank's inbox is polled many times a day: each poll is
+			// its own run, scoped to its time as the schedule's intraday
+			// fires are.
+			spec.Scope = "at:" + time.Now().In(a.cfg.Zone).Format("15:04:05-0700")
+		}
+		res, err := env.Start(ctx, job, spec)
+		row := backfillRow{date: st.date, job: st.job, note: "ran"}
+		switch {
+		case err == nil:
+		case (ranged || name == "nightly") && errors.Is(err, ledger.ErrRunCompleted):
+			prev := latestRun(ctx, a, st.job, st.date)
+			row.run, row.status = prev.ID, prev.Status
+			row.note = "skipped: done before"
+			if prev.Status == ledger.RunPartial {
+				row.note = fmt.Sprintf("skipped: partial before; `drafter resume %d` retries its failed items", prev.ID)
+			}
+			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
+			rows = append(rows, row)
+			continue
+		case ranged && errors.Is(err, ledger.ErrRunFailedExists):
+			prev := latestRun(ctx, a, st.job, st.date)
+			res, err = env.Resume(ctx, job, prev.ID, operator(), a.cfg.StaleAfter)
+			row.note = fmt.Sprintf("resumed run %d", prev.ID)
+		}
+		if res.Run.ID != 0 {
+			results = append(results, res)
+			row.run, row.status = res.Run.ID, res.Run.Status
+		}
+		if err != nil {
+			if !ranged {
+				c.print(results)
+				return runError(res, err)
+			}
+			if res.Run.ID == 0 {
+				// Not begun (in progress elsewhere, refused): the date
+				// still needs a run.
+				prev := latestRun(ctx, a, st.job, st.date)
+				row.run, row.status = prev.ID, prev.Status
+				row.note = "not run: " + firstLine(err.Error())
+				stuck = true
+			} else {
+				row.note += ": " + firstLine(err.Error())
+			}
+		}
+		rows = append(rows, row)
+	}
+	if err := c.print(results); err != nil {
+		return err
+	}
+	if len(plan) > 1 && !c.jsonOut {
+		printBackfill(rows)
+	}
+	if err := outcomeOf(results); err != nil {
+		return err
+	}
+	if stuck {
+		return &outcomeError{exitFailed, "some dates were not run: see the table"}
+	}
+	return nil
+}
+
+// backfillRow is what a backfill or a nightly cycle did for one job and date.
+type backfillRow struct {
+	date   civil.Date
+	job    string
+	run    int64
+	status string
+	note   string
+}
+
+func printBackfill(rows []backfillRow) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "DATE\tJOB\tRUN\tSTATUS\tWHAT")
+	for _, r := range rows {
+		run, status := "-", "-"
+		if r.run != 0 {
+			run = strconv.FormatInt(r.run, 10)
+		}
+		if r.status != "" {
+			status = r.status
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.date, r.job, run, status, r.note)
+	}
+	w.Flush()
+}
+
+// latestRun is the newest recorded run of a job and date (not a dry run,
+// not scoped to one account).
+func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run {
+	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Limit: 20})
+	if err == nil {
+		for _, r := range runs {
+			if !r.DryRun && r.Scope == "" {
+				return r
+			}
+		}
+	}
+	return ledger.Run{}
+}
+
+// runError is the error a command ends with when a run returned err: a run
+// that was recorded failed says how to look at it and finish it.
+func runError(res jobs.Result, err error) error {
+	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
+		return err
+	}
+	return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) failed: %v\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
+		res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID, res.Run.ID)}
+}
+
+// outcomeOf is nil when every run succeeded, else the error of the worst
+// outcome: exit 1 when a run failed, 3 when the worst is partial.
+func outcomeOf(results []jobs.Result) error {
+	var worst *outcomeError
+	for _, r := range results {
+		lr := r.Run
+		if lr.ID == 0 || lr.DryRun && lr.Status == ledger.RunSucceeded {
+			continue
+		}
+		switch lr.Status {
+		case ledger.RunFailed, ledger.RunCancelled:
+			msg := fmt.Sprintf("run %d (%s %s) %s: %s\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
+				lr.ID, lr.Job, lr.BusinessDate, lr.Status, firstLine(lr.Error), lr.ID, lr.ID)
+			if worst == nil || worst.code != exitFailed {
+				worst = &outcomeError{exitFailed, msg}
+			}
+		case ledger.RunPartial:
+			if worst == nil {
+				worst = &outcomeError{exitPartial, fmt.Sprintf("run %d (%s %s) partial: %d of %d items failed\n  look: drafter runs show %d\n  retry the failed items after the fix: drafter resume %d",
+					lr.ID, lr.Job, lr.BusinessDate, lr.Failed, lr.Selected, lr.ID, lr.ID)}
+			}
+		}
+	}
+	if worst == nil {
+		return nil
+	}
+	return worst
 }
 
 func (c *common) print(results []jobs.Result) error {
@@ -112,14 +258,28 @@ func (c *common) print(results []jobs.Result) error {
 	return nil
 }
 
-// RestartCommand finishes a failed run.
-type RestartCommand struct{ common }
+// ResumeCommand finishes a run that is not succeeded; `restart` is its
+// former name.
+type ResumeCommand struct {
+	common
+	name string
+}
 
 // Run implements command.
-func (c *RestartCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("restart", "restart RUN [--stale-after 2m] [--json]")
+func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
+	name := c.name
+	if name == "" {
+		name = "resume"
+	}
+	fs := newFlagSet(name, name+" RUN [--stale-after D] [--json]\n\n"+
+		"Finishes a run that is not succeeded: a failed or cancelled run from where it\n"+
+		"stopped, a partial run by retrying its failed items (what was done is not\n"+
+		"done again), a crashed run (running, but its process died). A run owned by a\n"+
+		"process of this host that no longer exists is crashed at once; otherwise a\n"+
+		"running run is crashed when its heartbeat is older than --stale-after.\n"+
+		"Exit code as for run: 0 succeeded, 1 failed, 3 partial, 2 usage.")
 	c.register(fs)
-	stale := fs.Duration("stale-after", 2*time.Minute, "treat a running run whose heartbeat is older than this as dead")
+	stale := fs.Duration("stale-after", 0, "treat a running run whose heartbeat is older than this as crashed (default DRAFTER_STALE_AFTER)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	id, err := runIDArg(fs, args)
 	if err != nil {
@@ -134,11 +294,30 @@ func (c *RestartCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.env().Restart(ctx, job, id, operator(), *stale)
-	if perr := c.print([]jobs.Result{res}); perr != nil {
-		return perr
+	after := a.cfg.StaleAfter
+	if isFlagSet(fs, "stale-after") {
+		after = *stale
 	}
-	return err
+	res, err := a.env().Resume(ctx, job, id, operator(), after)
+	if res.Run.ID != 0 {
+		if perr := c.print([]jobs.Result{res}); perr != nil {
+			return perr
+		}
+	}
+	if err != nil {
+		return runError(res, err)
+	}
+	return outcomeOf([]jobs.Result{res})
+}
+
+func isFlagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
 }
 
 // RerunCommand runs a completed run again, recorded with a reason.
@@ -198,7 +377,10 @@ func runIDArg(fs *flag.FlagSet, args []string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("want a run id (a number from `drafter runs`), got %q", args[0])
+		return 0, usageErrorf("want a run id (a number from `drafter runs`), got %q", args[0])
 	}
-	return id, fs.Parse(args[1:])
+	if err := fs.Parse(args[1:]); err != nil {
+		return 0, usageError{err}
+	}
+	return id, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,21 +23,28 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "show" {
 		return c.show(ctx, args[1:])
 	}
-	fs := newFlagSet("runs", "runs [--job J] [--status S] [--limit N] [--json]\n       drafter runs show RUN [--json]")
+	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--limit N] [--json]\n       drafter runs show RUN [--json]")
 	c.register(fs)
 	job := fs.String("job", "", "only this job")
-	status := fs.String("status", "", "only this status: running, succeeded, failed, partial")
+	status := fs.String("status", "", "only this status: running, succeeded, partial, failed, cancelled")
+	attention := fs.Bool("needs-attention", false, "only runs a person must look at: failed, partial, cancelled, and running ones whose heartbeat is older than DRAFTER_STALE_AFTER (crashed?)")
 	limit := fs.Int("limit", 50, "at most this many runs, newest first")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return usageError{err}
+	}
+	switch *status {
+	case "", ledger.RunRunning, ledger.RunSucceeded, ledger.RunPartial, ledger.RunFailed, ledger.RunCancelled:
+	default:
+		return usageErrorf("--status %q: want running, succeeded, partial, failed or cancelled", *status)
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit})
+	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit,
+		NeedsAttention: *attention, StaleAfter: a.cfg.StaleAfter})
 	if err != nil {
 		return err
 	}
@@ -60,8 +68,9 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 }
 
 func (c *RunsCommand) show(ctx context.Context, args []string) error {
-	fs := newFlagSet("runs show", "runs show RUN [--json]")
+	fs := newFlagSet("runs show", "runs show RUN [--items] [--json]")
 	c.register(fs)
+	all := fs.Bool("items", false, "list every failed item, not only a line per kind of error")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	id, err := runIDArg(fs, args)
 	if err != nil {
@@ -84,40 +93,141 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	events, err := a.store.RunEvents(ctx, id)
+	if err != nil {
+		return err
+	}
 	var cp *ledger.ChunkProgress
 	if chunks.Pending+chunks.Claimed+chunks.Done > 0 {
 		cp = &chunks
 	}
+	if r.Status == ledger.RunRunning && cp != nil {
+		// Live counts: the chunks done so far, not the last heartbeat's.
+		if live, err := a.store.ChunkCounts(ctx, id); err == nil {
+			r.Selected, r.Done, r.Skipped, r.Failed = live.Selected, live.Done, live.Skipped, live.Failed
+		}
+	}
 	if c.jsonOut {
+		if events == nil {
+			events = []ledger.RunEvent{}
+		}
 		return printJSON(struct {
 			ledger.Run
-			Items  []ledger.RunItem      `json:"failed_items"`
-			Chunks *ledger.ChunkProgress `json:"chunks,omitempty"`
-		}{r, items, cp})
+			Items    []ledger.RunItem      `json:"failed_items"`
+			Chunks   *ledger.ChunkProgress `json:"chunks,omitempty"`
+			Timeline []ledger.RunEvent     `json:"timeline"`
+		}{r, items, cp, events})
 	}
 	printRunLine(r)
 	fmt.Printf("  trigger:   %s\n", trigger(r))
 	if r.Reason != "" {
 		fmt.Printf("  reason:    %s\n", r.Reason)
 	}
-	fmt.Printf("  owner:     %s\n  started:   %s\n  heartbeat: %s\n", r.Owner, r.StartedAt.Format(time.RFC3339), r.HeartbeatAt.Format(time.RFC3339))
+	fmt.Printf("  owner:     %s\n  started:   %s\n  heartbeat: %s (%s ago)\n", r.Owner, r.StartedAt.Format(time.RFC3339),
+		r.HeartbeatAt.Format(time.RFC3339), time.Since(r.HeartbeatAt).Round(time.Second))
 	if r.FinishedAt != nil {
 		fmt.Printf("  finished:  %s (took %s)\n", r.FinishedAt.Format(time.RFC3339), took(r))
 	}
-	fmt.Printf("  counts:    selected %d, done %d, skipped %d, failed %d\n", r.Selected, r.Done, r.Skipped, r.Failed)
+	live := ""
+	if r.Status == ledger.RunRunning && cp != nil {
+		live = fmt.Sprintf(" (so far, over %d of %d chunks)", cp.Done, cp.Done+cp.Claimed+cp.Pending)
+	}
+	fmt.Printf("  counts:    selected %d, done %d, skipped %d, failed %d%s\n", r.Selected, r.Done, r.Skipped, r.Failed, live)
 	if r.Error != "" {
 		fmt.Printf("  error:     %s\n", r.Error)
 	}
 	if cp != nil {
 		printChunks(*cp)
 	}
+	if len(events) > 0 {
+		fmt.Println("  timeline:")
+		for _, e := range events {
+			by := ""
+			if e.Actor != "" {
+				by = " by " + e.Actor
+			}
+			fmt.Printf("    %s  %s%s: %s\n", e.At.Format(time.RFC3339), e.Event, by, e.Detail)
+		}
+	}
 	var sum any
 	_ = json.Unmarshal(r.Summary, &sum)
 	printSummary(sum)
-	for _, it := range items {
-		fmt.Printf("  failed item %s: %s\n", it.Item, it.Error)
+	printFailedItems(items, *all)
+	if next := nextStep(r); next != "" {
+		fmt.Printf("  next:      %s\n", next)
 	}
 	return nil
+}
+
+// nextStep is the command that finishes a run, or "" when nothing is left.
+func nextStep(r ledger.Run) string {
+	switch {
+	case r.DryRun:
+		return ""
+	case r.Status == ledger.RunFailed, r.Status == ledger.RunCancelled:
+		return fmt.Sprintf("after the fix, `drafter resume %d` finishes it", r.ID)
+	case r.Status == ledger.RunPartial:
+		return fmt.Sprintf("after the fix, `drafter resume %d` retries the failed items", r.ID)
+	case r.Status == ledger.RunRunning:
+		return fmt.Sprintf("if its process died, `drafter resume %d` detects it and finishes the run", r.ID)
+	}
+	return ""
+}
+
+// errorKind is an item's error with the item's account and any hash
+// replaced, so that the same failure of many accounts reads as one kind.
+func errorKind(it ledger.RunItem) string {
+	msg := it.Error
+	if acct, _, _ := strings.Cut(it.Item, " "); len(acct) >= 3 {
+		msg = strings.ReplaceAll(msg, acct, "<account>")
+	}
+	return hexRun.ReplaceAllString(msg, "<hash>")
+}
+
+var hexRun = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
+
+// printFailedItems prints a run's failed items grouped by kind of error:
+// how many, the first and last item, the error once; all lists each.
+func printFailedItems(items []ledger.RunItem, all bool) {
+	if len(items) == 0 {
+		return
+	}
+	type group struct {
+		n           int
+		first, last string
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, it := range items {
+		k := errorKind(it)
+		g, ok := groups[k]
+		if !ok {
+			g = &group{first: it.Item}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+		g.last = it.Item
+	}
+	sort.SliceStable(order, func(i, j int) bool { return groups[order[i]].n > groups[order[j]].n })
+	fmt.Printf("  failed items: %d, %d kind(s) of error", len(items), len(order))
+	if !all {
+		fmt.Print(" (--items lists every one)")
+	}
+	fmt.Println()
+	for _, k := range order {
+		g := groups[k]
+		if g.n == 1 {
+			fmt.Printf("    1 item, %s: %s\n", g.first, k)
+			continue
+		}
+		fmt.Printf("    %d items, first %s, last %s: %s\n", g.n, g.first, g.last, k)
+	}
+	if all {
+		for _, it := range items {
+			fmt.Printf("  failed item %s: %s\n", it.Item, it.Error)
+		}
+	}
 }
 
 func printRunLine(r ledger.Run) {

@@ -47,6 +47,7 @@ func RunSuite(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"MarkProcessedInterrupted", testMarkProcessedInterrupted},
 		{"MarkProcessedConflict", testMarkProcessedConflict},
 		{"NotFound", testNotFound},
+		{"Delete", testDelete},
 		{"URL", testURL},
 	}
 	for _, tc := range tests {
@@ -476,6 +477,43 @@ func testNotFound(t *testing.T, s storage.Store) {
 	}
 	if _, err := s.Stat(ctx(t), storage.VersionKey("no/such.pdf", hexSum(nil))); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("stat of a version: err = %v, want ErrNotFound", err)
+	}
+}
+
+// testDelete: a deleted object is gone from Stat, Get and List, its
+// neighbours stay, the key can be written again with other bytes, and
+// deleting a missing key or an invalid one behaves.
+func testDelete(t *testing.T, s storage.Store) {
+	mustPut(t, s, "probe/a", []byte("probe"), storage.PutOptions{})
+	mustPut(t, s, "probe/b", []byte("stays"), storage.PutOptions{})
+	if err := s.Delete(ctx(t), "probe/a"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := s.Stat(ctx(t), "probe/a"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("stat after delete: err = %v, want ErrNotFound", err)
+	}
+	if _, _, err := s.Get(ctx(t), "probe/a"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("get after delete: err = %v, want ErrNotFound", err)
+	}
+	objs, err := s.List(ctx(t), "probe/")
+	if err != nil || fmt.Sprint(keys(objs)) != "[probe/b]" {
+		t.Errorf("list after delete = %v, %v; want [probe/b]", keys(objs), err)
+	}
+	if got, _ := mustGet(t, s, "probe/b"); string(got) != "stays" {
+		t.Errorf("neighbour = %q", got)
+	}
+	// The key is free: other bytes are no conflict.
+	if res := mustPut(t, s, "probe/a", []byte("other"), storage.PutOptions{}); res.Unchanged {
+		t.Errorf("put after delete reported unchanged")
+	}
+	if err := s.Delete(ctx(t), "probe/a"); err != nil {
+		t.Fatalf("second delete: %v", err)
+	}
+	if err := s.Delete(ctx(t), "probe/a"); err != nil {
+		t.Errorf("delete of a missing key: %v, want nil", err)
+	}
+	if err := s.Delete(ctx(t), "../escape"); !errors.Is(err, storage.ErrInvalidKey) {
+		t.Errorf("delete of an invalid key: %v, want ErrInvalidKey", err)
 	}
 }
 
