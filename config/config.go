@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,8 +76,10 @@ type Config struct {
 
 	AdminAddr  string
 	AdminToken string
-	LogFormat  string // json | console | auto
-	LogLevel   string
+	// AdminOrigins are the browser origins allowed to call the admin API.
+	AdminOrigins []string
+	LogFormat    string // json | console | auto
+	LogLevel     string
 
 	// Schedule of drafter serve: a cron spec per job ("off" disables it),
 	// the jobs that fire on banking days only, and how far back missed
@@ -95,6 +98,9 @@ type Config struct {
 	ChunkLease   time.Duration
 	ChunkWorkers int
 }
+
+// MinAdminTokenLength is the shortest DRAFTER_ADMIN_TOKEN accepted.
+const MinAdminTokenLength = 32
 
 // Setting describes one setting for --help and errors.
 type Setting struct {
@@ -137,7 +143,8 @@ var Settings = []Setting{
 	{"DRAFTER_MAIL_MAX_ATTEMPTS", "8", "tries before a message that keeps failing for now is marked failed"},
 	{"DRAFTER_MAIL_LEASE", "5m", "a message left sending this long (its deliverer died) is sent again, with the same Message-ID"},
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
-	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
+	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API, at least 32 characters (without it the API listens on loopback only and its write endpoints are off)"},
+	{"DRAFTER_ADMIN_ORIGINS", "", "browser origins allowed to call the admin API, comma-separated, such as https://ops.example.com (empty: none; a request with another Origin is refused)"},
 	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
 	{"DRAFTER_SCHEDULE_ORIGINATE", "0 16 * * *", "cron spec of the originate job (before the ODFI's cutoff); off disables it"},
 	{"DRAFTER_SCHEDULE_STATEMENTS", "0 1 * * *", "cron spec of the statements job; off disables it"},
@@ -299,6 +306,18 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	}
 	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
 	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLength {
+		return nil, &Error{"DRAFTER_ADMIN_TOKEN", "(hidden)", fmt.Sprintf("a random token of at least %d characters, such as the output of `openssl rand -hex 32` (this one has %d)", MinAdminTokenLength, len(c.AdminToken))}
+	}
+	for o := range strings.SplitSeq(get("DRAFTER_ADMIN_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return nil, &Error{"DRAFTER_ADMIN_ORIGINS", o, "origins as scheme://host[:port], such as https://ops.example.com, comma-separated"}
+		}
+		c.AdminOrigins = append(c.AdminOrigins, strings.TrimSuffix(o, "/"))
+	}
 	if err := c.loadSchedule(get); err != nil {
 		return nil, err
 	}
