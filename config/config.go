@@ -23,6 +23,7 @@ import (
 	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/redact"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -213,15 +214,15 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	c.DataDir = abs
 	c.DatabaseURL = or(get("DRAFTER_DATABASE_URL"), "sqlite:"+filepath.Join(abs, "drafter.db"))
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return nil, &Error{"DRAFTER_DATABASE_URL", redact(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
+		return nil, &Error{"DRAFTER_DATABASE_URL", redact.URL(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
 	}
 	c.StorageURL = or(get("DRAFTER_STORAGE_URL"), "file://"+filepath.Join(abs, "docs"))
 	if err := storage.CheckURL(c.StorageURL); err != nil {
-		return nil, &Error{"DRAFTER_STORAGE_URL", redact(c.StorageURL), "file:///ABS/PATH or s3://BUCKET/PREFIX?region=...: " + err.Error()}
+		return nil, &Error{"DRAFTER_STORAGE_URL", redact.URL(c.StorageURL), "file:///ABS/PATH or s3://BUCKET/PREFIX?region=...: " + err.Error()}
 	}
 	c.MailURL = or(get("DRAFTER_MAIL_URL"), "pickup://"+filepath.Join(abs, "outbox"))
 	if err := mail.CheckURL(c.MailURL); err != nil {
-		return nil, &Error{"DRAFTER_MAIL_URL", redact(c.MailURL), "smtp://USER:PASS@HOST:587?starttls=required, smtps://... or pickup:///ABS/PATH: " + err.Error()}
+		return nil, &Error{"DRAFTER_MAIL_URL", redact.URL(c.MailURL), "smtp://USER:PASS@HOST:587?starttls=required, smtps://... or pickup:///ABS/PATH: " + err.Error()}
 	}
 	c.EncryptionKey = get("DRAFTER_ENCRYPTION_KEY")
 	zone := get("DRAFTER_ZONE")
@@ -534,27 +535,6 @@ func or(v, def string) string {
 		return v
 	}
 	return def
-}
-
-// redact hides the user information (user and password) of a URL for
-// messages; it works on text, so an unparsable URL is redacted too. It hides
-// everything up to the last @ before the query: a password typed without
-// percent-encoding may hold @ or /, and hiding a path too is harmless.
-func redact(s string) string {
-	j := strings.Index(s, "://")
-	if j < 0 {
-		return s
-	}
-	rest := s[j+3:]
-	authority := rest
-	if k := strings.IndexAny(rest, "?#"); k >= 0 {
-		authority = rest[:k]
-	}
-	i := strings.LastIndex(authority, "@")
-	if i < 0 {
-		return s
-	}
-	return s[:j+3] + "***" + rest[i:]
 }
 
 // ParseFeeCaps reads DRAFTER_RETURNED_FEE_CAPS: comma-separated STATE=DOLLARS

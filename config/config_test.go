@@ -235,17 +235,25 @@ func TestOriginatorIsCheckedOne(t *testing.T) {
 	}
 }
 
+// TestRedact: no bad URL setting shows its password in the error.
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://drafter:pw@db:5432/d":      "postgres://***@db:5432/d",
-		"smtp://u:p@ss@host:587?x=1":           "smtp://***@host:587?x=1",
-		"smtp://u:pa/ss@host":                  "smtp://***@host",
-		"file:///var/lib/drafter/docs":         "file:///var/lib/drafter/docs",
-		"s3://bucket/prefix?endpoint=http://h": "s3://bucket/prefix?endpoint=http://h",
-		"sqlite:/tmp/x.db":                     "sqlite:/tmp/x.db",
+	for _, tc := range []struct{ setting, url string }{
+		{"DRAFTER_DATABASE_URL", "mysql://drafter:hunter2@db:5432/d"},
+		{"DRAFTER_DATABASE_URL", "mysql://db/d?password=hunter2"},
+		{"DRAFTER_STORAGE_URL", "s3://key:hunter2@bucket/prefix?bogus=1"},
+		{"DRAFTER_STORAGE_URL", "s3://key:hunter2@bucket:x/prefix"},
+		{"DRAFTER_STORAGE_URL", "s3://bucket/prefix?bogus=1&password=hunter2"},
+		{"DRAFTER_MAIL_URL", "smtp://u:p@hunter2@host:587?starttls=maybe"},
+		{"DRAFTER_MAIL_URL", "smtp://u:pa/hunter2@host"},
+		{"DRAFTER_MAIL_URL", "smtp://u:hunter2@host:5x7"},
 	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		_, err := Load(map[string]string{"DRAFTER_DATA_DIR": t.TempDir(), tc.setting: tc.url}, envOf(nil), "")
+		if err == nil || !strings.Contains(err.Error(), tc.setting) {
+			t.Errorf("%s=%s: %v, want an error naming the setting", tc.setting, tc.url, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s=%s: error shows the password: %v", tc.setting, tc.url, err)
 		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -51,7 +53,7 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database %s: %w", redact.URL(rawURL), redact.Error(err, rawURL))
 	}
 	if d.name == "sqlite" {
 		// One connection: SQLite has one writer, and a single connection
@@ -67,7 +69,7 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redactURL(rawURL), err)
+		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), redact.Error(err, rawURL))
 	}
 	return &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}, nil
 }
@@ -98,20 +100,12 @@ func parseDatabaseURL(rawURL string) (dialect, string, error) {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		return postgresDialect, rawURL, nil
 	}
-	return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redactURL(rawURL))
+	return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redact.URL(rawURL))
 }
 
 func sqlitePath(dsn string) string {
 	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
 	return p
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 // Close closes the database.

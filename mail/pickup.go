@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // Pickup is the Sender for a pickup folder (pickup:///abs/path): each
@@ -32,7 +34,7 @@ func NewPickup(dir string) (*Pickup, error) {
 
 func openPickup(u *url.URL) (*Pickup, error) {
 	if err := checkPickup(u); err != nil {
-		return nil, fmt.Errorf("open mail transport %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("open mail transport %s: %w", redact.URL(u.String()), err)
 	}
 	return NewPickup(u.Path)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/portfolio"
+	"github.com/drafterhq/drafter/redact"
 )
 
 // DemoCommand makes a data dir, generates and imports a demo portfolio and
@@ -86,8 +87,8 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		printRunLine(res.Run)
 		printSummary(res.Summary)
 	}
-	fmt.Printf("documents and NACHA files: %s\n", a.cfg.StorageURL)
-	fmt.Printf("email pickup folder:       %s\n", a.cfg.MailURL)
+	fmt.Printf("documents and NACHA files: %s\n", redact.URL(a.cfg.StorageURL))
+	fmt.Printf("email pickup folder:       %s\n", redact.URL(a.cfg.MailURL))
 	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)
 	return nil
 }
