@@ -503,6 +503,21 @@ func (c *Config) Key(create bool) (string, error) {
 	return text, f.Sync()
 }
 
+// SecureDataDir restricts the data folder, when it exists, to drafter's
+// user (0700): it holds the SQLite database, the key file, documents and
+// email. It reports whether it tightened the folder's permissions; an error
+// says it could not (the caller warns and goes on).
+func (c *Config) SecureDataDir() (bool, error) {
+	info, err := os.Stat(c.DataDir)
+	if err != nil || !info.IsDir() || info.Mode().Perm()&0o077 == 0 {
+		return false, nil
+	}
+	if err := os.Chmod(c.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("data folder %s is open to other users (mode %o) and cannot be restricted to 0700: %w", c.DataDir, info.Mode().Perm(), err)
+	}
+	return true, nil
+}
+
 func readFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -312,3 +312,29 @@ func TestLeaseEndDays(t *testing.T) {
 		}
 	}
 }
+
+// TestSecureDataDir: a data folder open to others is restricted to 0700;
+// one that is already private is left alone; a missing one is not made.
+func TestSecureDataDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{DataDir: dir}
+	if changed, err := c.SecureDataDir(); !changed || err != nil {
+		t.Fatalf("open folder: changed %v, %v", changed, err)
+	}
+	if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
+		t.Errorf("mode %o, want 700", info.Mode().Perm())
+	}
+	if changed, err := c.SecureDataDir(); changed || err != nil {
+		t.Errorf("private folder: changed %v, %v", changed, err)
+	}
+	missing := &Config{DataDir: filepath.Join(dir, "none")}
+	if changed, err := missing.SecureDataDir(); changed || err != nil {
+		t.Errorf("missing folder: changed %v, %v", changed, err)
+	}
+	if _, err := os.Stat(missing.DataDir); err == nil {
+		t.Error("a missing data folder was made")
+	}
+}

@@ -2,6 +2,8 @@ package ledger_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -35,5 +37,35 @@ func TestOpenRedactsURL(t *testing.T) {
 				t.Errorf("error shows the password: %v", err)
 			}
 		})
+	}
+}
+
+// TestSQLiteFilesPrivate: the database and its -wal and -shm files are
+// 0600 while drafter writes, whether drafter creates the database or finds
+// it open to others.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "drafter.db")
+		if existing {
+			if err := os.WriteFile(path, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, side := range []string{"-wal", "-shm"} {
+				if err := os.WriteFile(path+side, nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		st := ledgertest.OpenURL(t, "sqlite:"+path) // migrates: writes
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			info, err := os.Stat(p)
+			if err != nil {
+				t.Fatalf("existing %v: %v", existing, err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("existing %v: %s: %o, want 600", existing, filepath.Base(p), info.Mode().Perm())
+			}
+		}
+		st.Close()
 	}
 }
