@@ -162,6 +162,8 @@ func TestAdminWriteGuards(t *testing.T) {
 		{"trailing data", `{"job":"originate","date":"2026-03-03"} {"job":"originate"}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "after the JSON object"},
 		{"trailing garbage", `{"job":"originate","date":"2026-03-03"}x`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "after the JSON object"},
 		{"unknown field", `{"job":"originate","date":"2026-03-03","force":true}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "unknown field"},
+		{"field twice", `{"job":"originate","date":"2026-03-03","job":"statements"}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "twice"},
+		{"field in another case", `{"job":"originate","date":"2026-03-03","Scope":"x"}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "unknown field"},
 		{"empty body", ``, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "empty"},
 		{"huge body", `{"job":"originate","date":"2026-03-03","reason":"` + strings.Repeat("a", server.MaxBody) + `"}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusRequestEntityTooLarge, "request body"},
 		{"free-text scope after success", `{"job":"statements","date":"2026-03-02","scope":"x"}`, map[string]string{"Authorization": auth, "Content-Type": json}, http.StatusBadRequest, "account:ACCOUNT_ID"},
