@@ -16,6 +16,7 @@ import (
 	"github.com/moov-io/base"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -943,13 +944,17 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			origTrace, origRDFI = a.OriginalTrace, a.OriginalDFI
 			// The refused NOC's data may be the very thing that is wrong
 			// (C65), so it is kept as text only.
-			c.CorrectedData = CorrectedData{Text: strings.TrimSpace(inboundMaskText(data))}
+			c.CorrectedData = CorrectedData{Text: strings.TrimSpace(inboundMaskText(a.ChangeCode, data))}
 		}
 		if err := p.checkOriginal(line+1, "addenda98", origTrace, origRDFI); err != nil {
 			return err
 		}
 		c.Trace, c.OriginalTrace, c.OriginalRDFI = strings.TrimSpace(trace), origTrace, origRDFI
-		c.Raw = raw + addendaRec[:35] + inboundMaskText(data) + addendaRec[64:]
+		layout := c.ChangeCode
+		if c.Refused {
+			layout = c.RefusedChangeCode
+		}
+		c.Raw = raw + addendaRec[:35] + inboundMaskText(layout, data) + addendaRec[64:]
 		in.Corrections = append(in.Corrections, c)
 	default:
 		return p.fail(line, "entry addenda", "the entry has no addenda 99 or 98")
@@ -997,7 +1002,7 @@ func (p *inboundParser) checkOriginal(line int, record, trace, rdfi string) *Par
 // characters, positions 36-64) per its change code, the layouts of NACHA
 // Appendix Five. problem is empty when the data fits the code.
 func parseCorrectedData(code, data string) (CorrectedData, string) {
-	cd := CorrectedData{Text: strings.TrimSpace(inboundMaskText(data))}
+	cd := CorrectedData{Text: strings.TrimSpace(inboundMaskText(code, data))}
 	fields := strings.Fields(data)
 	account := func(s string) string {
 		if len(s) > 17 {
@@ -1136,45 +1141,27 @@ func inboundDigits(s string) bool {
 	return s != ""
 }
 
-func inboundLast4(s string) string {
-	if len(s) <= 4 {
-		return s
-	}
-	return s[len(s)-4:]
-}
+func inboundLast4(s string) string { return mask.Tail(s) }
 
-// inboundMask shows the last four characters: ****6789.
-func inboundMask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "****" + inboundLast4(s)
-}
+// inboundMask shows the last four characters (package mask): ****6789.
+func inboundMask(s string) string { return mask.Number(s) }
 
 // inboundMaskEntry masks the DFI account number (positions 13-29) of an
 // entry detail record, keeping the record 94 characters.
 func inboundMaskEntry(rec string) string {
-	field := []byte(rec[12:29])
-	keep := 0
-	for i := len(field) - 1; i >= 0; i-- {
-		if field[i] == ' ' {
-			continue
-		}
-		if keep < 4 {
-			keep++
-			continue
-		}
-		field[i] = '*'
-	}
-	return rec[:12] + string(field) + rec[29:]
+	return rec[:12] + mask.InPlace(rec[12:29]) + rec[29:]
 }
 
-// inboundMaskText masks, in corrected data, every token of five or more
-// characters that holds a digit and is not a valid routing number: the
-// account numbers (and IDs) a NOC carries. Names stay readable. The result
-// has the length of data.
-func inboundMaskText(data string) string {
+// inboundMaskText masks corrected data laid out for change code: the
+// account number field of C01, C03, C06 and C07 because it is that field,
+// whatever it looks like; then every other token of five or more characters
+// that holds a digit and is not a valid routing number (IDs). Names stay
+// readable. The result has the length of data.
+func inboundMaskText(code, data string) string {
 	out := []byte(data)
+	if s, e := inboundAccountSpan(code, data); e > s {
+		copy(out[s:e], mask.InPlace(data[s:e]))
+	}
 	first := true
 	for i := 0; i < len(out); {
 		if out[i] == ' ' {
@@ -1192,14 +1179,48 @@ func inboundMaskText(data string) string {
 		}
 		first = false
 		tok := string(out[start:j])
-		if len(tok) >= 5 && strings.ContainsAny(tok, "0123456789") && ValidRouting(tok) != nil {
-			for k := start; k < j-4; k++ {
-				out[k] = '*'
-			}
+		if len(tok) >= 5 && strings.ContainsAny(tok, "0123456789") && !strings.Contains(tok, "*") && ValidRouting(tok) != nil {
+			copy(out[start:j], mask.InPlace(tok))
 		}
 		i = j
 	}
 	return string(out)
+}
+
+// inboundAccountSpan returns where the account number is in corrected data
+// of change code: the first field of C01 and C06, the second of C03, the
+// first after the 9-digit routing number of C07; 0, 0 for other codes.
+func inboundAccountSpan(code, data string) (int, int) {
+	from, nth := 0, 0
+	switch code {
+	case "C01", "C06":
+	case "C03":
+		nth = 1
+	case "C07":
+		if len(data) <= 9 {
+			return 0, 0
+		}
+		from = 9
+	default:
+		return 0, 0
+	}
+	i := from
+	for f := 0; ; f++ {
+		for i < len(data) && data[i] == ' ' {
+			i++
+		}
+		if i >= len(data) {
+			return 0, 0
+		}
+		j := i
+		for j < len(data) && data[j] != ' ' {
+			j++
+		}
+		if f == nth {
+			return i, j
+		}
+		i = j
+	}
 }
 
 // inboundWords turns moov-io/ach's Go field names into words:

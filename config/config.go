@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,6 +24,7 @@ import (
 	"github.com/drafterhq/drafter/bank"
 	"github.com/drafterhq/drafter/mail"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/redact"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -81,8 +83,10 @@ type Config struct {
 
 	AdminAddr  string
 	AdminToken string
-	LogFormat  string // json | console | auto
-	LogLevel   string
+	// AdminOrigins are the browser origins allowed to call the admin API.
+	AdminOrigins []string
+	LogFormat    string // json | console | auto
+	LogLevel     string
 
 	// Schedule of drafter serve: a cron spec per job ("off" disables it),
 	// the jobs that fire on banking days only, and how far back missed
@@ -108,6 +112,9 @@ type Config struct {
 	// dependency (storage, mail) stop a run, failed with the cause.
 	MaxConsecutiveFailures int
 }
+
+// MinAdminTokenLength is the shortest DRAFTER_ADMIN_TOKEN accepted.
+const MinAdminTokenLength = 32
 
 // Setting describes one setting for --help and errors.
 type Setting struct {
@@ -163,7 +170,8 @@ var Settings = []Setting{
 	{"DRAFTER_PGP_PRIVATE_KEY", "", "drafter's OpenPGP private key file: signs outbound files, decrypts inbound ones"},
 	{"DRAFTER_PGP_PASSPHRASE", "", "passphrase of DRAFTER_PGP_PRIVATE_KEY (never logged)"},
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
-	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API (without it the API listens on loopback only)"},
+	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API, at least 32 characters (without it the API listens on loopback only and its write endpoints are off)"},
+	{"DRAFTER_ADMIN_ORIGINS", "", "browser origins allowed to call the admin API, comma-separated, such as https://ops.example.com (empty: none; a request with another Origin is refused)"},
 	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
 	{"DRAFTER_SCHEDULE_ORIGINATE", "0 16 * * *", "cron spec of the originate job (before the ODFI's cutoff); off disables it"},
 	{"DRAFTER_SCHEDULE_STATEMENTS", "0 1 * * *", "cron spec of the statements job; off disables it"},
@@ -235,15 +243,15 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	c.DataDir = abs
 	c.DatabaseURL = or(get("DRAFTER_DATABASE_URL"), "sqlite:"+filepath.Join(abs, "drafter.db"))
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return nil, &Error{"DRAFTER_DATABASE_URL", redact(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
+		return nil, &Error{"DRAFTER_DATABASE_URL", redact.URL(c.DatabaseURL), "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"}
 	}
 	c.StorageURL = or(get("DRAFTER_STORAGE_URL"), "file://"+filepath.Join(abs, "docs"))
 	if err := storage.CheckURL(c.StorageURL); err != nil {
-		return nil, &Error{"DRAFTER_STORAGE_URL", redact(c.StorageURL), "file:///ABS/PATH or s3://BUCKET/PREFIX?region=...: " + err.Error()}
+		return nil, &Error{"DRAFTER_STORAGE_URL", redact.URL(c.StorageURL), "file:///ABS/PATH or s3://BUCKET/PREFIX?region=...: " + err.Error()}
 	}
 	c.MailURL = or(get("DRAFTER_MAIL_URL"), "pickup://"+filepath.Join(abs, "outbox"))
 	if err := mail.CheckURL(c.MailURL); err != nil {
-		return nil, &Error{"DRAFTER_MAIL_URL", redact(c.MailURL), "smtp://USER:PASS@HOST:587?starttls=required, smtps://... or pickup:///ABS/PATH: " + err.Error()}
+		return nil, &Error{"DRAFTER_MAIL_URL", redact.URL(c.MailURL), "smtp://USER:PASS@HOST:587?starttls=required, smtps://... or pickup:///ABS/PATH: " + err.Error()}
 	}
 	c.EncryptionKey = get("DRAFTER_ENCRYPTION_KEY")
 	zone := get("DRAFTER_ZONE")
@@ -332,6 +340,18 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 	}
 	c.AdminAddr = get("DRAFTER_ADMIN_ADDR")
 	c.AdminToken = get("DRAFTER_ADMIN_TOKEN")
+	if c.AdminToken != "" && len(c.AdminToken) < MinAdminTokenLength {
+		return nil, &Error{"DRAFTER_ADMIN_TOKEN", "(hidden)", fmt.Sprintf("a random token of at least %d characters, such as the output of `openssl rand -hex 32` (this one has %d)", MinAdminTokenLength, len(c.AdminToken))}
+	}
+	for o := range strings.SplitSeq(get("DRAFTER_ADMIN_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			return nil, &Error{"DRAFTER_ADMIN_ORIGINS", o, "origins as scheme://host[:port], such as https://ops.example.com, comma-separated"}
+		}
+		c.AdminOrigins = append(c.AdminOrigins, strings.TrimSuffix(o, "/"))
+	}
 	if err := c.loadSchedule(get); err != nil {
 		return nil, err
 	}
@@ -521,6 +541,21 @@ func (c *Config) Key(create bool) (string, error) {
 	return text, f.Sync()
 }
 
+// SecureDataDir restricts the data folder, when it exists, to drafter's
+// user (0700): it holds the SQLite database, the key file, documents and
+// email. It reports whether it tightened the folder's permissions; an error
+// says it could not (the caller warns and goes on).
+func (c *Config) SecureDataDir() (bool, error) {
+	info, err := os.Stat(c.DataDir)
+	if err != nil || !info.IsDir() || info.Mode().Perm()&0o077 == 0 {
+		return false, nil
+	}
+	if err := os.Chmod(c.DataDir, 0o700); err != nil {
+		return false, fmt.Errorf("data folder %s is open to other users (mode %o) and cannot be restricted to 0700: %w", c.DataDir, info.Mode().Perm(), err)
+	}
+	return true, nil
+}
+
 func readFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -553,27 +588,6 @@ func or(v, def string) string {
 		return v
 	}
 	return def
-}
-
-// redact hides the user information (user and password) of a URL for
-// messages; it works on text, so an unparsable URL is redacted too. It hides
-// everything up to the last @ before the query: a password typed without
-// percent-encoding may hold @ or /, and hiding a path too is harmless.
-func redact(s string) string {
-	j := strings.Index(s, "://")
-	if j < 0 {
-		return s
-	}
-	rest := s[j+3:]
-	authority := rest
-	if k := strings.IndexAny(rest, "?#"); k >= 0 {
-		authority = rest[:k]
-	}
-	i := strings.LastIndex(authority, "@")
-	if i < 0 {
-		return s
-	}
-	return s[:j+3] + "***" + rest[i:]
 }
 
 // ParseFeeCaps reads DRAFTER_RETURNED_FEE_CAPS: comma-separated STATE=DOLLARS

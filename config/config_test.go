@@ -241,17 +241,25 @@ func TestOriginatorIsCheckedOne(t *testing.T) {
 	}
 }
 
+// TestRedact: no bad URL setting shows its password in the error.
 func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"postgres://drafter:pw@db:5432/d":      "postgres://***@db:5432/d",
-		"smtp://u:p@ss@host:587?x=1":           "smtp://***@host:587?x=1",
-		"smtp://u:pa/ss@host":                  "smtp://***@host",
-		"file:///var/lib/drafter/docs":         "file:///var/lib/drafter/docs",
-		"s3://bucket/prefix?endpoint=http://h": "s3://bucket/prefix?endpoint=http://h",
-		"sqlite:/tmp/x.db":                     "sqlite:/tmp/x.db",
+	for _, tc := range []struct{ setting, url string }{
+		{"DRAFTER_DATABASE_URL", "mysql://drafter:hunter2@db:5432/d"},
+		{"DRAFTER_DATABASE_URL", "mysql://db/d?password=hunter2"},
+		{"DRAFTER_STORAGE_URL", "s3://key:hunter2@bucket/prefix?bogus=1"},
+		{"DRAFTER_STORAGE_URL", "s3://key:hunter2@bucket:x/prefix"},
+		{"DRAFTER_STORAGE_URL", "s3://bucket/prefix?bogus=1&password=hunter2"},
+		{"DRAFTER_MAIL_URL", "smtp://u:p@hunter2@host:587?starttls=maybe"},
+		{"DRAFTER_MAIL_URL", "smtp://u:pa/hunter2@host"},
+		{"DRAFTER_MAIL_URL", "smtp://u:hunter2@host:5x7"},
 	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		_, err := Load(map[string]string{"DRAFTER_DATA_DIR": t.TempDir(), tc.setting: tc.url}, envOf(nil), "")
+		if err == nil || !strings.Contains(err.Error(), tc.setting) {
+			t.Errorf("%s=%s: %v, want an error naming the setting", tc.setting, tc.url, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s=%s: error shows the password: %v", tc.setting, tc.url, err)
 		}
 	}
 }
@@ -308,5 +316,31 @@ func TestLeaseEndDays(t *testing.T) {
 		if got := fmt.Sprint(c.LeaseEndDays); got != want {
 			t.Errorf("DRAFTER_LEASE_END_DAYS=%q: %s, want %s", v, got, want)
 		}
+	}
+}
+
+// TestSecureDataDir: a data folder open to others is restricted to 0700;
+// one that is already private is left alone; a missing one is not made.
+func TestSecureDataDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := &Config{DataDir: dir}
+	if changed, err := c.SecureDataDir(); !changed || err != nil {
+		t.Fatalf("open folder: changed %v, %v", changed, err)
+	}
+	if info, _ := os.Stat(dir); info.Mode().Perm() != 0o700 {
+		t.Errorf("mode %o, want 700", info.Mode().Perm())
+	}
+	if changed, err := c.SecureDataDir(); changed || err != nil {
+		t.Errorf("private folder: changed %v, %v", changed, err)
+	}
+	missing := &Config{DataDir: filepath.Join(dir, "none")}
+	if changed, err := missing.SecureDataDir(); changed || err != nil {
+		t.Errorf("missing folder: changed %v, %v", changed, err)
+	}
+	if _, err := os.Stat(missing.DataDir); err == nil {
+		t.Error("a missing data folder was made")
 	}
 }

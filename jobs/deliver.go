@@ -20,6 +20,7 @@ import (
 	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/mail"
+	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
 	"github.com/drafterhq/drafter/storage"
 )
@@ -502,20 +503,9 @@ func decodePayload(m ledger.OutboxMessage, v any) error {
 	return nil
 }
 
-// maskAccount shows an account number as ****1234: the last four letters
-// or digits.
-func maskAccount(id string) mail.Masked {
-	var keep []rune
-	for _, r := range id {
-		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			keep = append(keep, r)
-		}
-	}
-	if len(keep) > 4 {
-		keep = keep[len(keep)-4:]
-	}
-	return mail.Masked("****" + string(keep))
-}
+// maskAccount shows an account number as ****1234 (package mask: at most
+// the last four letters or digits, never the whole number).
+func maskAccount(id string) mail.Masked { return mail.Masked("****" + mask.Tail(id)) }
 
 // payloadPayment is the payment a message's payload names.
 func (c *delivery) payloadPayment(ctx context.Context, r *Run, m ledger.OutboxMessage) (ledger.MailPayment, error) {

@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/drafterhq/drafter/mask"
 )
 
 // Cipher encrypts bank account numbers at rest with AES-256-GCM and makes a
@@ -125,13 +127,10 @@ func (c *Cipher) MAC(plain string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Mask shows only the last four digits of an account number: ****6789.
-func Mask(last4 string) string { return "****" + last4 }
+// Mask shows the stored tail of an account number (Last4): ****6789.
+func Mask(last4 string) string { return mask.Stored(last4) }
 
-// Last4 returns the last four characters of an account number.
-func Last4(number string) string {
-	if len(number) <= 4 {
-		return number
-	}
-	return number[len(number)-4:]
-}
+// Last4 returns the part of an account number that may be shown and is
+// stored beside its ciphertext (mask.Tail): the last four characters, fewer
+// for a short number (a 5-digit number keeps 2), never the whole number.
+func Last4(number string) string { return mask.Tail(number) }

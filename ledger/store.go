@@ -18,6 +18,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	_ "modernc.org/sqlite"             // SQLite driver "sqlite"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -48,10 +50,13 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 				return nil, fmt.Errorf("open database: %w", err)
 			}
 		}
+		if err := privateSQLiteFiles(sqlitePath(dsn)); err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
 	}
 	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database %s: %w", redact.URL(rawURL), redact.Error(err, rawURL))
 	}
 	if d.name == "sqlite" {
 		// One connection: SQLite has one writer, and a single connection
@@ -67,7 +72,7 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redactURL(rawURL), err)
+		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), redact.Error(err, rawURL))
 	}
 	return &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}, nil
 }
@@ -98,20 +103,40 @@ func parseDatabaseURL(rawURL string) (dialect, string, error) {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		return postgresDialect, rawURL, nil
 	}
-	return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redactURL(rawURL))
+	return dialect{}, "", fmt.Errorf("database URL %q: want sqlite:PATH or postgres://USER@HOST/DB", redact.URL(rawURL))
+}
+
+// privateSQLiteFiles makes the database file, and its -wal and -shm files
+// if they exist, readable by drafter's user only (0600): they hold names,
+// addresses and emails. A new database file is created 0600 before SQLite
+// opens it, and SQLite gives the -wal and -shm files the database file's
+// permissions.
+func privateSQLiteFiles(path string) error {
+	if path == "" || strings.HasPrefix(path, ":") {
+		return nil // in memory
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil || info.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, info.Mode().Perm()&0o700); err != nil {
+			return fmt.Errorf("%s is readable by other users (mode %o) and drafter cannot restrict it: %w (run chmod 600 on it as its owner)", p, info.Mode().Perm(), err)
+		}
+	}
+	return nil
 }
 
 func sqlitePath(dsn string) string {
 	p, _, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
 	return p
-}
-
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
 }
 
 // Close closes the database.

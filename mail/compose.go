@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -66,14 +67,9 @@ type Masked string
 
 var maskedForm = regexp.MustCompile(`^\*{4}[0-9A-Za-z]{1,4}$`)
 
-// Mask hides all but the last four characters of number: "****6789".
-func Mask(number string) Masked {
-	number = strings.TrimSpace(number)
-	if len(number) > 4 {
-		number = number[len(number)-4:]
-	}
-	return Masked("****" + number)
-}
+// Mask shows the stored tail of a number (at most its last four
+// characters, fewer for a short number, see package mask): "****6789".
+func Mask(last4 string) Masked { return Masked(mask.Stored(last4)) }
 
 func (m Masked) valid() bool { return maskedForm.MatchString(string(m)) }
 

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // Address is a mailbox: a display name (any Unicode, may be empty) and an
@@ -106,9 +108,9 @@ func Open(rawURL string, opts Options) (Sender, error) {
 	case "pickup":
 		return openPickup(u)
 	case "":
-		return nil, fmt.Errorf("open mail transport %s: missing scheme: want smtp://, smtps:// or pickup://", u.Redacted())
+		return nil, fmt.Errorf("open mail transport %s: missing scheme: want smtp://, smtps:// or pickup://", redact.URL(u.String()))
 	default:
-		return nil, fmt.Errorf("open mail transport %s: unknown scheme %q: want smtp, smtps or pickup", u.Redacted(), u.Scheme)
+		return nil, fmt.Errorf("open mail transport %s: unknown scheme %q: want smtp, smtps or pickup", redact.URL(u.String()), u.Scheme)
 	}
 }
 
@@ -125,29 +127,23 @@ func CheckURL(rawURL string) error {
 	case "smtp", "smtps":
 		// Building the client checks every parameter; it does not connect.
 		if _, err := newSMTP(u, Options{}); err != nil {
-			return fmt.Errorf("%s: %w", u.Redacted(), err)
+			return fmt.Errorf("%s: %w", redact.URL(u.String()), err)
 		}
 		return nil
 	case "pickup":
 		if err := checkPickup(u); err != nil {
-			return fmt.Errorf("%s: %w", u.Redacted(), err)
+			return fmt.Errorf("%s: %w", redact.URL(u.String()), err)
 		}
 		return nil
 	case "":
-		return fmt.Errorf("%s: missing scheme: want smtp://, smtps:// or pickup://", u.Redacted())
+		return fmt.Errorf("%s: missing scheme: want smtp://, smtps:// or pickup://", redact.URL(u.String()))
 	default:
-		return fmt.Errorf("%s: unknown scheme %q: want smtp, smtps or pickup", u.Redacted(), u.Scheme)
+		return fmt.Errorf("%s: unknown scheme %q: want smtp, smtps or pickup", redact.URL(u.String()), u.Scheme)
 	}
 }
 
-// Redact returns rawURL with any password replaced by "xxxxx", for logs.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
-}
+// Redact returns rawURL fit for logs (redact.URL).
+func Redact(rawURL string) string { return redact.URL(rawURL) }
 
 // checkParams reports the first query parameter of u not in allowed.
 func checkParams(u *url.URL, allowed ...string) error {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // Pickup is the Sender for a pickup folder (pickup:///abs/path): each
@@ -24,7 +26,9 @@ func NewPickup(dir string) (*Pickup, error) {
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("pickup folder %q: want an absolute path, as in pickup:///var/lib/drafter/outbox", dir)
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// 0700, files 0600: a relay that picks the messages up runs as
+	// drafter's user (or use SMTP).
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create pickup folder: %w", err)
 	}
 	return &Pickup{dir: filepath.Clean(dir)}, nil
@@ -32,7 +36,7 @@ func NewPickup(dir string) (*Pickup, error) {
 
 func openPickup(u *url.URL) (*Pickup, error) {
 	if err := checkPickup(u); err != nil {
-		return nil, fmt.Errorf("open mail transport %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("open mail transport %s: %w", redact.URL(u.String()), err)
 	}
 	return NewPickup(u.Path)
 }

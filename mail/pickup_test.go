@@ -154,3 +154,27 @@ func TestNewPickupNeedsAbsolutePath(t *testing.T) {
 		t.Error("relative path accepted")
 	}
 }
+
+// TestPickupPermissions: the pickup folder drafter makes is 0700 and each
+// message 0600: email holds names, amounts and statements, and the relay
+// that picks it up runs as drafter's user.
+func TestPickupPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "outbox")
+	p, err := NewPickup(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := kindsToSend(t)[0]
+	if err := p.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, p.Path(m.ID): 0o600} {
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s: %o, want %o", path, info.Mode().Perm(), want)
+		}
+	}
+}

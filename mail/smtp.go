@@ -15,6 +15,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // SMTP is the Sender for an SMTP server (smtp:// with STARTTLS, smtps://
@@ -54,7 +56,7 @@ var authTypes = map[string]gomail.SMTPAuthType{
 func openSMTP(u *url.URL, opts Options) (*SMTP, error) {
 	s, err := newSMTP(u, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open mail transport %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("open mail transport %s: %w", redact.URL(u.String()), err)
 	}
 	return s, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/drafterhq/drafter/mask"
 )
 
 // FieldError is one problem with one field of an account: Field is the JSON
@@ -70,5 +72,5 @@ func maskAccountNumber(n string) string {
 	if len(n) <= 4 {
 		return strings.Repeat("*", len(n))
 	}
-	return "****" + n[len(n)-4:]
+	return mask.Number(n)
 }

@@ -1,14 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,9 +41,19 @@ type Admin struct {
 	Locker  Locker
 	Metrics *Metrics
 	// Token is the bearer token every /api and /metrics request must
-	// carry; empty means no check (then CheckListen allows loopback only).
+	// carry. Empty: the read-only endpoints answer without it (CheckListen
+	// then allows loopback only) and every state-changing request is
+	// refused: the write API is off.
 	Token string
-	Log   zerolog.Logger
+	// Addr is the configured admin address (host:port). Requests whose
+	// Host header names another host are refused (DNS rebinding), unless
+	// Addr listens on every interface (0.0.0.0, ::), where a token is
+	// required anyway. Empty: no Host check.
+	Addr string
+	// Origins are the browser origins (scheme://host[:port]) allowed to
+	// call the API; a request carrying any other Origin is refused.
+	Origins []string
+	Log     zerolog.Logger
 	// RunContext is the context of the runs the API starts (serve cancels
 	// it after the shutdown grace).
 	RunContext context.Context
@@ -50,8 +64,11 @@ type Admin struct {
 // NewAdmin returns the admin API over env.
 func NewAdmin(env *jobs.Env, reg jobs.Registry, locker Locker, metrics *Metrics) *Admin {
 	return &Admin{Env: env, Jobs: reg, Locker: locker, Metrics: metrics, Token: env.Config.AdminToken, Log: env.Log,
-		RunContext: context.Background()}
+		Addr: env.Config.AdminAddr, Origins: env.Config.AdminOrigins, RunContext: context.Background()}
 }
+
+// MinTokenLength is the shortest admin token drafter accepts.
+const MinTokenLength = config.MinAdminTokenLength
 
 // CheckListen refuses to serve the API on a non-loopback address without
 // a token.
@@ -72,7 +89,7 @@ func CheckListen(addr, token string) error {
 	return &config.Error{Setting: "DRAFTER_ADMIN_TOKEN", Want: fmt.Sprintf("a bearer token to serve the admin API on %s, which is not a loopback address (or set DRAFTER_ADMIN_ADDR to 127.0.0.1:PORT)", addr)}
 }
 
-// Handler returns the API's routes.
+// Handler returns the API's routes, behind the Host and Origin checks.
 func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -84,10 +101,117 @@ func (a *Admin) Handler() http.Handler {
 	}
 	mux.Handle("GET /api/v1/runs", a.auth(http.HandlerFunc(a.listRuns)))
 	mux.Handle("GET /api/v1/runs/{id}", a.auth(http.HandlerFunc(a.showRun)))
-	mux.Handle("POST /api/v1/runs", a.auth(http.HandlerFunc(a.startRun)))
-	mux.Handle("POST /api/v1/runs/{id}/rerun", a.auth(http.HandlerFunc(a.rerun)))
-	mux.Handle("POST /api/v1/runs/{id}/restart", a.auth(http.HandlerFunc(a.restart)))
-	return mux
+	mux.Handle("POST /api/v1/runs", a.write(http.HandlerFunc(a.startRun)))
+	mux.Handle("POST /api/v1/runs/{id}/rerun", a.write(http.HandlerFunc(a.rerun)))
+	mux.Handle("POST /api/v1/runs/{id}/restart", a.write(http.HandlerFunc(a.restart)))
+	return a.guard(mux)
+}
+
+// Server limits of the admin API: a slow or idle client cannot hold a
+// connection (or a file descriptor) for long, and at most MaxConns
+// connections are open at once, so clients cannot use up the process's open
+// files that its runs need.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 60 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxConns          = 64
+)
+
+// Server returns the HTTP server of the API, with its timeouts. Serve it on
+// a listener wrapped by LimitListener.
+func (a *Admin) Server() *http.Server {
+	return &http.Server{Handler: a.Handler(), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout, MaxHeaderBytes: 64 << 10,
+		ErrorLog: stdLogger(a.Log)}
+}
+
+// guard refuses requests whose Host is not the admin address (a DNS
+// rebinding page reaches a loopback server under its own name) and
+// requests from browser origins not allowed (a page in the operator's
+// browser).
+func (a *Admin) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.hostAllowed(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf("Host %q is not this server's admin address (DRAFTER_ADMIN_ADDR=%s): call it by that address", r.Host, a.Addr))
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !a.originAllowed(o) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("Origin %q is not allowed: list it in DRAFTER_ADMIN_ORIGINS to call the API from a browser page", o))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *Admin) hostAllowed(hostHeader string) bool {
+	if a.Addr == "" {
+		return true
+	}
+	ah, ap, err := net.SplitHostPort(a.Addr)
+	if err != nil {
+		return false
+	}
+	if ip := net.ParseIP(ah); ah == "" || (ip != nil && ip.IsUnspecified()) {
+		// Every interface: any name may reach it, and every endpoint but
+		// the health checks needs the token (CheckListen).
+		return true
+	}
+	h, p, err := net.SplitHostPort(hostHeader)
+	if err != nil {
+		h, p = hostHeader, "80"
+	}
+	if p != ap {
+		return false
+	}
+	h = strings.TrimSuffix(strings.ToLower(h), ".")
+	if strings.EqualFold(h, ah) {
+		return true
+	}
+	if isLoopback(ah) {
+		return h == "localhost" || (net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback())
+	}
+	hip, aip := net.ParseIP(h), net.ParseIP(ah)
+	return hip != nil && aip != nil && hip.Equal(aip)
+}
+
+func (a *Admin) originAllowed(origin string) bool {
+	for _, o := range a.Origins {
+		if strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// write guards a state-changing endpoint: the token is required, and the
+// body must be declared JSON (a browser sends text/plain and form bodies
+// cross-origin without asking; application/json it must ask for).
+func (a *Admin) write(next http.Handler) http.Handler {
+	authed := a.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
+			return
+		}
+		next.ServeHTTP(w, r)
+	}))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Token == "" {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("the write API is off: no DRAFTER_ADMIN_TOKEN is set; set it to a random token of at least %d characters (such as the output of `openssl rand -hex 32`) and call with Authorization: Bearer TOKEN", MinTokenLength))
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 // Wait waits for the runs the API started.
@@ -99,7 +223,7 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 	}
 	want := sha256.Sum256([]byte(a.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearer(r.Header.Get("Authorization"))
 		// Compare digests so that neither the content nor the length of
 		// the token shows in the timing.
 		g := sha256.Sum256([]byte(got))
@@ -112,18 +236,46 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 	})
 }
 
+// bearer returns the token of an Authorization header of the Bearer scheme,
+// whose name is case-insensitive (RFC 9110, 11.1).
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+// ready checks the dependencies. Without the token (and with none
+// configured) it says only ok or failing per dependency: errors name
+// database users, hosts and buckets. With the token it gives the errors.
 func (a *Admin) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
+	tok, _ := bearer(r.Header.Get("Authorization"))
+	detail := a.Token != "" && tokenEqual(tok, a.Token)
 	checks := map[string]string{"database": "ok", "storage": "ok"}
 	code := http.StatusOK
+	failed := func(name string, err error) {
+		code = http.StatusServiceUnavailable
+		checks[name] = "failing"
+		if detail {
+			checks[name] = "failing: " + err.Error()
+		}
+		a.Log.Warn().Err(err).Str("dependency", name).Msg("readyz")
+	}
 	if err := a.Env.Store.Ping(ctx); err != nil {
-		checks["database"], code = err.Error(), http.StatusServiceUnavailable
+		failed("database", err)
 	}
 	if _, err := a.Env.Docs.Stat(ctx, "readyz/probe"); err != nil && !errors.Is(err, storage.ErrNotFound) {
-		checks["storage"], code = err.Error(), http.StatusServiceUnavailable
+		failed("storage", err)
 	}
 	writeJSON(w, code, checks)
+}
+
+func tokenEqual(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
 func (a *Admin) listRuns(w http.ResponseWriter, r *http.Request) {
@@ -213,8 +365,26 @@ func (a *Admin) startRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "date: want a business date as YYYY-MM-DD: "+err.Error())
 		return
 	}
+	scope, err := ParseScope(req.Scope)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "scope: "+err.Error())
+		return
+	}
+	if scope.Account != "" {
+		if !accountScoped[req.Job] {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("scope: %s runs for every account; it cannot be scoped to one", req.Job))
+			return
+		}
+		if done, err := a.completed(r.Context(), req.Job, d, req.DryRun); err != nil {
+			a.fail(w, err)
+			return
+		} else if done != 0 {
+			writeError(w, http.StatusConflict, fmt.Sprintf("%s %s already succeeded (run %d): to run it again for one account, POST /api/v1/runs/%d/rerun with a reason and the account", req.Job, d, done, done))
+			return
+		}
+	}
 	who := operator(r)
-	a.begin(w, r, job, ledger.RunSpec{Job: req.Job, BusinessDate: d, Scope: req.Scope, DryRun: req.DryRun, Trigger: "operator",
+	a.begin(w, r, job, ledger.RunSpec{Job: req.Job, BusinessDate: d, Scope: scope.String(), DryRun: req.DryRun, Trigger: "operator",
 		TriggeredBy: who, Reason: req.Reason, Owner: a.Env.Owner}, "start")
 }
 
@@ -243,7 +413,12 @@ func (a *Admin) rerun(w http.ResponseWriter, r *http.Request) {
 	}
 	scope := prev.Scope
 	if req.Account != "" {
-		scope = "account:" + req.Account
+		sc, err := ParseScope("account:" + req.Account)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "account: "+err.Error())
+			return
+		}
+		scope = sc.String()
 	}
 	a.begin(w, r, job, ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
 		TriggeredBy: operator(r), Reason: req.Reason, Owner: a.Env.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}}, "rerun")
@@ -378,14 +553,86 @@ func runID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
+// MaxBody is the largest request body the API reads.
+const MaxBody = 16 << 10
+
+// decode reads one JSON object into v: a bounded body, no unknown field,
+// nothing after the object.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "request body: "+err.Error())
+	if err := DecodeBody(http.MaxBytesReader(w, r.Body, MaxBody), v); err != nil {
+		code := http.StatusBadRequest
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			code = http.StatusRequestEntityTooLarge
+		}
+		writeError(w, code, "request body: "+err.Error())
 		return false
 	}
 	return true
+}
+
+// DecodeBody decodes the one JSON object of body into v (a pointer to a
+// struct), refusing unknown fields, fields named in another case or given
+// twice (encoding/json would take the last), and trailing data.
+func DecodeBody(body io.Reader, v any) error {
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	if err := checkFieldNames(data, v); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return errors.New("empty: want a JSON object")
+		}
+		return err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return fmt.Errorf("after the JSON object: %w", err)
+		}
+		return errors.New("data after the JSON object: send exactly one object")
+	}
+	return nil
+}
+
+// checkFieldNames refuses a top-level field of data that is not one of v's
+// JSON names exactly, or that comes twice. Data that is no object is left
+// to the decoder to refuse.
+func checkFieldNames(data []byte, v any) error {
+	names := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case !names[key]:
+			return fmt.Errorf("unknown field %q", key)
+		case seen[key]:
+			return fmt.Errorf("field %q given twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/drafterhq/drafter/server"
 )
 
-const testToken = "s3cret-admin-token"
+const testToken = "s3cret-admin-token-of-32-characters"
 
 // partialJob fails one item: its runs end partial.
 type partialJob struct{}
@@ -33,7 +32,7 @@ func (partialJob) Run(ctx context.Context, r *jobs.Run) (any, error) {
 
 type apiClient struct {
 	t     *testing.T
-	srv   *httptest.Server
+	url   string
 	admin *server.Admin
 	token string
 }
@@ -45,9 +44,12 @@ func (c *apiClient) do(method, path, operator string, body any) (int, map[string
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, c.srv.URL+path, rd)
+	req, err := http.NewRequest(method, c.url+path, rd)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -90,13 +92,12 @@ func TestAdminAPI(t *testing.T) {
 			reg["returns"] = partialJob{}
 			metrics := server.NewMetrics(env.Store, env.Config.Zone, env.Log)
 			admin := server.NewAdmin(env, reg, server.LockerFor(env.Store), metrics)
-			srv := httptest.NewServer(admin.Handler())
-			defer srv.Close()
-			c := &apiClient{t: t, srv: srv, admin: admin, token: testToken}
+			srv := serveAdmin(t, admin)
+			c := &apiClient{t: t, url: srv, admin: admin, token: testToken}
 
 			// Tokens.
 			for _, tok := range []string{"", "wrong", testToken + "x"} {
-				bad := &apiClient{t: t, srv: srv, token: tok}
+				bad := &apiClient{t: t, url: srv, token: tok}
 				for _, p := range []string{"/api/v1/runs", "/metrics"} {
 					if code, _ := bad.do("GET", p, "", nil); code != http.StatusUnauthorized {
 						t.Errorf("GET %s with token %q: %d, want 401", p, tok, code)
@@ -106,7 +107,7 @@ func TestAdminAPI(t *testing.T) {
 					t.Errorf("POST with token %q: %d, want 401", tok, code)
 				}
 			}
-			if code, _ := (&apiClient{t: t, srv: srv}).do("GET", "/healthz", "", nil); code != http.StatusOK {
+			if code, _ := (&apiClient{t: t, url: srv}).do("GET", "/healthz", "", nil); code != http.StatusOK {
 				t.Errorf("healthz: %d", code)
 			}
 			if code, body := c.do("GET", "/readyz", "", nil); code != http.StatusOK {

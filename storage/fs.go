@@ -220,6 +220,9 @@ func (s *FS) URL(ctx context.Context, key string, _ time.Duration) (string, erro
 	if err := validateKey(key, true); err != nil {
 		return "", fmt.Errorf("url: %w", err)
 	}
+	if err := s.noSymlinks(key); err != nil {
+		return "", fmt.Errorf("url: %w", err)
+	}
 	if _, err := os.Stat(s.file(key)); err != nil {
 		return "", fmt.Errorf("url %s: %w", key, notFound(err))
 	}
@@ -231,6 +234,29 @@ func (s *FS) Close() error { return nil }
 
 func (s *FS) file(key string) string {
 	return filepath.Join(s.root, filepath.FromSlash(key))
+}
+
+// ErrSymlink is returned for a key whose path inside the store's folder
+// passes through a symbolic link: a link planted there could point a read
+// or a write anywhere this process may reach.
+var ErrSymlink = errors.New("symbolic link inside the store's folder")
+
+// noSymlinks refuses key when a folder on its path, or its file, is a
+// symbolic link (the root itself may be one). Missing parts are fine: they
+// are created as real folders and files.
+func (s *FS) noSymlinks(key string) error {
+	p := s.root
+	for part := range strings.SplitSeq(key, "/") {
+		p = filepath.Join(p, part)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return nil
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %s is a %w; drafter does not follow it: replace it with the folder or file itself", key, p, ErrSymlink)
+		}
+	}
+	return nil
 }
 
 func (s *FS) sidecarFile(key string) string {
@@ -280,6 +306,9 @@ func (s *FS) describe(key string, info fs.FileInfo, sha string) Object {
 }
 
 func (s *FS) stat(ctx context.Context, key string) (Object, error) {
+	if err := s.noSymlinks(key); err != nil {
+		return Object{}, err
+	}
 	f, err := os.Open(s.file(key))
 	if err != nil {
 		return Object{}, notFound(err)
@@ -300,6 +329,9 @@ func (s *FS) stat(ctx context.Context, key string) (Object, error) {
 }
 
 func (s *FS) read(ctx context.Context, key string) ([]byte, Object, error) {
+	if err := s.noSymlinks(key); err != nil {
+		return nil, Object{}, err
+	}
 	f, err := os.Open(s.file(key))
 	if err != nil {
 		return nil, Object{}, notFound(err)
@@ -351,6 +383,9 @@ func (s *FS) copy(ctx context.Context, src, dst string) error {
 
 func (s *FS) remove(ctx context.Context, key string) error {
 	defer s.lock(key)()
+	if err := s.noSymlinks(key); err != nil {
+		return err
+	}
 	if err := os.Remove(s.file(key)); err != nil {
 		return notFound(err)
 	}
@@ -363,6 +398,9 @@ func (s *FS) remove(ctx context.Context, key string) error {
 // healSidecar rewrites the sidecar of key when it does not describe sha.
 func (s *FS) healSidecar(key, sha string, opts PutOptions) error {
 	defer s.lock(key)()
+	if err := s.noSymlinks(key); err != nil {
+		return err
+	}
 	if _, ok := s.readSidecar(key, sha); ok {
 		return nil
 	}
@@ -399,6 +437,9 @@ func (s *FS) healSidecar(key, sha string, opts PutOptions) error {
 // does not match), so a sidecar file a crash lost costs its metadata until
 // the next identical Put heals it, never the object.
 func (s *FS) writeFiles(key string, body []byte, sc sidecar, deferSync bool) error {
+	if err := s.noSymlinks(key); err != nil {
+		return err
+	}
 	meta, err := json.Marshal(sc)
 	if err != nil {
 		return err

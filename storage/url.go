@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // opener opens a Store from a parsed URL of its scheme.
@@ -29,18 +31,19 @@ var openers = map[string]opener{
 func Open(ctx context.Context, rawURL string) (Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("open storage: parse url: %w", err)
+		// url.Parse quotes the input, which may hold a password.
+		return nil, fmt.Errorf("open storage %s: unparsable URL: expected one of %s", redact.URL(rawURL), schemes())
 	}
 	if u.Scheme == "" {
-		return nil, fmt.Errorf("open storage %q: no scheme: expected one of %s", redact(u), schemes())
+		return nil, fmt.Errorf("open storage %q: no scheme: expected one of %s", redact.URL(u.String()), schemes())
 	}
 	open, ok := openers[strings.ToLower(u.Scheme)]
 	if !ok {
-		return nil, fmt.Errorf("open storage %q: unknown scheme %q: expected one of %s", redact(u), u.Scheme, schemes())
+		return nil, fmt.Errorf("open storage %q: unknown scheme %q: expected one of %s", redact.URL(u.String()), u.Scheme, schemes())
 	}
 	st, err := open(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("open storage %q: %w", redact(u), err)
+		return nil, fmt.Errorf("open storage %q: %w", redact.URL(u.String()), err)
 	}
 	return st, nil
 }
@@ -62,17 +65,17 @@ func CheckURL(rawURL string) error {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// url.Parse quotes the input, which may hold a password.
-		return fmt.Errorf("unparsable URL: expected one of %s", schemes())
+		return fmt.Errorf("%s: unparsable URL: expected one of %s", redact.URL(rawURL), schemes())
 	}
 	check, ok := checkers[strings.ToLower(u.Scheme)]
 	if !ok {
 		if u.Scheme == "" {
-			return fmt.Errorf("%q: no scheme: expected one of %s", redact(u), schemes())
+			return fmt.Errorf("%q: no scheme: expected one of %s", redact.URL(u.String()), schemes())
 		}
-		return fmt.Errorf("%q: unknown scheme %q: expected one of %s", redact(u), u.Scheme, schemes())
+		return fmt.Errorf("%q: unknown scheme %q: expected one of %s", redact.URL(u.String()), u.Scheme, schemes())
 	}
 	if err := check(u); err != nil {
-		return fmt.Errorf("%q: %w", redact(u), err)
+		return fmt.Errorf("%q: %w", redact.URL(u.String()), err)
 	}
 	return nil
 }
@@ -84,11 +87,4 @@ func schemes() string {
 	}
 	slices.Sort(s)
 	return strings.Join(s, ", ")
-}
-
-// redact drops any user info from u for messages.
-func redact(u *url.URL) string {
-	c := *u
-	c.User = nil
-	return c.String()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/portfolio"
+	"github.com/drafterhq/drafter/redact"
 )
 
 // statementsBench is what `drafter bench statements` reports.
@@ -83,7 +84,7 @@ func (c *BenchCommand) benchStatements(ctx context.Context, args []string) error
 	}
 	fmt.Printf("statements: %d documents (%d failed) in %.2f s, %.0f per second, peak RSS %d MiB; CPU %.2f s (%.2f ms a document); GOMAXPROCS %d, %s, %s\n",
 		out.Documents, sum.Failed, out.Seconds, out.PerSecond, out.PeakRSSBytes>>20, cpu, 1000*cpu/float64(max(out.Documents, 1)),
-		runtime.GOMAXPROCS(0), a.store.Dialect(), a.cfg.StorageURL)
+		runtime.GOMAXPROCS(0), a.store.Dialect(), redact.URL(a.cfg.StorageURL))
 	return nil
 }
 

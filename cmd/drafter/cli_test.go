@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -229,11 +230,38 @@ func TestCLIServe(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Post("http://"+addr+"/api/v1/runs", "application/json", strings.NewReader(`{"job":"statements","date":"2026-03-02","dry_run":true}`))
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Errorf("POST a dry run: %v %v", err, resp)
-	} else {
+	// Without a token the API only reads: no page in the operator's
+	// browser (CSRF, text/plain from a foreign Origin) nor one rebinding
+	// its name to loopback (a foreign Host) starts a run.
+	_, port, _ := net.SplitHostPort(addr)
+	for _, tc := range []struct {
+		name, method, path, ctype, host, origin string
+		code                                    int
+	}{
+		{"JSON POST", "POST", "/api/v1/runs", "application/json", "", "", http.StatusForbidden},
+		{"CSRF", "POST", "/api/v1/runs", "text/plain", "", "http://evil.example", http.StatusForbidden},
+		{"rebinding POST", "POST", "/api/v1/runs", "text/plain", "evil.example:" + port, "", http.StatusMisdirectedRequest},
+		{"rebinding GET", "GET", "/api/v1/runs", "", "evil.example:" + port, "", http.StatusMisdirectedRequest},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://"+addr+tc.path, strings.NewReader(`{"job":"statements","date":"2026-03-02"}`))
+		req.Header.Set("Content-Type", tc.ctype)
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
 		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.code)
+		}
+	}
+	if out, _, _ := c.run(nil, "runs"); strings.Contains(out, "statements") {
+		t.Errorf("a refused request started a run:\n%s", out)
 	}
 	if _, errs, code := c.run(nil, "serve", "--admin-addr", "127.0.0.1:0"); code == 0 || !strings.Contains(errs, "another drafter serve") {
 		t.Errorf("a second serve on the same SQLite database: exit %d, %s", code, errs)

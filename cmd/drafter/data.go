@@ -110,7 +110,7 @@ func importFile(ctx context.Context, a *app, file string, skip bool, rejectsPath
 		if rejectsPath == "" {
 			rejectsPath = file + ".rejects"
 		}
-		rf, err := os.Create(rejectsPath)
+		rf, err := os.OpenFile(rejectsPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return jobs.ImportReport{File: file}, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/portfolio"
+	"github.com/drafterhq/drafter/redact"
 )
 
 // DemoCommand makes a data dir, generates and imports a demo portfolio and
@@ -44,19 +45,35 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer a.close()
 	start := time.Now()
-	file := filepath.Join(a.cfg.DataDir, fmt.Sprintf("portfolio-%s-%d-%d.jsonl", d, *n, *seed))
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		if err := generateTo(file, portfolio.GenerateOptions{Accounts: *n, Seed: *seed, AsOf: d}); err != nil {
-			return fmt.Errorf("generate: %w", err)
-		}
+	// The portfolio holds every account number in plain text: it is
+	// generated outside the data folder (which is backed up) and deleted
+	// once imported; the same seed generates it again.
+	tmp, err := os.MkdirTemp("", "drafter-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, fmt.Sprintf("portfolio-%s-%d-%d.jsonl", d, *n, *seed))
+	if err := generateTo(file, portfolio.GenerateOptions{Accounts: *n, Seed: *seed, AsOf: d}); err != nil {
+		return fmt.Errorf("generate: %w", err)
 	}
 	rep, err := importFile(ctx, a, file, false, "")
 	if err != nil {
 		return fmt.Errorf("import %s: %w", file, err)
 	}
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("delete the demo portfolio %s: %w", file, err)
+	}
+	// Earlier demos left their portfolio in the data folder.
+	old, _ := filepath.Glob(filepath.Join(a.cfg.DataDir, "portfolio-*-*-*.jsonl"))
+	for _, f := range old {
+		if err := os.Remove(f); err == nil {
+			fmt.Printf("deleted %s, the plain-text portfolio an earlier demo left in the data folder\n", f)
+		}
+	}
 	env := a.env()
 	fmt.Printf("drafter demo: business date %s, data in %s\n", d, a.cfg.DataDir)
-	fmt.Printf("portfolio: %d accounts (%s)\n", rep.Imported, filepath.Base(file))
+	fmt.Printf("portfolio: %d accounts (%s, generated outside the data folder and deleted once imported)\n", rep.Imported, filepath.Base(file))
 	for _, name := range nightly {
 		res, err := env.Start(ctx, registry()[name], jobs.StartSpec{Date: d, Trigger: "demo", TriggeredBy: "demo"})
 		if errors.Is(err, ledger.ErrRunCompleted) {
@@ -86,8 +103,8 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 		printRunLine(res.Run)
 		printSummary(res.Summary)
 	}
-	fmt.Printf("documents and NACHA files: %s\n", a.cfg.StorageURL)
-	fmt.Printf("email pickup folder:       %s\n", a.cfg.MailURL)
+	fmt.Printf("documents and NACHA files: %s\n", redact.URL(a.cfg.StorageURL))
+	fmt.Printf("email pickup folder:       %s\n", redact.URL(a.cfg.MailURL))
 	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)
 	return nil
 }

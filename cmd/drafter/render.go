@@ -58,7 +58,8 @@ func (c *RenderCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("render %s for account %s: %w", what, *account, err)
 	}
-	if err := os.WriteFile(*out, pdf, 0o644); err != nil {
+	// 0600: a statement is one customer's; share it on purpose.
+	if err := os.WriteFile(*out, pdf, 0o600); err != nil {
 		return err
 	}
 	fmt.Printf("%s: %d bytes\n", *out, len(pdf))

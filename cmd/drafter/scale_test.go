@@ -317,7 +317,8 @@ func startReplica(t *testing.T, dataDir string, env []string, name string, args 
 		t.Fatal(err)
 	}
 	cmd := exec.Command(drafterBin(t), args...)
-	cmd.Env = append(os.Environ(), "DRAFTER_DATA_DIR="+dataDir, "DRAFTER_ENCRYPTION_KEY="+testKeyHex, "DRAFTER_LOG_FORMAT=json", "DRAFTER_CRASH_AT=")
+	cmd.Env = append(os.Environ(), "DRAFTER_DATA_DIR="+dataDir, "DRAFTER_ENCRYPTION_KEY="+testKeyHex, "DRAFTER_LOG_FORMAT=json", "DRAFTER_CRASH_AT=",
+		"DRAFTER_ADMIN_TOKEN="+replicaToken)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
@@ -382,7 +383,13 @@ func waitHealthy(t *testing.T, api string, r *replica) {
 func triggerRun(t *testing.T, api, job, date string) int64 {
 	t.Helper()
 	body := fmt.Sprintf(`{"job":%q,"date":%q}`, job, date)
-	resp, err := http.Post(api+"/api/v1/runs", "application/json", strings.NewReader(body))
+	req, err := http.NewRequest("POST", api+"/api/v1/runs", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+replicaToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,11 +404,20 @@ func triggerRun(t *testing.T, api, job, date string) int64 {
 	return out.Run.ID
 }
 
+// replicaToken is the admin token of the replicas: the write API is off
+// without one.
+const replicaToken = "replica-admin-token-0123456789abcdef"
+
 func waitRun(t *testing.T, api string, id int64, limit time.Duration) ledger.Run {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(fmt.Sprintf("%s/api/v1/runs/%d", api, id))
+		req, err := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/runs/%d", api, id), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+replicaToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

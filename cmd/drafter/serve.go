@@ -82,15 +82,19 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("admin API on %s (DRAFTER_ADMIN_ADDR): %w", *addr, err)
 	}
-	srv := &http.Server{Handler: admin.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	admin.Addr = *addr
+	if _, port, _ := net.SplitHostPort(*addr); port == "0" {
+		admin.Addr = ln.Addr().String()
+	}
+	srv := admin.Server()
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(server.LimitListener(ln, server.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error().Err(err).Msg("admin API")
 		}
 	}()
 	auth := "bearer token"
 	if a.cfg.AdminToken == "" {
-		auth = "no token (loopback only)"
+		auth = "no token (loopback only, read-only)"
 	}
 	a.log.Info().Str("addr", ln.Addr().String()).Str("auth", auth).Msg("admin API listening")
 	for _, e := range entries {

@@ -108,6 +108,11 @@ func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	if changed, err := cfg.SecureDataDir(); err != nil {
+		log.Warn().Err(err).Msg("data folder: others may read it; chmod 700 it as its owner")
+	} else if changed {
+		log.Info().Str("dir", cfg.DataDir).Msg("data folder restricted to drafter's user (0700)")
+	}
 	if err := st.CheckKey(ctx); err != nil {
 		st.Close()
 		return nil, keyError(cfg, err)
