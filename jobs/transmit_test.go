@@ -288,8 +288,10 @@ func TestTransmitHoldsAFileAfterTheCutoff(t *testing.T) {
 	early := jobs.Transmit{Now: func() time.Time { return time.Date(2026, 11, 25, 15, 59, 0, 0, ny) }}
 	late := jobs.Transmit{Now: func() time.Time { return time.Date(2026, 11, 25, 16, 1, 0, 0, ny) }}
 
+	// Every file held: no item could be done, so the run is failed (a
+	// missed cutoff never looks like success).
 	sum, run, err := transmit(t, env, late)
-	if err != nil || run.Status != ledger.RunPartial || outcomes(sum)[jobs.TransmitCutoffMissed] != len(want) {
+	if err == nil || run.Status != ledger.RunFailed || outcomes(sum)[jobs.TransmitCutoffMissed] != len(want) {
 		t.Fatalf("late transmit: %v %s %v; want every file held", err, run.Status, outcomes(sum))
 	}
 	if got := folder(t, outbox); len(got) != 0 {

@@ -16,7 +16,10 @@ import (
 // backfill ends with a table. --date with a range is a usage error.
 func TestBackfillFollowsEachJobsCalendar(t *testing.T) {
 	dir := t.TempDir()
-	mustDrafter(t, dir, nil, "import", writePortfolio(t, 300, 5, civil.MustParse("2026-11-25")))
+	// An extract as of the backfill's last night: the servicing system's
+	// balances on every cycle date in the range, so the statements
+	// reconcile instead of being held.
+	mustDrafter(t, dir, nil, "import", writePortfolio(t, 300, 5, civil.MustParse("2026-12-02")))
 
 	r := drafter(t, dir, nil, "run", "statements", "--date", "2026-11-28", "--from", "2026-11-27", "--to", "2026-12-02")
 	if r.code != 2 || !strings.Contains(r.stderr, "--date") {
