@@ -468,13 +468,13 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
 		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
 	var a allocatedFile
-	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, error) {
+	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
 		allocs := make([]ledger.Allocation, len(chunk))
 		entries := make([]ledger.FileEntry, len(chunk))
 		for i, c := range chunk {
 			trace, err := ach.Trace(cfg.ODFIRouting, f.TraceStart+i)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			e := c.entry
 			e.TraceNumber = trace
@@ -483,12 +483,18 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.payment.IndividualID,
 				Prenote: e.Kind == "prenote", BankAccountID: c.payment.BankAccountID}
 		}
-		built, err := buildFile(cfg, f, entries)
-		if err != nil {
-			return nil, err
-		}
-		a = allocatedFile{entries: entries, built: &built}
-		return allocs, nil
+		// The file is built while the allocation is written (the build is
+		// this process's work, the writes the database's), and the
+		// transaction commits only once it built.
+		done := make(chan error, 1)
+		go func() {
+			built, err := buildFile(cfg, f, entries)
+			if err == nil {
+				a = allocatedFile{entries: entries, built: &built}
+			}
+			done <- err
+		}()
+		return allocs, func() error { return <-done }, nil
 	})
 	if err != nil {
 		return allocatedFile{}, err

@@ -297,7 +297,7 @@ func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name st
 	}
 	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return jobs.FileKey(d, m) },
 		NextModifier: func(prev string) (string, error) { return "A", nil }}
-	f, err := env.Store.AllocateFile(ctx, plan, len(due), func(f ledger.ACHFile) ([]ledger.Allocation, error) {
+	f, err := env.Store.AllocateFile(ctx, plan, len(due), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
 		allocs := make([]ledger.Allocation, len(due))
 		for i, p := range due {
 			trace := fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i)
@@ -307,7 +307,7 @@ func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name st
 				allocs[i].TransactionCode = 28
 			}
 		}
-		return allocs, nil
+		return allocs, nil, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -354,6 +354,50 @@ func TestRestartBuildsStrandedNameFile(t *testing.T) {
 			checkNACHA(t, body)
 			if !bytes.Contains(body, []byte("WANG XIAO MING")) {
 				t.Fatal("the stranded file does not carry the name as NACHA text")
+			}
+		})
+	}
+}
+
+// TestAllocationWaitsForItsBuild: a file whose build fails allocates
+// nothing, even when the build finishes after the allocation was written.
+func TestAllocationWaitsForItsBuild(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) == 0 {
+				t.Fatalf("originable: %v %v", ids, err)
+			}
+			due, err := env.Store.Originable(ctx, eff, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return jobs.FileKey(d, m) },
+				NextModifier: func(string) (string, error) { return "A", nil }}
+			_, err = env.Store.AllocateFile(ctx, plan, len(due), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+				allocs := make([]ledger.Allocation, len(due))
+				for i, p := range due {
+					allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i),
+						RDFIRouting: p.Routing, NumberEnc: p.NumberEnc, TransactionCode: 27, IndividualName: "X", BankAccountID: p.BankAccountID}
+				}
+				return allocs, func() error { time.Sleep(50 * time.Millisecond); return errors.New("build: refused") }, nil
+			})
+			if err == nil || !strings.Contains(err.Error(), "build: refused") {
+				t.Fatalf("AllocateFile = %v, want the build's error", err)
+			}
+			var files, originated int
+			db := env.Store.DB()
+			db.QueryRow(`SELECT COUNT(*) FROM ach_files`).Scan(&files)
+			db.QueryRow(`SELECT COUNT(*) FROM payments WHERE state <> 'scheduled'`).Scan(&originated)
+			if files != 0 || originated != 0 {
+				t.Fatalf("%d files and %d payments not scheduled after a failed build; want none", files, originated)
 			}
 		})
 	}

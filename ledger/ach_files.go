@@ -77,11 +77,13 @@ var ErrPaymentTaken = errors.New("payment no longer scheduled")
 //
 // assign is called inside the transaction with the file as it will be
 // recorded (modifier, key, trace sequences; no id yet); it returns the
-// allocations in trace order, and an error (which allocates nothing) when
-// the file they make cannot be built: a committed allocation always builds.
-func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(f ACHFile) ([]Allocation, error)) (ACHFile, error) {
+// allocations in trace order and a check, called last before the
+// transaction commits, that returns an error (which allocates nothing) when
+// the file they make cannot be built: a committed allocation always
+// builds. The check may work while the allocation is written.
+func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(f ACHFile) ([]Allocation, func() error, error)) (ACHFile, error) {
 	var f ACHFile
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.InTx(ctx, func(tx *sql.Tx) (rerr error) {
 		if s.dialect.name == "postgres" {
 			// One allocator per business date at a time, across processes.
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7261002, $1)`, dateKey(plan.BusinessDate)); err != nil {
@@ -108,10 +110,18 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		t := now()
 		key := plan.StorageKey(mod)
-		allocs, err := assign(ACHFile{BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
+		allocs, check, err := assign(ACHFile{BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
 			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart})
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			// Whatever else fails first, the check is waited for.
+			defer func() {
+				if cerr := check(); cerr != nil && rerr == nil {
+					rerr = cerr
+				}
+			}()
 		}
 		if len(allocs) != n {
 			return fmt.Errorf("allocate file: %d allocations for %d payments", len(allocs), n)
