@@ -130,39 +130,6 @@ func rotationFixture(t *testing.T, s *ledger.Store, accounts int) civil.Date {
 	return on
 }
 
-// sealedNumbers decrypts every sealed number of the ledger with s's key:
-// "table id" -> number, and the bank accounts' MACs.
-func sealedNumbers(t *testing.T, s *ledger.Store) (numbers, macs map[string]string) {
-	t.Helper()
-	numbers, macs = map[string]string{}, map[string]string{}
-	for _, q := range []string{
-		`SELECT 'bank_accounts ' || id, number_enc, number_mac FROM bank_accounts`,
-		`SELECT 'payments ' || CAST(id AS TEXT), number_enc, '' FROM payments WHERE number_enc IS NOT NULL`,
-	} {
-		rows, err := s.DB().Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id, mac string
-			var enc []byte
-			if err := rows.Scan(&id, &enc, &mac); err != nil {
-				t.Fatal(err)
-			}
-			n, err := s.Decrypt(enc)
-			if err != nil {
-				t.Fatalf("%s: %v", id, err)
-			}
-			numbers[id] = n
-			if mac != "" {
-				macs[id] = mac
-			}
-		}
-		rows.Close()
-	}
-	return numbers, macs
-}
-
 func TestRotateKey(t *testing.T) {
 	ctx := context.Background()
 	for _, d := range ledgertest.Dialects {
@@ -173,7 +140,7 @@ func TestRotateKey(t *testing.T) {
 			if err := old.CheckKey(ctx); err != nil {
 				t.Fatal(err)
 			}
-			before, macs := sealedNumbers(t, old)
+			before, macs := ledgertest.SealedNumbers(t, old)
 			if len(before) != 46 {
 				t.Fatalf("%d sealed numbers in the fixture, want 46", len(before))
 			}
@@ -261,7 +228,7 @@ func TestRotateKey(t *testing.T) {
 			if err := s.CheckKey(ctx); err != nil {
 				t.Fatalf("new key after the rotation: %v", err)
 			}
-			after, aftermacs := sealedNumbers(t, s)
+			after, aftermacs := ledgertest.SealedNumbers(t, s)
 			if fmt.Sprint(after) != fmt.Sprint(before) || fmt.Sprint(aftermacs) != fmt.Sprint(macs) {
 				t.Fatal("numbers or MACs changed in the rotation")
 			}

@@ -128,36 +128,7 @@ func ledgerNumbers(t *testing.T, dbURL, keyHexText string) (numbers, macs map[st
 	if err := s.CheckKey(ctx); err != nil {
 		t.Fatalf("the ledger refuses key %s...: %v", keyHexText[:4], err)
 	}
-	numbers, macs = map[string]string{}, map[string]string{}
-	for _, q := range []string{
-		`SELECT 'bank_accounts ' || id, number_enc, number_mac FROM bank_accounts`,
-		`SELECT 'payments ' || CAST(id AS TEXT), number_enc, '' FROM payments WHERE number_enc IS NOT NULL`,
-	} {
-		rows, err := s.DB().Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id, mac string
-			var enc []byte
-			if err := rows.Scan(&id, &enc, &mac); err != nil {
-				t.Fatal(err)
-			}
-			n, err := s.Decrypt(enc)
-			if err != nil {
-				t.Fatalf("%s does not decrypt with the ledger's key: %v", id, err)
-			}
-			numbers[id] = n
-			if mac != "" {
-				if s.MAC(n) != mac {
-					t.Fatalf("%s: stored MAC is not the MAC of its number under the ledger's key", id)
-				}
-				macs[id] = mac
-			}
-		}
-		rows.Close()
-	}
-	return numbers, macs
+	return ledgertest.SealedNumbers(t, s)
 }
 
 func sameMap(a, b map[string]string) bool {

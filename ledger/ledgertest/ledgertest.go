@@ -99,3 +99,40 @@ func Dump(t testing.TB, db *sql.DB, queries ...string) string {
 	}
 	return b.String()
 }
+
+// SealedNumbers decrypts every sealed account number of the ledger with s's
+// key: "table id" -> number; and the bank accounts' MACs, each checked to be
+// the MAC of its number under s's key.
+func SealedNumbers(t testing.TB, s *ledger.Store) (numbers, macs map[string]string) {
+	t.Helper()
+	numbers, macs = map[string]string{}, map[string]string{}
+	for _, q := range []string{
+		`SELECT 'bank_accounts ' || id, number_enc, number_mac FROM bank_accounts`,
+		`SELECT 'payments ' || CAST(id AS TEXT), number_enc, '' FROM payments WHERE number_enc IS NOT NULL`,
+	} {
+		rows, err := s.DB().Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, mac string
+			var enc []byte
+			if err := rows.Scan(&id, &enc, &mac); err != nil {
+				t.Fatal(err)
+			}
+			n, err := s.Decrypt(enc)
+			if err != nil {
+				t.Fatalf("%s does not decrypt with the ledger's key: %v", id, err)
+			}
+			numbers[id] = n
+			if mac != "" {
+				if s.MAC(n) != mac {
+					t.Fatalf("%s: stored MAC is not the MAC of its number under the ledger's key", id)
+				}
+				macs[id] = mac
+			}
+		}
+		rows.Close()
+	}
+	return numbers, macs
+}
