@@ -286,6 +286,18 @@ func TestReleaseStrandedFile(t *testing.T) {
 // the file with its payments.
 func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name string) strandedFile {
 	t.Helper()
+	sf, err := allocateNight(t, env, d, eff, routing, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sf
+}
+
+// allocateNight allocates every originable payment of the night into one
+// file as AllocateFile's caller would, with check as the allocation's
+// build check (nil: none).
+func allocateNight(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name string, check func() error) (strandedFile, error) {
+	t.Helper()
 	ctx := context.Background()
 	ids, err := env.Store.OriginableIDs(ctx, eff)
 	if err != nil {
@@ -307,16 +319,13 @@ func strandFile(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name st
 				allocs[i].TransactionCode = 28
 			}
 		}
-		return allocs, nil, nil
+		return allocs, check, nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sf := strandedFile{ACHFile: f}
 	for _, p := range due {
 		sf.payments = append(sf.payments, p.ID)
 	}
-	return sf
+	return sf, err
 }
 
 type strandedFile struct {
@@ -371,23 +380,9 @@ func TestAllocationWaitsForItsBuild(t *testing.T) {
 			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
 				t.Fatal(err)
 			}
-			ids, err := env.Store.OriginableIDs(ctx, eff)
-			if err != nil || len(ids) == 0 {
-				t.Fatalf("originable: %v %v", ids, err)
-			}
-			due, err := env.Store.Originable(ctx, eff, ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return jobs.FileKey(d, m) },
-				NextModifier: func(string) (string, error) { return "A", nil }}
-			_, err = env.Store.AllocateFile(ctx, plan, len(due), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
-				allocs := make([]ledger.Allocation, len(due))
-				for i, p := range due {
-					allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i),
-						RDFIRouting: p.Routing, NumberEnc: p.NumberEnc, TransactionCode: 27, IndividualName: "X", BankAccountID: p.BankAccountID}
-				}
-				return allocs, func() error { time.Sleep(50 * time.Millisecond); return errors.New("build: refused") }, nil
+			_, err := allocateNight(t, env, d, eff, "", "", func() error {
+				time.Sleep(50 * time.Millisecond)
+				return errors.New("build: refused")
 			})
 			if err == nil || !strings.Contains(err.Error(), "build: refused") {
 				t.Fatalf("AllocateFile = %v, want the build's error", err)
