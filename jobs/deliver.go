@@ -324,6 +324,11 @@ func (d Deliver) dryRun(ctx context.Context, r *Run, c *delivery, sum *DeliverSu
 				sum.WouldSend++
 				e.Subject = msg.Subject
 				r.Done(1)
+				// Sent in the dry run's transaction only: a later step of
+				// a dry-run range does not count it again.
+				if err := r.Store.MarkOutboxSentInDryRun(ctx, m.ID, d.now()); err != nil {
+					return err
+				}
 			}
 			if len(sum.DryRunPreview) < dryRunPreviewMax {
 				sum.DryRunPreview = append(sum.DryRunPreview, e)

@@ -363,6 +363,9 @@ type RunFilter struct {
 	// older than StaleAfter (their process probably died).
 	NeedsAttention bool
 	StaleAfter     time.Duration
+	// NoDryRuns leaves dry runs out: they are a forecast, not the night's
+	// record.
+	NoDryRuns bool
 }
 
 // ListRuns returns runs, newest first. Dry runs never need attention.
@@ -372,6 +375,9 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if !f.Date.IsZero() {
 		args = append(args, f.Date)
 		q += fmt.Sprintf(` AND business_date = $%d`, len(args))
+	}
+	if f.NoDryRuns {
+		q += ` AND NOT dry_run`
 	}
 	if f.NeedsAttention {
 		args = append(args, now().Add(-f.StaleAfter))
