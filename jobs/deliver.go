@@ -673,6 +673,12 @@ func (c *delivery) document(ctx context.Context, r *Run, m ledger.OutboxMessage,
 		return doc, file, nil
 	}
 	data, _, err := c.docs.Get(ctx, doc.StorageKey)
+	if errors.Is(err, storage.ErrNotFound) && r.DryRun && r.dryDocs.has(doc.StorageKey, doc.SHA256) {
+		// Rendered by an earlier step of this dry run, which stores
+		// nothing: a real run would find it stored.
+		file.PDF = []byte("%PDF- (rendered by the dry run, not stored)")
+		return doc, file, nil
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return doc, file, permanent("outbox %d: document %d's PDF is missing from storage at %s: render it again, then `drafter outbox retry %d`", m.ID, id, doc.StorageKey, m.ID)
 	}

@@ -63,8 +63,10 @@ func (e *Env) simulate(ctx context.Context, js []Job, lrs []ledger.Run) ([]Resul
 	summaries := make([]any, len(lrs))
 	errs := make([]error, len(lrs))
 	starts := make([]time.Time, len(lrs))
+	rendered := &dryDocuments{}
 	for i, lr := range lrs {
 		runs[i] = e.newRun(lr)
+		runs[i].dryDocs = rendered
 	}
 	// Heartbeats of the runs still to finish. On SQLite the transaction
 	// holds the one connection, so they wait for its end; on PostgreSQL
@@ -130,4 +132,35 @@ func (e *Env) simulate(ctx context.Context, js []Job, lrs []ledger.Run) ([]Resul
 		}
 	}
 	return results, errs
+}
+
+// dryDocuments are the documents the steps of a dry run rendered and
+// recorded in its transaction but did not store: a later step (deliver)
+// treats them as stored, as it would find them after real runs.
+type dryDocuments struct {
+	mu   sync.Mutex
+	keys map[string]string // storage key: sha256
+}
+
+func (d *dryDocuments) add(key, sha string) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.keys == nil {
+		d.keys = map[string]string{}
+	}
+	d.keys[key] = sha
+}
+
+// has reports whether the dry run rendered the document at key with sha.
+func (d *dryDocuments) has(key, sha string) bool {
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	got, ok := d.keys[key]
+	return ok && got == sha
 }

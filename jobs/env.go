@@ -76,6 +76,7 @@ type Run struct {
 	failures                        map[string]string
 	streaks                         map[string]int // failures in a row, by dependency
 	stopped                         error          // the dependency that stopped the run
+	dryDocs                         *dryDocuments  // what the dry run's steps rendered
 }
 
 // Counts returns the run's counts so far.

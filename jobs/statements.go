@@ -565,6 +565,8 @@ func renderItem(r *Run, it *docItem) bool {
 		it.outcome = outRendered
 		if it.existing != nil {
 			it.outcome = outVerified
+		} else {
+			r.dryDocs.add(it.storageKey, it.sha)
 		}
 		return false
 	}

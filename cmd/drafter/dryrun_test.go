@@ -317,3 +317,117 @@ func folderListing(t *testing.T, dir string) string {
 	sort.Strings(out)
 	return strings.Join(out, " ")
 }
+
+// TestDryRunNightlyRangePredictsTheRealRange dry-runs the whole nightly
+// cycle (returns, originate, statements, lease-end, deliver) over the same
+// six days, then runs it for real on a copy: every job of every day
+// predicts what the real one did (the documents it would store and the
+// emails it would queue; the emails deliver would send are the ones the
+// real deliver sent), and nothing is written to the ledger, the document
+// folder or the mail pickup folder.
+func TestDryRunNightlyRangePredictsTheRealRange(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			dir := t.TempDir()
+			dbURL := ledgertest.URL(t, dialect)
+			env := []string{"DRAFTER_DATABASE_URL=" + dbURL, "DRAFTER_OPERATOR=tester", "DRAFTER_LOG_LEVEL=warn"}
+			if dialect == "postgres" {
+				mustDrafter(t, dir, env, "migrate")
+			}
+			const from, to = "2026-12-03", "2026-12-08"
+			// The servicing system's extract of the last night: every
+			// statement of the range reconciles.
+			mustDrafter(t, dir, env, "import", writePortfolio(t, 400, 11, civil.MustParse(to)))
+			copyDirPath := t.TempDir()
+			copyDir(t, dir, copyDirPath)
+			copyURL := cloneDatabase(t, dbURL)
+			copyEnv := []string{"DRAFTER_DATABASE_URL=" + copyURL, "DRAFTER_OPERATOR=tester", "DRAFTER_LOG_LEVEL=warn"}
+
+			before, filesBefore := ledgerSnapshot(t, dbURL), folderListing(t, dir)
+			dry := nightlySummaries(t, drafter(t, dir, env, "run", "nightly", "--from", from, "--to", to, "--dry-run", "--json"), true)
+			if after := ledgerSnapshot(t, dbURL); after != before {
+				t.Fatalf("the dry run changed the ledger:\n%s", firstDifference(before, after))
+			}
+			if files := folderListing(t, dir); files != filesBefore {
+				t.Fatalf("the dry run wrote to the data dir:\nbefore %s\nafter  %s", filesBefore, files)
+			}
+			real := nightlySummaries(t, drafter(t, copyDirPath, copyEnv, "run", "nightly", "--from", from, "--to", to, "--json"), false)
+			if len(real) != 2*4+3*6 || len(dry) != len(real) {
+				t.Fatalf("%d real runs, %d dry runs; want 26 each (returns and originate on 4 banking days, the others on 6 days)", len(real), len(dry))
+			}
+			docs, sent := 0, 0
+			for key, r := range real {
+				d := dry[key]
+				job := strings.Fields(key)[1]
+				switch job {
+				case "statements", "lease-end":
+					// Rendered, not stored: the documents a real run stores.
+					d["stored"] = orZero(d["rendered"])
+					for _, m := range []map[string]any{d, r} {
+						delete(m, "rendered")
+						delete(m, "seconds")
+						delete(m, "per_second")
+					}
+					docs += int(r["stored"].(float64))
+				case "deliver":
+					r = map[string]any{"sent": r["sent"], "failed": r["failed"], "status": r["status"]}
+					// would_send and would_fail are left out when 0.
+					d = map[string]any{"sent": orZero(d["would_send"]), "failed": orZero(d["would_fail"]), "status": d["status"]}
+					sent += int(r["sent"].(float64))
+				}
+				if !reflect.DeepEqual(d, r) {
+					t.Errorf("%s: the dry run predicted\n%s\nthe real run did\n%s", key, jsonText(d), jsonText(r))
+				}
+			}
+			if docs == 0 || sent == 0 {
+				t.Fatalf("the range stored %d documents and sent %d emails: the comparison proves little", docs, sent)
+			}
+			t.Logf("the nightly range stored %d documents and sent %d emails, as the dry run predicted", docs, sent)
+		})
+	}
+}
+
+// nightlySummaries reads the output of `run nightly --json`: each run's
+// summary keyed "DATE JOB", with its status in it, and with what differs by
+// design between a dry and a real originate (whether a file was stored)
+// left out. A run may end partial (a statement held): the real one must
+// then too.
+func nightlySummaries(t *testing.T, res result, dryRun bool) map[string]map[string]any {
+	t.Helper()
+	out := res.stdout
+	if res.code != 0 && res.code != 3 {
+		t.Fatalf("run nightly: exit %d\n%s", res.code, res.stderr)
+	}
+	var results []struct {
+		Run struct {
+			Job          string `json:"job"`
+			BusinessDate string `json:"business_date"`
+			DryRun       bool   `json:"dry_run"`
+			Status       string `json:"status"`
+		} `json:"run"`
+		Summary map[string]any `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("run --json: %v\n%s", err, out)
+	}
+	m := map[string]map[string]any{}
+	for _, r := range results {
+		if r.Run.DryRun != dryRun {
+			t.Fatalf("%s %s: dry run %v", r.Run.BusinessDate, r.Run.Job, r.Run.DryRun)
+		}
+		files, _ := r.Summary["files"].([]any)
+		for _, f := range files {
+			delete(f.(map[string]any), "stored")
+		}
+		r.Summary["status"] = r.Run.Status
+		m[r.Run.BusinessDate+" "+r.Run.Job] = r.Summary
+	}
+	return m
+}
+
+func orZero(v any) any {
+	if v == nil {
+		return float64(0)
+	}
+	return v
+}
