@@ -344,7 +344,13 @@ func TestDryRunNightlyRangePredictsTheRealRange(t *testing.T) {
 			copyEnv := []string{"DRAFTER_DATABASE_URL=" + copyURL, "DRAFTER_OPERATOR=tester", "DRAFTER_LOG_LEVEL=warn"}
 
 			before, filesBefore := ledgerSnapshot(t, dbURL), folderListing(t, dir)
-			dry := nightlySummaries(t, drafter(t, dir, env, "run", "nightly", "--from", from, "--to", to, "--dry-run", "--json"), true)
+			dryRes := drafter(t, dir, env, "run", "nightly", "--from", from, "--to", to, "--dry-run", "--json")
+			dry := nightlySummaries(t, dryRes, true)
+			// A held statement: the dry run says the real one would end
+			// partial, and offers no resume (there is nothing to finish).
+			if dryRes.code != 3 || !strings.Contains(dryRes.stderr, "would end partial") || strings.Contains(dryRes.stderr, "drafter resume") {
+				t.Errorf("dry run with held statements: exit %d, want 3 and what the real run would come to\n%s", dryRes.code, lastLines(dryRes.stderr, 5))
+			}
 			if after := ledgerSnapshot(t, dbURL); after != before {
 				t.Fatalf("the dry run changed the ledger:\n%s", firstDifference(before, after))
 			}
@@ -430,4 +436,12 @@ func orZero(v any) any {
 		return float64(0)
 	}
 	return v
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

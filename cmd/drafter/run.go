@@ -277,11 +277,22 @@ func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run
 	return ledger.Run{}
 }
 
+func errorSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + firstLine(msg)
+}
+
 // runError is the error a command ends with when a run returned err: a run
 // that was recorded failed says how to look at it and finish it.
 func runError(res jobs.Result, err error) error {
 	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
 		return err
+	}
+	if res.Run.DryRun {
+		return &outcomeError{exitFailed, fmt.Sprintf("dry run %d (%s %s) would fail: %v\n  look: drafter runs show %d",
+			res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID)}
 	}
 	return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) failed: %v\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
 		res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID, res.Run.ID)}
@@ -294,6 +305,19 @@ func outcomeOf(results []jobs.Result) error {
 	for _, r := range results {
 		lr := r.Run
 		if lr.ID == 0 || lr.DryRun && lr.Status == ledger.RunSucceeded {
+			continue
+		}
+		if lr.DryRun {
+			// Nothing to resume: the exit code says what the real run
+			// would come to, the message where to look.
+			code := exitPartial
+			if lr.Status != ledger.RunPartial {
+				code = exitFailed
+			}
+			if worst == nil || worst.code != exitFailed {
+				worst = &outcomeError{code, fmt.Sprintf("dry run %d (%s %s) would end %s: %d of %d items would fail%s\n  look: drafter runs show %d",
+					lr.ID, lr.Job, lr.BusinessDate, lr.Status, lr.Failed, lr.Selected, errorSuffix(lr.Error), lr.ID)}
+			}
 			continue
 		}
 		switch lr.Status {
