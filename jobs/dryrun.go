@@ -63,6 +63,7 @@ func (e *Env) simulate(ctx context.Context, js []Job, lrs []ledger.Run) ([]Resul
 	summaries := make([]any, len(lrs))
 	errs := make([]error, len(lrs))
 	starts := make([]time.Time, len(lrs))
+	ends := make([]time.Time, len(lrs))
 	rendered := &dryDocuments{}
 	for i, lr := range lrs {
 		runs[i] = e.newRun(lr)
@@ -112,6 +113,7 @@ func (e *Env) simulate(ctx context.Context, js []Job, lrs []ledger.Run) ([]Resul
 				summaries[i], err = js[i].Run(ctx, r)
 				return err
 			})
+			ends[i] = time.Now()
 		}
 		return nil
 	})
@@ -129,6 +131,13 @@ func (e *Env) simulate(ctx context.Context, js []Job, lrs []ledger.Run) ([]Resul
 		results[i], errs[i] = e.finishLocal(ctx, r, summaries[i], err, starts[i])
 		if errs[i] == nil && results[i].Run.ID == 0 {
 			errs[i] = errors.New("dry run not recorded")
+		}
+		if len(runs) > 1 && !ends[i].IsZero() && results[i].Run.ID != 0 {
+			if terr := e.Store.SetDryRunTimes(context.WithoutCancel(ctx), r.ID, starts[i], ends[i]); terr != nil {
+				r.Log.Warn().Err(terr).Msg("record the dry run's times")
+			} else if fin, gerr := e.Store.GetRun(context.WithoutCancel(ctx), r.ID); gerr == nil {
+				results[i].Run = fin
+			}
 		}
 	}
 	return results, errs

@@ -71,6 +71,13 @@ func TestDryRunStepsSeeTheStepsBefore(t *testing.T) {
 					t.Errorf("step %d: %+v, error %v", i, r.Run, errs[i])
 				}
 			}
+			// Each record says when its own step was simulated, in order.
+			for i := 1; i < len(res); i++ {
+				prev, cur := res[i-1].Run, res[i].Run
+				if prev.FinishedAt == nil || cur.FinishedAt == nil || cur.StartedAt.Before(*prev.FinishedAt) || cur.FinishedAt.Before(cur.StartedAt) {
+					t.Errorf("step %d ran %v to %v, step %d %v to %v", i-1, prev.StartedAt, prev.FinishedAt, i, cur.StartedAt, cur.FinishedAt)
+				}
+			}
 			var notes int
 			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM audit WHERE actor = 'note'`).Scan(&notes); err != nil || notes != 0 {
 				t.Fatalf("the dry run left %d rows (%v)", notes, err)
