@@ -277,6 +277,7 @@ func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run
 	return ledger.Run{}
 }
 
+// errorSuffix is ": " and the first line of a run's error, or nothing.
 func errorSuffix(msg string) string {
 	if msg == "" {
 		return ""
