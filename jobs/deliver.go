@@ -324,6 +324,11 @@ func (d Deliver) dryRun(ctx context.Context, r *Run, c *delivery, sum *DeliverSu
 				sum.WouldSend++
 				e.Subject = msg.Subject
 				r.Done(1)
+				// Sent in the dry run's transaction only: a later step of
+				// a dry-run range does not count it again.
+				if err := r.Store.MarkOutboxSentInDryRun(ctx, m.ID, d.now()); err != nil {
+					return err
+				}
 			}
 			if len(sum.DryRunPreview) < dryRunPreviewMax {
 				sum.DryRunPreview = append(sum.DryRunPreview, e)
@@ -668,6 +673,12 @@ func (c *delivery) document(ctx context.Context, r *Run, m ledger.OutboxMessage,
 		return doc, file, nil
 	}
 	data, _, err := c.docs.Get(ctx, doc.StorageKey)
+	if errors.Is(err, storage.ErrNotFound) && r.DryRun && r.dryDocs.has(doc.StorageKey, doc.SHA256) {
+		// Rendered by an earlier step of this dry run, which stores
+		// nothing: a real run would find it stored.
+		file.PDF = []byte("%PDF- (rendered by the dry run, not stored)")
+		return doc, file, nil
+	}
 	if errors.Is(err, storage.ErrNotFound) {
 		return doc, file, permanent("outbox %d: document %d's PDF is missing from storage at %s: render it again, then `drafter outbox retry %d`", m.ID, id, doc.StorageKey, m.ID)
 	}

@@ -76,6 +76,7 @@ type Run struct {
 	failures                        map[string]string
 	streaks                         map[string]int // failures in a row, by dependency
 	stopped                         error          // the dependency that stopped the run
+	dryDocs                         *dryDocuments  // what the dry run's steps rendered
 }
 
 // Counts returns the run's counts so far.
@@ -196,8 +197,11 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	if cj, ok := job.(ChunkedJob); ok && distributed(lr) {
 		return e.executeChunked(ctx, cj, lr)
 	}
-	r := &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate,
-		Log: e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Bool("dry_run", lr.DryRun).Logger()}
+	if lr.DryRun {
+		res, errs := e.simulate(ctx, []Job{job}, []ledger.Run{lr})
+		return res[0], errs[0]
+	}
+	r := e.newRun(lr)
 	r.Log.Info().Int("attempt", lr.Attempt).Str("trigger", lr.Trigger).Msg("run started")
 	start := time.Now()
 	hbCtx, stopHB := context.WithCancel(ctx)
@@ -228,19 +232,24 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 		if err = e.probe(ctx, lr); err != nil {
 			return
 		}
-		if lr.DryRun {
-			err = e.Store.DryRun(ctx, func(s *ledger.Store) error {
-				r.Store = s
-				var jerr error
-				summary, jerr = job.Run(ctx, r)
-				return jerr
-			})
-		} else {
-			summary, err = job.Run(ctx, r)
-		}
+		summary, err = job.Run(ctx, r)
 	}()
 	stopHB()
 	hbDone.Wait()
+	return e.finishLocal(ctx, r, summary, err, start)
+}
+
+// newRun is a job's view of the run lr, working on the Env's store.
+func (e *Env) newRun(lr ledger.Run) *Run {
+	return &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate,
+		Log: e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Bool("dry_run", lr.DryRun).Logger()}
+}
+
+// finishLocal records the outcome of a run worked in this process: its
+// failed items, status, counts and summary; it logs the end, at ERROR when
+// the run did not succeed.
+func (e *Env) finishLocal(ctx context.Context, r *Run, summary any, err error, start time.Time) (Result, error) {
+	lr := r.Run
 	status, err := outcome(r.ID, r.Counts(), err)
 	msg := ""
 	if err != nil {

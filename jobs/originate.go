@@ -617,8 +617,12 @@ func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, buil
 		return fs, fmt.Errorf("file %s rebuilt with sha256 %s, but %s was recorded: the ledger changed under an originated file", f.StorageKey, fs.SHA256, f.SHA256)
 	}
 	if r.DryRun {
+		// Nothing is put to storage; the file is marked stored only in
+		// the dry run's transaction, so a step simulated after this one
+		// (transmit) sees it as a real run would.
 		fs.Stored = "dry-run"
-		return fs, nil
+		return fs, r.Store.MarkFileStored(ctx, f.ID, ledger.FileTotals{SHA256: fs.SHA256, Size: int64(len(built.File)), Batches: fs.Batches,
+			Entries: fs.Entries, DebitTotal: fs.DebitTotal, CreditTotal: built.Summary.CreditTotal})
 	}
 	res, err := r.Env.Docs.Put(ctx, f.StorageKey, built.File, storage.PutOptions{ContentType: "text/plain",
 		Metadata: map[string]string{"business-date": f.BusinessDate.String(), "id-modifier": f.IDModifier}})

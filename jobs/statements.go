@@ -565,6 +565,8 @@ func renderItem(r *Run, it *docItem) bool {
 		it.outcome = outRendered
 		if it.existing != nil {
 			it.outcome = outVerified
+		} else {
+			r.dryDocs.add(it.storageKey, it.sha)
 		}
 		return false
 	}
@@ -624,7 +626,7 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 	}
 	var news []ledger.NewDocument
 	var held []ledger.Exception
-	done, skipped := 0, 0
+	done, skipped, rendered := 0, 0, 0
 	for _, it := range items {
 		sum.Selected++
 		r.Selected(1)
@@ -658,10 +660,15 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 			sum.AlreadySent++
 			skipped++
 		case outRendered:
+			// Recorded in the dry run's transaction (rolled back at its
+			// end): the steps simulated after it see the document and its
+			// email, as they would after a real run.
+			news = append(news, ledger.NewDocument{DocumentKey: it.key, DocumentDate: it.date, StorageKey: it.storageKey,
+				SHA256: it.sha, Size: it.size, Recipient: it.recipient, MailKind: it.mailKind, NewBalance: it.newBalance})
+			rendered++
 			sum.Rendered++
 			sum.Bytes += it.size
 			sum.ByKind[it.key.Kind]++
-			done++
 		default:
 			// Not processed: the run was cancelled.
 			return fmt.Errorf("document %s: %w", it.storageKey, context.Cause(ctx))
@@ -680,7 +687,7 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 		}
 		r.Checkpoint("documents recorded")
 		sum.EmailsQueued += len(recorded)
-		sum.Stored += len(news)
+		sum.Stored += len(news) - rendered
 		done += len(news)
 	}
 	r.Done(done)

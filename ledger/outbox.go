@@ -237,6 +237,22 @@ func (s *Store) MarkOutboxSent(ctx context.Context, id int64, at time.Time) erro
 	return nil
 }
 
+// MarkOutboxSentInDryRun marks a queued message sent inside a dry run's
+// transaction, which is rolled back at its end: the steps the dry run
+// simulates after it see the message sent, as they would after a real
+// delivery. Outside a dry run it refuses.
+func (s *Store) MarkOutboxSentInDryRun(ctx context.Context, id int64, at time.Time) error {
+	if s.tx == nil {
+		return fmt.Errorf("mark outbox %d sent: only a dry run simulates a delivery", id)
+	}
+	_, err := s.q.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = $2 WHERE id = $1 AND status = 'queued'`,
+		id, at.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return fmt.Errorf("mark outbox %d sent in a dry run: %w", id, err)
+	}
+	return nil
+}
+
 // RequeueOutbox puts a message that failed for now back in the queue, due
 // at next, with the error kept for operators.
 func (s *Store) RequeueOutbox(ctx context.Context, id int64, next time.Time, lastError string) error {

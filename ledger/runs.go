@@ -317,6 +317,19 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 	})
 }
 
+// SetDryRunTimes records when one step of a dry run plan was simulated:
+// the plan's runs are all begun before its transaction and finished after
+// it, so their own start and end would say how long the whole plan took.
+// Only dry runs are changed.
+func (s *Store) SetDryRunTimes(ctx context.Context, id int64, started, finished time.Time) error {
+	_, err := s.q.ExecContext(ctx, `UPDATE runs SET started_at = $2, finished_at = $3, heartbeat_at = $3 WHERE id = $1 AND dry_run`,
+		id, started.UTC().Truncate(time.Microsecond), finished.UTC().Truncate(time.Microsecond))
+	if err != nil {
+		return fmt.Errorf("record the times of dry run %d: %w", id, err)
+	}
+	return nil
+}
+
 // RecordItem records the outcome of one item of a run (a failed item, with
 // its error); a later outcome of the same item replaces it.
 func (s *Store) RecordItem(ctx context.Context, runID int64, item, status, msg string) error {
@@ -363,6 +376,9 @@ type RunFilter struct {
 	// older than StaleAfter (their process probably died).
 	NeedsAttention bool
 	StaleAfter     time.Duration
+	// NoDryRuns leaves dry runs out: they are a forecast, not the night's
+	// record.
+	NoDryRuns bool
 }
 
 // ListRuns returns runs, newest first. Dry runs never need attention.
@@ -372,6 +388,9 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 	if !f.Date.IsZero() {
 		args = append(args, f.Date)
 		q += fmt.Sprintf(` AND business_date = $%d`, len(args))
+	}
+	if f.NoDryRuns {
+		q += ` AND NOT dry_run`
 	}
 	if f.NeedsAttention {
 		args = append(args, now().Add(-f.StaleAfter))

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
@@ -154,8 +155,12 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 // InTx runs fn in a transaction and commits when fn returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if s.tx != nil {
-		// Inside a dry run every write already shares its transaction.
-		return fn(s.tx)
+		// Inside a dry run every write shares its transaction; a savepoint
+		// keeps what a real transaction promises: fn's writes all stay or
+		// all go, so a step that fails leaves nothing half-written for
+		// the steps after it to see (and PostgreSQL's transaction stays
+		// usable after an error).
+		return s.savepoint(ctx, func() error { return fn(s.tx) })
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -194,6 +199,39 @@ func (s *Store) DryRun(ctx context.Context, fn func(s *Store) error) error {
 	dry := *s
 	dry.q, dry.tx = tx, tx
 	return fn(&dry)
+}
+
+// DrySavepoint runs fn inside a dry run's transaction under a savepoint:
+// when fn fails, its writes are undone and the dry run goes on, as the next
+// step of a real night would after a failed one. Outside a dry run it just
+// calls fn.
+func (s *Store) DrySavepoint(ctx context.Context, fn func() error) error {
+	if s.tx == nil {
+		return fn()
+	}
+	return s.savepoint(ctx, fn)
+}
+
+// savepoints numbers the savepoints of dry runs: unique names, so nested
+// ones never shadow each other.
+var savepoints atomic.Int64
+
+func (s *Store) savepoint(ctx context.Context, fn func() error) error {
+	name := fmt.Sprintf("drafter_sp_%d", savepoints.Add(1))
+	if _, err := s.tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := s.tx.ExecContext(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
+		}
+		_, _ = s.tx.ExecContext(context.WithoutCancel(ctx), "RELEASE SAVEPOINT "+name)
+		return err
+	}
+	if _, err := s.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
 }
 
 // InDryRun reports whether s is the store of a dry run.

@@ -2,10 +2,12 @@ package ledger_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
@@ -68,4 +70,58 @@ func TestSQLiteFilesPrivate(t *testing.T) {
 		}
 		st.Close()
 	}
+}
+
+// TestDryRunSavepoints: inside a dry run, a transaction that fails undoes
+// its own writes and leaves the dry run usable (on PostgreSQL too, whose
+// transaction would otherwise be aborted), one that succeeds is seen by
+// what follows, and nothing outlives the dry run.
+func TestDryRunSavepoints(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		count := func(q interface {
+			QueryRowContext(context.Context, string, ...any) *sql.Row
+		}, who string) int {
+			var n int
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit WHERE actor = $1`, who).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		err := s.DryRun(ctx, func(d *ledger.Store) error {
+			failed := d.InTx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target) VALUES ($1, 'dry', 'a', 'b')`, time.Now()); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO no_such_table VALUES (1)`)
+				return err
+			})
+			if failed == nil {
+				t.Fatal("a failing statement did not fail")
+			}
+			if err := d.InTx(ctx, func(tx *sql.Tx) error {
+				if n := count(tx, "dry"); n != 0 {
+					t.Errorf("the failed transaction left %d rows", n)
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, target) VALUES ($1, 'dry', 'a', 'b')`, time.Now())
+				return err
+			}); err != nil {
+				t.Fatalf("a transaction after a failed one: %v", err)
+			}
+			return d.DrySavepoint(ctx, func() error {
+				return d.InTx(ctx, func(tx *sql.Tx) error {
+					if n := count(tx, "dry"); n != 1 {
+						t.Errorf("the committed transaction's row: %d, want 1", n)
+					}
+					return nil
+				})
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := count(s.DB(), "dry"); n != 0 {
+			t.Fatalf("the dry run left %d rows", n)
+		}
+	})
 }

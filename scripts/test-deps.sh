@@ -35,6 +35,11 @@ if ! command -v qpdf >/dev/null || ! command -v pdftotext >/dev/null; then
 	apt_install qpdf poppler-utils || note "qpdf/poppler-utils missing and cannot be installed (not root): PDF checks will be skipped"
 fi
 
+# promtool (Debian prometheus) checks docs/alerts.yml and runs its unit tests.
+if ! command -v promtool >/dev/null; then
+	apt_install --no-install-recommends prometheus || note "promtool missing and cannot be installed (not root): alert rule checks will be skipped"
+fi
+
 # OpenSSH's sshd is the SFTP server the bank connection's tests run against.
 if [ ! -x /usr/sbin/sshd ]; then
 	apt_install openssh-server || note "sshd missing and cannot be installed (not root): bank SFTP tests will be skipped"

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -123,11 +126,26 @@ var (
 	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status.", []string{"status"}, nil)
 	descTransmissions = prometheus.NewDesc("drafter_bank_transmissions", "NACHA files handed to the bank, by state (renaming: uploaded, rename not confirmed; sent).", []string{"state"}, nil)
 	descUp            = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
+
+	descAttention = prometheus.NewDesc("drafter_runs_needing_attention",
+		"Runs a person must look at, by job and status: failed, partial or cancelled, and not followed by a later attempt of the same run (dry runs excluded).",
+		[]string{"job", "status"}, nil)
+	descLastSuccess = prometheus.NewDesc("drafter_job_last_success_timestamp_seconds",
+		"When the job's latest succeeded run finished (Unix time; dry runs and runs for one account excluded).", []string{"job"}, nil)
+	descRunAge = prometheus.NewDesc("drafter_run_age_seconds",
+		"How long each running run has been running (dry runs excluded).", []string{"job", "business_date", "run"}, nil)
+	descHeartbeatAge = prometheus.NewDesc("drafter_run_heartbeat_age_seconds",
+		"How old each running run's last heartbeat is: a run whose process died stops beating (dry runs excluded).", []string{"job", "business_date", "run"}, nil)
+	descExceptions = prometheus.NewDesc("drafter_exceptions_open",
+		"Exceptions not yet resolved, by kind: each needs a person (`drafter exceptions`).", []string{"kind"}, nil)
+	descOldestQueued = prometheus.NewDesc("drafter_outbox_oldest_queued_age_seconds",
+		"Age of the oldest email waiting in the outbox (status queued); 0 when none waits.", nil, nil)
 )
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descTransmissions, descUp} {
+	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descTransmissions, descUp,
+		descAttention, descLastSuccess, descRunAge, descHeartbeatAge, descExceptions, descOldestQueued} {
 		ch <- d
 	}
 }
@@ -154,7 +172,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 			var n float64
 			var a, b string
 			var err error
-			if desc == descRuns {
+			if desc == descRuns || desc == descAttention {
 				err = rows.Scan(&a, &b, &n)
 				labels = []string{a, b}
 			} else {
@@ -172,17 +190,43 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(descRuns, `SELECT job, status, COUNT(*) FROM runs WHERE dry_run = $1 GROUP BY job, status`, false)
-	gauge(descOutbox, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	// Every status, 0 when no message has it: the mail alerts need the
+	// series before the first failure.
+	if counts, err := c.st.OutboxCounts(ctx); err != nil {
+		fail("outbox", err)
+	} else {
+		for _, status := range []string{"queued", "sending", "sent", "failed"} {
+			ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(counts[status]), status)
+		}
+	}
 	gauge(descReturns, `SELECT code, COUNT(*) FROM returns GROUP BY code`)
 	gauge(descFiles, `SELECT status, COUNT(*) FROM ach_files GROUP BY status`)
 	gauge(descFileEntries, `SELECT status, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY status`)
 	gauge(descFileDebits, `SELECT status, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY status`)
 	gauge(descTransmissions, `SELECT state, COUNT(*) FROM transmissions GROUP BY state`)
+	gauge(descAttention, `SELECT job, status, COUNT(*) FROM runs r WHERE NOT dry_run AND status IN ('failed', 'partial', 'cancelled')
+		AND NOT EXISTS (SELECT 1 FROM runs l WHERE l.job = r.job AND l.business_date = r.business_date AND l.scope = r.scope
+			AND l.dry_run = r.dry_run AND l.attempt > r.attempt)
+		GROUP BY job, status`)
+	gauge(descExceptions, `SELECT kind, COUNT(*) FROM exceptions WHERE resolved_at IS NULL GROUP BY kind`)
+	now := c.now()
+	if err := c.collectRunTimes(ctx, ch, now); err != nil {
+		fail("run times", err)
+	}
+	var oldest time.Time
+	switch err := db.QueryRowContext(ctx, `SELECT created_at FROM outbox WHERE status = 'queued' ORDER BY created_at LIMIT 1`).Scan(&oldest); {
+	case errors.Is(err, sql.ErrNoRows):
+		ch <- prometheus.MustNewConstMetric(descOldestQueued, prometheus.GaugeValue, 0)
+	case err != nil:
+		fail("oldest queued email", err)
+	default:
+		ch <- prometheus.MustNewConstMetric(descOldestQueued, prometheus.GaugeValue, max(0, now.Sub(oldest).Seconds()))
+	}
 
 	// Return rates over NACHA's 60-day window, counted as `drafter report
 	// return-rates` counts them: debit entries originated, and the returns
 	// of debit entries (a prenote's return is not a debit's).
-	today := civil.Of(c.now().In(c.zone))
+	today := civil.Of(now.In(c.zone))
 	if debits, byCode, err := c.st.ReturnCounts(ctx, today.AddDays(-59), today); err != nil {
 		fail("return rates", err)
 	} else {
@@ -194,3 +238,51 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descUp, prometheus.GaugeValue, up)
 }
+
+// collectRunTimes reads each job's last success, and the age and heartbeat
+// age of every running run.
+func (c *storeCollector) collectRunTimes(ctx context.Context, ch chan<- prometheus.Metric, now time.Time) error {
+	db := c.st.DB()
+	// The newest succeeded run of each job (by id: the run ledger's
+	// order); runs for one account are reruns, not the job's night.
+	rows, err := db.QueryContext(ctx, `SELECT job, finished_at FROM runs WHERE id IN (SELECT MAX(id) FROM runs
+		WHERE status = 'succeeded' AND NOT dry_run AND scope NOT LIKE 'account:%' GROUP BY job)`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var job string
+		var fin sql.NullTime
+		if err := rows.Scan(&job, &fin); err != nil {
+			rows.Close()
+			return err
+		}
+		if fin.Valid {
+			ch <- prometheus.MustNewConstMetric(descLastSuccess, prometheus.GaugeValue, unixSeconds(fin.Time), job)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = db.QueryContext(ctx, `SELECT id, job, business_date, started_at, heartbeat_at FROM runs WHERE status = 'running' AND NOT dry_run`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var job string
+		var d civil.Date
+		var started, beat time.Time
+		if err := rows.Scan(&id, &job, &d, &started, &beat); err != nil {
+			return err
+		}
+		labels := []string{job, d.String(), strconv.FormatInt(id, 10)}
+		ch <- prometheus.MustNewConstMetric(descRunAge, prometheus.GaugeValue, max(0, now.Sub(started).Seconds()), labels...)
+		ch <- prometheus.MustNewConstMetric(descHeartbeatAge, prometheus.GaugeValue, max(0, now.Sub(beat).Seconds()), labels...)
+	}
+	return rows.Err()
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }

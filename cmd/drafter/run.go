@@ -29,13 +29,17 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		"on banking days; statements, lease-end and deliver every calendar day). A\n"+
 		"date already succeeded is skipped and listed; a failed one is resumed; the\n"+
 		"backfill goes on after a date that fails and ends with a table of what it did.\n"+
+		"--dry-run simulates the dates (and jobs) in order in one database transaction\n"+
+		"rolled back at the end: each sees what the ones before it would have written,\n"+
+		"nothing is stored, sent or mailed, and only run records marked dry run remain\n"+
+		"(`drafter runs --dry-runs` lists them).\n"+
 		"Exit code: 0 every run succeeded, 1 a run failed, 3 the worst was partial,\n"+
 		"2 usage (nothing was run).")
 	c.register(fs)
 	date := fs.String("date", "", "business date to run for (YYYY-MM-DD)")
 	from := fs.String("from", "", "first date of a backfill")
 	to := fs.String("to", "", "last date of a backfill")
-	dry := fs.Bool("dry-run", false, "compute and report everything, write nothing (recorded as a dry run)")
+	dry := fs.Bool("dry-run", false, "compute and report what the runs would do, in order, writing nothing (recorded as dry runs)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
@@ -83,34 +87,26 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer a.close()
 	env := a.env()
-	type step struct {
-		date civil.Date
-		job  string
-	}
-	var plan []step
+	var plan []planStep
 	for d := first; !d.After(last); d = d.AddDays(1) {
 		for _, n := range names {
 			if !ranged || len(env.BusinessDates(n, d, d)) == 1 {
-				plan = append(plan, step{d, n})
+				plan = append(plan, planStep{d, n})
 			}
 		}
 	}
 	if len(plan) == 0 {
 		return usageErrorf("no date from %s to %s has a run of %s by its calendar (banking days only: %s)", first, last, name, strings.Join(a.cfg.BankingDayJobs, ","))
 	}
+	if *dry {
+		return c.dryRun(ctx, a, plan, ranged || name == "nightly")
+	}
 	var results []jobs.Result
 	var rows []backfillRow
 	stuck := false
 	for _, st := range plan {
 		job := registry()[st.job]
-		spec := jobs.StartSpec{Date: st.date, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()}
-		if st.job == "receive" {
-			// The bank's inbox is polled many times a day: each poll is
-			// its own run, scoped to its time as the schedule's intraday
-			// fires are.
-			spec.Scope = "at:" + time.Now().In(a.cfg.Zone).Format("15:04:05-0700")
-		}
-		res, err := env.Start(ctx, job, spec)
+		res, err := env.Start(ctx, job, startSpec(a, st))
 		row := backfillRow{date: st.date, job: st.job, note: "ran"}
 		switch {
 		case err == nil:
@@ -166,6 +162,82 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// planStep is one run of a backfill or a nightly cycle.
+type planStep struct {
+	date civil.Date
+	job  string
+}
+
+// startSpec is how the run command starts a step.
+func startSpec(a *app, st planStep) jobs.StartSpec {
+	spec := jobs.StartSpec{Date: st.date, Trigger: "operator", TriggeredBy: operator()}
+	if st.job == "receive" {
+		// The bank's inbox is polled many times a day: each poll is its
+		// own run, scoped to its time as the schedule's intraday fires are.
+		spec.Scope = "at:" + time.Now().In(a.cfg.Zone).Format("15:04:05-0700")
+	}
+	return spec
+}
+
+// dryRun simulates the plan in order in one rolled-back transaction (each
+// step sees what the ones before it would have written) and prints what
+// each step would do. In a backfill a date whose real run is done is
+// skipped, as the real backfill would skip it.
+func (c *RunCommand) dryRun(ctx context.Context, a *app, plan []planStep, skipDone bool) error {
+	var steps []jobs.DryStep
+	var rows []backfillRow
+	var at []int
+	for _, st := range plan {
+		row := backfillRow{date: st.date, job: st.job, note: "simulated: nothing written"}
+		if skipDone {
+			if prev := latestRun(ctx, a, st.job, st.date); prev.Completed() {
+				row.run, row.status = prev.ID, prev.Status
+				row.note = "skipped: done before (the real run skips it too)"
+				rows = append(rows, row)
+				continue
+			}
+		}
+		spec := startSpec(a, st)
+		spec.DryRun = true
+		steps = append(steps, jobs.DryStep{Job: registry()[st.job], Spec: spec})
+		at = append(at, len(rows))
+		rows = append(rows, row)
+	}
+	res, errs := a.env().DryRun(ctx, steps)
+	var results []jobs.Result
+	stuck := false
+	for k, i := range at {
+		r, err := res[k], errs[k]
+		if r.Run.ID != 0 {
+			results = append(results, r)
+			rows[i].run, rows[i].status = r.Run.ID, r.Run.Status
+		}
+		switch {
+		case err != nil && len(plan) == 1:
+			c.print(results)
+			return runError(r, err)
+		case err != nil && r.Run.ID == 0:
+			rows[i].note = "not simulated: " + firstLine(err.Error())
+			stuck = true
+		case err != nil:
+			rows[i].note += ": " + firstLine(err.Error())
+		}
+	}
+	if err := c.print(results); err != nil {
+		return err
+	}
+	if len(plan) > 1 && !c.jsonOut {
+		printBackfill(rows)
+	}
+	if err := outcomeOf(results); err != nil {
+		return err
+	}
+	if stuck {
+		return &outcomeError{exitFailed, "some dates were not simulated: see the table"}
+	}
+	return nil
+}
+
 // backfillRow is what a backfill or a nightly cycle did for one job and date.
 type backfillRow struct {
 	date   civil.Date
@@ -205,11 +277,23 @@ func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run
 	return ledger.Run{}
 }
 
+// errorSuffix is ": " and the first line of a run's error, or nothing.
+func errorSuffix(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return ": " + firstLine(msg)
+}
+
 // runError is the error a command ends with when a run returned err: a run
 // that was recorded failed says how to look at it and finish it.
 func runError(res jobs.Result, err error) error {
 	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
 		return err
+	}
+	if res.Run.DryRun {
+		return &outcomeError{exitFailed, fmt.Sprintf("dry run %d (%s %s) would fail: %v\n  look: drafter runs show %d",
+			res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID)}
 	}
 	return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) failed: %v\n  look: drafter runs show %d\n  finish after the fix: drafter resume %d",
 		res.Run.ID, res.Run.Job, res.Run.BusinessDate, err, res.Run.ID, res.Run.ID)}
@@ -222,6 +306,19 @@ func outcomeOf(results []jobs.Result) error {
 	for _, r := range results {
 		lr := r.Run
 		if lr.ID == 0 || lr.DryRun && lr.Status == ledger.RunSucceeded {
+			continue
+		}
+		if lr.DryRun {
+			// Nothing to resume: the exit code says what the real run
+			// would come to, the message where to look.
+			code := exitPartial
+			if lr.Status != ledger.RunPartial {
+				code = exitFailed
+			}
+			if worst == nil || worst.code != exitFailed {
+				worst = &outcomeError{code, fmt.Sprintf("dry run %d (%s %s) would end %s: %d of %d items would fail%s\n  look: drafter runs show %d",
+					lr.ID, lr.Job, lr.BusinessDate, lr.Status, lr.Failed, lr.Selected, errorSuffix(lr.Error), lr.ID)}
+			}
 			continue
 		}
 		switch lr.Status {
@@ -253,7 +350,7 @@ func (c *common) print(results []jobs.Result) error {
 			continue
 		}
 		printRunLine(r.Run)
-		printSummary(r.Summary)
+		printRunSummary(r.Run, r.Summary)
 	}
 	return nil
 }

@@ -23,12 +23,13 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "show" {
 		return c.show(ctx, args[1:])
 	}
-	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--limit N] [--json]\n       drafter runs show RUN [--json]")
+	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--dry-runs] [--limit N] [--json]\n       drafter runs show RUN [--json]")
 	c.register(fs)
 	job := fs.String("job", "", "only this job")
 	status := fs.String("status", "", "only this status: running, succeeded, partial, failed, cancelled")
 	attention := fs.Bool("needs-attention", false, "only runs a person must look at: failed, partial, cancelled, and running ones whose heartbeat is older than DRAFTER_STALE_AFTER (crashed?)")
 	limit := fs.Int("limit", 50, "at most this many runs, newest first")
+	dryRuns := fs.Bool("dry-runs", false, "list dry runs too (marked \"dry run\"; they wrote nothing and are left out otherwise)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
@@ -44,7 +45,7 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	}
 	defer a.close()
 	runs, err := a.store.ListRuns(ctx, ledger.RunFilter{Job: *job, Status: *status, Limit: *limit,
-		NeedsAttention: *attention, StaleAfter: a.cfg.StaleAfter})
+		NeedsAttention: *attention, StaleAfter: a.cfg.StaleAfter, NoDryRuns: !*dryRuns})
 	if err != nil {
 		return err
 	}
@@ -151,7 +152,7 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	}
 	var sum any
 	_ = json.Unmarshal(r.Summary, &sum)
-	printSummary(sum)
+	printRunSummary(r, sum)
 	printFailedItems(items, *all)
 	if next := nextStep(r); next != "" {
 		fmt.Printf("  next:      %s\n", next)
@@ -242,7 +243,73 @@ func printRunLine(r ledger.Run) {
 }
 
 // printSummary prints a job summary as indented key: value lines.
-func printSummary(s any) {
+func printSummary(s any) { printSummaryAs(s, func(k string) string { return k }) }
+
+// printRunSummary prints the summary of run r: a dry run's says what the
+// run would do, for nothing in it was done.
+func printRunSummary(r ledger.Run, s any) {
+	if !r.DryRun {
+		printSummary(s)
+		return
+	}
+	fmt.Println("  dry run: nothing below was done; it is what a real run would do")
+	printSummaryAs(s, wouldLabel)
+}
+
+// wouldWords are the dry-run labels of summary keys that name something
+// done; wouldLabel reads any other as "would KEY".
+var wouldWords = map[string]string{
+	"payments_created":             "would create payments",
+	"prenotes_created":             "would create prenotes",
+	"prenotes_verified":            "would verify prenotes",
+	"files":                        "would build files",
+	"batches":                      "would build batches",
+	"entries":                      "would originate entries",
+	"prenotes":                     "would send prenote entries",
+	"debit_total_cents":            "would debit_cents",
+	"skipped_by_reason":            "would skip, by reason",
+	"autopay_reduced":              "would reduce autopay debits",
+	"autopay_covered":              "would cancel autopay debits (covered by one-time payments)",
+	"held":                         "would hold",
+	"stored":                       "stored (a dry run stores nothing)",
+	"rendered":                     "would store documents",
+	"emails_queued":                "would queue emails",
+	"bytes":                        "would store bytes",
+	"by_kind":                      "would store, by kind",
+	"failed":                       "would fail",
+	"sent":                         "sent (a dry run sends nothing)",
+	"would_send":                   "would send",
+	"would_fail":                   "would fail to send",
+	"fee_total_cents":              "would charge fees_cents",
+	"fees_assessed":                "would assess fees",
+	"reversals_posted":             "would post reversals",
+	"representments_scheduled":     "would schedule re-presentments",
+	"autopay_stopped":              "would stop autopay",
+	"autopay_suspended":            "would suspend autopay",
+	"bank_accounts_invalidated":    "would invalidate bank accounts",
+	"bank_accounts_corrected":      "would correct bank accounts",
+	"accounts_flagged":             "would flag accounts",
+	"scheduled_payments_cancelled": "would cancel scheduled payments",
+	"exceptions":                   "would raise exceptions",
+}
+
+// facts are summary keys that say what a run is about, not what it did.
+var facts = map[string]bool{"business_date": true, "effective_date": true, "selected": true, "seconds": true, "per_second": true,
+	"bank": true, "dry_run_preview": true}
+
+func wouldLabel(k string) string {
+	if w, ok := wouldWords[k]; ok {
+		return w
+	}
+	if facts[k] {
+		return k
+	}
+	return "would " + k
+}
+
+// printSummaryAs prints a job summary as indented lines, each key named by
+// label.
+func printSummaryAs(s any, label func(string) string) {
 	b, err := json.Marshal(s)
 	if err != nil || string(b) == "null" {
 		return
@@ -260,26 +327,26 @@ func printSummary(s any) {
 		v := m[k]
 		switch x := v.(type) {
 		case []any:
-			fmt.Printf("  %s: %d\n", k, len(x))
+			fmt.Printf("  %s: %d\n", label(k), len(x))
 			for _, it := range x {
 				jb, _ := json.Marshal(it)
 				fmt.Printf("    %s\n", jb)
 			}
 		case map[string]any:
 			jb, _ := json.Marshal(x)
-			fmt.Printf("  %s: %s\n", k, jb)
+			fmt.Printf("  %s: %s\n", label(k), jb)
 		default:
-			if strings.HasSuffix(k, "_cents") {
+			if l := label(k); strings.HasSuffix(l, "_cents") {
 				if f, ok := v.(float64); ok {
-					fmt.Printf("  %s: %s\n", strings.TrimSuffix(k, "_cents"), centsString(int64(f)))
+					fmt.Printf("  %s: %s\n", strings.TrimSuffix(l, "_cents"), centsString(int64(f)))
 					continue
 				}
 			}
 			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
-				fmt.Printf("  %s: %d\n", k, int64(f))
+				fmt.Printf("  %s: %d\n", label(k), int64(f))
 				continue
 			}
-			fmt.Printf("  %s: %v\n", k, v)
+			fmt.Printf("  %s: %v\n", label(k), v)
 		}
 	}
 }

@@ -72,6 +72,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	metrics := server.NewMetrics(a.store, a.cfg.Zone, a.log)
 	server.RegisterChunkMetrics(metrics, a.store, a.log)
 	sched := server.NewScheduler(env, reg, entries)
+	server.RegisterScheduleMetrics(metrics, sched)
 	sched.Locker, sched.Observe = locker, metrics.ObserveRun
 	admin := server.NewAdmin(env, reg, locker, metrics)
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
