@@ -567,7 +567,7 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 		for _, p := range due {
 			if p.AccountID == accts[0].ID {
 				found = true
-				if n, _ := env.Store.Decrypt(p.NumberEnc); n != "99887766" {
+				if n, _ := env.Store.OpenNumber("bank_accounts", p.BankAccountID, p.NumberEnc); n != "99887766" {
 					t.Fatalf("next entry goes to ****%s", ledger.Last4(n))
 				}
 			}

@@ -40,10 +40,12 @@ type ACHFile struct {
 
 // Allocation is one payment put into a file, with its entry as originated.
 type Allocation struct {
-	PaymentID       int64
-	TraceNumber     string
-	RDFIRouting     string
-	NumberEnc       []byte
+	PaymentID   int64
+	TraceNumber string
+	RDFIRouting string
+	// AccountNumber is sealed into the payment's entry snapshot, bound to
+	// the payment's row.
+	AccountNumber   string
 	TransactionCode int
 	IndividualName  string
 	IndividualID    string
@@ -300,8 +302,8 @@ func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, err
 			&e.TransactionCode, &e.IndividualName, &e.IndividualID); err != nil {
 			return nil, err
 		}
-		if e.AccountNumber, err = s.cipher.Open(enc); err != nil {
-			return nil, fmt.Errorf("payment %d: %w", e.PaymentID, err)
+		if e.AccountNumber, err = s.cipher.openRow(enc, paymentRow(e.PaymentID)); err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
@@ -332,8 +334,19 @@ func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) erro
 	return nil
 }
 
-// Decrypt opens an encrypted account number.
-func (s *Store) Decrypt(enc []byte) (string, error) { return s.cipher.Open(enc) }
+// OpenNumber opens the account number sealed in the number_enc column of
+// table ("bank_accounts" or "payments") in the row with primary key id (a
+// payment's id in decimal). A number sealed for another row does not open
+// (ErrNotThisRow).
+func (s *Store) OpenNumber(table, id string, enc []byte) (string, error) {
+	return s.cipher.openRow(enc, rowOf(table, id))
+}
+
+// SealNumber seals an account number for the number_enc column of table in
+// the row with primary key id, as OpenNumber opens it.
+func (s *Store) SealNumber(table, id, number string) []byte {
+	return s.cipher.sealRow(number, rowOf(table, id))
+}
 
 // originatePayments moves the allocated payments to originated with their
 // file, trace number and entry snapshot. Every payment must still be
@@ -351,7 +364,7 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 	numbers, codes := make([][]byte, n), make([]int32, n)
 	names, indIDs := make([]string, n), make([]string, n)
 	for i, a := range allocs {
-		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc
+		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID))
 		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
@@ -398,7 +411,7 @@ func (s *Store) originatePaymentsSQLite(ctx context.Context, tx *sql.Tx, f ACHFi
 		q := `INSERT INTO originating VALUES ` + s.dialect.values(len(chunk), 7, 0)
 		args := make([]any, 0, 7*len(chunk))
 		for _, a := range chunk {
-			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName, a.IndividualID)
+			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID)), a.TransactionCode, a.IndividualName, a.IndividualID)
 		}
 		var err error
 		if len(chunk) == per {
