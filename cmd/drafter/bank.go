@@ -79,6 +79,17 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 	for _, o := range bs.Arrived {
 		fmt.Printf("  %s  %d bytes\n", o.Key, o.Size)
 	}
+	fmt.Printf("acks:     %d acknowledgement or other files from the bank (kept under %s)\n", len(bs.Acks), jobs.AckPrefix)
+	for _, o := range bs.Acks {
+		fmt.Printf("  %s  %d bytes\n", o.Key, o.Size)
+	}
+	for _, e := range bs.Flagged {
+		label := "BANK REJECTED A FILE"
+		if e.Kind == jobs.ExceptionBankFileUnknown {
+			label = "UNKNOWN FILE FROM THE BANK"
+		}
+		fmt.Printf("%s (exception %d): %s\n", label, e.ID, e.Detail)
+	}
 	return nil
 }
 
