@@ -66,12 +66,12 @@ type FileReceipt struct {
 	// Kind is what the file is: BankFileNACHA, BankFileAck, BankFileUnknown.
 	Kind string `json:"kind,omitempty"`
 	// Acks are the lines of an acknowledgement file.
-	Acks []bank.Ack `json:"acks,omitempty"`
-	Key        string `json:"key,omitempty"`
-	SHA256     string `json:"sha256,omitempty"`
-	Bytes      int64  `json:"bytes"`
-	Outcome    string `json:"outcome"`
-	Error      string `json:"error,omitempty"`
+	Acks    []bank.Ack `json:"acks,omitempty"`
+	Key     string     `json:"key,omitempty"`
+	SHA256  string     `json:"sha256,omitempty"`
+	Bytes   int64      `json:"bytes"`
+	Outcome string     `json:"outcome"`
+	Error   string     `json:"error,omitempty"`
 }
 
 // Run implements Job.
