@@ -17,7 +17,7 @@ type BankCommand struct{ common }
 
 // Run implements command.
 func (c *BankCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("bank", "bank status [--date D] [--json]\n\n"+
+	fs := newFlagSet("bank", "bank status [--date D] [--json]\n       bank reoriginate KEY --reason TEXT [--json]\n\n"+
 		"Shows what went to the bank for a business date: each NACHA file, whether it\n"+
 		"was sent (remote name, bytes, sha256, when, which run) or is pending, the\n"+
 		"day's cutoff, files held because it was missed, and the bank's files waiting\n"+
