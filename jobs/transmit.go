@@ -82,7 +82,14 @@ func (t Transmit) now() time.Time {
 func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &TransmitSummary{Files: []FileTransmission{}}
 	b := r.Env.Config.Bank
+	resend, err := resendParam(r.Run.Params)
+	if err != nil {
+		return sum, err
+	}
 	if b == nil {
+		if resend != "" {
+			return sum, fmt.Errorf("--resend %s: no bank is configured (DRAFTER_BANK_URL), so nothing can be sent", resend)
+		}
 		r.Log.Info().Msg("no bank configured (DRAFTER_BANK_URL): files stay in storage")
 		return sum, nil
 	}
@@ -92,10 +99,6 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 		return sum, err
 	}
 	sent, err := r.Store.DayTransmissions(ctx, r.Date)
-	if err != nil {
-		return sum, err
-	}
-	resend, err := resendParam(r.Run.Params)
 	if err != nil {
 		return sum, err
 	}
