@@ -23,6 +23,12 @@ type BankStatus struct {
 	Pending  int                `json:"pending"`
 	Arrived  []storage.Object   `json:"arrived"`
 	Missed   []ledger.Exception `json:"cutoff_missed,omitempty"`
+	// Acks are the bank's acknowledgement files and the files it sent
+	// that drafter cannot read, kept under AckPrefix.
+	Acks []storage.Object `json:"acknowledgements"`
+	// Flagged are the open exceptions of rejected files and of files
+	// drafter cannot read: each needs a person.
+	Flagged []ledger.Exception `json:"flagged,omitempty"`
 }
 
 // BankStatusFile is one NACHA file of the day and its transmission.
@@ -34,9 +40,10 @@ type BankStatusFile struct {
 // GetBankStatus gathers the bank status of business date d: the day's
 // files with their transmissions, how many are not sent, the files from
 // the bank waiting under InboundPrefix for the returns job, and open
-// missed-cutoff exceptions.
+// missed-cutoff exceptions, the bank's acknowledgement files under
+// AckPrefix, and open exceptions of rejected or unreadable bank files.
 func GetBankStatus(ctx context.Context, st *ledger.Store, docs storage.Store, cfg *config.Config, d civil.Date) (BankStatus, error) {
-	bs := BankStatus{Date: d, Files: []BankStatusFile{}, Arrived: []storage.Object{}}
+	bs := BankStatus{Date: d, Files: []BankStatusFile{}, Arrived: []storage.Object{}, Acks: []storage.Object{}}
 	if cfg.Bank != nil {
 		bs.Bank = cfg.Bank.String()
 		if dl, ok := bank.Deadline(d, cfg.Bank.Cutoffs, cfg.Zone); ok {
@@ -70,13 +77,21 @@ func GetBankStatus(ctx context.Context, st *ledger.Store, docs storage.Store, cf
 			bs.Arrived = append(bs.Arrived, o)
 		}
 	}
+	acks, err := docs.List(ctx, AckPrefix)
+	if err != nil {
+		return bs, err
+	}
+	bs.Acks = append(bs.Acks, acks...)
 	exs, err := st.Exceptions(ctx, false)
 	if err != nil {
 		return bs, err
 	}
 	for _, e := range exs {
-		if e.Kind == ExceptionCutoffMissed {
+		switch e.Kind {
+		case ExceptionCutoffMissed:
 			bs.Missed = append(bs.Missed, e)
+		case ExceptionBankReject, ExceptionBankFileUnknown:
+			bs.Flagged = append(bs.Flagged, e)
 		}
 	}
 	return bs, nil

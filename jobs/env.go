@@ -165,11 +165,21 @@ func (e *Env) Start(ctx context.Context, job Job, spec StartSpec) (Result, error
 
 // Rerun begins another attempt of a completed run, recorded with its reason.
 func (e *Env) Rerun(ctx context.Context, job Job, prev ledger.Run, by, reason, scope string) (Result, error) {
+	return e.RerunWith(ctx, job, prev, by, reason, scope, nil)
+}
+
+// RerunWith is Rerun with parameters for the job beside rerun_of (such as
+// transmit's resend).
+func (e *Env) RerunWith(ctx context.Context, job Job, prev ledger.Run, by, reason, scope string, params map[string]any) (Result, error) {
 	if scope == "" {
 		scope = prev.Scope
 	}
+	p := map[string]any{"rerun_of": prev.ID}
+	for k, v := range params {
+		p[k] = v
+	}
 	spec := ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
-		TriggeredBy: by, Reason: reason, Owner: e.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}}
+		TriggeredBy: by, Reason: reason, Owner: e.Owner, Rerun: true, Params: p}
 	run, err := e.Store.BeginRun(ctx, spec)
 	if scope != prev.Scope && errors.Is(err, ledger.ErrNotFound) {
 		// The first rerun for one account: nothing of that scope ran yet,

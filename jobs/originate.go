@@ -399,7 +399,7 @@ func screen(cfg configView, st numberOpener, chunk []ledger.DuePayment) ([]scree
 	out := make([]screenedEntry, 0, len(chunk))
 	var holds []ledger.PaymentHold
 	for _, p := range chunk {
-		number, err := st.Decrypt(p.NumberEnc)
+		number, err := st.OpenNumber("bank_accounts", p.BankAccountID, p.NumberEnc)
 		if err != nil {
 			holds = append(holds, ledger.PaymentHold{PaymentID: p.ID, AccountID: p.AccountID, Reason: "account number cannot be decrypted",
 				Field: "AccountNumber", Detail: fmt.Sprintf("bank account %s: %v; import the bank account again from the servicing system "+
@@ -427,7 +427,7 @@ func screen(cfg configView, st numberOpener, chunk []ledger.DuePayment) ([]scree
 
 // numberOpener opens stored account numbers.
 type numberOpener interface {
-	Decrypt(enc []byte) (string, error)
+	OpenNumber(table, id string, enc []byte) (string, error)
 }
 
 // holdReason is the summary's reason for an entry refused on field.
@@ -479,7 +479,7 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 			e := c.entry
 			e.TraceNumber = trace
 			entries[i] = e
-			allocs[i] = ledger.Allocation{PaymentID: e.PaymentID, TraceNumber: trace, RDFIRouting: e.RDFIRouting, NumberEnc: c.payment.NumberEnc,
+			allocs[i] = ledger.Allocation{PaymentID: e.PaymentID, TraceNumber: trace, RDFIRouting: e.RDFIRouting, AccountNumber: e.AccountNumber,
 				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.payment.IndividualID,
 				Prenote: e.Kind == "prenote", BankAccountID: c.payment.BankAccountID}
 		}

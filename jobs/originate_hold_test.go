@@ -77,7 +77,7 @@ func TestOriginateHoldsWhatCannotBeBuilt(t *testing.T) {
 				t.Fatal(err)
 			}
 			db := env.Store.DB()
-			if _, err := db.Exec(`UPDATE bank_accounts SET number_enc = $1 WHERE id = 'B-LN-9'`, other.Seal("444009")); err != nil {
+			if _, err := db.Exec(`UPDATE bank_accounts SET number_enc = $1 WHERE id = 'B-LN-9'`, other.Seal("444009", "bank_accounts", "B-LN-9")); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.Exec(`UPDATE bank_accounts SET routing = '011000016' WHERE id = 'B-LN-10'`); err != nil {
@@ -313,7 +313,11 @@ func allocateNight(t *testing.T, env *jobs.Env, d, eff civil.Date, routing, name
 		allocs := make([]ledger.Allocation, len(due))
 		for i, p := range due {
 			trace := fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i)
-			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: cmp.Or(routing, p.Routing), NumberEnc: p.NumberEnc,
+			number, err := env.Store.OpenNumber("bank_accounts", p.BankAccountID, p.NumberEnc)
+			if err != nil {
+				return nil, nil, err
+			}
+			allocs[i] = ledger.Allocation{PaymentID: p.ID, TraceNumber: trace, RDFIRouting: cmp.Or(routing, p.Routing), AccountNumber: number,
 				TransactionCode: 27, IndividualName: cmp.Or(name, p.HolderName), Prenote: p.Kind == "prenote", BankAccountID: p.BankAccountID}
 			if p.Kind == "prenote" {
 				allocs[i].TransactionCode = 28

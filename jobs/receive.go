@@ -42,14 +42,36 @@ type ReceiveSummary struct {
 	Files []FileReceipt `json:"files"`
 }
 
+// AckPrefix is where receive keeps what the bank sends that is not a NACHA
+// file: acknowledgement and reject files, and anything it cannot read,
+// kept as is for a person. The returns job does not look there.
+const AckPrefix = "ach/acks/"
+
+// Kinds of file from the bank.
+const (
+	BankFileNACHA   = "nacha"   // returns, NOCs: under InboundPrefix for the returns job
+	BankFileAck     = "ack"     // an acknowledgement file drafter reads (bank.ParseAck)
+	BankFileUnknown = "unknown" // kept under AckPrefix as is; exception bank_file_unknown
+)
+
+// Exceptions raised for the bank's acknowledgements.
+const (
+	ExceptionBankReject      = "bank_reject"       // the bank rejected a file drafter sent
+	ExceptionBankFileUnknown = "bank_file_unknown" // a file from the bank drafter cannot read
+)
+
 // FileReceipt is one file from the bank's inbox.
 type FileReceipt struct {
 	RemoteName string `json:"remote_name"`
-	Key        string `json:"key,omitempty"`
-	SHA256     string `json:"sha256,omitempty"`
-	Bytes      int64  `json:"bytes"`
-	Outcome    string `json:"outcome"`
-	Error      string `json:"error,omitempty"`
+	// Kind is what the file is: BankFileNACHA, BankFileAck, BankFileUnknown.
+	Kind string `json:"kind,omitempty"`
+	// Acks are the lines of an acknowledgement file.
+	Acks    []bank.Ack `json:"acks,omitempty"`
+	Key     string     `json:"key,omitempty"`
+	SHA256  string     `json:"sha256,omitempty"`
+	Bytes   int64      `json:"bytes"`
+	Outcome string     `json:"outcome"`
+	Error   string     `json:"error,omitempty"`
 }
 
 // Run implements Job.
@@ -141,12 +163,25 @@ func receiveFile(ctx context.Context, r *Run, conn *bank.Conn, remotePath string
 	case !errors.Is(err, ledger.ErrNotFound):
 		return err
 	default:
-		key, err := storeInbound(ctx, r, name, data, fr.SHA256)
+		prefix := InboundPrefix
+		fr.Kind = BankFileNACHA
+		if !bank.LooksLikeNACHA(name, data) {
+			prefix, fr.Kind = AckPrefix, BankFileUnknown
+			if acks, ok := bank.ParseAck(data); ok {
+				fr.Kind, fr.Acks = BankFileAck, acks
+			}
+		}
+		key, err := storeInbound(ctx, r, prefix, name, data, fr.SHA256)
 		if err != nil {
 			return err
 		}
 		fr.Outcome, fr.Key = ReceiveStored, key
 		r.Checkpoint("inbound file stored")
+		if fr.Kind != BankFileNACHA {
+			if err := flagAck(ctx, r, fr); err != nil {
+				return err
+			}
+		}
 		// Delete on the bank's side only what storage verifiably holds.
 		obj, err := r.Env.Docs.Stat(ctx, key)
 		if err != nil {
@@ -167,7 +202,7 @@ func receiveFile(ctx context.Context, r *Run, conn *bank.Conn, remotePath string
 // storeInbound stores a file from the bank under InboundPrefix with its
 // name; if a different file already has the name (banks reuse names such as
 // RETURNS.ACH), under the name with a short sha256 added.
-func storeInbound(ctx context.Context, r *Run, name string, data []byte, sha string) (string, error) {
+func storeInbound(ctx context.Context, r *Run, prefix, name string, data []byte, sha string) (string, error) {
 	name = printable(strings.Map(func(c rune) rune {
 		if c == '/' || c == '\\' {
 			return '_'
@@ -176,7 +211,7 @@ func storeInbound(ctx context.Context, r *Run, name string, data []byte, sha str
 	}, name), 150)
 	opts := storage.PutOptions{ContentType: "application/octet-stream", Metadata: map[string]string{"received-as": name,
 		"business-date": r.Date.String(), "source": "bank-sftp"}}
-	key := InboundPrefix + name
+	key := prefix + name
 	var err error
 	// A file of the name processed before holds other bytes: the returns
 	// job could not move this one beside it.
@@ -187,11 +222,41 @@ func storeInbound(ctx context.Context, r *Run, name string, data []byte, sha str
 	}
 	if errors.Is(err, storage.ErrConflict) {
 		ext := path.Ext(name)
-		key = InboundPrefix + strings.TrimSuffix(name, ext) + "-" + sha[:12] + ext
+		key = prefix + strings.TrimSuffix(name, ext) + "-" + sha[:12] + ext
 		_, err = r.Env.Docs.Put(ctx, key, data, opts)
 	}
 	if err != nil {
 		return "", fmt.Errorf("store %s from the bank: %w", name, err)
 	}
 	return key, nil
+}
+
+// flagAck logs what an acknowledgement file says and raises an exception
+// for each rejection, or one for a file drafter cannot read (kept as is
+// under AckPrefix). An exception is raised once per file and line, so a
+// file downloaded again after a crash raises nothing new.
+func flagAck(ctx context.Context, r *Run, fr *FileReceipt) error {
+	log := r.Log.With().Str("remote", fr.RemoteName).Str("key", fr.Key).Logger()
+	if fr.Kind == BankFileUnknown {
+		log.Warn().Int64("bytes", fr.Bytes).Msg("file from the bank is neither a NACHA file nor an acknowledgement drafter reads: kept as is for a person")
+		_, err := r.Store.RaiseException(ctx, ledger.Exception{Kind: ExceptionBankFileUnknown, Reference: fr.Key,
+			Detail: fmt.Sprintf("the bank sent %s (%d bytes, sha256 %s): neither a NACHA file nor an acknowledgement drafter reads. It is kept as is at %s; "+
+				"read it (`drafter storage get %s`), act on what it says (a rejected file? ask the bank), then resolve this exception with what you did",
+				fr.RemoteName, fr.Bytes, fr.SHA256, fr.Key, fr.Key)})
+		return err
+	}
+	for _, a := range fr.Acks {
+		if a.Accepted {
+			log.Info().Str("file", a.File).Str("detail", a.Detail).Msg("the bank acknowledged a file")
+			continue
+		}
+		log.Error().Str("file", a.File).Str("detail", a.Detail).Msg("the bank REJECTED a file")
+		if _, err := r.Store.RaiseException(ctx, ledger.Exception{Kind: ExceptionBankReject, Reference: fmt.Sprintf("%s:%d", fr.Key, a.Line),
+			Detail: fmt.Sprintf("the bank rejected %s (%s, line %d of %s): %s. Its debits will not settle: find out why with the bank; "+
+				"once it is corrected, send it again with `drafter rerun RUN --resend KEY --reason ...` of the day's transmit run, then resolve this exception",
+				a.File, fr.RemoteName, a.Line, fr.Key, printable(a.Detail, 300))}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -121,3 +121,93 @@ func TestReceiveKeepsBothFilesOfOneName(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiveKeepsAcksAndFlagsUnknown, against a real sshd: the bank's
+// acknowledgement file and a file drafter cannot read are kept under
+// ach/acks/ (not given to the returns job), a rejection and the unknown
+// file each raise one exception for a person, shown by the bank status;
+// the same files downloaded again (a crash before the delete) raise
+// nothing new; the returns in the same inbox are applied as ever.
+func TestReceiveKeepsAcksAndFlagsUnknown(t *testing.T) {
+	env, _, _, inbox := bankEnv(t, nil)
+	ctx := context.Background()
+	sent := bankSends(t, env, inbox)
+	ack := []byte("ACCEPTED drafter-20261125-A.ach 1 entries\r\nREJECTED drafter-20261125-B.ach batch control hash total\r\n")
+	odd := []byte("%PDF-1.4 a report the bank sends\x00\x01")
+	files := map[string][]byte{"ACK20261125.TXT": ack, "report.pdf": odd}
+	for n, b := range files {
+		if err := os.WriteFile(filepath.Join(inbox, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := receive(t, env)
+	if len(sum.Files) != len(sent)+2 {
+		t.Fatalf("received %+v", sum.Files)
+	}
+	kinds := map[string]string{}
+	for _, f := range sum.Files {
+		kinds[f.RemoteName] = f.Kind
+		b, _, err := env.Docs.Get(ctx, f.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, isReturn := sent[f.RemoteName]
+		prefix := jobs.InboundPrefix
+		if !isReturn {
+			want, prefix = files[f.RemoteName], jobs.AckPrefix
+		}
+		if !bytes.Equal(b, want) || !strings.HasPrefix(f.Key, prefix) {
+			t.Fatalf("%s kept as %s (%d bytes)", f.RemoteName, f.Key, len(b))
+		}
+	}
+	if kinds["ACK20261125.TXT"] != jobs.BankFileAck || kinds["report.pdf"] != jobs.BankFileUnknown {
+		t.Fatalf("kinds %v", kinds)
+	}
+	flagged := func() []ledger.Exception {
+		bs, err := jobs.GetBankStatus(ctx, env.Store, env.Docs, env.Config, bankNight)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bs.Acks) != 2 {
+			t.Fatalf("bank status shows %d acknowledgement files, want 2", len(bs.Acks))
+		}
+		return bs.Flagged
+	}
+	exs := flagged()
+	if len(exs) != 2 {
+		t.Fatalf("flagged %+v", exs)
+	}
+	for _, e := range exs {
+		switch e.Kind {
+		case jobs.ExceptionBankReject:
+			if !strings.Contains(e.Detail, "drafter-20261125-B.ach") || !strings.Contains(e.Detail, "batch control hash total") {
+				t.Fatalf("rejection: %s", e.Detail)
+			}
+		case jobs.ExceptionBankFileUnknown:
+			if !strings.Contains(e.Detail, "report.pdf") || !strings.Contains(e.Detail, jobs.AckPrefix) {
+				t.Fatalf("unknown file: %s", e.Detail)
+			}
+		default:
+			t.Fatalf("exception %+v", e)
+		}
+	}
+	// The returns job takes only the returns.
+	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: bankNight.AddDays(2), Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Summary.(*jobs.IngestSummary); len(got.Files) != len(sent) || got.Rejected != 0 {
+		t.Fatalf("returns: %d files, %d rejected", len(got.Files), got.Rejected)
+	}
+	// Sent again (as after a crash before the delete): nothing new.
+	for n, b := range files {
+		os.WriteFile(filepath.Join(inbox, n), b, 0o644)
+	}
+	receive(t, env)
+	if got := flagged(); len(got) != 2 {
+		t.Fatalf("after a second download: %d exceptions", len(got))
+	}
+	if got := folder(t, inbox); len(got) != 0 {
+		t.Fatalf("the inbox holds %d files", len(got))
+	}
+}

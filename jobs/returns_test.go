@@ -3,8 +3,10 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -567,7 +569,7 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 		for _, p := range due {
 			if p.AccountID == accts[0].ID {
 				found = true
-				if n, _ := env.Store.Decrypt(p.NumberEnc); n != "99887766" {
+				if n, _ := env.Store.OpenNumber("bank_accounts", p.BankAccountID, p.NumberEnc); n != "99887766" {
 					t.Fatalf("next entry goes to ****%s", ledger.Last4(n))
 				}
 			}
@@ -882,7 +884,14 @@ func TestReturnsJob(t *testing.T) {
 // covers it), while SQLite's own code, instrumented by -fuzz, looks new on
 // almost every write as the database grows: the fuzzer then spends its
 // time minimizing noise instead of exploring the parser and the plan.
+// For the same reason, under -fuzz one parsing input in sixteen (chosen by
+// its hash) is ingested whole; the others stop after the plan, which is
+// where the rules are. Without -fuzz every seed is ingested.
 func FuzzIngest(f *testing.F) {
+	fuzzing := false
+	if fl := flag.Lookup("test.fuzz"); fl != nil && fl.Value.String() != "" {
+		fuzzing = true
+	}
 	seeds, _ := filepath.Glob("../ach/testdata/inbound/*.ach")
 	strict, _ := filepath.Glob("../ach/testdata/inbound/strict/*.ach")
 	seeds = append(seeds, strict...)
@@ -911,6 +920,9 @@ func FuzzIngest(f *testing.F) {
 		plan := jobs.PlanInbound(parsed, nil, returnsDay, env.Calendar, nil)
 		if n := len(plan.Returns) + len(plan.Corrections) + len(plan.Exceptions); n != entries {
 			t.Fatalf("%d entries planned as %d returns, %d corrections, %d exceptions", entries, len(plan.Returns), len(plan.Corrections), len(plan.Exceptions))
+		}
+		if sum := sha256.Sum256(data); fuzzing && sum[0]%16 != 0 {
+			return
 		}
 		fr, err := in.File(ctx, "fuzz.ach", data, returnsDay)
 		if err != nil {

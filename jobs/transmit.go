@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path"
@@ -40,6 +41,7 @@ const (
 	TransmitTaken        = "taken"         // renamed, then gone: the bank picked it up
 	TransmitAlreadySent  = "already sent"  // recorded sent before this run
 	TransmitCutoffMissed = "cutoff missed" // held: not sent late
+	TransmitResent       = "resent"        // sent again on an operator's --resend
 	TransmitFailed       = "failed"
 	TransmitDryRun       = "dry-run"
 )
@@ -80,7 +82,14 @@ func (t Transmit) now() time.Time {
 func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &TransmitSummary{Files: []FileTransmission{}}
 	b := r.Env.Config.Bank
+	resend, err := resendParam(r.Run.Params)
+	if err != nil {
+		return sum, err
+	}
 	if b == nil {
+		if resend != "" {
+			return sum, fmt.Errorf("--resend %s: no bank is configured (DRAFTER_BANK_URL), so nothing can be sent", resend)
+		}
 		r.Log.Info().Msg("no bank configured (DRAFTER_BANK_URL): files stay in storage")
 		return sum, nil
 	}
@@ -93,8 +102,17 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 	if err != nil {
 		return sum, err
 	}
+	var resendFile *ledger.ACHFile
 	var pending []ledger.ACHFile
 	for _, f := range files {
+		if resend != "" && f.StorageKey == resend {
+			tr, ok := sent[f.ID]
+			if !ok || tr.State != ledger.TransmissionSent {
+				return sum, fmt.Errorf("--resend %s: the file was never sent, so there is nothing to send again: rerun without --resend and it is sent once", resend)
+			}
+			resendFile = &f
+			continue
+		}
 		if f.Status == ledger.FileAllocated {
 			// Not stored yet: originate has not finished it.
 			continue
@@ -106,6 +124,12 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 			continue
 		}
 		pending = append(pending, f)
+	}
+	if resend != "" && resendFile == nil {
+		return sum, fmt.Errorf("--resend %s: no stored file of %s has that key (`drafter bank status --date %s` lists them)", resend, r.Date, r.Date)
+	}
+	if resendFile != nil {
+		pending = append([]ledger.ACHFile{*resendFile}, pending...)
 	}
 	r.Selected(len(pending))
 	if len(pending) == 0 {
@@ -143,6 +167,18 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 		}
 		prev, handing := sent[f.ID]
 		ft := FileTransmission{Modifier: f.IDModifier, Key: f.StorageKey, RemoteName: bank.RemoteName(b.NamePattern, remoteFileName(f)), Bytes: f.Size}
+		if resendFile != nil && f.ID == resendFile.ID {
+			if err := t.resend(ctx, r, conn, b, f, ft.RemoteName, remote, late); err != nil {
+				ft.Outcome, ft.Error = TransmitFailed, err.Error()
+				r.ItemFailed(f.StorageKey, err)
+				sum.Files = append(sum.Files, ft)
+				continue
+			}
+			ft.Outcome = TransmitResent
+			r.Done(1)
+			sum.Files = append(sum.Files, ft)
+			continue
+		}
 		if late && !handing {
 			// Not handed over by the last cutoff: sending it now would
 			// settle on a day the entries do not say. Held for a person.
@@ -171,6 +207,71 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 		sum.Files = append(sum.Files, ft)
 	}
 	return sum, nil
+}
+
+// resendParam reads the file key a rerun asked to send again, "" for none.
+func resendParam(params json.RawMessage) (string, error) {
+	if len(params) == 0 {
+		return "", nil
+	}
+	var p struct {
+		Resend string `json:"resend"`
+	}
+	if err := json.Unmarshal(params, &p); err != nil {
+		return "", nil // parameters of another kind: no resend
+	}
+	return p.Resend, nil
+}
+
+// resend sends again a file recorded sent, because an operator asked for
+// it with a reason (drafter rerun RUN --resend KEY --reason): the bank
+// may debit every entry twice, so it is logged at ERROR, recorded in the
+// audit log and in the run's timeline. A file still in the bank's outbox
+// is not sent again: the bank has not taken it yet.
+func (t Transmit) resend(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Settings, f ledger.ACHFile, final string, remote map[string]int64, late bool) error {
+	tmp := bank.TempName(final)
+	finalPath, tmpPath := path.Join(b.Outbox, final), path.Join(b.Outbox, tmp)
+	reason := r.Run.Reason
+	log := r.Log.With().Str("key", f.StorageKey).Str("remote", finalPath).Str("operator", r.Run.TriggeredBy).Str("reason", reason).Logger()
+	if _, ok := remote[final]; ok {
+		return fmt.Errorf("--resend %s: %s is still in the bank's outbox: the bank has not taken it yet, so it is not sent again", f.StorageKey, finalPath)
+	}
+	log.Error().Bool("after_cutoff", late).Msg("RESENDING a file already sent to the bank, as an operator asked: the bank may debit its entries twice")
+	data, _, err := r.Env.Docs.Get(ctx, f.StorageKey)
+	if err != nil {
+		return fmt.Errorf("read %s from storage: %w", f.StorageKey, err)
+	}
+	if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != f.SHA256 {
+		return fmt.Errorf("--resend %s: the stored bytes differ from what the ledger recorded: not sent", f.StorageKey)
+	}
+	payload := data
+	if b.PGP != nil && len(b.PGP.Bank) > 0 {
+		if payload, err = b.PGP.Seal(data, path.Base(f.StorageKey)); err != nil {
+			return err
+		}
+	}
+	if _, ok := remote[tmp]; ok {
+		if err := conn.Remove(tmpPath); err != nil {
+			return err
+		}
+	}
+	if err := conn.Upload(tmpPath, payload); err != nil {
+		return err
+	}
+	if n, err := conn.Size(tmpPath); err != nil || n != int64(len(payload)) {
+		_ = conn.Remove(tmpPath)
+		return fmt.Errorf("%s has %d bytes on the server after the upload (%v), want %d: removed; not resent", tmpPath, n, err, len(payload))
+	}
+	if err := conn.Rename(tmpPath, finalPath); err != nil {
+		return err
+	}
+	psum := sha256.Sum256(payload)
+	tr := ledger.Transmission{FileID: f.ID, RemoteName: final, Bytes: int64(len(payload)), SHA256: hex.EncodeToString(psum[:]), RunID: r.ID}
+	if err := r.Store.RecordResend(ctx, tr, r.Run.TriggeredBy, reason); err != nil {
+		return err
+	}
+	log.Error().Int64("bytes", tr.Bytes).Msg("file RESENT to the bank")
+	return nil
 }
 
 func remoteFileName(f ledger.ACHFile) bank.FileName {
@@ -280,6 +381,9 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 			}
 		}
 		if err := r.Store.BeginTransmission(ctx, tr); err != nil {
+			// Never renamed, so never the bank's: a released file leaves
+			// nothing behind.
+			_ = conn.Remove(tmpPath)
 			return "", err
 		}
 		r.Checkpoint("transmission begun")

@@ -332,3 +332,179 @@ func TestTransmitWithoutABankDoesNothing(t *testing.T) {
 		t.Fatalf("transmit with no bank: %v %+v", err, res)
 	}
 }
+
+// TestMissedCutoffHoldOrReoriginate follows the runbook for a missed
+// cutoff on a fixed clock, against a real sshd: every file of the night is
+// held past the cutoff; the operator holds one (its exception resolved
+// with a note: it is never sent) and re-originates another (voided, its
+// payment scheduled again); the next business date's originate puts that
+// payment in a new file with a later effective date, which transmit sends
+// before that day's cutoff. The voided file never reaches the bank, even
+// from a transmit run whose clock says the cutoff has not passed.
+func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
+	ctx := context.Background()
+	env, _, outbox, _ := bankEnv(t, map[string]string{"DRAFTER_BANK_CUTOFF": "16:00"})
+	want := dayFiles(t, env)
+	ny := env.Config.Zone
+	clock := func(d civil.Date, hh, mm int) jobs.Transmit {
+		return jobs.Transmit{Now: func() time.Time { return time.Date(d.Year, d.Month, d.Day, hh, mm, 0, 0, ny) }}
+	}
+	if sum, _, _ := transmit(t, env, clock(bankNight, 16, 1)); sum.CutoffMissed != len(want) {
+		t.Fatalf("late transmit: %v", outcomes(sum))
+	}
+	files, err := env.Store.DayFiles(ctx, bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, voided := files[0], files[1]
+	exs, _ := env.Store.Exceptions(ctx, false)
+	byKey := map[string]ledger.Exception{}
+	for _, e := range exs {
+		byKey[e.Reference] = e
+	}
+	if byKey[held.StorageKey].Kind != jobs.ExceptionCutoffMissed || byKey[voided.StorageKey].Kind != jobs.ExceptionCutoffMissed {
+		t.Fatalf("exceptions %+v", exs)
+	}
+
+	// Hold: resolved with a note.
+	if _, err := env.Store.ResolveException(ctx, byKey[held.StorageKey].ID, "ops", "held: bank could not take it; customers called"); err != nil {
+		t.Fatal(err)
+	}
+	// Re-originate: voided, its payments scheduled again.
+	var payments []int64
+	rows, _ := env.Store.DB().Query(`SELECT id FROM payments WHERE ach_file_id = $1`, voided.ID)
+	for rows.Next() {
+		var id int64
+		rows.Scan(&id)
+		payments = append(payments, id)
+	}
+	rows.Close()
+	if n, err := env.Store.VoidHeldFile(ctx, voided.ID, "ops", "missed 16:00, debit a day later, ticket 5120"); err != nil || n != len(payments) || n == 0 {
+		t.Fatalf("void: %d of %d payments, %v", n, len(payments), err)
+	}
+	if _, err := env.Store.VoidHeldFile(ctx, voided.ID, "ops", "again"); err == nil {
+		t.Fatal("voided twice")
+	}
+	if err := env.Store.BeginTransmission(ctx, ledger.Transmission{FileID: voided.ID, RemoteName: "x", RunID: 1}); !errors.Is(err, ledger.ErrFileReleased) {
+		t.Fatalf("a transmission of the voided file: %v, want ErrFileReleased", err)
+	}
+	if e, _ := env.Store.Exceptions(ctx, false); len(e) != len(want)-2 {
+		t.Fatalf("%d exceptions open, want %d", len(e), len(want)-2)
+	}
+	var audit int
+	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM audit WHERE action = 'bank-reoriginate' AND target = $1 AND reason LIKE '%ticket 5120%'`, voided.StorageKey).Scan(&audit)
+	if audit != 1 {
+		t.Fatal("the re-origination is not in the audit log")
+	}
+
+	// A transmit run of the night whose clock says the cutoff is still
+	// ahead sends what is held but never the voided file.
+	if sum, _, _ := transmit(t, env, clock(bankNight, 15, 0)); outcomes(sum)[jobs.TransmitSent] != len(want)-1 {
+		t.Fatalf("transmit before the cutoff after the void: %v", outcomes(sum))
+	}
+	voidedName := bank.RemoteName(bank.DefaultNamePattern, bank.FileName{ID: voided.ID, BusinessDate: voided.BusinessDate, EffectiveOn: voided.EffectiveOn, Modifier: voided.IDModifier})
+	if _, ok := folder(t, outbox)[voidedName]; ok {
+		t.Fatal("the voided file reached the bank")
+	}
+
+	// The next business date re-originates the payments with its own
+	// effective date, and its transmit sends them before its cutoff.
+	next := civil.MustParse("2026-11-27")
+	if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: next, Trigger: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range payments {
+		var file int64
+		var eff civil.Date
+		if err := env.Store.DB().QueryRow(`SELECT p.ach_file_id, f.effective_on FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE p.id = $1`, id).Scan(&file, &eff); err != nil {
+			t.Fatalf("payment %d after the next originate: %v", id, err)
+		}
+		if file == voided.ID || !voided.EffectiveOn.Before(eff) {
+			t.Fatalf("payment %d in file %d effective %s; voided file %d was effective %s", id, file, eff, voided.ID, voided.EffectiveOn)
+		}
+	}
+	res, err := env.Start(ctx, clock(next, 15, 0), jobs.StartSpec{Date: next, Trigger: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := res.Summary.(*jobs.TransmitSummary); outcomes(sum)[jobs.TransmitSent] == 0 || sum.CutoffMissed != 0 {
+		t.Fatalf("next day's transmit: %v", outcomes(sum))
+	}
+	if _, ok := folder(t, outbox)[voidedName]; ok {
+		t.Fatal("the voided file reached the bank")
+	}
+}
+
+// TestTransmitRerunNeverResendsUnlessAsked, against a real sshd: a rerun
+// of transmit never sends a sent file again, even once the bank has taken
+// it from its outbox; only --resend KEY with a reason does, loudly (ERROR
+// log, audit log, the run's timeline), and never while the file is still
+// in the outbox.
+func TestTransmitRerunNeverResendsUnlessAsked(t *testing.T) {
+	ctx := context.Background()
+	env, _, outbox, _ := bankEnv(t, nil)
+	want := dayFiles(t, env)
+	var logs bytes.Buffer
+	env.Log = zerolog.New(&logs)
+	if sum, _, err := transmit(t, env, jobs.Transmit{}); err != nil || outcomes(sum)[jobs.TransmitSent] != len(want) {
+		t.Fatalf("first transmit: %v %v", err, outcomes(sum))
+	}
+	sameFiles(t, folder(t, outbox), want)
+	// The bank takes them.
+	for n := range want {
+		if err := os.Remove(filepath.Join(outbox, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum, _, err := transmit(t, env, jobs.Transmit{}); err != nil || outcomes(sum)[jobs.TransmitAlreadySent] != len(want) {
+		t.Fatalf("rerun: %v %v", err, outcomes(sum))
+	}
+	if got := folder(t, outbox); len(got) != 0 {
+		t.Fatalf("a rerun sent %d files again", len(got))
+	}
+	files, _ := env.Store.DayFiles(ctx, bankNight)
+	f := files[1]
+	name := bank.RemoteName(bank.DefaultNamePattern, bank.FileName{ID: f.ID, BusinessDate: f.BusinessDate, EffectiveOn: f.EffectiveOn, Modifier: f.IDModifier})
+	last := func() ledger.Run {
+		runs, err := env.Store.ListRuns(ctx, ledger.RunFilter{Job: "transmit", Date: bankNight, Limit: 1})
+		if err != nil || len(runs) == 0 {
+			t.Fatal(err)
+		}
+		return runs[0]
+	}
+	resend := func(key string) (jobs.Result, error) {
+		return env.RerunWith(ctx, jobs.Transmit{}, last(), "ops", "bank lost the file, ticket 77", "", map[string]any{"resend": key})
+	}
+	logs.Reset()
+	res, err := resend(f.StorageKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(res.Summary.(*jobs.TransmitSummary)); got[jobs.TransmitResent] != 1 || got[jobs.TransmitAlreadySent] != len(want)-1 {
+		t.Fatalf("resend: %v", got)
+	}
+	sameFiles(t, folder(t, outbox), map[string][]byte{name: want[name]})
+	if !strings.Contains(logs.String(), `"level":"error"`) || !strings.Contains(logs.String(), "RESENDING") || !strings.Contains(logs.String(), "ticket 77") {
+		t.Fatalf("resend not logged loudly:\n%s", logs.String())
+	}
+	evs, _ := env.Store.RunEvents(ctx, res.Run.ID)
+	found := false
+	for _, e := range evs {
+		found = found || (e.Event == ledger.RunEventResent && e.Actor == "ops" && strings.Contains(e.Detail, "ticket 77"))
+	}
+	var audits int
+	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM audit WHERE action = 'transmit-resend' AND actor = 'ops'`).Scan(&audits)
+	var how string
+	env.Store.DB().QueryRow(`SELECT how FROM transmissions WHERE ach_file_id = $1`, f.ID).Scan(&how)
+	if !found || audits != 1 || how != "resent" {
+		t.Fatalf("resend recorded: event %v, audits %d, how %q; timeline %+v", found, audits, how, evs)
+	}
+	// Still in the outbox: not sent again.
+	res, _ = resend(f.StorageKey)
+	if sum := res.Summary.(*jobs.TransmitSummary); outcomes(sum)[jobs.TransmitFailed] != 1 || !strings.Contains(sum.Files[len(sum.Files)-1].Error, "still in the bank's outbox") {
+		t.Fatalf("resend of a file in the outbox: %+v", sum.Files)
+	}
+	if _, err := resend("ach/outbound/nope.ach"); err == nil {
+		t.Fatal("resend of an unknown key")
+	}
+}

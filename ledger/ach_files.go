@@ -40,10 +40,12 @@ type ACHFile struct {
 
 // Allocation is one payment put into a file, with its entry as originated.
 type Allocation struct {
-	PaymentID       int64
-	TraceNumber     string
-	RDFIRouting     string
-	NumberEnc       []byte
+	PaymentID   int64
+	TraceNumber string
+	RDFIRouting string
+	// AccountNumber is sealed into the payment's entry snapshot, bound to
+	// the payment's row.
+	AccountNumber   string
 	TransactionCode int
 	IndividualName  string
 	IndividualID    string
@@ -201,6 +203,28 @@ var ErrFileNotReleasable = errors.New("file cannot be released")
 // holding any whose entries still cannot be made. A stored file may have
 // gone to the bank and is never released (ErrFileNotReleasable).
 func (s *Store) ReleaseFile(ctx context.Context, id int64, by, reason string) (released int, err error) {
+	return s.releaseFile(ctx, id, by, reason, false)
+}
+
+// ErrNotHeld is returned by VoidHeldFile for a file that is not held by a
+// missed cutoff: no open cutoff_missed exception names it, or it has a
+// transmission (it may be at the bank).
+var ErrNotHeld = errors.New("file is not held by a missed cutoff")
+
+// VoidHeldFile voids a stored file held because the bank's cutoff passed
+// before it was sent (an open exception of kind cutoff_missed names it),
+// in one transaction recorded in the audit log: its payments go back to
+// scheduled, as ReleaseFile puts them, so the next originate run
+// allocates them into a new file with that run's effective date; the file
+// is released, so no transmit run sends it; the exception is resolved with
+// the reason. A file with a transmission, even one only begun, may be at
+// the bank and is never voided (ErrNotHeld); BeginTransmission refuses a
+// released file, so the two cannot both happen.
+func (s *Store) VoidHeldFile(ctx context.Context, id int64, by, reason string) (released int, err error) {
+	return s.releaseFile(ctx, id, by, reason, true)
+}
+
+func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, held bool) (released int, err error) {
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		f, err := scanACHFile(tx.QueryRowContext(ctx, achFileSelect+` WHERE id = $1`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -223,7 +247,29 @@ func (s *Store) ReleaseFile(ctx context.Context, id int64, by, reason string) (r
 		if releasedAt.Valid {
 			return fmt.Errorf("file %s was released %s: %w", f.StorageKey, releasedAt.Time.Format(time.RFC3339), ErrFileNotReleasable)
 		}
-		if status != FileAllocated {
+		var exceptionID int64
+		if held {
+			// The file row first, locked: a transmission begun meanwhile
+			// waits for this transaction and then finds it released.
+			if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET released_reason = released_reason WHERE id = $1`, id); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM transmissions WHERE ach_file_id = $1`, id).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("file %s has a transmission recorded: it may be at the bank, so it is never voided: %w", f.StorageKey, ErrNotHeld)
+			}
+			err := tx.QueryRowContext(ctx, `SELECT id FROM exceptions WHERE kind = 'cutoff_missed' AND reference = $1 AND resolved_at IS NULL
+				ORDER BY id LIMIT 1`, f.StorageKey).Scan(&exceptionID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("file %s: no open cutoff_missed exception names it (only a file held by a missed cutoff is re-originated): %w", f.StorageKey, ErrNotHeld)
+			}
+			if err != nil {
+				return err
+			}
+		} else if status != FileAllocated {
 			return fmt.Errorf("file %s is %s: it may have gone to the bank, so its payments stay originated: %w", f.StorageKey, status, ErrFileNotReleasable)
 		}
 		var other int
@@ -252,7 +298,15 @@ func (s *Store) ReleaseFile(ctx context.Context, id int64, by, reason string) (r
 		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET released_at = $2, released_reason = $3 WHERE id = $1`, id, now(), reason); err != nil {
 			return fmt.Errorf("release file %s: %w", f.StorageKey, err)
 		}
-		return audit(ctx, tx, by, "release-file", f.StorageKey, fmt.Sprintf("%d payments back to scheduled: %s", released, reason))
+		if !held {
+			return audit(ctx, tx, by, "release-file", f.StorageKey, fmt.Sprintf("%d payments back to scheduled: %s", released, reason))
+		}
+		resolution := fmt.Sprintf("re-originated: file voided, never sent; %d payments back to scheduled for the next originate run: %s", released, reason)
+		if _, err := tx.ExecContext(ctx, `UPDATE exceptions SET resolved_at = $2, resolved_by = $3, resolution = $4 WHERE id = $1`,
+			exceptionID, now(), by, resolution); err != nil {
+			return fmt.Errorf("resolve exception %d: %w", exceptionID, err)
+		}
+		return audit(ctx, tx, by, "bank-reoriginate", f.StorageKey, resolution)
 	})
 	return released, err
 }
@@ -300,8 +354,8 @@ func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, err
 			&e.TransactionCode, &e.IndividualName, &e.IndividualID); err != nil {
 			return nil, err
 		}
-		if e.AccountNumber, err = s.cipher.Open(enc); err != nil {
-			return nil, fmt.Errorf("payment %d: %w", e.PaymentID, err)
+		if e.AccountNumber, err = s.cipher.openRow(enc, paymentRow(e.PaymentID)); err != nil {
+			return nil, err
 		}
 		out = append(out, e)
 	}
@@ -332,8 +386,19 @@ func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) erro
 	return nil
 }
 
-// Decrypt opens an encrypted account number.
-func (s *Store) Decrypt(enc []byte) (string, error) { return s.cipher.Open(enc) }
+// OpenNumber opens the account number sealed in the number_enc column of
+// table ("bank_accounts" or "payments") in the row with primary key id (a
+// payment's id in decimal). A number sealed for another row does not open
+// (ErrNotThisRow).
+func (s *Store) OpenNumber(table, id string, enc []byte) (string, error) {
+	return s.cipher.openRow(enc, rowOf(table, id))
+}
+
+// SealNumber seals an account number for the number_enc column of table in
+// the row with primary key id, as OpenNumber opens it.
+func (s *Store) SealNumber(table, id, number string) []byte {
+	return s.cipher.sealRow(number, rowOf(table, id))
+}
 
 // originatePayments moves the allocated payments to originated with their
 // file, trace number and entry snapshot. Every payment must still be
@@ -351,7 +416,7 @@ func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, pl
 	numbers, codes := make([][]byte, n), make([]int32, n)
 	names, indIDs := make([]string, n), make([]string, n)
 	for i, a := range allocs {
-		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc
+		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID))
 		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
@@ -398,7 +463,7 @@ func (s *Store) originatePaymentsSQLite(ctx context.Context, tx *sql.Tx, f ACHFi
 		q := `INSERT INTO originating VALUES ` + s.dialect.values(len(chunk), 7, 0)
 		args := make([]any, 0, 7*len(chunk))
 		for _, a := range chunk {
-			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, a.NumberEnc, a.TransactionCode, a.IndividualName, a.IndividualID)
+			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID)), a.TransactionCode, a.IndividualName, a.IndividualID)
 		}
 		var err error
 		if len(chunk) == per {

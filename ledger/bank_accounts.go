@@ -36,9 +36,9 @@ func (s *Store) scanBankAccount(row rowScanner) (BankAccount, error) {
 	if err := row.Scan(&b.ID, &b.AccountID, &b.Routing, &enc, &b.Last4, &b.Type, &b.HolderName, &b.Prenote, &b.PrenoteSettlesOn, &b.Status, &b.StatusReason); err != nil {
 		return b, err
 	}
-	n, err := s.cipher.Open(enc)
+	n, err := s.cipher.openRow(enc, bankAccountRow(b.ID))
 	if err != nil {
-		return b, fmt.Errorf("bank account %s: %w", b.ID, err)
+		return b, err
 	}
 	b.AccountNumber = n
 	return b, nil

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/drafterhq/drafter/mask"
@@ -29,6 +30,41 @@ type Cipher struct {
 	// derived from the master key. It tells one master key from another
 	// and reveals nothing of either.
 	check []byte
+	// unbound is the format of ledgers from before migration 0029: no
+	// associated data, so a sealed number opens in any row. CheckKey sets
+	// it while the ledger's key version is not bound yet (keys.go).
+	unbound bool
+	// version is the ledger_keys version CheckKey found this key to be;
+	// 0 until then.
+	version int
+}
+
+// ErrNotThisRow is returned when a sealed account number does not open for
+// the row it is read from: it was copied from another row, damaged, or
+// sealed with another key.
+var ErrNotThisRow = errors.New("the sealed account number does not belong to this row: copied from another row, damaged, or sealed with another key")
+
+// sealedRow names the row and column a sealed number belongs to. It is the
+// number's associated data: AES-GCM opens a ciphertext only for the row it
+// was sealed for, so a number copied to another row (another customer's
+// bank account, another payment) does not decrypt there.
+type sealedRow string
+
+// rowOf is the sealedRow of table's number_enc in the row with primary
+// key id (a payment's id in decimal).
+func rowOf(table, id string) sealedRow {
+	return sealedRow("drafter:" + table + ".number_enc:" + id)
+}
+
+func bankAccountRow(id string) sealedRow { return rowOf("bank_accounts", id) }
+
+func paymentRow(id int64) sealedRow { return rowOf("payments", strconv.FormatInt(id, 10)) }
+
+// name is the row as messages show it: "payments 42".
+func (r sealedRow) name() string {
+	s := strings.TrimPrefix(string(r), "drafter:")
+	table, id, _ := strings.Cut(s, ":")
+	return strings.TrimSuffix(table, ".number_enc") + " " + id
 }
 
 // ParseKey reads a 32-byte key written as 64 hex digits or as base64.
@@ -104,20 +140,59 @@ func (c *Cipher) withWrappedMACKey(wrapped []byte) (*Cipher, error) {
 	return &cc, nil
 }
 
-// Seal encrypts plain; the result is nonce || ciphertext.
-func (c *Cipher) Seal(plain string) []byte { return seal(c.aead, []byte(plain)) }
+// ad is the associated data of row under c: none in the unbound format.
+func (c *Cipher) ad(row sealedRow) []byte {
+	if c.unbound {
+		return nil
+	}
+	return []byte(row)
+}
 
-// Open decrypts what Seal made.
-func (c *Cipher) Open(sealed []byte) (string, error) {
+// Seal encrypts an account number for the number_enc column of table in
+// the row whose primary key is id; the result is nonce || ciphertext.
+func (c *Cipher) Seal(plain, table, id string) []byte { return c.sealRow(plain, rowOf(table, id)) }
+
+// Open decrypts what Seal made for the same table and row.
+func (c *Cipher) Open(sealed []byte, table, id string) (string, error) {
+	return c.openRow(sealed, rowOf(table, id))
+}
+
+// sealRow encrypts plain for row.
+func (c *Cipher) sealRow(plain string, row sealedRow) []byte {
+	nonce := make([]byte, c.aead.NonceSize(), c.aead.NonceSize()+len(plain)+c.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // the OS has no randomness: nothing is safe
+	}
+	return c.aead.Seal(nonce, nonce, []byte(plain), c.ad(row))
+}
+
+// openRow decrypts what sealRow made for the same row.
+func (c *Cipher) openRow(sealed []byte, row sealedRow) (string, error) {
 	ns := c.aead.NonceSize()
 	if len(sealed) < ns {
-		return "", errors.New("decrypt bank account number: ciphertext too short")
+		return "", fmt.Errorf("decrypt the account number of %s: ciphertext too short", row.name())
 	}
-	plain, err := c.aead.Open(nil, sealed[:ns], sealed[ns:], nil)
+	plain, err := c.aead.Open(nil, sealed[:ns], sealed[ns:], c.ad(row))
 	if err != nil {
-		return "", errors.New("decrypt bank account number: wrong encryption key or damaged data")
+		return "", fmt.Errorf("decrypt the account number of %s: %w", row.name(), ErrNotThisRow)
 	}
 	return string(plain), nil
+}
+
+// Unbound returns a copy of c that seals and opens numbers the way drafter
+// did before migration 0029, bound to no row. Tests build such ledgers
+// with it, to show the binding that CheckKey runs on them.
+func (c *Cipher) Unbound() *Cipher {
+	cc := *c
+	cc.unbound = true
+	return &cc
+}
+
+// bound returns a copy of c in the bound format (the default).
+func (c *Cipher) bound() *Cipher {
+	cc := *c
+	cc.unbound = false
+	return &cc
 }
 
 // MAC returns a hex HMAC-SHA256 of plain under the store's MAC key.

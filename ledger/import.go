@@ -121,7 +121,7 @@ func (im *Importer) Import(ctx context.Context, accounts []portfolio.Account) (I
 			k.Vehicle.VIN, k.Vehicle.Year, k.Vehicle.Make, k.Vehicle.Model,
 			b.AsOf, b.Principal, b.AccruedInterest, b.FeesDue, b.PastDue, b.PaymentsMade})
 		for _, ba := range a.BankAccounts {
-			banks = append(banks, []any{ba.ID, a.ID, ba.Routing, im.s.cipher.Seal(ba.AccountNumber), im.s.cipher.MAC(ba.AccountNumber),
+			banks = append(banks, []any{ba.ID, a.ID, ba.Routing, im.s.cipher.sealRow(ba.AccountNumber, bankAccountRow(ba.ID)), im.s.cipher.MAC(ba.AccountNumber),
 				Last4(ba.AccountNumber), ba.Type, ba.HolderName, ba.Prenote, ba.Status})
 		}
 		if ap := a.Autopay; ap != nil {
@@ -215,10 +215,10 @@ func (im *Importer) resealUnreadable(ctx context.Context, accounts []portfolio.A
 		return fmt.Errorf("read imported bank accounts: %w", err)
 	}
 	for _, b := range rows {
-		if _, err := im.s.cipher.Open(b.enc); err == nil || im.s.cipher.MAC(plain[b.id]) != b.mac {
+		if _, err := im.s.cipher.openRow(b.enc, bankAccountRow(b.id)); err == nil || im.s.cipher.MAC(plain[b.id]) != b.mac {
 			continue
 		}
-		if _, err := im.tx.ExecContext(ctx, `UPDATE bank_accounts SET number_enc = $2 WHERE id = $1`, b.id, im.s.cipher.Seal(plain[b.id])); err != nil {
+		if _, err := im.tx.ExecContext(ctx, `UPDATE bank_accounts SET number_enc = $2 WHERE id = $1`, b.id, im.s.cipher.sealRow(plain[b.id], bankAccountRow(b.id))); err != nil {
 			return fmt.Errorf("seal bank account %s again: %w", b.id, err)
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -171,16 +173,29 @@ func TestCipher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed := c.Seal("123456789")
-	if got, err := c.Open(sealed); err != nil || got != "123456789" {
+	sealed := c.Seal("123456789", "bank_accounts", "B-1")
+	if got, err := c.Open(sealed, "bank_accounts", "B-1"); err != nil || got != "123456789" {
 		t.Fatalf("Open = %q, %v", got, err)
 	}
+	// Bound to its row: the same ciphertext in another row, another
+	// table, or the old format does not open.
+	for _, row := range [][2]string{{"bank_accounts", "B-2"}, {"bank_accounts", "B-10"}, {"payments", "1"}} {
+		if _, err := c.Open(sealed, row[0], row[1]); !errors.Is(err, ledger.ErrNotThisRow) || !strings.Contains(err.Error(), row[0]+" "+row[1]) {
+			t.Fatalf("opened in %s %s: %v", row[0], row[1], err)
+		}
+	}
+	if _, err := c.Unbound().Open(sealed, "bank_accounts", "B-1"); err == nil {
+		t.Fatal("a bound number opened unbound")
+	}
+	if got, err := c.Unbound().Open(c.Unbound().Seal("42", "payments", "7"), "payments", "8"); err != nil || got != "42" {
+		t.Fatalf("the unbound format: %q, %v", got, err)
+	}
 	sealed[len(sealed)-1] ^= 1
-	if _, err := c.Open(sealed); err == nil {
+	if _, err := c.Open(sealed, "bank_accounts", "B-1"); err == nil {
 		t.Fatal("tampered ciphertext opened")
 	}
 	other, _ := ledger.NewCipher(bytes.Repeat([]byte{7}, 32))
-	if _, err := other.Open(c.Seal("1")); err == nil {
+	if _, err := other.Open(c.Seal("1", "payments", "1"), "payments", "1"); err == nil {
 		t.Fatal("wrong key opened")
 	}
 	if c.MAC("1") == other.MAC("1") {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -34,6 +35,14 @@ import (
 // ledger was created with (or rotated to).
 var ErrWrongKey = errors.New("the ledger was created with another encryption key")
 
+// ErrKeyChanged is returned to a process whose store was opened before the
+// ledger's key version changed under it: a rotation to the same key, or
+// the binding of the ledger's numbers to their rows, finished meanwhile.
+var ErrKeyChanged = errors.New("the ledger's key version changed since this process opened it (a key rotation or the binding of numbers to their rows finished): start it again")
+
+// errRunLive is returned by RotateKey when a run is working.
+var errRunLive = errors.New("a run is running")
+
 // ErrRotationUnfinished is returned to every command but rotate-key while a
 // key rotation is begun and not finished: the ledger holds numbers under two
 // keys.
@@ -58,6 +67,9 @@ type keyRow struct {
 	cursorTable string
 	cursorID    string
 	rowsDone    int64
+	// binds: the version seals numbers bound to their rows (migration
+	// 0029); every version rotate-key or CheckKey writes does.
+	binds bool
 }
 
 // readKeys returns the current key's row and the row of a rotation not yet
@@ -65,7 +77,7 @@ type keyRow struct {
 // lock, on PostgreSQL, locks the rows read until the transaction ends
 // (" FOR SHARE", " FOR UPDATE"); SQLite's one writer needs none.
 func readKeys(ctx context.Context, q querier, lock string) (cur, rot *keyRow, err error) {
-	rows, err := q.QueryContext(ctx, `SELECT version, check_value, mac_key_enc, state, cursor_table, cursor_id, rows_done
+	rows, err := q.QueryContext(ctx, `SELECT version, check_value, mac_key_enc, state, cursor_table, cursor_id, rows_done, binds_rows
 		FROM ledger_keys WHERE state IN ('current', 'rotating')`+lock)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read ledger keys: %w", err)
@@ -73,7 +85,7 @@ func readKeys(ctx context.Context, q querier, lock string) (cur, rot *keyRow, er
 	defer rows.Close()
 	for rows.Next() {
 		k := &keyRow{}
-		if err := rows.Scan(&k.version, &k.check, &k.mac, &k.state, &k.cursorTable, &k.cursorID, &k.rowsDone); err != nil {
+		if err := rows.Scan(&k.version, &k.check, &k.mac, &k.state, &k.cursorTable, &k.cursorID, &k.rowsDone, &k.binds); err != nil {
 			return nil, nil, fmt.Errorf("read ledger keys: %w", err)
 		}
 		if k.state == "current" {
@@ -98,17 +110,56 @@ func unfinished(rot *keyRow) error {
 // none yet (see the top of this file). A store opened without a key has
 // nothing to check. Every command that opens the ledger with a key calls it
 // before anything else.
+//
+// On a ledger whose numbers are not bound to their rows yet (written
+// before migration 0029), it binds them first: it re-seals every number
+// under the same key with its row as associated data, as a rotation to a
+// new key version would (RotateKey), and goes on with a binding begun and
+// killed earlier. While a run is working the binding waits for a later
+// start, and the store seals and opens numbers the old way
+// (NumbersUnbound).
 func (s *Store) CheckKey(ctx context.Context) error {
 	if s.cipher == nil {
 		return nil
 	}
-	var c *Cipher
-	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		cur, rot, err := readKeys(ctx, tx, "")
-		if err != nil {
+	cur, rot, err := s.checkKey(ctx)
+	if err != nil {
+		return err
+	}
+	if rot != nil || !cur.binds {
+		_, err := s.RotateKey(ctx, s.cipher, s.binding)
+		switch {
+		case errors.Is(err, errRunLive) && rot == nil:
+			// Bound at a later start; until then the old format.
+		case err != nil:
+			return fmt.Errorf("bind the sealed account numbers to their rows: %w", err)
+		}
+		if cur, rot, err = s.checkKey(ctx); err != nil {
 			return err
 		}
 		if rot != nil {
+			return unfinished(rot)
+		}
+	}
+	c, err := s.cipher.withWrappedMACKey(cur.mac)
+	if err != nil {
+		return err
+	}
+	c.unbound, c.version = !cur.binds, cur.version
+	s.cipher = c
+	return nil
+}
+
+// checkKey reads the ledger's keys, recording the store's key if there is
+// none, and refuses another key and a rotation to another key that is not
+// finished. rot, when not nil, is a binding of this key under way.
+func (s *Store) checkKey(ctx context.Context) (cur, rot *keyRow, err error) {
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if cur, rot, err = readKeys(ctx, tx, ""); err != nil {
+			return err
+		}
+		if rot != nil && (cur == nil || !bytes.Equal(rot.check, cur.check)) {
 			return unfinished(rot)
 		}
 		if cur == nil {
@@ -119,20 +170,26 @@ func (s *Store) CheckKey(ctx context.Context) error {
 		if !s.cipher.checks(cur.check) {
 			return ErrWrongKey
 		}
-		c, err = s.cipher.withWrappedMACKey(cur.mac)
-		return err
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.cipher = c
-	return nil
+	return cur, rot, err
 }
+
+// OnBinding sets the options of CheckKey's binding of an old ledger's
+// numbers (migration 0029): its batch, what counts as a live run, and what
+// to call after every write it commits.
+func (s *Store) OnBinding(o RotateOptions) { s.binding = o }
+
+// NumbersUnbound reports whether the store seals numbers the way drafter
+// did before migration 0029 (bound to no row): after CheckKey, on a ledger
+// whose binding waits for a time when no run is working.
+func (s *Store) NumbersUnbound() bool { return s.cipher != nil && s.cipher.unbound }
 
 // recordKey records the store's key as the ledger's first, after checking
 // that the numbers the ledger already holds decrypt with it, and returns the
 // current row (another process's, if one recorded its key first).
 func (s *Store) recordKey(ctx context.Context, tx *sql.Tx) (*keyRow, error) {
+	binds := true
 	for _, ec := range encryptedColumns {
 		order := "id"
 		if ec.intID {
@@ -140,21 +197,28 @@ func (s *Store) recordKey(ctx context.Context, tx *sql.Tx) (*keyRow, error) {
 			// written with another key.
 			order = "id DESC"
 		}
+		var id string
 		var enc []byte
-		err := tx.QueryRowContext(ctx, `SELECT `+ec.column+` FROM `+ec.table+` WHERE `+ec.column+` IS NOT NULL ORDER BY `+order+` LIMIT 1`).Scan(&enc)
+		err := tx.QueryRowContext(ctx, `SELECT id, `+ec.column+` FROM `+ec.table+` WHERE `+ec.column+` IS NOT NULL ORDER BY `+order+` LIMIT 1`).Scan(&id, &enc)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("check encryption key: %w", err)
 		}
-		if _, err := s.cipher.Open(enc); err != nil {
+		row := rowOf(ec.table, id)
+		if _, err := s.cipher.bound().openRow(enc, row); err == nil {
+			continue
+		}
+		// Written before migration 0029: CheckKey binds them next.
+		if _, err := s.cipher.Unbound().openRow(enc, row); err != nil {
 			return nil, ErrWrongKey
 		}
+		binds = false
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_keys (version, check_value, mac_key_enc, state, created_at)
-		VALUES (1, $1, $2, 'current', $3) ON CONFLICT DO NOTHING`,
-		s.cipher.check, s.cipher.wrapMACKey(s.cipher.macKey), now()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_keys (version, check_value, mac_key_enc, state, created_at, binds_rows)
+		VALUES (1, $1, $2, 'current', $3, $4) ON CONFLICT DO NOTHING`,
+		s.cipher.check, s.cipher.wrapMACKey(s.cipher.macKey), now(), binds); err != nil {
 		return nil, fmt.Errorf("record encryption key check value: %w", err)
 	}
 	cur, rot, err := readKeys(ctx, tx, "")
@@ -220,7 +284,7 @@ func liveRun(ctx context.Context, tx *sql.Tx, staleAfter time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("look for running runs: %w", err)
 	}
-	return fmt.Errorf("run %d (%s %.10s) is running: stop drafter serve and let runs finish before rotating the key (a run whose process died counts as running until its heartbeat is older than DRAFTER_STALE_AFTER)", id, job, date)
+	return fmt.Errorf("%w: run %d (%s %.10s): stop drafter serve and let runs finish before rotating the key (a run whose process died counts as running until its heartbeat is older than DRAFTER_STALE_AFTER)", errRunLive, id, job, date)
 }
 
 // verifyKey is CheckKey without writing: it refuses a store whose key is no
@@ -247,8 +311,16 @@ func (s *Store) verifyKey(ctx context.Context, q querier, share bool) error {
 	if rot != nil {
 		return unfinished(rot)
 	}
-	if cur != nil && !s.cipher.checks(cur.check) {
+	if cur == nil {
+		return nil
+	}
+	if !s.cipher.checks(cur.check) {
 		return ErrWrongKey
+	}
+	// The same key in another version: a binding (or a rotation to the
+	// same key) finished after this store opened the ledger.
+	if (s.cipher.version != 0 && cur.version != s.cipher.version) || cur.binds == s.cipher.unbound {
+		return ErrKeyChanged
 	}
 	return nil
 }
@@ -260,7 +332,12 @@ func (s *Store) verifyKey(ctx context.Context, q querier, share bool) error {
 // RotateKey again with the same two keys; until it finishes, CheckKey
 // refuses both keys. The last step makes the new key current; from then on
 // the store uses to (with the ledger's MAC key) and the old key opens
-// nothing. MACs stay as they are (see the top of this file).
+// nothing. MACs stay as they are (see the top of this file). The new
+// version seals every number bound to its row (migration 0029); to the
+// same key, RotateKey is the binding of a ledger whose numbers are not
+// (CheckKey runs it), and does nothing on a ledger whose numbers are.
+// Several processes may resume the same rotation at once: each batch
+// takes the cursor as the last one committed it.
 func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (KeyRotation, error) {
 	var p KeyRotation
 	if s.cipher == nil || to == nil {
@@ -273,15 +350,10 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 	if after == nil {
 		after = func(KeyRotation) {}
 	}
-	var macKey []byte
+	var from *Cipher
 	var rot *keyRow
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		lock := ""
-		if s.dialect.name == "postgres" {
-			// Waits for imports under way (verifyKey) to commit.
-			lock = " FOR UPDATE"
-		}
-		cur, r, err := readKeys(ctx, tx, lock)
+		cur, r, err := readKeys(ctx, tx, s.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -290,31 +362,34 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 				return err
 			}
 		}
-		if r == nil && to.checks(cur.check) {
+		if r == nil && to.checks(cur.check) && cur.binds {
 			p.AlreadyCurrent, p.Finished, p.Version = true, true, cur.version
 			return nil
 		}
 		if !s.cipher.checks(cur.check) {
 			return ErrWrongKey
 		}
-		from, err := s.cipher.withWrappedMACKey(cur.mac)
-		if err != nil {
+		if from, err = s.cipher.withWrappedMACKey(cur.mac); err != nil {
 			return err
 		}
-		macKey = from.macKey
+		from.unbound = !cur.binds
 		if err := liveRun(ctx, tx, o.StaleAfter); err != nil {
 			return err
 		}
 		if r != nil {
 			if !to.checks(r.check) {
+				if bytes.Equal(r.check, cur.check) {
+					return fmt.Errorf("the binding of the ledger's numbers to their rows (version %d) is not finished: run any drafter command with the current key (it goes on where it stopped), then rotate-key", r.version)
+				}
 				return fmt.Errorf("a rotation to another new key (version %d) is not finished: run rotate-key again with that key as the new key", r.version)
 			}
 			rot, p.Resumed = r, true
 			return nil
 		}
-		rot = &keyRow{version: cur.version + 1, check: to.check, mac: to.wrapMACKey(macKey), state: "rotating", cursorTable: encryptedColumns[0].table}
-		_, err = tx.ExecContext(ctx, `INSERT INTO ledger_keys (version, check_value, mac_key_enc, state, cursor_table, cursor_id, created_at)
-			VALUES ($1, $2, $3, 'rotating', $4, '', $5)`, rot.version, rot.check, rot.mac, rot.cursorTable, now())
+		rot = &keyRow{version: cur.version + 1, check: to.check, mac: to.wrapMACKey(from.macKey), state: "rotating",
+			cursorTable: encryptedColumns[0].table, binds: true}
+		_, err = tx.ExecContext(ctx, `INSERT INTO ledger_keys (version, check_value, mac_key_enc, state, cursor_table, cursor_id, created_at, binds_rows)
+			VALUES ($1, $2, $3, 'rotating', $4, '', $5, $6)`, rot.version, rot.check, rot.mac, rot.cursorTable, now(), rot.binds)
 		return err
 	})
 	if err != nil {
@@ -323,6 +398,10 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 	if p.AlreadyCurrent {
 		return p, nil
 	}
+	// A rotation begun before migration 0029 seals the old way to its end;
+	// CheckKey binds its numbers after.
+	into := *to
+	into.unbound = !rot.binds
 	p.Version, p.Done, p.Step = rot.version, rot.rowsDone, "begin"
 	for _, ec := range encryptedColumns {
 		var n int64
@@ -342,7 +421,7 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 			if i+1 < len(encryptedColumns) {
 				next = encryptedColumns[i+1].table
 			}
-			n, err := s.rotateBatch(ctx, to, rot, i, batch, next)
+			n, err := s.rotateBatch(ctx, from, &into, rot, i, batch, next)
 			if err != nil {
 				return p, err
 			}
@@ -351,72 +430,115 @@ func (s *Store) RotateKey(ctx context.Context, to *Cipher, o RotateOptions) (Key
 			after(p)
 		}
 	}
+	finished := false
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var v int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM ledger_keys WHERE state = 'rotating'`+s.forUpdate()).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // finished by another process
+		}
+		if err != nil {
+			return err
+		}
+		if v != rot.version {
+			return fmt.Errorf("another rotation (version %d) began meanwhile", v)
+		}
 		t := now()
 		if _, err := tx.ExecContext(ctx, `UPDATE ledger_keys SET state = 'retired', completed_at = $1 WHERE state = 'current'`, t); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE ledger_keys SET state = 'current', completed_at = $1, cursor_table = '', cursor_id = '' WHERE state = 'rotating'`, t)
+		_, err = tx.ExecContext(ctx, `UPDATE ledger_keys SET state = 'current', completed_at = $1, cursor_table = '', cursor_id = '' WHERE state = 'rotating'`, t)
+		finished = err == nil
 		return err
 	})
 	if err != nil {
 		return p, fmt.Errorf("rotate key: finish: %w", err)
 	}
-	c := *to
-	c.macKey = macKey
+	c := into
+	c.macKey, c.version = from.macKey, rot.version
 	s.cipher = &c
 	p.Step, p.Finished = "finish", true
-	after(p)
+	if finished {
+		after(p)
+	}
 	return p, nil
 }
 
-// rotateBatch re-encrypts the next batch rows of encryptedColumns[i] after
-// the rotation's cursor and moves the cursor past them (to next, the
-// following table, when the table is done), in one transaction.
-func (s *Store) rotateBatch(ctx context.Context, to *Cipher, rot *keyRow, i, batch int, next string) (int, error) {
-	ec := encryptedColumns[i]
-	var after any = rot.cursorID
-	if ec.intID {
-		id := int64(0)
-		if rot.cursorID != "" {
-			v, err := strconv.ParseInt(rot.cursorID, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("rotate key: cursor %q of %s: %w", rot.cursorID, ec.table, err)
-			}
-			id = v
-		}
-		after = id
+// forUpdate locks the rows a PostgreSQL query reads until the transaction
+// ends; SQLite's one writer needs no lock.
+func (s *Store) forUpdate() string {
+	if s.dialect.name == "postgres" {
+		return " FOR UPDATE"
 	}
+	return ""
+}
+
+// rotateBatch re-encrypts, from from to to, the next batch rows of
+// encryptedColumns[i] after the rotation's cursor and moves the cursor past
+// them (to next, the following table, when the table is done), in one
+// transaction. The cursor is read, locked, in that transaction: another
+// process resuming the same rotation waits for the batch and goes on
+// after it.
+func (s *Store) rotateBatch(ctx context.Context, from, to *Cipher, rot *keyRow, i, batch int, next string) (int, error) {
+	ec := encryptedColumns[i]
 	var n int
-	var cursor string
-	table := ec.table
+	table, cursor := ec.table, ""
+	var rowsDone int64
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		var v int
+		err := tx.QueryRowContext(ctx, `SELECT version, cursor_table, cursor_id, rows_done FROM ledger_keys WHERE state = 'rotating'`+s.forUpdate()).
+			Scan(&v, &table, &cursor, &rowsDone)
+		if errors.Is(err, sql.ErrNoRows) {
+			table, cursor = "done", "" // finished by another process
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if v != rot.version {
+			return fmt.Errorf("another rotation (version %d) began meanwhile", v)
+		}
+		if table != ec.table {
+			return nil // another process finished this table
+		}
+		var after any = cursor
+		if ec.intID {
+			id := int64(0)
+			if cursor != "" {
+				v, err := strconv.ParseInt(cursor, 10, 64)
+				if err != nil {
+					return fmt.Errorf("cursor %q of %s: %w", cursor, ec.table, err)
+				}
+				id = v
+			}
+			after = id
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, `+ec.column+` FROM `+ec.table+` WHERE id > $1 AND `+ec.column+` IS NOT NULL ORDER BY id LIMIT `+strconv.Itoa(batch), after)
 		if err != nil {
 			return err
 		}
 		type row struct {
 			id  any
+			sid string
 			enc []byte
 		}
 		var todo []row
 		for rows.Next() {
 			var r row
-			var sid string
 			var iid int64
 			if ec.intID {
 				err = rows.Scan(&iid, &r.enc)
-				r.id, sid = iid, strconv.FormatInt(iid, 10)
+				r.id, r.sid = iid, strconv.FormatInt(iid, 10)
 			} else {
-				err = rows.Scan(&sid, &r.enc)
-				r.id = sid
+				err = rows.Scan(&r.sid, &r.enc)
+				r.id = r.sid
 			}
 			if err != nil {
 				rows.Close()
 				return err
 			}
 			todo = append(todo, r)
-			cursor = sid
+			cursor = r.sid
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -428,14 +550,15 @@ func (s *Store) rotateBatch(ctx context.Context, to *Cipher, rot *keyRow, i, bat
 		}
 		defer upd.Close()
 		for _, r := range todo {
-			plain, err := s.cipher.Open(r.enc)
+			sr := rowOf(ec.table, r.sid)
+			plain, err := from.openRow(r.enc, sr)
 			if err != nil {
-				if _, err2 := to.Open(r.enc); err2 == nil {
+				if _, err2 := to.openRow(r.enc, sr); err2 == nil {
 					continue // already under the new key
 				}
-				return fmt.Errorf("%s id %v: the number decrypts with neither the current key nor the new one: it was written with a third key, and no key can debit it; correct that row (re-import the bank account, or ask for help with a payment's snapshot) and run rotate-key again", ec.table, r.id)
+				return fmt.Errorf("%s id %v: the number opens with neither the current key nor the new one for its row: it was written with a third key or copied from another row, and no key can debit it; correct that row (re-import the bank account, or ask for help with a payment's snapshot) and run again", ec.table, r.id)
 			}
-			if _, err := upd.ExecContext(ctx, to.Seal(plain), r.id); err != nil {
+			if _, err := upd.ExecContext(ctx, to.sealRow(plain, sr), r.id); err != nil {
 				return err
 			}
 		}
@@ -443,13 +566,14 @@ func (s *Store) rotateBatch(ctx context.Context, to *Cipher, rot *keyRow, i, bat
 		if n < batch {
 			table, cursor = next, ""
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE ledger_keys SET cursor_table = $1, cursor_id = $2, rows_done = rows_done + $3 WHERE state = 'rotating'`, table, cursor, n)
+		rowsDone += int64(n)
+		_, err = tx.ExecContext(ctx, `UPDATE ledger_keys SET cursor_table = $1, cursor_id = $2, rows_done = $3 WHERE state = 'rotating'`, table, cursor, rowsDone)
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("rotate key: re-encrypt %s: %w", ec.table, err)
 	}
-	rot.cursorTable, rot.cursorID, rot.rowsDone = table, cursor, rot.rowsDone+int64(n)
+	rot.cursorTable, rot.cursorID, rot.rowsDone = table, cursor, rowsDone
 	return n, nil
 }
 

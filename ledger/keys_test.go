@@ -121,12 +121,9 @@ func rotationFixture(t *testing.T, s *ledger.Store, accounts int) civil.Date {
 	if n, err := s.SchedulePrenotes(ctx, on); err != nil || n == 0 {
 		t.Fatalf("scheduled %d prenotes: %v", n, err)
 	}
-	// Entry snapshots as allocation writes them: the bank account's sealed
-	// number, copied.
-	if _, err := s.DB().Exec(`UPDATE payments SET number_enc = (SELECT b.number_enc FROM bank_accounts b WHERE b.id = payments.bank_account_id)
-		WHERE kind = 'debit'`); err != nil {
-		t.Fatal(err)
-	}
+	// Entry snapshots as allocation writes them: the bank account's
+	// number, sealed for the payment's row.
+	sealSnapshots(t, s)
 	return on
 }
 
@@ -215,13 +212,14 @@ func TestRotateKey(t *testing.T) {
 				t.Fatalf("an import with the old key after the rotation: %v, want ErrWrongKey", err)
 			}
 			stale := openWithKey(t, url, ledgertest.Key)
-			for _, q := range []string{`SELECT number_enc FROM bank_accounts`, `SELECT number_enc FROM payments WHERE number_enc IS NOT NULL`} {
+			for _, table := range []string{"bank_accounts", "payments"} {
+				var id string
 				var enc []byte
-				if err := stale.DB().QueryRow(q).Scan(&enc); err != nil {
+				if err := stale.DB().QueryRow(`SELECT id, number_enc FROM `+table+` WHERE number_enc IS NOT NULL ORDER BY id LIMIT 1`).Scan(&id, &enc); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := stale.Decrypt(enc); err == nil {
-					t.Fatalf("%s: the old key still opens a rotated number", q)
+				if _, err := stale.OpenNumber(table, id, enc); err == nil {
+					t.Fatalf("%s %s: the old key still opens a rotated number", table, id)
 				}
 			}
 			s := openWithKey(t, url, otherKey)
@@ -313,5 +311,38 @@ func TestRotationWaitsForImport(t *testing.T) {
 				t.Fatalf("the number imported during the rotation: %q %v", ba.AccountNumber, err)
 			}
 		})
+	}
+}
+
+// sealSnapshots gives every debit payment an entry snapshot: its bank
+// account's number sealed for the payment's row, as allocation writes it.
+func sealSnapshots(t *testing.T, s *ledger.Store) {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := s.DB().Query(`SELECT id, bank_account_id FROM payments WHERE kind = 'debit' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type snap struct {
+		id   int64
+		bank string
+	}
+	var snaps []snap
+	for rows.Next() {
+		var p snap
+		if err := rows.Scan(&p.id, &p.bank); err != nil {
+			t.Fatal(err)
+		}
+		snaps = append(snaps, p)
+	}
+	rows.Close()
+	for _, p := range snaps {
+		b, err := s.BankAccount(ctx, p.bank)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().Exec(`UPDATE payments SET number_enc = $1 WHERE id = $2`, s.SealNumber("payments", fmt.Sprint(p.id), b.AccountNumber), p.id); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

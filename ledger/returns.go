@@ -169,13 +169,13 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 				return nil, err
 			}
 			t.Returned = returned == 1
-			if t.OriginatedNumber, err = s.cipher.Open(penc); err != nil {
+			if t.OriginatedNumber, err = s.cipher.openRow(penc, paymentRow(t.PaymentID)); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("payment %d: %w", t.PaymentID, err)
+				return nil, err
 			}
-			if b.AccountNumber, err = s.cipher.Open(benc); err != nil {
+			if b.AccountNumber, err = s.cipher.openRow(benc, bankAccountRow(b.ID)); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("bank account %s: %w", b.ID, err)
+				return nil, err
 			}
 			out[t.Trace] = append(out[t.Trace], t)
 		}
@@ -615,7 +615,7 @@ func (s *Store) changeBankAccount(ctx context.Context, tx *sql.Tx, id string, ch
 		set("routing", ch.Routing)
 	}
 	if ch.AccountNumber != "" {
-		set("number_enc", s.cipher.Seal(ch.AccountNumber))
+		set("number_enc", s.cipher.sealRow(ch.AccountNumber, bankAccountRow(id)))
 		set("number_mac", s.cipher.MAC(ch.AccountNumber))
 		set("last4", Last4(ch.AccountNumber))
 	}

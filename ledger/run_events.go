@@ -12,6 +12,9 @@ const (
 	RunEventCrashed  = "crash detected"
 	RunEventResumed  = "resumed"
 	RunEventFinished = "finished"
+	// RunEventResent: a transmit run sent a file the bank had already
+	// been sent, because an operator asked (--resend).
+	RunEventResent = "file resent"
 )
 
 // RunEvent is one entry of a run's timeline.

@@ -32,6 +32,8 @@ type Store struct {
 	dialect dialect
 	cipher  *Cipher
 	url     string
+	// binding is how CheckKey binds an old ledger's numbers (OnBinding).
+	binding RotateOptions
 }
 
 // ErrNotFound is returned when a row asked for by key does not exist.

@@ -57,14 +57,53 @@ func (s *Store) DayTransmissions(ctx context.Context, d civil.Date) (map[int64]T
 // BeginTransmission records that a file's bytes are on the bank's server
 // under their temporary name, verified, and about to be renamed to their
 // final name. It fails if the file has a transmission already.
+//
+// A released file (re-originated after a missed cutoff, VoidHeldFile) is
+// refused with ErrFileReleased: its payments are in another file.
 func (s *Store) BeginTransmission(ctx context.Context, t Transmission) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO transmissions (ach_file_id, remote_name, bytes, sha256, state, run_id, started_at)
-		VALUES ($1, $2, $3, $4, 'renaming', $5, $6)`, t.FileID, t.RemoteName, t.Bytes, t.SHA256, t.RunID, now())
-	if err != nil {
-		return fmt.Errorf("record transmission of file %d as %s: %w", t.FileID, t.RemoteName, err)
-	}
-	return nil
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		// The file row locked: a void under way finishes first.
+		var released sql.NullTime
+		if err := tx.QueryRowContext(ctx, `SELECT released_at FROM ach_files WHERE id = $1`+s.forUpdate(), t.FileID).Scan(&released); err != nil {
+			return fmt.Errorf("record transmission of file %d: %w", t.FileID, err)
+		}
+		if released.Valid {
+			return fmt.Errorf("file %d as %s: %w", t.FileID, t.RemoteName, ErrFileReleased)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO transmissions (ach_file_id, remote_name, bytes, sha256, state, run_id, started_at)
+			VALUES ($1, $2, $3, $4, 'renaming', $5, $6)`, t.FileID, t.RemoteName, t.Bytes, t.SHA256, t.RunID, now())
+		if err != nil {
+			return fmt.Errorf("record transmission of file %d as %s: %w", t.FileID, t.RemoteName, err)
+		}
+		return nil
+	})
 }
+
+// RecordResend records that a file already sent was sent again, on an
+// operator's explicit request (drafter rerun RUN --resend KEY --reason):
+// the transmission becomes how "resent" by the run, and the audit log and
+// the run's timeline say who asked and why, in one transaction.
+func (s *Store) RecordResend(ctx context.Context, t Transmission, by, reason string) error {
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE transmissions SET how = 'resent', run_id = $2, sent_at = $3, bytes = $4, sha256 = $5
+			WHERE ach_file_id = $1 AND state = 'sent'`, t.FileID, t.RunID, now(), t.Bytes, t.SHA256)
+		if err != nil {
+			return fmt.Errorf("record resend of file %d: %w", t.FileID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("record resend of file %d: no sent transmission", t.FileID)
+		}
+		detail := fmt.Sprintf("file %d sent again as %s (%d bytes, sha256 %s): %s", t.FileID, t.RemoteName, t.Bytes, t.SHA256, reason)
+		if err := audit(ctx, tx, by, "transmit-resend", t.RemoteName, detail); err != nil {
+			return err
+		}
+		return runEvent(ctx, tx, t.RunID, RunEventResent, by, detail)
+	})
+}
+
+// ErrFileReleased is returned when a transmission is begun for a released
+// file: it must never reach the bank.
+var ErrFileReleased = errors.New("the file was released (re-originated): it is never sent")
 
 // ErrTransmitted is returned when a file's transmission is recorded sent
 // already.

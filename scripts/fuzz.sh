@@ -8,6 +8,11 @@
 #   FUZZ_TARGETS='ach:FuzzParseInbound jobs:FuzzIngest' make fuzz   # a subset
 # Inputs that fail are written under the package's testdata/fuzz/ by go
 # test; commit them with the fix, so they stay in the seed corpus.
+# FUZZ_KEEP=N copies up to N of the smallest inputs each target found
+# interesting (go test keeps them in its cache) into the package's
+# testdata/fuzz/TARGET/, to be committed as seed corpus: plain go test and
+# make test then run them too.
+# make test runs this with FUZZTIME=2s (scripts/test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-10s}
@@ -33,6 +38,14 @@ for t in $targets; do
 		failed="$failed ./$pkg:$target"
 	fi
 	echo "   took $(($(date +%s) - t0))s (build included)"
+	if [ "${FUZZ_KEEP:-0}" -gt 0 ]; then
+		cache="$(go env GOCACHE)/fuzz/$(go list "./$pkg")/$target"
+		if [ -d "$cache" ]; then
+			mkdir -p "$pkg/testdata/fuzz/$target"
+			# The smallest first: they run fast and read well.
+			ls -S -r "$cache" | head -n "$FUZZ_KEEP" | while read -r f; do cp "$cache/$f" "$pkg/testdata/fuzz/$target/"; done
+		fi
+	fi
 done
 echo "make fuzz: $(echo $targets | wc -w) targets in $(($(date +%s) - start))s"
 if [ -n "$failed" ]; then

@@ -19,3 +19,8 @@ go run ./internal/testreport <.cache/test.json
 report=$?
 if [ -s .cache/test.stderr ]; then cat .cache/test.stderr; fi
 if [ $status -ne 0 ] || [ $report -ne 0 ]; then exit 1; fi
+
+# Every fuzz target, a short while each (about a minute in all once the
+# instrumented builds are cached); longer runs: FUZZTIME=5m make fuzz.
+echo "== make fuzz (FUZZTIME=${TEST_FUZZTIME:-2s} a target)"
+FUZZTIME=${TEST_FUZZTIME:-2s} bash scripts/fuzz.sh || exit 1

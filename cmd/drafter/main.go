@@ -37,7 +37,7 @@ var commands = []entry{
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
 	{"outbox", "show the email queue (`outbox --status failed`), or `outbox retry ID` to requeue a failed message", func() command { return &OutboxCommand{} }},
 	{"returns", "ingest return and NOC files the bank sent: `returns ingest FILE...`", func() command { return &ReturnsCommand{} }},
-	{"bank", "the bank connection: `bank status [--date D]`: files sent, pending, held, arrived", func() command { return &BankCommand{} }},
+	{"bank", "the bank connection: `bank status [--date D]` (files sent, pending, held, arrived, acknowledged); `bank reoriginate KEY --reason` (a file held by a missed cutoff)", func() command { return &BankCommand{} }},
 	{"exceptions", "list what needs a person: unmatched, mismatched, refused, rejected", func() command { return &ExceptionsCommand{} }},
 	{"report", "reports: `report return-rates [--days 60]` against the NACHA thresholds", func() command { return &ReportCommand{} }},
 	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},

@@ -248,3 +248,56 @@ func TestRotateKeyUsage(t *testing.T) {
 		t.Fatalf("rotate-key without a new key: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestBindKilledAfterEveryBatch: on a ledger from before migration 0029
+// (numbers bound to no row), the first command binds every number to its
+// row. Killed after each of its writes (a real child process), the next
+// command goes on and finishes it: the numbers and MACs are the same, and
+// a rebuild of the day's NACHA files from the ledger is byte-identical to
+// the files first stored.
+func TestBindKilledAfterEveryBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test builds and runs the binary many times")
+	}
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			d := civil.MustParse("2026-12-01")
+			dir, dbURL, env := importedDataDir(t, dialect, 120)
+			mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
+			want := readOriginateState(t, dir, dbURL)
+			numbers, macs := ledgerNumbers(t, dbURL, keyHex(0))
+			crashes := 0
+			for n := 1; ; n++ {
+				ledgertest.Unbind(t, dbURL)
+				r := drafter(t, dir, append(env, fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "runs")
+				if r.code != 0 {
+					if r.code != jobs.CrashExitCode || !strings.Contains(r.stderr, "key binding") {
+						t.Fatalf("binding %d: exit %d\n%s", n, r.code, r.stderr)
+					}
+					crashes++
+					mustDrafter(t, dir, env, "runs")
+				}
+				got, gotMACs := ledgerNumbers(t, dbURL, keyHex(0))
+				if !sameMap(got, numbers) || !sameMap(gotMACs, macs) {
+					t.Fatalf("binding killed after write %d: numbers or MACs differ", n)
+				}
+				s := ledgertest.OpenURL(t, dbURL)
+				if got := ledgertest.Dump(t, s.DB(), `SELECT binds_rows FROM ledger_keys WHERE state = 'current'`); !strings.Contains(got, "true") && !strings.Contains(got, "1|") {
+					t.Fatalf("binding %d: the current key version does not bind rows:\n%s", n, got)
+				}
+				if r.code == 0 {
+					break
+				}
+			}
+			// begin, bank_accounts, payments, finish
+			if crashes < 4 {
+				t.Fatalf("%d crashpoints exercised, want 4", crashes)
+			}
+			if err := os.RemoveAll(filepath.Join(dir, "docs", "ach")); err != nil {
+				t.Fatal(err)
+			}
+			mustDrafter(t, dir, env, "rerun", fmt.Sprint(lastRunID(t, dir, env)), "--reason", "rebuild after binding")
+			compareOriginate(t, crashes+1, want, readOriginateState(t, dir, dbURL))
+		})
+	}
+}

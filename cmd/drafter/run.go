@@ -422,10 +422,12 @@ type RerunCommand struct{ common }
 
 // Run implements command.
 func (c *RerunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("rerun", "rerun RUN --reason TEXT [--account ID] [--json]")
+	fs := newFlagSet("rerun", "rerun RUN --reason TEXT [--account ID] [--resend KEY] [--json]")
 	c.register(fs)
 	reason := fs.String("reason", "", "why the run is run again (required; recorded)")
 	account := fs.String("account", "", "rerun for one account only")
+	resend := fs.String("resend", "", "transmit only: send this file (its storage key) to the bank again although it was sent; "+
+		"the bank may debit its entries twice, so it is logged at ERROR and recorded in the audit log and the run's timeline")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	id, err := runIDArg(fs, args)
 	if err != nil {
@@ -447,7 +449,14 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	if *account != "" {
 		scope = "account:" + *account
 	}
-	res, err := a.env().Rerun(ctx, job, prev, operator(), *reason, scope)
+	var params map[string]any
+	if *resend != "" {
+		if prev.Job != "transmit" {
+			return usageErrorf("--resend is for transmit runs; run %d is %s", id, prev.Job)
+		}
+		params = map[string]any{"resend": *resend}
+	}
+	res, err := a.env().RerunWith(ctx, job, prev, operator(), *reason, scope, params)
 	if perr := c.print([]jobs.Result{res}); perr != nil {
 		return perr
 	}

@@ -113,9 +113,13 @@ func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
 	} else if changed {
 		log.Info().Str("dir", cfg.DataDir).Msg("data folder restricted to drafter's user (0700)")
 	}
+	st.OnBinding(bindingOptions(cfg, log))
 	if err := st.CheckKey(ctx); err != nil {
 		st.Close()
 		return nil, keyError(cfg, err)
+	}
+	if st.NumbersUnbound() {
+		log.Warn().Msg("the ledger's account numbers are not yet bound to their rows (migration 0029): a run is working; they are bound the next time drafter starts with none running")
 	}
 	if strings.HasPrefix(cfg.StorageURL, "file://") {
 		if err := os.MkdirAll(strings.TrimPrefix(cfg.StorageURL, "file://"), 0o700); err != nil {
@@ -152,6 +156,19 @@ func openLedger(ctx context.Context, cfg *config.Config, createKey bool) (*ledge
 		return nil, err
 	}
 	return st, nil
+}
+
+// bindingOptions log the binding of an old ledger's numbers to their rows
+// (ledger.Store.CheckKey) as it goes, and let crash tests kill it.
+func bindingOptions(cfg *config.Config, log zerolog.Logger) ledger.RotateOptions {
+	crash := jobs.CrashpointsFromEnv()
+	return ledger.RotateOptions{StaleAfter: cfg.StaleAfter, After: func(p ledger.KeyRotation) {
+		log.Info().Str("step", p.Step).Int("key_version", p.Version).Int64("done", p.Done).Int64("total", p.Total).
+			Bool("resumed", p.Resumed).Msg("binding account numbers to their rows")
+		if crash != nil {
+			crash.Hit("key binding " + p.Step)
+		}
+	}}
 }
 
 func cipherFor(cfg *config.Config, createKey bool) (*ledger.Cipher, error) {

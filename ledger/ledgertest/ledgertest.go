@@ -120,7 +120,8 @@ func SealedNumbers(t testing.TB, s *ledger.Store) (numbers, macs map[string]stri
 			if err := rows.Scan(&id, &enc, &mac); err != nil {
 				t.Fatal(err)
 			}
-			n, err := s.Decrypt(enc)
+			table, key, _ := strings.Cut(id, " ")
+			n, err := s.OpenNumber(table, key, enc)
 			if err != nil {
 				t.Fatalf("%s does not decrypt with the ledger's key: %v", id, err)
 			}
@@ -135,4 +136,63 @@ func SealedNumbers(t testing.TB, s *ledger.Store) (numbers, macs map[string]stri
 		rows.Close()
 	}
 	return numbers, macs
+}
+
+// Unbind makes the ledger at url look as drafter left it before migration
+// 0029: every sealed number re-sealed under Key bound to no row (the
+// copies of a bank account's number in its payments' entry snapshots
+// byte-identical to it, as allocation wrote them then), and the current
+// key version marked unbound. The next CheckKey binds them again.
+func Unbind(t testing.TB, url string) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := ledger.NewCipher(Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, err := ledger.Open(ctx, url, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bound.Close()
+	old, err := ledger.Open(ctx, url, c.Unbound())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	numbers, _ := SealedNumbers(t, bound)
+	db := bound.DB()
+	sealed := map[string][]byte{}
+	for id, n := range numbers {
+		table, key, _ := strings.Cut(id, " ")
+		if table != "bank_accounts" {
+			continue
+		}
+		sealed[key] = old.SealNumber(table, key, n)
+		if _, err := db.Exec(`UPDATE bank_accounts SET number_enc = $1 WHERE id = $2`, sealed[key], key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Entry snapshots: the bank account's sealed number, copied, where the
+	// bank account still holds that number.
+	for id, n := range numbers {
+		table, key, _ := strings.Cut(id, " ")
+		if table != "payments" {
+			continue
+		}
+		var bank string
+		if err := db.QueryRow(`SELECT bank_account_id FROM payments WHERE id = $1`, key).Scan(&bank); err != nil {
+			t.Fatal(err)
+		}
+		enc := old.SealNumber(table, key, n)
+		if numbers["bank_accounts "+bank] == n {
+			enc = sealed[bank]
+		}
+		if _, err := db.Exec(`UPDATE payments SET number_enc = $1 WHERE id = $2`, enc, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE ledger_keys SET binds_rows = FALSE`); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,12 @@
+-- Sealed account numbers are bound to their rows: AES-GCM's associated
+-- data names the table, the column and the row's key
+-- ("drafter:payments.number_enc:42"), so a ciphertext copied to another
+-- row (another customer's bank account, another payment) does not open.
+-- binds_rows says whether a key version seals that way. Every existing
+-- version is unbound: the numbers are re-sealed bound to their rows, under
+-- the same key, by the first command that opens the ledger with its key
+-- (CheckKey, ledger/keys.go): a new key version with the same check value,
+-- written batch by batch behind rotate-key's cursor, so a binding killed
+-- midway goes on where it stopped the next time drafter starts. The SQL
+-- part cannot do it: it has no key.
+ALTER TABLE ledger_keys ADD COLUMN binds_rows {{bool}} NOT NULL DEFAULT FALSE;
