@@ -76,6 +76,8 @@ type Run struct {
 	failures                        map[string]string
 	streaks                         map[string]int // failures in a row, by dependency
 	stopped                         error          // the dependency that stopped the run
+	cancelled                       *CancelError   // the cancel the run saw
+	cancelChecked                   time.Time      // when it last looked for one
 }
 
 // Counts returns the run's counts so far.

@@ -22,8 +22,11 @@ type RunCommand struct{ common }
 
 // Run implements command.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n"+
+	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--as NAME] [--json]\n"+
 		"       drafter run JOB --from D1 --to D2   (backfill)\n\n"+
+		"A job whose schedule is paused (`drafter schedule pause`) still runs when an\n"+
+		"operator starts it here. A date whose run was cancelled is left to\n"+
+		"`drafter resume RUN`.\n"+
 		"A backfill runs every date of the range the job has a run for, in order,\n"+
 		"by the job's calendar (DRAFTER_SCHEDULE_BANKING_DAYS: returns and originate\n"+
 		"on banking days; statements, lease-end and deliver every calendar day). A\n"+
@@ -37,6 +40,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	to := fs.String("to", "", "last date of a backfill")
 	dry := fs.Bool("dry-run", false, "compute and report everything, write nothing (recorded as a dry run)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
 		return errHelp
@@ -77,6 +81,10 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		}
 		first, last = d, d
 	}
+	who, err := c.operator()
+	if err != nil {
+		return err
+	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
@@ -103,7 +111,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	stuck := false
 	for _, st := range plan {
 		job := registry()[st.job]
-		spec := jobs.StartSpec{Date: st.date, DryRun: *dry, Trigger: "operator", TriggeredBy: operator()}
+		spec := jobs.StartSpec{Date: st.date, DryRun: *dry, Trigger: "operator", TriggeredBy: who}
 		if st.job == "receive" {
 			// The bank's inbox is polled many times a day: each poll is
 			// its own run, scoped to its time as the schedule's intraday
@@ -126,7 +134,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 			continue
 		case ranged && errors.Is(err, ledger.ErrRunFailedExists):
 			prev := latestRun(ctx, a, st.job, st.date)
-			res, err = env.Resume(ctx, job, prev.ID, operator(), a.cfg.StaleAfter)
+			res, err = env.Resume(ctx, job, prev.ID, who, a.cfg.StaleAfter)
 			row.note = fmt.Sprintf("resumed run %d", prev.ID)
 		}
 		if res.Run.ID != 0 {
@@ -208,6 +216,10 @@ func latestRun(ctx context.Context, a *app, job string, d civil.Date) ledger.Run
 // runError is the error a command ends with when a run returned err: a run
 // that was recorded failed says how to look at it and finish it.
 func runError(res jobs.Result, err error) error {
+	if res.Run.ID != 0 && res.Run.Status == ledger.RunCancelled {
+		return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) %s: it stopped at a safe point; what it did stays done\n  look: drafter runs show %d\n  finish it: drafter resume %d",
+			res.Run.ID, res.Run.Job, res.Run.BusinessDate, res.Run.Error, res.Run.ID, res.Run.ID)}
+	}
 	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
 		return err
 	}
@@ -281,7 +293,12 @@ func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	stale := fs.Duration("stale-after", 0, "treat a running run whose heartbeat is older than this as crashed (default DRAFTER_STALE_AFTER)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	id, err := runIDArg(fs, args)
+	if err != nil {
+		return err
+	}
+	who, err := c.operator()
 	if err != nil {
 		return err
 	}
@@ -298,7 +315,7 @@ func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
 	if isFlagSet(fs, "stale-after") {
 		after = *stale
 	}
-	res, err := a.env().Resume(ctx, job, id, operator(), after)
+	res, err := a.env().Resume(ctx, job, id, who, after)
 	if res.Run.ID != 0 {
 		if perr := c.print([]jobs.Result{res}); perr != nil {
 			return perr
@@ -330,12 +347,17 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	reason := fs.String("reason", "", "why the run is run again (required; recorded)")
 	account := fs.String("account", "", "rerun for one account only")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	id, err := runIDArg(fs, args)
 	if err != nil {
 		return err
 	}
 	if *reason == "" {
-		return errors.New("--reason is required: say why the run is run again")
+		return usageErrorf("--reason is required: say why the run is run again")
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -350,7 +372,7 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	if *account != "" {
 		scope = "account:" + *account
 	}
-	res, err := a.env().Rerun(ctx, job, prev, operator(), *reason, scope)
+	res, err := a.env().Rerun(ctx, job, prev, who, *reason, scope)
 	if perr := c.print([]jobs.Result{res}); perr != nil {
 		return perr
 	}
