@@ -154,9 +154,9 @@ type Scheduler struct {
 	// schedule pause) looks again, so that the dates it held back run soon
 	// after the pause ends; default 30s.
 	PauseRecheck time.Duration
-	Clock     Clock
-	Locker    Locker
-	Log       zerolog.Logger
+	Clock        Clock
+	Locker       Locker
+	Log          zerolog.Logger
 	// Observe, when set, is told every run the scheduler finished.
 	Observe func(jobs.Result)
 }
