@@ -25,8 +25,8 @@ func (c *CancelCommand) Run(ctx context.Context, args []string) error {
 		"cancelled run alone. A run whose process is gone is recorded cancelled at\n"+
 		"once. Who asked and why go in the run's timeline and the audit log.\n"+
 		"Exit code: 0 the run is cancelled (or ended before it reached a safe\n"+
-		"point: said so), 1 it is still running after --wait (the cancel stands), or\n"+
-		"it is not running, 2 usage.")
+		"point: said so; or --wait 0 and the cancel is asked), 1 it is still running\n"+
+		"after --wait (the cancel stands) or it is not running, 2 usage.")
 	c.register(fs)
 	c.registerOperator(fs)
 	reason := fs.String("reason", "", "why the run is stopped (required; recorded)")
@@ -79,6 +79,12 @@ func (c *CancelCommand) Run(ctx context.Context, args []string) error {
 		}
 		return nil
 	case ledger.RunRunning:
+		if *wait == 0 {
+			if !c.jsonOut {
+				fmt.Printf("cancel of run %d (%s %s) requested by %s: it stops at its next safe point\n  look: drafter runs show %d\n", r.ID, r.Job, r.BusinessDate, who, r.ID)
+			}
+			return nil
+		}
 		return &outcomeError{exitFailed, fmt.Sprintf("cancel of run %d requested by %s; it is still running after %s and stops at its next safe point (the cancel stands)\n  look: drafter runs show %d",
 			id, who, *wait, id)}
 	}
