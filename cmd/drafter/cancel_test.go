@@ -54,9 +54,21 @@ func startStalled(t *testing.T, dir string, env []string, at string, args ...str
 // finish lets the process go on and waits for it.
 func (s *stalledRun) finish(t *testing.T) result {
 	t.Helper()
+	s.release(t)
+	return s.wait(t)
+}
+
+// release lets the process go on.
+func (s *stalledRun) release(t *testing.T) {
+	t.Helper()
 	if err := os.WriteFile(s.file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// wait waits for the process to end.
+func (s *stalledRun) wait(t *testing.T) result {
+	t.Helper()
 	err := s.cmd.Wait()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
