@@ -51,6 +51,9 @@ func (s *Store) RequestCancel(ctx context.Context, id int64, by, reason string) 
 			return err
 		}
 		run = r
+		if r.DryRun && r.Status == RunRunning {
+			return fmt.Errorf("cancel run %d: it is a dry run, which writes nothing: interrupt its process instead (Ctrl-C, or SIGTERM): %w", id, ErrRunNotRunning)
+		}
 		if r.Status != RunRunning {
 			next := ""
 			switch r.Status {

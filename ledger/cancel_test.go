@@ -158,3 +158,34 @@ func TestCheckOperator(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleCancelledRunEndsCancelled: a run asked to cancel whose process
+// died before a safe point ends cancelled, not failed, when its heartbeat
+// goes stale, so that the schedule does not resume it.
+func TestStaleCancelledRunEndsCancelled(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		d := civil.MustParse("2026-11-30")
+		a, _ := s.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: d, Trigger: "schedule", Owner: "host:1"})
+		b, _ := s.BeginRun(ctx, ledger.RunSpec{Job: "lease-end", BusinessDate: d, Trigger: "schedule", Owner: "host:1"})
+		if _, err := s.RequestCancel(ctx, a.ID, "ana", "wrong extract"); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := s.FailStaleRuns(ctx, -time.Second)
+		if err != nil || len(ids) != 2 {
+			t.Fatalf("FailStaleRuns = %v, %v", ids, err)
+		}
+		ra, _ := s.GetRun(ctx, a.ID)
+		rb, _ := s.GetRun(ctx, b.ID)
+		if ra.Status != ledger.RunCancelled || rb.Status != ledger.RunFailed {
+			t.Fatalf("after the heartbeats went stale: %s and %s, want cancelled and failed", ra.Status, rb.Status)
+		}
+		if _, err := s.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: d, Trigger: "schedule"}); !errors.Is(err, ledger.ErrRunCancelled) {
+			t.Fatalf("the schedule's start after that: %v", err)
+		}
+		dry, _ := s.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: d, DryRun: true, Trigger: "operator"})
+		if _, err := s.RequestCancel(ctx, dry.ID, "ana", "x"); !errors.Is(err, ledger.ErrRunNotRunning) || !strings.Contains(err.Error(), "dry run") {
+			t.Fatalf("cancel of a dry run: %v", err)
+		}
+	})
+}

@@ -405,10 +405,17 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 }
 
 // FailStaleRuns marks failed every running run whose heartbeat is older than
-// maxAge: its process died. It returns the runs it marked.
+// maxAge: its process died. It returns the runs it marked. A run an
+// operator had asked to cancel ends cancelled instead, so that the
+// schedule, which resumes failed runs, leaves it alone.
 func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int64, error) {
 	cutoff := now().Add(-maxAge)
-	rows, err := s.q.QueryContext(ctx, `UPDATE runs SET status = 'failed', error = 'owner stopped sending heartbeats (process died?)', finished_at = $1
+	rows, err := s.q.QueryContext(ctx, `UPDATE runs SET
+			status = CASE WHEN EXISTS (SELECT 1 FROM run_cancels c WHERE c.run_id = runs.id) THEN 'cancelled' ELSE 'failed' END,
+			error = CASE WHEN EXISTS (SELECT 1 FROM run_cancels c WHERE c.run_id = runs.id)
+				THEN 'cancelled: its owner stopped sending heartbeats before it reached a safe point'
+				ELSE 'owner stopped sending heartbeats (process died?)' END,
+			finished_at = $1
 		WHERE status = 'running' AND heartbeat_at < $2 RETURNING id`, now(), cutoff)
 	if err != nil {
 		return nil, err
