@@ -189,3 +189,71 @@ func TestStaleCancelledRunEndsCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrationKeepsRuns: migration 0027 (the runs table's status check
+// gains cancelled; SQLite rebuilds the table) keeps every run, its id, its
+// items and timeline, and the ids after it.
+func TestMigrationKeepsRuns(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		var ids []int64
+		for _, job := range []string{"originate", "statements", "deliver"} {
+			r, err := s.BeginRun(ctx, ledger.RunSpec{Job: job, BusinessDate: civil.MustParse("2026-11-30"), Trigger: "operator", TriggeredBy: "ana", Owner: "h:1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, r.ID)
+		}
+		if err := s.RecordItem(ctx, ids[1], "ACC-1 statement", "failed", "storage"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRun(ctx, ids[1], ledger.RunPartial, ledger.Counts{Selected: 2, Done: 1, Failed: 1}, map[string]int{"n": 1}, ""); err != nil {
+			t.Fatal(err)
+		}
+		// Back to before 0027, with these runs in the table.
+		undo := []string{`DROP TABLE run_cancels`, `DROP TABLE schedule_pauses`, `DELETE FROM schema_migrations WHERE version = 27`}
+		if s.Dialect() == "postgres" {
+			undo = append(undo, `ALTER TABLE runs DROP CONSTRAINT runs_status_check`,
+				`ALTER TABLE runs ADD CONSTRAINT runs_status_check CHECK (status IN ('running', 'succeeded', 'failed', 'partial'))`)
+		}
+		for _, q := range undo {
+			if _, err := s.DB().ExecContext(ctx, q); err != nil {
+				t.Fatal(q, err)
+			}
+		}
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 1 || applied[0] != 27 {
+			t.Fatalf("migrate = %v, %v", applied, err)
+		}
+		if s.Dialect() == "sqlite" {
+			var n int
+			rows, err := s.DB().QueryContext(ctx, `PRAGMA foreign_key_check`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			if n != 0 {
+				t.Fatalf("%d foreign key violations after the rebuild", n)
+			}
+		}
+		r, err := s.GetRun(ctx, ids[1])
+		items, _ := s.RunItems(ctx, ids[1])
+		events, _ := s.RunEvents(ctx, ids[1])
+		if err != nil || r.Status != ledger.RunPartial || r.Failed != 1 || r.TriggeredBy != "ana" || len(items) != 1 || len(events) != 2 {
+			t.Fatalf("run %d after the migration: %+v, %v, %d items, %d events", ids[1], r, err, len(items), len(events))
+		}
+		next, err := s.BeginRun(ctx, ledger.RunSpec{Job: "lease-end", BusinessDate: civil.MustParse("2026-11-30"), Trigger: "operator", Owner: "h:1"})
+		if err != nil || next.ID <= ids[2] {
+			t.Fatalf("a run begun after the migration: id %d, %v; want after %d", next.ID, err, ids[2])
+		}
+		if _, err := s.RequestCancel(ctx, ids[0], "bo", "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishRun(ctx, ids[0], ledger.RunCancelled, ledger.Counts{}, map[string]any{}, ""); err != nil {
+			t.Fatalf("a cancelled run after the migration: %v", err)
+		}
+	})
+}
