@@ -30,7 +30,7 @@ var commands = []entry{
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
 	{"rotate-key", "re-encrypt every stored account number under a new key (DRAFTER_NEW_ENCRYPTION_KEY); resumable", func() command { return &RotateKeyCommand{} }},
 	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
-	{"resume", "finish a run that is not succeeded (failed, partial, crashed) from where it stopped", func() command { return &ResumeCommand{} }},
+	{"resume", "finish a run that is not succeeded (failed, partial, cancelled, crashed) from where it stopped", func() command { return &ResumeCommand{} }},
 	{"restart", "the same as resume (its former name)", func() command { return &ResumeCommand{name: "restart"} }},
 	{"release-file", "put the payments of a NACHA file that was never stored and cannot be built back to scheduled", func() command { return &ReleaseFileCommand{} }},
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
