@@ -72,7 +72,7 @@ func (e *Env) Cancel(ctx context.Context, id int64, by, reason string, staleAfte
 	}
 	e.Log.Info().Int64("run", id).Str("job", lr.Job).Str("by", by).Str("reason", reason).Msg("cancel requested")
 	if cause, err := e.crashed(lr, by, staleAfter); err == nil {
-		if _, err := e.Store.CancelDeadRun(ctx, id, lr.Owner, "stopped where its process died: "+cause); err != nil {
+		if _, err := e.Store.CancelDeadRun(ctx, id, lr.Owner, "stopped where its process died ("+cause+")"); err != nil {
 			return lr, err
 		}
 	}

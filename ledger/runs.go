@@ -311,7 +311,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 	}
 	t := now()
 	return s.InTx(ctx, func(tx *sql.Tx) error {
-		event, actor := RunEventFinished, ""
+		event, actor, why := RunEventFinished, "", ""
 		if status == RunCancelled {
 			// Stopped at a safe point on an operator's request: the run
 			// records who and why.
@@ -320,7 +320,7 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 				return err
 			}
 			if ok {
-				event, actor, runErr = RunEventCancelled, c.By, c.CancelMessage()
+				event, actor, runErr, why = RunEventCancelled, c.By, c.CancelMessage(), c.Reason
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
@@ -328,7 +328,10 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 			return err
 		}
 		detail := fmt.Sprintf("%s: selected %d, done %d, skipped %d, failed %d", status, c.Selected, c.Done, c.Skipped, c.Failed)
-		if runErr != "" {
+		switch {
+		case event == RunEventCancelled:
+			detail = fmt.Sprintf("stopped at a safe point: selected %d, done %d, skipped %d, failed %d; reason: %s", c.Selected, c.Done, c.Skipped, c.Failed, why)
+		case runErr != "":
 			l, _, _ := strings.Cut(runErr, "\n")
 			detail += "; " + l
 		}

@@ -114,7 +114,7 @@ func TestCancelThenResumeStatements(t *testing.T) {
 		t.Fatalf("runs --needs-attention: %+v; want the cancelled run, stopped part way (%d statements in all)", att, len(want.files))
 	}
 	show := mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(id))
-	for _, s := range []string{"cancel requested by ana: reason: wrong extract, ticket 7", "cancelled by ana: cancelled", "pending", fmt.Sprintf("`drafter resume %d`", id)} {
+	for _, s := range []string{"cancel requested by ana: reason: wrong extract, ticket 7", "cancelled by ana: stopped at a safe point", "pending", fmt.Sprintf("`drafter resume %d`", id)} {
 		if !strings.Contains(show, s) {
 			t.Fatalf("runs show lacks %q:\n%s", s, show)
 		}
