@@ -125,6 +125,11 @@ func TestCancelThenResumeStatements(t *testing.T) {
 	if r := drafter(t, dir, env, "run", "statements", "--date", d.String()); r.code != 1 || !strings.Contains(r.stderr, fmt.Sprintf("drafter resume %d", id)) {
 		t.Fatalf("a plain start after the cancel: exit %d\n%s", r.code, r.stderr)
 	}
+	// A backfill leaves the cancelled date alone and says so (exit 1).
+	r = drafter(t, dir, env, "run", "statements", "--from", d.String(), "--to", d.String())
+	if r.code != 1 || !strings.Contains(r.stderr, "skip statements "+d.String()) || !strings.Contains(r.stderr, "some dates were not run") {
+		t.Fatalf("a backfill over the cancelled date: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 	mustDrafter(t, dir, env, "resume", fmt.Sprint(id), "--as", "bo")
 	runs := runsJSON(t, dir, nil)
 	if len(runs) != 1 || runs[0].Status != ledger.RunSucceeded || runs[0].Done != len(want.files) || runs[0].Failed != 0 {

@@ -132,6 +132,16 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
 			rows = append(rows, row)
 			continue
+		case (ranged || name == "nightly") && errors.Is(err, ledger.ErrRunCancelled):
+			// An operator stopped it: left for them to resume, and the
+			// other dates and jobs go on.
+			prev := latestRun(ctx, a, st.job, st.date)
+			row.run, row.status = prev.ID, prev.Status
+			row.note = fmt.Sprintf("skipped: cancelled (%s); `drafter resume %d` finishes it", prev.Error, prev.ID)
+			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
+			rows = append(rows, row)
+			stuck = true
+			continue
 		case ranged && errors.Is(err, ledger.ErrRunFailedExists):
 			prev := latestRun(ctx, a, st.job, st.date)
 			res, err = env.Resume(ctx, job, prev.ID, who, a.cfg.StaleAfter)
