@@ -220,6 +220,12 @@ func (s *Scheduler) waitForLock(ctx context.Context) (unlock func(), lost <-chan
 		}
 		if ok {
 			s.Log.Info().Int("entries", len(s.Entries)).Str("zone", s.Zone.String()).Msg("scheduler lock taken: firing the schedule")
+			if ps, err := s.Env.Store.SchedulePauses(ctx); err == nil {
+				for _, p := range ps {
+					s.Log.Warn().Str("job", p.Job).Str("paused_by", p.By).Time("paused_at", p.At).Str("reason", p.Reason).
+						Msg("schedule paused: the job is not fired until `drafter schedule resume`")
+				}
+			}
 			return unlock, lost, true
 		}
 		if !waiting && err == nil {
