@@ -102,6 +102,9 @@ func TestCancelThenResumeStatements(t *testing.T) {
 	if out := mustDrafter(t, dir, nil, "cancel", fmt.Sprint(id), "--reason", "wrong extract, ticket 7", "--as", "ana", "--wait", "0"); !strings.Contains(out, "requested by ana") {
 		t.Fatalf("cancel --wait 0: %s", out)
 	}
+	if show := mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(id)); !strings.Contains(show, "cancel:    asked by ana") || !strings.Contains(show, ": running") {
+		t.Fatalf("runs show of the run asked to cancel:\n%s", show)
+	}
 	r := run.finish(t)
 	if r.code != 1 || !strings.Contains(r.stderr, "cancelled by ana: wrong extract, ticket 7") || !strings.Contains(r.stderr, fmt.Sprintf("drafter resume %d", id)) {
 		t.Fatalf("the cancelled run: exit %d, want 1\n%s", r.code, r.stderr)
