@@ -140,6 +140,13 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 			}
 			continue
 		}
+		// A cancel stops the workers at their chunk boundaries; once no
+		// chunk is worked any more, the run ends cancelled.
+		if stopped, err := e.cancelChunked(ctx, lr); err != nil {
+			return fail(err)
+		} else if stopped {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return fail(context.Cause(ctx))
@@ -164,6 +171,9 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	case ledger.RunSucceeded:
 	case ledger.RunFailed:
 		runErr = errors.New(fin.Error)
+		ev = log.Error().Err(runErr)
+	case ledger.RunCancelled:
+		runErr = fmt.Errorf("%s: %w", fin.Error, ErrCancelled)
 		ev = log.Error().Err(runErr)
 	default:
 		// Not succeeded ends at ERROR, whatever the reason.
@@ -221,6 +231,13 @@ func (e *Env) failRun(ctx context.Context, lr ledger.Run, cause error) {
 	if st, err := e.Store.RunStatus(ctx, lr.ID); err != nil || st != ledger.RunRunning {
 		return
 	}
+	if ce, ok := errors.AsType[*CancelError](cause); ok {
+		// A cancel seen at a safe point is no failure.
+		if _, err := e.recordCancelled(ctx, lr, ce.Request, nil, nil); err != nil {
+			e.Log.Error().Err(err).Int64("run", lr.ID).Msg("record the run cancelled")
+		}
+		return
+	}
 	c, _ := e.Store.ChunkCounts(ctx, lr.ID)
 	if err := e.Store.FinishRun(ctx, lr.ID, ledger.RunFailed, c, map[string]any{}, cause.Error()); err != nil {
 		e.Log.Error().Err(err).Int64("run", lr.ID).Msg("record the run failed")
@@ -256,6 +273,11 @@ func (e *Env) WorkChunks(ctx context.Context, job ChunkedJob, lr ledger.Run) err
 			owner := e.Owner + "/" + strconv.Itoa(slot)
 			for ctx.Err() == nil {
 				if st, err := e.Store.RunStatus(ctx, lr.ID); err != nil || st != ledger.RunRunning {
+					return
+				}
+				// A chunk boundary: a cancel asked in any process stops
+				// this worker here, before it claims another chunk.
+				if _, cancelled, err := e.Store.CancelRequested(ctx, lr.ID); err != nil || cancelled {
 					return
 				}
 				c, ok, err := e.Store.ClaimChunk(ctx, lr.ID, owner, lease)
@@ -424,6 +446,13 @@ func (e *Env) finishRun(ctx context.Context, job ChunkedJob, lr ledger.Run) (don
 	if p.Pending > 0 || p.Claimed > 0 {
 		return false, nil
 	}
+	if c, cancelled, err := e.Store.CancelRequested(ctx, lr.ID); err != nil {
+		return false, err
+	} else if cancelled {
+		// Cancelled between the last chunk and the single step: the
+		// step runs when the run is resumed.
+		return e.recordCancelled(ctx, lr, c, nil, nil)
+	}
 	results, err := e.Store.ChunkResults(ctx, lr.ID)
 	if err != nil {
 		return false, err
@@ -450,6 +479,15 @@ func (e *Env) finishRun(ctx context.Context, job ChunkedJob, lr ledger.Run) (don
 		summary, err = job.Finish(ctx, r, raw)
 	}()
 	stopHB()
+	if ce, ok := errors.AsType[*CancelError](err); ok {
+		// The single step stopped at a safe point (between two files): a
+		// resume runs it again, and it goes on from there.
+		if rerr := r.recordFailures(context.WithoutCancel(ctx)); rerr != nil {
+			return false, rerr
+		}
+		c := r.Counts()
+		return e.recordCancelled(ctx, lr, ce.Request, &c, summary)
+	}
 	if err != nil {
 		// The chunks are done; a restart runs the single step again.
 		return false, fmt.Errorf("finish run %d: %w", lr.ID, err)

@@ -152,6 +152,12 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 			sum.Stopped = "interrupted"
 			break
 		}
+		if err := r.CheckCancel(ctx); err != nil {
+			// Between batches: every message claimed was sent or
+			// released; the rest wait for the resume.
+			sum.Stopped = "cancelled"
+			return sum, err
+		}
 		ms, err := r.Store.ClaimOutbox(ctx, ledger.OutboxClaim{Now: d.now(), Lease: r.Env.Config.MailLease, Limit: d.batch(),
 			IDDomain: c.idDomain, IDToken: token})
 		if err != nil {

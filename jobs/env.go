@@ -77,6 +77,8 @@ type Run struct {
 	streaks                         map[string]int // failures in a row, by dependency
 	stopped                         error          // the dependency that stopped the run
 	dryDocs                         *dryDocuments  // what the dry run's steps rendered
+	cancelled                       *CancelError   // the cancel the run saw
+	cancelChecked                   time.Time      // when it last looked for one
 }
 
 // Counts returns the run's counts so far.

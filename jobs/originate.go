@@ -194,6 +194,10 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		// cancel that followed it.
 		err = serr
 	}
+	if errors.Is(err, ErrCancelled) {
+		// Every file allocated was stored: those payments are done.
+		r.Done(originated)
+	}
 	if err != nil {
 		return sum, err
 	}
@@ -282,6 +286,12 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
 		before := originated
 		for pos := 0; pos < len(ids); {
+			// Between two files, never inside one's allocation: a
+			// cancel stops here, and a resume allocates the next file
+			// as this run would have.
+			if err := r.CheckCancel(ctx); err != nil {
+				return originated, err
+			}
 			var next []screenedEntry
 			for pos < len(ids) && len(next) < limit {
 				take := ids[pos:min(pos+limit-len(next), len(ids))]

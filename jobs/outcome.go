@@ -15,9 +15,11 @@ var ErrNothingDone = errors.New("no selected item could be done")
 // that stopped it (nil when it went to the end), and the error the run
 // records: succeeded when every selected item was done, partial when some
 // items failed and others were done, failed when the run stopped or when
-// items failed and none was done.
+// items failed and none was done, cancelled when it stopped on a cancel.
 func outcome(id int64, c ledger.Counts, runErr error) (string, error) {
 	switch {
+	case errors.Is(runErr, ErrCancelled):
+		return ledger.RunCancelled, runErr
 	case runErr != nil:
 		return ledger.RunFailed, runErr
 	case c.Failed > 0 && c.Done == 0:

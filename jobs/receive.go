@@ -100,6 +100,9 @@ func (Receive) Run(ctx context.Context, r *Run) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
+		if err := r.CheckCancel(ctx); err != nil {
+			return sum, err
+		}
 		r.Selected(1)
 		fr := FileReceipt{RemoteName: rf.Name, Bytes: rf.Size}
 		if r.DryRun {

@@ -59,6 +59,9 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 		if inProcessedFolder(o.Key) {
 			continue
 		}
+		if err := r.CheckCancel(ctx); err != nil {
+			return sum, err
+		}
 		r.Selected(1)
 		if max := r.Env.maxInbound(); max > 0 && o.Size > max {
 			// Left in the inbound folder, so a person sees it there.

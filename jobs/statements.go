@@ -501,6 +501,15 @@ func runDocuments(ctx context.Context, r *Run, workers int, next docSource) (*Do
 		if runErr == nil {
 			runErr = r.Stopped()
 		}
+		if runErr == nil && c != nil && r.CheckCancel(ctx) != nil {
+			// A cancel: the page in flight is finished and recorded,
+			// then the run stops between two pages.
+			c.wg.Wait()
+			runErr = recordChunk(ctx, r, c.items, sum, start)
+			if runErr == nil {
+				runErr = r.CheckCancel(ctx)
+			}
+		}
 		if runErr != nil || c == nil {
 			break
 		}

@@ -165,6 +165,9 @@ func (t Transmit) Run(ctx context.Context, r *Run) (any, error) {
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
+		if err := r.CheckCancel(ctx); err != nil {
+			return sum, err
+		}
 		prev, handing := sent[f.ID]
 		ft := FileTransmission{Modifier: f.IDModifier, Key: f.StorageKey, RemoteName: bank.RemoteName(b.NamePattern, remoteFileName(f)), Bytes: f.Size}
 		if resendFile != nil && f.ID == resendFile.ID {

@@ -35,6 +35,10 @@ var (
 			"{{date}}", "TEXT",
 			"{{ts}}", "TIMESTAMP",
 			"{{bool}}", "INTEGER",
+			// A statement only one database runs: the other's line becomes
+			// a comment.
+			"{{sqlite}}", "",
+			"{{postgres}}", "--",
 		),
 		maxParams: 32000,
 		blob:      "BLOB",
@@ -48,6 +52,8 @@ var (
 			"{{date}}", "DATE",
 			"{{ts}}", "TIMESTAMPTZ",
 			"{{bool}}", "BOOLEAN",
+			"{{sqlite}}", "--",
+			"{{postgres}}", "",
 		),
 		maxParams:  65000,
 		blob:       "BYTEA",

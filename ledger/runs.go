@@ -164,6 +164,9 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 				return fmt.Errorf("%s %s: run %d is in progress (owner %s): %w", spec.Job, spec.BusinessDate, last.ID, last.Owner, ErrRunActive)
 			case last.Status == RunFailed:
 				return fmt.Errorf("%s %s: run %d failed; finish it with `drafter resume %d`: %w", spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunFailedExists)
+			case last.Status == RunCancelled:
+				return fmt.Errorf("%s %s: run %d was cancelled (%s); finish it with `drafter resume %d`: %w",
+					spec.Job, spec.BusinessDate, last.ID, last.Error, last.ID, ErrRunCancelled)
 			case last.Status == RunPartial && !spec.Rerun:
 				return fmt.Errorf("%s %s: run %d ended partial; retry its failed items with `drafter resume %d`: %w",
 					spec.Job, spec.BusinessDate, last.ID, last.ID, ErrRunCompleted)
@@ -214,7 +217,8 @@ func (s *Store) BeginRun(ctx context.Context, spec RunSpec) (Run, error) {
 // ResumeRun takes a run that is not succeeded (failed, partial or
 // cancelled) back to running for owner, to finish it. The chunks that had
 // failed items are worked again (their done items are found done, not
-// redone), and the run's failed items are forgotten until they fail again.
+// redone), the run's failed items are forgotten until they fail again, and
+// a cancel asked for it is forgotten.
 // A succeeded, running or dry run is refused with the command that would
 // work.
 func (s *Store) ResumeRun(ctx context.Context, id int64, owner string) (Run, error) {
@@ -256,6 +260,9 @@ func (s *Store) ResumeRunBy(ctx context.Context, id int64, owner, by string) (Ru
 			return err
 		}
 		if _, err = tx.ExecContext(ctx, `DELETE FROM run_items WHERE run_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM run_cancels WHERE run_id = $1`, id); err != nil {
 			return err
 		}
 		return runEvent(ctx, tx, id, RunEventResumed, by, fmt.Sprintf("was %s, owner %s", r.Status, owner))
@@ -304,16 +311,31 @@ func (s *Store) FinishRun(ctx context.Context, id int64, status string, c Counts
 	}
 	t := now()
 	return s.InTx(ctx, func(tx *sql.Tx) error {
+		event, actor, why := RunEventFinished, "", ""
+		if status == RunCancelled {
+			// Stopped at a safe point on an operator's request: the run
+			// records who and why.
+			c, ok, err := cancelRequested(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if ok {
+				event, actor, runErr, why = RunEventCancelled, c.By, c.CancelMessage(), c.Reason
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = $2, selected = $3, done = $4, skipped = $5, failed = $6, summary = $7,
 			error = $8, heartbeat_at = $9, finished_at = $9 WHERE id = $1`, id, status, c.Selected, c.Done, c.Skipped, c.Failed, string(b), runErr, t); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("%s: selected %d, done %d, skipped %d, failed %d", status, c.Selected, c.Done, c.Skipped, c.Failed)
-		if runErr != "" {
+		switch {
+		case event == RunEventCancelled:
+			detail = fmt.Sprintf("stopped at a safe point: selected %d, done %d, skipped %d, failed %d; reason: %s", c.Selected, c.Done, c.Skipped, c.Failed, why)
+		case runErr != "":
 			l, _, _ := strings.Cut(runErr, "\n")
 			detail += "; " + l
 		}
-		return runEvent(ctx, tx, id, RunEventFinished, "", detail)
+		return runEvent(ctx, tx, id, event, actor, detail)
 	})
 }
 
@@ -405,10 +427,17 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 }
 
 // FailStaleRuns marks failed every running run whose heartbeat is older than
-// maxAge: its process died. It returns the runs it marked.
+// maxAge: its process died. It returns the runs it marked. A run an
+// operator had asked to cancel ends cancelled instead, so that the
+// schedule, which resumes failed runs, leaves it alone.
 func (s *Store) FailStaleRuns(ctx context.Context, maxAge time.Duration) ([]int64, error) {
 	cutoff := now().Add(-maxAge)
-	rows, err := s.q.QueryContext(ctx, `UPDATE runs SET status = 'failed', error = 'owner stopped sending heartbeats (process died?)', finished_at = $1
+	rows, err := s.q.QueryContext(ctx, `UPDATE runs SET
+			status = CASE WHEN EXISTS (SELECT 1 FROM run_cancels c WHERE c.run_id = runs.id) THEN 'cancelled' ELSE 'failed' END,
+			error = CASE WHEN EXISTS (SELECT 1 FROM run_cancels c WHERE c.run_id = runs.id)
+				THEN 'cancelled: its owner stopped sending heartbeats before it reached a safe point'
+				ELSE 'owner stopped sending heartbeats (process died?)' END,
+			finished_at = $1
 		WHERE status = 'running' AND heartbeat_at < $2 RETURNING id`, now(), cutoff)
 	if err != nil {
 		return nil, err

@@ -104,6 +104,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("POST /api/v1/runs", a.write(http.HandlerFunc(a.startRun)))
 	mux.Handle("POST /api/v1/runs/{id}/rerun", a.write(http.HandlerFunc(a.rerun)))
 	mux.Handle("POST /api/v1/runs/{id}/restart", a.write(http.HandlerFunc(a.restart)))
+	mux.Handle("POST /api/v1/runs/{id}/cancel", a.write(http.HandlerFunc(a.cancel)))
 	return a.guard(mux)
 }
 
@@ -510,6 +511,39 @@ func (a *Admin) restart(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
 }
 
+// CancelRequest is the body of POST /api/v1/runs/{id}/cancel.
+type CancelRequest struct {
+	Reason string `json:"reason"`
+}
+
+// cancel asks a running run to stop at its next safe point, in whatever
+// process works it: 202 with the run (running until it reaches one, or
+// cancelled at once when its process is gone), 409 when it is not running.
+func (a *Admin) cancel(w http.ResponseWriter, r *http.Request) {
+	id, ok := runID(w, r)
+	if !ok {
+		return
+	}
+	var req CancelRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		writeError(w, http.StatusBadRequest, "reason is required: say why the run is stopped (it is recorded)")
+		return
+	}
+	who := operator(r)
+	run, err := a.Env.Cancel(r.Context(), id, who, req.Reason, a.Env.Config.StaleAfter)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.Log.Info().Str("operator", who).Str("action", "cancel").Int64("run", id).Str("job", run.Job).
+		Str("status", run.Status).Msg("operator action")
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/runs/%d", id))
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
+}
+
 // background executes a begun run under RunContext and releases the lock.
 func (a *Admin) background(job jobs.Job, run ledger.Run, unlock func()) {
 	a.wg.Go(func() {
@@ -529,7 +563,8 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, ledger.ErrRunCompleted), errors.Is(err, ledger.ErrRunActive), errors.Is(err, ledger.ErrRunFailedExists):
+	case errors.Is(err, ledger.ErrRunCompleted), errors.Is(err, ledger.ErrRunActive), errors.Is(err, ledger.ErrRunFailedExists),
+		errors.Is(err, ledger.ErrRunCancelled), errors.Is(err, ledger.ErrRunNotRunning):
 		writeError(w, http.StatusConflict, err.Error())
 	default:
 		a.Log.Error().Err(err).Msg("admin API")

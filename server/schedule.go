@@ -150,9 +150,13 @@ type Scheduler struct {
 	// LockRetry is how often a replica without the scheduler lock tries to
 	// take it.
 	LockRetry time.Duration
-	Clock     Clock
-	Locker    Locker
-	Log       zerolog.Logger
+	// PauseRecheck is how often a daily entry whose job is paused (drafter
+	// schedule pause) looks again, so that the dates it held back run soon
+	// after the pause ends; default 30s.
+	PauseRecheck time.Duration
+	Clock        Clock
+	Locker       Locker
+	Log          zerolog.Logger
 	// Observe, when set, is told every run the scheduler finished.
 	Observe func(jobs.Result)
 }
@@ -216,6 +220,12 @@ func (s *Scheduler) waitForLock(ctx context.Context) (unlock func(), lost <-chan
 		}
 		if ok {
 			s.Log.Info().Int("entries", len(s.Entries)).Str("zone", s.Zone.String()).Msg("scheduler lock taken: firing the schedule")
+			if ps, err := s.Env.Store.SchedulePauses(ctx); err == nil {
+				for _, p := range ps {
+					s.Log.Warn().Str("job", p.Job).Str("paused_by", p.By).Time("paused_at", p.At).Str("reason", p.Reason).
+						Msg("schedule paused: the job is not fired until `drafter schedule resume`")
+				}
+			}
 			return unlock, lost, true
 		}
 		if !waiting && err == nil {
@@ -284,6 +294,23 @@ func (s *Scheduler) fireOn(e *Entry, d civil.Date) (time.Time, bool) {
 	return t, true
 }
 
+// NextFire returns the first time e fires after now, by the calendar the
+// scheduler fires it with (a daily entry on its business dates, banking
+// days only where set; an intraday entry's next fire on such a date).
+func (s *Scheduler) NextFire(e *Entry, now time.Time) time.Time {
+	if !e.Intraday {
+		return s.nextDailyFire(e, now)
+	}
+	f := now
+	for i := 0; i < 100000; i++ {
+		f = e.sched.Next(f)
+		if f.IsZero() || !e.BankingDays || s.Env.Calendar.IsBankingDay(s.businessDate(f)) {
+			return f
+		}
+	}
+	return time.Time{}
+}
+
 // nextDailyFire returns the first fire of e after now.
 func (s *Scheduler) nextDailyFire(e *Entry, now time.Time) time.Time {
 	d := s.businessDate(now).AddDays(-1)
@@ -337,7 +364,7 @@ func (s *Scheduler) daily(ctx, jobCtx context.Context, e *Entry) {
 				delete(done, d)
 			}
 		}
-		busy := false
+		busy, paused := false, false
 		for d := from; !d.After(today) && ctx.Err() == nil; d = d.AddDays(1) {
 			if f, ok := s.fireOn(e, d); !ok || f.After(now) || done[d] {
 				continue
@@ -347,9 +374,15 @@ func (s *Scheduler) daily(ctx, jobCtx context.Context, e *Entry) {
 				done[d] = true
 			case outcomeBusy:
 				busy = true
+			case outcomePaused:
+				paused = true
 			}
 		}
 		wake := s.nextDailyFire(e, now)
+		if recheck := now.Add(s.pauseRecheck()); paused && recheck.Before(wake) {
+			// The dates held back by a pause run soon after it ends.
+			wake = recheck
+		}
 		if busy && s.StaleAfter > 0 && now.Add(s.StaleAfter).Before(wake) {
 			// Another process has the date: look again once its run
 			// would be stale, so a dead process's run is taken over
@@ -397,13 +430,43 @@ const (
 	outcomeDone   outcome = iota // a run of the date completed, now or before
 	outcomeFailed                // the run failed (recorded); the next fire restarts it
 	outcomeBusy                  // another run of the job or date is in progress
+	outcomePaused                // the job's schedule is paused: not fired
 )
+
+func (s *Scheduler) pauseRecheck() time.Duration {
+	if s.PauseRecheck > 0 {
+		return s.PauseRecheck
+	}
+	return 30 * time.Second
+}
+
+// paused reports whether the job's schedule is paused, as the ledger says
+// at this fire: a pause made by any replica or by `drafter schedule pause`
+// holds on every replica. A ledger that cannot be read holds the fire too
+// (nothing could run on it anyway); the entry looks again soon.
+func (s *Scheduler) paused(ctx context.Context, job string, log zerolog.Logger) bool {
+	ps, err := s.Env.Store.SchedulePauses(ctx)
+	if err != nil {
+		log.Error().Err(err).Msg("read the schedule's pauses: not firing now")
+		return true
+	}
+	p, ok := ps[job]
+	if !ok {
+		return false
+	}
+	log.Info().Str("paused_by", p.By).Time("paused_at", p.At).Str("reason", p.Reason).
+		Msg("schedule paused: not firing (`drafter schedule resume` ends it; `drafter run` by hand still runs the job)")
+	return true
+}
 
 // runDate runs e's job for business date d (and scope) under the job's
 // lock, or restarts its failed run.
 func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope string) outcome {
 	log := s.Log.With().Str("job", e.Job).Str("date", d.String()).Str("scope", scope).Logger()
 	job := s.Jobs[e.Job]
+	if s.paused(ctx, e.Job, log) {
+		return outcomePaused
+	}
 	unlock, ok, err := s.Locker.TryLock(ctx, "job:"+e.Job)
 	if err != nil {
 		log.Error().Err(err).Msg("job lock")
@@ -420,6 +483,12 @@ func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope s
 		log.Warn().Ints64("runs", ids).Msg("runs without a heartbeat marked failed")
 	}
 	res, err := s.Env.Start(ctx, job, jobs.StartSpec{Date: d, Scope: scope, Trigger: "schedule", TriggeredBy: s.Env.Owner})
+	if errors.Is(err, ledger.ErrRunCancelled) {
+		// An operator stopped it: the schedule does not undo that. It
+		// stays listed as needing attention until resumed.
+		log.Warn().Err(err).Msg("the run of this date was cancelled by an operator: left for `drafter resume`")
+		return outcomeDone
+	}
 	if errors.Is(err, ledger.ErrRunFailedExists) {
 		id, ferr := s.failedRun(ctx, e.Job, d, scope)
 		if ferr != nil {
@@ -438,6 +507,9 @@ func (s *Scheduler) runDate(ctx context.Context, e *Entry, d civil.Date, scope s
 	case errors.Is(err, ledger.ErrRunActive):
 		log.Info().Err(err).Msg("a run of this date is in progress")
 		return outcomeBusy
+	case res.Run.Status == ledger.RunCancelled:
+		// Cancelled while it ran: left for an operator's resume.
+		return outcomeDone
 	case res.Run.ID != 0:
 		// The run failed and is recorded; the next fire restarts it.
 		return outcomeFailed

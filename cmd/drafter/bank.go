@@ -101,7 +101,7 @@ func (c *BankCommand) reoriginate(ctx context.Context, args []string) error {
 		"(exception cutoff_missed; see `drafter bank status`), so it is never sent, and\n"+
 		"puts its payments back to scheduled: the next originate run allocates them\n"+
 		"into a new file with that run's effective date. One transaction, recorded in\n"+
-		"the audit log with the operator (DRAFTER_OPERATOR or USER) and the reason;\n"+
+		"the audit log with the operator (--as, DRAFTER_OPERATOR or the OS user) and the reason;\n"+
 		"the exception is resolved with it. A file with any transmission recorded may\n"+
 		"be at the bank and is refused. To hold the file instead (never send it, and\n"+
 		"debit nothing), resolve the exception: `drafter exceptions resolve ID --note`.\n"+
@@ -109,6 +109,7 @@ func (c *BankCommand) reoriginate(ctx context.Context, args []string) error {
 	c.register(fs)
 	reason := fs.String("reason", "", "why (required; recorded in the audit log and the exception)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -120,6 +121,10 @@ func (c *BankCommand) reoriginate(ctx context.Context, args []string) error {
 	key := pos[0]
 	if strings.TrimSpace(*reason) == "" {
 		return usageErrorf("%s: --reason is required: say what was agreed (for example \"missed 16:00 cutoff, debit a day later, ticket 5120\")", key)
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -133,11 +138,11 @@ func (c *BankCommand) reoriginate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := a.store.VoidHeldFile(ctx, f.ID, operator(), *reason)
+	n, err := a.store.VoidHeldFile(ctx, f.ID, who, *reason)
 	if err != nil {
 		return err
 	}
-	a.log.Warn().Str("key", f.StorageKey).Str("operator", operator()).Str("reason", *reason).Int("payments", n).
+	a.log.Warn().Str("key", f.StorageKey).Str("operator", who).Str("reason", *reason).Int("payments", n).
 		Msg("held file voided after a missed cutoff: its payments go into the next originate run's file")
 	if c.jsonOut {
 		return printJSON(map[string]any{"storage_key": f.StorageKey, "business_date": f.BusinessDate, "payments_rescheduled": n})

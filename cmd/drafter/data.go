@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -65,6 +66,7 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 	skip := fs.Bool("skip-invalid", false, "import the good lines; write the bad ones' errors to --rejects")
 	rejects := fs.String("rejects", "", "where --skip-invalid writes rejected lines' errors (default FILE.rejects)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
+	c.registerOperator(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -74,12 +76,23 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("want one extract file to import, got %q", pos)
 	}
 	file := pos[0]
+	who, err := c.operator()
+	if err != nil {
+		return err
+	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	rep, err := importFile(ctx, a, file, *skip, *rejects)
+	outcome := fmt.Sprintf("%d lines, %d accounts imported, %d rejected", rep.Lines, rep.Imported, rep.Rejected)
+	if err != nil {
+		outcome = "nothing imported: " + firstLine(err.Error())
+	}
+	if aerr := a.store.Audit(context.WithoutCancel(ctx), who, "import", file, outcome); aerr != nil {
+		return errors.Join(err, fmt.Errorf("audit: %w", aerr))
+	}
 	if c.jsonOut {
 		if perr := printJSON(rep); perr != nil {
 			return perr

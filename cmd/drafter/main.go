@@ -30,14 +30,17 @@ var commands = []entry{
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
 	{"rotate-key", "re-encrypt every stored account number under a new key (DRAFTER_NEW_ENCRYPTION_KEY); resumable", func() command { return &RotateKeyCommand{} }},
 	{"run", "start a job for a business date (or a range): " + jobList(), func() command { return &RunCommand{} }},
-	{"resume", "finish a run that is not succeeded (failed, partial, crashed) from where it stopped", func() command { return &ResumeCommand{} }},
+	{"resume", "finish a run that is not succeeded (failed, partial, cancelled, crashed) from where it stopped", func() command { return &ResumeCommand{} }},
 	{"restart", "the same as resume (its former name)", func() command { return &ResumeCommand{name: "restart"} }},
 	{"release-file", "put the payments of a NACHA file that was never stored and cannot be built back to scheduled", func() command { return &ReleaseFileCommand{} }},
 	{"rerun", "run a completed run again, with a reason (money is never moved twice)", func() command { return &RerunCommand{} }},
+	{"cancel", "stop a running run at its next safe point, with a reason; `resume` finishes it", func() command { return &CancelCommand{} }},
+	{"schedule", "show each job's next fire and pause; `schedule pause JOB|--all --reason TEXT`, `schedule resume`", func() command { return &ScheduleCommand{} }},
 	{"runs", "list the run ledger, or `runs show RUN` for one run", func() command { return &RunsCommand{} }},
 	{"outbox", "show the email queue (`outbox --status failed`), or `outbox retry ID` to requeue a failed message", func() command { return &OutboxCommand{} }},
 	{"returns", "ingest return and NOC files the bank sent: `returns ingest FILE...`", func() command { return &ReturnsCommand{} }},
 	{"bank", "the bank connection: `bank status [--date D]` (files sent, pending, held, arrived, acknowledged); `bank reoriginate KEY --reason` (a file held by a missed cutoff)", func() command { return &BankCommand{} }},
+	{"audit", "who did what, when and why: the operator actions recorded in the ledger", func() command { return &AuditCommand{} }},
 	{"exceptions", "list what needs a person: unmatched, mismatched, refused, rejected", func() command { return &ExceptionsCommand{} }},
 	{"report", "reports: `report return-rates [--days 60]` against the NACHA thresholds", func() command { return &ReportCommand{} }},
 	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},
@@ -61,10 +64,17 @@ Every command takes --data-dir DIR (default ./drafter-data) and --config FILE;
 settings come from flags, then DRAFTER_* environment variables, then the
 config file. "drafter COMMAND --help" shows a command's flags and settings.
 
+Every command that writes (run, resume, rerun, cancel, import, release-file,
+rotate-key, returns ingest, exceptions resolve, outbox retry, schedule
+pause/resume) records who ran it: --as NAME, else DRAFTER_OPERATOR, else the
+OS user's name. With none it refuses to run (exit 2). A name is 1 to 64
+printable characters.
+
 Exit codes (run, resume, rerun):
   0  succeeded: every selected item was done
   1  failed: the run stopped (an error, a dependency that kept failing, a
-     crash) or no selected item could be done; any other command's error
+     crash) or no selected item could be done, or it was cancelled; any
+     other command's error
   3  partial: the run went to the end and some items failed
   2  usage: a bad flag, argument or setting; nothing was run
 A run that is not succeeded ends with an ERROR log line and is listed by

@@ -80,6 +80,7 @@ func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
 	c.register(fs)
 	reason := fs.String("reason", "", "why the message is sent again (recorded in the audit log)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the message as JSON")
+	c.registerOperator(fs)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
 		return errHelp
@@ -89,6 +90,10 @@ func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
 		return fmt.Errorf("want an outbox id (a number from `drafter outbox --status failed`), got %q", args[0])
 	}
 	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	who, err := c.operator()
+	if err != nil {
 		return err
 	}
 	a, err := c.open(ctx, false)
@@ -103,7 +108,7 @@ func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.store.Audit(ctx, operator(), "outbox retry", fmt.Sprintf("outbox %d", id), *reason); err != nil {
+	if err := a.store.Audit(ctx, who, "outbox retry", fmt.Sprintf("outbox %d", id), *reason); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if c.jsonOut {

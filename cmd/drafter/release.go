@@ -19,7 +19,7 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("release-file", "release-file KEY --reason TEXT [--json]\n\n"+
 		"Puts the payments of an allocated NACHA file that was never stored back to\n"+
 		"scheduled, in one transaction recorded in the audit log with the operator\n"+
-		"(DRAFTER_OPERATOR or USER) and the reason. KEY is the file's storage key as\n"+
+		"(--as, DRAFTER_OPERATOR or the OS user) and the reason. KEY is the file's storage key as\n"+
 		"the failed originate run names it (ach/outbound/DATE/drafter-DATE-M.ach).\n\n"+
 		"Use it when `drafter restart RUN` of an originate run keeps failing with\n"+
 		"\"build ach/outbound/...\": the file's payments were allocated by an earlier\n"+
@@ -31,6 +31,7 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	reason := fs.String("reason", "", "why (required; recorded in the audit log)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -42,6 +43,10 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	key := pos[0]
 	if strings.TrimSpace(*reason) == "" {
 		return usageErrorf("%s: --reason is required: say why (for example \"name snapshot cannot be built, ticket 4411\")", key)
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -63,7 +68,7 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return fmt.Errorf("check storage for %s: %w", f.StorageKey, err)
 	}
-	n, err := a.store.ReleaseFile(ctx, f.ID, operator(), *reason)
+	n, err := a.store.ReleaseFile(ctx, f.ID, who, *reason)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,12 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	date := fs.String("date", "", "business date the files are processed on (default today in DRAFTER_ZONE)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the summary as JSON")
+	c.registerOperator(fs)
 	files, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	who, err := c.operator()
 	if err != nil {
 		return err
 	}
@@ -63,7 +68,7 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		_ = a.store.Audit(ctx, operator(), "returns ingest", name+" sha256:"+fr.SHA256, fr.Status)
+		_ = a.store.Audit(ctx, who, "returns ingest", name+" sha256:"+fr.SHA256, fr.Status)
 		sum.Add(fr)
 	}
 	if c.jsonOut {
@@ -229,11 +234,12 @@ func printException(e ledger.Exception) {
 func (c *ExceptionsCommand) resolve(ctx context.Context, args []string) error {
 	fs := newFlagSet("exceptions resolve", "exceptions resolve ID --note TEXT [--json]\n\n"+
 		"Marks an open exception resolved, with what was done about it (recorded\n"+
-		"with the operator, DRAFTER_OPERATOR or USER, in the audit log). It changes\n"+
+		"with the operator, --as, DRAFTER_OPERATOR or the OS user, in the audit log). It changes\n"+
 		"nothing else: correcting a bank account or calling the bank is the fix.")
 	c.register(fs)
 	note := fs.String("note", "", "what was done about it (required)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the exception as JSON")
+	c.registerOperator(fs)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
 		return errHelp
@@ -248,12 +254,16 @@ func (c *ExceptionsCommand) resolve(ctx context.Context, args []string) error {
 	if strings.TrimSpace(*note) == "" {
 		return fmt.Errorf("exceptions resolve %d: --note is required: say what was done (for example \"bank account corrected by phone, ticket 4411\")", id)
 	}
+	who, err := c.operator()
+	if err != nil {
+		return err
+	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	e, err := a.store.ResolveException(ctx, id, operator(), *note)
+	e, err := a.store.ResolveException(ctx, id, who, *note)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		return fmt.Errorf("exception %d does not exist: see `drafter exceptions --all`", id)

@@ -44,12 +44,17 @@ func (c *RotateKeyCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	newKeyFile := fs.String("new-key-file", "", "file holding the new key (default: DRAFTER_NEW_ENCRYPTION_KEY)")
 	batch := fs.Int("batch", 1000, "numbers re-encrypted and committed per transaction")
+	c.registerOperator(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *batch <= 0 {
 		fs.Usage()
 		return rotateKeyUsage{errors.New("rotate-key takes no arguments, and --batch must be positive")}
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
 	}
 	cfg, err := c.load()
 	if err != nil {
@@ -88,6 +93,16 @@ func (c *RotateKeyCommand) Run(ctx context.Context, args []string) error {
 			crash.Hit("key rotation " + p.Step)
 		}
 	}})
+	outcome := fmt.Sprintf("key version %d: %d account numbers re-encrypted", p.Version, p.Done)
+	switch {
+	case err != nil:
+		outcome = "stopped: " + firstLine(err.Error())
+	case p.AlreadyCurrent:
+		outcome = fmt.Sprintf("key version %d already current: nothing to do", p.Version)
+	}
+	if aerr := st.Audit(context.WithoutCancel(ctx), who, "rotate-key", "ledger", outcome); aerr != nil && err == nil {
+		return fmt.Errorf("audit: %w", aerr)
+	}
 	if errors.Is(err, ledger.ErrWrongKey) {
 		return fmt.Errorf("rotate key: the key from %s is not the ledger's key: rotate-key needs the ledger's current key there and the new key in %s; nothing was changed", keySource(cfg), source)
 	}

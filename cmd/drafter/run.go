@@ -22,8 +22,11 @@ type RunCommand struct{ common }
 
 // Run implements command.
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--json]\n"+
+	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--as NAME] [--json]\n"+
 		"       drafter run JOB --from D1 --to D2   (backfill)\n\n"+
+		"A job whose schedule is paused (`drafter schedule pause`) still runs when an\n"+
+		"operator starts it here. A date whose run was cancelled is left to\n"+
+		"`drafter resume RUN`.\n"+
 		"A backfill runs every date of the range the job has a run for, in order,\n"+
 		"by the job's calendar (DRAFTER_SCHEDULE_BANKING_DAYS: returns and originate\n"+
 		"on banking days; statements, lease-end and deliver every calendar day). A\n"+
@@ -41,6 +44,7 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	to := fs.String("to", "", "last date of a backfill")
 	dry := fs.Bool("dry-run", false, "compute and report what the runs would do, in order, writing nothing (recorded as dry runs)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fs.Usage()
 		return errHelp
@@ -81,6 +85,10 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		}
 		first, last = d, d
 	}
+	who, err := c.operator()
+	if err != nil {
+		return err
+	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
@@ -99,14 +107,14 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		return usageErrorf("no date from %s to %s has a run of %s by its calendar (banking days only: %s)", first, last, name, strings.Join(a.cfg.BankingDayJobs, ","))
 	}
 	if *dry {
-		return c.dryRun(ctx, a, plan, ranged || name == "nightly")
+		return c.dryRun(ctx, a, plan, ranged || name == "nightly", who)
 	}
 	var results []jobs.Result
 	var rows []backfillRow
 	stuck := false
 	for _, st := range plan {
 		job := registry()[st.job]
-		res, err := env.Start(ctx, job, startSpec(a, st))
+		res, err := env.Start(ctx, job, startSpec(a, st, who))
 		row := backfillRow{date: st.date, job: st.job, note: "ran"}
 		switch {
 		case err == nil:
@@ -120,9 +128,19 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
 			rows = append(rows, row)
 			continue
+		case (ranged || name == "nightly") && errors.Is(err, ledger.ErrRunCancelled):
+			// An operator stopped it: left for them to resume, and the
+			// other dates and jobs go on.
+			prev := latestRun(ctx, a, st.job, st.date)
+			row.run, row.status = prev.ID, prev.Status
+			row.note = fmt.Sprintf("skipped: cancelled (%s); `drafter resume %d` finishes it", prev.Error, prev.ID)
+			fmt.Fprintf(os.Stderr, "skip %s %s: %v\n", st.job, st.date, err)
+			rows = append(rows, row)
+			stuck = true
+			continue
 		case ranged && errors.Is(err, ledger.ErrRunFailedExists):
 			prev := latestRun(ctx, a, st.job, st.date)
-			res, err = env.Resume(ctx, job, prev.ID, operator(), a.cfg.StaleAfter)
+			res, err = env.Resume(ctx, job, prev.ID, who, a.cfg.StaleAfter)
 			row.note = fmt.Sprintf("resumed run %d", prev.ID)
 		}
 		if res.Run.ID != 0 {
@@ -169,8 +187,8 @@ type planStep struct {
 }
 
 // startSpec is how the run command starts a step.
-func startSpec(a *app, st planStep) jobs.StartSpec {
-	spec := jobs.StartSpec{Date: st.date, Trigger: "operator", TriggeredBy: operator()}
+func startSpec(a *app, st planStep, who string) jobs.StartSpec {
+	spec := jobs.StartSpec{Date: st.date, Trigger: "operator", TriggeredBy: who}
 	if st.job == "receive" {
 		// The bank's inbox is polled many times a day: each poll is its
 		// own run, scoped to its time as the schedule's intraday fires are.
@@ -183,7 +201,7 @@ func startSpec(a *app, st planStep) jobs.StartSpec {
 // step sees what the ones before it would have written) and prints what
 // each step would do. In a backfill a date whose real run is done is
 // skipped, as the real backfill would skip it.
-func (c *RunCommand) dryRun(ctx context.Context, a *app, plan []planStep, skipDone bool) error {
+func (c *RunCommand) dryRun(ctx context.Context, a *app, plan []planStep, skipDone bool, who string) error {
 	var steps []jobs.DryStep
 	var rows []backfillRow
 	var at []int
@@ -197,7 +215,7 @@ func (c *RunCommand) dryRun(ctx context.Context, a *app, plan []planStep, skipDo
 				continue
 			}
 		}
-		spec := startSpec(a, st)
+		spec := startSpec(a, st, who)
 		spec.DryRun = true
 		steps = append(steps, jobs.DryStep{Job: registry()[st.job], Spec: spec})
 		at = append(at, len(rows))
@@ -288,6 +306,10 @@ func errorSuffix(msg string) string {
 // runError is the error a command ends with when a run returned err: a run
 // that was recorded failed says how to look at it and finish it.
 func runError(res jobs.Result, err error) error {
+	if res.Run.ID != 0 && res.Run.Status == ledger.RunCancelled {
+		return &outcomeError{exitFailed, fmt.Sprintf("run %d (%s %s) %s: it stopped at a safe point; what it did stays done\n  look: drafter runs show %d\n  finish it: drafter resume %d",
+			res.Run.ID, res.Run.Job, res.Run.BusinessDate, res.Run.Error, res.Run.ID, res.Run.ID)}
+	}
 	if res.Run.ID == 0 || res.Run.Status != ledger.RunFailed {
 		return err
 	}
@@ -378,7 +400,12 @@ func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	stale := fs.Duration("stale-after", 0, "treat a running run whose heartbeat is older than this as crashed (default DRAFTER_STALE_AFTER)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	id, err := runIDArg(fs, args)
+	if err != nil {
+		return err
+	}
+	who, err := c.operator()
 	if err != nil {
 		return err
 	}
@@ -395,7 +422,7 @@ func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
 	if isFlagSet(fs, "stale-after") {
 		after = *stale
 	}
-	res, err := a.env().Resume(ctx, job, id, operator(), after)
+	res, err := a.env().Resume(ctx, job, id, who, after)
 	if res.Run.ID != 0 {
 		if perr := c.print([]jobs.Result{res}); perr != nil {
 			return perr
@@ -429,12 +456,17 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	resend := fs.String("resend", "", "transmit only: send this file (its storage key) to the bank again although it was sent; "+
 		"the bank may debit its entries twice, so it is logged at ERROR and recorded in the audit log and the run's timeline")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	c.registerOperator(fs)
 	id, err := runIDArg(fs, args)
 	if err != nil {
 		return err
 	}
 	if *reason == "" {
-		return errors.New("--reason is required: say why the run is run again")
+		return usageErrorf("--reason is required: say why the run is run again")
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -456,7 +488,7 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 		}
 		params = map[string]any{"resend": *resend}
 	}
-	res, err := a.env().RerunWith(ctx, job, prev, operator(), *reason, scope, params)
+	res, err := a.env().RerunWith(ctx, job, prev, who, *reason, scope, params)
 	if perr := c.print([]jobs.Result{res}); perr != nil {
 		return perr
 	}

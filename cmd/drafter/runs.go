@@ -137,6 +137,11 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if r.Error != "" {
 		fmt.Printf("  error:     %s\n", r.Error)
 	}
+	if r.Status == ledger.RunRunning {
+		if cr, ok, err := a.store.CancelRequested(ctx, id); err == nil && ok {
+			fmt.Printf("  cancel:    asked by %s at %s: %s (it stops at its next safe point)\n", cr.By, cr.At.Format(time.RFC3339), cr.Reason)
+		}
+	}
 	if cp != nil {
 		printChunks(*cp)
 	}

@@ -28,6 +28,8 @@ type common struct {
 	dataDir    string
 	configFile string
 	jsonOut    bool
+	// as is --as of a write command: who it is recorded under.
+	as string
 }
 
 func (c *common) register(fs *flag.FlagSet) {
@@ -243,14 +245,4 @@ func printJSON(v any) error {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-func operator() string {
-	if u := os.Getenv("DRAFTER_OPERATOR"); u != "" {
-		return u
-	}
-	if u := os.Getenv("USER"); u != "" {
-		return u
-	}
-	return "operator"
 }
