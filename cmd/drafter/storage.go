@@ -11,6 +11,12 @@ import (
 // StorageCommand lets an operator look at document storage.
 type StorageCommand struct{ common }
 
+// Subcommands implements withSubcommands.
+func (c *StorageCommand) Subcommands() []subcommand {
+	return []subcommand{{"ls", "list the objects under a prefix: `storage ls [PREFIX] [--json]`"},
+		{"get", "write one object to standard output or a file: `storage get KEY [--out FILE]`"}}
+}
+
 // Run implements command.
 func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("storage", "storage ls [PREFIX] [--json]\n       drafter storage get KEY [--out FILE]\n\n"+
@@ -24,13 +30,14 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return usageErrorf("want ls or get")
+		return usageErrorf("want ls or get (see `drafter storage --help`)")
 	}
 	verb, arg := pos[0], ""
 	switch {
 	case verb != "ls" && verb != "get":
 		return usageErrorf("unknown verb %q: want ls or get", verb)
+	case verb == "ls" && *out != "":
+		return usageErrorf("--out is for get: ls prints the list")
 	case len(pos) > 2:
 		return usageErrorf("%s: one %s, got %q", verb, map[string]string{"ls": "prefix", "get": "key"}[verb], pos[1:])
 	case len(pos) == 2:

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// subcommand is a verb of a command (`runs show`): the command's Run gets
+// it as its first argument.
+type subcommand struct{ name, usage string }
+
+// withSubcommands is a command with verbs; they become the command's
+// children in the command tree, for help, completion and flags before the
+// verb (`runs --json show 2`).
+type withSubcommands interface {
+	Subcommands() []subcommand
+}
+
+// execute runs the command line args (without the program name) and
+// returns the exit code: 0 done (or help), 2 usage, else the command's.
+func execute(ctx context.Context, args []string) int {
+	args = globalLongForm(args)
+	ran := false
+	root := newRoot(ctx, &ran, describingAll(args))
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil || errors.Is(err, errHelp) || errors.Is(err, pflag.ErrHelp) || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	name := "drafter"
+	if cmd != nil {
+		name = cmd.CommandPath()
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	var ec exitCoder
+	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	case !ran, isFlagError(err):
+		// The parser's own refusal: an unknown command, a bad flag.
+		if !ran {
+			fmt.Fprintf(os.Stderr, "Run `%s --help` for usage.\n", name)
+		}
+		return 2
+	}
+	return 1
+}
+
+// isFlagError reports whether err is pflag's refusal of a flag (a command
+// that calls fs.FlagSet.Parse itself).
+func isFlagError(err error) bool {
+	var (
+		ne *pflag.NotExistError
+		vr *pflag.ValueRequiredError
+		iv *pflag.InvalidValueError
+		is *pflag.InvalidSyntaxError
+	)
+	return errors.As(err, &ne) || errors.As(err, &vr) || errors.As(err, &iv) || errors.As(err, &is)
+}
+
+// newRoot builds the command tree from the commands table: every command,
+// and the verbs of those that have them. Each command parses its own flags
+// (newFlagSet); the tree routes, prints help and completes. describe asks
+// every command for its flags (shell completion); otherwise only commands
+// with verbs are asked, so that flags before the verb are skipped right.
+func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "drafter",
+		Short:         "the nightly back office of an auto-finance servicer",
+		Version:       versionString(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			writeRootHelp(os.Stderr)
+			return usageErrorf("which command? (see the list above)")
+		},
+	}
+	root.SetVersionTemplate("drafter {{.Version}}\n")
+	root.PersistentFlags().String("data-dir", "", "data folder (DRAFTER_DATA_DIR, default ./drafter-data)")
+	root.PersistentFlags().String("config", "", "config file of DRAFTER_*=value lines (DRAFTER_CONFIG)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.CompletionOptions.HiddenDefaultCmd = false
+
+	helpers := map[*cobra.Command]func(){}
+	for _, e := range commands {
+		c := &cobra.Command{
+			Use:                e.name,
+			Short:              e.usage,
+			DisableFlagParsing: true,
+			SilenceErrors:      true,
+			SilenceUsage:       true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				*ran = true
+				return e.cmd().Run(ctx, args)
+			},
+		}
+		helpers[c] = func() { _ = e.cmd().Run(ctx, []string{"--help"}) }
+		subs := []subcommand(nil)
+		if ws, ok := e.cmd().(withSubcommands); ok {
+			subs = ws.Subcommands()
+		}
+		if describe || len(subs) > 0 {
+			if fs := flagsOf(e.cmd); fs != nil {
+				c.Flags().AddFlagSet(fs.FlagSet)
+			}
+		}
+		if e.name == "run" {
+			c.ValidArgs = append(registry().Names(), "nightly")
+			c.ValidArgsFunction = completeFirst(c.ValidArgs)
+		} else {
+			c.ValidArgsFunction = cobra.NoFileCompletions
+		}
+		for _, s := range subs {
+			sc := &cobra.Command{
+				Use:                s.name,
+				Short:              s.usage,
+				DisableFlagParsing: true,
+				SilenceErrors:      true,
+				SilenceUsage:       true,
+				RunE: func(cmd *cobra.Command, args []string) error {
+					*ran = true
+					return e.cmd().Run(ctx, append([]string{s.name}, args...))
+				},
+			}
+			helpers[sc] = func() { _ = e.cmd().Run(ctx, []string{s.name, "--help"}) }
+			if describe {
+				if fs := flagsOf(e.cmd, s.name); fs != nil {
+					sc.Flags().AddFlagSet(fs.FlagSet)
+				}
+			}
+			c.AddCommand(sc)
+		}
+		root.AddCommand(c)
+	}
+	settings := &cobra.Command{Use: "settings", Short: "every DRAFTER_* setting, its default and what it does"}
+	helpers[settings] = func() { writeAllSettings(os.Stdout) }
+	root.AddCommand(settings)
+
+	// The completion command prints its scripts; without a shell (or with
+	// one it does not know) it is a usage error, not help.
+	root.InitDefaultCompletionCmd()
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp != root {
+		comp.Args = cobra.ArbitraryArgs
+		comp.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("unknown shell %q: want bash, zsh, fish or powershell", args[0])
+			}
+			return usageErrorf("which shell? `drafter completion bash` (or zsh, fish, powershell)")
+		}
+	}
+
+	cobraHelp := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		switch h, ok := helpers[cmd]; {
+		case cmd == root:
+			writeRootHelp(os.Stdout)
+		case ok:
+			h()
+		default:
+			cobraHelp(cmd, args)
+		}
+	})
+	return root
+}
+
+// completeFirst completes the first positional argument from values.
+func completeFirst(values []string) cobra.CompletionFunc {
+	return func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 || strings.HasPrefix(toComplete, "-") {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// describingAll reports whether the command line asks the shell completion
+// for candidates: then every command is asked for its flags.
+func describingAll(args []string) bool {
+	return len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd)
+}
+
+// describeContext is the context a command runs in while it is described:
+// cancelled, so that nothing it might start goes anywhere.
+func describeContext() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// globalLongForm rewrites the Go-style -data-dir and -config before the
+// command to their -- form, which the command tree skips right.
+func globalLongForm(args []string) []string {
+	out := slices.Clone(args)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if a == "--" || !strings.HasPrefix(a, "-") {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "data-dir" && name != "config" {
+			break
+		}
+		out[i] = "--" + strings.TrimLeft(a, "-")
+		if !hasValue {
+			i++ // its value
+		}
+	}
+	return out
+}
+
+// writeRootHelp prints `drafter --help`.
+func writeRootHelp(w io.Writer) {
+	fmt.Fprint(w, `drafter: the nightly back office of an auto-finance servicer.
+
+Usage: drafter [--data-dir DIR] [--config FILE] COMMAND [flags] [arguments]
+
+Commands:
+`)
+	for _, e := range commands {
+		fmt.Fprintf(w, "  %-12s %s\n", e.name, e.usage)
+	}
+	fmt.Fprintf(w, "  %-12s %s\n", "completion", "shell completion: `source <(drafter completion bash)` (also zsh, fish, powershell)")
+	fmt.Fprintf(w, "  %-12s %s\n", "help", "`drafter help COMMAND` is `drafter COMMAND --help`; `drafter help settings` lists every setting")
+	fmt.Fprint(w, `
+Flags go before or after the arguments (--flag value or --flag=value);
+--data-dir DIR (default ./drafter-data) and --config FILE may also stand
+before the command. Settings come from flags, then DRAFTER_* environment
+variables, then the config file. "drafter COMMAND --help" shows a
+command's usage, flags, examples and the settings it reads.
+--version prints the version, commit and Go version.
+
+Exit codes:
+  0  succeeded: every selected item was done (or help was printed)
+  1  failed: the run stopped (an error, a dependency that kept failing, a
+     crash) or no selected item could be done; any other command's error
+  3  partial: the run went to the end and some items failed
+  2  usage: an unknown command, a bad flag, argument or setting; nothing
+     was run
+A run that is not succeeded ends with an ERROR log line and is listed by
+"drafter runs --needs-attention"; "drafter resume RUN" finishes it.
+`)
+}
