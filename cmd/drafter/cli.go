@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/drafterhq/drafter/ledger"
 )
 
 // subcommand is a verb of a command (`runs show`): the command's Run gets
@@ -113,12 +115,11 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 				c.Flags().AddFlagSet(fs.FlagSet)
 			}
 		}
+		var first []string
 		if e.name == "run" {
-			c.ValidArgs = append(registry().Names(), "nightly")
-			c.ValidArgsFunction = completeFirst(c.ValidArgs)
-		} else {
-			c.ValidArgsFunction = cobra.NoFileCompletions
+			first = append(registry().Names(), "nightly")
 		}
+		c.ValidArgsFunction = completeArgs(e.name, first)
 		for _, s := range subs {
 			sc := &cobra.Command{
 				Use:                s.name,
@@ -130,6 +131,7 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 					*ran = true
 					return e.cmd().Run(ctx, append([]string{s.name}, args...))
 				},
+				ValidArgsFunction: completeArgs(e.name, nil),
 			}
 			helpers[sc] = func() { _ = e.cmd().Run(ctx, []string{s.name, "--help"}) }
 			if describe {
@@ -158,6 +160,34 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 		}
 	}
 
+	// help COMMAND [VERB]: a topic that is none is a usage error.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [COMMAND [VERB]]",
+		Short: "the help of a command, or of settings",
+		RunE: func(_ *cobra.Command, args []string) error {
+			*ran = true
+			cmd, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usageErrorf("no help for %q: `drafter --help` lists the commands", strings.Join(args, " "))
+			}
+			cmd.HelpFunc()(cmd, nil)
+			return nil
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []cobra.Completion
+			for _, c := range cmd.Commands() {
+				if c.IsAvailableCommand() || c.IsAdditionalHelpTopicCommand() {
+					names = append(names, cobra.CompletionWithDesc(c.Name(), c.Short))
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
+
 	cobraHelp := root.HelpFunc()
 	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
 		switch h, ok := helpers[cmd]; {
@@ -172,14 +202,40 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 	return root
 }
 
-// completeFirst completes the first positional argument from values.
-func completeFirst(values []string) cobra.CompletionFunc {
+// completeArgs completes the arguments of command name: the values of
+// its enumerated flags (--job, --status, --kind), a folder after
+// --data-dir, first (when given) for the first positional argument, files
+// otherwise.
+func completeArgs(name string, first []string) cobra.CompletionFunc {
 	return func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if len(args) > 0 || strings.HasPrefix(toComplete, "-") {
-			return nil, cobra.ShellCompDirectiveNoFileComp
+		if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "--") && !strings.Contains(args[n-1], "=") {
+			switch flagName := args[n-1][2:]; {
+			case flagName == "data-dir":
+				return nil, cobra.ShellCompDirectiveFilterDirs
+			case enumValues(name, flagName) != nil:
+				return enumValues(name, flagName), cobra.ShellCompDirectiveNoFileComp
+			}
 		}
-		return values, cobra.ShellCompDirectiveNoFileComp
+		if first != nil && !strings.HasPrefix(toComplete, "-") && !slices.ContainsFunc(args, func(a string) bool { return slices.Contains(first, a) }) {
+			return first, cobra.ShellCompDirectiveNoFileComp
+		}
+		return nil, cobra.ShellCompDirectiveDefault
 	}
+}
+
+// enumValues are the values an enumerated flag of a command takes, or nil.
+func enumValues(command, flagName string) []string {
+	switch {
+	case flagName == "job":
+		return registry().Names()
+	case flagName == "status" && command == "runs":
+		return ledger.RunStatuses
+	case flagName == "status" && command == "outbox":
+		return ledger.OutboxStatuses
+	case flagName == "kind" && command == "outbox":
+		return ledger.OutboxKinds
+	}
+	return nil
 }
 
 // describingAll reports whether the command line asks the shell completion

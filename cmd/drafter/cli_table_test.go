@@ -156,6 +156,10 @@ func TestCLITable(t *testing.T) {
 		{[]string{"__complete", "runs", ""}, "show"},
 		{[]string{"__complete", "runs", "--st"}, "--status"},
 		{[]string{"__complete", "storage", "ls", "--j"}, "--json"},
+		{[]string{"__complete", "help", "ru"}, "runs"},
+		{[]string{"__complete", "runs", "--status", ""}, "succeeded"},
+		{[]string{"__complete", "outbox", "--kind", ""}, "statement_ready"},
+		{[]string{"__complete", "runs", "--job", ""}, "originate"},
 	} {
 		if s := c.ok(tc.args...); !strings.Contains(s, tc.want) {
 			t.Errorf("drafter %s: %q, want %q among the candidates", strings.Join(tc.args, " "), s, tc.want)
@@ -197,6 +201,29 @@ func TestCLITable(t *testing.T) {
 	}
 	id := strconv.Itoa(int(runs[0]["id"].(float64)))
 	first := firstAccount(t, portfolio)
+
+	// Something in every list: statements (documents, email) and an
+	// exception (a rejected return file).
+	jsonOK(t, c.ok("run", "statements", "--json", "--data-dir", dir, "--date", "2026-03-03"))
+	garbled := filepath.Join(out, "garbled.ach")
+	if err := os.WriteFile(garbled, []byte("not a NACHA file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run(nil, "returns", "--data-dir", dir, "ingest", "--json", garbled, "--date", "2026-03-11")
+	if r.code != 1 || !strings.Contains(r.stderr, "rejected") {
+		t.Errorf("returns ingest of a garbled file: exit %d, %s", r.code, r.stderr)
+	}
+	jsonOK(t, r.stdout)
+	var exs []map[string]any
+	if err := json.Unmarshal([]byte(c.ok("exceptions", "--json", "--data-dir", dir)), &exs); err != nil || len(exs) != 1 {
+		t.Fatalf("exceptions: %v %v", err, exs)
+	}
+	exID := strconv.Itoa(int(exs[0]["id"].(float64)))
+	jsonOK(t, c.ok("exceptions", "resolve", "--note", "bank resent it", "--json", exID, "--data-dir", dir))
+	var msgs []map[string]any
+	if err := json.Unmarshal([]byte(c.ok("outbox", "--json", "--data-dir", dir)), &msgs); err != nil || len(msgs) == 0 {
+		t.Fatalf("outbox: %v %v", err, msgs)
+	}
 
 	// Working commands, flags anywhere; every --json output is snake_case.
 	for _, args := range [][]string{
@@ -330,6 +357,8 @@ func TestCLITable(t *testing.T) {
 		{[]string{"serve", "extra"}, 2, "takes no arguments"},
 		{[]string{"rotate-key", "extra"}, 2, "takes no arguments"},
 		{[]string{"completion", "tcsh"}, 2, "unknown shell"},
+		{[]string{"help", "bogus"}, 2, "no help for"},
+		{[]string{"help", "runs", "bogus"}, 2, "no help for"},
 		{[]string{"completion"}, 2, "which shell"},
 	} {
 		r := c.run(nil, tc.args...)

@@ -75,6 +75,7 @@ func (c *cli) results(args ...string) []jobs.Result {
 	c.t.Helper()
 	var rs []jobs.Result
 	out := c.ok(append(args, "--json")...)
+	jsonOK(c.t, out)
 	if err := json.Unmarshal([]byte(out), &rs); err != nil {
 		c.t.Fatalf("drafter %v: %v\n%s", args, err, out)
 	}

@@ -128,6 +128,9 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 		if events == nil {
 			events = []ledger.RunEvent{}
 		}
+		if items == nil {
+			items = []ledger.RunItem{}
+		}
 		return printJSON(struct {
 			ledger.Run
 			Items    []ledger.RunItem      `json:"failed_items"`
