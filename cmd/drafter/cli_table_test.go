@@ -248,6 +248,15 @@ func TestCLITable(t *testing.T) {
 	} {
 		jsonOK(t, c.ok(args...))
 	}
+	// The rest of the commands, flags before and after.
+	demo := filepath.Join(t.TempDir(), "demo")
+	c.ok("demo", "--accounts", "5", "--data-dir", demo, "--date=2026-03-11")
+	c.ok("--data-dir", demo, "migrate")
+	c.ok("migrate", "--data-dir="+demo)
+	jsonOK(t, c.ok("bench", "--json", "statements", "--accounts", "5"))
+	jsonOK(t, c.ok("bench", "originate", "--json", "--payments", "10"))
+	jsonOK(t, c.ok("bench", "--payments", "10", "originate", "--json"))
+
 	var objs []map[string]any
 	if err := json.Unmarshal([]byte(c.ok("storage", "ls", "ach/outbound/", "--json", "--data-dir", dir)), &objs); err != nil || len(objs) == 0 {
 		t.Fatalf("storage ls: %v %v", err, objs)
@@ -280,7 +289,9 @@ func TestCLITable(t *testing.T) {
 		t.Errorf("render statement on %s (cycle day %d): exit %d, %q", other, first.cycleDay, r.code, r.stderr)
 	}
 
-	// Refusals: exit 2 (usage) or 1, never anything on stdout.
+	// Refusals: exit 2 (usage) or 1, never anything on stdout; a usage
+	// error that names a data folder does not create it.
+	never := filepath.Join(out, "never")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -310,6 +321,7 @@ func TestCLITable(t *testing.T) {
 		{[]string{"runs", "extra"}, 2, "takes no arguments"},
 		{[]string{"runs", "show", "999", "--json", "--data-dir", dir}, 1, "not found"},
 		{[]string{"resume"}, 2, "want a run id"},
+		{[]string{"resume", "--json", "--data-dir", dir, id}, 1, "nothing is left to finish"},
 		{[]string{"restart", "x"}, 2, "want a run id"},
 		{[]string{"rerun"}, 2, "want a run id"},
 		{[]string{"rerun", "1"}, 2, "--reason is required"},
@@ -360,11 +372,19 @@ func TestCLITable(t *testing.T) {
 		{[]string{"help", "bogus"}, 2, "no help for"},
 		{[]string{"help", "runs", "bogus"}, 2, "no help for"},
 		{[]string{"completion"}, 2, "which shell"},
+		{[]string{"run", "bogus", "--date", "2026-03-11", "--data-dir", never}, 2, "unknown job"},
+		{[]string{"--data-dir", never, "run", "originate", "--to", "2026-03-01", "--from", "2026-03-02"}, 2, "is before"},
+		{[]string{"--data-dir", never, "runs", "--status", "done"}, 2, "want one of"},
+		{[]string{"--data-dir", never, "storage", "foo"}, 2, "unknown verb"},
+		{[]string{"import", "--data-dir", never, "--skip-invalid"}, 2, "want one extract file"},
 	} {
 		r := c.run(nil, tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || r.stdout != "" {
 			t.Errorf("drafter %s: exit %d, stdout %q, stderr %q; want exit %d saying %q and nothing on stdout",
 				strings.Join(tc.args, " "), r.code, r.stdout, r.stderr, tc.code, tc.want)
+		}
+		if _, err := os.Stat(never); !os.IsNotExist(err) {
+			t.Fatalf("drafter %s created the data folder it named", strings.Join(tc.args, " "))
 		}
 	}
 }

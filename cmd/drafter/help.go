@@ -36,6 +36,10 @@ func settingsOf(groups ...[]string) []string {
 	return out
 }
 
+// benchSettings: a benchmark's scratch data folder takes the place of
+// DRAFTER_DATA_DIR.
+var benchSettings = []string{"DRAFTER_DATABASE_URL", "DRAFTER_ENCRYPTION_KEY", "DRAFTER_STORAGE_URL", "DRAFTER_ZONE", "DRAFTER_LOG_*"}
+
 // jobSettings: what running any job may read.
 var jobSettings = settingsOf(ledgerSettings, originationSettings, returnSettings, documentSettings, mailSettings, bankSettings, runSettings)
 
@@ -65,8 +69,8 @@ var commandSettings = map[string][]string{
 	"serve":               settingsOf(jobSettings, serveSettings),
 	"storage":             ledgerSettings,
 	"render":              settingsOf(ledgerSettings, originationSettings, documentSettings),
-	"bench":               settingsOf(ledgerSettings, originationSettings, runSettings),
-	"bench statements":    settingsOf(ledgerSettings, documentSettings, mailSettings, runSettings),
+	"bench":               settingsOf(benchSettings, originationSettings, runSettings),
+	"bench statements":    settingsOf(benchSettings, documentSettings, mailSettings, runSettings),
 }
 
 // extraSettings are read by one command and are not in config.Settings.
