@@ -13,8 +13,15 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// errHelp ends a command that printed its help: exit code 0.
-var errHelp = errors.New("help requested")
+// errHelp ends a command that printed its help: exit code 0. It is also
+// flag.ErrHelp and pflag.ErrHelp to errors.Is.
+var errHelp error = helpRequested{}
+
+type helpRequested struct{}
+
+func (helpRequested) Error() string { return "help requested" }
+
+func (helpRequested) Is(target error) bool { return target == flag.ErrHelp || target == pflag.ErrHelp }
 
 // flagSet is a command's flags: a pflag.FlagSet, so flags stand anywhere
 // among the arguments (`ls --json PREFIX` and `ls PREFIX --json` alike),
@@ -95,6 +102,21 @@ func (f *flagSet) Var(v flag.Value, name, usage string) {
 		return
 	}
 	f.AddFlag(pflag.PFlagFromGoFlag(&flag.Flag{Name: name, Usage: usage, Value: v, DefValue: v.String()}))
+}
+
+// Visit calls fn for each flag given on the command line, as the standard
+// library's FlagSet.Visit does (pflag's is fs.FlagSet.Visit).
+func (f *flagSet) Visit(fn func(*flag.Flag)) {
+	f.FlagSet.Visit(func(p *pflag.Flag) { fn(goFlag(p)) })
+}
+
+// VisitAll calls fn for each flag, as the standard library's does.
+func (f *flagSet) VisitAll(fn func(*flag.Flag)) {
+	f.FlagSet.VisitAll(func(p *pflag.Flag) { fn(goFlag(p)) })
+}
+
+func goFlag(p *pflag.Flag) *flag.Flag {
+	return &flag.Flag{Name: p.Name, Usage: p.Usage, Value: p.Value, DefValue: p.DefValue}
 }
 
 // parseArgs parses fs's flags wherever they stand among the arguments and

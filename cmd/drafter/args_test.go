@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"io"
 	"slices"
 	"strconv"
@@ -71,6 +72,15 @@ func TestFlagSetGoValue(t *testing.T) {
 	pos, err := parseArgs(fs, []string{"a", "--force", "b"})
 	if err != nil || !v.set || !slices.Equal(pos, []string{"a", "b"}) {
 		t.Fatalf("parseArgs = %q, %v (force %v)", pos, err, v.set)
+	}
+	var visited []string
+	fs.Visit(func(f *flag.Flag) { visited = append(visited, f.Name) })
+	if !slices.Equal(visited, []string{"force"}) || !isFlagSet(fs, "force") {
+		t.Errorf("Visit: %q, want the flag given", visited)
+	}
+	fs.quiet = true
+	if err := fs.Parse([]string{"--help"}); !errors.Is(err, flag.ErrHelp) || !errors.Is(err, errHelp) {
+		t.Errorf("--help: %v, want errHelp that is also flag.ErrHelp", err)
 	}
 }
 
