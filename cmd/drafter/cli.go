@@ -35,7 +35,7 @@ func execute(ctx context.Context, args []string) int {
 	root := newRoot(ctx, &ran, describingAll(args))
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
-	if err == nil || errors.Is(err, errHelp) || errors.Is(err, pflag.ErrHelp) || errors.Is(err, flag.ErrHelp) {
+	if err == nil || errors.Is(err, pflag.ErrHelp) || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	name := "drafter"
