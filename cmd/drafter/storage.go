@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+
+	"github.com/drafterhq/drafter/storage"
 )
 
 // StorageCommand lets an operator look at document storage.
@@ -56,6 +58,9 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := describeListed(ctx, a.docs, objs); err != nil {
+			return err
+		}
 		if c.jsonOut {
 			return printJSON(objs)
 		}
@@ -76,4 +81,33 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		return os.WriteFile(*out, body, 0o600)
 	}
 	return errors.New("unreachable")
+}
+
+// maxListStats bounds the objects `storage ls` describes one at a time.
+const maxListStats = 1000
+
+// describeListed fills the sha256, content type and metadata of listed
+// objects whose backend lists without them (S3: a HEAD each), up to
+// maxListStats of them; past that they stay empty, and it says so.
+func describeListed(ctx context.Context, docs storage.Store, objs []storage.Object) error {
+	n := 0
+	for i, o := range objs {
+		if o.SHA256 != "" {
+			continue
+		}
+		if n == maxListStats {
+			fmt.Fprintf(os.Stderr, "warning: the sha256 and content type of the objects after %s are not shown: more than %d to look up one at a time; narrow the prefix\n", objs[i-1].Key, maxListStats)
+			return nil
+		}
+		n++
+		st, err := docs.Stat(ctx, o.Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since the list
+		}
+		if err != nil {
+			return err
+		}
+		objs[i].SHA256, objs[i].ContentType, objs[i].Metadata = st.SHA256, st.ContentType, st.Metadata
+	}
+	return nil
 }
