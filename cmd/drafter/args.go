@@ -40,6 +40,11 @@ func newFlagSet(name, summary string) *flagSet {
 	fs := &flagSet{FlagSet: pflag.NewFlagSet("drafter "+name, pflag.ContinueOnError), name: name, summary: summary}
 	fs.SortFlags = false
 	fs.SetOutput(os.Stderr)
+	if helpAsked {
+		// A command that prints its usage itself (fs.Usage()) prints the
+		// help asked for where help goes.
+		fs.SetOutput(os.Stdout)
+	}
 	fs.Usage = func() { writeHelp(fs.Output(), fs) }
 	describing.mu.Lock()
 	if describing.on {
@@ -154,6 +159,9 @@ func oneOf(flagName, value string, values []string) error {
 
 // isFlagSet reports whether the flag name was given on the command line.
 func isFlagSet(fs *flagSet, name string) bool { return fs.Changed(name) }
+
+// helpAsked is set by execute when the command line asks for help.
+var helpAsked bool
 
 // describing catches the flag set a command builds when it is run to be
 // described (for completion and the command tree), not to do its work.

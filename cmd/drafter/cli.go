@@ -31,12 +31,21 @@ type withSubcommands interface {
 // returns the exit code: 0 done (or help), 2 usage, else the command's.
 func execute(ctx context.Context, args []string) int {
 	args = globalLongForm(args)
+	helpAsked = asksHelp(args)
 	ran := false
 	root := newRoot(ctx, &ran, describingAll(args))
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
-	if err == nil || errors.Is(err, pflag.ErrHelp) || errors.Is(err, flag.ErrHelp) {
+	if err == nil {
 		return 0
+	}
+	if errors.Is(err, pflag.ErrHelp) || errors.Is(err, flag.ErrHelp) {
+		if helpAsked {
+			return 0
+		}
+		// A command printed its usage for want of an argument, not
+		// because help was asked for: a usage error.
+		return 2
 	}
 	name := "drafter"
 	if cmd != nil {
@@ -55,6 +64,23 @@ func execute(ctx context.Context, args []string) int {
 		return 2
 	}
 	return 1
+}
+
+// asksHelp reports whether the command line asks for help: -h or --help
+// before any "--", or the help command.
+func asksHelp(args []string) bool {
+	if len(args) > 0 && args[0] == "help" {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "--help", "-help":
+			return true
+		}
+	}
+	return false
 }
 
 // isFlagError reports whether err is pflag's refusal of a flag (a command
