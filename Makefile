@@ -4,11 +4,14 @@
 GO      ?= go
 BIN     := bin/drafter
 DATADIR ?= ./drafter-data
+# drafter --version prints these (set at build time with -ldflags).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 .PHONY: build run test bench lint fuzz clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/drafter
+	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/drafter
 
 ## run: the whole nightly cycle on a generated demo portfolio (embedded SQLite,
 ## documents in a folder, email into a pickup folder).

@@ -129,7 +129,7 @@ var Settings = []Setting{
 	{"DRAFTER_DATABASE_URL", "sqlite:<data-dir>/drafter.db", "sqlite:PATH or postgres://USER:PASS@HOST:5432/DB"},
 	{"DRAFTER_STORAGE_URL", "file://<data-dir>/docs", "file:///ABS/PATH or s3://BUCKET/PREFIX?endpoint=&region=&path_style=true&sse=AES256"},
 	{"DRAFTER_MAIL_URL", "pickup://<data-dir>/outbox", "smtp://USER:PASS@HOST:587?starttls=required, smtps://..., or pickup:///ABS/PATH"},
-	{"DRAFTER_ENCRYPTION_KEY", "(key file <data-dir>/encryption.key, created on first use)", "32-byte key for bank account numbers, 64 hex digits or base64"},
+	{"DRAFTER_ENCRYPTION_KEY", "the key file <data-dir>/encryption.key, which drafter init (or drafter demo) creates", "32-byte key for bank account numbers, 64 hex digits or base64"},
 	{"DRAFTER_ZONE", "America/New_York", "time zone that business dates and the schedule are in"},
 	{"DRAFTER_ODFI_ROUTING", "021000021", "routing number of the lender's bank (ODFI), nine digits with a valid check digit"},
 	{"DRAFTER_ODFI_NAME", "DEMO BANK", "name of the ODFI for the file header (up to 23 printable ASCII characters, letters upper case)"},
@@ -520,7 +520,7 @@ func (c *Config) Key(create bool) (string, error) {
 		return "", fmt.Errorf("read key file: %w", err)
 	}
 	if !create {
-		return "", &Error{"DRAFTER_ENCRYPTION_KEY", "", "a 32-byte key (64 hex digits), or a key file at " + path + " (drafter demo creates one)"}
+		return "", &Error{"DRAFTER_ENCRYPTION_KEY", "", "a 32-byte key (64 hex digits), or a key file at " + path + ": run `drafter init --data-dir " + c.DataDir + "` to create the folder and its key"}
 	}
 	var k [32]byte
 	if _, err := rand.Read(k[:]); err != nil {

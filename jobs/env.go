@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,4 +293,31 @@ func (e *Env) finishLocal(ctx context.Context, r *Run, summary any, err error, s
 	ev.Str("status", status).Int("selected", c.Selected).Int("done", c.Done).Int("skipped", c.Skipped).Int("failed", c.Failed).
 		Dur("took", time.Since(start)).Msg("run finished")
 	return Result{Run: fin, Summary: summary}, err
+}
+
+// AccountInRun reports whether account had anything in run r: a payment
+// in one of its NACHA files (originate), a document of its date
+// (statements, lease-end) or a failed item. For other jobs, which keep no
+// record per account, it answers true.
+func AccountInRun(ctx context.Context, st *ledger.Store, r ledger.Run, account string) (bool, error) {
+	items, err := st.RunItems(ctx, r.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, it := range items {
+		if id, _, _ := strings.Cut(it.Item, " "); id == account {
+			return true, nil
+		}
+	}
+	w, err := st.AccountWorkOn(ctx, account, r.BusinessDate)
+	if err != nil {
+		return false, err
+	}
+	switch r.Job {
+	case "originate":
+		return w.Payments > 0, nil
+	case "statements", "lease-end":
+		return w.Documents > 0, nil
+	}
+	return true, nil
 }

@@ -350,6 +350,10 @@ func RenderStatementFor(ctx context.Context, env *Env, account string, d civil.D
 	if err != nil {
 		return nil, err
 	}
+	if !IsCycleEnd(a.CycleDay, d) {
+		prev, next := CycleEnds(a.CycleDay, d)
+		return nil, &NotCycleEndError{Account: account, Date: d, CycleDay: a.CycleDay, Before: prev, After: next}
+	}
 	acts, err := activityFor(ctx, st, []ledger.DocumentAccount{a}, d)
 	if err != nil {
 		return nil, err
@@ -706,4 +710,46 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 	r.Log.Info().Int("chunk", len(items)).Int("documents", total).Int("failed", sum.Failed).
 		Float64("per_second", float64(int(float64(total)/max(el, 1e-9)*10))/10).Msg("progress")
 	return nil
+}
+
+// IsCycleEnd reports whether a statement cycle with the given cycle day
+// ends on d: on the cycle day, or on the month's last day when the month
+// is shorter (the rule the statements job selects accounts by).
+func IsCycleEnd(cycleDay int, d civil.Date) bool {
+	return cycleEnd(cycleDay, d.Year, d.Month) == d
+}
+
+// CycleEnds returns the cycle's last statement date before d and its first
+// after d.
+func CycleEnds(cycleDay int, d civil.Date) (before, after civil.Date) {
+	first := civil.New(d.Year, d.Month, 1)
+	for i := -1; i <= 1; i++ {
+		m := first.AddMonths(i)
+		e := cycleEnd(cycleDay, m.Year, m.Month)
+		if e.Before(d) {
+			before = e
+		}
+		if e.After(d) && after.IsZero() {
+			after = e
+		}
+	}
+	return before, after
+}
+
+func cycleEnd(cycleDay, y int, m time.Month) civil.Date {
+	return civil.New(y, m, min(cycleDay, civil.DaysIn(y, m)))
+}
+
+// NotCycleEndError refuses a statement for a date its account's cycle does
+// not end on: such a statement would cover a made-up period.
+type NotCycleEndError struct {
+	Account       string
+	Date          civil.Date
+	CycleDay      int
+	Before, After civil.Date
+}
+
+func (e *NotCycleEndError) Error() string {
+	return fmt.Sprintf("account %s: %s is not a statement date: its cycle ends on day %d of each month (the last day of a shorter month); the nearest statement dates are %s and %s",
+		e.Account, e.Date, e.CycleDay, e.Before, e.After)
 }

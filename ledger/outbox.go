@@ -23,6 +23,13 @@ const (
 	OutboxFailed  = "failed"
 )
 
+// OutboxStatuses are the statuses an outbox message may have.
+var OutboxStatuses = []string{OutboxQueued, OutboxSending, OutboxSent, OutboxFailed}
+
+// OutboxKinds are the kinds of message the jobs queue (jobs/deliver.go
+// composes each).
+var OutboxKinds = []string{"payment_scheduled", "autopay_covered", "payment_returned", "statement_ready", "lease_end_notice"}
+
 // OutboxMessage is one row of the outbox: one email to one customer.
 type OutboxMessage struct {
 	ID        int64           `json:"id"`

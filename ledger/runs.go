@@ -33,6 +33,9 @@ const (
 	RunCancelled = "cancelled"
 )
 
+// RunStatuses are the statuses a run may have, in the order of its life.
+var RunStatuses = []string{RunRunning, RunSucceeded, RunPartial, RunFailed, RunCancelled}
+
 // NeedsAttention reports whether a finished run needs a person: it is not
 // succeeded.
 func (r Run) NeedsAttention() bool {

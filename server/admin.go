@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,6 +283,14 @@ func tokenEqual(got, want string) bool {
 func (a *Admin) listRuns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := ledger.RunFilter{Job: q.Get("job"), Status: q.Get("status")}
+	if f.Status != "" && !slices.Contains(ledger.RunStatuses, f.Status) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("status %q: want one of %s", f.Status, strings.Join(ledger.RunStatuses, ", ")))
+		return
+	}
+	if _, ok := a.Jobs[f.Job]; f.Job != "" && !ok {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("job %q: want one of %s", f.Job, strings.Join(a.Jobs.Names(), ", ")))
+		return
+	}
 	if s := q.Get("date"); s != "" {
 		d, err := civil.Parse(s)
 		if err != nil {

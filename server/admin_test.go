@@ -178,6 +178,12 @@ func TestAdminAPI(t *testing.T) {
 			if runs, _ := body["runs"].([]any); code != http.StatusOK || len(runs) != 1 {
 				t.Errorf("list partial: %d %v", code, body)
 			}
+			// An enumerated value that is not one is refused, not an empty list.
+			for _, q := range []string{"status=bogus", "job=bogus", "status=Partial"} {
+				if code, body = c.do("GET", "/api/v1/runs?"+q, "", nil); code != http.StatusBadRequest {
+					t.Errorf("list %s: %d %v, want 400", q, code, body)
+				}
+			}
 
 			// Every operator action is in the audit with who and why.
 			rows, err := env.Store.DB().Query(`SELECT actor, action, target, reason FROM audit ORDER BY id`)

@@ -200,7 +200,11 @@ func (s *FS) List(ctx context.Context, prefix string) ([]Object, error) {
 			}
 			return err
 		}
-		out = append(out, Object{Key: key, Size: info.Size(), ModTime: info.ModTime().UTC()})
+		obj := Object{Key: key, Size: info.Size(), ModTime: info.ModTime().UTC()}
+		if sc, ok := s.listedSidecar(key); ok {
+			obj.SHA256, obj.ContentType, obj.Metadata = sc.SHA256, sc.ContentType, sc.Metadata
+		}
+		out = append(out, obj)
 		return nil
 	})
 	if err != nil {
@@ -291,6 +295,23 @@ func (s *FS) readSidecar(key, sha string) (sidecar, bool) {
 	}
 	var sc sidecar
 	if json.Unmarshal(b, &sc) != nil || sc.SHA256 != sha {
+		return sidecar{}, false
+	}
+	return sc, true
+}
+
+// listedSidecar returns what Put recorded of key (its attribute, else its
+// sidecar file) without reading the file: List reports it as recorded;
+// Stat and Get hash the bytes and check it.
+func (s *FS) listedSidecar(key string) (sidecar, bool) {
+	b, err := getMeta(s.file(key))
+	if err != nil {
+		if b, err = os.ReadFile(s.sidecarFile(key)); err != nil {
+			return sidecar{}, false
+		}
+	}
+	var sc sidecar
+	if json.Unmarshal(b, &sc) != nil {
 		return sidecar{}, false
 	}
 	return sc, true

@@ -48,7 +48,9 @@ type Store interface {
 	// Stat describes the object stored under key, or returns ErrNotFound.
 	Stat(ctx context.Context, key string) (Object, error)
 	// List describes every object whose key starts with prefix, sorted by
-	// key, with Key, Size and ModTime set (use Stat for the rest). Previous
+	// key, with Key, Size and ModTime set; the folder backend also sets
+	// SHA256 and ContentType as Put recorded them (Stat checks the bytes;
+	// use it for the rest, and on S3). Previous
 	// versions (under VersionsPrefix) are listed only when prefix asks for
 	// them.
 	List(ctx context.Context, prefix string) ([]Object, error)
@@ -117,13 +119,15 @@ type PutResult struct {
 
 // Object describes a stored object.
 type Object struct {
-	Key         string
-	Size        int64
-	ModTime     time.Time
-	SHA256      string // hex; "" when unknown (an object not written by Put)
-	ContentType string
+	Key     string    `json:"key"`
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mod_time"`
+	// SHA256 is hex; "" when unknown (an object not written by Put, or a
+	// List of a backend that does not return metadata with the list).
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"content_type"`
 	// Metadata holds the caller's metadata, without the sha256.
-	Metadata map[string]string
+	Metadata map[string]string `json:"metadata,omitempty"`
 }
 
 // VersionsPrefix is the key prefix under which Put keeps replaced objects.

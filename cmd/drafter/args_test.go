@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -23,12 +24,14 @@ func TestParseArgs(t *testing.T) {
 		{"equals form", []string{"get", "KEY", "--out=f.pdf"}, []string{"get", "KEY"}, false, "f.pdf", false},
 		{"after --", []string{"get", "--", "--json"}, []string{"get", "--json"}, false, "", false},
 		{"none", nil, nil, false, "", false},
+		{"go style", []string{"ls", "-json", "-out=f.pdf"}, []string{"ls"}, true, "f.pdf", false},
 		{"unknown flag", []string{"ls", "--jsn"}, nil, false, "", true},
+		{"bad value", []string{"ls", "--json=maybe"}, nil, false, "", true},
 		{"missing value", []string{"get", "KEY", "--out"}, nil, false, "", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			fs := newFlagSet("x", "x")
 			fs.SetOutput(io.Discard)
 			j := fs.Bool("json", false, "")
 			out := fs.String("out", "", "")
@@ -45,29 +48,46 @@ func TestParseArgs(t *testing.T) {
 			}
 		})
 	}
-	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs := newFlagSet("x", "x")
 	fs.SetOutput(io.Discard)
+	fs.quiet = true
 	if _, err := parseArgs(fs, []string{"ls", "--help"}); !errors.Is(err, errHelp) {
 		t.Fatalf("--help: %v, want errHelp", err)
 	}
 }
 
-func TestCommandLine(t *testing.T) {
-	for _, tc := range []struct {
-		in       []string
-		name     string
-		wantArgs []string
-	}{
-		{[]string{"runs"}, "runs", nil},
-		{[]string{"--data-dir", "/x", "runs", "--json"}, "runs", []string{"--json", "--data-dir", "/x"}},
-		{[]string{"--data-dir=/x", "--config", "c.env", "import", "f.jsonl"}, "import", []string{"f.jsonl", "--data-dir=/x", "--config", "c.env"}},
-		{[]string{"-data-dir", "/x", "storage", "ls"}, "storage", []string{"ls", "-data-dir", "/x"}},
-		{[]string{"--json", "runs"}, "--json", []string{"runs"}},
-		{[]string{"--data-dir", "/x"}, "", []string{"--data-dir", "/x"}},
-	} {
-		name, args := commandLine(tc.in)
-		if name != tc.name || !slices.Equal(args, tc.wantArgs) {
-			t.Errorf("commandLine(%q) = %q %q, want %q %q", tc.in, name, args, tc.name, tc.wantArgs)
-		}
+// goBool is a standard library flag.Value without pflag's Type.
+type goBool struct{ set bool }
+
+func (b *goBool) String() string   { return strconv.FormatBool(b.set) }
+func (b *goBool) Set(string) error { b.set = true; return nil }
+func (b *goBool) IsBoolFlag() bool { return true }
+
+// A flag.Value from the standard library is taken as it was by flag.Var:
+// code written for the old flag sets compiles and behaves.
+func TestFlagSetGoValue(t *testing.T) {
+	fs := newFlagSet("x", "x")
+	var v goBool
+	fs.Var(&v, "force", "")
+	pos, err := parseArgs(fs, []string{"a", "--force", "b"})
+	if err != nil || !v.set || !slices.Equal(pos, []string{"a", "b"}) {
+		t.Fatalf("parseArgs = %q, %v (force %v)", pos, err, v.set)
+	}
+	var visited []string
+	fs.Visit(func(f *flag.Flag) { visited = append(visited, f.Name) })
+	if !slices.Equal(visited, []string{"force"}) || !isFlagSet(fs, "force") {
+		t.Errorf("Visit: %q, want the flag given", visited)
+	}
+	fs.quiet = true
+	if err := fs.Parse([]string{"--help"}); !errors.Is(err, flag.ErrHelp) || !errors.Is(err, errHelp) {
+		t.Errorf("--help: %v, want errHelp that is also flag.ErrHelp", err)
+	}
+}
+
+func TestGlobalLongForm(t *testing.T) {
+	got := globalLongForm([]string{"-data-dir", "/x", "-config=c.env", "runs", "-json"})
+	want := []string{"--data-dir", "/x", "--config=c.env", "runs", "-json"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("globalLongForm = %q, want %q", got, want)
 	}
 }

@@ -15,6 +15,14 @@ import (
 // BankCommand shows the bank connection: `bank status [--date D]`.
 type BankCommand struct{ common }
 
+// Subcommands implements withSubcommands.
+func (c *BankCommand) Subcommands() []subcommand {
+	return []subcommand{
+		{"status", "files sent to the bank, pending, held at a missed cutoff; the bank's files waiting"},
+		{"reoriginate", "void a file held by a missed cutoff and put its payments back for the next file (audited)"},
+	}
+}
+
 // Run implements command.
 func (c *BankCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("bank", "bank status [--date D] [--json]\n       bank reoriginate KEY --reason TEXT [--json]\n\n"+
@@ -25,15 +33,33 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	date := fs.String("date", "", "business date (default today in DRAFTER_ZONE)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the status as JSON")
-	if len(args) > 0 && args[0] == "reoriginate" {
-		return c.reoriginate(ctx, args[1:])
+	// `bank reoriginate` has flags of its own: hand it the arguments
+	// before they are parsed as status's.
+	for i, a := range args {
+		if a == "reoriginate" {
+			return c.reoriginate(ctx, append(append([]string{}, args[:i]...), args[i+1:]...))
+		}
+		if !strings.HasPrefix(a, "-") {
+			break
+		}
 	}
-	if len(args) == 0 || args[0] != "status" {
-		fs.Usage()
-		return fmt.Errorf("bank: want `bank status [--date D]` or `bank reoriginate KEY --reason TEXT`")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usageErrorf("want `drafter bank status [--date D]` (see --help)")
+	case pos[0] != "status":
+		return usageErrorf("unknown bank command %q: want status or reoriginate", pos[0])
+	case len(pos) > 1:
+		return usageErrorf("unexpected argument %q", pos[1])
+	}
+	var day civil.Date
+	if *date != "" {
+		if day, err = parseDate("date", *date); err != nil {
+			return usageError{err}
+		}
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -42,9 +68,7 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 	defer a.close()
 	d := civil.Of(time.Now().In(a.cfg.Zone))
 	if *date != "" {
-		if d, err = parseDate("date", *date); err != nil {
-			return err
-		}
+		d = day
 	}
 	bs, err := jobs.GetBankStatus(ctx, a.store, a.docs, a.cfg, d)
 	if err != nil {

@@ -18,24 +18,35 @@ type BenchCommand struct{ common }
 
 // Run implements command.
 func (c *BenchCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("bench", "bench originate --payments N [--baseline] [--json]\n\n"+
+	fs := newFlagSet("bench", "bench originate --payments N [--baseline] [--cpuprofile FILE] [--json]\n"+
+		"       drafter bench statements --accounts N [--date YYYY-MM-DD] [--cycle] [--json]\n\n"+
+		"Measures a job end to end and prints wall time, throughput and peak memory:\n"+
+		"  originate   due payments into NACHA files (--baseline: moov-io/ach alone)\n"+
+		"  statements  statements rendered, stored and queued (`drafter bench statements --help`)\n"+
 		"Runs on a fresh scratch data dir: SQLite by default, PostgreSQL when\n"+
 		"DRAFTER_DATABASE_URL names a database (it must be empty and migrated).")
 	payments := fs.Int("payments", 100000, "due payments to originate")
 	baseline := fs.Bool("baseline", false, "run the moov-io/ach-only baseline instead, building and writing the same entries")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys payments, seconds, per_second, peak_rss_bytes)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof reads it)")
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return errHelp
-	}
-	what := args[0]
-	if what == "statements" {
+	if len(args) > 0 && args[0] == "statements" {
 		return c.benchStatements(ctx, args[1:])
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
+	switch {
+	case len(pos) == 0:
+		return usageErrorf("which benchmark? want originate or statements (see `drafter bench --help`)")
+	case pos[0] != "originate":
+		return usageErrorf("unknown benchmark %q: want originate or statements", pos[0])
+	case len(pos) > 1:
+		return usageErrorf("unexpected argument %q", pos[1])
+	case *payments < 1:
+		return usageErrorf("--payments %d: want at least 1", *payments)
+	}
+	what := pos[0]
 	scratch, err := os.MkdirTemp("", "drafter-bench-")
 	if err != nil {
 		return err
@@ -68,8 +79,6 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("unknown benchmark %q: want originate", what)
 	}
 	if err != nil {
 		return err
@@ -80,6 +89,11 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 	fmt.Printf("%s: %d payments in %.2f s, %.0f per second, peak RSS %d MiB (%s)\n", res.Name, res.Payments, res.Seconds, res.PerSecond,
 		res.PeakRSSBytes>>20, filepath.Base(scratch))
 	return nil
+}
+
+// Subcommands implements withSubcommands.
+func (c *BenchCommand) Subcommands() []subcommand {
+	return []subcommand{{"originate", "due payments into NACHA files"}, {"statements", "statements rendered, stored and queued"}}
 }
 
 // startCPUProfile profiles the process into path until the returned stop is

@@ -41,12 +41,15 @@ func (c *BenchCommand) benchStatements(ctx context.Context, args []string) error
 	date := fs.String("date", "2026-11-30", "statement date (and the portfolio's as-of date)")
 	cycle := fs.Bool("cycle", false, "only accounts whose cycle ends on --date, instead of every account")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys documents, seconds, per_second, peak_rss_bytes)")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	d, err := parseDate("date", *date)
 	if err != nil {
-		return err
+		return usageError{err}
+	}
+	if *n < 1 {
+		return usageErrorf("--accounts %d: want at least 1", *n)
 	}
 	scratch, err := os.MkdirTemp("", "drafter-bench-statements-")
 	if err != nil {

@@ -75,6 +75,7 @@ func (c *cli) results(args ...string) []jobs.Result {
 	c.t.Helper()
 	var rs []jobs.Result
 	out := c.ok(append(args, "--json")...)
+	jsonOK(c.t, out)
 	if err := json.Unmarshal([]byte(out), &rs); err != nil {
 		c.t.Fatalf("drafter %v: %v\n%s", args, err, out)
 	}
@@ -158,10 +159,25 @@ func TestCLIRuns(t *testing.T) {
 				t.Errorf("rerun recorded as %+v", r)
 			}
 
-			// Scoped rerun: one account.
-			rs = c.results("rerun", strconv.FormatInt(first, 10), "--reason", "customer called", "--account", acct.ID)
-			if len(rs) != 1 || rs[0].Run.Scope != "account:"+acct.ID || rs[0].Run.Status != ledger.RunSucceeded {
+			// Scoped rerun: one account the run debited. One it did not
+			// debit, or that does not exist, is refused, nothing on stdout.
+			debited := c.originatedAccount()
+			rs = c.results("rerun", strconv.FormatInt(first, 10), "--reason", "customer called", "--account", debited)
+			if len(rs) != 1 || rs[0].Run.Scope != "account:"+debited || rs[0].Run.Status != ledger.RunSucceeded {
 				t.Fatalf("scoped rerun: %+v", rs)
+			}
+			for _, tc := range []struct {
+				account string
+				code    int
+				want    string
+			}{{"ACC-99999999", 2, "no such account"}, {acct.ID, 1, "had nothing in run"}} {
+				if acct.ID == debited && tc.code == 1 {
+					continue
+				}
+				out, errs, code := c.run(nil, "rerun", strconv.FormatInt(first, 10), "--reason", "x", "--account", tc.account, "--json")
+				if code != tc.code || out != "" || !strings.Contains(errs, tc.want) {
+					t.Errorf("rerun --account %s: exit %d, stdout %q, stderr %q; want exit %d saying %q", tc.account, code, out, errs, tc.code, tc.want)
+				}
 			}
 
 			// Backfill: statements run every calendar day, in order,
@@ -178,6 +194,25 @@ func TestCLIRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// originatedAccount is the account of the first entry of the first NACHA
+// file stored (the entry's individual identification number).
+func (c *cli) originatedAccount() string {
+	c.t.Helper()
+	var objs []struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("storage", "ls", "ach/outbound/", "--json")), &objs); err != nil || len(objs) == 0 {
+		c.t.Fatalf("stored NACHA files: %v %v", err, objs)
+	}
+	for line := range strings.SplitSeq(c.ok("storage", "get", objs[0].Key), "\n") {
+		if strings.HasPrefix(line, "6") && len(line) >= 54 {
+			return strings.TrimSpace(line[39:54])
+		}
+	}
+	c.t.Fatalf("no entry in %s", objs[0].Key)
+	return ""
 }
 
 func readFile(t *testing.T, path string) string {

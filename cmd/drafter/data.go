@@ -22,17 +22,23 @@ type GenerateCommand struct{}
 
 // Run implements command.
 func (c *GenerateCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("generate", "generate --accounts N --seed S --as-of YYYY-MM-DD [--out FILE]")
+	fs := newFlagSet("generate", "generate --accounts N --seed S --as-of YYYY-MM-DD [--out FILE]\n\n"+
+		"Writes a realistic, deterministic demo portfolio in the import format\n"+
+		"(docs/portfolio-format.md): the same seed gives the same bytes. It opens no\n"+
+		"data folder and reads no setting.")
 	n := fs.Int("accounts", 1000, "number of accounts")
 	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same bytes")
 	asOf := fs.String("as-of", "", "extract date (YYYY-MM-DD)")
 	out := fs.String("out", "", "output file (default standard output)")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	d, err := parseDate("as-of", *asOf)
 	if err != nil {
-		return err
+		return usageError{err}
+	}
+	if *n < 0 {
+		return usageErrorf("--accounts %d: want 0 or more", *n)
 	}
 	return generateTo(*out, portfolio.GenerateOptions{Accounts: *n, Seed: *seed, AsOf: d})
 }
@@ -61,7 +67,11 @@ type ImportCommand struct{ common }
 
 // Run implements command.
 func (c *ImportCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("import", "import FILE [--skip-invalid [--rejects FILE]] [--json]")
+	fs := newFlagSet("import", "import FILE [--skip-invalid [--rejects FILE]] [--json]\n\n"+
+		"Imports the servicing system's extract (JSON Lines, docs/portfolio-format.md)\n"+
+		"into the ledger, all or nothing: every bad line is reported as FILE:LINE:\n"+
+		"field: problem, and nothing is imported unless --skip-invalid. The data\n"+
+		"folder must exist with its key: `drafter init` creates one.")
 	c.register(fs)
 	skip := fs.Bool("skip-invalid", false, "import the good lines; write the bad ones' errors to --rejects")
 	rejects := fs.String("rejects", "", "where --skip-invalid writes rejected lines' errors (default FILE.rejects)")
@@ -72,8 +82,7 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
-		return usageErrorf("want one extract file to import, got %q", pos)
+		return usageErrorf("want one extract file to import, got %q (see `drafter import --help`)", pos)
 	}
 	file := pos[0]
 	who, err := c.operator()
@@ -93,7 +102,7 @@ func (c *ImportCommand) Run(ctx context.Context, args []string) error {
 	if aerr := a.store.Audit(context.WithoutCancel(ctx), who, "import", file, outcome); aerr != nil {
 		return errors.Join(err, fmt.Errorf("audit: %w", aerr))
 	}
-	if c.jsonOut {
+	if c.jsonOut && (err == nil || len(rep.Errors) > 0) {
 		if perr := printJSON(rep); perr != nil {
 			return perr
 		}
@@ -154,9 +163,12 @@ type MigrateCommand struct{ common }
 
 // Run implements command.
 func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("migrate", "migrate")
+	fs := newFlagSet("migrate", "migrate\n\n"+
+		"Applies the database migrations embedded in this binary: needed once per\n"+
+		"release on PostgreSQL (DRAFTER_DATABASE_URL); SQLite is migrated by every\n"+
+		"command that opens it.")
 	c.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	cfg, err := c.load()

@@ -21,13 +21,26 @@ type DemoCommand struct{ common }
 
 // Run implements command.
 func (c *DemoCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("demo", "demo [--accounts N] [--date YYYY-MM-DD] [--seed S]")
+	fs := newFlagSet("demo", "demo [--accounts N] [--date YYYY-MM-DD] [--seed S]\n\n"+
+		"Makes the data folder (and its key file) when there is none, generates a\n"+
+		"demo portfolio, imports it, runs the nightly cycle on it, plays the bank\n"+
+		"(returns and NOCs) and the next morning's email, and prints a summary.")
 	c.register(fs)
 	n := fs.Int("accounts", 2000, "accounts in the demo portfolio")
 	date := fs.String("date", "", "business date of the nightly cycle (default today in DRAFTER_ZONE)")
 	seed := fs.Int64("seed", 1, "portfolio seed")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
+	}
+	if *n < 1 {
+		return usageErrorf("--accounts %d: want at least 1", *n)
+	}
+	var day civil.Date
+	if *date != "" {
+		var err error
+		if day, err = parseDate("date", *date); err != nil {
+			return usageError{err}
+		}
 	}
 	cfg, err := c.load()
 	if err != nil {
@@ -35,9 +48,7 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	d := civil.Of(time.Now().In(cfg.Zone))
 	if *date != "" {
-		if d, err = parseDate("date", *date); err != nil {
-			return err
-		}
+		d = day
 	}
 	a, err := c.open(ctx, true)
 	if err != nil {

@@ -68,7 +68,7 @@ func TestCLIFilesArePrivate(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "statement.pdf")
-	c.ok("render", "statement", "--account", "ACC-00000001", "--date", "2026-03-02", "--out", out)
+	c.ok("render", "statement", "--account", "ACC-00000001", "--date", "2026-02-18", "--out", out)
 	if info, err := os.Stat(out); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("render --out: %v %v, want 0600", info.Mode(), err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/drafterhq/drafter/jobs"
@@ -24,3 +25,24 @@ func registry() jobs.Registry {
 var nightly = []string{"returns", "originate", "statements", "lease-end", "deliver"}
 
 func jobList() string { return strings.Join(append(registry().Names(), "nightly"), ", ") }
+
+// jobAbout says what each job does, for `drafter run --help`.
+var jobAbout = map[string]string{
+	"returns":    "apply the return and NOC files the bank sent (storage ach/inbound/)",
+	"originate":  "create the payments that fall due and build the NACHA files",
+	"statements": "statements of the accounts whose cycle ends on the date: render, store, queue the email",
+	"lease-end":  "lease-end notices for leases maturing in DRAFTER_LEASE_END_DAYS days",
+	"deliver":    "send the queued email, with retries",
+	"transmit":   "send the stored NACHA files to the bank over SFTP (DRAFTER_BANK_URL)",
+	"receive":    "fetch the bank's return and NOC files and store them",
+}
+
+// jobHelp lists the jobs and nightly, one a line.
+func jobHelp() string {
+	var b strings.Builder
+	for _, n := range registry().Names() {
+		fmt.Fprintf(&b, "  %-11s %s\n", n, jobAbout[n])
+	}
+	fmt.Fprintf(&b, "  %-11s %s", "nightly", "every job of the night in order: "+strings.Join(nightly, ", "))
+	return b.String()
+}

@@ -5,11 +5,8 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 )
 
@@ -25,6 +22,7 @@ type entry struct {
 
 var commands = []entry{
 	{"demo", "generate a demo portfolio, import it and run the whole nightly cycle", func() command { return &DemoCommand{} }},
+	{"init", "create a data folder with a new encryption key file; back the key up", func() command { return &InitCommand{} }},
 	{"generate", "write a realistic, deterministic demo portfolio in the import format", func() command { return &GenerateCommand{} }},
 	{"import", "import the servicing system's extract (JSON Lines), all or nothing", func() command { return &ImportCommand{} }},
 	{"migrate", "apply the database migrations embedded in this binary", func() command { return &MigrateCommand{} }},
@@ -46,115 +44,17 @@ var commands = []entry{
 	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},
 	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
 	{"render", "render one document to look at: `render statement|notice --account ID --date D --out FILE`", func() command { return &RenderCommand{} }},
-	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`", func() command { return &BenchCommand{} }},
-}
-
-func usage() {
-	fmt.Fprint(os.Stderr, `drafter: the nightly back office of an auto-finance servicer.
-
-Usage: drafter COMMAND [flags]
-
-Commands:
-`)
-	for _, e := range commands {
-		fmt.Fprintf(os.Stderr, "  %-12s %s\n", e.name, e.usage)
-	}
-	fmt.Fprint(os.Stderr, `
-Every command takes --data-dir DIR (default ./drafter-data) and --config FILE;
-settings come from flags, then DRAFTER_* environment variables, then the
-config file. "drafter COMMAND --help" shows a command's flags and settings.
-
-Every command that writes (run, resume, rerun, cancel, import, release-file,
-rotate-key, returns ingest, exceptions resolve, outbox retry, schedule
-pause/resume) records who ran it: --as NAME, else DRAFTER_OPERATOR, else the
-OS user's name. With none it refuses to run (exit 2). A name is 1 to 64
-printable characters.
-
-Exit codes (run, resume, rerun):
-  0  succeeded: every selected item was done
-  1  failed: the run stopped (an error, a dependency that kept failing, a
-     crash) or no selected item could be done, or it was cancelled; any
-     other command's error
-  3  partial: the run went to the end and some items failed
-  2  usage: a bad flag, argument or setting; nothing was run
-A run that is not succeeded ends with an ERROR log line and is listed by
-"drafter runs --needs-attention"; "drafter resume RUN" finishes it.
-`)
+	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`, `bench statements --accounts N`", func() command { return &BenchCommand{} }},
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
-	}
-	name, args := commandLine(os.Args[1:])
-	if name == "" {
-		fmt.Fprintln(os.Stderr, "drafter: which command? (the flags before it were read)")
-		usage()
-		os.Exit(2)
-	}
-	for _, e := range commands {
-		if e.name == name {
-			err := e.cmd().Run(ctx, args)
-			if errors.Is(err, errHelp) {
-				return
-			}
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "drafter %s: %v\n", name, err)
-				var ec exitCoder
-				if errors.As(err, &ec) {
-					os.Exit(ec.ExitCode())
-				}
-				os.Exit(1)
-			}
-			return
-		}
-	}
-	fmt.Fprintf(os.Stderr, "drafter: unknown command %q\n\n", name)
-	usage()
-	os.Exit(2)
+	code := execute(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
 type exitCoder interface{ ExitCode() int }
-
-// commandLine splits the command line into the command and its arguments.
-// The flags every command takes (--data-dir, --config) may also stand
-// before the command (`drafter --data-dir X runs`); they are moved to the
-// end of its arguments, where every command reads them.
-func commandLine(args []string) (string, []string) {
-	var global []string
-	for len(args) > 0 {
-		a := args[0]
-		flagName, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || (flagName != "data-dir" && flagName != "config") {
-			break
-		}
-		if hasValue || len(args) == 1 {
-			global, args = append(global, a), args[1:]
-		} else {
-			global, args = append(global, a, args[1]), args[2:]
-		}
-	}
-	if len(args) == 0 {
-		return "", global
-	}
-	return args[0], append(args[1:len(args):len(args)], global...)
-}
-
-// usageError is a bad flag or argument: exit code 2, nothing was run.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-// ExitCode is 2.
-func (usageError) ExitCode() int { return 2 }
-
-func usageErrorf(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // Exit codes of a command that ran runs, by the worst outcome.
 const (

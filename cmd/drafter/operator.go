@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/user"
@@ -12,7 +11,7 @@ import (
 )
 
 // registerOperator adds --as to a write command's flags.
-func (c *common) registerOperator(fs *flag.FlagSet) {
+func (c *common) registerOperator(fs *flagSet) {
 	fs.StringVar(&c.as, "as", "", "the operator this write is recorded under (default DRAFTER_OPERATOR, else the OS user)")
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,19 +20,25 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "retry" {
 		return c.retry(ctx, args[1:])
 	}
-	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT]")
+	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT] [--json]\n\n"+
+		"Shows the email queue: the counts by status, then each message with its\n"+
+		"kind, recipient, attempts, next attempt and last error.")
 	c.register(fs)
 	status := fs.String("status", "", "only this status: queued, sending, sent or failed")
-	kind := fs.String("kind", "", "only this kind: payment_scheduled, payment_returned, statement_ready, lease_end_notice")
+	kind := fs.String("kind", "", "only this kind: "+strings.Join(ledger.OutboxKinds, ", "))
 	limit := fs.Int("limit", 0, "at most this many messages (0: all)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
-	switch *status {
-	case "", ledger.OutboxQueued, ledger.OutboxSending, ledger.OutboxSent, ledger.OutboxFailed:
-	default:
-		return fmt.Errorf("--status %q: want queued, sending, sent or failed", *status)
+	if err := oneOf("status", *status, ledger.OutboxStatuses); err != nil {
+		return err
+	}
+	if err := oneOf("kind", *kind, ledger.OutboxKinds); err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usageErrorf("--limit %d: want 0 (all) or more", *limit)
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -75,21 +80,21 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	return w.Flush()
 }
 
+// Subcommands implements withSubcommands.
+func (c *OutboxCommand) Subcommands() []subcommand {
+	return []subcommand{{"retry", "requeue a failed message: the next deliver run sends it"}}
+}
+
 func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
-	fs := newFlagSet("outbox retry", "outbox retry ID [--reason TEXT] [--json]")
+	fs := newFlagSet("outbox retry", "outbox retry ID [--reason TEXT] [--json]\n\n"+
+		"Puts a failed message back in the queue (recorded in the audit log with\n"+
+		"the operator, DRAFTER_OPERATOR or USER): the next deliver run sends it.")
 	c.register(fs)
 	reason := fs.String("reason", "", "why the message is sent again (recorded in the audit log)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the message as JSON")
 	c.registerOperator(fs)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return errHelp
-	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
+	id, err := idArg(fs, args, "outbox id (a number from `drafter outbox --status failed`)")
 	if err != nil {
-		return fmt.Errorf("want an outbox id (a number from `drafter outbox --status failed`), got %q", args[0])
-	}
-	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	who, err := c.operator()

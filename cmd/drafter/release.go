@@ -37,7 +37,6 @@ func (c *ReleaseFileCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
 		return usageErrorf("want the file's storage key (ach/outbound/DATE/drafter-DATE-M.ach), got %q", pos)
 	}
 	key := pos[0]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,28 +21,38 @@ type ReturnsCommand struct{ common }
 
 // Run implements command.
 func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "ingest" {
-		fmt.Fprintln(os.Stderr, "Usage: drafter returns ingest FILE... [--date YYYY-MM-DD] [--json]")
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
-			return fmt.Errorf("unknown returns command %q: want ingest", args[0])
-		}
-		return errHelp
-	}
-	fs := newFlagSet("returns ingest", "returns ingest FILE... [--date YYYY-MM-DD] [--json]")
+	fs := newFlagSet("returns ingest", "returns ingest FILE... [--date YYYY-MM-DD] [--json]\n\n"+
+		"Applies return and NOC files an operator was given (the returns job picks\n"+
+		"up what the bank's connection stored under ach/inbound/ itself): each file\n"+
+		"once (by sha256), each entry matched to its payment by trace number and\n"+
+		"the policy applied (docs/returns.md). A file that cannot be read is\n"+
+		"rejected whole into an exception.")
 	c.register(fs)
 	date := fs.String("date", "", "business date the files are processed on (default today in DRAFTER_ZONE)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the summary as JSON")
 	c.registerOperator(fs)
-	files, err := parseInterspersed(fs, args[1:])
+	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	switch {
+	case len(pos) == 0:
+		return usageErrorf("want `drafter returns ingest FILE...` (see --help)")
+	case pos[0] != "ingest":
+		return usageErrorf("unknown returns command %q: want ingest", pos[0])
+	case len(pos) == 1:
+		return usageErrorf("name at least one return or NOC file to ingest")
+	}
+	files := pos[1:]
+	var day civil.Date
+	if *date != "" {
+		if day, err = parseDate("date", *date); err != nil {
+			return usageError{err}
+		}
 	}
 	who, err := c.operator()
 	if err != nil {
 		return err
-	}
-	if len(files) == 0 {
-		return errors.New("name at least one return or NOC file to ingest")
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -52,9 +61,7 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 	defer a.close()
 	d := civil.Of(time.Now().In(a.cfg.Zone))
 	if *date != "" {
-		if d, err = parseDate("date", *date); err != nil {
-			return err
-		}
+		d = day
 	}
 	env := a.env()
 	in := env.Ingester(a.store, false, nil)
@@ -82,6 +89,11 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("%d file(s) rejected, nothing from them applied; see `drafter exceptions`", sum.Rejected)
 	}
 	return nil
+}
+
+// Subcommands implements withSubcommands.
+func (c *ReturnsCommand) Subcommands() []subcommand {
+	return []subcommand{{"ingest", "apply return and NOC files: `returns ingest FILE...`"}}
 }
 
 // parseInterspersed parses flags that may come after the positional
@@ -181,7 +193,7 @@ func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
 	c.register(fs)
 	all := fs.Bool("all", false, "include resolved exceptions")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	a, err := c.open(ctx, false)
@@ -230,6 +242,11 @@ func printException(e ledger.Exception) {
 	}
 }
 
+// Subcommands implements withSubcommands.
+func (c *ExceptionsCommand) Subcommands() []subcommand {
+	return []subcommand{{"resolve", "record who dealt with an exception and how: `exceptions resolve ID --note TEXT`"}}
+}
+
 // resolve marks one exception resolved.
 func (c *ExceptionsCommand) resolve(ctx context.Context, args []string) error {
 	fs := newFlagSet("exceptions resolve", "exceptions resolve ID --note TEXT [--json]\n\n"+
@@ -240,19 +257,12 @@ func (c *ExceptionsCommand) resolve(ctx context.Context, args []string) error {
 	note := fs.String("note", "", "what was done about it (required)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the exception as JSON")
 	c.registerOperator(fs)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return errHelp
-	}
-	id, err := strconv.ParseInt(strings.TrimPrefix(args[0], "#"), 10, 64)
+	id, err := idArg(fs, args, "exception id (the number after # in `drafter exceptions`)")
 	if err != nil {
-		return fmt.Errorf("want an exception id (the number after # in `drafter exceptions`), got %q", args[0])
-	}
-	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*note) == "" {
-		return fmt.Errorf("exceptions resolve %d: --note is required: say what was done (for example \"bank account corrected by phone, ticket 4411\")", id)
+		return usageErrorf("exceptions resolve %d: --note is required: say what was done (for example \"bank account corrected by phone, ticket 4411\")", id)
 	}
 	who, err := c.operator()
 	if err != nil {
@@ -306,34 +316,41 @@ type RateLine struct {
 
 // Run implements command.
 func (c *ReportCommand) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "return-rates" {
-		fmt.Fprintln(os.Stderr, "Usage: drafter report return-rates [--days 60] [--as-of YYYY-MM-DD] [--json]")
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" {
-			return fmt.Errorf("unknown report %q: want return-rates", args[0])
-		}
-		return errHelp
-	}
-	fs := newFlagSet("report return-rates", "report return-rates [--days 60] [--as-of YYYY-MM-DD] [--json]")
+	fs := newFlagSet("report return-rates", "report return-rates [--days 60] [--as-of YYYY-MM-DD] [--json]\n\n"+
+		"Return rates over a window of debits originated, against NACHA's\n"+
+		"thresholds: unauthorized (R05, R07, R10, R11, R29, R51) 0.5%, administrative\n"+
+		"(R02, R03, R04) 3%, overall 15%. A rate past half its threshold warns.")
 	c.register(fs)
 	days := fs.Int("days", 60, "window in calendar days, ending on --as-of (NACHA measures 60)")
 	asOf := fs.String("as-of", "", "last business date of the window (default today in DRAFTER_ZONE)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		return err
 	}
-	if *days < 1 {
-		return fmt.Errorf("--days %d: want at least 1", *days)
+	switch {
+	case len(pos) == 0:
+		return usageErrorf("which report? want `drafter report return-rates` (see --help)")
+	case pos[0] != "return-rates":
+		return usageErrorf("unknown report %q: want return-rates", pos[0])
+	case len(pos) > 1:
+		return usageErrorf("unexpected argument %q", pos[1])
+	case *days < 1:
+		return usageErrorf("--days %d: want at least 1", *days)
+	}
+	var through civil.Date
+	if *asOf != "" {
+		if through, err = parseDate("as-of", *asOf); err != nil {
+			return usageError{err}
+		}
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	through := civil.Of(time.Now().In(a.cfg.Zone))
-	if *asOf != "" {
-		if through, err = parseDate("as-of", *asOf); err != nil {
-			return err
-		}
+	if *asOf == "" {
+		through = civil.Of(time.Now().In(a.cfg.Zone))
 	}
 	from := through.AddDays(-(*days - 1))
 	debits, byCode, err := a.store.ReturnCounts(ctx, from, through)
@@ -376,6 +393,11 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", wn)
 	}
 	return nil
+}
+
+// Subcommands implements withSubcommands.
+func (c *ReportCommand) Subcommands() []subcommand {
+	return []subcommand{{"return-rates", "return rates against the NACHA thresholds"}}
 }
 
 // simulateBank answers the day's origination files as the bank would and

@@ -240,8 +240,8 @@ func rotateKeyCrashes(t *testing.T, dialect string) {
 func TestRotateKeyUsage(t *testing.T) {
 	dir := t.TempDir()
 	r := drafter(t, dir, nil, "rotate-key", "--help")
-	if r.code != 0 || !strings.Contains(r.stderr, "DRAFTER_NEW_ENCRYPTION_KEY") || !strings.Contains(r.stderr, "continues where it") {
-		t.Fatalf("rotate-key --help: exit %d\n%s", r.code, r.stderr)
+	if r.code != 0 || !strings.Contains(r.stdout, "DRAFTER_NEW_ENCRYPTION_KEY") || !strings.Contains(r.stdout, "continues where it") {
+		t.Fatalf("rotate-key --help: exit %d\n%s", r.code, r.stdout)
 	}
 	r = drafter(t, dir, []string{"DRAFTER_NEW_ENCRYPTION_KEY="}, "rotate-key")
 	if r.code != 2 || !strings.Contains(r.stderr, "new key is missing") {

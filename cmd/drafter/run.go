@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
@@ -24,6 +23,7 @@ type RunCommand struct{ common }
 func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("run", "run JOB --date YYYY-MM-DD [--dry-run] [--as NAME] [--json]\n"+
 		"       drafter run JOB --from D1 --to D2   (backfill)\n\n"+
+		"Starts JOB for a business date. JOB is one of:\n"+jobHelp()+"\n\n"+
 		"A job whose schedule is paused (`drafter schedule pause`) still runs when an\n"+
 		"operator starts it here. A date whose run was cancelled is left to\n"+
 		"`drafter resume RUN`.\n"+
@@ -45,17 +45,17 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 	dry := fs.Bool("dry-run", false, "compute and report what the runs would do, in order, writing nothing (recorded as dry runs)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
 	c.registerOperator(fs)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return errHelp
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
-	name := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err}
+	switch {
+	case len(pos) == 0:
+		return usageErrorf("which job? want one of %s (see `drafter run --help`)", jobList())
+	case len(pos) > 1:
+		return usageErrorf("unexpected argument %q: one job at a time, as in `drafter run %s --date YYYY-MM-DD`", pos[1], pos[0])
 	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q: flags go after the job name, as in `drafter run %s --date YYYY-MM-DD`", fs.Arg(0), name)
-	}
+	name := pos[0]
 	names := []string{name}
 	if name == "nightly" {
 		names = nightly
@@ -149,7 +149,9 @@ func (c *RunCommand) Run(ctx context.Context, args []string) error {
 		}
 		if err != nil {
 			if !ranged {
-				c.print(results)
+				if len(results) > 0 {
+					c.print(results)
+				}
 				return runError(res, err)
 			}
 			if res.Run.ID == 0 {
@@ -365,7 +367,13 @@ func outcomeOf(results []jobs.Result) error {
 
 func (c *common) print(results []jobs.Result) error {
 	if c.jsonOut {
-		return printJSON(results)
+		recorded := []jobs.Result{}
+		for _, r := range results {
+			if r.Run.ID != 0 {
+				recorded = append(recorded, r)
+			}
+		}
+		return printJSON(recorded)
 	}
 	for _, r := range results {
 		if r.Run.ID == 0 {
@@ -434,16 +442,6 @@ func (c *ResumeCommand) Run(ctx context.Context, args []string) error {
 	return outcomeOf([]jobs.Result{res})
 }
 
-func isFlagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == name {
-			set = true
-		}
-	})
-	return set
-}
-
 // RerunCommand runs a completed run again, recorded with a reason.
 type RerunCommand struct{ common }
 
@@ -461,7 +459,7 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *reason == "" {
+	if strings.TrimSpace(*reason) == "" {
 		return usageErrorf("--reason is required: say why the run is run again")
 	}
 	who, err := c.operator()
@@ -479,6 +477,19 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 	}
 	scope := ""
 	if *account != "" {
+		if _, err := a.store.DocumentAccount(ctx, *account); errors.Is(err, ledger.ErrNotFound) {
+			return usageErrorf("--account %s: no such account in the ledger; nothing was run", *account)
+		} else if err != nil {
+			return err
+		}
+		had, err := jobs.AccountInRun(ctx, a.store, prev, *account)
+		if err != nil {
+			return err
+		}
+		if !had {
+			return &outcomeError{exitFailed, fmt.Sprintf("account %s had nothing in run %d (%s %s): no payment, document or failed item of it; nothing was run",
+				*account, prev.ID, prev.Job, prev.BusinessDate)}
+		}
 		scope = "account:" + *account
 	}
 	var params map[string]any
@@ -489,6 +500,9 @@ func (c *RerunCommand) Run(ctx context.Context, args []string) error {
 		params = map[string]any{"resend": *resend}
 	}
 	res, err := a.env().RerunWith(ctx, job, prev, who, *reason, scope, params)
+	if res.Run.ID == 0 {
+		return err
+	}
 	if perr := c.print([]jobs.Result{res}); perr != nil {
 		return perr
 	}
@@ -508,17 +522,27 @@ func runAndJob(ctx context.Context, a *app, id int64) (ledger.Run, jobs.Job, err
 	return prev, job, nil
 }
 
-func runIDArg(fs *flag.FlagSet, args []string) (int64, error) {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fs.Usage()
-		return 0, errHelp
-	}
-	id, err := strconv.ParseInt(args[0], 10, 64)
+// runIDArg parses a command that takes one run id and flags.
+func runIDArg(fs *flagSet, args []string) (int64, error) {
+	return idArg(fs, args, "run id (a number from `drafter runs`)")
+}
+
+// idArg parses a command that takes one numeric id (what says which) and
+// flags: a missing, extra or non-numeric id is a usage error.
+func idArg(fs *flagSet, args []string, what string) (int64, error) {
+	pos, err := parseArgs(fs, args)
 	if err != nil {
-		return 0, usageErrorf("want a run id (a number from `drafter runs`), got %q", args[0])
+		return 0, err
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return 0, usageError{err}
+	switch {
+	case len(pos) == 0:
+		return 0, usageErrorf("want a %s (see `drafter %s --help`)", what, fs.name)
+	case len(pos) > 1:
+		return 0, usageErrorf("want one %s, got %q", what, pos)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(pos[0], "#"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageErrorf("want a %s, got %q", what, pos[0])
 	}
 	return id, nil
 }

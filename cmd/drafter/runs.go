@@ -23,7 +23,9 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "show" {
 		return c.show(ctx, args[1:])
 	}
-	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--dry-runs] [--limit N] [--json]\n       drafter runs show RUN [--json]")
+	fs := newFlagSet("runs", "runs [--job J] [--status S | --needs-attention] [--dry-runs] [--limit N] [--json]\n       drafter runs show RUN [--items] [--json]\n\n"+
+		"Lists the run ledger, newest first: each run's job, business date, attempt,\n"+
+		"status, trigger, counts and time taken. `runs show RUN` shows one run.")
 	c.register(fs)
 	job := fs.String("job", "", "only this job")
 	status := fs.String("status", "", "only this status: running, succeeded, partial, failed, cancelled")
@@ -31,13 +33,20 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	limit := fs.Int("limit", 50, "at most this many runs, newest first")
 	dryRuns := fs.Bool("dry-runs", false, "list dry runs too (marked \"dry run\"; they wrote nothing and are left out otherwise)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+	if err := noArgs(fs, args); err != nil {
+		return err
 	}
-	switch *status {
-	case "", ledger.RunRunning, ledger.RunSucceeded, ledger.RunPartial, ledger.RunFailed, ledger.RunCancelled:
-	default:
-		return usageErrorf("--status %q: want running, succeeded, partial, failed or cancelled", *status)
+	if err := oneOf("status", *status, ledger.RunStatuses); err != nil {
+		return err
+	}
+	if err := oneOf("job", *job, registry().Names()); err != nil {
+		return err
+	}
+	if *limit < 1 {
+		return usageErrorf("--limit %d: want at least 1", *limit)
+	}
+	if *attention && *status != "" {
+		return usageErrorf("--needs-attention with --status %s: give one of them", *status)
 	}
 	a, err := c.open(ctx, false)
 	if err != nil {
@@ -68,8 +77,16 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	return w.Flush()
 }
 
+// Subcommands implements withSubcommands.
+func (c *RunsCommand) Subcommands() []subcommand {
+	return []subcommand{{"show", "one run: counts, chunks, timeline, failed items, what to do next"}}
+}
+
 func (c *RunsCommand) show(ctx context.Context, args []string) error {
-	fs := newFlagSet("runs show", "runs show RUN [--items] [--json]")
+	fs := newFlagSet("runs show", "runs show RUN [--items] [--json]\n\n"+
+		"Shows one run: trigger, owner, times, counts, chunks, its timeline of\n"+
+		"attempts, its failed items grouped by kind of error, and the command that\n"+
+		"finishes it.")
 	c.register(fs)
 	all := fs.Bool("items", false, "list every failed item, not only a line per kind of error")
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
@@ -111,6 +128,9 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if c.jsonOut {
 		if events == nil {
 			events = []ledger.RunEvent{}
+		}
+		if items == nil {
+			items = []ledger.RunItem{}
 		}
 		return printJSON(struct {
 			ledger.Run

@@ -194,3 +194,11 @@ func (c *ScheduleCommand) change(ctx context.Context, verb string, args []string
 	}
 	return nil
 }
+
+// Subcommands implements withSubcommands.
+func (c *ScheduleCommand) Subcommands() []subcommand {
+	return []subcommand{
+		{"pause", "stop the schedule firing a job (or --all) until resumed, on every replica (audited)"},
+		{"resume", "let the schedule fire a paused job again (audited)"},
+	}
+}

@@ -18,13 +18,17 @@ type ServeCommand struct{ common }
 
 // Run implements command.
 func (c *ServeCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("serve", "serve [--admin-addr HOST:PORT] [--no-schedule] [--worker-only]")
+	fs := newFlagSet("serve", "serve [--admin-addr HOST:PORT] [--no-schedule] [--worker-only]\n\n"+
+		"Runs the schedule (a cron spec per job in DRAFTER_ZONE, missed business\n"+
+		"dates caught up, a job never overlapping itself) and the admin API:\n"+
+		"/healthz, /readyz, /metrics, /api/v1/runs; until SIGTERM, which lets the\n"+
+		"current chunk finish (DRAFTER_SHUTDOWN_GRACE).")
 	c.register(fs)
 	addr := fs.String("admin-addr", "", "admin API listen address (DRAFTER_ADMIN_ADDR, default 127.0.0.1:8080)")
 	noSchedule := fs.Bool("no-schedule", false, "serve the admin API only; fire no job")
 	chunkPoll := fs.Duration("chunk-poll", 2*time.Second, "how often this replica looks for running runs with chunks to claim")
 	workerOnly := fs.Bool("worker-only", false, "never schedule (no scheduler lock): work the chunks of running runs (PostgreSQL replicas)")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	a, err := c.open(ctx, false)

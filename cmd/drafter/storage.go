@@ -6,10 +6,18 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+
+	"github.com/drafterhq/drafter/storage"
 )
 
 // StorageCommand lets an operator look at document storage.
 type StorageCommand struct{ common }
+
+// Subcommands implements withSubcommands.
+func (c *StorageCommand) Subcommands() []subcommand {
+	return []subcommand{{"ls", "list the objects under a prefix: `storage ls [PREFIX] [--json]`"},
+		{"get", "write one object to standard output or a file: `storage get KEY [--out FILE]`"}}
+}
 
 // Run implements command.
 func (c *StorageCommand) Run(ctx context.Context, args []string) error {
@@ -24,13 +32,14 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) == 0 {
-		fs.Usage()
-		return usageErrorf("want ls or get")
+		return usageErrorf("want ls or get (see `drafter storage --help`)")
 	}
 	verb, arg := pos[0], ""
 	switch {
 	case verb != "ls" && verb != "get":
 		return usageErrorf("unknown verb %q: want ls or get", verb)
+	case verb == "ls" && *out != "":
+		return usageErrorf("--out is for get: ls prints the list")
 	case len(pos) > 2:
 		return usageErrorf("%s: one %s, got %q", verb, map[string]string{"ls": "prefix", "get": "key"}[verb], pos[1:])
 	case len(pos) == 2:
@@ -47,6 +56,9 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 	case "ls":
 		objs, err := a.docs.List(ctx, arg)
 		if err != nil {
+			return err
+		}
+		if err := describeListed(ctx, a.docs, objs); err != nil {
 			return err
 		}
 		if c.jsonOut {
@@ -69,4 +81,33 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		return os.WriteFile(*out, body, 0o600)
 	}
 	return errors.New("unreachable")
+}
+
+// maxListStats bounds the objects `storage ls` describes one at a time.
+const maxListStats = 1000
+
+// describeListed fills the sha256, content type and metadata of listed
+// objects whose backend lists without them (S3: a HEAD each), up to
+// maxListStats of them; past that they stay empty, and it says so.
+func describeListed(ctx context.Context, docs storage.Store, objs []storage.Object) error {
+	n := 0
+	for i, o := range objs {
+		if o.SHA256 != "" {
+			continue
+		}
+		if n == maxListStats {
+			fmt.Fprintf(os.Stderr, "warning: the sha256 and content type of the objects after %s are not shown: more than %d to look up one at a time; narrow the prefix\n", objs[i-1].Key, maxListStats)
+			return nil
+		}
+		n++
+		st, err := docs.Stat(ctx, o.Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since the list
+		}
+		if err != nil {
+			return err
+		}
+		objs[i].SHA256, objs[i].ContentType, objs[i].Metadata = st.SHA256, st.ContentType, st.Metadata
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -21,8 +20,6 @@ import (
 	"github.com/drafterhq/drafter/storage"
 )
 
-var errHelp = flag.ErrHelp
-
 // common are the flags every command takes.
 type common struct {
 	dataDir    string
@@ -32,22 +29,9 @@ type common struct {
 	as string
 }
 
-func (c *common) register(fs *flag.FlagSet) {
+func (c *common) register(fs *flagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "", "data folder (DRAFTER_DATA_DIR, default ./drafter-data)")
-	fs.StringVar(&c.configFile, "config", os.Getenv("DRAFTER_CONFIG"), "config file of DRAFTER_*=value lines")
-}
-
-func newFlagSet(name, summary string) *flag.FlagSet {
-	fs := flag.NewFlagSet("drafter "+name, flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: drafter %s\n\nFlags:\n", summary)
-		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nSettings (environment or config file):\n")
-		for _, s := range config.Settings {
-			fmt.Fprintf(fs.Output(), "  %-26s %s (default %s)\n", s.Env, s.Help, s.Default)
-		}
-	}
-	return fs
+	fs.StringVar(&c.configFile, "config", "", "config file of DRAFTER_*=value lines (default DRAFTER_CONFIG)")
 }
 
 // load resolves the settings. Every command that opens the ledger, builds
@@ -55,7 +39,11 @@ func newFlagSet(name, summary string) *flag.FlagSet {
 // fields the build would refuse, a storage or mail URL that would not open)
 // stops drafter with exit code 2 (usage), naming the setting.
 func (c *common) load() (*config.Config, error) {
-	cfg, err := config.Load(map[string]string{"DRAFTER_DATA_DIR": c.dataDir}, os.LookupEnv, c.configFile)
+	file := c.configFile
+	if file == "" {
+		file = os.Getenv("DRAFTER_CONFIG")
+	}
+	cfg, err := config.Load(map[string]string{"DRAFTER_DATA_DIR": c.dataDir}, os.LookupEnv, file)
 	if err != nil {
 		return nil, settingError{err}
 	}
@@ -175,6 +163,10 @@ func bindingOptions(cfg *config.Config, log zerolog.Logger) ledger.RotateOptions
 
 func cipherFor(cfg *config.Config, createKey bool) (*ledger.Cipher, error) {
 	keyText, err := cfg.Key(createKey)
+	var missing *config.Error
+	if errors.As(err, &missing) {
+		return nil, settingError{err}
+	}
 	if err != nil {
 		return nil, err
 	}
