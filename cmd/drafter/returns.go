@@ -376,7 +376,7 @@ func simulateBank(ctx context.Context, env *jobs.Env, d civil.Date, seed int64) 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("simulated bank: %d returns %v, %d NOCs %v in %d files\n", bank.Returns, bank.ByCode, bank.Corrections, bank.ByChangeCode, len(bank.Files))
+	fmt.Printf("simulated bank: %d returns (%s), %d NOCs (%s) in %d files\n", bank.Returns, countsText(bank.ByCode), bank.Corrections, countsText(bank.ByChangeCode), len(bank.Files))
 	next := env.Calendar.NextBankingDay(d)
 	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: next, Trigger: "demo", TriggeredBy: "demo"})
 	if errors.Is(err, ledger.ErrRunCompleted) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -275,11 +274,7 @@ func printSummary(s any) {
 					continue
 				}
 			}
-			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
-				fmt.Printf("  %s: %d\n", k, int64(f))
-				continue
-			}
-			fmt.Printf("  %s: %v\n", k, v)
+			fmt.Printf("  %s: %s\n", k, valueText(v))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 )
 
 // StorageCommand lets an operator look at document storage.
@@ -54,7 +55,7 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		for _, o := range objs {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%.12s\n", o.Key, o.Size, o.ModTime.UTC().Format("2006-01-02 15:04:05"), o.SHA256)
+			fmt.Fprintf(w, "%s\t%d\t%s\t%.12s\n", o.Key, o.Size, o.ModTime.UTC().Format(time.RFC3339), o.SHA256)
 		}
 		return w.Flush()
 	case "get":

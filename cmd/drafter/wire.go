@@ -12,12 +12,12 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/term"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/logs"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -70,21 +70,18 @@ func (settingError) ExitCode() int { return 2 }
 
 func newLogger(cfg *config.Config) zerolog.Logger {
 	var w io.Writer = os.Stderr
+	t := stderrTerminal()
+	if t != nil {
+		w = t // log lines above the progress bar
+	}
 	format := cfg.LogFormat
 	if format == "auto" {
 		format = "json"
-		if term.IsTerminal(int(os.Stderr.Fd())) {
+		if t != nil {
 			format = "console"
 		}
 	}
-	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}
-	}
-	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		lvl = zerolog.InfoLevel
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return logs.New(w, logs.Options{Format: format, Level: cfg.LogLevel, Zone: cfg.Zone})
 }
 
 // app is the wired program: config, logger, store, storage.
