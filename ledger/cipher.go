@@ -109,6 +109,9 @@ func (c *Cipher) Seal(plain string) []byte { return seal(c.aead, []byte(plain)) 
 
 // Open decrypts what Seal made.
 func (c *Cipher) Open(sealed []byte) (string, error) {
+	if c == nil {
+		return "", ErrNoKey
+	}
 	ns := c.aead.NonceSize()
 	if len(sealed) < ns {
 		return "", errors.New("decrypt bank account number: ciphertext too short")

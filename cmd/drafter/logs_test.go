@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +30,7 @@ func TestJSONLogsParse(t *testing.T) {
 		outputs = append(outputs, r)
 	}
 	run("demo", "--accounts", "300", "--date", "2026-12-04")
+	checkDemoTour(t, outputs[0].stdout)
 	run("run", "originate", "--from", "2026-12-07", "--to", "2026-12-08")
 	run("run", "statements", "--date", "2026-12-04", "--dry-run")
 	run("runs")
@@ -185,5 +187,25 @@ func TestCheckLogLine(t *testing.T) {
 				t.Fatalf("checkLogLine = %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// checkDemoTour checks that the demo ends by naming a statement PDF, a
+// notice and an email that exist, and how to run the binary on its folder.
+func checkDemoTour(t *testing.T, stdout string) {
+	t.Helper()
+	for _, label := range []string{"a statement:", "a lease-end notice:", "an email:"} {
+		_, rest, ok := strings.Cut(stdout, label)
+		if !ok {
+			t.Errorf("the demo does not end with %q:\n%s", label, stdout)
+			continue
+		}
+		path := strings.TrimSpace(strings.SplitN(rest, "\n", 2)[0])
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("the demo's %s %q: %v", label, path, err)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^  \S*drafter runs --data-dir \S+$`).MatchString(stdout) {
+		t.Errorf("the demo does not say how to run `drafter runs`:\n%s", stdout)
 	}
 }

@@ -35,7 +35,7 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	default:
 		return fmt.Errorf("--status %q: want queued, sending, sent or failed", *status)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}

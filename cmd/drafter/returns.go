@@ -179,7 +179,7 @@ func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -314,7 +314,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 	if *days < 1 {
 		return fmt.Errorf("--days %d: want at least 1", *days)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}

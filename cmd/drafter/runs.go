@@ -37,7 +37,7 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	default:
 		return usageErrorf("--status %q: want running, succeeded, partial, failed or cancelled", *status)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 	case verb == "get":
 		return usageErrorf("get: want the object's key (see `drafter storage ls`)")
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
