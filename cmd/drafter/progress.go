@@ -118,7 +118,7 @@ func barLine(p jobs.Progress, width int) string {
 	if total > 0 {
 		frac = min(1, float64(p.Done+p.Skipped+p.Failed)/float64(total))
 	}
-	if p.Finished {
+	if p.Finished && total == 0 {
 		frac = 1
 	}
 	head := fmt.Sprintf("%s %s run %d", p.Job, p.Date, p.RunID)
@@ -130,10 +130,12 @@ func barLine(p jobs.Progress, width int) string {
 		count = fmt.Sprintf("%s/~%s", thousands(p.Done), thousands(total))
 	}
 	secs := p.Elapsed.Seconds()
-	var tail []string
-	tail = append(tail, count+" items")
+	// The parts in the order they matter, the last dropped first when the
+	// terminal is narrow.
+	tail := []string{count + " items"}
+	perSecond := ""
 	if secs > 0 && p.Done > 0 {
-		tail = append(tail, rate(float64(p.Done)/secs))
+		perSecond = rate(float64(p.Done) / secs)
 	}
 	if p.Finished {
 		st := p.Status
@@ -141,21 +143,33 @@ func barLine(p jobs.Progress, width int) string {
 			st = "done"
 		}
 		tail = append(tail, fmt.Sprintf("%s in %s", st, p.Elapsed.Round(100*time.Millisecond)))
+		if p.Failed > 0 {
+			tail = append(tail, fmt.Sprintf("%s failed", thousands(p.Failed)))
+		}
 		if p.Skipped > 0 {
 			tail = append(tail, fmt.Sprintf("%s skipped", thousands(p.Skipped)))
 		}
-		if p.Failed > 0 {
-			tail = append(tail, fmt.Sprintf("%s failed", thousands(p.Failed)))
+		if perSecond != "" {
+			tail = append(tail, perSecond)
 		}
 	} else {
 		if eta, ok := etaOf(p, total, secs); ok {
 			tail = append(tail, "ETA "+eta)
+		}
+		if perSecond != "" {
+			tail = append(tail, perSecond)
 		}
 		if p.Chunks > 0 {
 			tail = append(tail, fmt.Sprintf("chunks %d/%d", p.ChunksDone, p.Chunks))
 		}
 	}
 	rest := fmt.Sprintf("%3.0f%% %s", math.Floor(frac*100), strings.Join(tail, "  "))
+	// Too wide: the bar goes first, then the least telling parts, last
+	// first; a line is never cut, which would leave half a word.
+	for len(head)+1+len(rest) >= width && len(tail) > 1 {
+		tail = tail[:len(tail)-1]
+		rest = fmt.Sprintf("%3.0f%% %s", math.Floor(frac*100), strings.Join(tail, "  "))
+	}
 	barWidth := min(30, width-len(head)-len(rest)-5)
 	if barWidth < 5 {
 		line := head + " " + rest
@@ -273,7 +287,7 @@ func importProgress(file string) (report func(lines int), finish func(lines int)
 	}
 	start := time.Now()
 	p := func(lines int, fin bool) jobs.Progress {
-		return jobs.Progress{Job: "import " + filepath.Base(file), Counts: ledger.Counts{Selected: lines, Done: lines},
+		return jobs.Progress{Job: "import " + filepath.Base(file), Counts: ledger.Counts{Selected: total, Done: lines},
 			Expected: total, Elapsed: time.Since(start), Finished: fin, Status: "read"}
 	}
 	return func(lines int) { t.progress(p(lines, false)) }, func(lines int) { t.progress(p(lines, true)) }, true

@@ -81,7 +81,7 @@ func TestProgressBarOnTerminal(t *testing.T) {
 	}
 
 	screen := emulate(raw.Bytes())
-	bar := regexp.MustCompile(`^statements 2026-12-04 run (\d+) (\[[=> ]*\] )?100% ([\d,]+)/([\d,]+) items .*succeeded in \S+$`)
+	bar := regexp.MustCompile(`^statements 2026-12-04 run (\d+) (\[[=> ]*\] )?100% ([\d,]+)/([\d,]+) items  succeeded in \S+(  .*)?$`)
 	logLine := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d) (DBG|INF|WRN|ERR) \S.*$`)
 	bars, logs := 0, 0
 	for _, line := range screen {

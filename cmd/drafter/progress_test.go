@@ -36,6 +36,11 @@ func TestBarLine(t *testing.T) {
 			p.Expected, p.Finished, p.Status = 2920, true, "partial"
 			return p
 		}, []string{"100% 2,900/2,920 items", "partial in 4s", "20 failed"}, []string{"ETA", "~"}},
+		{"failed part way", func(p jobs.Progress) jobs.Progress {
+			p.Counts = ledger.Counts{Selected: 900, Done: 50}
+			p.Expected, p.Finished, p.Status = 900, true, "failed"
+			return p
+		}, []string{"  5% 50/900 items", "failed in 4s"}, []string{"100%"}},
 		{"nothing selected yet", func(p jobs.Progress) jobs.Progress { return p }, []string{"  0% 0/0 items"}, []string{"ETA", "/s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
