@@ -18,10 +18,10 @@ type Progress struct {
 	Job   string
 	Date  civil.Date
 	ledger.Counts
-	// Expected is the run's estimated total of items, never below
-	// Selected: what a job announced (Run.Expect), or for a chunked run
-	// the items its done chunks selected, scaled to all its chunks. 0 when
-	// nothing tells it yet.
+	// Expected is the run's estimated total of items: what a job
+	// announced (Run.Expect), or for a chunked run the items its done
+	// chunks selected scaled to all its chunks, and never below Selected
+	// once known. 0 while nothing tells it (the total is unknown).
 	Expected int
 	// Chunks and ChunksDone count a chunked run's chunks; 0 otherwise.
 	Chunks, ChunksDone int
@@ -84,8 +84,11 @@ func (e *Env) reportProgress(sample func() (Progress, bool)) (stop func(final Pr
 func runProgress(r *Run, start time.Time) func() (Progress, bool) {
 	return func() (Progress, bool) {
 		c := r.Counts()
-		return Progress{RunID: r.ID, Job: r.Job, Date: r.Date, Counts: c,
-			Expected: max(int(r.expected.Load()), c.Selected), Elapsed: time.Since(start)}, true
+		p := Progress{RunID: r.ID, Job: r.Job, Date: r.Date, Counts: c, Elapsed: time.Since(start)}
+		if e := int(r.expected.Load()); e > 0 {
+			p.Expected = max(e, c.Selected)
+		}
+		return p, true
 	}
 }
 
@@ -156,7 +159,9 @@ func (e *Env) chunkedProgress(ctx context.Context, lr ledger.Run, start time.Tim
 		if fin != nil {
 			// The single step's run starts from every chunk's counts.
 			p.Counts = fin.Counts()
-			p.Expected = max(int(fin.expected.Load()), p.Selected)
+			if e := int(fin.expected.Load()); e > 0 {
+				p.Expected = max(e, p.Selected)
+			}
 			return p, true
 		}
 		doneSelected := 0
@@ -170,9 +175,8 @@ func (e *Env) chunkedProgress(ctx context.Context, lr ledger.Run, start time.Tim
 			}
 		}
 		if len(done) > 0 {
-			p.Expected = doneSelected * n / len(done)
+			p.Expected = max(doneSelected*n/len(done), p.Selected)
 		}
-		p.Expected = max(p.Expected, p.Selected)
 		return p, true
 	}
 	return sample, func() { chunkTrackers.Delete(key) }

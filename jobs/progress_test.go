@@ -52,7 +52,7 @@ func TestProgressOverChunks(t *testing.T) {
 				if p.Finished || p.RunID != res.Run.ID || p.Job != "statements" {
 					t.Fatalf("report %d: %+v", i, p)
 				}
-				if p.Done < prev || p.Done > p.Selected || p.Expected < p.Selected {
+				if p.Done < prev || p.Done > p.Selected || p.Expected != 0 && p.Expected < p.Selected {
 					t.Fatalf("report %d: %+v after done %d", i, p, prev)
 				}
 				if p.Chunks == 23 {

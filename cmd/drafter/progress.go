@@ -114,6 +114,9 @@ func (t *terminal) progress(p jobs.Progress) {
 // what the run ledger recorded.
 func barLine(p jobs.Progress, width int) string {
 	total := max(p.Expected, p.Selected)
+	// Without an expected total, a running run's share done is unknown:
+	// no bar, no percentage, no ETA, only what it selected so far.
+	known := p.Finished || p.Expected > 0
 	frac := 0.0
 	if total > 0 {
 		frac = min(1, float64(p.Done+p.Skipped+p.Failed)/float64(total))
@@ -125,14 +128,17 @@ func barLine(p jobs.Progress, width int) string {
 	if p.Date.IsZero() {
 		head = p.Job
 	}
-	count := fmt.Sprintf("%s/%s", thousands(p.Done), thousands(total))
-	if !p.Finished && total > p.Selected {
-		count = fmt.Sprintf("%s/~%s", thousands(p.Done), thousands(total))
+	count := fmt.Sprintf("%s/%s items", thousands(p.Done), thousands(total))
+	switch {
+	case !known:
+		count = fmt.Sprintf("%s/%s items selected so far", thousands(p.Done), thousands(p.Selected))
+	case !p.Finished && total > p.Selected:
+		count = fmt.Sprintf("%s/~%s items", thousands(p.Done), thousands(total))
 	}
 	secs := p.Elapsed.Seconds()
 	// The parts in the order they matter, the last dropped first when the
 	// terminal is narrow.
-	tail := []string{count + " items"}
+	tail := []string{count}
 	perSecond := ""
 	if secs > 0 && p.Done > 0 {
 		perSecond = rate(float64(p.Done) / secs)
@@ -153,7 +159,7 @@ func barLine(p jobs.Progress, width int) string {
 			tail = append(tail, perSecond)
 		}
 	} else {
-		if eta, ok := etaOf(p, total, secs); ok {
+		if eta, ok := etaOf(p, total, secs); ok && known {
 			tail = append(tail, "ETA "+eta)
 		}
 		if perSecond != "" {
@@ -163,16 +169,20 @@ func barLine(p jobs.Progress, width int) string {
 			tail = append(tail, fmt.Sprintf("chunks %d/%d", p.ChunksDone, p.Chunks))
 		}
 	}
-	rest := fmt.Sprintf("%3.0f%% %s", math.Floor(frac*100), strings.Join(tail, "  "))
+	percent := fmt.Sprintf("%3.0f%% ", math.Floor(frac*100))
+	if !known {
+		percent = ""
+	}
+	rest := percent + strings.Join(tail, "  ")
 	// Too wide: the bar goes first, then the least telling parts, last
 	// first; a line is never cut, which would leave half a word.
 	for len(head)+1+len(rest) >= width && len(tail) > 1 {
 		tail = tail[:len(tail)-1]
-		rest = fmt.Sprintf("%3.0f%% %s", math.Floor(frac*100), strings.Join(tail, "  "))
+		rest = percent + strings.Join(tail, "  ")
 	}
 	barWidth := min(30, width-len(head)-len(rest)-5)
-	if barWidth < 5 {
-		line := head + " " + rest
+	if barWidth < 5 || !known {
+		line := head + "  " + rest
 		if len(line) >= width {
 			line = line[:max(0, width-1)]
 		}

@@ -41,7 +41,11 @@ func TestBarLine(t *testing.T) {
 			p.Expected, p.Finished, p.Status = 900, true, "failed"
 			return p
 		}, []string{"  5% 50/900 items", "failed in 4s"}, []string{"100%"}},
-		{"nothing selected yet", func(p jobs.Progress) jobs.Progress { return p }, []string{"  0% 0/0 items"}, []string{"ETA", "/s"}},
+		{"total unknown", func(p jobs.Progress) jobs.Progress {
+			p.Counts = ledger.Counts{Selected: 20, Done: 20}
+			return p
+		}, []string{"statements 2026-12-05 run 7  20/20 items selected so far", "5.0/s"}, []string{"%", "ETA", "["}},
+		{"nothing selected yet", func(p jobs.Progress) jobs.Progress { return p }, []string{"0/0 items selected so far"}, []string{"ETA", "/s", "%"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line := barLine(tc.p(base), 160)
