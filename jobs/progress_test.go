@@ -13,8 +13,8 @@ import (
 
 // TestProgressOverChunks: a chunked run worked by three workers reports
 // one progress for the whole run, counting the items of every chunk, done
-// and being worked: its done count never goes back, its total is never
-// below what was selected, and the last report, the only one Finished, is
+// and being worked: its done count never goes back, its total once known
+// is never below what was selected, and the last report, the only one Finished, is
 // what the run ledger recorded.
 func TestProgressOverChunks(t *testing.T) {
 	every := jobs.ProgressEvery
