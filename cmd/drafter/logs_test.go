@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -39,6 +42,7 @@ func TestJSONLogsParse(t *testing.T) {
 	run("exceptions")
 	run("report", "return-rates")
 	run("migrate")
+	outputs = append(outputs, serveBriefly(t, dir, env))
 
 	lines := 0
 	for _, r := range outputs {
@@ -208,4 +212,36 @@ func checkDemoTour(t *testing.T, stdout string) {
 	if !regexp.MustCompile(`(?m)^  \S*drafter runs --data-dir \S+$`).MatchString(stdout) {
 		t.Errorf("the demo does not say how to run `drafter runs`:\n%s", stdout)
 	}
+}
+
+// serveBriefly starts drafter serve on the data dir, waits until its admin
+// API listens, stops it with SIGTERM and returns what it wrote.
+func serveBriefly(t *testing.T, dir string, env []string) result {
+	t.Helper()
+	cmd := exec.Command(drafterBin(t), "serve", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(append(os.Environ(), "DRAFTER_DATA_DIR="+dir, "DRAFTER_ENCRYPTION_KEY="+testKeyHex, "DRAFTER_LOG_FORMAT=json",
+		"DRAFTER_CRASH_AT="), env...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	sc := bufio.NewScanner(pipe)
+	listening := false
+	for sc.Scan() {
+		stderr.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), `"message":"admin API listening"`) && !listening {
+			listening = true
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	if err := cmd.Wait(); err != nil || !listening {
+		t.Fatalf("serve: %v (listening %v)\n%s", err, listening, stderr.String())
+	}
+	return result{stdout.String(), stderr.String(), 0}
 }
