@@ -50,6 +50,12 @@ func TestReadOnlyLookups(t *testing.T) {
 			t.Errorf("drafter %s printed nothing", strings.Join(args, " "))
 		}
 	}
+	ls := drafter(t, dir, noKey, "storage", "ls", "statements/")
+	key, _, _ := strings.Cut(strings.TrimSpace(ls.stdout), "\t")
+	key = strings.Fields(key)[0]
+	if r := drafter(t, dir, noKey, "storage", "get", key); r.code != 0 || !strings.HasPrefix(r.stdout, "%PDF") {
+		t.Errorf("storage get %s on a read-only copy: exit %d, %d bytes\n%s", key, r.code, len(r.stdout), r.stderr)
+	}
 	if diff := compareSnapshots(before, snapshot(t, dir)); diff != "" {
 		t.Fatalf("a look-up changed the data folder:\n%s", diff)
 	}
