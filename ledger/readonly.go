@@ -97,7 +97,7 @@ type SchemaError struct {
 func (e *SchemaError) Error() string {
 	switch {
 	case e.NoLedger:
-		return fmt.Sprintf("database %s holds no drafter ledger (no schema_migrations table): check --data-dir or DRAFTER_DATABASE_URL", e.Database)
+		return fmt.Sprintf("database %s holds no drafter ledger (no schema_migrations table): check --data-dir or DRAFTER_DATABASE_URL, or run `drafter migrate` to make one there", e.Database)
 	case len(e.Unknown) > 0:
 		return fmt.Sprintf("database %s was migrated by a newer drafter (migrations %s are unknown to this binary): use that drafter, or a newer build of this one",
 			e.Database, versionsText(e.Unknown))

@@ -144,7 +144,10 @@ func openLedger(ctx context.Context, cfg *config.Config, createKey bool) (*ledge
 			st.Close()
 			return nil, err
 		}
-	} else if err := checkMigrated(ctx, st); err != nil {
+	}
+	// PostgreSQL is migrated by `drafter migrate` only; on either database
+	// a schema migrated by a newer drafter is not this binary's to write.
+	if err := st.CheckSchema(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -183,18 +186,6 @@ func keyError(cfg *config.Config, err error) error {
 			"Finish it: run `drafter rotate-key` again with the old key in DRAFTER_ENCRYPTION_KEY and the new one in DRAFTER_NEW_ENCRYPTION_KEY (it continues where it stopped)", err)
 	}
 	return fmt.Errorf("check encryption key: %w", err)
-}
-
-func checkMigrated(ctx context.Context, st *ledger.Store) error {
-	ms, err := ledger.Migrations()
-	if err != nil {
-		return err
-	}
-	var n int
-	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n < len(ms) {
-		return errors.New("the PostgreSQL database is not migrated to this version: run `drafter migrate` first")
-	}
-	return nil
 }
 
 func (a *app) close() {
