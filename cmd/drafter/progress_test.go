@@ -9,6 +9,7 @@ import (
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/logs"
 )
 
 // TestBarLine: what the bar says at each stage of a run.
@@ -93,5 +94,36 @@ func TestTerminalWritesAboveTheBar(t *testing.T) {
 	}
 	if !strings.Contains(screen[2], "200/200 items") || !strings.Contains(screen[2], "succeeded") {
 		t.Errorf("final bar %q", screen[2])
+	}
+}
+
+// TestProgressLog: off a terminal a long run logs its progress as JSON an
+// SRE can parse, at most once per interval, and not for a finished run.
+func TestProgressLog(t *testing.T) {
+	var buf bytes.Buffer
+	log := logs.New(&buf, logs.Options{Format: "json"})
+	report := progressLog(log, 50*time.Millisecond)
+	d := civil.MustParse("2026-12-05")
+	p := jobs.Progress{RunID: 3, Job: "deliver", Date: d, Expected: 900, Counts: ledger.Counts{Selected: 100, Done: 70}, Elapsed: time.Second}
+	report(p) // the run's first report: its start, not worth a line
+	time.Sleep(60 * time.Millisecond)
+	p.Counts, p.Elapsed = ledger.Counts{Selected: 200, Done: 140}, 2*time.Second
+	report(p)
+	report(p) // within the interval: no line
+	p.Finished = true
+	report(p) // finished: the run's own line says it
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("%d progress lines, want 1:\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		if err := checkLogLine(l); err != nil {
+			t.Errorf("%v\n%s", err, l)
+		}
+		for _, k := range []string{`"run":3`, `"job":"deliver"`, `"done":`, `"selected":`, `"items_per_s":70`, `"eta_s":11`, `"expected":900`, `"elapsed_ms":2000`, `"message":"progress"`} {
+			if !strings.Contains(l, k) {
+				t.Errorf("progress line lacks %s: %s", k, l)
+			}
+		}
 	}
 }
