@@ -91,6 +91,7 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	sample, untrack := e.chunkedProgress(context.WithoutCancel(ctx), lr, start)
 	defer untrack()
 	stopProgress := e.reportProgress(sample)
+	defer func() { stopProgress(finalProgress(lr, start)) }()
 	fail := func(err error) (Result, error) {
 		e.failRun(context.WithoutCancel(ctx), lr, err)
 		fin, gerr := e.Store.GetRun(context.WithoutCancel(ctx), lr.ID)

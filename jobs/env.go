@@ -198,6 +198,9 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	r.Log.Info().Int("attempt", lr.Attempt).Str("trigger", lr.Trigger).Msg("run started")
 	start := time.Now()
 	stopProgress := e.reportProgress(runProgress(r, start))
+	// Whatever way the run ends, its bar ends; a normal end reports the
+	// ledger's counts first (stop reports once).
+	defer func() { stopProgress(finalProgress(lr, start)) }()
 	hbCtx, stopHB := context.WithCancel(ctx)
 	var hbDone sync.WaitGroup
 	hbDone.Add(1)
