@@ -81,7 +81,7 @@ func newLogger(cfg *config.Config) zerolog.Logger {
 			format = "console"
 		}
 	}
-	return logs.New(w, logs.Options{Format: format, Level: cfg.LogLevel, Zone: cfg.Zone})
+	return logs.New(w, logs.Options{Format: format, Level: cfg.LogLevel, Zone: cfg.Zone, NoColor: t == nil})
 }
 
 // app is the wired program: config, logger, store, storage.
