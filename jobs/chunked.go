@@ -88,14 +88,19 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	log := e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Logger()
 	size, lease, _ := e.chunkSettings()
 	start := time.Now()
+	sample, untrack := e.chunkedProgress(context.WithoutCancel(ctx), lr, start)
+	defer untrack()
+	stopProgress := e.reportProgress(sample)
+	defer func() { stopProgress(finalProgress(lr, start)) }()
 	fail := func(err error) (Result, error) {
 		e.failRun(context.WithoutCancel(ctx), lr, err)
 		fin, gerr := e.Store.GetRun(context.WithoutCancel(ctx), lr.ID)
 		if gerr != nil {
 			fin = lr
 		}
+		stopProgress(finalProgress(fin, start))
 		log.Error().Err(err).Str("status", fin.Status).Int("selected", fin.Selected).Int("done", fin.Done).
-			Int("failed", fin.Failed).Dur("took", time.Since(start)).Msg("run finished")
+			Int("failed", fin.Failed).Dur("took_ms", time.Since(start)).Msg("run finished")
 		return Result{Run: fin}, err
 	}
 	if err := e.probe(ctx, lr); err != nil {
@@ -157,8 +162,10 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	fctx := context.WithoutCancel(ctx)
 	fin, err := e.Store.GetRun(fctx, lr.ID)
 	if err != nil {
+		stopProgress(finalProgress(lr, start))
 		return Result{Run: lr}, err
 	}
+	stopProgress(finalProgress(fin, start))
 	var summary any = fin.Summary
 	if s, ok := finishedSummaries.LoadAndDelete(runLockKey{e.Store.DB(), lr.ID}); ok {
 		summary = s
@@ -180,7 +187,7 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 		ev = log.Error()
 	}
 	ev.Str("status", fin.Status).Int("selected", fin.Selected).Int("done", fin.Done).Int("skipped", fin.Skipped).
-		Int("failed", fin.Failed).Dur("took", time.Since(start)).Msg("run finished")
+		Int("failed", fin.Failed).Dur("took_ms", time.Since(start)).Msg("run finished")
 	return Result{Run: fin, Summary: summary}, runErr
 }
 
@@ -365,9 +372,8 @@ func (e *Env) workChunk(ctx context.Context, job ChunkedJob, lr ledger.Run, c le
 			}
 		}
 	}()
-	env := *e
-	env.Progress = nil
-	r := &Run{Run: lr, Env: &env, Store: e.Store, Date: lr.BusinessDate, Log: log}
+	r := &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate, Log: log}
+	defer trackChunk(e, lr, c.Chunk, r)()
 	var res any
 	func() {
 		defer func() {
@@ -397,15 +403,10 @@ func (e *Env) workChunk(ctx context.Context, job ChunkedJob, lr ledger.Run, c le
 	}
 	r.Checkpoint("chunk done")
 	cnt := r.Counts()
-	log.Debug().Int("selected", cnt.Selected).Int("done", cnt.Done).Dur("took", time.Since(start)).Msg("chunk done")
+	log.Debug().Int("selected", cnt.Selected).Int("done", cnt.Done).Dur("took_ms", time.Since(start)).Msg("chunk done")
 	p, err := e.Store.RunChunkProgress(ctx, lr.ID)
 	if err != nil {
 		return err
-	}
-	if e.Progress != nil {
-		if sum, err := e.Store.ChunkCounts(ctx, lr.ID); err == nil {
-			e.Progress(lr.Job, sum.Done, sum.Selected)
-		}
 	}
 	if p.Finished() {
 		_, err = e.finishRun(ctx, job, lr)
@@ -459,6 +460,7 @@ func (e *Env) finishRun(ctx context.Context, job ChunkedJob, lr ledger.Run) (don
 	}
 	log := e.Log.With().Str("job", lr.Job).Str("date", lr.BusinessDate.String()).Int64("run", lr.ID).Logger()
 	r := &Run{Run: lr, Env: e, Store: e.Store, Date: lr.BusinessDate, Log: log}
+	trackFinish(e, lr, r)
 	raw := make([]json.RawMessage, len(results))
 	for i, res := range results {
 		raw[i] = res.Result

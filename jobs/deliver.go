@@ -146,6 +146,9 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	if err != nil {
 		return sum, err
 	}
+	if n, err := r.Store.CountDueOutbox(ctx, d.now()); err == nil {
+		r.Expect(n)
+	}
 	b := &batchRun{d: d, r: r, c: c, sender: sender, sum: sum}
 	for !b.stopping.Load() {
 		if err := ctx.Err(); err != nil {

@@ -43,9 +43,10 @@ type Env struct {
 	// Mail sends customer email; nil: the deliver job opens DRAFTER_MAIL_URL
 	// for its run.
 	Mail mail.Sender
-	// Progress, when set, is told a run's done and selected counts each
-	// time Done adds to them (a progress bar, or progress log lines).
-	Progress func(job string, done, selected int)
+	// Progress, when set, is told how far each run is, every
+	// ProgressEvery while it runs and once when it ends (a progress bar,
+	// or progress log lines).
+	Progress func(Progress)
 }
 
 // NewEnv returns an Env with the defaults filled in.
@@ -73,11 +74,13 @@ type Run struct {
 	Log   zerolog.Logger
 
 	selected, done, skipped, failed atomic.Int64
+	expected                        atomic.Int64
 	mu                              sync.Mutex
 	failures                        map[string]string
 	streaks                         map[string]int // failures in a row, by dependency
 	stopped                         error          // the dependency that stopped the run
 	dryDocs                         *dryDocuments  // what the dry run's steps rendered
+	stopProgress                    func(Progress) // ends the run's progress report (nil: none)
 	cancelled                       *CancelError   // the cancel the run saw
 	cancelChecked                   time.Time      // when it last looked for one
 }
@@ -91,12 +94,7 @@ func (r *Run) Counts() ledger.Counts {
 func (r *Run) Selected(n int) { r.selected.Add(int64(n)) }
 
 // Done adds n finished items.
-func (r *Run) Done(n int) {
-	d := r.done.Add(int64(n))
-	if r.Env.Progress != nil {
-		r.Env.Progress(r.Job, int(d), int(r.selected.Load()))
-	}
-}
+func (r *Run) Done(n int) { r.done.Add(int64(n)) }
 
 // Skipped adds n items left alone.
 func (r *Run) Skipped(n int) { r.skipped.Add(int64(n)) }
@@ -217,6 +215,10 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	r := e.newRun(lr)
 	r.Log.Info().Int("attempt", lr.Attempt).Str("trigger", lr.Trigger).Msg("run started")
 	start := time.Now()
+	r.stopProgress = e.reportProgress(runProgress(r, start))
+	// Whatever way the run ends, its bar ends; a normal end reports the
+	// ledger's counts first (stop reports once).
+	defer func() { r.stopProgress(finalProgress(lr, start)) }()
 	hbCtx, stopHB := context.WithCancel(ctx)
 	var hbDone sync.WaitGroup
 	hbDone.Add(1)
@@ -283,6 +285,9 @@ func (e *Env) finishLocal(ctx context.Context, r *Run, summary any, err error, s
 	if gerr != nil {
 		fin = lr
 	}
+	if r.stopProgress != nil {
+		r.stopProgress(finalProgress(fin, start))
+	}
 	c := r.Counts()
 	ev := r.Log.Info()
 	if status != ledger.RunSucceeded {
@@ -291,7 +296,7 @@ func (e *Env) finishLocal(ctx context.Context, r *Run, summary any, err error, s
 		ev = r.Log.Error().Err(err)
 	}
 	ev.Str("status", status).Int("selected", c.Selected).Int("done", c.Done).Int("skipped", c.Skipped).Int("failed", c.Failed).
-		Dur("took", time.Since(start)).Msg("run finished")
+		Dur("took_ms", time.Since(start)).Msg("run finished")
 	return Result{Run: fin, Summary: summary}, err
 }
 

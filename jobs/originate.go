@@ -187,16 +187,12 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		r.Selected(n)
 	}
 	storer := newFileStorer(ctx, o, r, !r.DryRun)
-	originated, err := o.allocate(storer.ctx, r, d, eff, sum, storer.store)
+	_, err = o.allocate(storer.ctx, r, d, eff, sum, storer.store)
 	stored, serr := storer.wait()
 	if serr != nil {
 		// The storer's failure is the cause; allocation only saw the
 		// cancel that followed it.
 		err = serr
-	}
-	if errors.Is(err, ErrCancelled) {
-		// Every file allocated was stored: those payments are done.
-		r.Done(originated)
 	}
 	if err != nil {
 		return sum, err
@@ -222,7 +218,6 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		sum.Entries += fs.Entries
 		sum.DebitTotal += fs.DebitTotal
 	}
-	r.Done(originated)
 	return sum, nil
 }
 
@@ -284,6 +279,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 			return originated, err
 		}
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
+		r.Expect(r.Counts().Selected + len(ids))
 		before := originated
 		for pos := 0; pos < len(ids); {
 			// Between two files, never inside one's allocation: a
@@ -324,6 +320,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 			}
 			originated += len(a.payments)
 			r.Selected(len(a.payments))
+			r.Done(len(a.payments))
 			r.Log.Info().Int("payments", len(a.payments)).Int("originated", originated).Msg("file allocated")
 			if err := stored(a); err != nil {
 				return originated, err

@@ -55,6 +55,13 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 	if err != nil {
 		return sum, fmt.Errorf("list %s: %w", InboundPrefix, err)
 	}
+	waiting := 0
+	for _, o := range objs {
+		if !inProcessedFolder(o.Key) {
+			waiting++
+		}
+	}
+	r.Expect(waiting)
 	for _, o := range objs {
 		if inProcessedFolder(o.Key) {
 			continue

@@ -707,8 +707,8 @@ func recordChunk(ctx context.Context, r *Run, items []*docItem, sum *DocumentSum
 	r.Skipped(skipped)
 	el := time.Since(start).Seconds()
 	total := sum.Stored + sum.Verified + sum.Restored + sum.Rendered
-	r.Log.Info().Int("chunk", len(items)).Int("documents", total).Int("failed", sum.Failed).
-		Float64("per_second", float64(int(float64(total)/max(el, 1e-9)*10))/10).Msg("progress")
+	r.Log.Info().Int("batch_size", len(items)).Int("documents", total).Int("failed", sum.Failed).
+		Float64("documents_per_s", float64(int(float64(total)/max(el, 1e-9)*10))/10).Msg("progress")
 	return nil
 }
 

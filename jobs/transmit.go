@@ -408,7 +408,7 @@ func (t Transmit) send(ctx context.Context, r *Run, conn *bank.Conn, b *bank.Set
 func (t Transmit) cutoffMissed(ctx context.Context, r *Run, f ledger.ACHFile, ft FileTransmission, deadline time.Time) {
 	detail := fmt.Sprintf("file %s (business date %s, effective %s, %d entries, %s) was not sent by the bank's last cutoff %s: it is held, not sent late. "+
 		"Either re-originate it for a new effective date (see docs/operations.md, \"A missed cutoff\") or, only if the bank agrees to take it late, send it as it is with DRAFTER_BANK_CUTOFF= (empty) drafter run transmit --date %s",
-		f.StorageKey, f.BusinessDate, f.EffectiveOn, f.Entries, f.DebitTotal, deadline.Format("2006-01-02 15:04 MST"), f.BusinessDate)
+		f.StorageKey, f.BusinessDate, f.EffectiveOn, f.Entries, f.DebitTotal, deadline.Format(time.RFC3339), f.BusinessDate)
 	if _, err := r.Store.RaiseException(ctx, ledger.Exception{Kind: ExceptionCutoffMissed, Reference: f.StorageKey, Detail: detail}); err != nil {
 		r.Log.Error().Err(err).Msg("record exception")
 	}

@@ -95,6 +95,34 @@ func (s *Store) ChunkResults(ctx context.Context, runID int64) ([]ChunkResult, e
 	return out, rows.Err()
 }
 
+// DoneChunkCounts returns the item counts of a run's done chunks by chunk
+// number, and how many chunks the run has: a progress report adds to them
+// the chunks this process is still working.
+func (s *Store) DoneChunkCounts(ctx context.Context, runID int64) (map[int]Counts, int, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT chunk, status, COALESCE(items_selected, 0), COALESCE(items_done, 0),
+			COALESCE(items_skipped, 0), COALESCE(items_failed, 0)
+		FROM run_chunks WHERE run_id = $1`, runID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("chunk counts of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	done := map[int]Counts{}
+	n := 0
+	for rows.Next() {
+		var chunk int
+		var status string
+		var c Counts
+		if err := rows.Scan(&chunk, &status, &c.Selected, &c.Done, &c.Skipped, &c.Failed); err != nil {
+			return nil, 0, fmt.Errorf("chunk counts of run %d: %w", runID, err)
+		}
+		n++
+		if status == "done" {
+			done[chunk] = c
+		}
+	}
+	return done, n, rows.Err()
+}
+
 // ChunkCounts sums the item counts of a run's done chunks.
 func (s *Store) ChunkCounts(ctx context.Context, runID int64) (Counts, error) {
 	var c Counts

@@ -168,6 +168,9 @@ func (c *Cipher) sealRow(plain string, row sealedRow) []byte {
 
 // openRow decrypts what sealRow made for the same row.
 func (c *Cipher) openRow(sealed []byte, row sealedRow) (string, error) {
+	if c == nil {
+		return "", ErrNoKey
+	}
 	ns := c.aead.NonceSize()
 	if len(sealed) < ns {
 		return "", fmt.Errorf("decrypt the account number of %s: ciphertext too short", row.name())

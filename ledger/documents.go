@@ -187,6 +187,20 @@ func (s *Store) Document(ctx context.Context, id int64) (Document, error) {
 	return d, nil
 }
 
+// FirstDocument returns the first recorded document whose kind starts
+// with kindPrefix (a statement, a lease-end notice), or ErrNotFound.
+func (s *Store) FirstDocument(ctx context.Context, kindPrefix string) (Document, error) {
+	var id int64
+	err := s.q.QueryRowContext(ctx, `SELECT id FROM documents WHERE kind LIKE $1 ORDER BY id LIMIT 1`, kindPrefix+"%").Scan(&id)
+	if err == sql.ErrNoRows {
+		return Document{}, fmt.Errorf("document of kind %s: %w", kindPrefix, ErrNotFound)
+	}
+	if err != nil {
+		return Document{}, fmt.Errorf("select document of kind %s: %w", kindPrefix, err)
+	}
+	return s.Document(ctx, id)
+}
+
 func newBalance(c *money.Cents) any {
 	if c == nil {
 		return nil

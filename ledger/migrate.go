@@ -49,7 +49,7 @@ func Migrations() ([]Migration, error) {
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 	if _, err := s.q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("migrate: %w", explainSQLite(s.url, err))
 	}
 	ms, err := Migrations()
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			return nil
 		})
 		if err != nil {
-			return applied, fmt.Errorf("migrate: %w", err)
+			return applied, fmt.Errorf("migrate: %w", explainSQLite(s.url, err))
 		}
 	}
 	return applied, nil

@@ -196,6 +196,18 @@ func (s *Store) ClaimOutbox(ctx context.Context, c OutboxClaim) ([]OutboxMessage
 	return ms, nil
 }
 
+// CountDueOutbox counts the messages ClaimOutbox would claim at now if its
+// limit were unbounded: a delivery's expected total.
+func (s *Store) CountDueOutbox(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1`,
+		now.UTC().Truncate(time.Microsecond)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count due outbox: %w", err)
+	}
+	return n, nil
+}
+
 // idPart reports whether s may appear in a Message-ID made by ClaimOutbox.
 func idPart(s string) bool {
 	if s == "" {

@@ -53,6 +53,9 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 				return nil, fmt.Errorf("open database: %w", err)
 			}
 		}
+		if err := readOnlyFile(sqlitePath(dsn)); err != nil {
+			return nil, err
+		}
 		if err := privateSQLiteFiles(sqlitePath(dsn)); err != nil {
 			return nil, fmt.Errorf("open database: %w", err)
 		}
@@ -75,7 +78,7 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), redact.Error(err, rawURL))
+		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), explainSQLite(rawURL, redact.Error(err, rawURL)))
 	}
 	return &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}, nil
 }

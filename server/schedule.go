@@ -186,7 +186,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	stop := context.AfterFunc(ctx, func() {
-		s.Log.Info().Dur("grace", s.Grace).Msg("stopping: no more fires; the running job may finish its chunk")
+		s.Log.Info().Dur("grace_ms", s.Grace).Msg("stopping: no more fires; the running job may finish its chunk")
 		time.AfterFunc(s.Grace, cancelJobs)
 	})
 	defer stop()

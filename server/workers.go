@@ -36,7 +36,7 @@ func NewChunkWorker(env *jobs.Env, reg jobs.Registry) *ChunkWorker {
 // chunk cut short is taken over by another worker when its lease runs
 // out).
 func (w *ChunkWorker) Run(stop, work context.Context) error {
-	w.Log.Info().Dur("poll", w.Poll).Msg("chunk worker: working the chunks of running runs")
+	w.Log.Info().Dur("poll_ms", w.Poll).Msg("chunk worker: working the chunks of running runs")
 	for stop.Err() == nil {
 		runs, err := w.Env.Store.ClaimableRuns(stop)
 		if err != nil && stop.Err() == nil {

@@ -78,6 +78,21 @@ func OpenFS(root string) (*FS, error) {
 	return &FS{root: root, xattr: probeXattr(root)}, nil
 }
 
+// OpenFSReadOnly opens the folder root as a Store for reading only: it
+// creates nothing, neither the folder nor the probe of OpenFS, so that a
+// look-up leaves a data folder as it found it. Metadata is read from the
+// extended attribute when there is one, else from the sidecar.
+func OpenFSReadOnly(root string) (*FS, error) {
+	if !filepath.IsAbs(root) {
+		return nil, fmt.Errorf("open fs store %s: path must be absolute", root)
+	}
+	root = filepath.Clean(root)
+	if st, err := os.Stat(root); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("open fs store %s: not a folder", root)
+	}
+	return &FS{root: root}, nil
+}
+
 // probeXattr reports whether the file system of root keeps user extended
 // attributes, by setting one on a temporary file. A root this process
 // cannot write to (an operator's read-only look) reports false: reads

@@ -48,6 +48,20 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	return st, nil
 }
 
+// OpenReadOnly opens the Store a URL names for reading only: a folder is
+// not created or probed (see OpenFSReadOnly); other backends open as Open
+// does.
+func OpenReadOnly(ctx context.Context, rawURL string) (Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.EqualFold(u.Scheme, "file") {
+		return Open(ctx, rawURL)
+	}
+	if err := checkFSURL(u); err != nil {
+		return nil, fmt.Errorf("open storage %q: %w", redact.URL(u.String()), err)
+	}
+	return OpenFSReadOnly(u.Path)
+}
+
 // checkers check a parsed URL of their scheme without opening anything.
 var checkers = map[string]func(u *url.URL) error{
 	"file": checkFSURL,

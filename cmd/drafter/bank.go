@@ -61,7 +61,7 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 			return usageError{err}
 		}
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("bank:     %s\ndate:     %s\n", bankName, bs.Date)
 	if bs.Deadline != nil {
-		fmt.Printf("cutoff:   %s\n", bs.Deadline.In(a.cfg.Zone).Format("2006-01-02 15:04 MST"))
+		fmt.Printf("cutoff:   %s\n", bs.Deadline.In(a.cfg.Zone).Format(time.RFC3339))
 	}
 	fmt.Printf("files:    %d, %d pending\n", len(bs.Files), bs.Pending)
 	for _, f := range bs.Files {
@@ -91,7 +91,7 @@ func (c *BankCommand) Run(ctx context.Context, args []string) error {
 		if tr := f.Transmission; tr != nil {
 			state = tr.State + " as " + tr.RemoteName
 			if tr.SentAt != nil {
-				state += fmt.Sprintf(" at %s (%s, run %d)", tr.SentAt.In(a.cfg.Zone).Format("15:04:05 MST"), tr.How, tr.RunID)
+				state += fmt.Sprintf(" at %s (%s, run %d)", tr.SentAt.In(a.cfg.Zone).Format(time.RFC3339), tr.How, tr.RunID)
 			}
 		}
 		fmt.Printf("  %s  %s  %d entries  %s  %s\n", f.IDModifier, f.StorageKey, f.Entries, f.DebitTotal, state)

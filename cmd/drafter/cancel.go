@@ -36,9 +36,6 @@ func (c *CancelCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
-	}
 	if *reason == "" {
 		return usageErrorf("--reason is required: say why the run is stopped (for example \"wrong extract imported, ticket 4411\")")
 	}

@@ -143,18 +143,24 @@ func importFile(ctx context.Context, a *app, file string, skip bool, rejectsPath
 	}
 	start := time.Now()
 	last := time.Now()
+	bar, barDone, onTerminal := importProgress(file)
 	opt.Progress = func(lines int) {
-		if time.Since(last) > 5*time.Second {
+		if onTerminal {
+			bar(lines)
+		} else if time.Since(last) > 5*time.Second {
 			last = time.Now()
 			a.log.Info().Str("file", filepath.Base(file)).Int("lines", lines).Msg("import progress")
 		}
 	}
 	rep, err := jobs.ImportFile(ctx, a.store, f, file, opt)
+	if onTerminal {
+		barDone(rep.Imported + rep.Rejected)
+	}
 	ev := a.log.Info()
 	if err != nil {
 		ev = a.log.Error().Err(err)
 	}
-	ev.Str("file", filepath.Base(file)).Int("imported", rep.Imported).Int("rejected", rep.Rejected).Int("warned", rep.Warned).Dur("took", time.Since(start)).Msg("import finished")
+	ev.Str("file", filepath.Base(file)).Int("imported", rep.Imported).Int("rejected", rep.Rejected).Int("warned", rep.Warned).Dur("took_ms", time.Since(start)).Msg("import finished")
 	return rep, err
 }
 
@@ -184,7 +190,7 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("migrations applied: %v\n", applied)
+	fmt.Printf("migrations applied: %s\n", migrationsText(applied))
 	return nil
 }
 

@@ -116,6 +116,7 @@ func (c *DemoCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("documents and NACHA files: %s\n", redact.URL(a.cfg.StorageURL))
 	fmt.Printf("email pickup folder:       %s\n", redact.URL(a.cfg.MailURL))
-	fmt.Printf("done in %s; see `drafter runs --data-dir %s`\n", time.Since(start).Round(time.Millisecond), a.cfg.DataDir)
+	fmt.Printf("done in %s\n", time.Since(start).Round(time.Millisecond))
+	printDemoTour(ctx, a)
 	return nil
 }

@@ -40,7 +40,7 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	if *limit < 0 {
 		return usageErrorf("--limit %d: want 0 (all) or more", *limit)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -67,12 +67,12 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 		next := "-"
 		switch m.Status {
 		case ledger.OutboxQueued:
-			next = m.NextAttemptAt.In(a.cfg.Zone).Format("2006-01-02 15:04:05")
+			next = m.NextAttemptAt.In(a.cfg.Zone).Format(time.RFC3339)
 		case ledger.OutboxSending:
-			next = "lease to " + m.NextAttemptAt.In(a.cfg.Zone).Format("15:04:05")
+			next = "lease to " + m.NextAttemptAt.In(a.cfg.Zone).Format(time.RFC3339)
 		case ledger.OutboxSent:
 			if m.SentAt != nil {
-				next = "sent " + m.SentAt.In(a.cfg.Zone).Format("2006-01-02 15:04:05")
+				next = "sent " + m.SentAt.In(a.cfg.Zone).Format(time.RFC3339)
 			}
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.Kind, m.Recipient, m.Status, m.Attempts, next, oneLine(m.LastError, 100))

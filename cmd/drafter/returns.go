@@ -196,7 +196,7 @@ func (c *ExceptionsCommand) Run(ctx context.Context, args []string) error {
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (c *ReportCommand) Run(ctx context.Context, args []string) error {
 			return usageError{err}
 		}
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func simulateBank(ctx context.Context, env *jobs.Env, d civil.Date, seed int64) 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("simulated bank: %d returns %v, %d NOCs %v in %d files\n", bank.Returns, bank.ByCode, bank.Corrections, bank.ByChangeCode, len(bank.Files))
+	fmt.Printf("simulated bank: %d returns (%s), %d NOCs (%s) in %d files\n", bank.Returns, countsText(bank.ByCode), bank.Corrections, countsText(bank.ByChangeCode), len(bank.Files))
 	next := env.Calendar.NextBankingDay(d)
 	res, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: next, Trigger: "demo", TriggeredBy: "demo"})
 	if errors.Is(err, ledger.ErrRunCompleted) {

@@ -96,12 +96,16 @@ func TestWrongKeyRefused(t *testing.T) {
 			refused("serve", result{stdout.String(), stderr.String(), code})
 			if dialect == "sqlite" {
 				// The key from the data dir's key file: the message names it.
+				// (Look-ups such as runs need no key; a job does.)
 				if err := os.WriteFile(filepath.Join(dir, "encryption.key"), []byte(keyHex(2)+"\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				r := drafter(t, dir, append(env, "DRAFTER_ENCRYPTION_KEY="), "runs")
+				r := drafter(t, dir, append(env, "DRAFTER_ENCRYPTION_KEY="), "run", "originate", "--date", "2026-12-01")
 				if r.code == 0 || !strings.Contains(r.stderr, "encryption.key") || !strings.Contains(r.stderr, "created with") {
-					t.Fatalf("runs with the wrong key file: exit %d\n%s", r.code, r.stderr)
+					t.Fatalf("run with the wrong key file: exit %d\n%s", r.code, r.stderr)
+				}
+				if r := drafter(t, dir, append(env, "DRAFTER_ENCRYPTION_KEY="), "runs"); r.code != 0 {
+					t.Fatalf("runs, which needs no key, with a wrong key file: exit %d\n%s", r.code, r.stderr)
 				}
 			}
 			mustDrafter(t, dir, env, "run", "originate", "--date", "2026-12-01")

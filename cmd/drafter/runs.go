@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -48,7 +47,7 @@ func (c *RunsCommand) Run(ctx context.Context, args []string) error {
 	if *attention && *status != "" {
 		return usageErrorf("--needs-attention with --status %s: give one of them", *status)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,7 +93,7 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -367,11 +366,7 @@ func printSummaryAs(s any, label func(string) string) {
 					continue
 				}
 			}
-			if f, ok := v.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
-				fmt.Printf("  %s: %d\n", label(k), int64(f))
-				continue
-			}
-			fmt.Printf("  %s: %v\n", label(k), v)
+			fmt.Printf("  %s: %s\n", label(k), valueText(v))
 		}
 	}
 }

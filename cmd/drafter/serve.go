@@ -118,7 +118,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 		go func() { schedDone <- sched.Run(ctx) }()
 	}
 	<-ctx.Done()
-	a.log.Info().Dur("grace", a.cfg.ShutdownGrace).Msg("shutting down: no new runs; running jobs may finish their chunk")
+	a.log.Info().Dur("grace_ms", a.cfg.ShutdownGrace).Msg("shutting down: no new runs; running jobs may finish their chunk")
 	stopRuns := time.AfterFunc(a.cfg.ShutdownGrace, cancelRuns)
 	defer stopRuns.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/drafterhq/drafter/storage"
 )
@@ -47,7 +48,7 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 	case verb == "get":
 		return usageErrorf("get: want the object's key (see `drafter storage ls`)")
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func (c *StorageCommand) Run(ctx context.Context, args []string) error {
 		}
 		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 		for _, o := range objs {
-			fmt.Fprintf(w, "%s\t%d\t%s\t%.12s\n", o.Key, o.Size, o.ModTime.UTC().Format("2006-01-02 15:04:05"), o.SHA256)
+			fmt.Fprintf(w, "%s\t%d\t%s\t%.12s\n", o.Key, o.Size, o.ModTime.UTC().Format(time.RFC3339), o.SHA256)
 		}
 		return w.Flush()
 	case "get":

@@ -11,12 +11,12 @@ import (
 	"strings"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/term"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/config"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/logs"
 	"github.com/drafterhq/drafter/storage"
 )
 
@@ -60,21 +60,18 @@ func (settingError) ExitCode() int { return 2 }
 
 func newLogger(cfg *config.Config) zerolog.Logger {
 	var w io.Writer = os.Stderr
+	t := stderrTerminal()
+	if t != nil {
+		w = t // log lines above the progress bar
+	}
 	format := cfg.LogFormat
 	if format == "auto" {
 		format = "json"
-		if term.IsTerminal(int(os.Stderr.Fd())) {
+		if t != nil {
 			format = "console"
 		}
 	}
-	if format == "console" {
-		w = zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05"}
-	}
-	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
-	if err != nil {
-		lvl = zerolog.InfoLevel
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+	return logs.New(w, logs.Options{Format: format, Level: cfg.LogLevel, Zone: cfg.Zone, NoColor: t == nil})
 }
 
 // app is the wired program: config, logger, store, storage.
@@ -141,7 +138,10 @@ func openLedger(ctx context.Context, cfg *config.Config, createKey bool) (*ledge
 			st.Close()
 			return nil, err
 		}
-	} else if err := checkMigrated(ctx, st); err != nil {
+	}
+	// PostgreSQL is migrated by `drafter migrate` only; on either database
+	// a schema migrated by a newer drafter is not this binary's to write.
+	if err := st.CheckSchema(ctx); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -197,18 +197,6 @@ func keyError(cfg *config.Config, err error) error {
 			"Finish it: run `drafter rotate-key` again with the old key in DRAFTER_ENCRYPTION_KEY and the new one in DRAFTER_NEW_ENCRYPTION_KEY (it continues where it stopped)", err)
 	}
 	return fmt.Errorf("check encryption key: %w", err)
-}
-
-func checkMigrated(ctx context.Context, st *ledger.Store) error {
-	ms, err := ledger.Migrations()
-	if err != nil {
-		return err
-	}
-	var n int
-	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n < len(ms) {
-		return errors.New("the PostgreSQL database is not migrated to this version: run `drafter migrate` first")
-	}
-	return nil
 }
 
 func (a *app) close() {
