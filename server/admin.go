@@ -318,31 +318,21 @@ func (a *Admin) listRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
-// RunDetail is a run with its failed items.
-type RunDetail struct {
-	ledger.Run
-	FailedItems []ledger.RunItem `json:"failed_items"`
-}
+// RunDetail is a run with its failed items, chunks, timeline and the
+// cancel asked for it while it runs (live counts while it runs).
+type RunDetail = ledger.RunDetail
 
 func (a *Admin) showRun(w http.ResponseWriter, r *http.Request) {
 	id, ok := runID(w, r)
 	if !ok {
 		return
 	}
-	run, err := a.Env.Store.GetRun(r.Context(), id)
+	det, err := a.Env.Store.RunDetails(r.Context(), id)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	items, err := a.Env.Store.RunItems(r.Context(), id)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if items == nil {
-		items = []ledger.RunItem{}
-	}
-	writeJSON(w, http.StatusOK, RunDetail{run, items})
+	writeJSON(w, http.StatusOK, det)
 }
 
 // StartRequest is the body of POST /api/v1/runs.
