@@ -25,7 +25,7 @@ const scheduleHelp = "schedule [--json]\n" +
 	"replica (each reads the pauses from the ledger before each fire). A run in\n" +
 	"progress goes on (`drafter cancel RUN` stops it). An operator's `drafter run`\n" +
 	"still runs a paused job. resume: the schedule fires it again, and the dates it\n" +
-	"held back run within the catch-up window (DRAFTER_CATCH_UP_DAYS). Both are\n" +
+	"held back run within the catch-up window (DRAFTER_CATCHUP_DAYS). Both are\n" +
 	"recorded in the audit log with the operator (--as, DRAFTER_OPERATOR or the OS\n" +
 	"user) and the reason."
 
