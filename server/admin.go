@@ -30,7 +30,9 @@ import (
 )
 
 // OperatorHeader names the operator behind an API call (a token has no
-// identity); without it the audit records "api".
+// identity); without it the audit records "api". A write whose header is
+// empty, too long (ledger.MaxOperatorName), not printable or given twice is
+// refused (400).
 const OperatorHeader = "X-Drafter-Operator"
 
 // Admin is the admin HTTP API: health, readiness, metrics, the run ledger,
@@ -204,6 +206,18 @@ func (a *Admin) write(next http.Handler) http.Handler {
 		if err != nil || mt != "application/json" {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
 			return
+		}
+		if vs := r.Header.Values(OperatorHeader); len(vs) > 0 {
+			// The name is recorded in the audit log and the run: bounded
+			// and printable, as the CLI's --as, and given once.
+			if len(vs) > 1 {
+				writeError(w, http.StatusBadRequest, OperatorHeader+" given more than once: give it once")
+				return
+			}
+			if err := ledger.CheckOperator(strings.TrimSpace(vs[0])); err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want 1 to %d printable characters: %v", OperatorHeader, ledger.MaxOperatorName, err))
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	}))
