@@ -9,7 +9,7 @@ import (
 // TestEveryCommandListsItsSettings: every command and subcommand has its
 // list of the settings it reads (a new command without one would show
 // "any DRAFTER_* setting may apply"), and the help of every write command
-// (one with --as) names DRAFTER_OPERATOR.
+// (one with --as) names DRAFTER_OPERATOR; each shows examples.
 func TestEveryCommandListsItsSettings(t *testing.T) {
 	type cmdline struct {
 		e    entry
@@ -33,6 +33,9 @@ func TestEveryCommandListsItsSettings(t *testing.T) {
 		if _, ok := commandSettings[fs.name]; !ok {
 			t.Errorf("drafter %s (flag set %q) has no entry in commandSettings: its help says any setting may apply", line, fs.name)
 			continue
+		}
+		if len(examples[fs.name]) == 0 {
+			t.Errorf("drafter %s (flag set %q) has no examples in its help", line, fs.name)
 		}
 		var b bytes.Buffer
 		writeHelp(&b, fs)
