@@ -21,14 +21,18 @@ const (
 )
 
 // jobDependencies are what each job writes to, besides the database:
-// deliver sends mail (and only reads documents), every other job stores
-// files or documents.
+// deliver sends mail (and only reads documents), transmit writes to the
+// bank (it dials the bank before sending anything, its probe, and only
+// reads storage), every other job stores files or documents (receive the
+// bank's files, before it deletes them on the bank's side).
 var jobDependencies = map[string][]string{
 	"originate":  {DepDatabase, DepStorage},
 	"returns":    {DepDatabase, DepStorage},
 	"statements": {DepDatabase, DepStorage},
 	"lease-end":  {DepDatabase, DepStorage},
 	"deliver":    {DepDatabase, DepMail},
+	"transmit":   {DepDatabase},
+	"receive":    {DepDatabase, DepStorage},
 }
 
 // ErrDependencyDown: a run stopped because something it writes to failed

@@ -3,10 +3,12 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
@@ -209,5 +211,42 @@ func TestReceiveKeepsAcksAndFlagsUnknown(t *testing.T) {
 	}
 	if got := folder(t, inbox); len(got) != 0 {
 		t.Fatalf("the inbox holds %d files", len(got))
+	}
+}
+
+// TestReceiveProbesStorage: with document storage refusing writes, the
+// receive run fails on its probe before it lists the bank's inbox: every
+// file stays on the bank's side. Once storage is fixed, resuming the run
+// stores them all and only then removes them there.
+func TestReceiveProbesStorage(t *testing.T) {
+	env, _, _, inbox := bankEnv(t, nil)
+	ctx := context.Background()
+	sent := bankSends(t, env, inbox)
+	// A file where the probe's folder would be: every write under probe/
+	// fails, as on a broken disk (root included).
+	block := filepath.Join(strings.TrimPrefix(env.Config.StorageURL, "file://"), "probe")
+	if err := os.RemoveAll(block); err != nil { // the earlier runs' probes left their folder
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(block, []byte("in the way"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Start(ctx, jobs.Receive{}, jobs.StartSpec{Date: bankNight, Trigger: "operator"})
+	if !errors.Is(err, jobs.ErrDependencyDown) || res.Run.Status != ledger.RunFailed || !strings.Contains(res.Run.Error, "document storage") {
+		t.Fatalf("receive with storage down: %v, %+v", err, res.Run)
+	}
+	if got := folder(t, inbox); len(got) != len(sent) {
+		t.Fatalf("the inbox holds %d files after the failed receive, want all %d", len(got), len(sent))
+	}
+	os.Remove(block)
+	res, err = env.Resume(ctx, jobs.Receive{}, res.Run.ID, "test", time.Hour)
+	if err != nil || res.Run.Status != ledger.RunSucceeded {
+		t.Fatalf("resume after the fix: %v, %+v", err, res.Run)
+	}
+	if sum := res.Summary.(*jobs.ReceiveSummary); len(sum.Files) != len(sent) {
+		t.Fatalf("resumed receive stored %+v, want %d files", sum.Files, len(sent))
+	}
+	if got := folder(t, inbox); len(got) != 0 {
+		t.Fatalf("the inbox holds %d files after the resume", len(got))
 	}
 }

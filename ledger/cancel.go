@@ -106,8 +106,10 @@ func (c CancelRequest) CancelMessage() string {
 
 // CancelDeadRun records cancelled a running run whose owner (seen) is
 // gone, so that nothing will ever reach a safe point to stop it: it
-// stopped where its process died. It does nothing if the run is no longer
-// running or another owner took it since.
+// stopped where its process died. A chunked run's counts become those of
+// the chunks it finished (its last heartbeat's may be older); a run
+// without chunks keeps its last heartbeat's. It does nothing if the run
+// is no longer running or another owner took it since.
 func (s *Store) CancelDeadRun(ctx context.Context, id int64, seen, cause string) (bool, error) {
 	marked := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
@@ -115,8 +117,21 @@ func (s *Store) CancelDeadRun(ctx context.Context, id int64, seen, cause string)
 		if err != nil || !ok {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = 'cancelled', error = $3, finished_at = $4
-			WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, c.CancelMessage(), now())
+		var chunks int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM run_chunks WHERE run_id = $1`, id).Scan(&chunks); err != nil {
+			return err
+		}
+		var res sql.Result
+		if chunks > 0 {
+			const sum = `(SELECT COALESCE(SUM(%s), 0) FROM run_chunks c WHERE c.run_id = $1 AND c.status = 'done')`
+			res, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'cancelled', error = $3, finished_at = $4, `+
+				`selected = `+fmt.Sprintf(sum, "c.items_selected")+`, done = `+fmt.Sprintf(sum, "c.items_done")+
+				`, skipped = `+fmt.Sprintf(sum, "c.items_skipped")+`, failed = `+fmt.Sprintf(sum, "c.items_failed")+
+				` WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, c.CancelMessage(), now())
+		} else {
+			res, err = tx.ExecContext(ctx, `UPDATE runs SET status = 'cancelled', error = $3, finished_at = $4
+				WHERE id = $1 AND status = 'running' AND owner = $2`, id, seen, c.CancelMessage(), now())
+		}
 		if err != nil {
 			return err
 		}

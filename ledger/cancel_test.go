@@ -100,6 +100,35 @@ func TestCancelDeadRun(t *testing.T) {
 		if got.Status != ledger.RunCancelled || !strings.Contains(got.Error, "bo") {
 			t.Fatalf("%+v", got)
 		}
+
+		// A chunked run that died keeps the counts of the chunks it
+		// finished, not its last heartbeat's (none here).
+		cr := chunkRun(t, s, 10)
+		if _, err := s.PlanChunks(ctx, cr.ID, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, counts := range []ledger.Counts{{Selected: 3, Done: 2, Failed: 1}, {Selected: 3, Done: 2, Skipped: 1}} {
+			c, ok, err := s.ClaimChunk(ctx, cr.ID, "w", time.Hour)
+			if err != nil || !ok {
+				t.Fatalf("claim: %v %v", ok, err)
+			}
+			if err := s.CompleteChunkWith(ctx, c, "w", ledger.ChunkOutcome{Counts: counts}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := s.ClaimChunk(ctx, cr.ID, "w", time.Hour); err != nil { // the chunk it died in
+			t.Fatal(err)
+		}
+		if _, err := s.RequestCancel(ctx, cr.ID, "bo", "wrong extract"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.CancelDeadRun(ctx, cr.ID, cr.Owner, "stopped where its process died"); !ok || err != nil {
+			t.Fatalf("dead chunked run not cancelled: %v, %v", ok, err)
+		}
+		got, _ = s.GetRun(ctx, cr.ID)
+		if got.Status != ledger.RunCancelled || got.Selected != 6 || got.Done != 4 || got.Skipped != 1 || got.Failed != 1 {
+			t.Fatalf("dead chunked run: %+v, want the two done chunks' counts (selected 6, done 4, skipped 1, failed 1)", got)
+		}
 	})
 }
 

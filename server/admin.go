@@ -30,7 +30,9 @@ import (
 )
 
 // OperatorHeader names the operator behind an API call (a token has no
-// identity); without it the audit records "api".
+// identity); without it the audit records "api". A write whose header is
+// empty, too long (ledger.MaxOperatorName), not printable or given twice is
+// refused (400).
 const OperatorHeader = "X-Drafter-Operator"
 
 // Admin is the admin HTTP API: health, readiness, metrics, the run ledger,
@@ -205,6 +207,18 @@ func (a *Admin) write(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
 			return
 		}
+		if vs := r.Header.Values(OperatorHeader); len(vs) > 0 {
+			// The name is recorded in the audit log and the run: bounded
+			// and printable, as the CLI's --as, and given once.
+			if len(vs) > 1 {
+				writeError(w, http.StatusBadRequest, OperatorHeader+" given more than once: give it once")
+				return
+			}
+			if err := ledger.CheckOperator(strings.TrimSpace(vs[0])); err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want 1 to %d printable characters: %v", OperatorHeader, ledger.MaxOperatorName, err))
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -318,31 +332,21 @@ func (a *Admin) listRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": runs})
 }
 
-// RunDetail is a run with its failed items.
-type RunDetail struct {
-	ledger.Run
-	FailedItems []ledger.RunItem `json:"failed_items"`
-}
+// RunDetail is a run with its failed items, chunks, timeline and the
+// cancel asked for it while it runs (live counts while it runs).
+type RunDetail = ledger.RunDetail
 
 func (a *Admin) showRun(w http.ResponseWriter, r *http.Request) {
 	id, ok := runID(w, r)
 	if !ok {
 		return
 	}
-	run, err := a.Env.Store.GetRun(r.Context(), id)
+	det, err := a.Env.Store.RunDetails(r.Context(), id)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	items, err := a.Env.Store.RunItems(r.Context(), id)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if items == nil {
-		items = []ledger.RunItem{}
-	}
-	writeJSON(w, http.StatusOK, RunDetail{run, items})
+	writeJSON(w, http.StatusOK, det)
 }
 
 // StartRequest is the body of POST /api/v1/runs.

@@ -165,3 +165,77 @@ func TestCancelAcrossReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestShowRunWithPendingCancel: GET /api/v1/runs/{id} of a running run an
+// operator asked to cancel says who asked, when and why (it has not
+// reached a safe point yet), with its live chunk counts and its timeline;
+// once it stopped, the pending cancel is gone from the answer. A cancel
+// whose X-Drafter-Operator is too long or given twice is refused.
+func TestShowRunWithPendingCancel(t *testing.T) {
+	ctx := context.Background()
+	env := testEnv(t, "sqlite", map[string]string{"DRAFTER_ADMIN_TOKEN": testToken})
+	var buf bytes.Buffer
+	if err := portfolio.Generate(&buf, portfolio.GenerateOptions{Accounts: 6, Seed: 3, AsOf: civil.MustParse("2026-11-30")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jobs.ImportFile(ctx, env.Store, &buf, "generated.jsonl", jobs.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A run worked by a live replica elsewhere: the cancel waits for it.
+	run, err := env.Store.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: civil.MustParse("2026-11-30"), Trigger: "schedule", Owner: "replica-elsewhere:7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.PlanChunks(ctx, run.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := env.Store.ClaimChunk(ctx, run.ID, "replica-elsewhere:7", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Store.CompleteChunkWith(ctx, ch, "replica-elsewhere:7", ledger.ChunkOutcome{Counts: ledger.Counts{Selected: 3, Done: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	job := spanJob{mu: &sync.Mutex{}, worked: map[string]int{}}
+	admin := server.NewAdmin(env, jobs.Registry{job.Name(): job}, server.LockerFor(env.Store), nil)
+	c := &apiClient{t: t, url: serveAdmin(t, admin), admin: admin, token: testToken}
+	path := fmt.Sprintf("/api/v1/runs/%d", run.ID)
+	if code, body := c.do("GET", path, "", nil); code != http.StatusOK || body["cancel_requested"] != nil || body["done"] != float64(3) {
+		t.Fatalf("GET before the cancel: %d %v; want done 3 (live, from the chunk) and no cancel", code, body)
+	}
+	// The operator a write is recorded under is bounded, as the CLI's --as.
+	if code, body := c.do("POST", path+"/cancel", strings.Repeat("d", ledger.MaxOperatorName+1), map[string]any{"reason": "bank called"}); code != http.StatusBadRequest ||
+		!strings.Contains(fmt.Sprint(body["error"]), server.OperatorHeader) {
+		t.Fatalf("cancel by a %d-character operator: %d %v, want 400", ledger.MaxOperatorName+1, code, body)
+	}
+	req, _ := http.NewRequest("POST", c.url+path+"/cancel", strings.NewReader(`{"reason":"x"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Add(server.OperatorHeader, "dana")
+	req.Header.Add(server.OperatorHeader, "eve")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("cancel with two operators: %v %v, want 400", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if _, ok, _ := env.Store.CancelRequested(ctx, run.ID); ok {
+		t.Fatal("a refused cancel was recorded")
+	}
+	if code, body := c.do("POST", path+"/cancel", "dana", map[string]any{"reason": "bank called"}); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d %v", code, body)
+	}
+	code, body := c.do("GET", path, "", nil)
+	cr, _ := body["cancel_requested"].(map[string]any)
+	if code != http.StatusOK || body["status"] != ledger.RunRunning || cr == nil || cr["by"] != "dana" || cr["reason"] != "bank called" || cr["at"] == "" {
+		t.Fatalf("GET of the run asked to cancel: %d %v; want it running with dana's cancel", code, body)
+	}
+	if tl, _ := body["timeline"].([]any); len(tl) != 2 {
+		t.Errorf("timeline: %v, want started and cancel requested", body["timeline"])
+	}
+	if err := env.Store.FinishRun(ctx, run.ID, ledger.RunCancelled, ledger.Counts{Selected: 3, Done: 3}, map[string]any{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := c.do("GET", path, "", nil); code != http.StatusOK || body["cancel_requested"] != nil || body["status"] != ledger.RunCancelled {
+		t.Fatalf("GET of the cancelled run: %d %v", code, body)
+	}
+}

@@ -207,7 +207,7 @@ func writeHelp(w io.Writer, fs *flagSet) {
 			fmt.Fprintf(w, "  %s\n", e)
 		}
 	}
-	writeSettings(w, fs.name)
+	writeSettings(w, fs.name, fs.Lookup("as") != nil)
 }
 
 // usageError is a bad flag or argument: exit code 2, nothing was run.

@@ -30,7 +30,7 @@ func (c *AuditCommand) Run(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("audit takes no arguments, got %q", pos)
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx) // a look-up: no key, no write
 	if err != nil {
 		return err
 	}

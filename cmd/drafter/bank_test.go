@@ -10,6 +10,7 @@ import (
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/internal/testenv"
+	"github.com/drafterhq/drafter/ledger"
 )
 
 // TestBankTransmitAndStatus runs the bank connection through the binary: a
@@ -108,9 +109,14 @@ func TestBankReoriginateAndResend(t *testing.T) {
 	if r := drafter(t, dir, late, "bank", "reoriginate", key); r.code != 2 || !strings.Contains(r.stderr, "--reason is required") {
 		t.Fatalf("reoriginate without a reason: exit %d\n%s", r.code, r.stderr)
 	}
-	out := mustDrafter(t, dir, late, "bank", "reoriginate", key, "--reason", "missed cutoff, ticket 5120")
+	out := mustDrafter(t, dir, late, "bank", "reoriginate", key, "--reason", "missed cutoff, ticket 5120", "--as", "reoriginator")
 	if !strings.Contains(out, "voided") {
 		t.Fatalf("reoriginate: %s", out)
+	}
+	var audit []ledger.AuditEntry
+	if err := json.Unmarshal([]byte(mustDrafter(t, dir, env, "audit", "--json", "--action", "bank-reoriginate")), &audit); err != nil ||
+		len(audit) != 1 || audit[0].Actor != "reoriginator" || audit[0].Target != key {
+		t.Fatalf("audit of the reoriginate: %v %+v; want it recorded under --as", err, audit)
 	}
 	if r := drafter(t, dir, late, "bank", "reoriginate", key, "--reason", "again"); r.code == 0 || !strings.Contains(r.stderr, "not held") && !strings.Contains(r.stderr, "released") {
 		t.Fatalf("reoriginate twice: exit %d\n%s", r.code, r.stderr)

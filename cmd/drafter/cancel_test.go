@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -105,6 +106,12 @@ func TestCancelThenResumeStatements(t *testing.T) {
 	if show := mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(id)); !strings.Contains(show, "cancel:    asked by ana") || !strings.Contains(show, ": running") {
 		t.Fatalf("runs show of the run asked to cancel:\n%s", show)
 	}
+	var pending ledger.RunDetail
+	if err := json.Unmarshal([]byte(mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(id), "--json")), &pending); err != nil ||
+		pending.Status != ledger.RunRunning || pending.CancelRequested == nil || pending.CancelRequested.By != "ana" ||
+		pending.CancelRequested.Reason != "wrong extract, ticket 7" || pending.CancelRequested.At.IsZero() {
+		t.Fatalf("runs show --json of the run asked to cancel: %v %+v", err, pending)
+	}
 	r := run.finish(t)
 	if r.code != 1 || !strings.Contains(r.stderr, "cancelled by ana: wrong extract, ticket 7") || !strings.Contains(r.stderr, fmt.Sprintf("drafter resume %d", id)) {
 		t.Fatalf("the cancelled run: exit %d, want 1\n%s", r.code, r.stderr)
@@ -185,4 +192,34 @@ func TestCancelThenResumeOriginate(t *testing.T) {
 		t.Fatalf("after resume: %+v", runs)
 	}
 	compareOriginate(t, 0, want, readOriginateState(t, dir, ""))
+}
+
+// TestCancelDeadRunKeepsItsChunks: a statements run killed with SIGKILL
+// after two chunks is cancelled: its process is gone, so it is recorded
+// cancelled at once, with the counts of the chunks it finished (what is
+// stored), not its last heartbeat's; `resume` finishes it.
+func TestCancelDeadRunKeepsItsChunks(t *testing.T) {
+	d := civil.MustParse("2026-11-30")
+	dir := t.TempDir()
+	mustDrafter(t, dir, nil, "import", writePortfolio(t, 400, 9, d))
+	env := []string{"DRAFTER_CHUNK_WORKERS=1", "DRAFTER_CHUNK_SIZE=50"}
+	// Killed (SIGKILL) right after its second chunk is recorded done.
+	run := startStalled(t, dir, env, "chunk done#2", "run", "statements", "--date", d.String())
+	id := lastRunID(t, dir, nil)
+	run.cmd.Process.Kill()
+	run.cmd.Wait()
+	out := mustDrafter(t, dir, nil, "cancel", fmt.Sprint(id), "--reason", "wrong extract", "--as", "ana", "--json")
+	var r ledger.Run
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Status != ledger.RunCancelled {
+		t.Fatalf("cancel of a dead run: %v %s", err, out)
+	}
+	stored := documentCount(t, dir)
+	if stored == 0 || r.Done != stored || r.Selected < r.Done {
+		t.Fatalf("the dead run cancelled says selected %d, done %d; %d statements are stored", r.Selected, r.Done, stored)
+	}
+	mustDrafter(t, dir, env, "resume", fmt.Sprint(id), "--as", "bo")
+	fin := runsJSON(t, dir, nil)
+	if len(fin) != 1 || fin[0].Status != ledger.RunSucceeded || fin[0].Done != documentCount(t, dir) {
+		t.Fatalf("after resume: %+v, %d stored", fin, documentCount(t, dir))
+	}
 }

@@ -193,7 +193,7 @@ func TestCLITable(t *testing.T) {
 	portfolio := filepath.Join(out, "p.jsonl")
 	c.ok("generate", "--as-of", "2026-03-10", "--out", portfolio, "--accounts", "40", "--seed", "7")
 	c.ok("init", "--data-dir="+dir)
-	c.ok("import", "--data-dir", dir, "--json", portfolio)
+	jsonOK(t, c.ok("import", "--data-dir", dir, "--json", portfolio))
 	jsonOK(t, c.ok("--data-dir", dir, "run", "--date", "2026-03-11", "--json", "originate"))
 	var runs []map[string]any
 	if err := json.Unmarshal([]byte(c.ok("runs", "--json", "--data-dir", dir)), &runs); err != nil || len(runs) != 1 {
@@ -245,6 +245,11 @@ func TestCLITable(t *testing.T) {
 		{"report", "--json", "--data-dir", dir, "return-rates", "--days", "30"},
 		{"bank", "status", "--date", "2026-03-11", "--json", "--data-dir", dir},
 		{"bank", "--json", "--data-dir", dir, "status"},
+		{"schedule", "--json", "--data-dir", dir},
+		{"schedule", "pause", "deliver", "--reason", "relay maintenance", "--json", "--data-dir", dir},
+		{"--data-dir", dir, "schedule", "resume", "--json", "deliver"},
+		{"audit", "--data-dir", dir, "--json"},
+		{"audit", "--json", "--action", "schedule pause", "--data-dir", dir},
 	} {
 		jsonOK(t, c.ok(args...))
 	}
@@ -327,6 +332,18 @@ func TestCLITable(t *testing.T) {
 		{[]string{"rerun", "1"}, 2, "--reason is required"},
 		{[]string{"rerun", id, "--reason", "x", "--account", "ACC-NOPE", "--json", "--data-dir", dir}, 2, "no such account"},
 		{[]string{"rerun", id, "--json", "--reason=again", "--data-dir", dir, "--account", first.id}, 1, "had nothing in run " + id},
+		{[]string{"cancel"}, 2, "want a run id"},
+		{[]string{"cancel", "1"}, 2, "--reason is required"},
+		{[]string{"cancel", id, "--reason", "x", "--json", "--data-dir", dir}, 1, "nothing to stop"},
+		{[]string{"schedule", "bogus"}, 2, `unknown schedule command "bogus"`},
+		{[]string{"schedule", "pause"}, 2, "which job"},
+		{[]string{"schedule", "pause", "originate"}, 2, "--reason is required"},
+		{[]string{"schedule", "pause", "bogus", "--reason", "x"}, 2, `unknown job "bogus"`},
+		{[]string{"schedule", "resume", "--all", "originate"}, 2, "not both"},
+		{[]string{"audit", "extra"}, 2, "takes no arguments"},
+		{[]string{"audit", "--limit", "x"}, 2, "invalid argument"},
+		{[]string{"bank", "reoriginate"}, 2, "storage key"},
+		{[]string{"bank", "reoriginate", "ach/outbound/x.ach"}, 2, "--reason is required"},
 		{[]string{"release-file"}, 2, "storage key"},
 		{[]string{"release-file", "ach/x.ach"}, 2, "--reason is required"},
 		{[]string{"outbox", "--status", "bogus"}, 2, "want one of queued"},

@@ -26,6 +26,9 @@ var (
 	// runSettings: the run ledger and chunked runs.
 	runSettings   = []string{"DRAFTER_STALE_AFTER", "DRAFTER_CHUNK_*", "DRAFTER_MAX_CONSECUTIVE_FAILURES", "DRAFTER_SCHEDULE_BANKING_DAYS"}
 	serveSettings = []string{"DRAFTER_ADMIN_*", "DRAFTER_SCHEDULE_*", "DRAFTER_CATCHUP_DAYS", "DRAFTER_SHUTDOWN_GRACE"}
+	// scheduleSettings: the schedule `drafter schedule` shows (transmit and
+	// receive are scheduled by default only with a bank).
+	scheduleSettings = []string{"DRAFTER_SCHEDULE_*", "DRAFTER_BANK_URL"}
 )
 
 func settingsOf(groups ...[]string) []string {
@@ -56,6 +59,12 @@ var commandSettings = map[string][]string{
 	"resume":              jobSettings,
 	"restart":             jobSettings,
 	"rerun":               jobSettings,
+	"cancel":              settingsOf(ledgerSettings, []string{"DRAFTER_STALE_AFTER"}),
+	"schedule":            settingsOf(ledgerSettings, scheduleSettings),
+	"schedule pause":      settingsOf(ledgerSettings, scheduleSettings),
+	"schedule resume":     settingsOf(ledgerSettings, scheduleSettings),
+	"audit":               ledgerSettings,
+	"bank reoriginate":    ledgerSettings,
 	"release-file":        ledgerSettings,
 	"runs":                settingsOf(ledgerSettings, []string{"DRAFTER_STALE_AFTER"}),
 	"runs show":           ledgerSettings,
@@ -78,6 +87,9 @@ var extraSettings = map[string][]config.Setting{
 	"rotate-key": {{Env: "DRAFTER_NEW_ENCRYPTION_KEY", Help: "the key to re-encrypt under (or --new-key-file)"}},
 }
 
+// operatorSetting is read by every write command (those with --as).
+var operatorSetting = config.Setting{Env: "DRAFTER_OPERATOR", Help: "the operator a write is recorded under when --as is not given (else the OS user)"}
+
 // examples shows a command's common uses in its help.
 var examples = map[string][]string{
 	"init":     {"drafter init --data-dir /srv/drafter", "drafter init   # ./drafter-data"},
@@ -93,6 +105,12 @@ var examples = map[string][]string{
 		"drafter run returns --from 2026-11-01 --to 2026-11-30   # backfill"},
 	"resume":              {"drafter resume 42", "drafter resume 42 --stale-after 0s --json"},
 	"restart":             {"drafter restart 42"},
+	"cancel":              {`drafter cancel 42 --reason "wrong extract imported, ticket 4411"`, `drafter cancel 42 --reason "bank outage" --wait 0 --as ana`},
+	"schedule":            {"drafter schedule", `drafter schedule pause originate --reason "bank outage, ticket 4411"`, "drafter schedule resume --all"},
+	"schedule pause":      {`drafter schedule pause originate transmit --reason "bank outage, ticket 4411"`, `drafter schedule pause --all --reason "database maintenance"`},
+	"schedule resume":     {"drafter schedule resume originate transmit", `drafter schedule resume --all --reason "maintenance over"`},
+	"audit":               {"drafter audit", "drafter audit --action cancel --limit 20 --json"},
+	"bank reoriginate":    {`drafter bank reoriginate ach/outbound/2026-12-01/drafter-2026-12-01-A.ach --reason "missed 16:00 cutoff, debit a day later, ticket 5120"`},
 	"rerun":               {`drafter rerun 42 --reason "the bank lost the file"`, `drafter rerun 42 --account ACC-00000017 --reason "customer called"`},
 	"release-file":        {`drafter release-file ach/outbound/2026-12-01/drafter-2026-12-01-A.ach --reason "ticket 4411"`},
 	"runs":                {"drafter runs --needs-attention", "drafter runs --job originate --status failed --json", "drafter runs show 42"},
@@ -111,8 +129,9 @@ var examples = map[string][]string{
 	"bench statements":    {"drafter bench statements --accounts 20000", "drafter bench statements --cycle --date 2026-11-30 --json"},
 }
 
-// writeSettings prints the settings a command reads, with their defaults.
-func writeSettings(w io.Writer, name string) {
+// writeSettings prints the settings a command reads, with their defaults;
+// writes: it records an operator (it has --as).
+func writeSettings(w io.Writer, name string, writes bool) {
 	names, ok := commandSettings[name]
 	if !ok {
 		fmt.Fprintf(w, "\nSettings: any DRAFTER_* setting may apply; `drafter help settings` lists them.\n")
@@ -128,6 +147,9 @@ func writeSettings(w io.Writer, name string) {
 		}
 	}
 	list = append(list, extraSettings[name]...)
+	if writes {
+		list = append(list, operatorSetting)
+	}
 	if len(list) == 0 {
 		return
 	}

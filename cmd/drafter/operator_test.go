@@ -133,6 +133,13 @@ func TestEveryWriteNamesItsOperator(t *testing.T) {
 	mustDrafter(t, dir, nil, "run", "statements", "--date", d.String(), "--as", "stmt")
 	stmtRun := lastRunID(t, dir, nil)
 	mustDrafter(t, dir, nil, "rerun", fmt.Sprint(stmtRun), "--reason", "bank lost it", "--as", "rerunner")
+	// The rerun's timeline says whose rerun of which run, and why.
+	var rerun ledger.RunDetail
+	if err := json.Unmarshal([]byte(mustDrafter(t, dir, nil, "runs", "show", fmt.Sprint(lastRunID(t, dir, nil)), "--json")), &rerun); err != nil ||
+		len(rerun.Timeline) == 0 || rerun.Timeline[0].Event != ledger.RunEventStarted || rerun.Timeline[0].Actor != "rerunner" ||
+		!strings.Contains(rerun.Timeline[0].Detail, fmt.Sprintf("rerun of run %d", stmtRun)) || !strings.Contains(rerun.Timeline[0].Detail, "reason: bank lost it") {
+		t.Fatalf("the rerun's timeline: %v %+v", err, rerun.Timeline)
+	}
 
 	// A run whose process died: cancel records it cancelled at once, and
 	// resume finishes it.

@@ -9,7 +9,7 @@ import (
 )
 
 // openReadOnly wires what a look-up needs (runs, outbox, exceptions,
-// report, storage, bank status): the settings, the logger, the ledger
+// report, storage, bank status, audit, schedule): the settings, the logger, the ledger
 // opened read-only and without the encryption key, and storage opened to
 // read. It writes nothing: no migration (a ledger older or newer than this
 // binary is an error saying what to do), no key file, no folder created,

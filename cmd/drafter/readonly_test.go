@@ -40,6 +40,10 @@ func TestReadOnlyLookups(t *testing.T) {
 		{"report", "return-rates", "--as-of", "2026-12-08"},
 		{"storage", "ls", "statements/"},
 		{"bank", "status", "--date", "2026-12-04"},
+		{"audit"},
+		{"audit", "--json"},
+		{"schedule"},
+		{"schedule", "--json"},
 	} {
 		r := drafter(t, dir, noKey, args...)
 		if r.code != 0 {

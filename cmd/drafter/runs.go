@@ -98,46 +98,14 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.close()
-	r, err := a.store.GetRun(ctx, id)
+	det, err := a.store.RunDetails(ctx, id)
 	if err != nil {
 		return err
-	}
-	items, err := a.store.RunItems(ctx, id)
-	if err != nil {
-		return err
-	}
-	chunks, err := a.store.RunChunkProgress(ctx, id)
-	if err != nil {
-		return err
-	}
-	events, err := a.store.RunEvents(ctx, id)
-	if err != nil {
-		return err
-	}
-	var cp *ledger.ChunkProgress
-	if chunks.Pending+chunks.Claimed+chunks.Done > 0 {
-		cp = &chunks
-	}
-	if r.Status == ledger.RunRunning && cp != nil {
-		// Live counts: the chunks done so far, not the last heartbeat's.
-		if live, err := a.store.ChunkCounts(ctx, id); err == nil {
-			r.Selected, r.Done, r.Skipped, r.Failed = live.Selected, live.Done, live.Skipped, live.Failed
-		}
 	}
 	if c.jsonOut {
-		if events == nil {
-			events = []ledger.RunEvent{}
-		}
-		if items == nil {
-			items = []ledger.RunItem{}
-		}
-		return printJSON(struct {
-			ledger.Run
-			Items    []ledger.RunItem      `json:"failed_items"`
-			Chunks   *ledger.ChunkProgress `json:"chunks,omitempty"`
-			Timeline []ledger.RunEvent     `json:"timeline"`
-		}{r, items, cp, events})
+		return printJSON(det)
 	}
+	r, items, cp, events := det.Run, det.FailedItems, det.Chunks, det.Timeline
 	printRunLine(r)
 	fmt.Printf("  trigger:   %s\n", trigger(r))
 	if r.Reason != "" {
@@ -156,10 +124,8 @@ func (c *RunsCommand) show(ctx context.Context, args []string) error {
 	if r.Error != "" {
 		fmt.Printf("  error:     %s\n", r.Error)
 	}
-	if r.Status == ledger.RunRunning {
-		if cr, ok, err := a.store.CancelRequested(ctx, id); err == nil && ok {
-			fmt.Printf("  cancel:    asked by %s at %s: %s (it stops at its next safe point)\n", cr.By, cr.At.Format(time.RFC3339), cr.Reason)
-		}
+	if cr := det.CancelRequested; cr != nil {
+		fmt.Printf("  cancel:    asked by %s at %s: %s (it stops at its next safe point)\n", cr.By, cr.At.Format(time.RFC3339), cr.Reason)
 	}
 	if cp != nil {
 		printChunks(*cp)

@@ -25,7 +25,7 @@ const scheduleHelp = "schedule [--json]\n" +
 	"replica (each reads the pauses from the ledger before each fire). A run in\n" +
 	"progress goes on (`drafter cancel RUN` stops it). An operator's `drafter run`\n" +
 	"still runs a paused job. resume: the schedule fires it again, and the dates it\n" +
-	"held back run within the catch-up window (DRAFTER_CATCH_UP_DAYS). Both are\n" +
+	"held back run within the catch-up window (DRAFTER_CATCHUP_DAYS). Both are\n" +
 	"recorded in the audit log with the operator (--as, DRAFTER_OPERATOR or the OS\n" +
 	"user) and the reason."
 
@@ -44,16 +44,21 @@ func (c *ScheduleCommand) Run(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("unknown schedule command %q: want pause or resume (or nothing, to show the schedule)", pos[0])
 	}
-	a, err := c.open(ctx, false)
+	a, err := c.openReadOnly(ctx) // a look-up: no key, no write
 	if err != nil {
 		return err
 	}
 	defer a.close()
+	return printSchedule(ctx, a, c.jsonOut)
+}
+
+// printSchedule prints each job's schedule, next fire and pause.
+func printSchedule(ctx context.Context, a *app, asJSON bool) error {
 	rows, err := scheduleRows(ctx, a, time.Now())
 	if err != nil {
 		return err
 	}
-	if c.jsonOut {
+	if asJSON {
 		return printJSON(rows)
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
