@@ -190,6 +190,15 @@ func transmitOnce(t *testing.T, dialect string) {
 			t.Fatalf("transmission %+v; want sent by run %d with its sha256", tr, run.ID)
 		}
 	}
+	files, err := env.Store.DayFiles(context.Background(), bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Status != ledger.FileTransmitted {
+			t.Errorf("%s sent: status %s, want transmitted", f.StorageKey, f.Status)
+		}
+	}
 	key, _ := os.ReadFile(srv.ClientKey)
 	for _, line := range strings.Split(string(key), "\n")[1:3] {
 		if strings.Contains(logs.String(), line) {
