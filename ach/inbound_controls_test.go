@@ -11,7 +11,9 @@ import (
 // forward transaction code is refused like a return's. (returns.ach: the
 // first batch control is line 9, the file control line 38.)
 func TestParseInboundControls(t *testing.T) {
-	ret := func(n int, at int, with string) []byte { return inboundEdit(t, "returns.ach", n, inboundSplice(at, with)) }
+	ret := func(n int, at int, with string) []byte {
+		return inboundEdit(t, "returns.ach", n, inboundSplice(at, with))
+	}
 	for _, tc := range []struct {
 		name    string
 		data    []byte
