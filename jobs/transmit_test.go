@@ -517,3 +517,37 @@ func TestTransmitRerunNeverResendsUnlessAsked(t *testing.T) {
 		t.Fatal("resend of an unknown key")
 	}
 }
+
+// TestTransmitUsesTheBanksNames: with DRAFTER_BANK_FILE_NAME set, the
+// files land under the names the bank dictates (here ACH_YYMMDDM.txt), and
+// a rerun recognises them by those names.
+func TestTransmitUsesTheBanksNames(t *testing.T) {
+	const pattern = "ACH_{yymmdd}{modifier}.txt"
+	env, _, outbox, _ := bankEnv(t, map[string]string{"DRAFTER_BANK_FILE_NAME": pattern})
+	ctx := context.Background()
+	files, err := env.Store.DayFiles(ctx, bankNight)
+	if err != nil || len(files) < 2 {
+		t.Fatalf("day files: %d %v", len(files), err)
+	}
+	want := map[string][]byte{}
+	for _, f := range files {
+		b, _, err := env.Docs.Get(ctx, f.StorageKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want["ACH_261125"+f.IDModifier+".txt"] = b
+	}
+	if _, run, err := transmit(t, env, jobs.Transmit{}); err != nil || run.Status != ledger.RunSucceeded {
+		t.Fatalf("transmit: %v %s", err, run.Status)
+	}
+	sameFiles(t, folder(t, outbox), want)
+	sum, _, err := transmit(t, env, jobs.Transmit{})
+	if err != nil || outcomes(sum)[jobs.TransmitAlreadySent] != len(want) {
+		t.Fatalf("rerun: %v %v, want every file already sent", err, outcomes(sum))
+	}
+	for _, f := range sum.Files {
+		if _, ok := want[f.RemoteName]; !ok {
+			t.Errorf("recorded remote name %q is not the bank's pattern", f.RemoteName)
+		}
+	}
+}
