@@ -98,3 +98,48 @@ func TestCLIFilesUnreadableByAnotherUser(t *testing.T) {
 	}
 	check("with the folders opened to others")
 }
+
+// TestDataDirWarnsWhenItCannotBeTightened: drafter migrate (which makes
+// the SQLite database, and now tightens the folder as every command that
+// opens the ledger does) run by a user who does not own its data folder
+// (a shared folder, 0777, root's) cannot restrict it to 0700; it says so
+// in a warning with what to do, and goes on, its own files still private.
+func TestDataDirWarnsWhenItCannotBeTightened(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run drafter as another user (uid 65534)")
+	}
+	parent := t.TempDir()
+	for p := parent; strings.HasPrefix(p, os.TempDir()) && p != os.TempDir(); p = filepath.Dir(p) {
+		os.Chmod(p, 0o755)
+	}
+	bin := filepath.Join(parent, "drafter")
+	b, err := os.ReadFile(drafterBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(parent, "shared")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	cmd := exec.Command(bin, "migrate")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+	cmd.Env = append(os.Environ(), "HOME="+dir, "DRAFTER_DATA_DIR="+dir, "DRAFTER_ENCRYPTION_KEY="+testKeyHex, "DRAFTER_LOG_FORMAT=json", "DRAFTER_CRASH_AT=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "permission denied") && !strings.Contains(string(out), "data folder") {
+			t.Skipf("uid %d cannot run drafter here: %s", nobody, out)
+		}
+		t.Fatalf("migrate as another user: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"level":"warn"`) || !strings.Contains(string(out), "data folder: others may read it; chmod 700 it as its owner") ||
+		!strings.Contains(string(out), "cannot be restricted to 0700") {
+		t.Errorf("no warning that the folder stays open:\n%s", out)
+	}
+	if info, err := os.Stat(filepath.Join(dir, "drafter.db")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("drafter.db: %v %v, want 0600", info, err)
+	}
+}
