@@ -551,3 +551,41 @@ func TestTransmitUsesTheBanksNames(t *testing.T) {
 		}
 	}
 }
+
+// TestTransmitTakenByTheBank: a file renamed for the bank (its
+// transmission recorded renaming) and then gone from the bank's outbox,
+// as a bank that moves files away once it has them leaves it after a
+// crash, is recorded sent ("taken") and never uploaded again.
+func TestTransmitTakenByTheBank(t *testing.T) {
+	env, _, outbox, _ := bankEnv(t, nil)
+	ctx := context.Background()
+	want := dayFiles(t, env)
+	files, err := env.Store.DayFiles(ctx, bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := files[0]
+	name := bank.RemoteName(bank.DefaultNamePattern, bank.FileName{ID: f.ID, BusinessDate: f.BusinessDate, EffectiveOn: f.EffectiveOn, Modifier: f.IDModifier})
+	if err := env.Store.BeginTransmission(ctx, ledger.Transmission{FileID: f.ID, RemoteName: name, Bytes: f.Size, SHA256: f.SHA256, RunID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := transmit(t, env, jobs.Transmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(sum); got[jobs.TransmitTaken] != 1 || got[jobs.TransmitSent] != len(want)-1 {
+		t.Fatalf("outcomes %v; want 1 taken and the rest sent", got)
+	}
+	delete(want, name)
+	sameFiles(t, folder(t, outbox), want)
+	trs, err := env.Store.DayTransmissions(ctx, bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := trs[f.ID]; tr.State != ledger.TransmissionSent || tr.How != jobs.TransmitTaken {
+		t.Errorf("transmission %+v, want sent, taken", tr)
+	}
+	if got, _ := env.Store.FileByKey(ctx, f.StorageKey); got.Status != ledger.FileTransmitted {
+		t.Errorf("file status %s, want transmitted", got.Status)
+	}
+}
