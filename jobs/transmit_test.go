@@ -164,6 +164,16 @@ func transmitOnce(t *testing.T, dialect string) {
 	if got := outcomes(sum); got[jobs.TransmitSent] != len(want) {
 		t.Fatalf("outcomes %v; want %d sent", got, len(want))
 	}
+	// Sent in modifier order: the order the day's files were allocated.
+	allocated, err := env.Store.DayFiles(context.Background(), bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range sum.Files {
+		if f.Modifier != allocated[i].IDModifier {
+			t.Fatalf("file %d sent was %s, want %s (modifier order)", i, f.Modifier, allocated[i].IDModifier)
+		}
+	}
 	sameFiles(t, folder(t, outbox), want)
 	before := map[string]time.Time{}
 	for n := range want {
