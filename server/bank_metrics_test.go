@@ -38,7 +38,8 @@ func TestCutoffMissedCounter(t *testing.T) {
 
 // TestBankGauges: /metrics shows what went to the bank: files stored and
 // not yet confirmed sent (drafter_ach_files{status="stored"}), files
-// confirmed sent ({status="transmitted"}), and transmissions by state
+// confirmed sent ({status="transmitted"}), released files apart
+// ({status="released"}), and transmissions by state
 // (drafter_bank_transmissions: renaming means uploaded, rename not yet
 // confirmed).
 func TestBankGauges(t *testing.T) {
@@ -65,6 +66,17 @@ func TestBankGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A released file (its payments scheduled again) is not waiting for
+	// the bank.
+	var released int64
+	if err := env.Store.DB().QueryRow(`INSERT INTO ach_files (business_date, id_modifier, status, effective_on, storage_key, trace_start, trace_end, entries, created_at)
+		VALUES ($1, 'D', 'allocated', $2, 'ach/outbound/2026-12-01/D.ach', 2, 2, 3, $3) RETURNING id`, d, d.AddDays(1), time.Now()).Scan(&released); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.ReleaseFile(ctx, released, "tester", "test"); err != nil {
+		t.Fatal(err)
+	}
+
 	m := server.NewMetricsAt(env.Store, env.Config.Zone, env.Log, time.Now)
 	families, err := m.Registry.Gather()
 	if err != nil {
@@ -86,6 +98,9 @@ func TestBankGauges(t *testing.T) {
 		"drafter_ach_file_entries{status=transmitted}": 2,
 		"drafter_bank_transmissions{state=sent}":       1,
 		"drafter_bank_transmissions{state=renaming}":   1,
+		"drafter_ach_files{status=released}":           1,
+		"drafter_ach_file_entries{status=released}":    3,
+		"drafter_ach_files{status=allocated}":          0,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
