@@ -17,6 +17,8 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/drafterhq/drafter/redact"
 )
 
 // DefaultNamePattern is the remote file name when the bank does not dictate one.
@@ -81,7 +83,7 @@ func ParseSettings(get func(string) string) (*Settings, error) {
 	s := &Settings{}
 	var err error
 	if s.User, s.Host, s.Port, err = ParseURL(raw); err != nil {
-		return nil, &SettingError{"DRAFTER_BANK_URL", redact(raw), "sftp://USER@HOST:PORT (no password: drafter logs in with DRAFTER_BANK_SSH_KEY): " + err.Error()}
+		return nil, &SettingError{"DRAFTER_BANK_URL", redact.URL(raw), "sftp://USER@HOST:PORT (no password: drafter logs in with DRAFTER_BANK_SSH_KEY): " + err.Error()}
 	}
 	for _, f := range []struct {
 		name string
@@ -188,19 +190,4 @@ func checkKnownHosts(file string) error {
 		return err
 	}
 	return nil
-}
-
-// redact hides a password given in the URL, so the error never shows it.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "(unparsable, redacted)" + raw[i:]
-		}
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/drafterhq/drafter/bank"
 	"github.com/drafterhq/drafter/internal/testenv"
+	"github.com/drafterhq/drafter/redact"
 )
 
 // sshdBank starts a real sshd and returns settings that reach it, with
@@ -135,6 +136,16 @@ func TestParseSettings(t *testing.T) {
 		{"bad cutoff", "DRAFTER_BANK_CUTOFF", "4pm"},
 		{"password in url", "DRAFTER_BANK_URL", "sftp://u:hunter2@127.0.0.1:22"},
 		{"name without modifier", "DRAFTER_BANK_FILE_NAME", "{date}.ach"},
+		{"name with an unknown field", "DRAFTER_BANK_FILE_NAME", "{id}-{serial}.ach"},
+		{"unparseable url with a password", "DRAFTER_BANK_URL", "sftp://u:hunter2%zz@127.0.0.1:22"},
+		{"bad port", "DRAFTER_BANK_URL", "sftp://u@127.0.0.1:99999"},
+		{"relative inbox", "DRAFTER_BANK_INBOX", "outgoing"},
+		{"no inbox", "DRAFTER_BANK_INBOX", ""},
+		{"a cutoff out of range among several", "DRAFTER_BANK_CUTOFF", "10:30,24:00"},
+		{"the same cutoff twice", "DRAFTER_BANK_CUTOFF", "10:30,16:00,10:30"},
+		{"bank PGP key not a key", "DRAFTER_BANK_PGP_PUBLIC_KEY", s.KnownHostsFile},
+		{"own PGP key not a key", "DRAFTER_PGP_PRIVATE_KEY", s.KnownHostsFile},
+		{"own PGP key missing", "DRAFTER_PGP_PRIVATE_KEY", filepath.Join(t.TempDir(), "nope.asc")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := bank.ParseSettings(with(tc.key, tc.value))
@@ -146,5 +157,20 @@ func TestParseSettings(t *testing.T) {
 				t.Fatalf("error shows the password: %v", err)
 			}
 		})
+	}
+	// The bank's URL is shown as every URL drafter prints is (redact.URL).
+	if _, err := bank.ParseSettings(with("DRAFTER_BANK_URL", "sftp://u:hunter2%zz@127.0.0.1:22")); !strings.Contains(err.Error(), redact.Unparseable) {
+		t.Errorf("an unparseable URL: %v, want it shown as %s", err, redact.Unparseable)
+	}
+	// A bank setting without the bank's URL is a mistake, not "no bank".
+	_, err = bank.ParseSettings(with("DRAFTER_BANK_URL", ""))
+	var se *bank.SettingError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "DRAFTER_BANK_URL set too") {
+		t.Fatalf("bank settings without DRAFTER_BANK_URL: %v", err)
+	}
+	// Several windows are kept, earliest first.
+	got, err = bank.ParseSettings(with("DRAFTER_BANK_CUTOFF", "16:00, 08:15,12:00"))
+	if err != nil || len(got.Cutoffs) != 3 || got.Cutoffs[0] != (bank.Cutoff{Hour: 8, Minute: 15}) || got.Cutoffs[2] != (bank.Cutoff{Hour: 16, Minute: 0}) {
+		t.Fatalf("three cutoffs: %+v %v", got, err)
 	}
 }

@@ -53,7 +53,7 @@ func SimulateBank(ctx context.Context, st *ledger.Store, docs storage.Store, d c
 		return sum, err
 	}
 	for _, f := range files {
-		if f.Status != ledger.FileStored {
+		if !f.InStorage() {
 			continue
 		}
 		original, _, err := docs.Get(ctx, f.StorageKey)

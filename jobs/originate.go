@@ -594,7 +594,7 @@ func (fs *fileStorer) wait() (map[int64]FileSummary, error) {
 // when it was allocated, or nil to build them from the ledger's entries.
 func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, built *ach.Built) (FileSummary, error) {
 	fs := FileSummary{Modifier: f.IDModifier, Key: f.StorageKey, SHA256: f.SHA256, Batches: f.Batches, Entries: f.Entries, DebitTotal: f.DebitTotal}
-	if f.Status == ledger.FileStored {
+	if f.InStorage() {
 		// Stored before: only check it is still there.
 		obj, err := r.Env.Docs.Stat(ctx, f.StorageKey)
 		if err == nil && obj.SHA256 == f.SHA256 {
@@ -620,7 +620,7 @@ func (o Originate) storeFile(ctx context.Context, r *Run, f ledger.ACHFile, buil
 	sha := sha256.Sum256(built.File)
 	fs.SHA256 = hex.EncodeToString(sha[:])
 	fs.Batches, fs.Entries, fs.DebitTotal = built.Summary.Batches, built.Summary.Entries, built.Summary.DebitTotal
-	if f.Status == ledger.FileStored && f.SHA256 != fs.SHA256 {
+	if f.InStorage() && f.SHA256 != fs.SHA256 {
 		return fs, fmt.Errorf("file %s rebuilt with sha256 %s, but %s was recorded: the ledger changed under an originated file", f.StorageKey, fs.SHA256, f.SHA256)
 	}
 	if r.DryRun {

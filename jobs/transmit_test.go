@@ -164,6 +164,16 @@ func transmitOnce(t *testing.T, dialect string) {
 	if got := outcomes(sum); got[jobs.TransmitSent] != len(want) {
 		t.Fatalf("outcomes %v; want %d sent", got, len(want))
 	}
+	// Sent in modifier order: the order the day's files were allocated.
+	allocated, err := env.Store.DayFiles(context.Background(), bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range sum.Files {
+		if f.Modifier != allocated[i].IDModifier {
+			t.Fatalf("file %d sent was %s, want %s (modifier order)", i, f.Modifier, allocated[i].IDModifier)
+		}
+	}
 	sameFiles(t, folder(t, outbox), want)
 	before := map[string]time.Time{}
 	for n := range want {
@@ -188,6 +198,15 @@ func transmitOnce(t *testing.T, dialect string) {
 	for _, tr := range trs {
 		if tr.State != ledger.TransmissionSent || tr.SentAt == nil || tr.RunID != run.ID || len(tr.SHA256) != 64 {
 			t.Fatalf("transmission %+v; want sent by run %d with its sha256", tr, run.ID)
+		}
+	}
+	files, err := env.Store.DayFiles(context.Background(), bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Status != ledger.FileTransmitted {
+			t.Errorf("%s sent: status %s, want transmitted", f.StorageKey, f.Status)
 		}
 	}
 	key, _ := os.ReadFile(srv.ClientKey)
@@ -506,5 +525,77 @@ func TestTransmitRerunNeverResendsUnlessAsked(t *testing.T) {
 	}
 	if _, err := resend("ach/outbound/nope.ach"); err == nil {
 		t.Fatal("resend of an unknown key")
+	}
+}
+
+// TestTransmitUsesTheBanksNames: with DRAFTER_BANK_FILE_NAME set, the
+// files land under the names the bank dictates (here ACH_YYMMDDM.txt), and
+// a rerun recognises them by those names.
+func TestTransmitUsesTheBanksNames(t *testing.T) {
+	const pattern = "ACH_{yymmdd}{modifier}.txt"
+	env, _, outbox, _ := bankEnv(t, map[string]string{"DRAFTER_BANK_FILE_NAME": pattern})
+	ctx := context.Background()
+	files, err := env.Store.DayFiles(ctx, bankNight)
+	if err != nil || len(files) < 2 {
+		t.Fatalf("day files: %d %v", len(files), err)
+	}
+	want := map[string][]byte{}
+	for _, f := range files {
+		b, _, err := env.Docs.Get(ctx, f.StorageKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want["ACH_261125"+f.IDModifier+".txt"] = b
+	}
+	if _, run, err := transmit(t, env, jobs.Transmit{}); err != nil || run.Status != ledger.RunSucceeded {
+		t.Fatalf("transmit: %v %s", err, run.Status)
+	}
+	sameFiles(t, folder(t, outbox), want)
+	sum, _, err := transmit(t, env, jobs.Transmit{})
+	if err != nil || outcomes(sum)[jobs.TransmitAlreadySent] != len(want) {
+		t.Fatalf("rerun: %v %v, want every file already sent", err, outcomes(sum))
+	}
+	for _, f := range sum.Files {
+		if _, ok := want[f.RemoteName]; !ok {
+			t.Errorf("recorded remote name %q is not the bank's pattern", f.RemoteName)
+		}
+	}
+}
+
+// TestTransmitTakenByTheBank: a file renamed for the bank (its
+// transmission recorded renaming) and then gone from the bank's outbox,
+// as a bank that moves files away once it has them leaves it after a
+// crash, is recorded sent ("taken") and never uploaded again.
+func TestTransmitTakenByTheBank(t *testing.T) {
+	env, _, outbox, _ := bankEnv(t, nil)
+	ctx := context.Background()
+	want := dayFiles(t, env)
+	files, err := env.Store.DayFiles(ctx, bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := files[0]
+	name := bank.RemoteName(bank.DefaultNamePattern, bank.FileName{ID: f.ID, BusinessDate: f.BusinessDate, EffectiveOn: f.EffectiveOn, Modifier: f.IDModifier})
+	if err := env.Store.BeginTransmission(ctx, ledger.Transmission{FileID: f.ID, RemoteName: name, Bytes: f.Size, SHA256: f.SHA256, RunID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _, err := transmit(t, env, jobs.Transmit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(sum); got[jobs.TransmitTaken] != 1 || got[jobs.TransmitSent] != len(want)-1 {
+		t.Fatalf("outcomes %v; want 1 taken and the rest sent", got)
+	}
+	delete(want, name)
+	sameFiles(t, folder(t, outbox), want)
+	trs, err := env.Store.DayTransmissions(ctx, bankNight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := trs[f.ID]; tr.State != ledger.TransmissionSent || tr.How != jobs.TransmitTaken {
+		t.Errorf("transmission %+v, want sent, taken", tr)
+	}
+	if got, _ := env.Store.FileByKey(ctx, f.StorageKey); got.Status != ledger.FileTransmitted {
+		t.Errorf("file status %s, want transmitted", got.Status)
 	}
 }

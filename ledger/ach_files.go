@@ -14,9 +14,14 @@ import (
 
 // ACH file statuses.
 const (
-	FileAllocated = "allocated" // its payments are fixed; the bytes may not be stored yet
-	FileStored    = "stored"
+	FileAllocated   = "allocated" // its payments are fixed; the bytes may not be stored yet
+	FileStored      = "stored"
+	FileTransmitted = "transmitted" // stored, and its transmission to the bank confirmed (MarkTransmitted)
 )
+
+// InStorage reports whether the file's bytes were stored: it is stored,
+// or stored and since transmitted.
+func (f ACHFile) InStorage() bool { return f.Status == FileStored || f.Status == FileTransmitted }
 
 // ACHFile is one NACHA file drafter made.
 type ACHFile struct {
@@ -372,9 +377,11 @@ type FileTotals struct {
 	CreditTotal money.Cents
 }
 
-// MarkFileStored records that a file's bytes are in storage.
+// MarkFileStored records that a file's bytes are in storage. A file
+// transmitted already (its copy rebuilt after it went missing from
+// storage) stays transmitted.
 func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) error {
-	res, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = 'stored', sha256 = $2, size = $3, batches = $4, entries = $5,
+	res, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = CASE WHEN status = 'transmitted' THEN status ELSE 'stored' END, sha256 = $2, size = $3, batches = $4, entries = $5,
 		debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1 AND released_at IS NULL`,
 		id, t.SHA256, t.Size, t.Batches, t.Entries, t.DebitTotal, t.CreditTotal, now())
 	if err != nil {

@@ -111,7 +111,8 @@ var ErrTransmitted = errors.New("file already transmitted")
 
 // MarkTransmitted records a file sent: its renaming transmission becomes
 // sent, or, for a file found on the server without one (how "found"), t
-// is recorded sent.
+// is recorded sent; the file's status becomes transmitted in the same
+// transaction.
 func (s *Store) MarkTransmitted(ctx context.Context, t Transmission, how string) error {
 	return s.InTx(ctx, func(tx *sql.Tx) error {
 		at := now()
@@ -129,6 +130,9 @@ func (s *Store) MarkTransmitted(ctx context.Context, t Transmission, how string)
 		}
 		if err != nil {
 			return fmt.Errorf("record file %d sent as %s: %w", t.FileID, t.RemoteName, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET status = 'transmitted' WHERE id = $1`, t.FileID); err != nil {
+			return fmt.Errorf("record file %d transmitted: %w", t.FileID, err)
 		}
 		return nil
 	})

@@ -22,5 +22,10 @@ if [ $status -ne 0 ] || [ $report -ne 0 ]; then exit 1; fi
 
 # Every fuzz target, a short while each (about a minute in all once the
 # instrumented builds are cached); longer runs: FUZZTIME=5m make fuzz.
-echo "== make fuzz (FUZZTIME=${TEST_FUZZTIME:-2s} a target)"
-FUZZTIME=${TEST_FUZZTIME:-2s} bash scripts/fuzz.sh || exit 1
+# The seeds and committed corpora ran above, in go test, and fail the
+# build; what a few seconds of mutation finds is reported, not failed on
+# (it would make CI flaky: see scripts/fuzz.sh), unless TEST_FUZZ_STRICT=1.
+advisory=1
+if [ "${TEST_FUZZ_STRICT:-0}" = 1 ]; then advisory=0; fi
+echo "== make fuzz (FUZZTIME=${TEST_FUZZTIME:-2s} a target, advisory=$advisory)"
+FUZZTIME=${TEST_FUZZTIME:-2s} FUZZ_ADVISORY=$advisory bash scripts/fuzz.sh || exit 1

@@ -121,9 +121,10 @@ var (
 	descRate    = prometheus.NewDesc("drafter_return_rate_ratio",
 		"Return rate over the last 60 days against debits originated, by NACHA rate (unauthorized, administrative, overall).", []string{"rate"}, nil)
 	descRateThreshold = prometheus.NewDesc("drafter_return_rate_threshold_ratio", "NACHA's threshold of each return rate.", []string{"rate"}, nil)
-	descFiles         = prometheus.NewDesc("drafter_ach_files", "NACHA files, by status.", []string{"status"}, nil)
-	descFileEntries   = prometheus.NewDesc("drafter_ach_file_entries", "Entries in NACHA files, by file status.", []string{"status"}, nil)
-	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status.", []string{"status"}, nil)
+	descFiles         = prometheus.NewDesc("drafter_ach_files",
+		"NACHA files, by status: allocated (not stored yet), stored (not yet confirmed at the bank), transmitted (confirmed sent), released (voided; never sent).", []string{"status"}, nil)
+	descFileEntries   = prometheus.NewDesc("drafter_ach_file_entries", "Entries in NACHA files, by file status (as drafter_ach_files).", []string{"status"}, nil)
+	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status (as drafter_ach_files).", []string{"status"}, nil)
 	descTransmissions = prometheus.NewDesc("drafter_bank_transmissions", "NACHA files handed to the bank, by state (renaming: uploaded, rename not confirmed; sent).", []string{"state"}, nil)
 	descUp            = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
 
@@ -200,9 +201,12 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	gauge(descReturns, `SELECT code, COUNT(*) FROM returns GROUP BY code`)
-	gauge(descFiles, `SELECT status, COUNT(*) FROM ach_files GROUP BY status`)
-	gauge(descFileEntries, `SELECT status, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY status`)
-	gauge(descFileDebits, `SELECT status, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY status`)
+	// A released file keeps its status; its payments are in another file,
+	// so it is counted apart, not as stored and waiting for the bank.
+	const fileStatus = `CASE WHEN released_at IS NOT NULL THEN 'released' ELSE status END`
+	gauge(descFiles, `SELECT `+fileStatus+`, COUNT(*) FROM ach_files GROUP BY `+fileStatus)
+	gauge(descFileEntries, `SELECT `+fileStatus+`, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY `+fileStatus)
+	gauge(descFileDebits, `SELECT `+fileStatus+`, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY `+fileStatus)
 	gauge(descTransmissions, `SELECT state, COUNT(*) FROM transmissions GROUP BY state`)
 	gauge(descAttention, `SELECT job, status, COUNT(*) FROM runs r WHERE NOT dry_run AND status IN ('failed', 'partial', 'cancelled')
 		AND NOT EXISTS (SELECT 1 FROM runs l WHERE l.job = r.job AND l.business_date = r.business_date AND l.scope = r.scope

@@ -125,7 +125,64 @@ func EntriesFromConfig(cfg *config.Config, reg jobs.Registry) ([]Entry, error) {
 		}
 		out = append(out, e)
 	}
+	if err := checkTransmitWindow(cfg, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// checkTransmitWindow refuses a transmit schedule that never fires between
+// originate and the bank's last cutoff of the day (DRAFTER_BANK_CUTOFF):
+// every night's files would be held for a missed cutoff, or sent by a run
+// that found nothing stored yet. It looks at a week of wall-clock fires.
+func checkTransmitWindow(cfg *config.Config, entries []Entry) error {
+	if cfg.Bank == nil || len(cfg.Bank.Cutoffs) == 0 {
+		return nil
+	}
+	var transmit, originate *Entry
+	for i := range entries {
+		switch entries[i].Job {
+		case "transmit":
+			transmit = &entries[i]
+		case "originate":
+			originate = &entries[i]
+		}
+	}
+	if transmit == nil {
+		return nil
+	}
+	last := cfg.Bank.Cutoffs[len(cfg.Bank.Cutoffs)-1]
+	cutoff := last.Hour*60 + last.Minute
+	minute := func(t time.Time) int { return t.Hour()*60 + t.Minute() }
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday, on the wall clock
+	end := start.AddDate(0, 0, 7)
+	var first time.Time
+	for t := transmit.wall.Next(start.Add(-time.Second)); !t.IsZero() && t.Before(end); t = transmit.wall.Next(t) {
+		if first.IsZero() {
+			first = t
+		}
+		after := true
+		if originate != nil {
+			day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			if o := originate.wall.Next(day.Add(-time.Second)); civil.Of(o) == civil.Of(t) {
+				after = o.Before(t)
+			}
+		}
+		if after && minute(t) < cutoff {
+			return nil
+		}
+	}
+	fires := "does not fire in a week"
+	if !first.IsZero() {
+		fires = "fires first at " + first.Format("15:04")
+	}
+	orig := ""
+	if originate != nil {
+		orig = " and after originate (DRAFTER_SCHEDULE_ORIGINATE=" + originate.Spec + ")"
+	}
+	return &config.Error{Setting: config.ScheduleSettings["transmit"], Value: transmit.Spec,
+		Want: fmt.Sprintf("a spec that fires before the bank's last cutoff %s (DRAFTER_BANK_CUTOFF)%s; it %s, so every night's files would be held for a missed cutoff",
+			last, orig, fires)}
 }
 
 // Scheduler fires the jobs of its entries for their business dates. The

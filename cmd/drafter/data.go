@@ -181,6 +181,8 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// SQLite's database is made in the data folder here, as by open.
+	secureDataDir(cfg, newLogger(cfg))
 	st, err := openStoreNoKey(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err

@@ -74,6 +74,16 @@ func newLogger(cfg *config.Config) zerolog.Logger {
 	return logs.New(w, logs.Options{Format: format, Level: cfg.LogLevel, Zone: cfg.Zone, NoColor: t == nil})
 }
 
+// secureDataDir restricts the data folder to drafter's user (0700), or
+// warns that it cannot.
+func secureDataDir(cfg *config.Config, log zerolog.Logger) {
+	if changed, err := cfg.SecureDataDir(); err != nil {
+		log.Warn().Err(err).Msg("data folder: others may read it; chmod 700 it as its owner")
+	} else if changed {
+		log.Info().Str("dir", cfg.DataDir).Msg("data folder restricted to drafter's user (0700)")
+	}
+}
+
 // app is the wired program: config, logger, store, storage.
 type app struct {
 	cfg   *config.Config
@@ -95,11 +105,7 @@ func (c *common) open(ctx context.Context, createKey bool) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if changed, err := cfg.SecureDataDir(); err != nil {
-		log.Warn().Err(err).Msg("data folder: others may read it; chmod 700 it as its owner")
-	} else if changed {
-		log.Info().Str("dir", cfg.DataDir).Msg("data folder restricted to drafter's user (0700)")
-	}
+	secureDataDir(cfg, log)
 	st.OnBinding(bindingOptions(cfg, log))
 	if err := st.CheckKey(ctx); err != nil {
 		st.Close()
