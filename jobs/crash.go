@@ -14,6 +14,16 @@ import (
 type Crashpoints struct {
 	at   int64
 	seen atomic.Int64
+	// fault, when set, is called at the chosen write instead of ending
+	// the process: the simulation's way to drop the database connection
+	// at a write.
+	fault func(what string)
+}
+
+// NewFaultpoint returns crashpoints that call fault at the at-th write
+// (once) instead of ending the process.
+func NewFaultpoint(at int64, fault func(what string)) *Crashpoints {
+	return &Crashpoints{at: at, fault: fault}
 }
 
 // CrashExitCode is the exit code of a process ended by a crashpoint.
@@ -32,6 +42,10 @@ func CrashpointsFromEnv() *Crashpoints {
 // Hit counts a write and ends the process when it is the chosen one.
 func (c *Crashpoints) Hit(what string) {
 	if c.seen.Add(1) == c.at {
+		if c.fault != nil {
+			c.fault(what)
+			return
+		}
 		fmt.Fprintf(os.Stderr, "crashpoint %d: exiting after %s\n", c.at, what)
 		os.Exit(CrashExitCode)
 	}

@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// dropConnections ends every other connection to the database, as a
+// failover or a network cut would: the pool's connections in use break.
+func (s *sim) dropConnections(ctx context.Context) {
+	_, _ = s.env.Store.DB().ExecContext(context.WithoutCancel(ctx),
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+}
+
+// runbook is the operator's morning, as docs/operations.md says: every run
+// that needs attention is resumed once what broke it is back (storage,
+// the mail relay); a crashed run (its process gone) is resumed at once.
+// Every few nights a completed run is rerun with a reason, which must
+// change nothing.
+func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error {
+	outage := s.active(FaultStorage) || s.active(FaultMail)
+	for attempt := 0; attempt < 3; attempt++ {
+		runs, err := s.unfinished(ctx)
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			break
+		}
+		if outage {
+			// Waiting for storage or the relay: the runs stay listed as
+			// needing attention, which the invariants check.
+			return nil
+		}
+		if attempt == 2 {
+			r := runs[0]
+			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error))
+		}
+		for _, r := range runs {
+			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", time.Hour)
+			nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
+			s.rep.Responses++
+			if res.Run.ID != 0 {
+				s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
+			} else if err != nil {
+				return fmt.Errorf("resume run %d: %w", r.ID, err)
+			}
+		}
+	}
+	// A rerun with a reason of last night's statements (or originate):
+	// it repeats nothing, so the ledger must be the same after it.
+	if s.night%7 == 0 && !outage {
+		job := "statements"
+		if s.night%14 == 0 {
+			job = "originate"
+		}
+		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Status: ledger.RunSucceeded, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(runs) == 1 {
+			before, err := Dump(ctx, s.env.Store, false)
+			if err != nil {
+				return err
+			}
+			res, err := s.env.Rerun(ctx, s.job(job), runs[0], "simulation", "simulated rerun: the runbook's answer to a doubted night", "")
+			nr.Responses = append(nr.Responses, fmt.Sprintf("rerun %d --reason (%s %s)", runs[0].ID, job, runs[0].BusinessDate))
+			s.rep.Responses++
+			if err != nil || res.Run.Status != ledger.RunSucceeded {
+				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) is %s: %v", runs[0].ID, job, runs[0].BusinessDate, res.Run.Status, err))
+			}
+			after, err := Dump(ctx, s.env.Store, false)
+			if err != nil {
+				return err
+			}
+			if diff := firstDiff(before, after); diff != "" {
+				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) changed the ledger: %s", runs[0].ID, job, runs[0].BusinessDate, diff))
+			}
+		}
+	}
+	return nil
+}
+
+// unfinished lists the runs that need attention: failed, partial,
+// cancelled, or running without a live owner (nothing else runs now).
+func (s *sim) unfinished(ctx context.Context) ([]ledger.Run, error) {
+	return s.env.Store.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: -time.Hour, Limit: 1000})
+}
+
+func (s *sim) violation(d civil.Date, name, detail string) error {
+	return &Violation{Seed: s.opt.Seed, Night: s.night, Date: d, Invariant: name, Detail: detail}
+}
+
+var _ = jobs.CrashExitCode
