@@ -104,8 +104,8 @@ func DumpHash(lines []string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// firstDiff names the first line one dump has and the other has not.
-func firstDiff(a, b []string) string {
+// Diff names the first line one dump has and the other has not.
+func Diff(a, b []string) string {
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		switch {
@@ -123,6 +123,21 @@ func firstDiff(a, b []string) string {
 	}
 	if j < len(b) {
 		return "after only: " + b[j]
+	}
+	return ""
+}
+
+// removed names the first line of before that after lacks: something done
+// that was changed or undone (lines only after are new work).
+func removed(before, after []string) string {
+	j := 0
+	for _, l := range before {
+		for j < len(after) && after[j] < l {
+			j++
+		}
+		if j == len(after) || after[j] != l {
+			return "changed or gone: " + l
+		}
 	}
 	return ""
 }

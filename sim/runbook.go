@@ -2,7 +2,10 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
@@ -32,10 +35,17 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 		if len(runs) == 0 {
 			break
 		}
-		if outage {
-			// Waiting for storage or the relay: the runs stay listed as
-			// needing attention, which the invariants check.
+		if s.active(FaultStorage) {
+			// Waiting for storage, which every job writes to: the runs
+			// stay listed as needing attention.
 			return nil
+		}
+		if s.active(FaultMail) {
+			// Waiting for the relay: deliver waits; the rest is resumed.
+			runs = slices.DeleteFunc(runs, func(r ledger.Run) bool { return r.Job == "deliver" })
+			if len(runs) == 0 {
+				break
+			}
 		}
 		if attempt == 2 {
 			r := runs[0]
@@ -52,14 +62,24 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			}
 		}
 	}
+	// The resumed runs queued email: the schedule's next deliver fire
+	// (every few minutes) sends it.
+	if len(nr.Responses) > 0 && !outage {
+		spec := jobs.StartSpec{Date: d, Scope: "at:" + s.clock.Add(time.Hour).Format("15:04:05-0700"), Trigger: "schedule", TriggeredBy: "simulation"}
+		res, err := s.env.Start(ctx, s.job("deliver"), spec)
+		if res.Run.ID == 0 {
+			return fmt.Errorf("deliver after the runbook: %w", err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: "deliver after the runbook"})
+	}
 	// A rerun with a reason of last night's statements (or originate):
 	// it repeats nothing, so the ledger must be the same after it.
-	if s.night%7 == 0 && !outage {
+	if s.night%7 == 0 && !outage && len(nr.Responses) == 0 {
 		job := "statements"
-		if s.night%14 == 0 {
+		if s.night%14 == 0 && s.env.Calendar.IsBankingDay(d) {
 			job = "originate"
 		}
-		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Status: ledger.RunSucceeded, Limit: 1})
+		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Status: ledger.RunSucceeded, Limit: 1})
 		if err != nil {
 			return err
 		}
@@ -78,7 +98,7 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			if err != nil {
 				return err
 			}
-			if diff := firstDiff(before, after); diff != "" {
+			if diff := removed(before, after); diff != "" {
 				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) changed the ledger: %s", runs[0].ID, job, runs[0].BusinessDate, diff))
 			}
 		}
@@ -89,11 +109,43 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 // unfinished lists the runs that need attention: failed, partial,
 // cancelled, or running without a live owner (nothing else runs now).
 func (s *sim) unfinished(ctx context.Context) ([]ledger.Run, error) {
-	return s.env.Store.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: -time.Hour, Limit: 1000})
+	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: -time.Hour, Limit: 1000})
+	// Oldest night first, each night in the schedule's order: the order
+	// the nights would have run in.
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := runs[i], runs[j]
+		if a.BusinessDate != b.BusinessDate {
+			return a.BusinessDate.Before(b.BusinessDate)
+		}
+		return slices.Index(Nightly, a.Job) < slices.Index(Nightly, b.Job)
+	})
+	return runs, err
 }
 
 func (s *sim) violation(d civil.Date, name, detail string) error {
 	return &Violation{Seed: s.opt.Seed, Night: s.night, Date: d, Invariant: name, Detail: detail}
 }
 
-var _ = jobs.CrashExitCode
+// backfill is the runbook's answer to nights the schedule missed:
+// `drafter run nightly --from FROM --to TO`, each job on the dates its
+// calendar has (env.BusinessDates), oldest first.
+func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport) error {
+	nr.Responses = append(nr.Responses, fmt.Sprintf("run nightly --from %s --to %s", from, to))
+	s.rep.Responses++
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		for _, name := range Nightly {
+			if !slices.Contains(s.env.BusinessDates(name, from, to), d) {
+				continue
+			}
+			res, err := s.env.Start(ctx, s.job(name), jobs.StartSpec{Date: d, Trigger: "operator", TriggeredBy: "simulation", Reason: "backfill after downtime"})
+			if errors.Is(err, ledger.ErrRunCompleted) {
+				continue
+			}
+			if res.Run.ID == 0 {
+				return fmt.Errorf("backfill %s %s: %w", name, d, err)
+			}
+			s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("backfill %s %s", name, d)})
+		}
+	}
+	return nil
+}

@@ -18,7 +18,6 @@ import (
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
-	"github.com/drafterhq/drafter/money"
 )
 
 // Faults the simulation can inject.
@@ -101,22 +100,24 @@ var ErrViolation = errors.New("invariant broken")
 
 // sim is one history in progress.
 type sim struct {
-	opt            Options
-	env            *jobs.Env
-	r              *rand.Rand
-	sys            *servicing
-	bank           *bank
-	docs           *faultyStorage
-	mail           *faultyMail
-	clock          time.Time // the deliver job's clock: the night's evening
-	wall0          time.Time
-	faults         map[string]bool
-	plan           map[int][]string // night -> faults injected that night
-	stretch        map[string]int   // fault -> last night of its stretch
-	rep            *Report
-	night          int
-	checkedThrough civil.Date             // statement cycles checked through
-	lastStatement  map[string]money.Cents // each account's latest statement's new balance
+	opt             Options
+	env             *jobs.Env
+	r               *rand.Rand
+	sys             *servicing
+	bank            *bank
+	docs            *faultyStorage
+	mail            *faultyMail
+	clock           time.Time // the deliver job's clock: the night's evening
+	wall0           time.Time
+	faults          map[string]bool
+	plan            map[int][]string // night -> faults injected that night
+	stretch         map[string]int   // fault -> last night of its stretch
+	rep             *Report
+	night           int
+	storageDown     map[civil.Date]bool // nights storage (or drafter) was down
+	serverDownUntil civil.Date          // drafter serve is down before this night
+	missedFrom      civil.Date          // the first night it missed
+	checkedThrough  civil.Date          // statement cycles checked through
 	// results of the night's runs as the commands would exit
 	observed  []observed
 	firstSeen map[string]civil.Date
@@ -139,7 +140,7 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("simulate: want at least 1 account and 1 night, have %d and %d", opt.Accounts, opt.Days)
 	}
 	s := &sim{opt: opt, env: env, r: rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed)), faults: map[string]bool{},
-		plan: map[int][]string{}, stretch: map[string]int{}, wall0: time.Now().UTC().Truncate(time.Hour), firstSeen: map[string]civil.Date{}, lastStatement: map[string]money.Cents{},
+		plan: map[int][]string{}, stretch: map[string]int{}, wall0: time.Now().UTC().Truncate(time.Hour), firstSeen: map[string]civil.Date{}, storageDown: map[civil.Date]bool{},
 		rep: &Report{Seed: opt.Seed, Accounts: opt.Accounts, Days: opt.Days, First: opt.Start, Faults: opt.Faults, Injected: map[string]int{}}}
 	for _, f := range opt.Faults {
 		if !slices.Contains(AllFaults, f) {
@@ -171,7 +172,9 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 	env.Mail = s.mail
 	env.Crash = nil
 	s.bank = newBank(env.Calendar)
-	extra := max(opt.Days*2, 2)
+	// Accounts that open during the history: a fixed reserve, so that a
+	// shorter run of the same seed is the same history as far as it goes.
+	const extra = 800
 	s.sys = newServicing(opt.Accounts, opt.Seed, opt.Start, extra)
 	s.planFaults()
 	s.checkedThrough = opt.Start.AddDays(-1)
@@ -221,13 +224,16 @@ func (s *sim) finish(ctx context.Context, began time.Time) {
 // and the last three are quiet, so the history ends with every run
 // finished.
 func (s *sim) planFaults() {
+	// Its own source: the plan of a night does not depend on how many
+	// nights follow it, nor the history on the plan's draws.
+	r := rand.New(rand.NewPCG(uint64(s.opt.Seed), 0xfa17))
 	for n := 2; n <= s.opt.Days-3; n++ {
 		for _, f := range AllFaults {
 			if !s.faults[f] {
 				continue
 			}
 			every := map[string]int{FaultKill: 4, FaultStorage: 12, FaultMail: 10, FaultBank: 5, FaultDB: 7}[f]
-			if s.r.IntN(every) == 0 {
+			if r.IntN(every) == 0 {
 				s.plan[n] = append(s.plan[n], f)
 			}
 		}
@@ -270,9 +276,30 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 			s.stretch[f] = s.night + s.r.IntN(3)
 		}
 	}
+	// A kill now and then takes the scheduler's process (drafter serve)
+	// down until the next banking day: the nights between run nothing, and
+	// the operator backfills them when it is back.
+	if slices.Contains(tonight, FaultKill) && s.r.IntN(3) == 0 && s.night+4 < s.opt.Days {
+		s.serverDownUntil = s.env.Calendar.NextBankingDay(d)
+		nr.Faults = append(slices.Clone(tonight), "serve-down")
+	}
+	serverDown := d.Before(s.serverDownUntil)
+	if serverDown && s.missedFrom.IsZero() {
+		s.missedFrom = d
+	}
 	s.docs.down = s.active(FaultStorage)
+	s.storageDown[d] = s.docs.down || serverDown
 	s.mail.down = s.active(FaultMail)
 	banking := s.env.Calendar.IsBankingDay(d)
+
+	// drafter is back: the morning's backfill of the nights it missed,
+	// before the day's files and extract arrive.
+	if !serverDown && !s.missedFrom.IsZero() {
+		if err := s.backfill(ctx, s.missedFrom, d.AddDays(-1), &nr); err != nil {
+			return nr, err
+		}
+		s.missedFrom = civil.Date{}
+	}
 
 	// The bank sends what it owes for today (returns, NOCs), perhaps late
 	// or twice.
@@ -310,7 +337,8 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	// The schedule's jobs for the business date, in its order and on its
 	// calendar.
 	killJob, killAt := "", 0
-	if slices.Contains(tonight, FaultKill) {
+	if slices.Contains(tonight, FaultKill) && !s.docs.down {
+		// The child opens storage itself: no kill while storage is down.
 		cands := []string{"statements", "lease-end"}
 		if banking {
 			cands = append(cands, "returns", "originate")
@@ -324,6 +352,9 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 			cands = append(cands, "returns", "originate")
 		}
 		dbJob, dbAt = cands[s.r.IntN(len(cands))], 1+s.r.IntN(20)
+	}
+	if serverDown {
+		return nr, s.check(ctx, d)
 	}
 	for _, name := range Nightly {
 		if s.env.BankingDaysOnly(name) && !banking {
@@ -356,15 +387,23 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 		nr.Runs[name] = res.Run.Status
 	}
 
-	// The bank receives the night's stored files.
-	if err := s.bank.receive(ctx, s.env.Store, s.r, d); err != nil {
-		return nr, err
+	// Tonight's statements are held to the books as they are sent, before
+	// the runbook applies anything late.
+	s.rep.Checks++
+	if detail, err := s.checkStatements(ctx, d); err != nil {
+		return nr, fmt.Errorf("check statement-reconciles: %w", err)
+	} else if detail != "" {
+		return nr, s.violation(d, "statement-reconciles", detail)
 	}
 
 	// The operator's morning: what is not succeeded is resumed, once the
 	// outage it met is over; now and then a completed run is rerun with a
 	// reason, and must change nothing.
 	if err := s.runbook(ctx, d, &nr); err != nil {
+		return nr, err
+	}
+	// The bank receives the files stored tonight.
+	if err := s.bank.receive(ctx, s.env.Store, s.r, d); err != nil {
 		return nr, err
 	}
 	return nr, s.check(ctx, d)
@@ -408,8 +447,5 @@ func (s *sim) kill(ctx context.Context, job string, d civil.Date, at int, nr *Ni
 		return "", fmt.Errorf("kill %s: the child (exit %d) left no run", job, code)
 	}
 	s.observed = append(s.observed, observed{run: last, exit: code, how: fmt.Sprintf("child %s killed at write %d", job, at)})
-	if code == jobs.CrashExitCode {
-		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s killed at write %d)", last.ID, job, at))
-	}
 	return last.Status, nil
 }

@@ -117,7 +117,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	if errors.Is(err, sim.ErrViolation) && rep != nil && rep.Violation != nil {
 		v := rep.Violation
 		return fmt.Errorf("seed %d, night %d (%s): invariant %s broken: %s\nreproduce: drafter simulate --accounts %d --days %d --seed %d --faults %q",
-			v.Seed, v.Night, v.Date, v.Invariant, v.Detail, *accounts, v.Night, v.Seed, strings.Join(fl, ","))
+			v.Seed, v.Night, v.Date, v.Invariant, v.Detail, *accounts, *days, v.Seed, strings.Join(fl, ","))
 	}
 	return err
 }
