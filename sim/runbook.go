@@ -149,3 +149,27 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 	}
 	return nil
 }
+
+// resumeNow is the runbook's answer to a run that died (killed, or its
+// database connection dropped): `drafter resume RUN` at once, before the
+// night goes on.
+func (s *sim) resumeNow(ctx context.Context, job string, d civil.Date, nr *NightReport) error {
+	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Limit: 10})
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if r.Scope != "" || r.DryRun || r.Status == ledger.RunSucceeded {
+			continue
+		}
+		res, err := s.env.Resume(ctx, s.job(job), r.ID, "simulation", time.Hour)
+		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, job, d, r.Status))
+		s.rep.Responses++
+		if res.Run.ID == 0 {
+			return fmt.Errorf("resume run %d: %w", r.ID, err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
+		nr.Runs[job] = res.Run.Status
+	}
+	return nil
+}

@@ -84,6 +84,9 @@ func (s *servicing) amend(a *portfolio.Account, asOf civil.Date) {
 			}
 			ap := &portfolio.Autopay{ID: a.ID + "-AP", BankAccountID: ba, AuthorizedOn: c.on, Status: "active"}
 			ap.StartsOn = firstDueAfter(&a.Contract, c.on.AddDays(10))
+			if ap.StartsOn.Before(c.on.AddDays(10)) {
+				continue // no installment left to enroll
+			}
 			a.Autopay = ap
 		case "onetime":
 			ba := activeBank(a)
@@ -186,7 +189,7 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 			}
 			c.number = string(b)
 		case x < 45:
-			if a.Autopay != nil {
+			if a.Autopay != nil || a.Contract.MaturityDate.Before(d.AddDays(45)) {
 				continue
 			}
 			c.kind = "enroll"
@@ -249,7 +252,7 @@ func (s *servicing) importNight(ctx context.Context, st *ledger.Store, d civil.D
 	rep, err := jobs.ImportFile(ctx, st, pr, fmt.Sprintf("servicing-%s.jsonl", d), jobs.ImportOptions{})
 	pr.CloseWithError(errors.New("import stopped"))
 	if err != nil {
-		return rep, fmt.Errorf("import the extract of %s: %w", d, err)
+		return rep, fmt.Errorf("import the extract of %s: %w %v", d, err, rep.Errors)
 	}
 	return rep, nil
 }

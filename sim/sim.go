@@ -319,23 +319,8 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 		nr.BankFiles = n
 	}
 
-	// The servicing system posts its day and its extract is imported.
-	touched := s.sys.customers(s.r, d, s.night == 1, func(due civil.Date, before int) civil.Date {
-		return jobs.DraftDate(due, before, s.env.Calendar)
-	})
-	imp, err := s.sys.importNight(ctx, s.env.Store, d, s.night == 1, touched)
-	if err != nil {
-		return nr, err
-	}
-	nr.Imported = imp.Imported
-	for id, on := range s.sys.opened {
-		if _, ok := s.firstSeen[id]; !ok {
-			s.firstSeen[id] = on
-		}
-	}
-
-	// The schedule's jobs for the business date, in its order and on its
-	// calendar.
+	// Tonight's faults: the job killed and the write it dies at, the job
+	// whose connections drop.
 	killJob, killAt := "", 0
 	if slices.Contains(tonight, FaultKill) && !s.docs.down {
 		// The child opens storage itself: no kill while storage is down.
@@ -353,11 +338,32 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 		}
 		dbJob, dbAt = cands[s.r.IntN(len(cands))], 1+s.r.IntN(20)
 	}
-	if serverDown {
-		return nr, s.check(ctx, d)
-	}
+	// The schedule's jobs for the business date, in its order and on its
+	// calendar: returns first; the servicing system, told of the night's
+	// returns and fees, closes its books and its extract is imported; then
+	// the rest.
 	for _, name := range Nightly {
-		if s.env.BankingDaysOnly(name) && !banking {
+		if name == "originate" {
+			// The servicing system posts its day and its extract is imported.
+			touched := s.sys.customers(s.r, d, s.night == 1, func(due civil.Date, before int) civil.Date {
+				return jobs.DraftDate(due, before, s.env.Calendar)
+			})
+			imp, err := s.sys.importNight(ctx, s.env.Store, d, s.night == 1, touched)
+			if err != nil {
+				return nr, err
+			}
+			nr.Imported = imp.Imported
+			for id, on := range s.sys.opened {
+				if _, ok := s.firstSeen[id]; !ok {
+					s.firstSeen[id] = on
+				}
+			}
+
+			if serverDown {
+				return nr, s.check(ctx, d)
+			}
+		}
+		if serverDown || (s.env.BankingDaysOnly(name) && !banking) {
 			continue
 		}
 		if name == killJob {
@@ -366,6 +372,9 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 				return nr, err
 			}
 			nr.Runs[name] = st
+			if err := s.resumeNow(ctx, name, d, &nr); err != nil {
+				return nr, err
+			}
 			continue
 		}
 		if name == dbJob {
@@ -385,6 +394,11 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 		}
 		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: "run " + name})
 		nr.Runs[name] = res.Run.Status
+		if name == dbJob && res.Run.Status != ledger.RunSucceeded && !s.docs.down && !(name == "deliver" && s.mail.down) {
+			if err := s.resumeNow(ctx, name, d, &nr); err != nil {
+				return nr, err
+			}
+		}
 	}
 
 	// Tonight's statements are held to the books as they are sent, before
