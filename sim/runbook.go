@@ -52,7 +52,7 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error))
 		}
 		for _, r := range runs {
-			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", time.Hour)
+			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
 			nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
 			s.rep.Responses++
 			if res.Run.ID != 0 {
@@ -162,7 +162,7 @@ func (s *sim) resumeNow(ctx context.Context, job string, d civil.Date, nr *Night
 		if r.Scope != "" || r.DryRun || r.Status == ledger.RunSucceeded {
 			continue
 		}
-		res, err := s.env.Resume(ctx, s.job(job), r.ID, "simulation", time.Hour)
+		res, err := s.env.Resume(ctx, s.job(job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
 		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, job, d, r.Status))
 		s.rep.Responses++
 		if res.Run.ID == 0 {
