@@ -196,7 +196,7 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 			if errors.As(err, &v) {
 				s.rep.Violation = v
 				s.finish(ctx, began)
-				return s.rep, fmt.Errorf("%w: %v", ErrViolation, v)
+				return s.rep, fmt.Errorf("%w: %w", ErrViolation, v)
 			}
 			return s.rep, fmt.Errorf("night %d (%s): %w", s.night, d, err)
 		}

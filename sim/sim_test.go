@@ -148,3 +148,29 @@ func TestSimulateDeterministic(t *testing.T) {
 	}
 	t.Logf("seed 99 twice: %d ledger lines, sha256 %s both times", len(dumps[0]), sim.DumpHash(dumps[0]))
 }
+
+// TestSimulateStopsAtBrokenInvariant breaks the ledger after night 5 (a
+// Friday): a file goes back to allocated, as if its bytes were never
+// stored. Saturday runs no originate to store it, and the night's checks
+// stop the history there, naming the seed, the night and the invariant.
+func TestSimulateStopsAtBrokenInvariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("six nights; not in -short")
+	}
+	env, _ := simEnv(t, "sqlite")
+	ctx := context.Background()
+	_, err := sim.Run(ctx, env, sim.Options{Accounts: 200, Days: 10, Seed: 5, Night: func(n sim.NightReport) {
+		if n.Night == 5 {
+			if _, err := env.Store.DB().ExecContext(ctx, `UPDATE ach_files SET status = 'allocated' WHERE id = (SELECT MIN(id) FROM ach_files)`); err != nil {
+				t.Error(err)
+			}
+		}
+	}})
+	var v *sim.Violation
+	if !errors.As(err, &v) || !errors.Is(err, sim.ErrViolation) {
+		t.Fatalf("err = %v, want a violation", err)
+	}
+	if v.Seed != 5 || v.Night != 6 || v.Date != civil.MustParse("2027-01-09") || v.Invariant != "allocated-has-stored-file" {
+		t.Fatalf("violation %+v, want seed 5, night 6 (2027-01-09), allocated-has-stored-file", v)
+	}
+}
