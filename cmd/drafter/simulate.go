@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,14 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 		fl = sim.AllFaults
 	} else if *faults != "" {
 		fl = strings.Split(*faults, ",")
+	}
+	for _, f := range fl {
+		if !slices.Contains(sim.AllFaults, f) {
+			return usageErrorf("--faults: unknown fault %q: want some of %s, or all", f, strings.Join(sim.AllFaults, ","))
+		}
+	}
+	if *accounts < 1 || *days < 1 {
+		return usageErrorf("--accounts %d --days %d: want at least 1 of each", *accounts, *days)
 	}
 	if c.dataDir == "" {
 		dir, err := os.MkdirTemp("", "drafter-simulate-")
