@@ -35,6 +35,7 @@ func (s *sim) check(ctx context.Context, d civil.Date) error {
 		{"fee-once-per-return", s.checkFees, false},
 		{"statement-each-cycle", s.checkCycles, outage},
 		{"lease-end-threshold", s.checkLeaseEnd, false},
+		{"lease-end-advice", s.checkLeaseAdvice, false},
 		{"return-rates", s.checkRates, outage},
 	}
 	for _, c := range checks {
@@ -558,4 +559,39 @@ func (s *sim) downSince(from, to civil.Date) bool {
 		}
 	}
 	return false
+}
+
+// checkLeaseAdvice: each lease-end email delivered since the last check
+// tells the days left on its notice's date ("ends today", "ends in 1
+// day", "ended on"), whatever threshold sent it.
+func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error) {
+	s.mail.mu.Lock()
+	subjects := s.mail.subjects
+	s.mail.subjects = nil
+	s.mail.mu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(subjects)) {
+		subject := subjects[id]
+		var kind, acct, mat, on string
+		err := s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
+			FROM outbox o JOIN documents x ON o.topic = 'document:' || CAST(x.id AS TEXT) JOIN accounts a ON a.id = x.account_id
+			WHERE o.message_id = $1`, strings.Trim(id, "<>")).Scan(&kind, &acct, &mat, &on)
+		if err != nil || !strings.HasPrefix(kind, ledger.DocLeaseEndPrefix) {
+			continue // not a notice's email
+		}
+		s.rep.NoticeEmails++
+		left := civil.MustParse(mat[:10]).DaysSince(civil.MustParse(on[:10]))
+		want := fmt.Sprintf("ends in %d days", left)
+		switch {
+		case left == 1:
+			want = "ends in 1 day"
+		case left == 0:
+			want = "ends today"
+		case left < 0:
+			want = "ended on"
+		}
+		if !strings.Contains(subject, want) {
+			return fmt.Sprintf("%s: the %s email of the notice of %s says %q; %d days are left (want %q)", acct, kind, on[:10], subject, left, want), nil
+		}
+	}
+	return "", nil
 }

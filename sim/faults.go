@@ -71,6 +71,9 @@ type faultyMail struct {
 	down  bool
 	sent  map[string]int
 	total int
+	// subjects of the messages delivered since the last check, by
+	// Message-ID.
+	subjects map[string]string
 }
 
 func (f *faultyMail) Send(ctx context.Context, m mail.Message) error {
@@ -86,6 +89,10 @@ func (f *faultyMail) Send(ctx context.Context, m mail.Message) error {
 	f.mu.Lock()
 	f.sent[m.ID]++
 	f.total++
+	if f.subjects == nil {
+		f.subjects = map[string]string{}
+	}
+	f.subjects[m.ID] = m.Subject
 	f.mu.Unlock()
 	return nil
 }

@@ -63,23 +63,25 @@ type NightReport struct {
 
 // Report is the whole history.
 type Report struct {
-	Seed            int64          `json:"seed"`
-	Accounts        int            `json:"accounts"`
-	Days            int            `json:"days"`
-	Nights          int            `json:"nights_run"`
-	First           civil.Date     `json:"first"`
-	Last            civil.Date     `json:"last"`
-	Faults          []string       `json:"faults"`
-	Injected        map[string]int `json:"faults_injected"`
-	Responses       int            `json:"runbook_responses"`
-	Checks          int            `json:"invariant_checks"`
-	Payments        int            `json:"payments"`
-	Returns         int            `json:"returns"`
-	Documents       int            `json:"documents"`
-	Emails          int            `json:"emails_sent"`
-	Seconds         float64        `json:"seconds"`
-	NightsPerSecond float64        `json:"nights_per_second"`
-	Violation       *Violation     `json:"violation,omitempty"`
+	Seed      int64          `json:"seed"`
+	Accounts  int            `json:"accounts"`
+	Days      int            `json:"days"`
+	Nights    int            `json:"nights_run"`
+	First     civil.Date     `json:"first"`
+	Last      civil.Date     `json:"last"`
+	Faults    []string       `json:"faults"`
+	Injected  map[string]int `json:"faults_injected"`
+	Responses int            `json:"runbook_responses"`
+	Checks    int            `json:"invariant_checks"`
+	Payments  int            `json:"payments"`
+	Returns   int            `json:"returns"`
+	Documents int            `json:"documents"`
+	Emails    int            `json:"emails_sent"`
+	// NoticeEmails are the lease-end emails whose wording was checked.
+	NoticeEmails    int        `json:"lease_end_emails_checked"`
+	Seconds         float64    `json:"seconds"`
+	NightsPerSecond float64    `json:"nights_per_second"`
+	Violation       *Violation `json:"violation,omitempty"`
 }
 
 // Violation is the first broken invariant: the seed and night reproduce it.
