@@ -29,6 +29,7 @@ func (s *sim) check(ctx context.Context, d civil.Date) error {
 		{"installment-debited-once", s.checkDebitOnce, false},
 		{"installment-policy", s.checkPolicy, false},
 		{"due-originated-or-held", s.checkDue, outage},
+		{"installment-made-on-its-draft-date", s.checkInstallmentsMade, outage},
 		{"allocated-has-stored-file", s.checkAllocated, outage},
 		{"returns-applied-once", s.checkReturns, outage},
 		{"represent-limits", s.checkRepresent, false},
@@ -591,6 +592,74 @@ func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error
 		}
 		if !strings.Contains(subject, want) {
 			return fmt.Sprintf("%s: the %s email of the notice of %s says %q; %d days are left (want %q)", acct, kind, on[:10], subject, left, want), nil
+		}
+	}
+	return "", nil
+}
+
+// checkInstallmentsMade: every installment of an active enrollment whose
+// draft date (the servicing system's terms: days before the due date,
+// back to a banking day) came in the last banking days has its autopay
+// payment: originated, or held, or cancelled by the policy, but made.
+func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, error) {
+	cal := s.env.Calendar
+	if !cal.IsBankingDay(d) {
+		return "", nil
+	}
+	active := map[string]bool{}
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT id FROM autopay_enrollments WHERE status = 'active'`)
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", err
+		}
+		active[id] = true
+	}
+	rows.Close()
+	made := map[string]bool{}
+	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE source = 'autopay' AND draft_on >= $1`, d.AddDays(-12))
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return "", err
+		}
+		made[k] = true
+	}
+	rows.Close()
+	from := cal.AddBankingDays(d, -2)
+	for _, id := range s.sys.ids {
+		seen, ok := s.firstSeen[id]
+		if !ok || seen.After(d.AddDays(-6)) {
+			continue
+		}
+		a := s.sys.current(id, d)
+		ap := a.Autopay
+		if a.Status != "active" || ap == nil || ap.Status != "active" || !active[ap.ID] {
+			continue
+		}
+		lead := ap.DaysBeforeDue
+		if lead == 0 {
+			lead = s.env.Config.DraftLeadDays
+		}
+		for _, due := range dueDates(&a.Contract) {
+			if due.Before(ap.StartsOn) || due.After(d.AddDays(lead+10)) {
+				continue
+			}
+			draft := cal.PreviousOrSameBankingDay(due.AddDays(-lead))
+			if draft.Before(from) || draft.After(d) || !draft.After(seen.AddDays(6)) {
+				continue
+			}
+			if !made[ap.ID+":"+due.String()] {
+				return fmt.Sprintf("%s: the installment due %s drafts on %s (enrollment %s, %d days before); no autopay payment was made for it", id, due, draft, ap.ID, lead), nil
+			}
 		}
 	}
 	return "", nil

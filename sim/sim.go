@@ -348,6 +348,9 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 		if name == "originate" {
 			// The servicing system posts its day and its extract is imported.
 			touched := s.sys.customers(s.r, d, s.night == 1, func(due civil.Date, before int) civil.Date {
+				if before == 0 {
+					before = s.env.Config.DraftLeadDays
+				}
 				return jobs.DraftDate(due, before, s.env.Calendar)
 			})
 			imp, err := s.sys.importNight(ctx, s.env.Store, d, s.night == 1, touched)

@@ -21,7 +21,7 @@ import (
 )
 
 var (
-	shortAccounts = flag.Int("sim.accounts", 2000, "accounts in TestSimulateShortHistory")
+	shortAccounts = flag.Int("sim.accounts", 1000, "accounts in TestSimulateShortHistory (2,000 takes about a minute a database on a quiet 2-core machine, several under load)")
 	shortDays     = flag.Int("sim.days", 45, "nights in TestSimulateShortHistory")
 	shortSeed     = flag.Int64("sim.seed", 20261202, "seed of TestSimulateShortHistory")
 )
