@@ -8,7 +8,7 @@ DATADIR ?= ./drafter-data
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: build run test bench lint fuzz clean
+.PHONY: build run test bench soak lint fuzz clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION) -X main.commit=$(COMMIT)" -o $(BIN) ./cmd/drafter
@@ -26,6 +26,21 @@ test:
 ## bench: the Go benchmarks (long; not part of make test).
 bench:
 	bash scripts/bench.sh
+
+## soak: a long simulated history (100,000 accounts, 365 nights, every fault)
+## and then a loop of short histories on random seeds; a broken invariant
+## stops it with the seed that reproduces it. Long: not part of make test.
+SOAK_ACCOUNTS ?= 100000
+SOAK_DAYS     ?= 365
+SOAK_SEED     ?= 1
+SOAK_LOOPS    ?= 20
+soak: build
+	./$(BIN) simulate --accounts $(SOAK_ACCOUNTS) --days $(SOAK_DAYS) --seed $(SOAK_SEED) --faults all $(SOAK_FLAGS)
+	@for i in $$(seq 1 $(SOAK_LOOPS)); do \
+		seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
+		echo "== soak loop $$i: seed $$seed"; \
+		./$(BIN) simulate --accounts 2000 --days 90 --seed $$seed --faults all $(SOAK_FLAGS) >/dev/null || exit 1; \
+	done
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -26,6 +26,17 @@ type Crashpoints struct {
 	stallN    int64
 	stallFile string
 	stalls    atomic.Int64
+
+	// fault, when set, is called at the chosen write instead of ending
+	// the process: the simulation's way to drop the database connection
+	// at a write.
+	fault func(what string)
+}
+
+// NewFaultpoint returns crashpoints that call fault at the at-th write
+// (once) instead of ending the process.
+func NewFaultpoint(at int64, fault func(what string)) *Crashpoints {
+	return &Crashpoints{at: at, fault: fault}
 }
 
 // CrashExitCode is the exit code of a process ended by a crashpoint.
@@ -56,6 +67,10 @@ func CrashpointsFromEnv() *Crashpoints {
 // stalls it there.
 func (c *Crashpoints) Hit(what string) {
 	if c.seen.Add(1) == c.at {
+		if c.fault != nil {
+			c.fault(what)
+			return
+		}
 		fmt.Fprintf(os.Stderr, "crashpoint %d: exiting after %s\n", c.at, what)
 		os.Exit(CrashExitCode)
 	}

@@ -29,10 +29,13 @@ type AutopayInstallment struct {
 
 // oneTimeCounts is SQL for a one-time payment (sp, a scheduled_payments
 // row) that counts toward an installment: not cancelled, and not returned
-// unpaid. Origination and the documents that say what autopay will debit
-// read one-time payments through it alike.
+// unpaid, unless it is being presented again (R01/R09): a re-presentment
+// still in flight or settled debits it after all, and autopay must not
+// debit the installment beside it. Origination and the documents that say
+// what autopay will debit read one-time payments through it alike.
 const oneTimeCounts = `NOT EXISTS (SELECT 1 FROM payments op WHERE op.source = 'scheduled' AND op.source_key = sp.id
-	AND op.state IN ('cancelled', 'returned'))`
+	AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
+		WHERE rp.source = 'represent' AND rp.original_payment_id = op.id AND rp.state NOT IN ('cancelled', 'returned')))))`
 
 // OneTimePayment is a payment the customer scheduled once (portal, phone).
 type OneTimePayment struct {

@@ -47,6 +47,11 @@ type GenerateOptions struct {
 	// judged on their contract before their books are simulated: a delta
 	// extract. The accounts kept are the same as in the full extract.
 	Keep func(*Account) bool
+	// Amend, when set, applies the servicing system's own changes up to
+	// AsOf (a new bank account, an enrollment, a one-time payment, a
+	// payoff) to each account after it is drawn and before its books are
+	// simulated, so the balances follow them. The simulation uses it.
+	Amend func(a *Account, asOf civil.Date)
 }
 
 // Generate writes a realistic demo portfolio of opt.Accounts accounts in the
@@ -261,6 +266,9 @@ func (g *generator) account(i int) (Account, bool) {
 	g.autopay(&a)
 	g.scheduledPayments(&a)
 	g.odometer(&a)
+	if g.opt.Amend != nil {
+		g.opt.Amend(&a, g.opt.AsOf)
+	}
 	g.simulate(&a, f)
 	return a, true
 }

@@ -44,6 +44,7 @@ var commands = []entry{
 	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},
 	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
 	{"render", "render one document to look at: `render statement|notice --account ID --date D --out FILE`", func() command { return &RenderCommand{} }},
+	{"simulate", "run a seeded history of nights with faults and check every invariant after each", func() command { return &SimulateCommand{} }},
 	{"bench", "measure a job end to end on a scratch database: `bench originate --payments N`, `bench statements --accounts N`", func() command { return &BenchCommand{} }},
 }
 

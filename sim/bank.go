@@ -1,0 +1,245 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/drafterhq/drafter/ach"
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/storage"
+)
+
+// answer is what the bank sends back about one entry, and when.
+type answer struct {
+	file    int64  // the origination file
+	trace   string // the entry's trace number
+	payment int64
+	code    string // R01 or a change code C01, C02, C05
+	noc     ach.SimulatedCorrection
+	on      civil.Date // the banking day the bank sends it
+}
+
+// bank is the simulated ODFI: it receives the night's stored files,
+// settles most entries, and answers some with returns (within two banking
+// days; unauthorized ones up to 60 days later) and NOCs, as files under
+// the inbound prefix on the day it sends them. It keeps its own count of
+// what it received and returned, to hold drafter's return rates to.
+type bank struct {
+	cal         *jobs.CachedCalendar
+	seen        map[int64]bool                // files received
+	pending     map[civil.Date][]answer       // by the day they are sent
+	debits      map[civil.Date]int            // debits received, by the file's business date
+	returned    map[civil.Date]map[string]int // returns sent, by the day they are sent and code
+	answered    map[int64]string              // payment -> return code sent
+	nocs        map[int64]string              // payment -> change code sent
+	sentReturns map[int64]string              // payment -> return code, once sent
+	sentNOCs    map[int64]string              // payment -> change code, once sent
+	files       int
+}
+
+func newBank(cal *jobs.CachedCalendar) *bank {
+	return &bank{cal: cal, seen: map[int64]bool{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
+		returned: map[civil.Date]map[string]int{}, answered: map[int64]string{}, nocs: map[int64]string{},
+		sentReturns: map[int64]string{}, sentNOCs: map[int64]string{}}
+}
+
+// receive takes the stored files of business date d and decides the fate
+// of each entry.
+func (b *bank) receive(ctx context.Context, st *ledger.Store, r *rand.Rand, d civil.Date) error {
+	var files []ledger.ACHFile
+	for day := d.AddDays(-14); !day.After(d); day = day.AddDays(1) {
+		fs, err := st.DayFiles(ctx, day)
+		if err != nil {
+			return err
+		}
+		files = append(files, fs...)
+	}
+	for _, f := range files {
+		if b.seen[f.ID] || f.Status == "allocated" {
+			continue
+		}
+		b.seen[f.ID] = true
+		entries, err := st.FileEntries(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Kind == "debit" {
+				b.debits[f.BusinessDate]++
+			}
+			x := r.IntN(1000)
+			switch {
+			case e.Kind == "debit" && x < 40:
+				a := answer{file: f.ID, trace: e.TraceNumber, payment: e.PaymentID, on: b.cal.AddBankingDays(f.EffectiveOn, 1+r.IntN(2))}
+				switch y := r.IntN(100); {
+				case y < 55:
+					a.code = "R01"
+				case y < 65:
+					a.code = "R09"
+				case y < 77:
+					a.code = "R02"
+				case y < 87:
+					a.code = "R03"
+				case y < 92:
+					a.code = "R10"
+					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(5 + r.IntN(55)))
+				case y < 96:
+					a.code = "R05"
+					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(5 + r.IntN(55)))
+				default:
+					a.code = "R07"
+					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(3 + r.IntN(20)))
+				}
+				b.pending[a.on] = append(b.pending[a.on], a)
+				b.answered[e.PaymentID] = a.code
+			case x < 48:
+				c := ach.SimulatedCorrection{Trace: e.TraceNumber}
+				switch y := r.IntN(100); {
+				case y < 50:
+					c.ChangeCode, c.AccountNumber = "C01", nextNumber(e.AccountNumber)
+				case y < 80 && e.Kind == "debit":
+					c.ChangeCode, c.TransactionCode = "C05", 37
+					if e.TransactionCode/10 == 3 {
+						c.TransactionCode = 27
+					}
+				default:
+					c.ChangeCode, c.RoutingNumber = "C02", "011000015"
+					if e.RDFIRouting == c.RoutingNumber {
+						c.RoutingNumber = "021000021"
+					}
+				}
+				a := answer{file: f.ID, trace: e.TraceNumber, payment: e.PaymentID, code: c.ChangeCode, noc: c,
+					on: b.cal.AddBankingDays(f.EffectiveOn, 1+r.IntN(2))}
+				b.pending[a.on] = append(b.pending[a.on], a)
+				b.nocs[e.PaymentID] = c.ChangeCode
+			}
+		}
+	}
+	return nil
+}
+
+// nextNumber is a corrected account number: the last digit changed.
+func nextNumber(n string) string {
+	if n == "" {
+		return "1"
+	}
+	last := n[len(n)-1]
+	if last < '0' || last > '9' {
+		return n[:len(n)-1] + "0"
+	}
+	return n[:len(n)-1] + string('0'+(last-'0'+1)%10)
+}
+
+// send stores the files the bank sends on d: one return file and one NOC
+// file per origination file it answers. With twice, each is sent again
+// under another name (the same bytes); late answers were moved to the
+// next banking day by the caller.
+func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d civil.Date, twice bool) (int, error) {
+	due := b.pending[d]
+	delete(b.pending, d)
+	byFile := map[int64][]answer{}
+	var ids []int64
+	for _, a := range due {
+		if _, ok := byFile[a.file]; !ok {
+			ids = append(ids, a.file)
+		}
+		byFile[a.file] = append(byFile[a.file], a)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	sent := 0
+	for _, id := range ids {
+		f, err := fileByID(ctx, st, id)
+		if err != nil {
+			return sent, err
+		}
+		original, _, err := docs.Get(ctx, f.StorageKey)
+		if err != nil {
+			return sent, fmt.Errorf("bank: read %s: %w", f.StorageKey, err)
+		}
+		var rets []ach.SimulatedReturn
+		var nocs []ach.SimulatedCorrection
+		for _, a := range byFile[id] {
+			if a.code[0] == 'R' {
+				rets = append(rets, ach.SimulatedReturn{Trace: a.trace, Code: a.code})
+				if b.returned[d] == nil {
+					b.returned[d] = map[string]int{}
+				}
+				b.returned[d][a.code]++
+				b.sentReturns[a.payment] = a.code
+			} else {
+				nocs = append(nocs, a.noc)
+				b.sentNOCs[a.payment] = a.code
+			}
+		}
+		put := func(kind string, body []byte) error {
+			for i := range 1 + boolInt(twice) {
+				key := fmt.Sprintf("%ssim-%s-%s-%s-%s-%d.ach", jobs.InboundPrefix, kind, f.BusinessDate, f.IDModifier, d, i)
+				if _, err := docs.Put(ctx, key, body, storage.PutOptions{ContentType: "text/plain"}); err != nil {
+					return fmt.Errorf("bank: store %s: %w", key, err)
+				}
+				b.files++
+				sent++
+			}
+			return nil
+		}
+		if len(rets) > 0 {
+			body, err := ach.BuildReturnFile(original, rets, d)
+			if err != nil {
+				return sent, fmt.Errorf("bank: returns for %s: %w", f.StorageKey, err)
+			}
+			if err := put("returns", body); err != nil {
+				return sent, err
+			}
+		}
+		if len(nocs) > 0 {
+			body, err := ach.BuildNOCFile(original, nocs, d)
+			if err != nil {
+				return sent, fmt.Errorf("bank: NOCs for %s: %w", f.StorageKey, err)
+			}
+			if err := put("noc", body); err != nil {
+				return sent, err
+			}
+		}
+	}
+	return sent, nil
+}
+
+// delay moves what the bank would send on d to the next banking day: a
+// late file.
+func (b *bank) delay(d civil.Date) {
+	next := b.cal.NextBankingDay(d)
+	b.pending[next] = append(b.pending[next], b.pending[d]...)
+	delete(b.pending, d)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func fileByID(ctx context.Context, st *ledger.Store, id int64) (ledger.ACHFile, error) {
+	var key string
+	if err := st.DB().QueryRowContext(ctx, `SELECT storage_key FROM ach_files WHERE id = $1`, id).Scan(&key); err != nil {
+		return ledger.ACHFile{}, fmt.Errorf("bank: file %d: %w", id, err)
+	}
+	return st.FileByKey(ctx, key)
+}
+
+// counts is the bank's own count for a window of business dates: debits
+// received in files of those dates, and returns sent on those days.
+func (b *bank) counts(from, through civil.Date) (debits int, byCode map[string]int) {
+	byCode = map[string]int{}
+	for d := from; !d.After(through); d = d.AddDays(1) {
+		debits += b.debits[d]
+		for c, n := range b.returned[d] {
+			byCode[c] += n
+		}
+	}
+	return debits, byCode
+}

@@ -1,0 +1,666 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/money"
+)
+
+// check holds the ledger to every invariant after night d; the first that
+// is broken is returned as a *Violation.
+func (s *sim) check(ctx context.Context, d civil.Date) error {
+	outage := s.active(FaultStorage) || s.active(FaultMail) || d.Before(s.serverDownUntil)
+	checks := []struct {
+		name string
+		fn   func(context.Context, civil.Date) (string, error)
+		skip bool
+	}{
+		{"runs-say-so", s.checkRuns, false},
+		{"email-once", s.checkEmail, false},
+		{"outbox-drains", s.checkOutbox, s.active(FaultMail)},
+		{"installment-debited-once", s.checkDebitOnce, false},
+		{"installment-policy", s.checkPolicy, false},
+		{"due-originated-or-held", s.checkDue, outage},
+		{"installment-made-on-its-draft-date", s.checkInstallmentsMade, outage},
+		{"allocated-has-stored-file", s.checkAllocated, outage},
+		{"returns-applied-once", s.checkReturns, outage},
+		{"represent-limits", s.checkRepresent, false},
+		{"fee-once-per-return", s.checkFees, false},
+		{"statement-each-cycle", s.checkCycles, outage},
+		{"lease-end-threshold", s.checkLeaseEnd, false},
+		{"lease-end-advice", s.checkLeaseAdvice, false},
+		{"return-rates", s.checkRates, outage},
+	}
+	for _, c := range checks {
+		if c.skip {
+			continue
+		}
+		s.rep.Checks++
+		detail, err := c.fn(ctx, d)
+		if err != nil {
+			return fmt.Errorf("check %s: %w", c.name, err)
+		}
+		if detail != "" {
+			return s.violation(d, c.name, detail)
+		}
+	}
+	return nil
+}
+
+// checkRuns: every run tonight says what it did: succeeded only with no
+// failed item and exit 0; failed and partial with a non-zero exit and a
+// reason. A killed child's run is not succeeded.
+func (s *sim) checkRuns(ctx context.Context, d civil.Date) (string, error) {
+	for _, o := range s.observed {
+		r, err := s.env.Store.GetRun(ctx, o.run.ID)
+		if err != nil {
+			return "", err
+		}
+		st := o.run.Status
+		switch {
+		case o.exit == jobs.CrashExitCode:
+			if st == ledger.RunSucceeded {
+				return fmt.Sprintf("%s: the process was killed, yet run %d says succeeded", o.how, o.run.ID), nil
+			}
+		case st == ledger.RunSucceeded && (o.run.Failed > 0 || o.exit != 0):
+			return fmt.Sprintf("%s: run %d (%s %s) is succeeded with %d failed items, exit %d", o.how, o.run.ID, r.Job, r.BusinessDate, o.run.Failed, o.exit), nil
+		case (st == ledger.RunFailed || st == ledger.RunPartial) && o.exit == 0:
+			return fmt.Sprintf("%s: run %d (%s %s) is %s but exits 0", o.how, o.run.ID, r.Job, r.BusinessDate, st), nil
+		case st == ledger.RunFailed && o.run.Error == "":
+			return fmt.Sprintf("%s: run %d (%s %s) is failed without a reason", o.how, o.run.ID, r.Job, r.BusinessDate), nil
+		case st == ledger.RunSucceeded && o.run.Job == "deliver" && s.mail.down:
+			return fmt.Sprintf("%s: run %d (deliver %s) is succeeded while the mail relay is down", o.how, o.run.ID, r.BusinessDate), nil
+		case st == ledger.RunSucceeded && s.docs.down && o.run.Selected > 0 && o.run.Job != "deliver":
+			return fmt.Sprintf("%s: run %d (%s %s) is succeeded with %d items while storage is down", o.how, o.run.ID, r.Job, r.BusinessDate, o.run.Selected), nil
+		}
+	}
+	return "", nil
+}
+
+func (s *sim) checkEmail(ctx context.Context, d civil.Date) (string, error) {
+	for id, n := range s.mail.sent {
+		if n > 1 {
+			return fmt.Sprintf("message %s was delivered %d times", id, n), nil
+		}
+	}
+	return "", nil
+}
+
+// checkOutbox: with the relay up and deliver succeeded tonight, nothing
+// due is left queued.
+func (s *sim) checkOutbox(ctx context.Context, d civil.Date) (string, error) {
+	ok := false
+	for _, o := range s.observed {
+		if o.run.Job == "deliver" && o.run.Status == ledger.RunSucceeded {
+			ok = true
+		}
+	}
+	if !ok {
+		return "", nil
+	}
+	var n int
+	if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1`,
+		s.clock.Add(-1)).Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return fmt.Sprintf("%d messages still queued and due after a succeeded deliver run with the relay up", n), nil
+	}
+	return "", nil
+}
+
+// checkDebitOnce: one live autopay debit per installment.
+func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) {
+	var acct, due string
+	var n int
+	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT account_id, CAST(due_on AS TEXT), COUNT(*) FROM payments
+		WHERE source = 'autopay' AND kind = 'debit' AND state <> 'cancelled' GROUP BY account_id, due_on HAVING COUNT(*) > 1 LIMIT 1`).Scan(&acct, &due, &n)
+	if err == nil {
+		return fmt.Sprintf("%s: the installment due %s has %d autopay debits", acct, due, n), nil
+	}
+	if err.Error() == "sql: no rows in result set" {
+		return "", nil
+	}
+	return "", err
+}
+
+// checkPolicy: each autopay debit in tonight's files is the installment
+// less the customer's one-time payments for it (one-time-covers), or the
+// installment (debit-both); never a debit when a one-time payment covers
+// the installment. The window and the arithmetic are the simulation's own.
+func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, e.amount
+		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id JOIN autopay_enrollments e ON p.source_key LIKE e.id || ':%'
+		WHERE f.business_date = $1 AND p.source = 'autopay' AND p.kind = 'debit'`, d)
+	if err != nil {
+		return "", err
+	}
+	type debit struct {
+		acct          string
+		due           civil.Date
+		amount, fixed money.Cents
+	}
+	var ds []debit
+	for rows.Next() {
+		var x debit
+		var due string
+		if err := rows.Scan(&x.acct, &due, &x.amount, &x.fixed); err != nil {
+			rows.Close()
+			return "", err
+		}
+		x.due = civil.MustParse(due[:10])
+		ds = append(ds, x)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	covers := s.env.Config.InstallmentPolicy != string(jobs.DebitBoth)
+	// A one-time payment cancelled, or returned and not presented again,
+	// pays nothing; one presented again still pays the installment.
+	unpaid := map[string]bool{}
+	urows, err := s.env.Store.DB().QueryContext(ctx, `SELECT op.source_key FROM payments op WHERE op.source = 'scheduled'
+		AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
+			WHERE rp.original_payment_id = op.id AND rp.state IN ('scheduled', 'originated', 'settled'))))`)
+	if err != nil {
+		return "", err
+	}
+	for urows.Next() {
+		var k string
+		if err := urows.Scan(&k); err != nil {
+			urows.Close()
+			return "", err
+		}
+		unpaid[k] = true
+	}
+	urows.Close()
+	for _, x := range ds {
+		a, ok := s.sys.accounts[x.acct]
+		if !ok {
+			continue
+		}
+		c := &a.Contract
+		full := c.MonthlyPayment + c.MonthlyTax
+		if x.fixed > 0 {
+			full = x.fixed
+		}
+		after := c.OpenedOn
+		for k, due := range dueDates(c) {
+			if due == x.due && k > 0 {
+				after = dueDates(c)[k-1]
+			}
+		}
+		var oneTime money.Cents
+		cur := s.sys.current(x.acct, d)
+		for _, sp := range cur.ScheduledPayments {
+			if sp.DebitOn.After(after) && !sp.DebitOn.After(x.due) && !unpaid[sp.ID] {
+				oneTime += sp.Amount
+			}
+		}
+		want := full
+		if covers {
+			want = max(0, full-oneTime)
+		}
+		if x.amount != want {
+			return fmt.Sprintf("%s: autopay debits %s for the installment due %s; the policy says %s (installment %s, one-time payments for it %s)",
+				x.acct, x.amount, x.due, want, full, oneTime), nil
+		}
+	}
+	return "", nil
+}
+
+// checkDue: no payment due by tonight is left scheduled without a reason.
+func (s *sim) checkDue(ctx context.Context, d civil.Date) (string, error) {
+	if !s.env.Calendar.IsBankingDay(d) {
+		return "", nil
+	}
+	var id int64
+	var acct, src string
+	// Held: the bank account is invalid, or waits for its prenote.
+	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT p.id, p.account_id, p.source FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND p.state_reason = '' AND b.status = 'active'
+		AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required')) LIMIT 1`, d).Scan(&id, &acct, &src)
+	if err == nil {
+		return fmt.Sprintf("payment %d (%s, %s) was due by %s and is neither originated nor held with a reason", id, acct, src, d), nil
+	}
+	if err.Error() == "sql: no rows in result set" {
+		return "", nil
+	}
+	return "", err
+}
+
+// checkAllocated: no file stays allocated without its stored bytes.
+func (s *sim) checkAllocated(ctx context.Context, d civil.Date) (string, error) {
+	var n int
+	if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files WHERE status = 'allocated' AND released_at IS NULL`).Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return fmt.Sprintf("%d files are allocated (payments fixed) with no stored file after the runbook", n), nil
+	}
+	return "", nil
+}
+
+// checkReturns: each return and NOC the bank sent is applied once, to the
+// payment it was about, and nothing else is.
+func (s *sim) checkReturns(ctx context.Context, d civil.Date) (string, error) {
+	got, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	if err != nil {
+		return "", err
+	}
+	for p, code := range s.bank.sentReturns {
+		if got[p] != code {
+			return fmt.Sprintf("the bank returned payment %d (%s); the ledger has %q", p, code, got[p]), nil
+		}
+	}
+	for p, code := range got {
+		if _, ok := s.bank.sentReturns[p]; !ok {
+			return fmt.Sprintf("payment %d has a return %s the bank never sent", p, code), nil
+		}
+	}
+	var n int
+	if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id IS NULL`).Scan(&n); err != nil {
+		return "", err
+	}
+	if n > 0 {
+		return fmt.Sprintf("%d returns matched no payment", n), nil
+	}
+	nocs, err := pairs(ctx, s.env.Store, `SELECT payment_id, change_code FROM corrections WHERE payment_id IS NOT NULL`)
+	if err != nil {
+		return "", err
+	}
+	for p, code := range s.bank.sentNOCs {
+		if nocs[p] != code {
+			return fmt.Sprintf("the bank sent a NOC %s for payment %d; the ledger has %q", code, p, nocs[p]), nil
+		}
+	}
+	if len(nocs) != len(s.bank.sentNOCs) {
+		return fmt.Sprintf("%d NOCs applied, the bank sent %d", len(nocs), len(s.bank.sentNOCs)), nil
+	}
+	var p int64
+	err = s.env.Store.DB().QueryRowContext(ctx, `SELECT p.id FROM payments p JOIN returns r ON r.payment_id = p.id WHERE p.state <> 'returned' LIMIT 1`).Scan(&p)
+	if err == nil {
+		return fmt.Sprintf("payment %d has a return but is not returned", p), nil
+	}
+	return "", nil
+}
+
+func pairs(ctx context.Context, st *ledger.Store, q string) (map[int64]string, error) {
+	rows, err := st.DB().QueryContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		if _, dup := out[id]; dup {
+			return nil, fmt.Errorf("payment %d twice in %q", id, q)
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
+// checkRepresent: re-presentments only after R01/R09, at most two, within
+// 180 days of the original settlement.
+func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT o.id, COUNT(*), MAX(CAST(p.draft_on AS TEXT)), COALESCE(CAST(o.effective_on AS TEXT), ''),
+			COALESCE((SELECT r.code FROM returns r WHERE r.payment_id = o.id), '')
+		FROM payments p JOIN payments o ON o.id = p.original_payment_id WHERE p.source = 'represent'
+		GROUP BY o.id, o.effective_on`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		var last, eff, code string
+		if err := rows.Scan(&id, &n, &last, &eff, &code); err != nil {
+			return "", err
+		}
+		switch {
+		case n > 2:
+			return fmt.Sprintf("payment %d was re-presented %d times", id, n), nil
+		case code != "R01" && code != "R09":
+			return fmt.Sprintf("payment %d was re-presented after %q", id, code), nil
+		case eff != "" && civil.MustParse(last[:10]).DaysSince(civil.MustParse(eff[:10])) > 180:
+			return fmt.Sprintf("payment %d was re-presented on %s, more than 180 days after %s", id, last[:10], eff[:10]), nil
+		}
+	}
+	return "", rows.Err()
+}
+
+// checkFees: a returned-payment fee only after R01/R09, once per return,
+// within the contract's fee.
+func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT t.id, t.amount, a.returned_payment_fee FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE t.source = 'drafter' AND t.kind = 'returned_payment_fee'`)
+	if err != nil {
+		return "", err
+	}
+	type fee struct {
+		id       string
+		amt, cap money.Cents
+	}
+	var fs []fee
+	for rows.Next() {
+		var f fee
+		if err := rows.Scan(&f.id, &f.amt, &f.cap); err != nil {
+			rows.Close()
+			return "", err
+		}
+		fs = append(fs, f)
+	}
+	rows.Close()
+	codes, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	if err != nil {
+		return "", err
+	}
+	for _, f := range fs {
+		pid, err := strconv.ParseInt(strings.TrimPrefix(f.id, "return-fee:"), 10, 64)
+		if err != nil {
+			return fmt.Sprintf("fee %s names no payment", f.id), nil
+		}
+		if c := codes[pid]; c != "R01" && c != "R09" {
+			return fmt.Sprintf("fee %s after return %q", f.id, c), nil
+		}
+		if f.amt > f.cap {
+			return fmt.Sprintf("fee %s of %s over the contract's %s", f.id, f.amt, f.cap), nil
+		}
+	}
+	return "", nil
+}
+
+// checkStatements: tonight's statements state the servicing system's
+// balance, start from the previous statement's and add up.
+func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT d.account_id, d.new_balance, r.balance FROM documents d
+		LEFT JOIN record_balances r ON r.account_id = d.account_id AND r.on_date = d.document_date
+		WHERE d.kind = 'statement' AND d.document_date = $1`, d)
+	if err != nil {
+		return "", err
+	}
+	stated := map[string]money.Cents{}
+	var bad string
+	for rows.Next() {
+		var id string
+		var nb, rec *money.Cents
+		if err := rows.Scan(&id, &nb, &rec); err != nil {
+			rows.Close()
+			return "", err
+		}
+		if nb == nil || rec == nil || *nb != *rec {
+			if bad == "" {
+				bad = fmt.Sprintf("%s: statement of %s states %v, the servicing system %v", id, d, nb, rec)
+			}
+			continue
+		}
+		stated[id] = *nb
+	}
+	rows.Close()
+	if bad != "" {
+		return bad, nil
+	}
+	prev, err := s.previousStatements(ctx, d)
+	if err != nil {
+		return "", err
+	}
+	ids := slices.Sorted(maps.Keys(stated))
+	computed, errs, err := jobs.StatementsFor(ctx, s.env, ids, d)
+	if err != nil {
+		return "", err
+	}
+	for _, id := range ids {
+		if e := errs[id]; e != nil {
+			return fmt.Sprintf("%s: sent on %s, but computed again it is %v", id, d, e), nil
+		}
+		st := computed[id]
+		if p, ok := prev[id]; ok && st.PreviousBalance != p {
+			return fmt.Sprintf("%s: statement of %s starts from %s; the previous statement ended at %s", id, d, st.PreviousBalance, p), nil
+		}
+		sum := st.PreviousBalance
+		for _, l := range st.Lines {
+			sum += l.Amount
+		}
+		if sum != st.NewBalance {
+			return fmt.Sprintf("%s: statement of %s: previous balance %s and its lines make %s, new balance %s", id, d, st.PreviousBalance, sum, st.NewBalance), nil
+		}
+	}
+	return "", nil
+}
+
+// previousStatements returns, for the accounts with a statement on d, the
+// new balance of their statement before it.
+func (s *sim) previousStatements(ctx context.Context, d civil.Date) (map[string]money.Cents, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, p.new_balance, CAST(p.document_date AS TEXT) FROM documents p
+		JOIN documents t ON t.account_id = p.account_id AND t.kind = 'statement' AND t.document_date = $1
+		WHERE p.kind = 'statement' AND p.document_date < $1 AND p.new_balance IS NOT NULL`, d)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out, on := map[string]money.Cents{}, map[string]string{}
+	for rows.Next() {
+		var id, date string
+		var b money.Cents
+		if err := rows.Scan(&id, &b, &date); err != nil {
+			return nil, err
+		}
+		if date > on[id] {
+			out[id], on[id] = b, date
+		}
+	}
+	return out, rows.Err()
+}
+
+// checkCycles: every cycle that ended is stated by the morning after: a
+// statement, or one held with an exception (never silently skipped).
+func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
+	for c := s.checkedThrough.AddDays(1); !c.After(d); c = c.AddDays(1) {
+		if c.Before(s.opt.Start) {
+			continue
+		}
+		rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT a.id, a.cycle_day FROM accounts a
+			JOIN record_balances r ON r.account_id = a.id AND r.on_date = $1
+			WHERE a.status = 'active'
+			AND NOT EXISTS (SELECT 1 FROM documents x WHERE x.account_id = a.id AND x.kind = 'statement' AND x.document_date = $1)
+			AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.kind = 'statement_held' AND e.reference = a.id || ' statement ' || $2)`,
+			c, fmt.Sprintf("%04d-%02d", c.Year, int(c.Month)))
+		if err != nil {
+			return "", err
+		}
+		var missing []string
+		for rows.Next() {
+			var id string
+			var day int
+			if err := rows.Scan(&id, &day); err != nil {
+				rows.Close()
+				return "", err
+			}
+			if fs, ok := s.firstSeen[id]; ok && !fs.After(c) && ledger.CycleEndsOn(day, c) {
+				missing = append(missing, id)
+			}
+		}
+		rows.Close()
+		if len(missing) > 0 {
+			return fmt.Sprintf("%d accounts whose cycle ended on %s have no statement and no held exception the morning after (first %s)", len(missing), c, missing[0]), nil
+		}
+		s.checkedThrough = c
+	}
+	return "", nil
+}
+
+// checkLeaseEnd: a notice of threshold N is sent when N days are left, or
+// on the lease's first night in drafter when fewer are; never after
+// maturity.
+func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, CAST(a.maturity_on AS TEXT) FROM documents x JOIN accounts a ON a.id = x.account_id
+		WHERE x.kind LIKE 'lease_end_%' AND x.document_date = $1`, d)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, kind, mat string
+		if err := rows.Scan(&id, &kind, &mat); err != nil {
+			return "", err
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(kind, ledger.DocLeaseEndPrefix))
+		if err != nil {
+			return fmt.Sprintf("%s: lease-end notice kind %q", id, kind), nil
+		}
+		left := civil.MustParse(mat[:10]).DaysSince(d)
+		switch {
+		case left < 0:
+			return fmt.Sprintf("%s: %d-day notice sent on %s, %d days after maturity", id, n, d, -left), nil
+		case left > n:
+			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left", id, n, d, left), nil
+		case left < n && s.firstSeen[id] != d && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
+			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease since %s)", id, n, d, left, s.firstSeen[id]), nil
+		}
+	}
+	return "", rows.Err()
+}
+
+// checkRates: the return rates drafter reports over the last 60 days are
+// the bank's own count.
+func (s *sim) checkRates(ctx context.Context, d civil.Date) (string, error) {
+	from := d.AddDays(-59)
+	debits, byCode, err := s.env.Store.ReturnCounts(ctx, from, d)
+	if err != nil {
+		return "", err
+	}
+	bd, bc := s.bank.counts(from, d)
+	if debits != bd || !maps.Equal(byCode, bc) {
+		return fmt.Sprintf("drafter counts %d debits and returns %v over %s..%s; the bank %d and %v", debits, byCode, from, d, bd, bc), nil
+	}
+	return "", nil
+}
+
+// downSince reports whether storage was down on a night in [from, to): a
+// notice due then is sent at the first run that can store it.
+func (s *sim) downSince(from, to civil.Date) bool {
+	for d := from; d.Before(to); d = d.AddDays(1) {
+		if s.storageDown[d] {
+			return true
+		}
+	}
+	return false
+}
+
+// checkLeaseAdvice: each lease-end email delivered since the last check
+// tells the days left on its notice's date ("ends today", "ends in 1
+// day", "ended on"), whatever threshold sent it.
+func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error) {
+	s.mail.mu.Lock()
+	subjects := s.mail.subjects
+	s.mail.subjects = nil
+	s.mail.mu.Unlock()
+	for _, id := range slices.Sorted(maps.Keys(subjects)) {
+		subject := subjects[id]
+		var kind, acct, mat, on string
+		err := s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
+			FROM outbox o JOIN documents x ON o.topic = 'document:' || CAST(x.id AS TEXT) JOIN accounts a ON a.id = x.account_id
+			WHERE o.message_id = $1`, strings.Trim(id, "<>")).Scan(&kind, &acct, &mat, &on)
+		if err != nil || !strings.HasPrefix(kind, ledger.DocLeaseEndPrefix) {
+			continue // not a notice's email
+		}
+		s.rep.NoticeEmails++
+		left := civil.MustParse(mat[:10]).DaysSince(civil.MustParse(on[:10]))
+		want := fmt.Sprintf("ends in %d days", left)
+		switch {
+		case left == 1:
+			want = "ends in 1 day"
+		case left == 0:
+			want = "ends today"
+		case left < 0:
+			want = "ended on"
+		}
+		if !strings.Contains(subject, want) {
+			return fmt.Sprintf("%s: the %s email of the notice of %s says %q; %d days are left (want %q)", acct, kind, on[:10], subject, left, want), nil
+		}
+	}
+	return "", nil
+}
+
+// checkInstallmentsMade: every installment of an active enrollment whose
+// draft date (the servicing system's terms: days before the due date,
+// back to a banking day) came in the last banking days has its autopay
+// payment: originated, or held, or cancelled by the policy, but made.
+func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, error) {
+	cal := s.env.Calendar
+	if !cal.IsBankingDay(d) {
+		return "", nil
+	}
+	active := map[string]bool{}
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT id FROM autopay_enrollments WHERE status = 'active'`)
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return "", err
+		}
+		active[id] = true
+	}
+	rows.Close()
+	made := map[string]bool{}
+	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE source = 'autopay' AND draft_on >= $1`, d.AddDays(-12))
+	if err != nil {
+		return "", err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return "", err
+		}
+		made[k] = true
+	}
+	rows.Close()
+	from := cal.AddBankingDays(d, -2)
+	for _, id := range s.sys.ids {
+		seen, ok := s.firstSeen[id]
+		if !ok || seen.After(d.AddDays(-6)) {
+			continue
+		}
+		a := s.sys.current(id, d)
+		ap := a.Autopay
+		if a.Status != "active" || ap == nil || ap.Status != "active" || !active[ap.ID] {
+			continue
+		}
+		lead := ap.DaysBeforeDue
+		if lead == 0 {
+			lead = s.env.Config.DraftLeadDays
+		}
+		for _, due := range dueDates(&a.Contract) {
+			if due.Before(ap.StartsOn) || due.After(d.AddDays(lead+10)) {
+				continue
+			}
+			draft := cal.PreviousOrSameBankingDay(due.AddDays(-lead))
+			if draft.Before(from) || draft.After(d) || !draft.After(seen.AddDays(6)) {
+				continue
+			}
+			if !made[ap.ID+":"+due.String()] {
+				return fmt.Sprintf("%s: the installment due %s drafts on %s (enrollment %s, %d days before); no autopay payment was made for it", id, due, draft, ap.ID, lead), nil
+			}
+		}
+	}
+	return "", nil
+}

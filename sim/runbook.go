@@ -1,0 +1,175 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+)
+
+// dropConnections ends every other connection to the database, as a
+// failover or a network cut would: the pool's connections in use break.
+func (s *sim) dropConnections(ctx context.Context) {
+	_, _ = s.env.Store.DB().ExecContext(context.WithoutCancel(ctx),
+		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+}
+
+// runbook is the operator's morning, as docs/operations.md says: every run
+// that needs attention is resumed once what broke it is back (storage,
+// the mail relay); a crashed run (its process gone) is resumed at once.
+// Every few nights a completed run is rerun with a reason, which must
+// change nothing.
+func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error {
+	outage := s.active(FaultStorage) || s.active(FaultMail)
+	for attempt := 0; attempt < 3; attempt++ {
+		runs, err := s.unfinished(ctx)
+		if err != nil {
+			return err
+		}
+		if len(runs) == 0 {
+			break
+		}
+		if s.active(FaultStorage) {
+			// Waiting for storage, which every job writes to: the runs
+			// stay listed as needing attention.
+			return nil
+		}
+		if s.active(FaultMail) {
+			// Waiting for the relay: deliver waits; the rest is resumed.
+			runs = slices.DeleteFunc(runs, func(r ledger.Run) bool { return r.Job == "deliver" })
+			if len(runs) == 0 {
+				break
+			}
+		}
+		if attempt == 2 {
+			r := runs[0]
+			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error))
+		}
+		for _, r := range runs {
+			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
+			nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
+			s.rep.Responses++
+			if res.Run.ID != 0 {
+				s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
+			} else if err != nil {
+				return fmt.Errorf("resume run %d: %w", r.ID, err)
+			}
+		}
+	}
+	// The resumed runs queued email: the schedule's next deliver fire
+	// (every few minutes) sends it.
+	if len(nr.Responses) > 0 && !outage {
+		spec := jobs.StartSpec{Date: d, Scope: "at:" + s.clock.Add(time.Hour).Format("15:04:05-0700"), Trigger: "schedule", TriggeredBy: "simulation"}
+		res, err := s.env.Start(ctx, s.job("deliver"), spec)
+		if res.Run.ID == 0 {
+			return fmt.Errorf("deliver after the runbook: %w", err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: "deliver after the runbook"})
+	}
+	// A rerun with a reason of last night's statements (or originate):
+	// it repeats nothing, so the ledger must be the same after it.
+	if s.night%7 == 0 && !outage && len(nr.Responses) == 0 {
+		job := "statements"
+		if s.night%14 == 0 && s.env.Calendar.IsBankingDay(d) {
+			job = "originate"
+		}
+		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Status: ledger.RunSucceeded, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(runs) == 1 {
+			before, err := Dump(ctx, s.env.Store, false)
+			if err != nil {
+				return err
+			}
+			res, err := s.env.Rerun(ctx, s.job(job), runs[0], "simulation", "simulated rerun: the runbook's answer to a doubted night", "")
+			nr.Responses = append(nr.Responses, fmt.Sprintf("rerun %d --reason (%s %s)", runs[0].ID, job, runs[0].BusinessDate))
+			s.rep.Responses++
+			if err != nil || res.Run.Status != ledger.RunSucceeded {
+				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) is %s: %v", runs[0].ID, job, runs[0].BusinessDate, res.Run.Status, err))
+			}
+			after, err := Dump(ctx, s.env.Store, false)
+			if err != nil {
+				return err
+			}
+			if diff := removed(before, after); diff != "" {
+				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) changed the ledger: %s", runs[0].ID, job, runs[0].BusinessDate, diff))
+			}
+		}
+	}
+	return nil
+}
+
+// unfinished lists the runs that need attention: failed, partial,
+// cancelled, or running without a live owner (nothing else runs now).
+func (s *sim) unfinished(ctx context.Context) ([]ledger.Run, error) {
+	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{NeedsAttention: true, StaleAfter: -time.Hour, Limit: 1000})
+	// Oldest night first, each night in the schedule's order: the order
+	// the nights would have run in.
+	sort.SliceStable(runs, func(i, j int) bool {
+		a, b := runs[i], runs[j]
+		if a.BusinessDate != b.BusinessDate {
+			return a.BusinessDate.Before(b.BusinessDate)
+		}
+		return slices.Index(Nightly, a.Job) < slices.Index(Nightly, b.Job)
+	})
+	return runs, err
+}
+
+func (s *sim) violation(d civil.Date, name, detail string) error {
+	return &Violation{Seed: s.opt.Seed, Night: s.night, Date: d, Invariant: name, Detail: detail}
+}
+
+// backfill is the runbook's answer to nights the schedule missed:
+// `drafter run nightly --from FROM --to TO`, each job on the dates its
+// calendar has (env.BusinessDates), oldest first.
+func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport) error {
+	nr.Responses = append(nr.Responses, fmt.Sprintf("run nightly --from %s --to %s", from, to))
+	s.rep.Responses++
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		for _, name := range Nightly {
+			if !slices.Contains(s.env.BusinessDates(name, from, to), d) {
+				continue
+			}
+			res, err := s.env.Start(ctx, s.job(name), jobs.StartSpec{Date: d, Trigger: "operator", TriggeredBy: "simulation", Reason: "backfill after downtime"})
+			if errors.Is(err, ledger.ErrRunCompleted) {
+				continue
+			}
+			if res.Run.ID == 0 {
+				return fmt.Errorf("backfill %s %s: %w", name, d, err)
+			}
+			s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("backfill %s %s", name, d)})
+		}
+	}
+	return nil
+}
+
+// resumeNow is the runbook's answer to a run that died (killed, or its
+// database connection dropped): `drafter resume RUN` at once, before the
+// night goes on.
+func (s *sim) resumeNow(ctx context.Context, job string, d civil.Date, nr *NightReport) error {
+	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d, Limit: 10})
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if r.Scope != "" || r.DryRun || r.Status == ledger.RunSucceeded {
+			continue
+		}
+		res, err := s.env.Resume(ctx, s.job(job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
+		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, job, d, r.Status))
+		s.rep.Responses++
+		if res.Run.ID == 0 {
+			return fmt.Errorf("resume run %d: %w", r.ID, err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
+		nr.Runs[job] = res.Run.Status
+	}
+	return nil
+}
