@@ -80,6 +80,7 @@ var commandSettings = map[string][]string{
 	"render":              settingsOf(ledgerSettings, originationSettings, documentSettings),
 	"bench":               settingsOf(benchSettings, originationSettings, runSettings),
 	"bench statements":    settingsOf(benchSettings, documentSettings, mailSettings, runSettings),
+	"simulate":            {"DRAFTER_DATA_DIR", "DRAFTER_DATABASE_URL"},
 }
 
 // extraSettings are read by one command and are not in config.Settings.
@@ -127,6 +128,7 @@ var examples = map[string][]string{
 	"render":              {"drafter render statement --account ACC-00000017 --date 2026-11-30 --out statement.pdf", "drafter render notice --account ACC-00000017 --date 2026-12-01 --days 90 --out notice.pdf"},
 	"bench":               {"drafter bench originate --payments 100000", "drafter bench statements --accounts 20000 --json"},
 	"bench statements":    {"drafter bench statements --accounts 20000", "drafter bench statements --cycle --date 2026-11-30 --json"},
+	"simulate":            {"drafter simulate --accounts 1000 --days 45 --seed 20261202 --faults all", "drafter simulate --accounts 2000 --days 90 --seed 7 --database-url postgres://localhost/drafter_sim --json"},
 }
 
 // writeSettings prints the settings a command reads, with their defaults;

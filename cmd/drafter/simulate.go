@@ -37,7 +37,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	faults := fs.String("faults", "", "faults to inject, comma-separated: "+strings.Join(sim.AllFaults, ",")+" (or all)")
 	dbURL := fs.String("database-url", "", "PostgreSQL database to run on (empty; default SQLite in the data dir)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
-	if _, err := parseArgs(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	first, err := parseDate("start", *start)
