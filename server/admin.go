@@ -58,6 +58,14 @@ type Admin struct {
 	// RunContext is the context of the runs the API starts (serve cancels
 	// it after the shutdown grace).
 	RunContext context.Context
+	// Schedule, when set, gives the console its next fire times and the
+	// dates a job should have run.
+	Schedule *Scheduler
+	// SessionTTL and SessionIdle bound a console session (0: SessionTTL,
+	// SessionIdle); SecureCookies marks its cookie Secure even without TLS
+	// on this connection (a TLS-terminating proxy in front).
+	SessionTTL, SessionIdle time.Duration
+	SecureCookies           bool
 
 	wg sync.WaitGroup
 }
@@ -105,6 +113,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("POST /api/v1/runs", a.write(http.HandlerFunc(a.startRun)))
 	mux.Handle("POST /api/v1/runs/{id}/rerun", a.write(http.HandlerFunc(a.rerun)))
 	mux.Handle("POST /api/v1/runs/{id}/restart", a.write(http.HandlerFunc(a.restart)))
+	newConsole(a).routes(mux)
 	return a.guard(mux)
 }
 
@@ -138,7 +147,7 @@ func (a *Admin) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf("Host %q is not this server's admin address (DRAFTER_ADMIN_ADDR=%s): call it by that address", r.Host, a.Addr))
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && !a.originAllowed(o) {
+		if o := r.Header.Get("Origin"); o != "" && !a.originAllowed(o) && !sameOrigin(r, o) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("Origin %q is not allowed: list it in DRAFTER_ADMIN_ORIGINS to call the API from a browser page", o))
 			return
 		}
@@ -184,6 +193,16 @@ func (a *Admin) originAllowed(origin string) bool {
 		}
 	}
 	return false
+}
+
+// sameOrigin reports whether a browser's Origin is this server as the
+// request reached it (the console's own forms); the Host was checked first.
+func sameOrigin(r *http.Request, origin string) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return strings.EqualFold(origin, scheme+r.Host)
 }
 
 func isLoopback(host string) bool {

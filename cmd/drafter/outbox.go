@@ -21,7 +21,10 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "retry" {
 		return c.retry(ctx, args[1:])
 	}
-	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT]")
+	if len(args) > 0 && args[0] == "resend" {
+		return c.resend(ctx, args[1:])
+	}
+	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT]\n       drafter outbox resend ID --reason TEXT")
 	c.register(fs)
 	status := fs.String("status", "", "only this status: queued, sending, sent or failed")
 	kind := fs.String("kind", "", "only this kind: payment_scheduled, payment_returned, statement_ready, lease_end_notice")
@@ -110,6 +113,43 @@ func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
 		return printJSON(m)
 	}
 	fmt.Printf("outbox %d (%s to %s) requeued; the next deliver run sends it (last error: %s)\n", m.ID, m.Kind, m.Recipient, oneLine(m.LastError, 200))
+	return nil
+}
+
+// resend queues a message again (a sent statement email the customer lost),
+// as the console's resend does.
+func (c *OutboxCommand) resend(ctx context.Context, args []string) error {
+	fs := newFlagSet("outbox resend", "outbox resend ID --reason TEXT [--json]")
+	c.register(fs)
+	reason := fs.String("reason", "", "why the message is sent again (required; recorded in the audit log)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the new message as JSON")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("outbox resend: want one outbox ID")
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		return usageErrorf("want an outbox id (a number from `drafter outbox`), got %q", pos[0])
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return usageErrorf("outbox resend %d: --reason is required (it is recorded)", id)
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	m, err := a.store.ResendOutbox(ctx, id, operator(), *reason)
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(m)
+	}
+	fmt.Printf("outbox %d queued again as outbox %d (%s to %s); the next deliver run sends it\n", id, m.ID, m.Kind, m.Recipient)
 	return nil
 }
 
