@@ -107,7 +107,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if a.cfg.AdminToken == "" {
 		auth = "no token (loopback only, read-only)"
 	}
-	a.log.Info().Str("addr", ln.Addr().String()).Str("auth", auth).Bool("tls", *tlsCert != "").Msg("admin API and console listening (console at /)")
+	a.log.Info().Str("addr", ln.Addr().String()).Str("auth", auth).Bool("tls", *tlsCert != "").Str("console", "/").Msg("admin API listening")
 	for _, e := range entries {
 		a.log.Info().Str("job", e.Job).Str("spec", e.Spec).Bool("banking_days", e.BankingDays).Bool("intraday", e.Intraday).
 			Str("zone", a.cfg.Zone.String()).Msg("scheduled")
