@@ -36,6 +36,25 @@ func (s *Store) LatestRuns(ctx context.Context, from, through civil.Date) (map[s
 	return out, nil
 }
 
+// FirstRunDates returns, per job, the earliest business date it has a run
+// for: before it, a date the schedule would fire on was not yet drafter's.
+func (s *Store) FirstRunDates(ctx context.Context) (map[string]civil.Date, error) {
+	out := map[string]civil.Date{}
+	err := s.each(ctx, `SELECT job, MIN(business_date) FROM runs WHERE NOT dry_run GROUP BY job`, nil, func(scan func(...any) error) error {
+		var job string
+		var d civil.Date
+		if err := scan(&job, &d); err != nil {
+			return err
+		}
+		out[job] = d
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("first runs: %w", err)
+	}
+	return out, nil
+}
+
 // ItemGroup is the failed items of a run that failed the same way.
 type ItemGroup struct {
 	// Error is the error with the item's account and hashes replaced.

@@ -89,8 +89,16 @@ func (c *console) tonight(q *request) error {
 	if err != nil {
 		return err
 	}
+	first, err := c.a.Env.Store.FirstRunDates(ctx)
+	if err != nil {
+		return err
+	}
 	data := tonightData{Jobs: c.a.Jobs.Names(), Through: through.String(), Earlier: dates[len(dates)-1].AddDays(-1).String()}
-	if later := through.AddDays(14); !through.After(c.today()) {
+	if today := c.today(); through.Before(today) {
+		later := through.AddDays(14)
+		if later.After(today) {
+			later = today
+		}
 		data.Later = later.String()
 	}
 	now := time.Now()
@@ -103,7 +111,9 @@ func (c *console) tonight(q *request) error {
 				if r.Status == ledger.RunRunning {
 					cl.Progress = progress(r, now)
 				}
-			} else if c.a.Schedule != nil {
+			} else if f, ran := first[job]; ran && !d.Before(f) && c.a.Schedule != nil {
+				// Missing: the schedule fires the job for d, its time has
+				// passed, and the job already ran for an earlier date.
 				if at, ok := c.a.Schedule.FiresOn(job, d); ok && at.Before(now) {
 					cl.Status = "missing"
 				}
@@ -280,7 +290,7 @@ func (c *console) resume(q *request) error {
 	if err != nil {
 		return err
 	}
-	return q.done(fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("Run %d resumed by %s: attempt %d is running.", run.ID, q.who(), run.Attempt))
+	return q.done(fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("Run %d resumed by %s.", run.ID, q.who()))
 }
 
 func (c *console) rerunRun(q *request) error {

@@ -19,7 +19,7 @@ import (
 // rateChart draws each rate as a bar on a scale to twice its threshold,
 // with the threshold marked.
 func rateChart(rates []rateView) template.HTML {
-	const w, rowH, left, barW = 640, 44, 130, 440
+	const w, rowH, left, barW = 900, 44, 130, 440
 	var b strings.Builder
 	h := rowH*len(rates) + 20
 	fmt.Fprintf(&b, `<svg class="chart" role="img" aria-labelledby="rates-title rates-desc" viewBox="0 0 %d %d" width="%d" height="%d">`, w, h, w, h)
@@ -41,7 +41,7 @@ func rateChart(rates []rateView) template.HTML {
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="22" class="bar %s"/>`, left, y+4, frac*barW, r.State)
 		tx := left + barW/2
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" class="threshold"/>`, tx, y, tx, y+30)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="value">%s (limit %s) %s</text>`, left+barW+8, y+20, r.Percent, r.Threshold, r.State)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="value">%s of debits, limit %s: %s</text>`, left+barW+8, y+20, r.Percent, r.Threshold, r.State)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -121,13 +121,13 @@ var consoleFuncs = template.FuncMap{
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"whenp": func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"date": func(d civil.Date) string { return d.String() },
 	"statusWord": func(s string) string {
