@@ -446,6 +446,27 @@ func (s *Store) ListOutboxPage(ctx context.Context, f OutboxPage) ([]OutboxMessa
 	return ms, nil
 }
 
+// OutboxWaiting counts the messages still to send or that failed (queued,
+// sending, failed), through the status index: the sent ones, nearly all of
+// them, are not counted.
+func (s *Store) OutboxWaiting(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := s.each(ctx, `SELECT status, COUNT(*) FROM outbox WHERE status IN ('queued', 'sending', 'failed') GROUP BY status`, nil,
+		func(scan func(...any) error) error {
+			var st string
+			var n int
+			if err := scan(&st, &n); err != nil {
+				return err
+			}
+			out[st] = n
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("count outbox: %w", err)
+	}
+	return out, nil
+}
+
 // OldestQueued returns the oldest message still waiting to be sent, or
 // ErrNotFound.
 func (s *Store) OldestQueued(ctx context.Context) (OutboxMessage, error) {

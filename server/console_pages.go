@@ -705,7 +705,7 @@ func (c *console) outboxPage(q *request) error {
 		Statuses: []string{ledger.OutboxQueued, ledger.OutboxSending, ledger.OutboxSent, ledger.OutboxFailed},
 		Kinds:    []string{"statement_ready", "lease_end_notice", "payment_scheduled", "payment_returned"}}
 	var err error
-	if d.Counts, err = st.OutboxCounts(ctx); err != nil {
+	if d.Counts, err = st.OutboxWaiting(ctx); err != nil {
 		return err
 	}
 	if m, err := st.OldestQueued(ctx); err == nil {
