@@ -15,6 +15,7 @@ import (
 	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -382,19 +383,15 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%d days", int(d.Hours()/24))
 }
 
-// MaskRaw masks the DFI account number of any NACHA entry detail record
-// (type 6, 94 characters) in raw, leaving its last four characters.
+// MaskRaw masks, with package mask's rule, the DFI account number of any
+// NACHA entry detail record (type 6, 94 characters) in raw: records stored
+// before every raw record was masked show masked too.
 func MaskRaw(raw string) string {
 	lines := strings.Split(raw, "\n")
 	for i, l := range lines {
 		l = strings.TrimRight(l, "\r")
 		if len(l) == 94 && l[0] == '6' {
-			acct := strings.TrimSpace(l[12:29])
-			masked := acct
-			if len(acct) > 4 {
-				masked = strings.Repeat("*", len(acct)-4) + acct[len(acct)-4:]
-			}
-			lines[i] = l[:12] + fmt.Sprintf("%-17s", masked) + l[29:]
+			lines[i] = l[:12] + mask.InPlace(l[12:29]) + l[29:]
 		}
 	}
 	return strings.Join(lines, "\n")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
 )
 
@@ -138,4 +139,5 @@ var consoleFuncs = template.FuncMap{
 	},
 	"pretty": func(b []byte) string { return string(b) },
 	"add":    func(a, b int) int { return a + b },
+	"masked": mask.Stored,
 }
