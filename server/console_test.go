@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -175,5 +176,27 @@ func TestConsolePages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConsoleCookieSecureUnderTLS: served over TLS, the session cookie is
+// Secure.
+func TestConsoleCookieSecureUnderTLS(t *testing.T) {
+	env := testEnv(t, "sqlite", nil)
+	admin := server.NewAdmin(env, (&recorder{}).registry("originate"), server.LockerFor(env.Store), nil)
+	admin.Addr = "" // httptest picks the port
+	srv := httptest.NewTLSServer(admin.Handler())
+	defer srv.Close()
+	_, tok, _ := env.Store.AddOperator(context.Background(), "ada", ledger.RoleAdmin, "test")
+	b := newBrowser(t, srv.URL)
+	b.c.Transport = srv.Client().Transport
+	_, body, _ := b.get("/login")
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field:\n%s", body)
+	}
+	code, _, h := b.post("/login", url.Values{"csrf": {m[1]}, "token": {tok}})
+	if ck := h.Get("Set-Cookie"); code != http.StatusSeeOther || !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") {
+		t.Errorf("sign in over TLS: %d, cookie %q: want Secure and HttpOnly", code, ck)
 	}
 }
