@@ -145,6 +145,15 @@ func TestConsolePages(t *testing.T) {
 			if code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "resolved") {
 				t.Errorf("resolve: %d %s", code, h.Get("Location"))
 			}
+			// Bulk: a checked group with one note; one resolved before is named.
+			env.Store.AddExceptions(ctx, []ledger.Exception{{Kind: "noc_unmatched", Reference: "trace 1", Detail: "C01"}, {Kind: "noc_unmatched", Reference: "trace 2", Detail: "C01"}})
+			code, _, h = b.post("/exceptions/resolve", url.Values{"csrf": {csrf}, "id": {"1", "2", "3"}, "note": {"corrected by phone"}})
+			if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "2 exception(s) resolved by ada") || !strings.Contains(loc, "Already resolved before: 1") {
+				t.Errorf("bulk resolve: %d %s", code, loc)
+			}
+			if open, _ := env.Store.ListExceptions(ctx, ledger.ExceptionFilter{}); len(open) != 0 {
+				t.Errorf("open exceptions after bulk resolve: %+v", open)
+			}
 
 			// A viewer sees and cannot act.
 			v := newBrowser(t, base)
