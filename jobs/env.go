@@ -172,6 +172,22 @@ func (e *Env) Rerun(ctx context.Context, job Job, prev ledger.Run, by, reason, s
 // RerunWith is Rerun with parameters for the job beside rerun_of (such as
 // transmit's resend).
 func (e *Env) RerunWith(ctx context.Context, job Job, prev ledger.Run, by, reason, scope string, params map[string]any) (Result, error) {
+	run, err := e.BeginRerunWith(ctx, prev, by, reason, scope, params)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.execute(ctx, job, run)
+}
+
+// BeginRerun is Rerun up to executing the run: it begins the new attempt
+// (or a scope's first), audits it under by with the reason, and returns it
+// to Execute. The admin API and the console call it.
+func (e *Env) BeginRerun(ctx context.Context, prev ledger.Run, by, reason, scope string) (ledger.Run, error) {
+	return e.BeginRerunWith(ctx, prev, by, reason, scope, nil)
+}
+
+// BeginRerunWith is BeginRerun with RerunWith's parameters.
+func (e *Env) BeginRerunWith(ctx context.Context, prev ledger.Run, by, reason, scope string, params map[string]any) (ledger.Run, error) {
 	if scope == "" {
 		scope = prev.Scope
 	}
@@ -189,10 +205,14 @@ func (e *Env) RerunWith(ctx context.Context, job Job, prev ledger.Run, by, reaso
 		run, err = e.Store.BeginRun(ctx, spec)
 	}
 	if err != nil {
-		return Result{}, err
+		return ledger.Run{}, err
 	}
-	_ = e.Store.Audit(ctx, by, "rerun", fmt.Sprintf("run %d", prev.ID), reason)
-	return e.execute(ctx, job, run)
+	target := fmt.Sprintf("run %d: %s %s", run.ID, run.Job, run.BusinessDate)
+	if run.Scope != "" {
+		target += " [" + run.Scope + "]"
+	}
+	_ = e.Store.Audit(ctx, by, "rerun", fmt.Sprintf("%s (rerun of run %d)", target, prev.ID), reason)
+	return run, nil
 }
 
 // Execute runs a run already begun with Store.BeginRun, as Start would:

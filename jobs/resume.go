@@ -19,27 +19,39 @@ import (
 // run is crashed when its heartbeat is older than staleAfter. Every refusal
 // says which command would work.
 func (e *Env) Resume(ctx context.Context, job Job, id int64, by string, staleAfter time.Duration) (Result, error) {
-	lr, err := e.Store.GetRun(ctx, id)
+	run, err := e.BeginResume(ctx, id, by, staleAfter)
 	if err != nil {
 		return Result{}, err
+	}
+	return e.execute(ctx, job, run)
+}
+
+// BeginResume is Resume up to executing the run: it detects a crashed
+// owner, records the resume (audited under by) and returns the run to
+// Execute. The admin API and the console call it and execute the run in
+// the background.
+func (e *Env) BeginResume(ctx context.Context, id int64, by string, staleAfter time.Duration) (ledger.Run, error) {
+	lr, err := e.Store.GetRun(ctx, id)
+	if err != nil {
+		return ledger.Run{}, err
 	}
 	if lr.Status == ledger.RunRunning && !lr.DryRun {
 		cause, err := e.crashed(lr, by, staleAfter)
 		if err != nil {
-			return Result{}, err
+			return ledger.Run{}, err
 		}
 		if _, err := e.Store.MarkCrashed(ctx, id, lr.Owner, by, cause); err != nil {
-			return Result{}, err
+			return ledger.Run{}, err
 		}
 		e.Log.Warn().Int64("run", id).Str("job", lr.Job).Str("owner", lr.Owner).Str("detected_by", by).Msg(cause)
 		_ = e.Store.Audit(ctx, by, "crash detected", fmt.Sprintf("run %d", id), cause)
 	}
 	run, err := e.Store.ResumeRunBy(ctx, id, e.Owner, by)
 	if err != nil {
-		return Result{}, err
+		return ledger.Run{}, err
 	}
 	_ = e.Store.Audit(ctx, by, "resume", fmt.Sprintf("run %d", id), "was "+lr.Status)
-	return e.execute(ctx, job, run)
+	return run, nil
 }
 
 // Restart is Resume under its former name.

@@ -741,6 +741,46 @@ func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
 	return out, nil
 }
 
+// debitsOriginated counts the debit payments of the files of business
+// dates from through through. A stored file's count is kept in
+// ach_file_debits the first time it is counted; a file still being
+// allocated is counted every time.
+func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) (int, error) {
+	type fileCount struct {
+		id, debits int64
+		known      bool
+		stored     bool
+	}
+	files, err := queryAll(ctx, s.q, func(row rowScanner) (fileCount, error) {
+		var f fileCount
+		var n sql.NullInt64
+		var status string
+		err := row.Scan(&f.id, &status, &n)
+		f.debits, f.known, f.stored = n.Int64, n.Valid, status != "allocated"
+		return f, err
+	}, `SELECT f.id, f.status, c.debits FROM ach_files f LEFT JOIN ach_file_debits c ON c.ach_file_id = f.id
+		WHERE f.business_date >= $1 AND f.business_date <= $2`, from, through)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, f := range files {
+		if !f.known {
+			if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND kind = 'debit'`, f.id).Scan(&f.debits); err != nil {
+				return 0, err
+			}
+			if f.stored && !s.InDryRun() {
+				if _, err := s.q.ExecContext(ctx, `INSERT INTO ach_file_debits (ach_file_id, debits) VALUES ($1, $2) ON CONFLICT (ach_file_id) DO NOTHING`,
+					f.id, f.debits); err != nil {
+					return 0, err
+				}
+			}
+		}
+		total += int(f.debits)
+	}
+	return total, nil
+}
+
 // ResolveException marks an open exception resolved by by, with what was
 // done about it, and records it in the audit log, in one transaction. It
 // returns ErrNotFound for no such exception and ErrAlreadyResolved (with
@@ -773,9 +813,7 @@ func (s *Store) ResolveException(ctx context.Context, id int64, by, resolution s
 // debit entries originated and the returns received for drafter's payments
 // by return code: what NACHA's return rates are computed from.
 func (s *Store) ReturnCounts(ctx context.Context, from, through civil.Date) (debits int, byCode map[string]int, err error) {
-	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files f JOIN payments p ON p.ach_file_id = f.id
-		WHERE f.business_date >= $1 AND f.business_date <= $2 AND p.kind = 'debit'`,
-		from, through).Scan(&debits); err != nil {
+	if debits, err = s.debitsOriginated(ctx, from, through); err != nil {
 		return 0, nil, fmt.Errorf("count debits: %w", err)
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT r.code, COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id

@@ -45,6 +45,19 @@ if [ ! -x /usr/sbin/sshd ]; then
 	apt_install openssh-server || note "sshd missing and cannot be installed (not root): bank SFTP tests will be skipped"
 fi
 
+# Chromium drives the console's browser tests (chromedp), with axe-core
+# from npm injected into each page (test-only, kept in the user's cache).
+if ! command -v chromium >/dev/null && [ -z "${DRAFTER_TEST_CHROMIUM:-}" ]; then
+	apt_install chromium || note "chromium missing and cannot be installed (not root): the console's browser tests will be skipped"
+fi
+AXE_VERSION=4.14.1
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/drafter-test/axe-core@$AXE_VERSION"
+if [ ! -f "$axe_dir/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null; then
+	mkdir -p "$axe_dir"
+	npm install --prefix "$axe_dir" --no-save --no-audit --no-fund "axe-core@$AXE_VERSION" >/dev/null 2>&1 ||
+		note "could not install axe-core from npm: the console's browser tests will be skipped"
+fi
+
 # PostgreSQL: use DRAFTER_TEST_POSTGRES_URL, or the local server, starting
 # it or installing it when needed.
 pg_ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }

@@ -29,11 +29,10 @@ import (
 	"github.com/drafterhq/drafter/storage"
 )
 
-// OperatorHeader names the operator behind an API call (a token has no
-// identity); without it the audit records "api". A write whose header is
-// empty, too long (ledger.MaxOperatorName), not printable or given twice is
-// refused (400).
-const OperatorHeader = "X-Drafter-Operator"
+// BootstrapOperator is the operator name audited for a request made with
+// DRAFTER_ADMIN_TOKEN, the bootstrap admin (named operators have their own
+// tokens: `drafter operators add`).
+const BootstrapOperator = "admin-token"
 
 // Admin is the admin HTTP API: health, readiness, metrics, the run ledger,
 // and starting and rerunning runs. Runs it starts go on in the background
@@ -60,6 +59,14 @@ type Admin struct {
 	// RunContext is the context of the runs the API starts (serve cancels
 	// it after the shutdown grace).
 	RunContext context.Context
+	// Schedule, when set, gives the console its next fire times and the
+	// dates a job should have run.
+	Schedule *Scheduler
+	// SessionTTL and SessionIdle bound a console session (0: SessionTTL,
+	// SessionIdle); SecureCookies marks its cookie Secure even without TLS
+	// on this connection (a TLS-terminating proxy in front).
+	SessionTTL, SessionIdle time.Duration
+	SecureCookies           bool
 
 	wg sync.WaitGroup
 }
@@ -108,6 +115,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.Handle("POST /api/v1/runs/{id}/rerun", a.write(http.HandlerFunc(a.rerun)))
 	mux.Handle("POST /api/v1/runs/{id}/restart", a.write(http.HandlerFunc(a.restart)))
 	mux.Handle("POST /api/v1/runs/{id}/cancel", a.write(http.HandlerFunc(a.cancel)))
+	newConsole(a).routes(mux)
 	return a.guard(mux)
 }
 
@@ -141,7 +149,7 @@ func (a *Admin) guard(next http.Handler) http.Handler {
 			writeError(w, http.StatusMisdirectedRequest, fmt.Sprintf("Host %q is not this server's admin address (DRAFTER_ADMIN_ADDR=%s): call it by that address", r.Host, a.Addr))
 			return
 		}
-		if o := r.Header.Get("Origin"); o != "" && !a.originAllowed(o) {
+		if o := r.Header.Get("Origin"); o != "" && !a.originAllowed(o) && !sameOrigin(r, o) {
 			writeError(w, http.StatusForbidden, fmt.Sprintf("Origin %q is not allowed: list it in DRAFTER_ADMIN_ORIGINS to call the API from a browser page", o))
 			return
 		}
@@ -189,6 +197,16 @@ func (a *Admin) originAllowed(origin string) bool {
 	return false
 }
 
+// sameOrigin reports whether a browser's Origin is this server as the
+// request reached it (the console's own forms); the Host was checked first.
+func sameOrigin(r *http.Request, origin string) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return strings.EqualFold(origin, scheme+r.Host)
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -197,33 +215,22 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// write guards a state-changing endpoint: the token is required, and the
-// body must be declared JSON (a browser sends text/plain and form bodies
-// cross-origin without asking; application/json it must ask for).
+// write guards a state-changing endpoint: an operator's credential (role
+// operator or admin) is required, and the body must be declared JSON (a
+// browser sends text/plain and form bodies cross-origin without asking;
+// application/json it must ask for).
 func (a *Admin) write(next http.Handler) http.Handler {
-	authed := a.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	authed := a.authAs(ledger.RoleOperator, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q: want application/json", r.Header.Get("Content-Type")))
 			return
 		}
-		if vs := r.Header.Values(OperatorHeader); len(vs) > 0 {
-			// The name is recorded in the audit log and the run: bounded
-			// and printable, as the CLI's --as, and given once.
-			if len(vs) > 1 {
-				writeError(w, http.StatusBadRequest, OperatorHeader+" given more than once: give it once")
-				return
-			}
-			if err := ledger.CheckOperator(strings.TrimSpace(vs[0])); err != nil {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want 1 to %d printable characters: %v", OperatorHeader, ledger.MaxOperatorName, err))
-				return
-			}
-		}
 		next.ServeHTTP(w, r)
 	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.Token == "" {
-			writeError(w, http.StatusForbidden, fmt.Sprintf("the write API is off: no DRAFTER_ADMIN_TOKEN is set; set it to a random token of at least %d characters (such as the output of `openssl rand -hex 32`) and call with Authorization: Bearer TOKEN", MinTokenLength))
+		if _, ok := bearer(r.Header.Get("Authorization")); !ok && a.Token == "" {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("the write API is off: no DRAFTER_ADMIN_TOKEN is set and no operator token was given; call with Authorization: Bearer TOKEN, a token from `drafter operators add NAME --role operator`, or set DRAFTER_ADMIN_TOKEN to a random token of at least %d characters (such as the output of `openssl rand -hex 32`)", MinTokenLength))
 			return
 		}
 		authed.ServeHTTP(w, r)
@@ -233,22 +240,66 @@ func (a *Admin) write(next http.Handler) http.Handler {
 // Wait waits for the runs the API started.
 func (a *Admin) Wait() { a.wg.Wait() }
 
-func (a *Admin) auth(next http.Handler) http.Handler {
-	if a.Token == "" {
-		return next
+type operatorKey struct{}
+
+// anonymous is the identity of a read without a token, allowed only when
+// no DRAFTER_ADMIN_TOKEN is set (CheckListen then serves loopback only).
+var anonymous = ledger.Operator{Name: "anonymous", Role: ledger.RoleViewer, Status: ledger.OperatorActive}
+
+// Operator returns the operator a request was authenticated as: the name
+// every action audits comes from the credential, never from a header.
+func Operator(ctx context.Context) (ledger.Operator, bool) {
+	o, ok := ctx.Value(operatorKey{}).(ledger.Operator)
+	return o, ok
+}
+
+func withOperator(ctx context.Context, o ledger.Operator) context.Context {
+	return context.WithValue(ctx, operatorKey{}, o)
+}
+
+// Authenticate returns the operator whose token this is: the bootstrap
+// admin for DRAFTER_ADMIN_TOKEN, else an active named operator.
+func (a *Admin) Authenticate(ctx context.Context, token string) (ledger.Operator, error) {
+	if a.Token != "" && tokenEqual(token, a.Token) {
+		return ledger.Operator{Name: BootstrapOperator, Role: ledger.RoleAdmin, Status: ledger.OperatorActive}, nil
 	}
-	want := sha256.Sum256([]byte(a.Token))
+	if len(token) < MinTokenLength {
+		return ledger.Operator{}, ledger.ErrBadToken
+	}
+	return a.Env.Store.OperatorByToken(ctx, token)
+}
+
+func (a *Admin) auth(next http.Handler) http.Handler { return a.authAs(ledger.RoleViewer, next) }
+
+// authAs requires a bearer token of an operator with at least role. A read
+// (role viewer) without any token is served only when no DRAFTER_ADMIN_TOKEN
+// is set.
+func (a *Admin) authAs(role string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := bearer(r.Header.Get("Authorization"))
-		// Compare digests so that neither the content nor the length of
-		// the token shows in the timing.
-		g := sha256.Sum256([]byte(got))
-		if !ok || subtle.ConstantTimeCompare(g[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="drafter"`)
-			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer DRAFTER_ADMIN_TOKEN)")
+		if !ok && r.Header.Get("Authorization") == "" && a.Token == "" && role == ledger.RoleViewer {
+			next.ServeHTTP(w, r.WithContext(withOperator(r.Context(), anonymous)))
 			return
 		}
-		next.ServeHTTP(w, r)
+		var op ledger.Operator
+		err := ledger.ErrBadToken
+		if ok {
+			op, err = a.Authenticate(r.Context(), got)
+		}
+		if err != nil {
+			if !errors.Is(err, ledger.ErrBadToken) {
+				a.fail(w, err)
+				return
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="drafter"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN, with DRAFTER_ADMIN_TOKEN or an operator's token from `drafter operators add`)")
+			return
+		}
+		if !op.Can(role) {
+			writeError(w, http.StatusForbidden, fmt.Sprintf("operator %s has role %s: this needs role %s", op.Name, op.Role, role))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(withOperator(r.Context(), op)))
 	})
 }
 
@@ -411,34 +462,104 @@ func (a *Admin) rerun(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	if strings.TrimSpace(req.Reason) == "" {
-		writeError(w, http.StatusBadRequest, "reason is required: say why the run is run again (it is recorded)")
-		return
-	}
-	prev, err := a.Env.Store.GetRun(r.Context(), id)
+	run, err := a.Rerun(r.Context(), operator(r), id, req.Reason, req.Account)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/runs/%d", run.ID))
+	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
+}
+
+// ActionError is a refused action: the HTTP status and what to do.
+type ActionError struct {
+	Code int
+	Msg  string
+}
+
+func (e *ActionError) Error() string { return e.Msg }
+
+func refuse(code int, format string, args ...any) error {
+	return &ActionError{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Rerun runs completed run id again (jobs.Env.BeginRerun, the CLI's rerun)
+// under the job's lock, in the background, audited under by with the
+// reason; account scopes it to one account. It returns the new run.
+func (a *Admin) Rerun(ctx context.Context, by string, id int64, reason, account string) (ledger.Run, error) {
+	if strings.TrimSpace(reason) == "" {
+		return ledger.Run{}, refuse(http.StatusBadRequest, "reason is required: say why the run is run again (it is recorded)")
+	}
+	prev, err := a.Env.Store.GetRun(ctx, id)
+	if err != nil {
+		return ledger.Run{}, err
+	}
 	job, ok := a.Jobs[prev.Job]
 	if !ok {
-		writeError(w, http.StatusConflict, fmt.Sprintf("run %d is of job %q, which this server does not have", id, prev.Job))
-		return
+		return ledger.Run{}, refuse(http.StatusConflict, "run %d is of job %q, which this server does not have", id, prev.Job)
 	}
 	scope := prev.Scope
-	if req.Account != "" {
-		sc, err := ParseScope("account:" + req.Account)
+	if account != "" {
+		sc, err := ParseScope("account:" + account)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "account: "+err.Error())
-			return
+			return ledger.Run{}, refuse(http.StatusBadRequest, "account: %v", err)
 		}
 		scope = sc.String()
 	}
-	a.begin(w, r, job, ledger.RunSpec{Job: prev.Job, BusinessDate: prev.BusinessDate, Scope: scope, Trigger: "operator",
-		TriggeredBy: operator(r), Reason: req.Reason, Owner: a.Env.Owner, Rerun: true, Params: map[string]any{"rerun_of": prev.ID}}, "rerun")
+	unlock, err := a.lock(ctx, prev.Job)
+	if err != nil {
+		return ledger.Run{}, err
+	}
+	run, err := a.Env.BeginRerun(context.WithoutCancel(ctx), prev, by, reason, scope)
+	if err != nil {
+		unlock()
+		return ledger.Run{}, err
+	}
+	a.Log.Info().Str("operator", by).Str("action", "rerun").Int64("run", run.ID).Int64("rerun_of", id).Str("job", run.Job).
+		Str("date", run.BusinessDate.String()).Msg("operator action")
+	a.background(job, run, unlock)
+	return run, nil
 }
 
-// begin takes the job's lock, records the run, audits the action and runs
+// Resume finishes run id (jobs.Env.BeginResume, the CLI's resume) under the
+// job's lock, in the background, audited under by.
+func (a *Admin) Resume(ctx context.Context, by string, id int64) (ledger.Run, error) {
+	prev, err := a.Env.Store.GetRun(ctx, id)
+	if err != nil {
+		return ledger.Run{}, err
+	}
+	job, ok := a.Jobs[prev.Job]
+	if !ok {
+		return ledger.Run{}, refuse(http.StatusConflict, "run %d is of job %q, which this server does not have", id, prev.Job)
+	}
+	unlock, err := a.lock(ctx, prev.Job)
+	if err != nil {
+		return ledger.Run{}, err
+	}
+	run, err := a.Env.BeginResume(context.WithoutCancel(ctx), id, by, a.Env.Config.StaleAfter)
+	if err != nil {
+		unlock()
+		return ledger.Run{}, refuse(http.StatusConflict, "%v", err)
+	}
+	a.Log.Info().Str("operator", by).Str("action", "resume").Int64("run", run.ID).Str("job", run.Job).
+		Str("date", run.BusinessDate.String()).Msg("operator action")
+	a.background(job, run, unlock)
+	return run, nil
+}
+
+// lock takes a job's lock, or refuses while the job runs.
+func (a *Admin) lock(ctx context.Context, job string) (func(), error) {
+	unlock, ok, err := a.Locker.TryLock(ctx, "job:"+job)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, refuse(http.StatusConflict, "%s is running now (its lock is held): try again when it finishes", job)
+	}
+	return unlock, nil
+}
+
+// begin takes the job's lock, records the run, audits the start and runs
 // the job in the background: 202 with the run, or 409 with the refusal.
 func (a *Admin) begin(w http.ResponseWriter, r *http.Request, job jobs.Job, spec ledger.RunSpec, action string) {
 	ctx := r.Context()
@@ -452,12 +573,6 @@ func (a *Admin) begin(w http.ResponseWriter, r *http.Request, job jobs.Job, spec
 		return
 	}
 	run, err := a.Env.Store.BeginRun(ctx, spec)
-	if spec.Rerun && spec.Scope != "" && errors.Is(err, ledger.ErrNotFound) {
-		// The first rerun for one account: nothing of that scope ran
-		// yet, so it is that scope's first run (recorded with the reason).
-		spec.Rerun = false
-		run, err = a.Env.Store.BeginRun(ctx, spec)
-	}
 	if err != nil {
 		unlock()
 		a.fail(w, err)
@@ -485,42 +600,11 @@ func (a *Admin) restart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
-	prev, err := a.Env.Store.GetRun(ctx, id)
+	run, err := a.Resume(r.Context(), operator(r), id)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	job, ok := a.Jobs[prev.Job]
-	if !ok {
-		writeError(w, http.StatusConflict, fmt.Sprintf("run %d is of job %q, which this server does not have", id, prev.Job))
-		return
-	}
-	unlock, ok, err := a.Locker.TryLock(ctx, "job:"+prev.Job)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if !ok {
-		writeError(w, http.StatusConflict, fmt.Sprintf("%s is running now (its lock is held): try again when it finishes", prev.Job))
-		return
-	}
-	if _, err := a.Env.Store.FailStaleRuns(ctx, a.Env.Config.StaleAfter); err != nil {
-		unlock()
-		a.fail(w, err)
-		return
-	}
-	run, err := a.Env.Store.ResumeRun(ctx, id, a.Env.Owner)
-	if err != nil {
-		unlock()
-		writeError(w, http.StatusConflict, err.Error())
-		return
-	}
-	who := operator(r)
-	if err := a.Env.Store.Audit(context.WithoutCancel(ctx), who, "restart", fmt.Sprintf("run %d", id), ""); err != nil {
-		a.Log.Error().Err(err).Msg("audit")
-	}
-	a.background(job, run, unlock)
 	writeJSON(w, http.StatusAccepted, map[string]any{"run": run})
 }
 
@@ -573,23 +657,32 @@ func (a *Admin) background(job jobs.Job, run ledger.Run, unlock func()) {
 
 // fail answers with the status an error calls for.
 func (a *Admin) fail(w http.ResponseWriter, err error) {
+	code, msg := a.status(err)
+	writeError(w, code, msg)
+}
+
+// status is the HTTP status and message of an action's error.
+func (a *Admin) status(err error) (int, string) {
+	if ae, ok := errors.AsType[*ActionError](err); ok {
+		return ae.Code, ae.Msg
+	}
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
+		return http.StatusNotFound, err.Error()
 	case errors.Is(err, ledger.ErrRunCompleted), errors.Is(err, ledger.ErrRunActive), errors.Is(err, ledger.ErrRunFailedExists),
+		errors.Is(err, ledger.ErrAlreadyResolved),
 		errors.Is(err, ledger.ErrRunCancelled), errors.Is(err, ledger.ErrRunNotRunning):
-		writeError(w, http.StatusConflict, err.Error())
-	default:
-		a.Log.Error().Err(err).Msg("admin API")
-		writeError(w, http.StatusInternalServerError, err.Error())
+		return http.StatusConflict, err.Error()
 	}
+	a.Log.Error().Err(err).Msg("admin API")
+	return http.StatusInternalServerError, err.Error()
 }
 
 func operator(r *http.Request) string {
-	if o := strings.TrimSpace(r.Header.Get(OperatorHeader)); o != "" {
-		return o
+	if o, ok := Operator(r.Context()); ok {
+		return o.Name
 	}
-	return "api"
+	return anonymous.Name
 }
 
 func runID(w http.ResponseWriter, r *http.Request) (int64, bool) {

@@ -35,6 +35,8 @@ type apiClient struct {
 	url   string
 	admin *server.Admin
 	token string
+	// operators are the named operators' tokens by name.
+	operators map[string]string
 }
 
 func (c *apiClient) do(method, path, operator string, body any) (int, map[string]any) {
@@ -51,11 +53,14 @@ func (c *apiClient) do(method, path, operator string, body any) (int, map[string
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
+	tok := c.token
 	if operator != "" {
-		req.Header.Set(server.OperatorHeader, operator)
+		tok = c.operators[operator]
+		// A header naming someone else is not who the credential is.
+		req.Header.Set("X-Drafter-Operator", "mallory")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -93,7 +98,21 @@ func TestAdminAPI(t *testing.T) {
 			metrics := server.NewMetrics(env.Store, env.Config.Zone, env.Log)
 			admin := server.NewAdmin(env, reg, server.LockerFor(env.Store), metrics)
 			srv := serveAdmin(t, admin)
-			c := &apiClient{t: t, url: srv, admin: admin, token: testToken}
+			c := &apiClient{t: t, url: srv, admin: admin, token: testToken, operators: map[string]string{}}
+			for _, o := range [][2]string{{"alice", ledger.RoleOperator}, {"bob", ledger.RoleOperator}, {"carol", ledger.RoleAdmin}, {"vera", ledger.RoleViewer}} {
+				_, tok, err := env.Store.AddOperator(context.Background(), o[0], o[1], "test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.operators[o[0]] = tok
+			}
+			// A viewer reads but starts nothing.
+			if code, _ := c.do("GET", "/api/v1/runs", "vera", nil); code != http.StatusOK {
+				t.Errorf("viewer reads runs: %d, want 200", code)
+			}
+			if code, body := c.do("POST", "/api/v1/runs", "vera", map[string]any{"job": "originate", "date": "2026-03-02"}); code != http.StatusForbidden || !strings.Contains(fmt.Sprint(body["error"]), "viewer") {
+				t.Errorf("viewer starts a run: %d %v, want 403", code, body)
+			}
 
 			// Tokens.
 			for _, tok := range []string{"", "wrong", testToken + "x"} {
@@ -198,8 +217,11 @@ func TestAdminAPI(t *testing.T) {
 			}
 			rows.Close()
 			joined := strings.Join(audit, "\n")
-			for _, want := range []string{"alice|start|run 1: originate 2026-03-02|", "(dry run)", "bob|rerun|run 3: originate 2026-03-02|bank asked for the file again",
-				"carol|rerun|run 4: originate 2026-03-02 [account:LN-7]|customer disputes", "api|start|run 5: returns 2026-03-02|"} {
+			if strings.Contains(joined, "mallory") {
+				t.Errorf("the audit took a name from a header:\n%s", joined)
+			}
+			for _, want := range []string{"alice|start|run 1: originate 2026-03-02|", "(dry run)", "bob|rerun|run 3: originate 2026-03-02 (rerun of run 1)|bank asked for the file again",
+				"carol|rerun|run 4: originate 2026-03-02 [account:LN-7] (rerun of run 1)|customer disputes", server.BootstrapOperator + "|start|run 5: returns 2026-03-02|"} {
 				if !strings.Contains(joined, want) {
 					t.Errorf("audit lacks %q:\n%s", want, joined)
 				}

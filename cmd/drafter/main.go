@@ -41,6 +41,7 @@ var commands = []entry{
 	{"audit", "who did what, when and why: the operator actions recorded in the ledger", func() command { return &AuditCommand{} }},
 	{"exceptions", "list what needs a person: unmatched, mismatched, refused, rejected", func() command { return &ExceptionsCommand{} }},
 	{"report", "reports: `report return-rates [--days 60]` against the NACHA thresholds", func() command { return &ReportCommand{} }},
+	{"operators", "named operators of the console and API: `operators add NAME --role viewer|operator|admin`, list, disable, rotate", func() command { return &OperatorsCommand{} }},
 	{"serve", "run the schedule and the admin API (health, metrics, runs) until SIGTERM", func() command { return &ServeCommand{} }},
 	{"storage", "look at document storage: `storage ls PREFIX`, `storage get KEY`", func() command { return &StorageCommand{} }},
 	{"render", "render one document to look at: `render statement|notice --account ID --date D --out FILE`", func() command { return &RenderCommand{} }},

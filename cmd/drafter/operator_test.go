@@ -65,6 +65,8 @@ var writeCommands = [][]string{
 	{"release-file", "ach/outbound/2026-12-01/drafter-2026-12-01-A.ach", "--reason", "x"},
 	{"exceptions", "resolve", "1", "--note", "x"},
 	{"outbox", "retry", "1"},
+	{"outbox", "resend", "1", "--reason", "x"},
+	{"operators", "add", "ana", "--role", "viewer"},
 	{"returns", "ingest", "return.ach"},
 	{"rotate-key"},
 	{"schedule", "pause", "originate", "--reason", "x"},

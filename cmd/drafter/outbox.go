@@ -20,7 +20,10 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "retry" {
 		return c.retry(ctx, args[1:])
 	}
-	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT] [--json]\n\n"+
+	if len(args) > 0 && args[0] == "resend" {
+		return c.resend(ctx, args[1:])
+	}
+	fs := newFlagSet("outbox", "outbox [--status queued|sending|sent|failed] [--kind K] [--limit N] [--json]\n       drafter outbox retry ID [--reason TEXT] [--json]\n       drafter outbox resend ID --reason TEXT [--json]\n\n"+
 		"Shows the email queue: the counts by status, then each message with its\n"+
 		"kind, recipient, attempts, next attempt and last error.")
 	c.register(fs)
@@ -82,7 +85,10 @@ func (c *OutboxCommand) Run(ctx context.Context, args []string) error {
 
 // Subcommands implements withSubcommands.
 func (c *OutboxCommand) Subcommands() []subcommand {
-	return []subcommand{{"retry", "requeue a failed message: the next deliver run sends it"}}
+	return []subcommand{
+		{"retry", "requeue a failed message: the next deliver run sends it"},
+		{"resend", "queue a sent message again (a customer lost it), with a reason (audited)"},
+	}
 }
 
 func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
@@ -120,6 +126,41 @@ func (c *OutboxCommand) retry(ctx context.Context, args []string) error {
 		return printJSON(m)
 	}
 	fmt.Printf("outbox %d (%s to %s) requeued; the next deliver run sends it (last error: %s)\n", m.ID, m.Kind, m.Recipient, oneLine(m.LastError, 200))
+	return nil
+}
+
+// resend queues a message again (a sent statement email the customer lost),
+// as the console's resend does.
+func (c *OutboxCommand) resend(ctx context.Context, args []string) error {
+	fs := newFlagSet("outbox resend", "outbox resend ID --reason TEXT [--json]")
+	c.register(fs)
+	reason := fs.String("reason", "", "why the message is sent again (required; recorded in the audit log)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the new message as JSON")
+	c.registerOperator(fs)
+	id, err := idArg(fs, args, "outbox id (a number from `drafter outbox`)")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return usageErrorf("outbox resend %d: --reason is required (it is recorded)", id)
+	}
+	who, err := c.operator()
+	if err != nil {
+		return err
+	}
+	a, err := c.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	m, err := a.store.ResendOutbox(ctx, id, who, *reason)
+	if err != nil {
+		return err
+	}
+	if c.jsonOut {
+		return printJSON(m)
+	}
+	fmt.Printf("outbox %d queued again as outbox %d (%s to %s); the next deliver run sends it\n", id, m.ID, m.Kind, m.Recipient)
 	return nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -165,54 +164,25 @@ func nextStep(r ledger.Run) string {
 	return ""
 }
 
-// errorKind is an item's error with the item's account and any hash
-// replaced, so that the same failure of many accounts reads as one kind.
-func errorKind(it ledger.RunItem) string {
-	msg := it.Error
-	if acct, _, _ := strings.Cut(it.Item, " "); len(acct) >= 3 {
-		msg = strings.ReplaceAll(msg, acct, "<account>")
-	}
-	return hexRun.ReplaceAllString(msg, "<hash>")
-}
-
-var hexRun = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
-
-// printFailedItems prints a run's failed items grouped by kind of error:
-// how many, the first and last item, the error once; all lists each.
+// printFailedItems prints a run's failed items grouped by kind of error
+// (ledger.GroupFailedItems, as the console shows them): how many, the first
+// and last item, the error once; all lists each.
 func printFailedItems(items []ledger.RunItem, all bool) {
 	if len(items) == 0 {
 		return
 	}
-	type group struct {
-		n           int
-		first, last string
-	}
-	groups := map[string]*group{}
-	var order []string
-	for _, it := range items {
-		k := errorKind(it)
-		g, ok := groups[k]
-		if !ok {
-			g = &group{first: it.Item}
-			groups[k] = g
-			order = append(order, k)
-		}
-		g.n++
-		g.last = it.Item
-	}
-	sort.SliceStable(order, func(i, j int) bool { return groups[order[i]].n > groups[order[j]].n })
-	fmt.Printf("  failed items: %d, %d kind(s) of error", len(items), len(order))
+	groups := ledger.GroupFailedItems(items)
+	fmt.Printf("  failed items: %d, %d kind(s) of error", len(items), len(groups))
 	if !all {
 		fmt.Print(" (--items lists every one)")
 	}
 	fmt.Println()
-	for _, k := range order {
-		g := groups[k]
-		if g.n == 1 {
-			fmt.Printf("    1 item, %s: %s\n", g.first, k)
+	for _, g := range groups {
+		if g.Count == 1 {
+			fmt.Printf("    1 item, %s: %s\n", g.First, g.Error)
 			continue
 		}
-		fmt.Printf("    %d items, first %s, last %s: %s\n", g.n, g.first, g.last, k)
+		fmt.Printf("    %d items, first %s, last %s: %s\n", g.Count, g.First, g.Last, g.Error)
 	}
 	if all {
 		for _, it := range items {

@@ -28,6 +28,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	noSchedule := fs.Bool("no-schedule", false, "serve the admin API only; fire no job")
 	chunkPoll := fs.Duration("chunk-poll", 2*time.Second, "how often this replica looks for running runs with chunks to claim")
 	workerOnly := fs.Bool("worker-only", false, "never schedule (no scheduler lock): work the chunks of running runs (PostgreSQL replicas)")
+	tlsCert := fs.String("tls-cert", "", "serve the admin API and the console over TLS with this certificate (PEM); needs --tls-key")
+	tlsKey := fs.String("tls-key", "", "the private key (PEM) of --tls-cert")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -38,6 +40,9 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	defer a.close()
 	if *addr == "" {
 		*addr = a.cfg.AdminAddr
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
 	}
 	if err := server.CheckListen(*addr, a.cfg.AdminToken); err != nil {
 		return err
@@ -79,6 +84,8 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	server.RegisterScheduleMetrics(metrics, sched)
 	sched.Locker, sched.Observe = locker, metrics.ObserveRun
 	admin := server.NewAdmin(env, reg, locker, metrics)
+	// The console shows the schedule's fire times whichever replica fires.
+	admin.Schedule = sched
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	admin.RunContext = runCtx
@@ -93,7 +100,11 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	}
 	srv := admin.Server()
 	go func() {
-		if err := srv.Serve(server.LimitListener(ln, server.MaxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		serve := func() error { return srv.Serve(server.LimitListener(ln, server.MaxConns)) }
+		if *tlsCert != "" {
+			serve = func() error { return srv.ServeTLS(server.LimitListener(ln, server.MaxConns), *tlsCert, *tlsKey) }
+		}
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error().Err(err).Msg("admin API")
 		}
 	}()
@@ -101,7 +112,7 @@ func (c *ServeCommand) Run(ctx context.Context, args []string) error {
 	if a.cfg.AdminToken == "" {
 		auth = "no token (loopback only, read-only)"
 	}
-	a.log.Info().Str("addr", ln.Addr().String()).Str("auth", auth).Msg("admin API listening")
+	a.log.Info().Str("addr", ln.Addr().String()).Str("auth", auth).Bool("tls", *tlsCert != "").Str("console", "/").Msg("admin API listening")
 	for _, e := range entries {
 		a.log.Info().Str("job", e.Job).Str("spec", e.Spec).Bool("banking_days", e.BankingDays).Bool("intraday", e.Intraday).
 			Str("zone", a.cfg.Zone.String()).Msg("scheduled")

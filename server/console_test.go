@@ -1,0 +1,211 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/server"
+)
+
+// browser is a cookie-keeping HTTP client signed in to the console.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) get(path string) (int, string, http.Header) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.base + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (b *browser) post(path string, form url.Values) (int, string, http.Header) {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", b.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", b.base)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn signs in with token and returns the session's CSRF token.
+func (b *browser) signIn(token string) string {
+	b.t.Helper()
+	_, body, _ := b.get("/login")
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no CSRF field on the sign-in page:\n%s", body)
+	}
+	code, body, h := b.post("/login", url.Values{"csrf": {m[1]}, "token": {token}})
+	if code != http.StatusSeeOther {
+		b.t.Fatalf("sign in: %d %s", code, body)
+	}
+	if ck := h.Get("Set-Cookie"); !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") {
+		b.t.Errorf("session cookie %q: want HttpOnly and SameSite=Strict", ck)
+	}
+	_, body, _ = b.get("/")
+	m = csrfField.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no CSRF field on Tonight:\n%s", body)
+	}
+	return m[1]
+}
+
+// TestConsolePages: every page renders for an admin, with the security
+// headers; a viewer sees no action and is refused every POST with 403; a
+// form without its CSRF token is refused; signing out ends the session.
+func TestConsolePages(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			env := testEnv(t, dialect, nil)
+			reg := (&recorder{}).registry("originate")
+			reg["returns"] = partialJob{}
+			admin := server.NewAdmin(env, reg, server.LockerFor(env.Store), nil)
+			base := serveAdmin(t, admin)
+			ctx := context.Background()
+			_, adminTok, _ := env.Store.AddOperator(ctx, "ada", ledger.RoleAdmin, "test")
+			_, viewerTok, _ := env.Store.AddOperator(ctx, "vic", ledger.RoleViewer, "test")
+			if _, err := env.Store.AddExceptions(ctx, []ledger.Exception{{Kind: "return_unmatched", Reference: "trace 091000010000001",
+				Detail: "R03 for no payment", Raw: "6" + strings.Repeat("2", 11) + "123456789012     " + strings.Repeat("0", 65)}}); err != nil {
+				t.Fatal(err)
+			}
+			run, err := env.Start(ctx, partialJob{}, jobs.StartSpec{Date: civil.MustParse("2026-03-02"), Trigger: "operator", TriggeredBy: "test"})
+			if err != nil && run.Run.ID == 0 {
+				t.Fatal(err)
+			}
+
+			anon := newBrowser(t, base)
+			if code, _, h := anon.get("/"); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") {
+				t.Errorf("GET / signed out: %d %s, want a redirect to /login", code, h.Get("Location"))
+			}
+			b := newBrowser(t, base)
+			csrf := b.signIn(adminTok)
+			for _, p := range []string{"/", "/?through=2026-03-02", fmt.Sprintf("/runs/%d", run.Run.ID), "/exceptions", "/exceptions?kind=return_unmatched&age=1d",
+				"/returns", "/files", "/accounts", "/accounts?q=nobody", "/outbox", "/outbox?status=failed", "/operators"} {
+				code, body, h := b.get(p)
+				if code != http.StatusOK {
+					t.Errorf("GET %s: %d\n%s", p, code, body)
+					continue
+				}
+				for k, want := range map[string]string{"Content-Security-Policy": "script-src 'self'", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"} {
+					if !strings.Contains(h.Get(k), want) {
+						t.Errorf("GET %s: %s %q, want %q", p, k, h.Get(k), want)
+					}
+				}
+				if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "onclick") {
+					t.Errorf("GET %s: inline script or style", p)
+				}
+			}
+			if _, body, _ := b.get("/exceptions"); !strings.Contains(body, "********9012     ") || strings.Contains(body, "123456789012") {
+				t.Errorf("exceptions page does not mask the raw record's account number")
+			}
+			if _, body, _ := b.get(fmt.Sprintf("/runs/%d", run.Run.ID)); !strings.Contains(body, "no payment with this") || !strings.Contains(body, `id="resume"`) {
+				t.Errorf("run page lacks the grouped error or the resume button:\n%s", body)
+			}
+
+			// Without the CSRF token, nothing is done.
+			if code, _, _ := b.post("/exceptions/resolve", url.Values{"id": {"1"}, "note": {"x"}}); code != http.StatusForbidden {
+				t.Errorf("resolve without CSRF: %d, want 403", code)
+			}
+			if code, _, _ := b.post("/exceptions/resolve", url.Values{"csrf": {"forged"}, "id": {"1"}, "note": {"x"}}); code != http.StatusForbidden {
+				t.Errorf("resolve with a forged CSRF token: %d, want 403", code)
+			}
+			code, _, h := b.post("/exceptions/resolve", url.Values{"csrf": {csrf}, "id": {"1"}, "note": {"bank called back"}})
+			if code != http.StatusSeeOther || !strings.Contains(h.Get("Location"), "resolved") {
+				t.Errorf("resolve: %d %s", code, h.Get("Location"))
+			}
+			// Bulk: a checked group with one note; one resolved before is named.
+			env.Store.AddExceptions(ctx, []ledger.Exception{{Kind: "noc_unmatched", Reference: "trace 1", Detail: "C01"}, {Kind: "noc_unmatched", Reference: "trace 2", Detail: "C01"}})
+			code, _, h = b.post("/exceptions/resolve", url.Values{"csrf": {csrf}, "id": {"1", "2", "3"}, "note": {"corrected by phone"}})
+			if loc, _ := url.QueryUnescape(h.Get("Location")); code != http.StatusSeeOther || !strings.Contains(loc, "2 exception(s) resolved by ada") || !strings.Contains(loc, "Already resolved before: 1") {
+				t.Errorf("bulk resolve: %d %s", code, loc)
+			}
+			if open, _ := env.Store.ListExceptions(ctx, ledger.ExceptionFilter{}); len(open) != 0 {
+				t.Errorf("open exceptions after bulk resolve: %+v", open)
+			}
+
+			// A viewer sees and cannot act.
+			v := newBrowser(t, base)
+			vcsrf := v.signIn(viewerTok)
+			if _, body, _ := v.get(fmt.Sprintf("/runs/%d", run.Run.ID)); strings.Contains(body, `id="resume"`) || strings.Contains(body, "/resume\"") {
+				t.Errorf("a viewer sees the resume button")
+			}
+			if code, _, _ := v.get("/operators"); code != http.StatusForbidden {
+				t.Errorf("viewer GET /operators: %d, want 403", code)
+			}
+			for _, p := range []string{fmt.Sprintf("/runs/%d/resume", run.Run.ID), fmt.Sprintf("/runs/%d/rerun", run.Run.ID), "/exceptions/resolve", "/outbox/1/retry",
+				"/outbox/1/resend", "/operators", "/operators/ada/disable"} {
+				if code, _, _ := v.post(p, url.Values{"csrf": {vcsrf}, "reason": {"x"}, "note": {"x"}, "id": {"1"}, "name": {"eve"}, "role": {"admin"}}); code != http.StatusForbidden {
+					t.Errorf("viewer POST %s: %d, want 403", p, code)
+				}
+			}
+
+			// Sign out ends the session on the server.
+			if code, _, _ := b.post("/logout", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
+				t.Errorf("sign out: %d", code)
+			}
+			if code, _, _ := b.get("/"); code != http.StatusSeeOther {
+				t.Errorf("GET / after sign out: %d, want a redirect to sign in", code)
+			}
+			audit := ledgertest.Dump(t, env.Store.DB(), `SELECT actor, action FROM audit ORDER BY id`)
+			for _, want := range []string{"ada|sign in|", "ada|resolve", "ada|sign out|", "vic|sign in|"} {
+				if !strings.Contains(audit, want) {
+					t.Errorf("audit lacks %q:\n%s", want, audit)
+				}
+			}
+		})
+	}
+}
+
+// TestConsoleCookieSecureUnderTLS: served over TLS, the session cookie is
+// Secure.
+func TestConsoleCookieSecureUnderTLS(t *testing.T) {
+	env := testEnv(t, "sqlite", nil)
+	admin := server.NewAdmin(env, (&recorder{}).registry("originate"), server.LockerFor(env.Store), nil)
+	admin.Addr = "" // httptest picks the port
+	srv := httptest.NewTLSServer(admin.Handler())
+	defer srv.Close()
+	_, tok, _ := env.Store.AddOperator(context.Background(), "ada", ledger.RoleAdmin, "test")
+	b := newBrowser(t, srv.URL)
+	b.c.Transport = srv.Client().Transport
+	_, body, _ := b.get("/login")
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF field:\n%s", body)
+	}
+	code, _, h := b.post("/login", url.Values{"csrf": {m[1]}, "token": {tok}})
+	if ck := h.Get("Set-Cookie"); code != http.StatusSeeOther || !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") {
+		t.Errorf("sign in over TLS: %d, cookie %q: want Secure and HttpOnly", code, ck)
+	}
+}
