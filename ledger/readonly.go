@@ -63,7 +63,7 @@ func OpenReadOnly(ctx context.Context, rawURL string) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", redact.URL(rawURL), redact.Error(err, rawURL))
 	}
 	db.SetMaxOpenConns(4)
-	st := &Store{db: db, q: db, dialect: d, url: rawURL}
+	st := &Store{db: db, q: db, dialect: d, url: rawURL, readOnly: true}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), explainSQLite(rawURL, redact.Error(err, rawURL)))

@@ -743,8 +743,9 @@ func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
 
 // debitsOriginated counts the debit payments of the files of business
 // dates from through through. A stored file's count is kept in
-// ach_file_debits the first time it is counted; a file still being
-// allocated is counted every time.
+// ach_file_debits the first time it is counted (not by a read-only
+// store: it counts every time); a file still being allocated is counted
+// every time.
 func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) (int, error) {
 	type fileCount struct {
 		id, debits int64
@@ -769,7 +770,7 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 			if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND kind = 'debit'`, f.id).Scan(&f.debits); err != nil {
 				return 0, err
 			}
-			if f.stored && !s.InDryRun() {
+			if f.stored && !s.InDryRun() && !s.readOnly {
 				if _, err := s.q.ExecContext(ctx, `INSERT INTO ach_file_debits (ach_file_id, debits) VALUES ($1, $2) ON CONFLICT (ach_file_id) DO NOTHING`,
 					f.id, f.debits); err != nil {
 					return 0, err

@@ -34,6 +34,9 @@ type Store struct {
 	url     string
 	// binding is how CheckKey binds an old ledger's numbers (OnBinding).
 	binding RotateOptions
+	// readOnly: opened by OpenReadOnly for look-ups; reads never write
+	// (not even a cache such as ach_file_debits).
+	readOnly bool
 }
 
 // ErrNotFound is returned when a row asked for by key does not exist.

@@ -114,7 +114,11 @@ func TestCancelAcrossReplicas(t *testing.T) {
 			}
 
 			admin := server.NewAdmin(b, jobs.Registry{job.Name(): job}, server.LockerFor(b.Store), nil)
-			c := &apiClient{t: t, url: serveAdmin(t, admin), admin: admin, token: testToken}
+			_, danaToken, err := b.Store.AddOperator(ctx, "dana", ledger.RoleOperator, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &apiClient{t: t, url: serveAdmin(t, admin), admin: admin, token: testToken, operators: map[string]string{"dana": danaToken}}
 			path := fmt.Sprintf("/api/v1/runs/%d/cancel", run.ID)
 			if code, body := c.do("POST", path, "dana", map[string]any{}); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body["error"]), "reason is required") {
 				t.Errorf("cancel without a reason: %d %v", code, body)
