@@ -493,10 +493,7 @@ func TestParseInboundHidesAccountNumbers(t *testing.T) {
 }
 
 func TestParseInboundRedactsErrors(t *testing.T) {
-	lines, _, perr := inboundSplit(inboundFixture(t, "noc.ach"))
-	if perr != nil {
-		t.Fatal(perr)
-	}
+	lines := strings.Split(strings.TrimRight(string(inboundFixture(t, "noc.ach")), "\n"), "\n")
 	p := inboundParser{file: "noc.ach", lines: lines}
 	accounts := inboundAccountNumbers(t)
 	e := p.redact(&ParseError{Problem: "DFIAccountNumber " + accounts[0] + " and corrected " + "99887766554433" + " are bad"})
@@ -879,7 +876,7 @@ func TestInboundLineList(t *testing.T) {
 		{[]int{1, 2, 5}, "lines 1, 2 and 5 were"},
 		{[]int{1, 2, 3, 4, 5, 6, 7}, "lines 1, 2, 3, 4, 5 and 2 more were"},
 	} {
-		if got := inboundLineList(tt.lines); got != tt.want {
+		if got := inboundLineList(tt.lines, len(tt.lines)); got != tt.want {
 			t.Errorf("inboundLineList(%v) = %q, want %q", tt.lines, got, tt.want)
 		}
 	}
