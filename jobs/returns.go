@@ -304,7 +304,11 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 		}
 		in.Checkpoint("inbound file kept")
 	}
-	parsed, perr := ach.ParseInbound(bytes.NewReader(data), name)
+	// Read twice: first to check the whole file (a problem anywhere refuses
+	// it, and some show only at its end), then, inside the transaction, to
+	// apply it part by part. Neither holds more than a part of the entries.
+	entries := 0
+	parsed, perr := ach.ReadInbound(bytes.NewReader(data), name, func(ach.InboundEntry) error { entries++; return nil })
 	if perr != nil {
 		fr.Status, fr.Error = IngestRejected, printable(perr.Error(), 2000)
 		if prev.Status == ledger.InboundRejected {
@@ -325,33 +329,68 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 		log.Warn().Str("error", fr.Error).Msg("inbound file rejected")
 		return fr, nil
 	}
-	fr.Entries = len(parsed.Returns) + len(parsed.Corrections)
-	traces := make([]string, 0, fr.Entries)
-	for _, r := range parsed.Returns {
-		traces = append(traces, r.OriginalTrace)
-	}
-	for _, c := range parsed.Corrections {
-		traces = append(traces, c.OriginalTrace)
-	}
 	fr.Notes = parsed.Notes
 	for _, n := range parsed.Notes {
 		log.Warn().Str("note", n).Msg("inbound file mended to be read")
 	}
-	var dishonored, repeats int
-	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
-		plan := PlanInbound(parsed, targets, on, in.Calendar, in.FeeCaps)
-		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
-		dishonored, repeats = 0, 0
-		for _, ex := range plan.Exceptions {
-			if ex.Kind == "inbound_repeat" {
-				repeats++
-			} else {
-				dishonored++
+	file := ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
+	res, err := in.Store.ApplyInboundParts(ctx, file, func(apply ledger.InboundPart) error {
+		// Called again when the transaction is retried: count afresh.
+		counted := FileIngest{IngestCounts: newCounts()}
+		part := parsed
+		flush := func() error {
+			if len(part.Returns)+len(part.Corrections) == 0 {
+				return nil
 			}
+			traces := make([]string, 0, len(part.Returns)+len(part.Corrections))
+			for _, r := range part.Returns {
+				traces = append(traces, r.OriginalTrace)
+			}
+			for _, c := range part.Corrections {
+				traces = append(traces, c.OriginalTrace)
+			}
+			res, err := apply(traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+				plan := PlanInbound(part, targets, on, in.Calendar, in.FeeCaps)
+				plan.File = file
+				for _, ex := range plan.Exceptions {
+					if ex.Kind == "inbound_repeat" {
+						counted.Repeats++
+					} else {
+						counted.Dishonored++
+					}
+				}
+				return plan, nil
+			})
+			if err != nil {
+				return err
+			}
+			countApplied(&counted, res)
+			part.Returns, part.Corrections = part.Returns[:0], part.Corrections[:0]
+			return nil
 		}
-		return plan, nil
+		_, err := ach.ReadInbound(bytes.NewReader(data), name, func(e ach.InboundEntry) error {
+			if e.Return != nil {
+				part.Returns = append(part.Returns, *e.Return)
+			} else {
+				part.Corrections = append(part.Corrections, *e.Correction)
+			}
+			if len(part.Returns)+len(part.Corrections) >= inboundPartEntries {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		fr.IngestCounts = counted.IngestCounts
+		return nil
 	})
 	if errors.Is(err, ledger.ErrAlreadyProcessed) {
+		fr.IngestCounts = newCounts()
+		fr.Entries = entries
 		fr.Status = IngestAlreadyProcessed
 		return fr, nil
 	}
@@ -360,8 +399,24 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	}
 	in.Checkpoint("inbound file applied")
 	fr.Status = IngestApplied
-	fr.Dishonored, fr.Repeats = dishonored, repeats
+	fr.Entries = entries
 	fr.Duplicates = res.Duplicates
+	fr.Reversals, fr.FeesAssessed, fr.FeeTotal, fr.Represented = res.Reversals, res.Fees, res.FeeTotal, res.Represented
+	fr.AutopayStopped, fr.AutopaySuspended = res.AutopayStopped, res.AutopaySuspended
+	fr.BankAccountsInvalidated, fr.BankAccountsCorrected = res.BankAccountsInvalidated, res.BankAccountsCorrected
+	fr.AccountsFlagged, fr.PaymentsCancelled = res.AccountsFlagged, res.PaymentsCancelled
+	fr.Exceptions, fr.Emails = res.Exceptions, res.Notified
+	log.Info().Int64("inbound_file", res.FileID).Int("entries", fr.Entries).Int("matched", fr.Matched).Int("unmatched", fr.Unmatched).
+		Int("duplicates", fr.Duplicates).Int("representments", fr.Represented).Int("exceptions", fr.Exceptions).Msg("inbound file applied")
+	return fr, nil
+}
+
+// inboundPartEntries is how many entries of an inbound file are decided
+// and written at once, inside the file's one transaction.
+const inboundPartEntries = 5000
+
+// countApplied counts a part's applied returns and corrections.
+func countApplied(fr *FileIngest, res ledger.InboundResult) {
 	for _, r := range res.Returns {
 		fr.Returns++
 		switch {
@@ -386,14 +441,6 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 			fr.Unmatched++
 		}
 	}
-	fr.Reversals, fr.FeesAssessed, fr.FeeTotal, fr.Represented = res.Reversals, res.Fees, res.FeeTotal, res.Represented
-	fr.AutopayStopped, fr.AutopaySuspended = res.AutopayStopped, res.AutopaySuspended
-	fr.BankAccountsInvalidated, fr.BankAccountsCorrected = res.BankAccountsInvalidated, res.BankAccountsCorrected
-	fr.AccountsFlagged, fr.PaymentsCancelled = res.AccountsFlagged, res.PaymentsCancelled
-	fr.Exceptions, fr.Emails = res.Exceptions, res.Notified
-	log.Info().Int64("inbound_file", res.FileID).Int("entries", fr.Entries).Int("matched", fr.Matched).Int("unmatched", fr.Unmatched).
-		Int("duplicates", fr.Duplicates).Int("representments", fr.Represented).Int("exceptions", fr.Exceptions).Msg("inbound file applied")
-	return fr, nil
 }
 
 // PlanInbound decides what every entry of a parsed inbound file does,
