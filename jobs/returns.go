@@ -413,7 +413,7 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 
 // inboundPartEntries is how many entries of an inbound file are decided
 // and written at once, inside the file's one transaction.
-const inboundPartEntries = 5000
+var inboundPartEntries = 5000
 
 // countApplied counts a part's applied returns and corrections.
 func countApplied(fr *FileIngest, res ledger.InboundResult) {
