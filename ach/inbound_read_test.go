@@ -1,10 +1,13 @@
 package ach
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -89,5 +92,72 @@ func TestReadInboundEach(t *testing.T) {
 	calls := 0
 	if _, err := ReadInbound(bytes.NewReader(data), "returns.ach", func(InboundEntry) error { calls++; return stop }); err != stop || calls != 1 {
 		t.Errorf("each's error: %v after %d calls, want it after 1", err, calls)
+	}
+}
+
+// inboundGenerated returns a valid return file of n entries in one batch,
+// made as it is read (never whole in memory).
+func inboundGenerated(t *testing.T, n int) io.Reader {
+	t.Helper()
+	fixture := strings.Split(string(inboundFixture(t, "returns.ach")), "\n")
+	header, bh := fixture[0], fixture[1]
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriter(pw)
+		var hash, debit int64
+		for i := 0; i < n; i++ {
+			if i == 0 {
+				fmt.Fprintf(w, "%s\n%s\n", header, bh)
+			}
+			trace := fmt.Sprintf("01100001%07d", i+1)
+			amount := int64(1000 + i%5000)
+			fmt.Fprintf(w, "6260210000214%-16d%010d%-15s%-22s  1%s\n", 400000+i, amount, fmt.Sprintf("LN%08d", i), "CUSTOMER", trace)
+			fmt.Fprintf(w, "799R01%s      01100001%44s%s\n", fmt.Sprintf("02100002%07d", i+1), "", trace)
+			hash += 2100002
+			debit += amount
+		}
+		records := 2 * n
+		fmt.Fprintf(w, "8225%06d%010d%012d%012d%s%25s%s\n", records, hash%10_000_000_000, debit, 0, bh[40:50], "", bh[79:94])
+		lines := records + 4
+		fmt.Fprintf(w, "9%06d%06d%08d%010d%012d%012d%39s\n", 1, (lines+9)/10, records, hash%10_000_000_000, debit, 0, "")
+		for ; lines%10 != 0; lines++ {
+			fmt.Fprintln(w, strings.Repeat("9", 94))
+		}
+		pw.CloseWithError(w.Flush())
+	}()
+	return pr
+}
+
+// TestReadInboundMemoryBounded: the heap ReadInbound needs does not grow
+// with the file: the peak for 50,000 entries (10 MB) is within a few MB
+// of the peak for 5,000: the original traces kept for repeats and the GC's
+// slack.
+func TestReadInboundMemoryBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 10 MB of generated returns")
+	}
+	peak := func(n int) uint64 {
+		runtime.GC()
+		var base, m runtime.MemStats
+		runtime.ReadMemStats(&base)
+		var top uint64
+		entries := 0
+		in, err := ReadInbound(inboundGenerated(t, n), "generated.ach", func(e InboundEntry) error {
+			entries++
+			if entries%2500 == 0 {
+				runtime.ReadMemStats(&m)
+				top = max(top, m.HeapInuse)
+			}
+			return nil
+		})
+		if err != nil || entries != n || in.Records%10 != 0 {
+			t.Fatalf("%d entries: %d read, %v", n, entries, err)
+		}
+		return top - min(top, base.HeapInuse)
+	}
+	small, large := peak(5000), peak(50000)
+	t.Logf("heap in use while reading: %d KiB for 5,000 entries, %d KiB for 50,000", small>>10, large>>10)
+	if large > small+8<<20 {
+		t.Errorf("heap grew from %d KiB to %d KiB with the file", small>>10, large>>10)
 	}
 }
