@@ -68,15 +68,10 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 			r.ItemFailed(o.Key, InboundTooLarge(o.Key, max))
 			continue
 		}
-		data, _, err := r.Env.Docs.Get(ctx, o.Key)
-		if stop := r.DependStorage(err); stop != nil {
+		fr, stop, err := in.storedFile(ctx, r, o.Key)
+		if stop != nil {
 			return sum, stop
 		}
-		if err != nil {
-			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
-			continue
-		}
-		fr, err := in.File(ctx, o.Key, data, r.Date)
 		if err != nil {
 			// Nothing of the file was applied; it stays in the inbound folder
 			// for the restart.
@@ -99,6 +94,40 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 		r.Checkpoint("inbound file moved to processed")
 	}
 	return sum, nil
+}
+
+// storedFile ingests the file under key in the documents store: read as a
+// stream when the store can (its memory does not grow with the file),
+// whole otherwise. stop is set when the store cannot be reached.
+func (in *Ingester) storedFile(ctx context.Context, r *Run, key string) (fr FileIngest, stop, err error) {
+	op, ok := r.Env.Docs.(storage.Opener)
+	if !ok {
+		data, _, err := r.Env.Docs.Get(ctx, key)
+		if stop := r.DependStorage(err); stop != nil {
+			return fr, stop, nil
+		}
+		if err != nil {
+			return fr, nil, fmt.Errorf("read %s: %w", key, err)
+		}
+		fr, err = in.File(ctx, key, data, r.Date)
+		return fr, nil, err
+	}
+	first, err := op.Open(ctx, key)
+	if stop := r.DependStorage(err); stop != nil {
+		return fr, stop, nil
+	}
+	if err != nil {
+		return fr, nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	open := func() (io.ReadCloser, error) {
+		if rc := first; rc != nil {
+			first = nil
+			return rc, nil
+		}
+		return op.Open(ctx, key)
+	}
+	fr, err = in.FileFrom(ctx, key, open, r.Env.maxInbound(), r.Date)
+	return fr, nil, err
 }
 
 // maxInbound is DRAFTER_MAX_INBOUND_FILE_BYTES, 0 without a config.
