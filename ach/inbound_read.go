@@ -26,7 +26,7 @@ type InboundEntry struct {
 // inboundWindowEntries bounds the entries moov-io/ach reads at once: the
 // records are handed to it in windows of whole batches, or parts of one
 // large batch, each a small file of its own.
-var inboundWindowEntries = 2000
+var inboundWindowEntries = 500
 
 // inboundIrregularRecords bounds the records kept so that moov-io/ach can
 // name a record out of place (an entry outside a batch) in its context.

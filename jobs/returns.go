@@ -512,7 +512,7 @@ const releaseInboundBytes = 8 << 20
 
 // inboundPartEntries is how many entries of an inbound file are decided
 // and written at once, inside the file's one transaction.
-var inboundPartEntries = 5000
+var inboundPartEntries = 1000
 
 // countApplied counts a part's applied returns and corrections.
 func countApplied(fr *FileIngest, res ledger.InboundResult) {

@@ -25,6 +25,7 @@ import (
 // file) runs it, and it fails above 200 MiB. DRAFTER_INGEST_RSS_BIN
 // also measures another drafter binary (an older build) on the same file,
 // first, on a copy of the data dir, and only reports it.
+// DRAFTER_INGEST_RSS_KEEP=DIR keeps the prepared data dir and file there.
 func TestIngestMemoryBenchmark(t *testing.T) {
 	v := os.Getenv("DRAFTER_INGEST_RSS_BENCH")
 	if v == "" || testing.Short() {
@@ -64,6 +65,12 @@ func TestIngestMemoryBenchmark(t *testing.T) {
 		t.Fatal(err)
 	}
 	fi, _ := os.Stat(file)
+	if keep := os.Getenv("DRAFTER_INGEST_RSS_KEEP"); keep != "" {
+		// Kept for measuring builds by hand: KEEP/data and KEEP/returns.ach.
+		if out, err := exec.Command("sh", "-c", `mkdir -p "$1/data" && cp -a "$2/." "$1/data/" && cp "$3" "$1/returns.ach"`, "sh", keep, dir, file).CombinedOutput(); err != nil {
+			t.Fatalf("keep: %v %s", err, out)
+		}
+	}
 	if other := os.Getenv("DRAFTER_INGEST_RSS_BIN"); other != "" {
 		// The other binary first, on a copy of the data dir.
 		copyDir := t.TempDir()
