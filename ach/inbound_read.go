@@ -120,23 +120,22 @@ type inboundStream struct {
 	eachErr, readErr                        error
 
 	// Splitting into records.
-	nl, lastSigNL   int  // line breaks so far; and before the last byte other than blank, CR, LF
-	lastSig         byte // that byte
-	nonSpace        bool
-	mode            int // 0: no line break yet; 1: lines; 2: consecutive records; 3: only draining
-	cur             [inboundRecordLength]byte
-	curLen          int
-	curNonSpace     bool
-	bad             int // column of the record's first byte that is not printable ASCII; 0 none
-	badByte         byte
-	prevCR          bool
-	lineNo          int // line of the last record ended
-	firstLen        int // mode 2: the bytes so far, all before any line break
-	pendingBlank    int // first of the blank lines read since the last record; 0 none
-	records         int
-	padded          []int // the first lines padded (up to 6)
-	paddedN         int
-	splitDeadInMode bool
+	nl, lastSigNL int  // line breaks so far; and before the last byte other than blank, CR, LF
+	lastSig       byte // that byte
+	nonSpace      bool
+	mode          int // 0: no line break yet; 1: lines; 2: consecutive records; 3: only draining
+	cur           [inboundRecordLength]byte
+	curLen        int
+	curNonSpace   bool
+	bad           int // column of the record's first byte that is not printable ASCII; 0 none
+	badByte       byte
+	prevCR        bool
+	lineNo        int // line of the last record ended
+	firstLen      int // mode 2: the bytes so far, all before any line break
+	pendingBlank  int // first of the blank lines read since the last record; 0 none
+	records       int
+	padded        []int // the first lines padded (up to 6)
+	paddedN       int
 
 	// Structure.
 	entryLine, addenda int
@@ -150,27 +149,26 @@ type inboundStream struct {
 	paddingErr         *ParseError
 
 	// Windows given to moov-io/ach.
-	headerRec                string        // line 1, the file header
-	win                      []string      // records of the window (p.lines aliases it when read)
-	winReal                  []int         // their lines in the file
-	winEntries               int           // entries in the window
-	winSeg                   inboundTotals // the open batch's records in the window
-	winFile                  inboundTotals // closed batches' records in the window
-	winBatches               int           // batches, whole or in part, in the window
-	winBatchHeaders          int           // batch header records in the window
-	winControl               int           // index of the file control in the window; -1 none
-	batchSplit               bool          // the open batch was cut across windows
-	flushed                  bool          // a window was read already
-	lastBatchNumber          int           // the last batch header's number
-	lastTrace                string        // the open batch's last trace number in an earlier window
-	irregular, windowsOff    bool
-	ascending                error // batch numbers out of order across windows
-	irregularLine            int
-	haveHeader               bool
-	in                       Inbound
-	firstReturn, firstNOC    map[uint64]int32 // original trace -> line of its first return, NOC
-	firstOther               map[string]int   // dishonored and contested returns
-	entriesGiven, windowRead int
+	headerRec             string        // line 1, the file header
+	win                   []string      // records of the window (p.lines aliases it when read)
+	winReal               []int         // their lines in the file
+	winEntries            int           // entries in the window
+	winSeg                inboundTotals // the open batch's records in the window
+	winFile               inboundTotals // closed batches' records in the window
+	winBatches            int           // batches, whole or in part, in the window
+	winBatchHeaders       int           // batch header records in the window
+	winControl            int           // index of the file control in the window; -1 none
+	batchSplit            bool          // the open batch was cut across windows
+	flushed               bool          // a window was read already
+	lastBatchNumber       int           // the last batch header's number
+	lastTrace             string        // the open batch's last trace number in an earlier window
+	irregular, windowsOff bool
+	ascending             error // batch numbers out of order across windows
+	irregularLine         int
+	haveHeader            bool
+	in                    Inbound
+	firstReturn, firstNOC map[uint64]int32 // original trace -> line of its first return, NOC
+	firstOther            map[string]int   // dishonored and contested returns
 }
 
 var inboundBOM = []byte("\xef\xbb\xbf")
@@ -642,7 +640,6 @@ func (s *inboundStream) window(line int, rec string, inBatch bool) {
 		s.lastBatchNumber = n
 		s.batchHeader, s.winSeg, s.batchSplit, s.lastTrace = rec, inboundTotals{}, false, ""
 		s.winBatches++
-		s.winBatchHeaders++
 	case rec[0] == '6':
 		if s.batchLine == 0 {
 			irregular()
@@ -738,7 +735,7 @@ func (s *inboundStream) newWindow() {
 	s.win, s.winReal = s.win[:0], s.winReal[:0]
 	s.win = append(s.win, s.headerRec)
 	s.winReal = append(s.winReal, 1)
-	s.winEntries, s.winFile, s.winSeg, s.winBatches, s.winBatchHeaders, s.winControl = 0, inboundTotals{}, inboundTotals{}, 0, 0, -1
+	s.winEntries, s.winFile, s.winSeg, s.winBatches, s.winControl = 0, inboundTotals{}, inboundTotals{}, 0, -1
 }
 
 // lastWindow has the rest read. When windows were read before, the file
@@ -770,7 +767,6 @@ func (s *inboundStream) readWindow(last bool) {
 	if s.moovErr != nil || s.structErr != nil || s.eachErr != nil {
 		return
 	}
-	s.windowRead++
 	whole := last && !s.flushed
 	if whole {
 		s.ascending = nil // moov-io/ach checks it
@@ -808,7 +804,6 @@ func (s *inboundStream) readWindow(last bool) {
 					return
 				}
 			}
-			s.entriesGiven++
 		}
 	}
 }
