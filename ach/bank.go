@@ -133,13 +133,16 @@ func BuildNOCFile(original []byte, corrections []SimulatedCorrection, created ci
 
 // bankReadOriginal parses and validates an origination file.
 func bankReadOriginal(original []byte) (moov.File, error) {
-	lines, _, perr := inboundSplit(original)
-	if perr != nil {
-		perr.File = "origination file"
-		return moov.File{}, perr
+	var lines []string
+	for i, line := range strings.Split(strings.TrimRight(strings.ReplaceAll(string(original), "\r\n", "\n"), "\n"), "\n") {
+		if len(line) != inboundRecordLength {
+			return moov.File{}, &ParseError{File: "origination file", Line: i + 1, Field: "record length",
+				Problem: fmt.Sprintf("the record is %d characters; NACHA records are 94", len(line))}
+		}
+		lines = append(lines, line)
 	}
 	p := inboundParser{file: "origination file", lines: lines}
-	f, perr := p.readMoov()
+	f, perr := p.readMoov(false)
 	if perr != nil {
 		return moov.File{}, p.redact(perr)
 	}

@@ -1,7 +1,6 @@
 package ach
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -217,119 +216,11 @@ func (e *ParseError) Unwrap() error { return e.cause }
 // inboundRecordLength is the NACHA record length.
 const inboundRecordLength = 94
 
-// ParseInbound reads a return or NOC file. name is used in errors only.
-// A malformed file is rejected whole with a *ParseError: records that are
-// not 94 characters, an entry without an addenda record or with more than
-// one, an unknown return or change code, an IAT or ADV batch, or anything
-// moov-io/ach's validation rejects. A file without batches is valid and
-// holds nothing.
-func ParseInbound(r io.Reader, name string) (in Inbound, err error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return Inbound{}, fmt.Errorf("read inbound file %s: %w", name, err)
-	}
-	sum := sha256.Sum256(data)
-	lines, notes, perr := inboundSplit(data)
-	if perr != nil {
-		perr.File = name
-		return Inbound{}, perr
-	}
-	p := inboundParser{file: name, lines: lines}
-	if perr := p.checkStructure(); perr != nil {
-		return Inbound{}, p.redact(perr)
-	}
-	f, perr := p.readMoov()
-	if perr != nil {
-		return Inbound{}, p.redact(perr)
-	}
-	in, perr = p.values(f)
-	if perr != nil {
-		return Inbound{}, p.redact(perr)
-	}
-	in.SHA256 = hex.EncodeToString(sum[:])
-	in.Notes = notes
-	return in, nil
-}
-
-// inboundSplit cuts the file into 94-character records. Lines end in LF,
-// CRLF or CR; a file without line breaks is read as consecutive records.
-// Blank lines are allowed only at the end. A line shorter than 94
-// characters is taken as a record whose trailing blanks were trimmed on the
-// way (processors do this) and padded back, with a note saying so; the
-// field checks that follow refuse it if more than blanks were lost. Line
-// numbers are 1-based indexes into the result.
-func inboundSplit(data []byte) (lines, notes []string, perr *ParseError) {
-	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
-		return nil, nil, &ParseError{Line: 1, Field: "file",
-			Problem: "the file starts with a UTF-8 byte order mark (bytes EF BB BF), which an editor or a converter adds; NACHA files are plain ASCII: ask the bank to resend the file as it was produced"}
-	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil, &ParseError{Field: "file", Problem: "the file is empty"}
-	}
-	if t := bytes.TrimRight(data, " \r\n"); t[len(t)-1] == 0x1a {
-		return nil, nil, &ParseError{Line: bytes.Count(t, []byte("\n")) + 1, Field: "file",
-			Problem: "the file ends in a Ctrl-Z (byte 1A, an MS-DOS end-of-file mark) that a transfer added; NACHA files end after their last record: ask the bank to resend the file without it"}
-	}
-	s := string(data)
-	if !strings.ContainsAny(s, "\r\n") {
-		if len(s)%inboundRecordLength != 0 {
-			return nil, nil, &ParseError{Line: len(s)/inboundRecordLength + 1, Field: "record length",
-				Problem: fmt.Sprintf("the file has no line breaks and its %d bytes are not whole 94-character records", len(s))}
-		}
-		lines = make([]string, 0, len(s)/inboundRecordLength)
-		for i := 0; i < len(s); i += inboundRecordLength {
-			lines = append(lines, s[i:i+inboundRecordLength])
-		}
-	} else {
-		lines = make([]string, 0, len(s)/(inboundRecordLength+1)+1)
-		start := 0
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c == '\n' || c == '\r' {
-				lines = append(lines, s[start:i])
-				if c == '\r' && i+1 < len(s) && s[i+1] == '\n' {
-					i++
-				}
-				start = i + 1
-			}
-		}
-		if start < len(s) {
-			lines = append(lines, s[start:])
-		}
-		for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
-			lines = lines[:len(lines)-1]
-		}
-	}
-	var padded []int
-	for i, line := range lines {
-		switch {
-		case strings.TrimSpace(line) == "":
-			return nil, nil, &ParseError{Line: i + 1, Field: "record length", Problem: "a blank line inside the file"}
-		case len(line) > inboundRecordLength:
-			return nil, nil, &ParseError{Line: i + 1, Field: "record length",
-				Problem: fmt.Sprintf("the record is %d characters; NACHA records are 94", len(line))}
-		case len(line) < inboundRecordLength:
-			line += strings.Repeat(" ", inboundRecordLength-len(line))
-			lines[i] = line
-			padded = append(padded, i+1)
-		}
-		for j := 0; j < len(line); j++ {
-			if c := line[j]; c < 0x20 || c > 0x7e {
-				return nil, nil, &ParseError{Line: i + 1, Field: "record",
-					Problem: fmt.Sprintf("column %d holds byte 0x%02x; NACHA records are printable ASCII", j+1, c)}
-			}
-		}
-	}
-	if len(padded) > 0 {
-		notes = append(notes, fmt.Sprintf("%s shorter than 94 characters (trailing blanks trimmed on the way) and padded with blanks",
-			inboundLineList(padded)))
-	}
-	return lines, notes, nil
-}
-
 // inboundLineList names lines in words: "line 3 was", "lines 1, 2 and 5
-// were", "lines 1, 2, 3 and 17 more were".
-func inboundLineList(lines []int) string {
-	if len(lines) == 1 {
+// were", "lines 1, 2, 3 and 17 more were". lines holds the first ones
+// (at least 6 when there are more), total how many there are.
+func inboundLineList(lines []int, total int) string {
+	if total == 1 {
 		return fmt.Sprintf("line %d was", lines[0])
 	}
 	const shown = 5
@@ -337,221 +228,30 @@ func inboundLineList(lines []int) string {
 	for _, l := range lines[:min(len(lines), shown)] {
 		parts = append(parts, strconv.Itoa(l))
 	}
-	if len(lines) > shown {
-		return fmt.Sprintf("lines %s and %d more were", strings.Join(parts, ", "), len(lines)-shown)
+	if total > shown {
+		return fmt.Sprintf("lines %s and %d more were", strings.Join(parts, ", "), total-shown)
 	}
 	return fmt.Sprintf("lines %s and %s were", strings.Join(parts[:len(parts)-1], ", "), parts[len(parts)-1])
 }
 
+// inboundParser reads a window of records with moov-io/ach: a small file
+// of whole batches or part of one, made of the file's records.
 type inboundParser struct {
 	file  string
 	lines []string
-	last  int // line of the entry values added last
+	real  []int // the line in the file of each of lines; nil: the same
 }
 
 func (p *inboundParser) fail(line int, field, format string, args ...any) *ParseError {
 	return &ParseError{File: p.file, Line: line, Field: field, Problem: fmt.Sprintf(format, args...)}
 }
 
-// checkStructure checks, record by record and in drafter's words, what
-// drafter relies on and what moov-io/ach lets through: the file header's
-// creation date; every entry carries exactly one addenda record, of type 99
-// with a known return code or 98 with a known change code, whose trace
-// number is its entry's; return and NOC entries carry a return transaction
-// code; no IAT or ADV batches; every batch ends in a batch control whose
-// counts, hash and totals are the batch's, and the file control's are the
-// file's, block count included; after the file control only padding
-// records of 94 nines. Records out of place (an entry outside a batch, no
-// file header) are left to moov-io/ach, which names them.
-func (p *inboundParser) checkStructure() *ParseError {
-	type totals struct {
-		records       int // entries and addenda
-		hash          int64
-		debit, credit int64
+// at returns the line in the file of the window's line.
+func (p *inboundParser) at(line int) int {
+	if p.real == nil || line < 1 || line > len(p.real) {
+		return line
 	}
-	var (
-		entryLine, addenda int
-		entryRec           string
-		batchLine          int // line of the open batch's header; 0 outside a batch
-		batch, file        totals
-		batches            int
-		controlLine        int // line of the file control; 0 before it
-	)
-	endEntry := func() *ParseError {
-		if entryLine > 0 && addenda == 0 {
-			return p.fail(entryLine, "entry addenda",
-				"the entry has no addenda record; every entry of a return file carries an addenda 99, of a NOC an addenda 98")
-		}
-		entryLine, addenda = 0, 0
-		return nil
-	}
-	noBatchControl := func(line int, what string) *ParseError {
-		return p.fail(batchLine, "batch control",
-			"the batch that starts on this line has no batch control record (type 8): %s on line %d comes first", what, line)
-	}
-	if len(p.lines) > 0 && p.lines[0][0] == '1' {
-		h := p.lines[0]
-		if d := h[23:29]; !inboundValidYYMMDD(d) {
-			return p.fail(1, "file header file creation date", "%q is not a date in YYMMDD form (positions 24-29); ask the bank for a corrected file", d)
-		}
-		if t := h[29:33]; strings.TrimSpace(t) != "" && !inboundValidHHMM(t) {
-			return p.fail(1, "file header file creation time", "%q is not a time in HHMM form (positions 30-33)", t)
-		}
-	}
-	for i, rec := range p.lines {
-		line := i + 1
-		if controlLine > 0 {
-			if rec != inboundPadding {
-				return p.fail(line, "padding",
-					"only padding records of 94 nines may follow the file control on line %d; this one is not, so the file may have been cut or joined: ask the bank for a corrected file", controlLine)
-			}
-			continue
-		}
-		switch rec[0] {
-		case '1':
-			if err := endEntry(); err != nil {
-				return err
-			}
-		case '5':
-			if err := endEntry(); err != nil {
-				return err
-			}
-			if batchLine > 0 {
-				return noBatchControl(line, "the next batch header")
-			}
-			switch sec := rec[50:53]; sec {
-			case "IAT", "ADV":
-				return p.fail(line, "batch header SEC code",
-					"%s batch: drafter never originates %s entries, so this file cannot be its returns; hand it to a person", sec, sec)
-			}
-			if strings.TrimSpace(rec[4:20]) == moov.IATCOR {
-				return p.fail(line, "batch header", "IAT notification of change: drafter never originates IAT entries")
-			}
-			batchLine, batch = line, totals{}
-		case '6':
-			if err := endEntry(); err != nil {
-				return err
-			}
-			if batchLine == 0 {
-				continue // moov-io/ach names the entry outside a batch
-			}
-			entryLine, entryRec = line, rec
-			// moov-io/ach reads a malformed number as zero; name it here.
-			for _, f := range []struct {
-				name       string
-				start, end int
-			}{{"entry transaction code", 1, 3}, {"entry receiving DFI identification", 3, 12}, {"entry amount", 29, 39}, {"entry trace number", 79, 94}} {
-				if v := rec[f.start:f.end]; !inboundDigits(v) {
-					return p.fail(line, f.name, "%q is not digits", v)
-				}
-			}
-			if strings.Contains(strings.TrimSpace(rec[12:29]), " ") {
-				// Never the number itself in the message: it is an account number.
-				return p.fail(line, "entry DFI account number",
-					"has a blank between its characters (positions 13-29); an account number is one run of characters, blank-filled after it: ask the bank for a corrected file")
-			}
-			batch.records++
-			routing, _ := strconv.ParseInt(rec[3:11], 10, 64)
-			batch.hash += routing
-			amount, _ := strconv.ParseInt(rec[29:39], 10, 64)
-			if code := rec[1:3]; code[1] >= '5' {
-				batch.debit += amount
-			} else {
-				batch.credit += amount
-			}
-		case '7':
-			batch.records++
-			if entryLine == 0 {
-				continue // moov-io/ach names the misplaced addenda
-			}
-			addenda++
-			if addenda > 1 {
-				return p.fail(line, "addenda",
-					"the entry on line %d has a second addenda record; a return or NOC entry carries exactly one", entryLine)
-			}
-			typ, code := rec[1:3], rec[3:6]
-			switch typ {
-			case "99":
-				if _, ok := ReturnPolicy(code); !ok {
-					return p.fail(line, "addenda99 return code", "%q is not a return code NACHA defines", code)
-				}
-			case "98":
-				if _, ok := CorrectionPolicy(code); !ok {
-					return p.fail(line, "addenda98 change code", "%q is not a change code NACHA defines", code)
-				}
-			default:
-				return p.fail(line, "addenda type code",
-					"addenda type %q: a return carries addenda 99 and a notification of change addenda 98", typ)
-			}
-			if tc := entryRec[1:3]; !inboundReturnTransactionCodes[tc] {
-				what := "return"
-				if typ == "98" {
-					what = "notification of change"
-				}
-				return p.fail(entryLine, "entry transaction code",
-					"%s is not a return or NOC code (21, 26, 31, 36, 41, 46, 51, 56), yet the entry carries the %s on line %d: the bank's file is not what it says; ask the bank for a corrected file",
-					tc, what, line)
-			}
-			if at, et := rec[79:94], entryRec[79:94]; at != et {
-				return p.fail(line, "addenda"+typ+" trace number",
-					"%q is not the trace number %q of its entry on line %d; the addenda may belong to another entry: ask the bank for a corrected file", at, et, entryLine)
-			}
-		case '8':
-			if err := endEntry(); err != nil {
-				return err
-			}
-			if batchLine == 0 {
-				continue // moov-io/ach names the misplaced control
-			}
-			if err := p.checkControl(line, "batch control", rec, batch.records, batch.hash, batch.debit, batch.credit,
-				[4]int{4, 10, 20, 32}, [2]int{32, 44}); err != nil {
-				return err
-			}
-			batches++
-			file.records += batch.records
-			file.hash += batch.hash
-			file.debit += batch.debit
-			file.credit += batch.credit
-			batchLine = 0
-		case '9':
-			if err := endEntry(); err != nil {
-				return err
-			}
-			if rec == inboundPadding {
-				return p.fail(line, "padding", "a padding record of 94 nines before the file control; padding belongs after it")
-			}
-			if batchLine > 0 {
-				return noBatchControl(line, "the file control")
-			}
-			controlLine = line
-			if v := rec[1:7]; !inboundDigits(v) {
-				return p.fail(line, "file control batch count", "%q is not digits", v)
-			} else if n, _ := strconv.Atoi(v); n != batches {
-				return p.fail(line, "file control batch count", "says %d batches; the file has %d", n, batches)
-			}
-			blocks := (len(p.lines) + 9) / 10
-			if v := rec[7:13]; !inboundDigits(v) {
-				return p.fail(line, "file control block count", "%q is not digits", v)
-			} else if n, _ := strconv.Atoi(v); n != blocks {
-				return p.fail(line, "file control block count",
-					"says %d blocks of 10 records; the file's %d records, padding included, make %d: records may be missing or added", n, len(p.lines), blocks)
-			}
-			if err := p.checkControl(line, "file control", rec, file.records, file.hash, file.debit, file.credit,
-				[4]int{13, 21, 31, 43}, [2]int{43, 55}); err != nil {
-				return err
-			}
-		default:
-			return p.fail(line, "record type code",
-				"record type %q: NACHA records start with 1, 5, 6, 7, 8 or 9", rec[:1])
-		}
-	}
-	if err := endEntry(); err != nil {
-		return err
-	}
-	if batchLine > 0 {
-		return p.fail(batchLine, "batch control", "the batch that starts on this line has no batch control record (type 8) before the file ends")
-	}
-	return nil
+	return p.real[line-1]
 }
 
 // checkControl compares a batch or file control's entry/addenda count,
@@ -609,8 +309,28 @@ func inboundValidHHMM(s string) bool {
 	return err == nil && inboundDigits(s)
 }
 
-// readMoov parses and validates the records with moov-io/ach.
-func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
+// header makes the file header's values.
+func (p *inboundParser) header(h moov.FileHeader) (Inbound, *ParseError) {
+	in := Inbound{
+		ImmediateDestination: strings.TrimSpace(h.ImmediateDestination),
+		ImmediateOrigin:      strings.TrimSpace(h.ImmediateOrigin),
+		DestinationName:      strings.TrimSpace(h.ImmediateDestinationName),
+		OriginName:           strings.TrimSpace(h.ImmediateOriginName),
+		CreatedTime:          strings.TrimSpace(h.FileCreationTime),
+		FileIDModifier:       h.FileIDModifier,
+	}
+	created, ok := inboundYYMMDD(h.FileCreationDate, civil.Date{})
+	if !ok {
+		return Inbound{}, p.fail(p.at(h.LineNumber), "file header file creation date", "%q is not a YYMMDD date", h.FileCreationDate)
+	}
+	in.Created = created
+	return in, nil
+}
+
+// readMoov parses and validates the records with moov-io/ach. A window
+// that is not the whole file leaves the order of batch numbers to the
+// caller (unordered).
+func (p *inboundParser) readMoov(unordered bool) (f moov.File, perr *ParseError) {
 	defer func() {
 		// moov-io/ach has panicked on crafted input before; a bad file must
 		// become an error, never take the nightly run down.
@@ -623,7 +343,8 @@ func (p *inboundParser) readMoov() (f moov.File, perr *ParseError) {
 	// immediate destination and origin name the parties, often by an
 	// identifier that is not a routing number (a processor's own, a tax id);
 	// drafter matches entries by their traces, never by these.
-	reader.SetValidation(&moov.ValidateOpts{AllowZeroBatches: true, BypassOriginValidation: true, BypassDestinationValidation: true})
+	reader.SetValidation(&moov.ValidateOpts{AllowZeroBatches: true, BypassOriginValidation: true, BypassDestinationValidation: true,
+		AllowUnorderedBatchNumbers: unordered})
 	f, err := reader.Read()
 	if err != nil {
 		return f, p.moovError(err, 0)
@@ -722,6 +443,7 @@ func (p *inboundParser) moovError(err error, defaultLine int) *ParseError {
 	if out.Field == "" {
 		out.Field = "file"
 	}
+	out.Line = p.at(out.Line)
 	return out
 }
 
@@ -790,72 +512,12 @@ func inboundCorrectedAccounts(code, data string) []string {
 	return nil
 }
 
-// values turns moov-io/ach's parsed file into drafter's values, checking
-// the fields drafter relies on.
-func (p *inboundParser) values(f moov.File) (Inbound, *ParseError) {
-	h := f.Header
-	in := Inbound{
-		File:                 p.file,
-		Records:              len(p.lines),
-		ImmediateDestination: strings.TrimSpace(h.ImmediateDestination),
-		ImmediateOrigin:      strings.TrimSpace(h.ImmediateOrigin),
-		DestinationName:      strings.TrimSpace(h.ImmediateDestinationName),
-		OriginName:           strings.TrimSpace(h.ImmediateOriginName),
-		CreatedTime:          strings.TrimSpace(h.FileCreationTime),
-		FileIDModifier:       h.FileIDModifier,
-	}
-	created, ok := inboundYYMMDD(h.FileCreationDate, civil.Date{})
-	if !ok {
-		return Inbound{}, p.fail(h.LineNumber, "file header file creation date", "%q is not a YYMMDD date", h.FileCreationDate)
-	}
-	in.Created = created
-	// Sized once: growing by doubling would copy the entries again and again.
-	var returns, corrections int
-	for _, rec := range p.lines {
-		if rec[0] == '7' {
-			switch rec[1:3] {
-			case "99":
-				returns++
-			case "98":
-				corrections++
-			}
-		}
-	}
-	if returns > 0 {
-		in.Returns = make([]ReturnEntry, 0, returns)
-	}
-	if corrections > 0 {
-		in.Corrections = make([]Correction, 0, corrections)
-	}
-	first := map[string]int{} // what an entry is about -> line of its first entry
-	for i, b := range f.Batches {
-		// What is read of a batch is let go as its values are made: the
-		// parse tree and the values are not both whole in memory.
-		f.Batches[i] = nil
-		bh := b.GetHeader()
-		batch := InboundBatch{
-			BatchNumber:      bh.BatchNumber,
-			SEC:              bh.StandardEntryClassCode,
-			CompanyName:      strings.TrimSpace(bh.CompanyName),
-			CompanyID:        strings.TrimSpace(bh.CompanyIdentification),
-			EntryDescription: strings.TrimSpace(bh.CompanyEntryDescription),
-		}
-		batch.EffectiveDate, _ = inboundYYMMDD(bh.EffectiveEntryDate, civil.Date{})
-		for _, ed := range b.GetEntries() {
-			if err := p.entry(&in, batch, ed); err != nil {
-				return Inbound{}, err
-			}
-			p.markRepeat(&in, first)
-		}
-	}
-	return in, nil
-}
-
-func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDetail) *ParseError {
+// entry makes an entry's values from what moov-io/ach read, checking the
+// fields drafter relies on.
+func (p *inboundParser) entry(created civil.Date, batch InboundBatch, ed *moov.EntryDetail) (InboundEntry, *ParseError) {
 	line := ed.LineNumber
-	p.last = line
 	if line < 1 || line >= len(p.lines) {
-		return p.fail(line, "entry", "moov-io/ach reported an entry on a line the file does not have")
+		return InboundEntry{}, p.fail(p.at(line), "entry", "moov-io/ach reported an entry on a line the file does not have")
 	}
 	entryRec, addendaRec := p.lines[line-1], p.lines[line]
 	account := strings.TrimSpace(ed.DFIAccountNumber)
@@ -872,7 +534,7 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			AccountNumberSHA256: AccountNumberSHA256(account),
 			IndividualID:        strings.TrimSpace(ed.IdentificationNumber),
 			IndividualName:      strings.TrimSpace(ed.IndividualName),
-			Line:                line,
+			Line:                p.at(line),
 			Raw:                 raw + addendaRec,
 		}
 		switch a := ed; {
@@ -881,9 +543,9 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			origTrace, origRDFI = a.Addenda99.OriginalTrace, a.Addenda99.OriginalDFI
 			ret.AddendaInformation = strings.TrimSpace(a.Addenda99.AddendaInformation)
 			if dod := addendaRec[21:27]; strings.Trim(dod, " 0") != "" {
-				d, ok := inboundYYMMDD(dod, in.Created)
+				d, ok := inboundYYMMDD(dod, created)
 				if !ok {
-					return p.fail(line+1, "addenda99 date of death", "%q is not a YYMMDD date", dod)
+					return InboundEntry{}, p.fail(p.at(line+1), "addenda99 date of death", "%q is not a YYMMDD date", dod)
 				}
 				ret.DateOfDeath = d
 			}
@@ -901,7 +563,7 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			c := a.Addenda99Contested
 			ret.Kind, ret.Code, trace = KindContested, c.ContestedReturnCode, c.TraceNumber
 			origTrace, origRDFI = c.OriginalEntryTraceNumber, c.OriginalReceivingDFIIdentification
-			returned, _ := inboundYYMMDD(c.DateOriginalEntryReturned, in.Created)
+			returned, _ := inboundYYMMDD(c.DateOriginalEntryReturned, created)
 			ret.Dishonor = &DishonorDetail{
 				ReturnTrace:                   strings.TrimSpace(c.ReturnTraceNumber),
 				ReturnSettlementDay:           strings.TrimSpace(c.ReturnSettlementDate),
@@ -913,11 +575,11 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 				DateOriginalEntryReturned:     returned,
 			}
 		}
-		if err := p.checkOriginal(line+1, "addenda99", origTrace, origRDFI); err != nil {
-			return err
+		if err := p.checkOriginal(p.at(line+1), "addenda99", origTrace, origRDFI); err != nil {
+			return InboundEntry{}, err
 		}
 		ret.Trace, ret.OriginalTrace, ret.OriginalRDFI = strings.TrimSpace(trace), origTrace, origRDFI
-		in.Returns = append(in.Returns, ret)
+		return InboundEntry{Return: &ret}, nil
 	case ed.Addenda98 != nil, ed.Addenda98Refused != nil:
 		c := Correction{
 			InboundBatch:        batch,
@@ -926,7 +588,7 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			AccountNumberSHA256: AccountNumberSHA256(account),
 			IndividualID:        strings.TrimSpace(ed.IdentificationNumber),
 			IndividualName:      strings.TrimSpace(ed.IndividualName),
-			Line:                line,
+			Line:                p.at(line),
 		}
 		data := addendaRec[35:64]
 		if a := ed.Addenda98; a != nil {
@@ -934,7 +596,7 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			origTrace, origRDFI = strings.TrimSpace(a.OriginalTrace), strings.TrimSpace(a.OriginalDFI)
 			cd, problem := parseCorrectedData(c.ChangeCode, data)
 			if problem != "" {
-				return p.fail(line+1, "addenda98 corrected data", "%s %s", c.ChangeCode, problem)
+				return InboundEntry{}, p.fail(p.at(line+1), "addenda98 corrected data", "%s %s", c.ChangeCode, problem)
 			}
 			c.CorrectedData = cd
 		} else {
@@ -946,8 +608,8 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			// (C65), so it is kept as text only.
 			c.CorrectedData = CorrectedData{Text: strings.TrimSpace(inboundMaskText(a.ChangeCode, data))}
 		}
-		if err := p.checkOriginal(line+1, "addenda98", origTrace, origRDFI); err != nil {
-			return err
+		if err := p.checkOriginal(p.at(line+1), "addenda98", origTrace, origRDFI); err != nil {
+			return InboundEntry{}, err
 		}
 		c.Trace, c.OriginalTrace, c.OriginalRDFI = strings.TrimSpace(trace), origTrace, origRDFI
 		layout := c.ChangeCode
@@ -955,37 +617,9 @@ func (p *inboundParser) entry(in *Inbound, batch InboundBatch, ed *moov.EntryDet
 			layout = c.RefusedChangeCode
 		}
 		c.Raw = raw + addendaRec[:35] + inboundMaskText(layout, data) + addendaRec[64:]
-		in.Corrections = append(in.Corrections, c)
-	default:
-		return p.fail(line, "entry addenda", "the entry has no addenda 99 or 98")
+		return InboundEntry{Correction: &c}, nil
 	}
-	return nil
-}
-
-// markRepeat sets RepeatOf on the entry just added when the file holds one
-// about the same original entry before it: a return (or a dishonored or
-// contested one, by code) or a NOC names its original entry once.
-func (p *inboundParser) markRepeat(in *Inbound, first map[string]int) {
-	var key string
-	var line int
-	var repeatOf *int
-	if n := len(in.Returns); n > 0 && in.Returns[n-1].Line == p.last {
-		r := &in.Returns[n-1]
-		key, line, repeatOf = string(r.Kind)+" "+r.OriginalTrace, r.Line, &r.RepeatOf
-		if r.Kind != KindReturn {
-			key += " " + r.Code + " " + r.Trace
-		}
-	} else if n := len(in.Corrections); n > 0 && in.Corrections[n-1].Line == p.last {
-		c := &in.Corrections[n-1]
-		key, line, repeatOf = "noc "+c.OriginalTrace, c.Line, &c.RepeatOf
-	} else {
-		return
-	}
-	if l, ok := first[key]; ok {
-		*repeatOf = l
-		return
-	}
-	first[key] = line
+	return InboundEntry{}, p.fail(p.at(line), "entry addenda", "the entry has no addenda 99 or 98")
 }
 
 func (p *inboundParser) checkOriginal(line int, record, trace, rdfi string) *ParseError {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -10,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path"
+	"runtime/debug"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -75,15 +78,10 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 			r.ItemFailed(o.Key, InboundTooLarge(o.Key, max))
 			continue
 		}
-		data, _, err := r.Env.Docs.Get(ctx, o.Key)
-		if stop := r.DependStorage(err); stop != nil {
+		fr, stop, err := in.storedFile(ctx, r, o.Key)
+		if stop != nil {
 			return sum, stop
 		}
-		if err != nil {
-			r.ItemFailed(o.Key, fmt.Errorf("read %s: %w", o.Key, err))
-			continue
-		}
-		fr, err := in.File(ctx, o.Key, data, r.Date)
 		if err != nil {
 			// Nothing of the file was applied; it stays in the inbound folder
 			// for the restart.
@@ -106,6 +104,40 @@ func (Returns) Run(ctx context.Context, r *Run) (any, error) {
 		r.Checkpoint("inbound file moved to processed")
 	}
 	return sum, nil
+}
+
+// storedFile ingests the file under key in the documents store: read as a
+// stream when the store can (its memory does not grow with the file),
+// whole otherwise. stop is set when the store cannot be reached.
+func (in *Ingester) storedFile(ctx context.Context, r *Run, key string) (fr FileIngest, stop, err error) {
+	op, ok := r.Env.Docs.(storage.Opener)
+	if !ok {
+		data, _, err := r.Env.Docs.Get(ctx, key)
+		if stop := r.DependStorage(err); stop != nil {
+			return fr, stop, nil
+		}
+		if err != nil {
+			return fr, nil, fmt.Errorf("read %s: %w", key, err)
+		}
+		fr, err = in.File(ctx, key, data, r.Date)
+		return fr, nil, err
+	}
+	first, err := op.Open(ctx, key)
+	if stop := r.DependStorage(err); stop != nil {
+		return fr, stop, nil
+	}
+	if err != nil {
+		return fr, nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	open := func() (io.ReadCloser, error) {
+		if rc := first; rc != nil {
+			first = nil
+			return rc, nil
+		}
+		return op.Open(ctx, key)
+	}
+	fr, err = in.FileFrom(ctx, key, open, r.Env.maxInbound(), r.Date)
+	return fr, nil, err
 }
 
 // maxInbound is DRAFTER_MAX_INBOUND_FILE_BYTES, 0 without a config.
@@ -136,10 +168,19 @@ func ReadInbound(r io.Reader, name string, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = math.MaxInt64 - 1
 	}
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
+	// A file that says its size is read into a buffer of that size: reading
+	// by doubling would hold up to twice a large file, for a while, and
+	// leave the process that much larger.
+	var buf bytes.Buffer
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() <= max {
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+		}
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
+	data := buf.Bytes()
 	if int64(len(data)) > max {
 		return nil, InboundTooLarge(name, max)
 	}
@@ -292,7 +333,33 @@ func (s *IngestSummary) Add(f FileIngest) {
 // The error is for failures of the ledger or storage only; the file can be
 // ingested again after one.
 func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil.Date) (FileIngest, error) {
-	sum := sha256.Sum256(data)
+	b := data
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	return in.ingest(ctx, name, &data, open, false, on)
+}
+
+// FileFrom is File for a file open opens (one on disk), at most max bytes
+// (0: no bound): its bytes are read whole once, to keep the copy, and let
+// go before it is read again, twice, record by record, so that the memory
+// ingest takes does not grow with the file.
+func (in *Ingester) FileFrom(ctx context.Context, name string, open func() (io.ReadCloser, error), max int64, on civil.Date) (FileIngest, error) {
+	r, err := open()
+	if err != nil {
+		return FileIngest{Name: printable(name, 200)}, fmt.Errorf("read %s: %w", name, err)
+	}
+	data, err := ReadInbound(r, name, max)
+	r.Close()
+	if err != nil {
+		return FileIngest{Name: printable(name, 200)}, err
+	}
+	return in.ingest(ctx, name, &data, open, true, on)
+}
+
+// ingest ingests the file whose bytes *data holds and open reads again;
+// *data is set to nil once the copy is kept, and with release the memory
+// of a large file is given back then.
+func (in *Ingester) ingest(ctx context.Context, name string, data *[]byte, open func() (io.ReadCloser, error), release bool, on civil.Date) (FileIngest, error) {
+	sum := sha256.Sum256(*data)
 	sha := hex.EncodeToString(sum[:])
 	name = printable(name, 200)
 	fr := FileIngest{Name: name, SHA256: sha, IngestCounts: newCounts()}
@@ -308,13 +375,36 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	}
 	fr.Key = ReceivedKey(sha)
 	if !in.DryRun {
-		if _, err := in.Docs.Put(ctx, fr.Key, data, storage.PutOptions{ContentType: "text/plain",
+		if _, err := in.Docs.Put(ctx, fr.Key, *data, storage.PutOptions{ContentType: "text/plain",
 			Metadata: map[string]string{"received-as": printable(path.Base(name), 100), "business-date": on.String()}}); err != nil {
 			return fr, fmt.Errorf("keep a copy of %s: %w", name, err)
 		}
 		in.Checkpoint("inbound file kept")
 	}
-	parsed, perr := ach.ParseInbound(bytes.NewReader(data), name)
+	size := len(*data)
+	*data = nil
+	if release && size > releaseInboundBytes {
+		// Give the bytes' memory back now: the runtime would otherwise keep
+		// it for the whole apply.
+		debug.FreeOSMemory()
+	}
+	read := func(each func(ach.InboundEntry) error) (ach.Inbound, error) {
+		r, err := open()
+		if err != nil {
+			return ach.Inbound{}, fmt.Errorf("read %s: %w", name, err)
+		}
+		defer r.Close()
+		return ach.ReadInbound(r, name, each)
+	}
+	// Read twice: first to check the whole file (a problem anywhere refuses
+	// it, and some show only at its end), then, inside the transaction, to
+	// apply it part by part. Neither holds more than a part of the entries.
+	entries := 0
+	parsed, perr := read(func(ach.InboundEntry) error { entries++; return nil })
+	var pe *ach.ParseError
+	if perr != nil && !errors.As(perr, &pe) {
+		return fr, perr
+	}
 	if perr != nil {
 		fr.Status, fr.Error = IngestRejected, printable(perr.Error(), 2000)
 		if prev.Status == ledger.InboundRejected {
@@ -323,7 +413,7 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 		}
 		ex := ledger.Exception{Kind: "inbound_rejected", Reference: sha,
 			Detail: fr.Error + ". Nothing from this file was applied; ask the bank for a corrected file.",
-			Raw:    rawRecord(data, perr)}
+			Raw:    rawRecord(open, perr)}
 		recorded, err := in.Store.RejectInbound(ctx, ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key, Error: fr.Error}, ex)
 		if err != nil {
 			return fr, err
@@ -335,33 +425,74 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 		log.Warn().Str("error", fr.Error).Msg("inbound file rejected")
 		return fr, nil
 	}
-	fr.Entries = len(parsed.Returns) + len(parsed.Corrections)
-	traces := make([]string, 0, fr.Entries)
-	for _, r := range parsed.Returns {
-		traces = append(traces, r.OriginalTrace)
-	}
-	for _, c := range parsed.Corrections {
-		traces = append(traces, c.OriginalTrace)
+	if parsed.SHA256 != sha {
+		return fr, fmt.Errorf("read %s: %w", name, errInboundChanged)
 	}
 	fr.Notes = parsed.Notes
 	for _, n := range parsed.Notes {
 		log.Warn().Str("note", n).Msg("inbound file mended to be read")
 	}
-	var dishonored, repeats int
-	res, err := in.Store.ApplyInbound(ctx, traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
-		plan := PlanInbound(parsed, targets, on, in.Calendar, in.FeeCaps)
-		plan.File = ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
-		dishonored, repeats = 0, 0
-		for _, ex := range plan.Exceptions {
-			if ex.Kind == "inbound_repeat" {
-				repeats++
-			} else {
-				dishonored++
+	file := ledger.InboundFile{SHA256: sha, Name: name, StorageKey: fr.Key}
+	res, err := in.Store.ApplyInboundParts(ctx, file, func(apply ledger.InboundPart) error {
+		// Called again when the transaction is retried: count afresh.
+		counted := FileIngest{IngestCounts: newCounts()}
+		part := parsed
+		flush := func() error {
+			if len(part.Returns)+len(part.Corrections) == 0 {
+				return nil
 			}
+			traces := make([]string, 0, len(part.Returns)+len(part.Corrections))
+			for _, r := range part.Returns {
+				traces = append(traces, r.OriginalTrace)
+			}
+			for _, c := range part.Corrections {
+				traces = append(traces, c.OriginalTrace)
+			}
+			res, err := apply(traces, func(targets map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+				plan := PlanInbound(part, targets, on, in.Calendar, in.FeeCaps)
+				plan.File = file
+				for _, ex := range plan.Exceptions {
+					if ex.Kind == "inbound_repeat" {
+						counted.Repeats++
+					} else {
+						counted.Dishonored++
+					}
+				}
+				return plan, nil
+			})
+			if err != nil {
+				return err
+			}
+			countApplied(&counted, res)
+			part.Returns, part.Corrections = part.Returns[:0], part.Corrections[:0]
+			return nil
 		}
-		return plan, nil
+		again, err := read(func(e ach.InboundEntry) error {
+			if e.Return != nil {
+				part.Returns = append(part.Returns, *e.Return)
+			} else {
+				part.Corrections = append(part.Corrections, *e.Correction)
+			}
+			if len(part.Returns)+len(part.Corrections) >= inboundPartEntries {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if again.SHA256 != sha {
+			return errInboundChanged // rolls back what the parts wrote
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		fr.IngestCounts = counted.IngestCounts
+		return nil
 	})
 	if errors.Is(err, ledger.ErrAlreadyProcessed) {
+		fr.IngestCounts = newCounts()
+		fr.Entries = entries
 		fr.Status = IngestAlreadyProcessed
 		return fr, nil
 	}
@@ -370,8 +501,31 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 	}
 	in.Checkpoint("inbound file applied")
 	fr.Status = IngestApplied
-	fr.Dishonored, fr.Repeats = dishonored, repeats
+	fr.Entries = entries
 	fr.Duplicates = res.Duplicates
+	fr.Reversals, fr.FeesAssessed, fr.FeeTotal, fr.Represented = res.Reversals, res.Fees, res.FeeTotal, res.Represented
+	fr.AutopayStopped, fr.AutopaySuspended = res.AutopayStopped, res.AutopaySuspended
+	fr.BankAccountsInvalidated, fr.BankAccountsCorrected = res.BankAccountsInvalidated, res.BankAccountsCorrected
+	fr.AccountsFlagged, fr.PaymentsCancelled = res.AccountsFlagged, res.PaymentsCancelled
+	fr.Exceptions, fr.Emails = res.Exceptions, res.Notified
+	log.Info().Int64("inbound_file", res.FileID).Int("entries", fr.Entries).Int("matched", fr.Matched).Int("unmatched", fr.Unmatched).
+		Int("duplicates", fr.Duplicates).Int("representments", fr.Represented).Int("exceptions", fr.Exceptions).Msg("inbound file applied")
+	return fr, nil
+}
+
+// errInboundChanged says a file read more than once changed between reads.
+var errInboundChanged = errors.New("the file changed while it was read; nothing from it was applied: ingest it again once it is complete")
+
+// releaseInboundBytes is the size above which FileFrom gives back the
+// memory of a file's bytes once its copy is kept.
+const releaseInboundBytes = 8 << 20
+
+// inboundPartEntries is how many entries of an inbound file are decided
+// and written at once, inside the file's one transaction.
+var inboundPartEntries = 1000
+
+// countApplied counts a part's applied returns and corrections.
+func countApplied(fr *FileIngest, res ledger.InboundResult) {
 	for _, r := range res.Returns {
 		fr.Returns++
 		switch {
@@ -396,14 +550,6 @@ func (in *Ingester) File(ctx context.Context, name string, data []byte, on civil
 			fr.Unmatched++
 		}
 	}
-	fr.Reversals, fr.FeesAssessed, fr.FeeTotal, fr.Represented = res.Reversals, res.Fees, res.FeeTotal, res.Represented
-	fr.AutopayStopped, fr.AutopaySuspended = res.AutopayStopped, res.AutopaySuspended
-	fr.BankAccountsInvalidated, fr.BankAccountsCorrected = res.BankAccountsInvalidated, res.BankAccountsCorrected
-	fr.AccountsFlagged, fr.PaymentsCancelled = res.AccountsFlagged, res.PaymentsCancelled
-	fr.Exceptions, fr.Emails = res.Exceptions, res.Notified
-	log.Info().Int64("inbound_file", res.FileID).Int("entries", fr.Entries).Int("matched", fr.Matched).Int("unmatched", fr.Unmatched).
-		Int("duplicates", fr.Duplicates).Int("representments", fr.Represented).Int("exceptions", fr.Exceptions).Msg("inbound file applied")
-	return fr, nil
 }
 
 // PlanInbound decides what every entry of a parsed inbound file does,
@@ -667,24 +813,57 @@ func planCorrection(file string, c ach.Correction, targets map[string][]ledger.R
 
 // rawRecord returns the record a parse error names, account number masked,
 // for the exception a person reads ("" when the error names no line).
-func rawRecord(data []byte, err error) string {
+func rawRecord(open func() (io.ReadCloser, error), err error) string {
 	var pe *ach.ParseError
 	if !errors.As(err, &pe) || pe.Line < 1 {
 		return ""
 	}
-	s := string(data)
-	var lines []string
-	if strings.ContainsAny(s, "\r\n") {
-		lines = strings.Split(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"), "\n")
-	} else {
-		for i := 0; i < len(s); i += 94 {
-			lines = append(lines, s[i:min(i+94, len(s))])
+	// Lines end in LF, CRLF or CR; a file without any is 94-byte records.
+	breaks := false
+	scan := func(each func(c byte) bool) {
+		r, err := open()
+		if err != nil {
+			return
+		}
+		defer r.Close()
+		br := bufio.NewReader(r)
+		for {
+			c, err := br.ReadByte()
+			if err != nil || !each(c) {
+				return
+			}
 		}
 	}
-	if pe.Line > len(lines) {
+	scan(func(c byte) bool { breaks = c == '\r' || c == '\n'; return !breaks })
+	line, n, prevCR := 1, 0, false
+	var rec []byte
+	scan(func(c byte) bool {
+		if breaks {
+			if c == '\n' && prevCR {
+				prevCR = false
+				return true
+			}
+			prevCR = c == '\r'
+			if c == '\r' || c == '\n' {
+				line++
+				return line <= pe.Line
+			}
+		} else if n > 0 && n%94 == 0 {
+			line++
+			if line > pe.Line {
+				return false
+			}
+		}
+		n++
+		if line == pe.Line && len(rec) < 200 {
+			rec = append(rec, c)
+		}
+		return true
+	})
+	if line < pe.Line {
 		return ""
 	}
-	return printable(maskRecord(lines[pe.Line-1]), 200)
+	return printable(maskRecord(string(rec)), 200)
 }
 
 // maskRecord masks the account numbers a NACHA record may hold: the DFI

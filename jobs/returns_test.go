@@ -939,3 +939,50 @@ func FuzzIngest(f *testing.F) {
 		}
 	})
 }
+
+// TestIngestInParts: a file applied one entry at a time inside its
+// transaction leaves the ledger and the counts as one applied at once,
+// repeats within the file included.
+func TestIngestInParts(t *testing.T) {
+	repeat, err := os.ReadFile("../ach/testdata/inbound/strict/repeat.ach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{"R01", "R02", "R10", "R03", "R01", "R08", "R16", "R01", "R20", "R01"}
+	run := func(t *testing.T, dialect string, part int) (string, []jobs.FileIngest) {
+		if part > 0 {
+			defer jobs.SetInboundPartEntries(part)()
+		}
+		env := testEnv(t, dialect, nil)
+		accts := returnsPortfolio(len(codes))
+		importAccounts(t, env.Store, accts)
+		body, traces := originateDay(t, env, returnsNight)
+		var rets []ach.SimulatedReturn
+		for i, a := range accts {
+			rets = append(rets, ach.SimulatedReturn{Trace: traces[a.ID], Code: codes[i]})
+		}
+		file, err := ach.BuildReturnFile(body, rets, returnsDay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frs := []jobs.FileIngest{ingest(t, env, "r.ach", file, returnsDay), ingest(t, env, "repeat.ach", repeat, returnsDay)}
+		return ledgerState(t, env.Store), frs
+	}
+	for _, d := range ledgertest.Dialects {
+		t.Run(d, func(t *testing.T) {
+			wantState, want := run(t, d, 0)
+			gotState, got := run(t, d, 1)
+			if want[0].Matched != len(codes) || want[1].Repeats != 1 {
+				t.Fatalf("whole: %+v", want)
+			}
+			if gotState != wantState {
+				t.Errorf("ledger after parts of 1:\n%s\nwant:\n%s", gotState, wantState)
+			}
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			if string(gj) != string(wj) {
+				t.Errorf("ingest in parts of 1:\n%s\nwant:\n%s", gj, wj)
+			}
+		})
+	}
+}

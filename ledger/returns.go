@@ -311,43 +311,140 @@ func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(m
 			return err
 		}
 		t := now()
-		f := plan.File
-		// A file rejected before (say, by an older drafter) is applied when it
-		// now parses; one applied before is never applied again.
-		err = tx.QueryRowContext(ctx, `INSERT INTO inbound_files (sha256, name, storage_key, status, returns, corrections, error, received_at)
-			VALUES ($1, $2, $3, 'applied', $4, $5, '', $6)
-			ON CONFLICT (sha256) DO UPDATE SET status = 'applied', error = '', name = excluded.name, storage_key = excluded.storage_key,
-				returns = excluded.returns, corrections = excluded.corrections, received_at = excluded.received_at
-			WHERE inbound_files.status = 'rejected'
-			RETURNING id`, f.SHA256, f.Name, f.StorageKey, len(plan.Returns), len(plan.Corrections), t).Scan(&res.FileID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrAlreadyProcessed
-		}
-		if err != nil {
-			return fmt.Errorf("record inbound file: %w", err)
-		}
-		if err := s.applyReturns(ctx, tx, &res, plan.Returns, t); err != nil {
+		if res.FileID, err = s.recordInbound(ctx, tx, plan.File, len(plan.Returns), len(plan.Corrections), t); err != nil {
 			return err
 		}
-		if err := s.applyCorrections(ctx, tx, &res, plan.Corrections); err != nil {
-			return err
-		}
-		var exs []Exception
-		exs = append(exs, plan.Exceptions...)
-		for _, r := range res.Returns {
-			if r.Exception != nil {
-				exs = append(exs, *r.Exception)
-			}
-		}
-		for _, c := range res.Corrections {
-			if c.Exception != nil {
-				exs = append(exs, *c.Exception)
-			}
-		}
-		n, err := s.insertExceptions(ctx, tx, exs, t)
-		res.Exceptions = n
+		part, err := s.applyPart(ctx, tx, res.FileID, plan, t)
+		res = part
 		return err
 	})
+	return res, err
+}
+
+// InboundPart applies one part of an inbound file inside
+// ApplyInboundParts' transaction, as ApplyInbound applies a whole file,
+// and returns what the part changed (Returns and Corrections included).
+type InboundPart func(traces []string, decide func(map[string][]ReturnTarget) (InboundPlan, error)) (InboundResult, error)
+
+// ApplyInboundParts applies one inbound file f in one transaction, part by
+// part, so that a large file is never held whole: feed calls apply once
+// per part (its entries' traces, and the plan for them). The file is
+// recorded first (ErrAlreadyProcessed when it was applied before); an
+// error from feed or from any part rolls back everything. A part is
+// decided from the ledger as the parts before it left it. The result
+// counts all parts; its Returns and Corrections are empty (each part's
+// result has its own). feed may be called again when the transaction is
+// retried.
+func (s *Store) ApplyInboundParts(ctx context.Context, f InboundFile, feed func(apply InboundPart) error) (InboundResult, error) {
+	var res InboundResult
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		res = InboundResult{}
+		if s.dialect.name == "sqlite" {
+			// The connection's page cache (64 MiB, for origination) fills up
+			// in a file of hundreds of thousands of returns; a quarter of it
+			// keeps the apply's memory small, at some cost in time. It is
+			// given back to the connection after.
+			if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -16384`); err != nil {
+				return fmt.Errorf("bound the page cache: %w", err)
+			}
+			defer tx.ExecContext(ctx, `PRAGMA cache_size = -65536`)
+		}
+		t := now()
+		var err error
+		if res.FileID, err = s.recordInbound(ctx, tx, f, 0, 0, t); err != nil {
+			return err
+		}
+		var returns, corrections int
+		apply := func(traces []string, decide func(map[string][]ReturnTarget) (InboundPlan, error)) (InboundResult, error) {
+			targets, err := s.returnTargets(ctx, tx, traces)
+			if err != nil {
+				return InboundResult{}, err
+			}
+			plan, err := decide(targets)
+			if err != nil {
+				return InboundResult{}, err
+			}
+			returns += len(plan.Returns)
+			corrections += len(plan.Corrections)
+			part, err := s.applyPart(ctx, tx, res.FileID, plan, t)
+			if err != nil {
+				return InboundResult{}, err
+			}
+			res.add(part)
+			return part, nil
+		}
+		if err := feed(apply); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE inbound_files SET returns = $1, corrections = $2 WHERE id = $3`,
+			returns, corrections, res.FileID); err != nil {
+			return fmt.Errorf("record inbound file: %w", err)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// add adds a part's counts.
+func (r *InboundResult) add(o InboundResult) {
+	r.Duplicates += o.Duplicates
+	r.Reversals += o.Reversals
+	r.Fees += o.Fees
+	r.FeeTotal += o.FeeTotal
+	r.Represented += o.Represented
+	r.BankAccountsInvalidated += o.BankAccountsInvalidated
+	r.AutopaySuspended += o.AutopaySuspended
+	r.AutopayStopped += o.AutopayStopped
+	r.AccountsFlagged += o.AccountsFlagged
+	r.PaymentsCancelled += o.PaymentsCancelled
+	r.BankAccountsCorrected += o.BankAccountsCorrected
+	r.Exceptions += o.Exceptions
+	r.Notified += o.Notified
+}
+
+// recordInbound records an inbound file as applied and returns its id;
+// ErrAlreadyProcessed when it was applied before. A file rejected before
+// (say, by an older drafter) is applied when it now parses.
+func (s *Store) recordInbound(ctx context.Context, tx *sql.Tx, f InboundFile, returns, corrections int, t time.Time) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO inbound_files (sha256, name, storage_key, status, returns, corrections, error, received_at)
+		VALUES ($1, $2, $3, 'applied', $4, $5, '', $6)
+		ON CONFLICT (sha256) DO UPDATE SET status = 'applied', error = '', name = excluded.name, storage_key = excluded.storage_key,
+			returns = excluded.returns, corrections = excluded.corrections, received_at = excluded.received_at
+		WHERE inbound_files.status = 'rejected'
+		RETURNING id`, f.SHA256, f.Name, f.StorageKey, returns, corrections, t).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrAlreadyProcessed
+	}
+	if err != nil {
+		return 0, fmt.Errorf("record inbound file: %w", err)
+	}
+	return id, nil
+}
+
+// applyPart writes what plan decides for the inbound file fileID.
+func (s *Store) applyPart(ctx context.Context, tx *sql.Tx, fileID int64, plan InboundPlan, t time.Time) (InboundResult, error) {
+	res := InboundResult{FileID: fileID}
+	if err := s.applyReturns(ctx, tx, &res, plan.Returns, t); err != nil {
+		return res, err
+	}
+	if err := s.applyCorrections(ctx, tx, &res, plan.Corrections); err != nil {
+		return res, err
+	}
+	var exs []Exception
+	exs = append(exs, plan.Exceptions...)
+	for _, r := range res.Returns {
+		if r.Exception != nil {
+			exs = append(exs, *r.Exception)
+		}
+	}
+	for _, c := range res.Corrections {
+		if c.Exception != nil {
+			exs = append(exs, *c.Exception)
+		}
+	}
+	n, err := s.insertExceptions(ctx, tx, exs, t)
+	res.Exceptions = n
 	return res, err
 }
 

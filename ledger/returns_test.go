@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
@@ -93,6 +94,63 @@ func TestResolveException(t *testing.T) {
 		all, err := s.Exceptions(ctx, true)
 		if err != nil || len(all) != 1 || all[0].ResolvedBy != "ana" || all[0].Resolved == nil {
 			t.Fatalf("all exceptions %+v %v", all, err)
+		}
+	})
+}
+
+// TestApplyInboundPartsWhole: a file applied in parts is recorded once
+// with the parts' counts; an error after a part was written rolls back
+// every part and the file's record.
+func TestApplyInboundPartsWhole(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		d := civil.MustParse("2026-12-02")
+		unmatched := func(trace string) func(map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+			return func(map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+				return ledger.InboundPlan{Returns: []ledger.ReturnApply{{EntryKey: "trace " + trace, OriginalTrace: trace, Code: "R01", Amount: 100,
+					ReturnedOn: d, Action: "unmatched", Exception: &ledger.Exception{Kind: "return_unmatched", Reference: trace, Detail: "no payment"}}}}, nil
+			}
+		}
+		count := func(q string) int {
+			var n int
+			if err := s.DB().QueryRowContext(ctx, q).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		broken := errors.New("part 3 failed")
+		f := ledger.InboundFile{SHA256: "ef56", Name: "r.ach", StorageKey: "ach/received/ef56.ach"}
+		_, err := s.ApplyInboundParts(ctx, f, func(apply ledger.InboundPart) error {
+			for _, tr := range []string{"021000020000001", "021000020000002"} {
+				if _, err := apply([]string{tr}, unmatched(tr)); err != nil {
+					return err
+				}
+			}
+			return broken
+		})
+		if !errors.Is(err, broken) {
+			t.Fatalf("apply: %v", err)
+		}
+		if n := count(`SELECT COUNT(*) FROM returns`) + count(`SELECT COUNT(*) FROM exceptions`) + count(`SELECT COUNT(*) FROM inbound_files`); n != 0 {
+			t.Fatalf("a failed file left %d rows", n)
+		}
+		res, err := s.ApplyInboundParts(ctx, f, func(apply ledger.InboundPart) error {
+			for _, tr := range []string{"021000020000001", "021000020000002", "021000020000003"} {
+				part, err := apply([]string{tr}, unmatched(tr))
+				if err != nil || len(part.Returns) != 1 {
+					return fmt.Errorf("part %s: %+v %v", tr, part, err)
+				}
+			}
+			return nil
+		})
+		if err != nil || res.Exceptions != 3 || len(res.Returns) != 0 {
+			t.Fatalf("apply: %+v %v", res, err)
+		}
+		if got, err := s.InboundFileBySHA(ctx, "ef56"); err != nil || got.Returns != 3 || got.Status != ledger.InboundApplied {
+			t.Fatalf("recorded %+v %v", got, err)
+		}
+		if _, err := s.ApplyInboundParts(ctx, f, func(ledger.InboundPart) error { return nil }); !errors.Is(err, ledger.ErrAlreadyProcessed) {
+			t.Fatalf("apply again: %v", err)
 		}
 	})
 }

@@ -364,6 +364,25 @@ func (s *FS) stat(ctx context.Context, key string) (Object, error) {
 	return s.describe(key, info, hex.EncodeToString(h.Sum(nil))), nil
 }
 
+// Open implements Opener.
+func (s *FS) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := validateKey(key, true); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if err := s.noSymlinks(key); err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	f, err := os.Open(s.file(key))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, notFound(err))
+	}
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", key, ErrNotFound)
+	}
+	return f, nil
+}
+
 func (s *FS) read(ctx context.Context, key string) ([]byte, Object, error) {
 	if err := s.noSymlinks(key); err != nil {
 		return nil, Object{}, err

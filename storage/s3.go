@@ -365,6 +365,21 @@ func (s *S3) statEtag(ctx context.Context, key string) (Object, string, error) {
 	return s.describe(key, out.ContentLength, out.LastModified, out.ContentType, out.Metadata), aws.ToString(out.ETag), nil
 }
 
+// Open implements Opener.
+func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := validateKey(key, true); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(s.cfg.Bucket),
+		Key:    aws.String(s.cfg.Prefix + key),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, s.wrap(err))
+	}
+	return out.Body, nil
+}
+
 func (s *S3) read(ctx context.Context, key string) ([]byte, Object, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.cfg.Bucket),

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 	"time"
@@ -31,6 +32,14 @@ var (
 	// permission for the request.
 	ErrAccessDenied = errors.New("access denied")
 )
+
+// Opener is a Store that also reads an object as a stream, for objects too
+// large to hold whole (a bank's return file). Both backends implement it.
+type Opener interface {
+	// Open returns the object's bytes as a stream; ErrNotFound when there
+	// is none. The caller closes it.
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
 
 // Store keeps objects (bytes with a content type and metadata) under
 // slash-separated keys. Implementations are safe for concurrent use.

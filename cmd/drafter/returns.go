@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -67,13 +68,24 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 	in := env.Ingester(a.store, false, nil)
 	sum := jobs.NewIngestSummary()
 	for _, name := range files {
-		data, err := readInbound(name, int64(a.cfg.MaxInboundFileBytes))
-		if err != nil {
-			return err
-		}
-		fr, err := in.File(ctx, name, data, d)
-		if err != nil {
-			return err
+		max := int64(a.cfg.MaxInboundFileBytes)
+		var fr jobs.FileIngest
+		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+			// Read from the disk as it is applied: memory does not grow with
+			// the file.
+			fr, err = in.FileFrom(ctx, name, func() (io.ReadCloser, error) { return openInbound(name, max) }, max, d)
+			if err != nil {
+				return err
+			}
+		} else {
+			// A pipe or a device is read once, into memory.
+			data, err := readInbound(name, max)
+			if err != nil {
+				return err
+			}
+			if fr, err = in.File(ctx, name, data, d); err != nil {
+				return err
+			}
 		}
 		_ = a.store.Audit(ctx, who, "returns ingest", name+" sha256:"+fr.SHA256, fr.Status)
 		sum.Add(fr)
@@ -119,21 +131,27 @@ func parseInterspersed(fs interface {
 // readInbound reads a return or NOC file of at most max bytes; a larger
 // one (or an endless one, /dev/zero) is refused without being read whole.
 func readInbound(name string, max int64) ([]byte, error) {
+	f, err := openInbound(name, max)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return jobs.ReadInbound(f, name, max)
+}
+
+// openInbound opens a return or NOC file of at most max bytes; a larger
+// regular file is refused unread. Others (a pipe, /dev/zero) are read up
+// to the limit by jobs.ReadInbound.
+func openInbound(name string, max int64) (io.ReadCloser, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	defer f.Close()
-	// A regular file says its size: one too large is refused unread. Others
-	// (a pipe, /dev/zero) are read up to the limit.
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && max > 0 && fi.Size() > max {
+		f.Close()
 		return nil, jobs.InboundTooLarge(name, max)
 	}
-	data, err := jobs.ReadInbound(f, name, max)
-	if err != nil {
-		return nil, err
-	}
-	return data, nil
+	return f, nil
 }
 
 func printIngest(s *jobs.IngestSummary) {

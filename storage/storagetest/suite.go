@@ -49,6 +49,7 @@ func RunSuite(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"NotFound", testNotFound},
 		{"Delete", testDelete},
 		{"URL", testURL},
+		{"Open", testOpen},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,5 +554,28 @@ func testURL(t *testing.T, s storage.Store) {
 	}
 	if !bytes.Equal(got, body) {
 		t.Errorf("fetched %q, want %q", got, body)
+	}
+}
+
+// testOpen: a store that streams an object reads the bytes Put wrote, and
+// says ErrNotFound for a missing one.
+func testOpen(t *testing.T, s storage.Store) {
+	op, ok := s.(storage.Opener)
+	if !ok {
+		t.Skip("the store does not stream objects")
+	}
+	body := bytes.Repeat([]byte("0123456789"), 100_000)
+	mustPut(t, s, "ach/inbound/big.ach", body, storage.PutOptions{})
+	r, err := op.Open(ctx(t), "ach/inbound/big.ach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("open: %d bytes, %v", len(got), err)
+	}
+	if _, err := op.Open(ctx(t), "ach/inbound/missing.ach"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("open a missing object: %v, want ErrNotFound", err)
 	}
 }
