@@ -120,3 +120,53 @@ func TestImportSIGTERM(t *testing.T) {
 		t.Fatalf("import after SIGTERM: %+v %v (the killed import must have written nothing)", rep, err)
 	}
 }
+
+// TestReturnsIngestSIGTERM: `returns ingest` of a pipe that sends part of a
+// file and then nothing stops at once on SIGTERM, says nothing was
+// ingested, and leaves a ledger the next command opens.
+func TestReturnsIngestSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	mustDrafter(t, dir, nil, "migrate")
+	cmd := exec.Command(drafterBin(t), "returns", "ingest", "/dev/stdin")
+	cmd.Env = append(os.Environ(), "DRAFTER_DATA_DIR="+dir, "DRAFTER_ENCRYPTION_KEY="+testKeyHex, "DRAFTER_LOG_FORMAT=json",
+		"DRAFTER_CRASH_AT=", "DRAFTER_OPERATOR=night-shift")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	// A file header record, then the bank's side goes quiet.
+	if _, err := io.WriteString(stdin, "101 091000019 0910000192612020600A094101BANK                   DRAFTER                        \n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("returns ingest exited 0 after SIGTERM\n%s", stderr.String())
+		}
+		if took := time.Since(sent); took > 5*time.Second {
+			t.Errorf("exited %s after SIGTERM", took)
+		}
+	case <-time.After(20 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("returns ingest still running 20s after SIGTERM\n%s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "nothing was ingested") {
+		t.Errorf("stderr does not say nothing was ingested:\n%s", stderr.String())
+	}
+	if r := drafter(t, dir, nil, "runs", "--json"); r.code != 0 {
+		t.Fatalf("runs after the signal: exit %d\n%s", r.code, r.stderr)
+	}
+}

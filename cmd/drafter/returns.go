@@ -79,7 +79,7 @@ func (c *ReturnsCommand) Run(ctx context.Context, args []string) error {
 			}
 		} else {
 			// A pipe or a device is read once, into memory.
-			data, err := readInbound(name, max)
+			data, err := readInbound(ctx, name, max)
 			if err != nil {
 				return err
 			}
@@ -130,13 +130,29 @@ func parseInterspersed(fs interface {
 
 // readInbound reads a return or NOC file of at most max bytes; a larger
 // one (or an endless one, /dev/zero) is refused without being read whole.
-func readInbound(name string, max int64) ([]byte, error) {
+func readInbound(ctx context.Context, name string, max int64) ([]byte, error) {
 	f, err := openInbound(name, max)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return jobs.ReadInbound(f, name, max)
+	// A pipe may send nothing for ever: a signal stops the read at once
+	// (nothing was applied yet), rather than when the writer gives up.
+	type read struct {
+		data []byte
+		err  error
+	}
+	done := make(chan read, 1)
+	go func() {
+		data, err := jobs.ReadInbound(f, name, max)
+		done <- read{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read %s: %w; nothing was ingested", name, ctx.Err())
+	}
 }
 
 // openInbound opens a return or NOC file of at most max bytes; a larger
