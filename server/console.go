@@ -73,6 +73,7 @@ func (c *console) routes(mux *http.ServeMux) {
 	mux.Handle("GET /runs/{id}", c.view(c.runPage))
 	mux.Handle("POST /runs/{id}/resume", c.act(ledger.RoleOperator, c.resume))
 	mux.Handle("POST /runs/{id}/rerun", c.act(ledger.RoleOperator, c.rerunRun))
+	mux.Handle("POST /runs/{id}/cancel", c.act(ledger.RoleOperator, c.cancel))
 	mux.Handle("GET /exceptions", c.view(c.exceptionsPage))
 	mux.Handle("POST /exceptions/resolve", c.act(ledger.RoleOperator, c.resolve))
 	mux.Handle("GET /returns", c.view(c.returnsPage))

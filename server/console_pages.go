@@ -195,6 +195,7 @@ type runData struct {
 	Progress   string
 	CanResume  bool
 	CanRerun   bool
+	CanCancel  bool
 	RerunOf    int64
 	Stale      bool
 	Account    bool
@@ -247,6 +248,7 @@ func (c *console) runPage(q *request) error {
 	}
 	d.CanResume = !r.DryRun && (r.Status == ledger.RunFailed || r.Status == ledger.RunPartial || r.Status == ledger.RunCancelled || d.Stale)
 	d.CanRerun = !r.DryRun && r.Completed()
+	d.CanCancel = !r.DryRun && r.Status == ledger.RunRunning
 	d.Account = accountScoped[r.Job]
 	c.render(q, http.StatusOK, "run", page{Title: fmt.Sprintf("Run %d: %s %s", r.ID, r.Job, r.BusinessDate), Nav: "tonight",
 		Refresh: r.Status == ledger.RunRunning, Data: d})
@@ -289,6 +291,25 @@ func (c *console) resume(q *request) error {
 		return err
 	}
 	return q.done(fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("Run %d resumed by %s.", run.ID, q.who()))
+}
+
+// cancel stops a running run at its next safe point, as `drafter cancel`
+// and the API do (Env.Cancel): what it did stays done; resume finishes it.
+func (c *console) cancel(q *request) error {
+	id, err := q.id("id")
+	if err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(q.r.PostFormValue("reason"))
+	if reason == "" {
+		return &ActionError{Code: http.StatusBadRequest, Msg: "a reason is required to cancel a run (it is recorded)"}
+	}
+	run, err := c.a.Env.Cancel(q.r.Context(), id, q.who(), reason, c.a.Env.Config.StaleAfter)
+	if err != nil {
+		return err
+	}
+	c.a.Log.Info().Str("operator", q.who()).Str("action", "cancel").Int64("run", id).Str("job", run.Job).Str("status", run.Status).Msg("operator action")
+	return q.done(fmt.Sprintf("/runs/%d", id), fmt.Sprintf("Cancel of run %d asked by %s: it stops at its next chunk or item boundary (now %s).", id, q.who(), run.Status))
 }
 
 func (c *console) rerunRun(q *request) error {

@@ -171,6 +171,37 @@ func TestConsolePages(t *testing.T) {
 				}
 			}
 
+			// A running run can be cancelled by an operator, with a reason,
+			// through the same Env.Cancel as the CLI and the API; a viewer
+			// neither sees the button nor may post it.
+			running, err := env.Store.BeginRun(ctx, ledger.RunSpec{Job: "originate", BusinessDate: civil.MustParse("2026-03-03"), Trigger: "operator",
+				TriggeredBy: "test", Owner: env.Owner})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runPath := fmt.Sprintf("/runs/%d", running.ID)
+			if _, body, _ := b.get(runPath); !strings.Contains(body, `id="cancel"`) {
+				t.Errorf("the running run's page has no cancel button")
+			}
+			if _, body, _ := v.get(runPath); strings.Contains(body, `id="cancel"`) {
+				t.Errorf("a viewer sees the cancel button")
+			}
+			if code, _, _ := v.post(runPath+"/cancel", url.Values{"csrf": {vcsrf}, "reason": {"x"}}); code != http.StatusForbidden {
+				t.Errorf("viewer POST cancel: %d, want 403", code)
+			}
+			if code, _, _ := b.post(runPath+"/cancel", url.Values{"csrf": {csrf}}); code != http.StatusBadRequest {
+				t.Errorf("cancel without a reason: %d, want 400", code)
+			}
+			if _, asked, _ := env.Store.CancelRequested(ctx, running.ID); asked {
+				t.Fatal("a refused cancel was recorded")
+			}
+			if code, _, h := b.post(runPath+"/cancel", url.Values{"csrf": {csrf}, "reason": {"wrong extract imported"}}); code != http.StatusSeeOther {
+				t.Errorf("cancel: %d %s", code, h.Get("Location"))
+			}
+			if c, asked, err := env.Store.CancelRequested(ctx, running.ID); err != nil || !asked || c.By != "ada" || c.Reason != "wrong extract imported" {
+				t.Errorf("cancel recorded: %+v %v %v, want ada's with the reason", c, asked, err)
+			}
+
 			// Sign out ends the session on the server.
 			if code, _, _ := b.post("/logout", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
 				t.Errorf("sign out: %d", code)
