@@ -57,6 +57,7 @@ type gridRow struct {
 
 type nextFire struct {
 	Job, Spec, At string
+	Paused        *ledger.SchedulePause
 }
 
 type tonightData struct {
@@ -124,9 +125,17 @@ func (c *console) tonight(q *request) error {
 		data.Rows = append(data.Rows, row)
 	}
 	if s := c.a.Schedule; s != nil {
+		pauses, err := c.a.Env.Store.SchedulePauses(ctx)
+		if err != nil {
+			return err
+		}
 		for _, e := range s.Entries {
 			if at, ok := s.NextFireOf(e.Job, now); ok {
-				data.Next = append(data.Next, nextFire{Job: e.Job, Spec: e.Spec, At: at.In(c.a.Env.Config.Zone).Format("Mon 2006-01-02 15:04 MST")})
+				nf := nextFire{Job: e.Job, Spec: e.Spec, At: at.In(c.a.Env.Config.Zone).Format("Mon 2006-01-02 15:04 MST")}
+				if p, paused := pauses[e.Job]; paused {
+					nf.Paused = &p
+				}
+				data.Next = append(data.Next, nf)
 			}
 		}
 	}
@@ -291,6 +300,37 @@ func (c *console) resume(q *request) error {
 		return err
 	}
 	return q.done(fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("Run %d resumed by %s.", run.ID, q.who()))
+}
+
+// pauseSchedule and resumeSchedule pause and resume a job's schedule, as
+// `drafter schedule pause|resume` do: recorded with who and why, honoured
+// by every replica's scheduler before each fire.
+func (c *console) pauseSchedule(q *request) error { return c.changeSchedule(q, true) }
+
+func (c *console) resumeSchedule(q *request) error { return c.changeSchedule(q, false) }
+
+func (c *console) changeSchedule(q *request, pause bool) error {
+	job := q.r.PathValue("job")
+	if _, ok := c.a.Jobs[job]; !ok {
+		return &ActionError{Code: http.StatusNotFound, Msg: fmt.Sprintf("no job %q", job)}
+	}
+	reason := strings.TrimSpace(q.r.PostFormValue("reason"))
+	ctx := q.r.Context()
+	if pause {
+		if reason == "" {
+			return &ActionError{Code: http.StatusBadRequest, Msg: "a reason is required to pause the schedule (it is recorded)"}
+		}
+		if err := c.a.Env.Store.PauseSchedule(ctx, []string{job}, q.who(), reason); err != nil {
+			return err
+		}
+		c.a.Log.Info().Str("operator", q.who()).Str("action", "schedule pause").Str("job", job).Msg("operator action")
+		return q.done("/", fmt.Sprintf("The schedule of %s is paused by %s: no replica fires it until it is resumed.", job, q.who()))
+	}
+	if _, err := c.a.Env.Store.ResumeSchedule(ctx, []string{job}, q.who(), reason); err != nil {
+		return err
+	}
+	c.a.Log.Info().Str("operator", q.who()).Str("action", "schedule resume").Str("job", job).Msg("operator action")
+	return q.done("/", fmt.Sprintf("The schedule of %s is resumed by %s.", job, q.who()))
 }
 
 // cancel stops a running run at its next safe point, as `drafter cancel`

@@ -92,6 +92,11 @@ func TestConsolePages(t *testing.T) {
 			reg := (&recorder{}).registry("originate")
 			reg["returns"] = partialJob{}
 			admin := server.NewAdmin(env, reg, server.LockerFor(env.Store), nil)
+			entry, err := server.ParseEntry("originate", "0 16 * * *", false, newYork, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin.Schedule = server.NewScheduler(env, reg, []server.Entry{entry})
 			base := serveAdmin(t, admin)
 			ctx := context.Background()
 			_, adminTok, _ := env.Store.AddOperator(ctx, "ada", ledger.RoleAdmin, "test")
@@ -200,6 +205,36 @@ func TestConsolePages(t *testing.T) {
 			}
 			if c, asked, err := env.Store.CancelRequested(ctx, running.ID); err != nil || !asked || c.By != "ada" || c.Reason != "wrong extract imported" {
 				t.Errorf("cancel recorded: %+v %v %v, want ada's with the reason", c, asked, err)
+			}
+
+			// The schedule is paused and resumed from Tonight, recorded with
+			// who and why; a viewer may do neither.
+			if _, body, _ := b.get("/"); !strings.Contains(body, `id="pause-originate"`) {
+				t.Errorf("Tonight has no pause button for originate")
+			}
+			if code, _, _ := v.post("/schedule/originate/pause", url.Values{"csrf": {vcsrf}, "reason": {"x"}}); code != http.StatusForbidden {
+				t.Errorf("viewer pause: %d, want 403", code)
+			}
+			if code, _, _ := b.post("/schedule/originate/pause", url.Values{"csrf": {csrf}}); code != http.StatusBadRequest {
+				t.Errorf("pause without a reason: %d, want 400", code)
+			}
+			if code, _, _ := b.post("/schedule/nojob/pause", url.Values{"csrf": {csrf}, "reason": {"x"}}); code != http.StatusNotFound {
+				t.Errorf("pause of no job: %d, want 404", code)
+			}
+			if code, _, _ := b.post("/schedule/originate/pause", url.Values{"csrf": {csrf}, "reason": {"bank outage"}}); code != http.StatusSeeOther {
+				t.Errorf("pause: %d", code)
+			}
+			if ps, _ := env.Store.SchedulePauses(ctx); ps["originate"].By != "ada" || ps["originate"].Reason != "bank outage" {
+				t.Errorf("pauses after the console's pause: %+v", ps)
+			}
+			if _, body, _ := b.get("/"); !strings.Contains(body, "paused</span> by ada") || !strings.Contains(body, `id="resume-originate"`) {
+				t.Errorf("Tonight does not show originate paused by ada with a resume button")
+			}
+			if code, _, _ := b.post("/schedule/originate/resume", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
+				t.Errorf("resume: %d", code)
+			}
+			if ps, _ := env.Store.SchedulePauses(ctx); len(ps) != 0 {
+				t.Errorf("pauses after the console's resume: %+v", ps)
 			}
 
 			// Sign out ends the session on the server.
