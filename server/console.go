@@ -72,6 +72,7 @@ func (c *console) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", c.view(c.tonight))
 	mux.Handle("GET /runs/{id}", c.view(c.runPage))
 	mux.Handle("POST /schedule/{job}/pause", c.act(ledger.RoleOperator, c.pauseSchedule))
+	mux.Handle("POST /dry-run", c.act(ledger.RoleOperator, c.dryRun))
 	mux.Handle("POST /schedule/{job}/resume", c.act(ledger.RoleOperator, c.resumeSchedule))
 	mux.Handle("POST /runs/{id}/resume", c.act(ledger.RoleOperator, c.resume))
 	mux.Handle("POST /runs/{id}/rerun", c.act(ledger.RoleOperator, c.rerunRun))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/mask"
 	"github.com/drafterhq/drafter/money"
@@ -300,6 +301,32 @@ func (c *console) resume(q *request) error {
 		return err
 	}
 	return q.done(fmt.Sprintf("/runs/%d", run.ID), fmt.Sprintf("Run %d resumed by %s.", run.ID, q.who()))
+}
+
+// dryRun simulates one job for one business date, as `drafter run JOB
+// --date D --dry-run` does (Env.DryRun: one rolled-back transaction;
+// nothing stored, sent or mailed), and shows its run: the summary says what
+// it would do.
+func (c *console) dryRun(q *request) error {
+	name := q.r.PostFormValue("job")
+	job, ok := c.a.Jobs[name]
+	if !ok {
+		return refuse(http.StatusBadRequest, "no job %q: want one of %s", name, strings.Join(c.a.Jobs.Names(), ", "))
+	}
+	d, err := civil.Parse(q.r.PostFormValue("date"))
+	if err != nil {
+		return refuse(http.StatusBadRequest, "date %q: want YYYY-MM-DD", q.r.PostFormValue("date"))
+	}
+	res, errs := c.a.Env.DryRun(q.r.Context(), []jobs.DryStep{{Job: job, Spec: jobs.StartSpec{Date: d, DryRun: true, Trigger: "operator", TriggeredBy: q.who()}}})
+	if res[0].Run.ID == 0 {
+		return errs[0]
+	}
+	c.a.Log.Info().Str("operator", q.who()).Str("action", "dry run").Str("job", name).Str("date", d.String()).Int64("run", res[0].Run.ID).Msg("operator action")
+	msg := fmt.Sprintf("Dry run of %s for %s by %s: nothing was written, stored, sent or mailed; the summary below is what it would do.", name, d, q.who())
+	if errs[0] != nil {
+		msg += " It would end " + res[0].Run.Status + ": " + errs[0].Error()
+	}
+	return q.done(fmt.Sprintf("/runs/%d", res[0].Run.ID), msg)
 }
 
 // pauseSchedule and resumeSchedule pause and resume a job's schedule, as

@@ -237,6 +237,30 @@ func TestConsolePages(t *testing.T) {
 				t.Errorf("pauses after the console's resume: %+v", ps)
 			}
 
+			// A dry run of a job for a date: a run marked dry run, its page
+			// shown; a viewer may not start one, and a bad job or date is
+			// refused.
+			if code, _, _ := v.post("/dry-run", url.Values{"csrf": {vcsrf}, "job": {"originate"}, "date": {"2026-03-04"}}); code != http.StatusForbidden {
+				t.Errorf("viewer dry run: %d, want 403", code)
+			}
+			for _, form := range []url.Values{{"job": {"nojob"}, "date": {"2026-03-04"}}, {"job": {"originate"}, "date": {"2026-02-30"}}} {
+				form.Set("csrf", csrf)
+				if code, _, _ := b.post("/dry-run", form); code != http.StatusBadRequest {
+					t.Errorf("dry run %v: %d, want 400", form, code)
+				}
+			}
+			code, _, h = b.post("/dry-run", url.Values{"csrf": {csrf}, "job": {"originate"}, "date": {"2026-03-04"}})
+			var dryID int64
+			if _, err := fmt.Sscanf(h.Get("Location"), "/runs/%d", &dryID); code != http.StatusSeeOther || err != nil {
+				t.Fatalf("dry run: %d %q", code, h.Get("Location"))
+			}
+			if dr, err := env.Store.GetRun(ctx, dryID); err != nil || !dr.DryRun || dr.Job != "originate" || dr.BusinessDate != civil.MustParse("2026-03-04") || dr.TriggeredBy != "ada" {
+				t.Errorf("the console's dry run: %+v %v", dr, err)
+			}
+			if _, body, _ := b.get(fmt.Sprintf("/runs/%d", dryID)); !strings.Contains(body, "(dry run)") {
+				t.Errorf("the dry run's page does not say it is a dry run")
+			}
+
 			// Sign out ends the session on the server.
 			if code, _, _ := b.post("/logout", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
 				t.Errorf("sign out: %d", code)
