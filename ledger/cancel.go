@@ -43,7 +43,9 @@ func (s *Store) RequestCancel(ctx context.Context, id int64, by, reason string) 
 	}
 	var run Run
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		r, err := scanRun(tx.QueryRowContext(ctx, runSelect+` WHERE id = $1`, id))
+		// The run's row locked: a chunk claim in flight commits first
+		// (and is waited for as a live claim), or sees this request.
+		r, err := scanRun(tx.QueryRowContext(ctx, runSelect+` WHERE id = $1`+s.dialect.forUpdate, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("cancel run %d: %w (list them with `drafter runs`)", id, ErrNotFound)
 		}

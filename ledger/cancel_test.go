@@ -3,7 +3,10 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,6 +77,72 @@ func TestCancelRun(t *testing.T) {
 		audit, err := s.AuditLog(ctx, "cancel", 10)
 		if err != nil || len(audit) != 1 || audit[0].Actor != "bo" || audit[0].Reason != "wrong extract" {
 			t.Fatalf("audit: %+v, %v", audit, err)
+		}
+	})
+}
+
+// TestNoChunkClaimedAfterACancel: a chunk claimed before a cancel is asked
+// is a live claim the cancel waits for; once a cancel is asked, and once
+// the run ended, no chunk is claimed, so no worker can start one that a
+// resume would work again. Many claimers racing one cancel: every chunk
+// claimed is claimed before the cancel committed (a live claim when the
+// run's end is recorded), and none after.
+func TestNoChunkClaimedAfterACancel(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		r := chunkRun(t, s, 300)
+		if n, err := s.PlanChunks(ctx, r.ID, 1); err != nil || n != 300 {
+			t.Fatalf("plan: %d, %v", n, err)
+		}
+		if _, ok, err := s.ClaimChunk(ctx, r.ID, "w:0", time.Minute); !ok || err != nil {
+			t.Fatalf("claim before the cancel: %v, %v", ok, err)
+		}
+		var claimed atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 4 {
+			wg.Go(func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, ok, err := s.ClaimChunk(ctx, r.ID, fmt.Sprintf("w:%d", i+1), time.Minute); err != nil {
+						t.Error(err)
+						return
+					} else if ok {
+						claimed.Add(1)
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			})
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := s.RequestCancel(ctx, r.ID, "bo", "wrong extract"); err != nil {
+			t.Fatal(err)
+		}
+		live, err := s.LiveChunkClaims(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if after, _ := s.LiveChunkClaims(ctx, r.ID); after != live {
+			t.Fatalf("%d chunks claimed when the cancel was asked, %d after: a worker started a chunk after the cancel", live, after)
+		}
+		if int64(live) != claimed.Load()+1 || live >= 300 {
+			t.Fatalf("live claims %d, claimed %d (+1 before) of 300", live, claimed.Load())
+		}
+		if _, ok, err := s.ClaimChunk(ctx, r.ID, "w:8", time.Minute); ok || err != nil {
+			t.Fatalf("claim once a cancel is asked: %v, %v", ok, err)
+		}
+		if err := s.FinishRun(ctx, r.ID, ledger.RunCancelled, ledger.Counts{}, map[string]any{}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.ClaimChunk(ctx, r.ID, "w:9", time.Minute); ok || err != nil {
+			t.Fatalf("claim of a cancelled run: %v, %v", ok, err)
 		}
 	})
 }

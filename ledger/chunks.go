@@ -98,21 +98,42 @@ func (s *Store) ClaimChunk(ctx context.Context, runID int64, owner string, lease
 	if err := s.verifyKey(ctx, s.q, false); err != nil {
 		return Chunk{}, false, fmt.Errorf("claim chunk of run %d: %w", runID, err)
 	}
-	t := now()
-	row := s.q.QueryRowContext(ctx, `UPDATE run_chunks SET status = 'claimed', owner = $2, lease_until = $3, claims = claims + 1
-		WHERE run_id = $1 AND chunk = (
-			SELECT chunk FROM run_chunks
-			WHERE run_id = $1 AND (status = 'pending' OR (status = 'claimed' AND lease_until < $4))
-			ORDER BY chunk LIMIT 1`+s.dialect.skipLocked+`)
-		RETURNING `+chunkCols, runID, owner, t.Add(lease), t)
-	c, err = scanChunk(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Chunk{}, false, nil
-	}
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		// A claim and a cancel request exclude each other on the run's
+		// row: a chunk claimed before a cancel is asked is a live claim
+		// the cancel waits for; after it, nothing is claimed. Without
+		// this a worker that saw no cancel could claim a chunk just after
+		// the run was recorded cancelled, and a resume would work that
+		// chunk a second time.
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = $1`+s.dialect.forShare, runID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil || status != RunRunning {
+			return err
+		}
+		if _, cancelled, err := cancelRequested(ctx, tx, runID); err != nil || cancelled {
+			return err
+		}
+		t := now()
+		row := tx.QueryRowContext(ctx, `UPDATE run_chunks SET status = 'claimed', owner = $2, lease_until = $3, claims = claims + 1
+			WHERE run_id = $1 AND chunk = (
+				SELECT chunk FROM run_chunks
+				WHERE run_id = $1 AND (status = 'pending' OR (status = 'claimed' AND lease_until < $4))
+				ORDER BY chunk LIMIT 1`+s.dialect.skipLocked+`)
+			RETURNING `+chunkCols, runID, owner, t.Add(lease), t)
+		c, err = scanChunk(row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		ok = err == nil
+		return err
+	})
 	if err != nil {
 		return Chunk{}, false, fmt.Errorf("claim chunk of run %d: %w", runID, err)
 	}
-	return c, true, nil
+	return c, ok, nil
 }
 
 // RenewChunk extends owner's lease on a chunk, or returns ErrLeaseLost.

@@ -23,6 +23,10 @@ type dialect struct {
 	// skipLocked is appended to SELECT ... FOR UPDATE claims where the
 	// database has row locks; SQLite has one writer and needs none.
 	skipLocked string
+	// forUpdate and forShare lock the rows a SELECT reads until the
+	// transaction ends, where the database has row locks; SQLite's
+	// immediate transactions already exclude every other writer.
+	forUpdate, forShare string
 }
 
 var (
@@ -58,6 +62,8 @@ var (
 		maxParams:  65000,
 		blob:       "BYTEA",
 		skipLocked: " FOR UPDATE SKIP LOCKED",
+		forUpdate:  " FOR UPDATE",
+		forShare:   " FOR SHARE",
 	}
 )
 
