@@ -73,7 +73,10 @@ func TestChunkTakenOver(t *testing.T) {
 			if n, err := env.Store.PlanChunks(ctx, run.ID, 40); err != nil || n != 5 {
 				t.Fatalf("plan: %d %v", n, err)
 			}
-			dead, ok, err := env.Store.ClaimChunk(ctx, run.ID, "dead:1/1", 300*time.Millisecond)
+			// The dead worker's lease is long while the others work (a
+			// short one could run out on a loaded machine before they
+			// finish theirs); then it is made to have run out.
+			dead, ok, err := env.Store.ClaimChunk(ctx, run.ID, "dead:1/1", time.Hour)
 			if err != nil || !ok {
 				t.Fatal(ok, err)
 			}
@@ -83,7 +86,10 @@ func TestChunkTakenOver(t *testing.T) {
 			if st, _ := env.Store.RunStatus(ctx, run.ID); st != ledger.RunRunning {
 				t.Fatalf("run %s with the dead worker's chunk still leased; want running", st)
 			}
-			time.Sleep(400 * time.Millisecond)
+			if _, err := env.Store.DB().ExecContext(ctx, `UPDATE run_chunks SET lease_until = $1 WHERE run_id = $2 AND owner = 'dead:1/1'`,
+				time.Now().Add(-time.Second).UTC(), run.ID); err != nil {
+				t.Fatal(err)
+			}
 			if err := env.WorkChunks(ctx, jobs.Statements{}, run); err != nil {
 				t.Fatal(err)
 			}

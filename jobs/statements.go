@@ -612,6 +612,19 @@ func storeItem(ctx context.Context, r *Run, it *docItem) {
 		opts.Replace = true
 	}
 	res, err := r.Env.Docs.Put(ctx, it.storageKey, it.pdf, opts)
+	if errors.Is(err, storage.ErrConflict) && it.existing == nil {
+		// Bytes under the key that the ledger never recorded: a run
+		// killed between its put and its record, resumed after the
+		// ledger changed (a new extract). Nobody was told of them (no
+		// record, no email), so what the ledger says now replaces them;
+		// storage keeps the old bytes as a previous version.
+		opts.Replace = true
+		res, err = r.Env.Docs.Put(ctx, it.storageKey, it.pdf, opts)
+		if err == nil {
+			r.Log.Warn().Str("key", it.storageKey).Str("previous", res.PreviousKey).
+				Msg("storage held an unrecorded earlier render of this document (an interrupted run); replaced it, the old bytes kept")
+		}
+	}
 	r.DependStorage(err)
 	if err != nil {
 		it.err = fmt.Errorf("store %s: %w", it.storageKey, err)

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -239,6 +240,61 @@ func statementItemFailure(t *testing.T, dialect string) {
 	}
 	if _, err := env.Docs.Stat(ctx, jobs.StatementKey(due[0], d)); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("the failed statement was stored: %v", err)
+	}
+}
+
+// TestStatementsReplaceAnUnrecordedRender: a run killed after it stored a
+// statement but before the ledger recorded it, resumed after the ledger
+// changed, finds different bytes under the key. Nobody was sent those
+// bytes, so the new render replaces them (the old kept as a previous
+// version) and the run succeeds, where it used to fail that account on
+// every rerun.
+func TestStatementsReplaceAnUnrecordedRender(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-11-30")
+			importGenerated(t, env.Store, 100, 12, d)
+			due := dueAccounts(t, env.Store, d)
+			key := jobs.StatementKey(due[0], d)
+			stale := []byte("%PDF-1.4 an earlier render that the ledger never recorded\n")
+			if _, err := env.Docs.Put(ctx, key, stale, storage.PutOptions{ContentType: "application/pdf"}); err != nil {
+				t.Fatal(err)
+			}
+			res, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.DocumentSummary)
+			if res.Run.Status != ledger.RunSucceeded || sum.Failed != 0 || sum.Stored != len(due) {
+				t.Fatalf("run %s %+v, want succeeded with %d stored", res.Run.Status, sum, len(due))
+			}
+			obj, err := env.Docs.Stat(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recorded string
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT sha256 FROM documents WHERE storage_key = $1`, key).Scan(&recorded); err != nil {
+				t.Fatal(err)
+			}
+			if obj.SHA256 != recorded {
+				t.Fatalf("storage holds sha256 %s, the ledger recorded %s", obj.SHA256, recorded)
+			}
+			versions, err := env.Docs.List(ctx, storage.VersionsPrefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := false
+			for _, v := range versions {
+				if b, _, err := env.Docs.Get(ctx, v.Key); err == nil && bytes.Equal(b, stale) {
+					kept = true
+				}
+			}
+			if !kept {
+				t.Fatalf("the replaced bytes were not kept as a previous version: %+v", versions)
+			}
+		})
 	}
 }
 
