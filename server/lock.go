@@ -103,7 +103,11 @@ func (l *PGLocker) tryLock(ctx context.Context, name string, watch bool) (func()
 				case <-stop:
 					return
 				case <-t.C:
-					cctx, cancel := context.WithTimeout(context.Background(), every)
+					// A ping slower than this counts as a lost connection (the
+					// safe side: another replica may take the lock); never
+					// shorter than 2 s, so a busy host does not hand the
+					// lock over for nothing when checks are frequent.
+					cctx, cancel := context.WithTimeout(context.Background(), max(every, 2*time.Second))
 					err := conn.PingContext(cctx)
 					cancel()
 					if err != nil {
