@@ -174,8 +174,8 @@ type DayReturns struct {
 // "administrative" or anything else).
 func (s *Store) ReturnsByDay(ctx context.Context, from, through civil.Date, classify func(code string) string) ([]DayReturns, error) {
 	byDay := map[civil.Date]*DayReturns{}
-	err := s.each(ctx, `SELECT r.returned_on, r.code, COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE p.kind = 'debit' AND r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY r.returned_on, r.code`, []any{from, through},
+	err := s.each(ctx, `SELECT returned_on, code, COUNT(*) FROM returns
+		WHERE returned_on >= $1 AND returned_on <= $2 AND payment_kind = 'debit' GROUP BY returned_on, code`, []any{from, through},
 		func(scan func(...any) error) error {
 			var d civil.Date
 			var code string
@@ -224,8 +224,9 @@ type RepeatedReturn struct {
 // range, the most first.
 func (s *Store) RepeatedReturns(ctx context.Context, from, through civil.Date, limit int) ([]RepeatedReturn, error) {
 	var out []RepeatedReturn
-	err := s.each(ctx, `SELECT p.account_id, COUNT(*), MIN(r.code), MAX(r.code), MAX(r.returned_on) FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY p.account_id HAVING COUNT(*) >= 2 ORDER BY COUNT(*) DESC, p.account_id LIMIT $3`,
+	err := s.each(ctx, `SELECT account_id, COUNT(*), MIN(code), MAX(code), MAX(returned_on) FROM returns
+		WHERE returned_on >= $1 AND returned_on <= $2 AND account_id IS NOT NULL GROUP BY account_id HAVING COUNT(*) >= 2
+		ORDER BY COUNT(*) DESC, account_id LIMIT $3`,
 		[]any{from, through, limitOf(limit)}, func(scan func(...any) error) error {
 			var r RepeatedReturn
 			var lo, hi string
@@ -433,8 +434,34 @@ type OutboxPage struct {
 
 // ListOutboxPage returns one page of outbox messages, newest first.
 func (s *Store) ListOutboxPage(ctx context.Context, f OutboxPage) ([]OutboxMessage, error) {
-	ms, err := s.queryOutbox(ctx, s.q, `SELECT `+outboxCols+` FROM outbox WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)
-		AND ($3 = '' OR account_id = $3) AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5`, f.Status, f.Kind, f.AccountID, f.BeforeID, limitOf(f.Limit))
+	// Only the filters given go into the query, so that the planner sees
+	// which index serves it: (status, id) for a status, (account_id, id)
+	// for an account, the primary key otherwise. A catch-all "$1 = '' OR
+	// status = $1" walks the primary key past every other status.
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("status = $%d", f.Status)
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if f.AccountID != "" {
+		add("account_id = $%d", f.AccountID)
+	}
+	if f.BeforeID != 0 {
+		add("id < $%d", f.BeforeID)
+	}
+	q := `SELECT ` + outboxCols + ` FROM outbox`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, limitOf(f.Limit))
+	ms, err := s.queryOutbox(ctx, s.q, q+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
