@@ -303,13 +303,34 @@ type AccountHit struct {
 	Last4                  string
 }
 
+// Ways SearchAccounts matched a query.
+const (
+	SearchByID    = "id"
+	SearchByName  = "name"
+	SearchByLast4 = "last4"
+)
+
+// AccountSearch is one page of an account search.
+type AccountSearch struct {
+	Q string
+	// By is how the first page matched Q (SearchByID, SearchByName or
+	// SearchByLast4), so that a later page goes on the same way; empty on
+	// the first page.
+	By string
+	// After is the last account of the page before ("" on the first).
+	After string
+	Limit int
+}
+
 // SearchAccounts finds accounts by id (exact or prefix), customer name
 // (last name, or first and last, case-insensitive prefix) or the last four
-// digits of a bank account.
-func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]AccountHit, error) {
-	q = strings.TrimSpace(q)
+// digits of a bank account, one page at a time, and says how it matched:
+// four digits are the last 4; otherwise an id prefix, and when no id
+// starts so, a name.
+func (s *Store) SearchAccounts(ctx context.Context, f AccountSearch) ([]AccountHit, string, error) {
+	q := strings.TrimSpace(f.Q)
 	if q == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	const sel = `SELECT a.id, a.kind, a.status, c.first_name || ' ' || c.last_name,
 		COALESCE((SELECT MIN(b.last4) FROM bank_accounts b WHERE b.account_id = a.id), '')
@@ -319,36 +340,54 @@ func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]Acco
 		err := row.Scan(&h.ID, &h.Kind, &h.Status, &h.Name, &h.Last4)
 		return h, err
 	}
+	by := f.By
+	if by == "" {
+		by = SearchByID
+		if len(q) == 4 && strings.Trim(q, "0123456789") == "" {
+			by = SearchByLast4
+		}
+	}
 	var (
 		hits []AccountHit
 		err  error
 	)
-	switch {
-	case len(q) == 4 && strings.Trim(q, "0123456789") == "":
-		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id IN (SELECT account_id FROM bank_accounts WHERE last4 = $1) ORDER BY a.id LIMIT $2`, q, limitOf(limit))
-	default:
-		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id >= $1 AND a.id < $2 ORDER BY a.id LIMIT $3`, q, q+"\uffff", limitOf(limit))
-		if err == nil && len(hits) == 0 {
-			first, last, two := strings.Cut(q, " ")
-			if !two {
-				first, last = "", q
-			}
-			cap := func(s string) string {
-				r := []rune(strings.ToLower(s))
-				if len(r) > 0 {
-					r[0] = unicode.ToUpper(r[0])
-				}
-				return string(r)
-			}
-			last = cap(strings.TrimSpace(last))
-			hits, err = queryAll(ctx, s.q, scan, sel+`WHERE c.last_name >= $1 AND c.last_name < $2 AND ($3 = '' OR c.first_name = $3)
-				ORDER BY c.last_name, a.id LIMIT $4`, last, last+"\uffff", cap(strings.TrimSpace(first)), limitOf(limit))
+	switch by {
+	case SearchByLast4:
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id IN (SELECT account_id FROM bank_accounts WHERE last4 = $1) AND a.id > $2
+			ORDER BY a.id LIMIT $3`, q, f.After, limitOf(f.Limit))
+	case SearchByID:
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id >= $1 AND a.id < $2 AND a.id > $3 ORDER BY a.id LIMIT $4`, q, q+"\uffff", f.After, limitOf(f.Limit))
+		if err != nil || len(hits) > 0 || f.By != "" {
+			break
 		}
+		by = SearchByName
+		fallthrough
+	case SearchByName:
+		first, last, two := strings.Cut(q, " ")
+		if !two {
+			first, last = "", q
+		}
+		cap := func(s string) string {
+			r := []rune(strings.ToLower(s))
+			if len(r) > 0 {
+				r[0] = unicode.ToUpper(r[0])
+			}
+			return string(r)
+		}
+		last = cap(strings.TrimSpace(last))
+		// Pages go on after the last account of the page before, in
+		// (last name, account) order.
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE c.last_name >= $1 AND c.last_name < $2 AND ($3 = '' OR c.first_name = $3)
+			AND ($4 = '' OR c.last_name > (SELECT c2.last_name FROM accounts a2 JOIN customers c2 ON c2.id = a2.customer_id WHERE a2.id = $4)
+				OR (c.last_name = (SELECT c2.last_name FROM accounts a2 JOIN customers c2 ON c2.id = a2.customer_id WHERE a2.id = $4) AND a.id > $4))
+			ORDER BY c.last_name, a.id LIMIT $5`, last, last+"\uffff", cap(strings.TrimSpace(first)), f.After, limitOf(f.Limit))
+	default:
+		return nil, "", fmt.Errorf("search accounts: by %q: want id, name or last4", by)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("search accounts: %w", err)
+		return nil, "", fmt.Errorf("search accounts: %w", err)
 	}
-	return hits, nil
+	return hits, by, nil
 }
 
 // AccountPayment is a payment as the Account page shows it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -681,22 +682,29 @@ func (c *console) download(q *request) error {
 
 type accountsData struct {
 	Q    string
+	By   string
 	Hits []ledger.AccountHit
+	Next string
 }
 
 func (c *console) accountsPage(q *request) error {
-	s := strings.TrimSpace(q.r.URL.Query().Get("q"))
+	v := q.r.URL.Query()
+	s := strings.TrimSpace(v.Get("q"))
 	d := accountsData{Q: s}
 	if s != "" {
-		hits, err := c.a.Env.Store.SearchAccounts(q.r.Context(), s, pageSize)
+		after := v.Get("after")
+		hits, by, err := c.a.Env.Store.SearchAccounts(q.r.Context(), ledger.AccountSearch{Q: s, By: v.Get("by"), After: after, Limit: pageSize})
 		if err != nil {
-			return err
+			return refuse(http.StatusBadRequest, "%v", err)
 		}
-		if len(hits) == 1 {
+		if len(hits) == 1 && after == "" {
 			http.Redirect(q.w, q.r, "/accounts/"+hits[0].ID, http.StatusSeeOther)
 			return nil
 		}
-		d.Hits = hits
+		d.Hits, d.By = hits, by
+		if len(hits) == pageSize {
+			d.Next = "/accounts?" + url.Values{"q": {s}, "by": {by}, "after": {hits[len(hits)-1].ID}}.Encode()
+		}
 	}
 	c.render(q, http.StatusOK, "accounts", page{Title: "Accounts", Nav: "accounts", Data: d})
 	return nil
@@ -708,8 +716,12 @@ type accountData struct {
 	PaymentsNext string
 	Documents    []ledger.Document
 	Emails       []ledger.OutboxMessage
+	EmailsMore   string
 	Exceptions   []ledger.Exception
-	Audit        []ledger.AuditEntry
+	// ExceptionsMore is the Exceptions page of them all, when there are
+	// more than the page shows.
+	ExceptionsMore string
+	Audit          []ledger.AuditEntry
 }
 
 func (c *console) accountPage(q *request) error {
@@ -733,8 +745,14 @@ func (c *console) accountPage(q *request) error {
 	if d.Emails, err = st.ListOutboxPage(ctx, ledger.OutboxPage{AccountID: id, Limit: pageSize}); err != nil {
 		return err
 	}
+	if len(d.Emails) == pageSize {
+		d.EmailsMore = "/outbox?" + url.Values{"account": {id}, "before": {strconv.FormatInt(d.Emails[len(d.Emails)-1].ID, 10)}}.Encode()
+	}
 	if d.Exceptions, err = st.ListExceptions(ctx, ledger.ExceptionFilter{Code: id, All: true, Limit: pageSize}); err != nil {
 		return err
+	}
+	if len(d.Exceptions) == pageSize {
+		d.ExceptionsMore = "/exceptions?" + url.Values{"code": {id}, "all": {"1"}, "after": {strconv.FormatInt(d.Exceptions[len(d.Exceptions)-1].ID, 10)}}.Encode()
 	}
 	if d.Audit, err = st.AccountAudit(ctx, id, 20); err != nil {
 		return err
@@ -772,18 +790,20 @@ func (c *console) document(q *request) error {
 type outboxData struct {
 	Counts       map[string]int
 	Status, Kind string
-	Statuses     []string
-	Kinds        []string
-	Oldest       *ledger.OutboxMessage
-	Rows         []ledger.OutboxMessage
-	Next         string
+	// Account narrows the list to one account's email (from its page).
+	Account  string
+	Statuses []string
+	Kinds    []string
+	Oldest   *ledger.OutboxMessage
+	Rows     []ledger.OutboxMessage
+	Next     string
 }
 
 func (c *console) outboxPage(q *request) error {
 	ctx := q.r.Context()
 	v := q.r.URL.Query()
 	st := c.a.Env.Store
-	d := outboxData{Status: v.Get("status"), Kind: v.Get("kind"),
+	d := outboxData{Status: v.Get("status"), Kind: v.Get("kind"), Account: v.Get("account"),
 		Statuses: []string{ledger.OutboxQueued, ledger.OutboxSending, ledger.OutboxSent, ledger.OutboxFailed},
 		Kinds:    []string{"statement_ready", "lease_end_notice", "payment_scheduled", "payment_returned"}}
 	var err error
@@ -795,11 +815,17 @@ func (c *console) outboxPage(q *request) error {
 	} else if !errors.Is(err, ledger.ErrNotFound) {
 		return err
 	}
-	if d.Rows, err = st.ListOutboxPage(ctx, ledger.OutboxPage{Status: d.Status, Kind: d.Kind, BeforeID: q.int64Param("before"), Limit: pageSize}); err != nil {
+	if d.Rows, err = st.ListOutboxPage(ctx, ledger.OutboxPage{Status: d.Status, Kind: d.Kind, AccountID: d.Account, BeforeID: q.int64Param("before"), Limit: pageSize}); err != nil {
 		return err
 	}
 	if len(d.Rows) == pageSize {
-		d.Next = fmt.Sprintf("/outbox?status=%s&kind=%s&before=%d", d.Status, d.Kind, d.Rows[len(d.Rows)-1].ID)
+		next := url.Values{"before": {strconv.FormatInt(d.Rows[len(d.Rows)-1].ID, 10)}}
+		for k, val := range map[string]string{"status": d.Status, "kind": d.Kind, "account": d.Account} {
+			if val != "" {
+				next.Set(k, val)
+			}
+		}
+		d.Next = "/outbox?" + next.Encode()
 	}
 	c.render(q, http.StatusOK, "outbox", page{Title: "Outbox", Nav: "outbox", Data: d})
 	return nil
