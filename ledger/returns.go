@@ -868,7 +868,7 @@ func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
 // debitsOriginated counts the debit payments of the files of business
 // dates from through through. A stored file's count is kept in
 // ach_file_debits when MarkFileStored marks it stored; a file stored
-// before that (migration 0034 to 0041) is counted the first time it is
+// by an earlier release, without its count, is counted the first time it is
 // read, and kept then (not by a read-only store: it counts every time); a
 // file still being allocated is counted every time. A released file (its
 // payments scheduled again, before it was sent) originated nothing.
