@@ -202,7 +202,7 @@ func (c *console) proxyOperator(r *http.Request) (string, bool) {
 	if len(vals) == 0 {
 		return "", false
 	}
-	if !c.a.ProxyAny && !c.fromProxy(r.RemoteAddr) {
+	if !c.viaProxy(r) {
 		// Anyone can send the header; only the proxy's is believed.
 		c.a.Log.Warn().Str("header", c.a.ProxyHeader).Str("remote", r.RemoteAddr).Msg("console: proxy header from an address not in DRAFTER_CONSOLE_PROXY_FROM; ignored")
 		return "", false
@@ -211,6 +211,12 @@ func (c *console) proxyOperator(r *http.Request) (string, bool) {
 		return "", true
 	}
 	return strings.TrimSpace(vals[0]), true
+}
+
+// viaProxy reports whether the request came through the configured
+// authenticating proxy, whose headers are believed.
+func (c *console) viaProxy(r *http.Request) bool {
+	return c.a.ProxyHeader != "" && (c.a.ProxyAny || c.fromProxy(r.RemoteAddr))
 }
 
 func (c *console) fromProxy(remote string) bool {
@@ -340,9 +346,12 @@ func (q *request) id(name string) (int64, error) {
 	return id, nil
 }
 
-// secure reports whether cookies must be Secure: under TLS, or when the
-// server says it is behind TLS.
-func (c *console) secure(r *http.Request) bool { return r.TLS != nil || c.a.SecureCookies }
+// secure reports whether cookies must be Secure: under TLS, when the
+// server says it is behind TLS, or when the trusted proxy says the
+// browser reached it over HTTPS (X-Forwarded-Proto).
+func (c *console) secure(r *http.Request) bool {
+	return r.TLS != nil || c.a.SecureCookies || (c.viaProxy(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
 
 func (c *console) loginPage(w http.ResponseWriter, r *http.Request) {
 	if _, ok, _ := c.signedIn(w, r); ok {

@@ -18,12 +18,16 @@ import (
 type headerTransport struct {
 	name   string
 	values []string
+	extra  http.Header
 }
 
 func (h *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	for _, v := range h.values {
 		r.Header.Add(h.name, v)
+	}
+	for k, vs := range h.extra {
+		r.Header[k] = vs
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
@@ -103,6 +107,14 @@ func TestConsoleProxyHeader(t *testing.T) {
 				t.Errorf("olive's sessions after the proxy named vic: %d", n)
 			}
 
+			// The proxy says the browser came over HTTPS: the cookie is
+			// Secure.
+			sb, sht := viaProxy(t, base, "X-Forwarded-User", "olive")
+			sht.extra = http.Header{"X-Forwarded-Proto": {"https"}}
+			if code, _, h := sb.get("/"); code != http.StatusOK || !strings.Contains(h.Get("Set-Cookie"), "Secure") {
+				t.Errorf("GET / through the proxy over HTTPS: %d, cookie %q, want Secure", code, h.Get("Set-Cookie"))
+			}
+
 			// Unknown, disabled, empty or doubled names are refused: no
 			// session, no page.
 			for _, names := range [][]string{{"mallory"}, {"dora"}, {""}, {"olive", "vic"}, {"olive; DROP TABLE operators"}} {
@@ -134,9 +146,15 @@ func TestConsoleProxyHeader(t *testing.T) {
 			if _, _, err := env.Store.AddOperator(context.Background(), "olive", ledger.RoleAdmin, "test"); err != nil {
 				t.Fatal(err)
 			}
-			b, _ := viaProxy(t, base, "X-Forwarded-User", "olive")
+			b, ht := viaProxy(t, base, "X-Forwarded-User", "olive")
+			ht.extra = http.Header{"X-Forwarded-Proto": {"https"}}
 			if code, _, h := b.get("/"); code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/login") || h.Get("Set-Cookie") != "" {
 				t.Errorf("GET / with a spoofed header: %d %s cookie %q, want a redirect to sign in and no session", code, h.Get("Location"), h.Get("Set-Cookie"))
+			}
+			// Nor is its X-Forwarded-Proto: the sign-in form's cookie is not
+			// Secure over plain HTTP.
+			if code, _, h := b.get("/login"); code != http.StatusOK || strings.Contains(h.Get("Set-Cookie"), "Secure") {
+				t.Errorf("GET /login with a spoofed X-Forwarded-Proto: %d, cookie %q, want one without Secure", code, h.Get("Set-Cookie"))
 			}
 			if code, _, _ := b.post("/operators", url.Values{"name": {"eve"}, "role": {"admin"}}); code != http.StatusForbidden {
 				t.Errorf("POST /operators with a spoofed header: %d, want 403", code)
