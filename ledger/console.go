@@ -55,6 +55,25 @@ func (s *Store) FirstRunDates(ctx context.Context) (map[string]civil.Date, error
 	return out, nil
 }
 
+// RunItemsFirst returns the first limit recorded items of a run in item
+// order, and whether it has more: a run that failed for a million
+// accounts is grouped on its page from a bounded read (counting them all
+// would read the million).
+func (s *Store) RunItemsFirst(ctx context.Context, runID int64, limit int) ([]RunItem, bool, error) {
+	items, err := queryAll(ctx, s.q, func(row rowScanner) (RunItem, error) {
+		var it RunItem
+		err := row.Scan(&it.Item, &it.Status, &it.Error)
+		return it, err
+	}, `SELECT item, status, error FROM run_items WHERE run_id = $1 ORDER BY item LIMIT $2`, runID, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("items of run %d: %w", runID, err)
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
+}
+
 // ItemGroup is the failed items of a run that failed the same way.
 type ItemGroup struct {
 	// Error is the error with the item's account and hashes replaced.

@@ -394,3 +394,33 @@ func TestConsoleListsPaginate(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleRunGroupsBounded: a run with more failed items than its page
+// groups says how many of them the groups count.
+func TestConsoleRunGroupsBounded(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			env := testEnv(t, dialect, nil)
+			ctx := context.Background()
+			run, err := env.Store.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: civil.MustParse("2026-11-30"), Trigger: "schedule", Owner: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Store.DB().Exec(`INSERT INTO run_items (run_id, item, status, error)
+				WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+				SELECT $1, 'ACC-' || CAST(100000 + i AS TEXT) || ' 2026-11', 'failed', 'store ACC-' || CAST(100000 + i AS TEXT) || ': 503 SlowDown' FROM n`, run.ID); err != nil {
+				t.Fatal(err)
+			}
+			admin := server.NewAdmin(env, (&recorder{}).registry("statements"), server.LockerFor(env.Store), nil)
+			base := serveAdmin(t, admin)
+			_, tok, _ := env.Store.AddOperator(ctx, "vic", ledger.RoleViewer, "test")
+			b := newBrowser(t, base)
+			b.signIn(tok)
+			code, body, _ := b.get(fmt.Sprintf("/runs/%d", run.ID))
+			if code != http.StatusOK || !strings.Contains(body, "the first 10000 only, in item order") ||
+				!strings.Contains(body, "<tr><td>10000</td><td>ACC-100001 2026-11</td><td>ACC-110000 2026-11</td><td class=\"wrap\">store &lt;account&gt;: 503 SlowDown</td></tr>") {
+				t.Errorf("run %d with 10,005 failed items: %d\n%s", run.ID, code, body)
+			}
+		})
+	}
+}
