@@ -164,8 +164,14 @@ func (c *console) signedIn(w http.ResponseWriter, r *http.Request) (ledger.Sessi
 		return s, ok, nil
 	}
 	ctx := r.Context()
-	op, err := c.a.Env.Store.OperatorByName(ctx, name)
-	if ledger.CheckOperatorName(name) != nil || errors.Is(err, ledger.ErrNotFound) || (err == nil && op.Status != ledger.OperatorActive) {
+	// A name no operator can have is not looked up.
+	op, err := ledger.Operator{}, ledger.CheckOperatorName(name)
+	if err == nil {
+		op, err = c.a.Env.Store.OperatorByName(ctx, name)
+	} else {
+		err = ledger.ErrNotFound
+	}
+	if errors.Is(err, ledger.ErrNotFound) || (err == nil && op.Status != ledger.OperatorActive) {
 		c.a.Log.Warn().Str("header", c.a.ProxyHeader).Str("remote", r.RemoteAddr).Msg("console: the proxy named no enabled operator; refused")
 		return ledger.Session{}, false, refuse(http.StatusForbidden, "the proxy signed in %q, who is not an enabled drafter operator: an admin adds it "+
 			"(drafter operators add NAME --role viewer) or enables it, with exactly the name the proxy sends in %s", name, c.a.ProxyHeader)
