@@ -20,8 +20,8 @@ import (
 // consoleBenchData fills a PostgreSQL ledger with bulk SQL: accounts
 // accounts (customer, bank account, autopay; 1% stopped), 10 payments each
 // over the last 300 days (one NACHA file a day, 1% returned), a document
-// and an email per account, runs runs with their events, and 10,000
-// exceptions.
+// and an email per account, runs runs with their events (the latest
+// partial one with 20,000 failed items), and 10,000 exceptions.
 var consoleBenchData = []string{
 	`INSERT INTO customers (id, first_name, last_name, email, address_line1, city, state, postal_code)
 		SELECT 'C-' || lpad(i::text, 8, '0'), (ARRAY['Ana','Ben','Chloe','Dev','Eva','Farid','Gia','Hugo'])[1 + i % 8],
@@ -67,6 +67,11 @@ var consoleBenchData = []string{
 		SELECT (ARRAY['originate','returns','statements','lease-end','deliver','transmit','receive'])[1 + i % 7], CURRENT_DATE - i / 7, 1,
 		CASE WHEN i % 97 = 0 THEN 'partial' WHEN i % 89 = 0 THEN 'failed' ELSE 'succeeded' END, 'schedule', 1000, 1000, 0, now(), now(), now()
 		FROM generate_series(0, $2 - 1) i`,
+	// The latest partial run failed for 20,000 accounts: more than its
+	// page groups.
+	`INSERT INTO run_items (run_id, item, status, error)
+		SELECT r.id, 'ACC-' || lpad(i::text, 8, '0') || ' 2026-11', 'failed', 'store statements/ACC-' || lpad(i::text, 8, '0') || '/2026-11.pdf: 503 SlowDown'
+		FROM (SELECT id FROM runs WHERE status = 'partial' ORDER BY id DESC LIMIT 1) r, generate_series(1, 20000) i`,
 	`INSERT INTO run_events (run_id, at, event, detail) SELECT id, now(), 'started', 'schedule' FROM runs
 		UNION ALL SELECT id, now(), 'finished', status FROM runs`,
 	`INSERT INTO exceptions (kind, reference, detail, raw, created_at)
@@ -151,6 +156,7 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"tonight", "/"}, {"run", fmt.Sprintf("/runs/%d", runID)}, {"exceptions", "/exceptions"},
 		{"exceptions_kind", "/exceptions?kind=noc_unmatched&age=1d"}, {"returns", "/returns"}, {"files", "/files"},
 		{"account_search_id", "/accounts?q=" + acct[:10]}, {"account_search_name", "/accounts?q=Name00042"}, {"account_search_last4", "/accounts?q=0042"},
+		{"account_search_id_page2", "/accounts?q=ACC-0000&by=id&after=ACC-00000050"},
 		{"account", "/accounts/" + acct}, {"outbox", "/outbox"}, {"outbox_failed", "/outbox?status=failed"}, {"operators", "/operators"},
 	}
 	// The first render of each page, before any cache (the database's or
