@@ -12,9 +12,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,8 +88,15 @@ type Config struct {
 	AdminToken string
 	// AdminOrigins are the browser origins allowed to call the admin API.
 	AdminOrigins []string
-	LogFormat    string // json | console | auto
-	LogLevel     string
+	// ConsoleProxyHeader, when set, is the request header an
+	// authenticating proxy in front of the console names the operator in;
+	// it is believed only from ConsoleProxyFrom (or from anyone when
+	// ConsoleProxyAny).
+	ConsoleProxyHeader string
+	ConsoleProxyFrom   []netip.Prefix
+	ConsoleProxyAny    bool
+	LogFormat          string // json | console | auto
+	LogLevel           string
 
 	// Schedule of drafter serve: a cron spec per job ("off" disables it),
 	// the jobs that fire on banking days only, and how far back missed
@@ -172,6 +182,8 @@ var Settings = []Setting{
 	{"DRAFTER_ADMIN_ADDR", "127.0.0.1:8080", "admin API listen address of drafter serve"},
 	{"DRAFTER_ADMIN_TOKEN", "", "bearer token for the admin API, at least 32 characters (without it the API listens on loopback only and its write endpoints are off)"},
 	{"DRAFTER_ADMIN_ORIGINS", "", "browser origins allowed to call the admin API, comma-separated, such as https://ops.example.com (empty: none; a request with another Origin is refused)"},
+	{"DRAFTER_CONSOLE_PROXY_HEADER", "", "request header an authenticating proxy in front of the console names the signed-in operator in, such as X-Forwarded-User (empty: off; operators sign in with their token)"},
+	{"DRAFTER_CONSOLE_PROXY_FROM", "", "addresses of that proxy, IPs or CIDRs comma-separated, such as 10.0.0.5,10.1.0.0/16; the header from any other address is ignored (any: believe it from every client, only when nothing but the proxy can reach the admin address)"},
 	{"DRAFTER_SCHEDULE_RETURNS", "0 6 * * *", "cron spec of the returns job in DRAFTER_ZONE (after the bank's files arrive); off disables it"},
 	{"DRAFTER_SCHEDULE_ORIGINATE", "0 16 * * *", "cron spec of the originate job (before the ODFI's cutoff); off disables it"},
 	{"DRAFTER_SCHEDULE_STATEMENTS", "0 1 * * *", "cron spec of the statements job; off disables it"},
@@ -351,6 +363,9 @@ func Load(flags map[string]string, env func(string) (string, bool), file string)
 			return nil, &Error{"DRAFTER_ADMIN_ORIGINS", o, "origins as scheme://host[:port], such as https://ops.example.com, comma-separated"}
 		}
 		c.AdminOrigins = append(c.AdminOrigins, strings.TrimSuffix(o, "/"))
+	}
+	if err := c.loadConsoleProxy(get); err != nil {
+		return nil, err
 	}
 	if err := c.loadSchedule(get); err != nil {
 		return nil, err
@@ -642,4 +657,49 @@ func parseLeaseEndDays(v string) ([]int, error) {
 	}
 	sort.Sort(sort.Reverse(sort.IntSlice(days)))
 	return days, nil
+}
+
+var headerName = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+// loadConsoleProxy reads the trusted proxy header of the console: off
+// unless both the header and where it may come from are named, so that a
+// header alone never signs anyone in.
+func (c *Config) loadConsoleProxy(get func(string) string) error {
+	h, from := strings.TrimSpace(get("DRAFTER_CONSOLE_PROXY_HEADER")), strings.TrimSpace(get("DRAFTER_CONSOLE_PROXY_FROM"))
+	if h == "" {
+		if from != "" {
+			return &Error{"DRAFTER_CONSOLE_PROXY_HEADER", "", "the header the proxy at DRAFTER_CONSOLE_PROXY_FROM names the operator in, such as X-Forwarded-User (or unset DRAFTER_CONSOLE_PROXY_FROM)"}
+		}
+		return nil
+	}
+	if !headerName.MatchString(h) {
+		return &Error{"DRAFTER_CONSOLE_PROXY_HEADER", h, "a header name of letters, digits and '-', such as X-Forwarded-User"}
+	}
+	switch lower := strings.ToLower(h); lower {
+	case "authorization", "cookie", "host", "origin", "x-forwarded-for":
+		return &Error{"DRAFTER_CONSOLE_PROXY_HEADER", h, "a header only the proxy sets, such as X-Forwarded-User or X-Auth-Request-User (browsers and clients set this one)"}
+	}
+	c.ConsoleProxyHeader = textproto.CanonicalMIMEHeaderKey(h)
+	if from == "" {
+		return &Error{"DRAFTER_CONSOLE_PROXY_FROM", "", "the proxy's addresses (IPs or CIDRs, comma-separated) that DRAFTER_CONSOLE_PROXY_HEADER is believed from, or any when only the proxy can reach DRAFTER_ADMIN_ADDR"}
+	}
+	if strings.EqualFold(from, "any") {
+		c.ConsoleProxyAny = true
+		return nil
+	}
+	for f := range strings.SplitSeq(from, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return &Error{"DRAFTER_CONSOLE_PROXY_FROM", f, "IP addresses or CIDRs such as 10.0.0.5 or 10.1.0.0/16, comma-separated, or any"}
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		c.ConsoleProxyFrom = append(c.ConsoleProxyFrom, p.Masked())
+	}
+	return nil
 }

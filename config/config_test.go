@@ -344,3 +344,48 @@ func TestSecureDataDir(t *testing.T) {
 		t.Error("a missing data folder was made")
 	}
 }
+
+// TestConsoleProxy: the console's trusted proxy header is off unless both
+// the header and the addresses it is believed from are named.
+func TestConsoleProxy(t *testing.T) {
+	tests := []struct {
+		name         string
+		env          map[string]string
+		header, from string
+		any          bool
+		err          string
+	}{
+		{name: "off", env: map[string]string{}},
+		{name: "header and addresses", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "x-forwarded-user", "DRAFTER_CONSOLE_PROXY_FROM": "10.0.0.5, 10.1.0.0/16,::1"},
+			header: "X-Forwarded-User", from: "10.0.0.5/32 10.1.0.0/16 ::1/128"},
+		{name: "any", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "X-Auth-Request-User", "DRAFTER_CONSOLE_PROXY_FROM": "any"},
+			header: "X-Auth-Request-User", any: true},
+		{name: "header without addresses", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "X-Forwarded-User"}, err: "DRAFTER_CONSOLE_PROXY_FROM"},
+		{name: "addresses without header", env: map[string]string{"DRAFTER_CONSOLE_PROXY_FROM": "10.0.0.5"}, err: "DRAFTER_CONSOLE_PROXY_HEADER"},
+		{name: "bad address", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "X-Forwarded-User", "DRAFTER_CONSOLE_PROXY_FROM": "proxy.internal"}, err: "DRAFTER_CONSOLE_PROXY_FROM"},
+		{name: "a header clients set", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "Authorization", "DRAFTER_CONSOLE_PROXY_FROM": "any"}, err: "DRAFTER_CONSOLE_PROXY_HEADER"},
+		{name: "not a header name", env: map[string]string{"DRAFTER_CONSOLE_PROXY_HEADER": "X User", "DRAFTER_CONSOLE_PROXY_FROM": "any"}, err: "DRAFTER_CONSOLE_PROXY_HEADER"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["DRAFTER_DATA_DIR"] = t.TempDir()
+			c, err := Load(nil, envOf(tt.env), "")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want it to name %s", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var from []string
+			for _, p := range c.ConsoleProxyFrom {
+				from = append(from, p.String())
+			}
+			if c.ConsoleProxyHeader != tt.header || strings.Join(from, " ") != tt.from || c.ConsoleProxyAny != tt.any {
+				t.Errorf("got header %q from %q any %v, want %q from %q any %v", c.ConsoleProxyHeader, from, c.ConsoleProxyAny, tt.header, tt.from, tt.any)
+			}
+		})
+	}
+}

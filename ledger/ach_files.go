@@ -379,18 +379,32 @@ type FileTotals struct {
 
 // MarkFileStored records that a file's bytes are in storage. A file
 // transmitted already (its copy rebuilt after it went missing from
-// storage) stays transmitted.
+// storage) stays transmitted. In the same transaction it keeps the file's
+// count of debits (ach_file_debits), which the return rates divide by: a
+// stored file's payments do not change, and counting them here, while
+// they are fresh, spares the first reader of the rates counting 60 days
+// of payments.
 func (s *Store) MarkFileStored(ctx context.Context, id int64, t FileTotals) error {
-	res, err := s.q.ExecContext(ctx, `UPDATE ach_files SET status = CASE WHEN status = 'transmitted' THEN status ELSE 'stored' END, sha256 = $2, size = $3, batches = $4, entries = $5,
-		debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1 AND released_at IS NULL`,
-		id, t.SHA256, t.Size, t.Batches, t.Entries, t.DebitTotal, t.CreditTotal, now())
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("mark file %d stored: it was released while it was stored; its payments are scheduled again", id)
-	}
-	return nil
+	return s.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE ach_files SET status = CASE WHEN status = 'transmitted' THEN status ELSE 'stored' END, sha256 = $2, size = $3, batches = $4, entries = $5,
+			debit_total = $6, credit_total = $7, stored_at = $8 WHERE id = $1 AND released_at IS NULL`,
+			id, t.SHA256, t.Size, t.Batches, t.Entries, t.DebitTotal, t.CreditTotal, now())
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("mark file %d stored: it was released while it was stored; its payments are scheduled again", id)
+		}
+		debits, err := fileDebits(ctx, tx, id)
+		if err != nil {
+			return fmt.Errorf("mark file %d stored: count its debits: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ach_file_debits (ach_file_id, debits) VALUES ($1, $2)
+			ON CONFLICT (ach_file_id) DO UPDATE SET debits = excluded.debits`, id, debits); err != nil {
+			return fmt.Errorf("mark file %d stored: keep its debit count: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // OpenNumber opens the account number sealed in the number_enc column of

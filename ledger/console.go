@@ -55,6 +55,25 @@ func (s *Store) FirstRunDates(ctx context.Context) (map[string]civil.Date, error
 	return out, nil
 }
 
+// RunItemsFirst returns the first limit recorded items of a run in item
+// order, and whether it has more: a run that failed for a million
+// accounts is grouped on its page from a bounded read (counting them all
+// would read the million).
+func (s *Store) RunItemsFirst(ctx context.Context, runID int64, limit int) ([]RunItem, bool, error) {
+	items, err := queryAll(ctx, s.q, func(row rowScanner) (RunItem, error) {
+		var it RunItem
+		err := row.Scan(&it.Item, &it.Status, &it.Error)
+		return it, err
+	}, `SELECT item, status, error FROM run_items WHERE run_id = $1 ORDER BY item LIMIT $2`, runID, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("items of run %d: %w", runID, err)
+	}
+	if len(items) > limit {
+		return items[:limit], true, nil
+	}
+	return items, false, nil
+}
+
 // ItemGroup is the failed items of a run that failed the same way.
 type ItemGroup struct {
 	// Error is the error with the item's account and hashes replaced.
@@ -174,8 +193,8 @@ type DayReturns struct {
 // "administrative" or anything else).
 func (s *Store) ReturnsByDay(ctx context.Context, from, through civil.Date, classify func(code string) string) ([]DayReturns, error) {
 	byDay := map[civil.Date]*DayReturns{}
-	err := s.each(ctx, `SELECT r.returned_on, r.code, COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE p.kind = 'debit' AND r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY r.returned_on, r.code`, []any{from, through},
+	err := s.each(ctx, `SELECT returned_on, code, COUNT(*) FROM returns
+		WHERE returned_on >= $1 AND returned_on <= $2 AND payment_kind = 'debit' GROUP BY returned_on, code`, []any{from, through},
 		func(scan func(...any) error) error {
 			var d civil.Date
 			var code string
@@ -224,8 +243,9 @@ type RepeatedReturn struct {
 // range, the most first.
 func (s *Store) RepeatedReturns(ctx context.Context, from, through civil.Date, limit int) ([]RepeatedReturn, error) {
 	var out []RepeatedReturn
-	err := s.each(ctx, `SELECT p.account_id, COUNT(*), MIN(r.code), MAX(r.code), MAX(r.returned_on) FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY p.account_id HAVING COUNT(*) >= 2 ORDER BY COUNT(*) DESC, p.account_id LIMIT $3`,
+	err := s.each(ctx, `SELECT account_id, COUNT(*), MIN(code), MAX(code), MAX(returned_on) FROM returns
+		WHERE returned_on >= $1 AND returned_on <= $2 AND account_id IS NOT NULL GROUP BY account_id HAVING COUNT(*) >= 2
+		ORDER BY COUNT(*) DESC, account_id LIMIT $3`,
 		[]any{from, through, limitOf(limit)}, func(scan func(...any) error) error {
 			var r RepeatedReturn
 			var lo, hi string
@@ -302,13 +322,34 @@ type AccountHit struct {
 	Last4                  string
 }
 
+// Ways SearchAccounts matched a query.
+const (
+	SearchByID    = "id"
+	SearchByName  = "name"
+	SearchByLast4 = "last4"
+)
+
+// AccountSearch is one page of an account search.
+type AccountSearch struct {
+	Q string
+	// By is how the first page matched Q (SearchByID, SearchByName or
+	// SearchByLast4), so that a later page goes on the same way; empty on
+	// the first page.
+	By string
+	// After is the last account of the page before ("" on the first).
+	After string
+	Limit int
+}
+
 // SearchAccounts finds accounts by id (exact or prefix), customer name
 // (last name, or first and last, case-insensitive prefix) or the last four
-// digits of a bank account.
-func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]AccountHit, error) {
-	q = strings.TrimSpace(q)
+// digits of a bank account, one page at a time, and says how it matched:
+// four digits are the last 4; otherwise an id prefix, and when no id
+// starts so, a name.
+func (s *Store) SearchAccounts(ctx context.Context, f AccountSearch) ([]AccountHit, string, error) {
+	q := strings.TrimSpace(f.Q)
 	if q == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	const sel = `SELECT a.id, a.kind, a.status, c.first_name || ' ' || c.last_name,
 		COALESCE((SELECT MIN(b.last4) FROM bank_accounts b WHERE b.account_id = a.id), '')
@@ -318,36 +359,54 @@ func (s *Store) SearchAccounts(ctx context.Context, q string, limit int) ([]Acco
 		err := row.Scan(&h.ID, &h.Kind, &h.Status, &h.Name, &h.Last4)
 		return h, err
 	}
+	by := f.By
+	if by == "" {
+		by = SearchByID
+		if len(q) == 4 && strings.Trim(q, "0123456789") == "" {
+			by = SearchByLast4
+		}
+	}
 	var (
 		hits []AccountHit
 		err  error
 	)
-	switch {
-	case len(q) == 4 && strings.Trim(q, "0123456789") == "":
-		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id IN (SELECT account_id FROM bank_accounts WHERE last4 = $1) ORDER BY a.id LIMIT $2`, q, limitOf(limit))
-	default:
-		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id >= $1 AND a.id < $2 ORDER BY a.id LIMIT $3`, q, q+"\uffff", limitOf(limit))
-		if err == nil && len(hits) == 0 {
-			first, last, two := strings.Cut(q, " ")
-			if !two {
-				first, last = "", q
-			}
-			cap := func(s string) string {
-				r := []rune(strings.ToLower(s))
-				if len(r) > 0 {
-					r[0] = unicode.ToUpper(r[0])
-				}
-				return string(r)
-			}
-			last = cap(strings.TrimSpace(last))
-			hits, err = queryAll(ctx, s.q, scan, sel+`WHERE c.last_name >= $1 AND c.last_name < $2 AND ($3 = '' OR c.first_name = $3)
-				ORDER BY c.last_name, a.id LIMIT $4`, last, last+"\uffff", cap(strings.TrimSpace(first)), limitOf(limit))
+	switch by {
+	case SearchByLast4:
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id IN (SELECT account_id FROM bank_accounts WHERE last4 = $1) AND a.id > $2
+			ORDER BY a.id LIMIT $3`, q, f.After, limitOf(f.Limit))
+	case SearchByID:
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE a.id >= $1 AND a.id < $2 AND a.id > $3 ORDER BY a.id LIMIT $4`, q, q+"\uffff", f.After, limitOf(f.Limit))
+		if err != nil || len(hits) > 0 || f.By != "" {
+			break
 		}
+		by = SearchByName
+		fallthrough
+	case SearchByName:
+		first, last, two := strings.Cut(q, " ")
+		if !two {
+			first, last = "", q
+		}
+		cap := func(s string) string {
+			r := []rune(strings.ToLower(s))
+			if len(r) > 0 {
+				r[0] = unicode.ToUpper(r[0])
+			}
+			return string(r)
+		}
+		last = cap(strings.TrimSpace(last))
+		// Pages go on after the last account of the page before, in
+		// (last name, account) order.
+		hits, err = queryAll(ctx, s.q, scan, sel+`WHERE c.last_name >= $1 AND c.last_name < $2 AND ($3 = '' OR c.first_name = $3)
+			AND ($4 = '' OR c.last_name > (SELECT c2.last_name FROM accounts a2 JOIN customers c2 ON c2.id = a2.customer_id WHERE a2.id = $4)
+				OR (c.last_name = (SELECT c2.last_name FROM accounts a2 JOIN customers c2 ON c2.id = a2.customer_id WHERE a2.id = $4) AND a.id > $4))
+			ORDER BY c.last_name, a.id LIMIT $5`, last, last+"\uffff", cap(strings.TrimSpace(first)), f.After, limitOf(f.Limit))
+	default:
+		return nil, "", fmt.Errorf("search accounts: by %q: want id, name or last4", by)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("search accounts: %w", err)
+		return nil, "", fmt.Errorf("search accounts: %w", err)
 	}
-	return hits, nil
+	return hits, by, nil
 }
 
 // AccountPayment is a payment as the Account page shows it.
@@ -433,8 +492,34 @@ type OutboxPage struct {
 
 // ListOutboxPage returns one page of outbox messages, newest first.
 func (s *Store) ListOutboxPage(ctx context.Context, f OutboxPage) ([]OutboxMessage, error) {
-	ms, err := s.queryOutbox(ctx, s.q, `SELECT `+outboxCols+` FROM outbox WHERE ($1 = '' OR status = $1) AND ($2 = '' OR kind = $2)
-		AND ($3 = '' OR account_id = $3) AND ($4 = 0 OR id < $4) ORDER BY id DESC LIMIT $5`, f.Status, f.Kind, f.AccountID, f.BeforeID, limitOf(f.Limit))
+	// Only the filters given go into the query, so that the planner sees
+	// which index serves it: (status, id) for a status, (account_id, id)
+	// for an account, the primary key otherwise. A catch-all "$1 = '' OR
+	// status = $1" walks the primary key past every other status.
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Status != "" {
+		add("status = $%d", f.Status)
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if f.AccountID != "" {
+		add("account_id = $%d", f.AccountID)
+	}
+	if f.BeforeID != 0 {
+		add("id < $%d", f.BeforeID)
+	}
+	q := `SELECT ` + outboxCols + ` FROM outbox`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, limitOf(f.Limit))
+	ms, err := s.queryOutbox(ctx, s.q, q+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}

@@ -3,6 +3,8 @@ package ledger_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +26,7 @@ func TestConsoleQueries(t *testing.T) {
 			want []string
 		}{{"LS-1", []string{"LS-1"}}, {"LS-2", []string{"LS-22"}}, {"nguyễn", []string{"LS-1", "LS-22"}}, {"Zoë Nguyễn", []string{"LS-1", "LS-22"}},
 			{"4321", []string{"LS-22"}}, {"nobody", nil}} {
-			hits, err := s.SearchAccounts(ctx, tc.q, 10)
+			hits, _, err := s.SearchAccounts(ctx, ledger.AccountSearch{Q: tc.q, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,6 +69,56 @@ func TestConsoleQueries(t *testing.T) {
 		audit, err := s.AccountAudit(ctx, "LS-1", 10)
 		if err != nil || len(audit) != 2 || audit[1].Actor != "alice" || audit[1].Action != "outbox resend" || audit[1].Reason != "customer lost it" {
 			t.Errorf("account audit: %+v %v", audit, err)
+		}
+	})
+}
+
+// TestAccountSearchPages: a search pages through every match once, by
+// last 4, by id and by name (in name order across last names), and a
+// later page keeps to the way the first matched (an id search that ran
+// out does not turn into a name search).
+func TestAccountSearchPages(t *testing.T) {
+	ledgertest.Each(t, func(t *testing.T, s *ledger.Store) {
+		ctx := context.Background()
+		var accts []portfolio.Account
+		for i, last := range []string{"Nguyễn", "Ngo", "Nguyen", "Nguyễn", "Nguyen", "Nguyen"} {
+			a := testAccount(fmt.Sprintf("LS-1%d", i), fmt.Sprintf("5550%d4321", i))
+			a.Customer.LastName = last
+			accts = append(accts, a)
+		}
+		importAll(t, s, accts)
+		for _, tc := range []struct {
+			q, by string
+			want  []string
+		}{
+			{"4321", ledger.SearchByLast4, []string{"LS-10", "LS-11", "LS-12", "LS-13", "LS-14", "LS-15"}},
+			{"LS-1", ledger.SearchByID, []string{"LS-10", "LS-11", "LS-12", "LS-13", "LS-14", "LS-15"}},
+			{"ngu", ledger.SearchByName, []string{"LS-10", "LS-12", "LS-13", "LS-14", "LS-15"}},
+		} {
+			f := ledger.AccountSearch{Q: tc.q, Limit: 2}
+			seen := map[string]int{}
+			var got []string
+			for page := 0; ; page++ {
+				hits, by, err := s.SearchAccounts(ctx, f)
+				if err != nil || by != tc.by || len(hits) > 2 || page > 5 {
+					t.Fatalf("search %q page %d: %d hits by %q (%v), want at most 2 by %q", tc.q, page, len(hits), by, err, tc.by)
+				}
+				for _, h := range hits {
+					seen[h.ID]++
+					got = append(got, h.ID)
+				}
+				if len(hits) < 2 {
+					break
+				}
+				f.By, f.After = by, hits[len(hits)-1].ID
+			}
+			slices.Sort(got)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") || len(seen) != len(got) {
+				t.Errorf("search %q in pages of 2: %v, want each of %v once", tc.q, got, tc.want)
+			}
+		}
+		if hits, by, err := s.SearchAccounts(ctx, ledger.AccountSearch{Q: "LS-1", By: ledger.SearchByID, After: "LS-15"}); err != nil || len(hits) != 0 || by != ledger.SearchByID {
+			t.Errorf("the page after an id search's last: %v by %q %v, want none by id", hits, by, err)
 		}
 	})
 }

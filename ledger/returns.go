@@ -481,6 +481,9 @@ func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult
 			res.Duplicates++
 		}
 	}
+	if err := s.returnsOfPayments(ctx, tx, res.Returns); err != nil {
+		return err
+	}
 
 	// 2. Payments returned, by code.
 	byCode := map[string][]any{}
@@ -556,6 +559,30 @@ func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult
 		return fmt.Errorf("queue payment returned emails: %w", err)
 	}
 	res.Notified = n
+	return nil
+}
+
+// returnsOfPayments copies each just recorded return's payment's account
+// and kind onto the return, in the transaction that records it: the
+// console's rates and lists read a window's returns from their own index
+// (returns_day) without looking up every payment. Migration 0043 did the
+// same for the returns recorded before.
+func (s *Store) returnsOfPayments(ctx context.Context, tx *sql.Tx, rs []ReturnApply) error {
+	keys := make([]any, 0, len(rs))
+	for _, r := range rs {
+		if r.PaymentID != 0 {
+			keys = append(keys, r.EntryKey)
+		}
+	}
+	for start := 0; start < len(keys); start += lookupChunk {
+		chunk := keys[start:min(start+lookupChunk, len(keys))]
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(`UPDATE returns SET
+				account_id = (SELECT p.account_id FROM payments p WHERE p.id = returns.payment_id),
+				payment_kind = (SELECT p.kind FROM payments p WHERE p.id = returns.payment_id)
+			WHERE payment_id IS NOT NULL AND entry_key IN `+s.dialect.values(1, len(chunk), 0)), chunk...); err != nil {
+			return fmt.Errorf("record returns: their payments' accounts: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -840,9 +867,11 @@ func (s *Store) Exceptions(ctx context.Context, all bool) ([]Exception, error) {
 
 // debitsOriginated counts the debit payments of the files of business
 // dates from through through. A stored file's count is kept in
-// ach_file_debits the first time it is counted (not by a read-only
-// store: it counts every time); a file still being allocated is counted
-// every time.
+// ach_file_debits when MarkFileStored marks it stored; a file stored
+// by an earlier release, without its count, is counted the first time it is
+// read, and kept then (not by a read-only store: it counts every time); a
+// file still being allocated is counted every time. A released file (its
+// payments scheduled again, before it was sent) originated nothing.
 func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) (int, error) {
 	type fileCount struct {
 		id, debits int64
@@ -857,14 +886,14 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 		f.debits, f.known, f.stored = n.Int64, n.Valid, status != "allocated"
 		return f, err
 	}, `SELECT f.id, f.status, c.debits FROM ach_files f LEFT JOIN ach_file_debits c ON c.ach_file_id = f.id
-		WHERE f.business_date >= $1 AND f.business_date <= $2`, from, through)
+		WHERE f.business_date >= $1 AND f.business_date <= $2 AND f.released_at IS NULL`, from, through)
 	if err != nil {
 		return 0, err
 	}
 	total := 0
 	for _, f := range files {
 		if !f.known {
-			if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND kind = 'debit'`, f.id).Scan(&f.debits); err != nil {
+			if f.debits, err = fileDebits(ctx, s.q, f.id); err != nil {
 				return 0, err
 			}
 			if f.stored && !s.InDryRun() && !s.readOnly {
@@ -877,6 +906,15 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 		total += int(f.debits)
 	}
 	return total, nil
+}
+
+// fileDebits counts the debit payments originated in a file: what the
+// return rates divide by. It is the one definition MarkFileStored and
+// debitsOriginated share.
+func fileDebits(ctx context.Context, q querier, fileID int64) (int64, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND kind = 'debit'`, fileID).Scan(&n)
+	return n, err
 }
 
 // ResolveException marks an open exception resolved by by, with what was
@@ -914,8 +952,10 @@ func (s *Store) ReturnCounts(ctx context.Context, from, through civil.Date) (deb
 	if debits, err = s.debitsOriginated(ctx, from, through); err != nil {
 		return 0, nil, fmt.Errorf("count debits: %w", err)
 	}
-	rows, err := s.q.QueryContext(ctx, `SELECT r.code, COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id
-		WHERE p.kind = 'debit' AND r.returned_on >= $1 AND r.returned_on <= $2 GROUP BY r.code`, from, through)
+	// The payment's kind is on the return (migration 0042): the window's
+	// returns are read from returns_day alone.
+	rows, err := s.q.QueryContext(ctx, `SELECT code, COUNT(*) FROM returns
+		WHERE returned_on >= $1 AND returned_on <= $2 AND payment_kind = 'debit' GROUP BY code`, from, through)
 	if err != nil {
 		return 0, nil, fmt.Errorf("count returns: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strconv"
@@ -67,6 +68,14 @@ type Admin struct {
 	// on this connection (a TLS-terminating proxy in front).
 	SessionTTL, SessionIdle time.Duration
 	SecureCookies           bool
+	// ProxyHeader, when set, is the header an authenticating proxy names
+	// the console's operator in (DRAFTER_CONSOLE_PROXY_HEADER). It is
+	// believed only on connections from ProxyFrom, or from anyone when
+	// ProxyAny; elsewhere it is ignored. The API still takes bearer
+	// tokens only.
+	ProxyHeader string
+	ProxyFrom   []netip.Prefix
+	ProxyAny    bool
 
 	wg sync.WaitGroup
 }
@@ -74,7 +83,8 @@ type Admin struct {
 // NewAdmin returns the admin API over env.
 func NewAdmin(env *jobs.Env, reg jobs.Registry, locker Locker, metrics *Metrics) *Admin {
 	return &Admin{Env: env, Jobs: reg, Locker: locker, Metrics: metrics, Token: env.Config.AdminToken, Log: env.Log,
-		Addr: env.Config.AdminAddr, Origins: env.Config.AdminOrigins, RunContext: context.Background()}
+		Addr: env.Config.AdminAddr, Origins: env.Config.AdminOrigins, RunContext: context.Background(),
+		ProxyHeader: env.Config.ConsoleProxyHeader, ProxyFrom: env.Config.ConsoleProxyFrom, ProxyAny: env.Config.ConsoleProxyAny}
 }
 
 // MinTokenLength is the shortest admin token drafter accepts.

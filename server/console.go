@@ -10,6 +10,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -150,6 +151,101 @@ func (c *console) session(r *http.Request) (ledger.Session, bool) {
 	return s, true
 }
 
+// signedIn returns the request's session: the one its cookie names, or,
+// behind a trusted authenticating proxy, one of the operator the proxy's
+// header names, begun (and set as the cookie) when the cookie names none
+// or another operator. The header is believed only from the configured
+// proxy addresses; from anywhere else it is ignored, as if absent. An
+// error refuses the request: the proxy named no enabled operator.
+func (c *console) signedIn(w http.ResponseWriter, r *http.Request) (ledger.Session, bool, error) {
+	s, ok := c.session(r)
+	name, proxied := c.proxyOperator(r)
+	if !proxied || (ok && s.Operator.Name == name) {
+		return s, ok, nil
+	}
+	ctx := r.Context()
+	// A name no operator can have is not looked up.
+	op, err := ledger.Operator{}, ledger.CheckOperatorName(name)
+	if err == nil {
+		op, err = c.a.Env.Store.OperatorByName(ctx, name)
+	} else {
+		err = ledger.ErrNotFound
+	}
+	if errors.Is(err, ledger.ErrNotFound) || (err == nil && op.Status != ledger.OperatorActive) {
+		c.a.Log.Warn().Str("header", c.a.ProxyHeader).Str("remote", r.RemoteAddr).Msg("console: the proxy named no enabled operator; refused")
+		return ledger.Session{}, false, refuse(http.StatusForbidden, "the proxy signed in %q, who is not an enabled drafter operator: an admin adds it "+
+			"(drafter operators add NAME --role viewer) or enables it, with exactly the name the proxy sends in %s", name, c.a.ProxyHeader)
+	}
+	if err != nil {
+		return ledger.Session{}, false, err
+	}
+	if ok {
+		// The proxy now names someone else: the old operator's session ends.
+		ck, _ := r.Cookie(SessionCookie)
+		if err := c.a.Env.Store.EndSession(ctx, ck.Value); err != nil {
+			return ledger.Session{}, false, err
+		}
+	}
+	id, sess, err := c.a.Env.Store.BeginSession(ctx, op, c.ttl())
+	if err != nil {
+		return ledger.Session{}, false, err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: c.secure(r),
+		SameSite: http.SameSiteStrictMode, MaxAge: int(c.ttl().Seconds())})
+	c.a.Log.Info().Str("operator", op.Name).Str("role", op.Role).Str("header", c.a.ProxyHeader).Msg("console sign in by the proxy")
+	return sess, true, nil
+}
+
+// proxyOperator returns the operator name in the trusted proxy header, and
+// whether the request carries one the console believes: the header is
+// configured and the connection comes from the proxy. More than one
+// value names no one ("" is refused as a name).
+func (c *console) proxyOperator(r *http.Request) (string, bool) {
+	if c.a.ProxyHeader == "" {
+		return "", false
+	}
+	vals := r.Header.Values(c.a.ProxyHeader)
+	if len(vals) == 0 {
+		return "", false
+	}
+	if !c.viaProxy(r) {
+		// Anyone can send the header; only the proxy's is believed.
+		c.a.Log.Warn().Str("header", c.a.ProxyHeader).Str("remote", r.RemoteAddr).Msg("console: proxy header from an address not in DRAFTER_CONSOLE_PROXY_FROM; ignored")
+		return "", false
+	}
+	if len(vals) > 1 {
+		return "", true
+	}
+	return strings.TrimSpace(vals[0]), true
+}
+
+// viaProxy reports whether the request came through the configured
+// authenticating proxy, whose headers are believed.
+func (c *console) viaProxy(r *http.Request) bool {
+	return c.a.ProxyHeader != "" && (c.a.ProxyAny || c.fromProxy(r.RemoteAddr))
+}
+
+func (c *console) fromProxy(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range c.a.ProxyFrom {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *console) ttl() time.Duration {
+	if c.a.SessionTTL > 0 {
+		return c.a.SessionTTL
+	}
+	return SessionTTL
+}
+
 func (c *console) idle() time.Duration {
 	if c.a.SessionIdle > 0 {
 		return c.a.SessionIdle
@@ -161,7 +257,12 @@ func (c *console) idle() time.Duration {
 // the browser to sign in.
 func (c *console) view(fn func(*request) error) http.Handler {
 	return c.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s, ok := c.session(r)
+		s, ok, err := c.signedIn(w, r)
+		if err != nil {
+			code, msg := c.a.status(err)
+			http.Error(w, msg, code)
+			return
+		}
 		if !ok {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
@@ -175,7 +276,12 @@ func (c *console) view(fn func(*request) error) http.Handler {
 func (c *console) act(role string, fn func(*request) error) http.Handler {
 	return c.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		s, ok := c.session(r)
+		s, ok, err := c.signedIn(w, r)
+		if err != nil {
+			code, msg := c.a.status(err)
+			http.Error(w, msg, code)
+			return
+		}
 		if !ok {
 			http.Error(w, "not signed in: sign in at /login", http.StatusForbidden)
 			return
@@ -246,12 +352,15 @@ func (q *request) id(name string) (int64, error) {
 	return id, nil
 }
 
-// secure reports whether cookies must be Secure: under TLS, or when the
-// server says it is behind TLS.
-func (c *console) secure(r *http.Request) bool { return r.TLS != nil || c.a.SecureCookies }
+// secure reports whether cookies must be Secure: under TLS, when the
+// server says it is behind TLS, or when the trusted proxy says the
+// browser reached it over HTTPS (X-Forwarded-Proto).
+func (c *console) secure(r *http.Request) bool {
+	return r.TLS != nil || c.a.SecureCookies || (c.viaProxy(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
 
 func (c *console) loginPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := c.session(r); ok {
+	if _, ok, _ := c.signedIn(w, r); ok {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
@@ -293,10 +402,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		c.showLogin(w, r, http.StatusUnauthorized, "DRAFTER_ADMIN_TOKEN is the API's bootstrap credential: add a named operator (drafter operators add NAME --role admin) and sign in with its token.")
 		return
 	}
-	ttl := c.a.SessionTTL
-	if ttl <= 0 {
-		ttl = SessionTTL
-	}
+	ttl := c.ttl()
 	id, _, err := c.a.Env.Store.BeginSession(r.Context(), op, ttl)
 	if err != nil {
 		c.a.Log.Error().Err(err).Msg("console sign in")

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,11 +12,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/drafterhq/drafter/portfolio"
 	"github.com/drafterhq/drafter/server"
 )
 
@@ -297,5 +300,127 @@ func TestConsoleCookieSecureUnderTLS(t *testing.T) {
 	code, _, h := b.post("/login", url.Values{"csrf": {m[1]}, "token": {tok}})
 	if ck := h.Get("Set-Cookie"); code != http.StatusSeeOther || !strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") {
 		t.Errorf("sign in over TLS: %d, cookie %q: want Secure and HttpOnly", code, ck)
+	}
+}
+
+var (
+	accountLink = regexp.MustCompile(`<tr><td><a href="/accounts/([^"]+)">`)
+	outboxRow   = regexp.MustCompile(`<tr id="outbox-(\d+)"><td>\d+</td><td>[^<]*</td><td><a href="/accounts/([^"]+)">`)
+	pagerLink   = regexp.MustCompile(`<p class="pager"><a href="([^"]+)">`)
+)
+
+// TestConsoleListsPaginate: an account search with more hits than a page,
+// and an account's email beyond its page, are paged through to the end,
+// each row once.
+func TestConsoleListsPaginate(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			env := testEnv(t, dialect, nil)
+			ctx := context.Background()
+			var buf bytes.Buffer
+			if err := portfolio.Generate(&buf, portfolio.GenerateOptions{Accounts: 120, Seed: 5, AsOf: civil.MustParse("2026-11-30")}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := jobs.ImportFile(ctx, env.Store, &buf, "generated.jsonl", jobs.ImportOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// One name for every customer, so that a name search finds 120.
+			if _, err := env.Store.DB().Exec(`UPDATE customers SET last_name = CASE WHEN id < (SELECT MIN(id) FROM customers) || 'x' THEN 'Pagerd' ELSE 'Pager' END`); err != nil {
+				t.Fatal(err)
+			}
+			var acct string
+			env.Store.DB().QueryRow(`SELECT MIN(id) FROM accounts`).Scan(&acct)
+			for i := range 60 {
+				if _, err := env.Store.DB().Exec(`INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
+					VALUES ($1, 'a@example.com', 'statement_ready', $2, '{}', 'sent', $3, $3)`, fmt.Sprintf("document:%d", i), acct, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			admin := server.NewAdmin(env, (&recorder{}).registry("originate"), server.LockerFor(env.Store), nil)
+			base := serveAdmin(t, admin)
+			_, tok, _ := env.Store.AddOperator(ctx, "ada", ledger.RoleViewer, "test")
+			b := newBrowser(t, base)
+			b.signIn(tok)
+
+			// follow reads every page from path on, collecting rows.
+			follow := func(path string, row *regexp.Regexp) ([][]string, int) {
+				var rows [][]string
+				pages := 0
+				for path != "" && pages < 10 {
+					code, body, _ := b.get(path)
+					if code != http.StatusOK {
+						t.Fatalf("GET %s: %d\n%s", path, code, body)
+					}
+					pages++
+					rows = append(rows, row.FindAllStringSubmatch(body, -1)...)
+					path = ""
+					if m := pagerLink.FindStringSubmatch(body); m != nil {
+						path = strings.ReplaceAll(m[1], "&amp;", "&")
+					}
+				}
+				return rows, pages
+			}
+			rows, pages := follow("/accounts?q=pager", accountLink)
+			seen := map[string]bool{}
+			for _, r := range rows {
+				seen[r[1]] = true
+			}
+			if len(rows) != 120 || len(seen) != 120 || pages != 3 {
+				t.Errorf("search pager: %d rows (%d accounts) in %d pages, want 120 accounts once each in 3 pages", len(rows), len(seen), pages)
+			}
+
+			code, body, _ := b.get("/accounts/" + acct)
+			m := pagerLink.FindAllStringSubmatch(body, -1)
+			var more string
+			for _, l := range m {
+				if strings.Contains(l[1], "/outbox?") {
+					more = strings.ReplaceAll(l[1], "&amp;", "&")
+				}
+			}
+			if code != http.StatusOK || more == "" || strings.Count(body, "<td>a@example.com</td>") != 50 {
+				t.Fatalf("account %s: %d, %d emails listed, link to the older ones %q: want 50 and a link", acct, code, strings.Count(body, "<td>a@example.com</td>"), more)
+			}
+			rest, _ := follow(more, outboxRow)
+			ids := map[string]bool{}
+			for _, r := range rest {
+				if r[2] != acct {
+					t.Errorf("older email of %s lists outbox %s of %s", acct, r[1], r[2])
+				}
+				ids[r[1]] = true
+			}
+			if len(rest) != 10 || len(ids) != 10 {
+				t.Errorf("older email of %s: %d rows (%d distinct), want the 10 beyond the account page's 50", acct, len(rest), len(ids))
+			}
+		})
+	}
+}
+
+// TestConsoleRunGroupsBounded: a run with more failed items than its page
+// groups says how many of them the groups count.
+func TestConsoleRunGroupsBounded(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			env := testEnv(t, dialect, nil)
+			ctx := context.Background()
+			run, err := env.Store.BeginRun(ctx, ledger.RunSpec{Job: "statements", BusinessDate: civil.MustParse("2026-11-30"), Trigger: "schedule", Owner: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := env.Store.DB().Exec(`INSERT INTO run_items (run_id, item, status, error)
+				WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10005)
+				SELECT $1, 'ACC-' || CAST(100000 + i AS TEXT) || ' 2026-11', 'failed', 'store ACC-' || CAST(100000 + i AS TEXT) || ': 503 SlowDown' FROM n`, run.ID); err != nil {
+				t.Fatal(err)
+			}
+			admin := server.NewAdmin(env, (&recorder{}).registry("statements"), server.LockerFor(env.Store), nil)
+			base := serveAdmin(t, admin)
+			_, tok, _ := env.Store.AddOperator(ctx, "vic", ledger.RoleViewer, "test")
+			b := newBrowser(t, base)
+			b.signIn(tok)
+			code, body, _ := b.get(fmt.Sprintf("/runs/%d", run.ID))
+			if code != http.StatusOK || !strings.Contains(body, "the first 10000 only, in item order") ||
+				!strings.Contains(body, "<tr><td>10000</td><td>ACC-100001 2026-11</td><td>ACC-110000 2026-11</td><td class=\"wrap\">store &lt;account&gt;: 503 SlowDown</td></tr>") {
+				t.Errorf("run %d with 10,005 failed items: %d\n%s", run.ID, code, body)
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	moov "github.com/moov-io/ach"
 
 	"github.com/drafterhq/drafter/ach"
@@ -379,6 +380,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("Tonight shows run %d as %q, want partial", runID, cell)
 	}
 	dr.check("tonight")
+	// The keyboard alone: the first Tab reaches "Skip to content", shown
+	// when focused, and Enter on it moves to the page's content.
+	dr.run(chromedp.KeyEvent(kb.Tab))
+	if got := dr.eval(`document.activeElement.textContent.trim() + " " + (document.activeElement.getBoundingClientRect().left >= 0)`); got != "Skip to content true" {
+		t.Errorf("first Tab on Tonight focuses %q, want the skip link, visible", got)
+	}
+	dr.run(chromedp.KeyEvent(kb.Enter))
+	if got := dr.eval(`location.hash`); got != "#main" {
+		t.Errorf("Enter on the skip link: location %q, want #main", got)
+	}
 
 	// Opens it and reads the grouped error.
 	dr.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href="/runs/%d"]`, runID))), chromedp.WaitVisible(chromedp.ID("failed-groups")))
@@ -408,8 +419,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Resolves the exception.
 	dr.open("/exceptions")
 	dr.check("exceptions")
-	dr.run(chromedp.SendKeys(chromedp.CSS("input[id^=note-]"), "bank sent the file again"),
-		chromedp.Click(chromedp.CSS("button[id^=resolve-]")), chromedp.WaitVisible(chromedp.CSS("#status p")))
+	// Resolved from the keyboard: the note typed, Enter sends its form.
+	dr.run(chromedp.SendKeys(chromedp.CSS("input[id^=note-]"), "bank sent the file again"+kb.Enter), chromedp.WaitVisible(chromedp.CSS("#status p")))
 	if flash := dr.text("#status"); !strings.Contains(flash, "1 exception(s) resolved by olga") {
 		t.Errorf("flash after resolve: %q", flash)
 	}
