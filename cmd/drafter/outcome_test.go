@@ -216,8 +216,8 @@ func TestStorageFailingMidRunStopsEarly(t *testing.T) {
 	checkStatementsState(t, 0, want, readStatementsState(t, dir, ""))
 }
 
-// TestPartialThenResume: storage holds other bytes under three accounts'
-// statement keys (a conflict: the items fail, storage is fine). The run
+// TestPartialThenResume: three accounts' statement keys are folders in
+// document storage (the items fail, storage is fine). The run
 // goes to the end partial (exit 3, ERROR line, listed as needing
 // attention); once the stray files are gone, `resume` retries the failed
 // items and the day ends as an uninterrupted run, nothing done twice.
@@ -235,9 +235,11 @@ func TestPartialThenResume(t *testing.T) {
 	for k := range want.files {
 		if len(stray) < 3 {
 			stray = append(stray, k)
+			// A folder where the statement goes: storage works, this one
+			// key cannot be written. (Other bytes under the key would no
+			// longer do: a document the ledger never recorded is replaced.)
 			p := filepath.Join(dir, "docs", filepath.FromSlash(k))
-			os.MkdirAll(filepath.Dir(p), 0o700)
-			if err := os.WriteFile(p, []byte("not this statement"), 0o600); err != nil {
+			if err := os.MkdirAll(filepath.Join(p, "in-the-way"), 0o700); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -245,7 +247,7 @@ func TestPartialThenResume(t *testing.T) {
 	env := []string{"DRAFTER_CHUNK_SIZE=100"}
 	r := drafter(t, dir, env, "run", "statements", "--date", d.String())
 	if r.code != 3 || !strings.Contains(r.stderr, "partial: 3 of") || !strings.Contains(r.stderr, "drafter resume") {
-		t.Fatalf("run with three conflicts: exit %d, want 3\n%s", r.code, r.stderr)
+		t.Fatalf("run with three keys in the way: exit %d, want 3\n%s", r.code, r.stderr)
 	}
 	if fin := logLines(r.stderr, "run finished"); len(fin) != 1 || fin[0]["level"] != "error" || fin[0]["status"] != ledger.RunPartial {
 		t.Fatalf("run finished lines: %v", fin)
@@ -265,7 +267,7 @@ func TestPartialThenResume(t *testing.T) {
 		t.Fatalf("runs show --items:\n%s", items)
 	}
 	for _, k := range stray {
-		os.Remove(filepath.Join(dir, "docs", filepath.FromSlash(k)))
+		os.RemoveAll(filepath.Join(dir, "docs", filepath.FromSlash(k)))
 	}
 	mustDrafter(t, dir, env, "resume", fmt.Sprint(att[0].ID))
 	runs := runsJSON(t, dir, nil)
