@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/drafterhq/drafter/ledger"
 )
 
@@ -92,11 +94,21 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	defer untrack()
 	stopProgress := e.reportProgress(sample)
 	defer func() { stopProgress(finalProgress(lr, start)) }()
+	ended := func(fin ledger.Run) (Result, error) {
+		return e.chunkedEnded(job, lr, fin, log, start, stopProgress)
+	}
 	fail := func(err error) (Result, error) {
 		e.failRun(context.WithoutCancel(ctx), lr, err)
 		fin, gerr := e.Store.GetRun(context.WithoutCancel(ctx), lr.ID)
 		if gerr != nil {
 			fin = lr
+		}
+		if gerr == nil && fin.Status != ledger.RunRunning && fin.Status != ledger.RunFailed {
+			// A worker finished the run before this error (a dropped
+			// connection after the last chunk): the run's record is
+			// its outcome, and the exit code must say the same.
+			log.Warn().Err(err).Str("status", fin.Status).Msg("error after the run was finished; its outcome stands")
+			return ended(fin)
 		}
 		stopProgress(finalProgress(fin, start))
 		log.Error().Err(err).Str("status", fin.Status).Int("selected", fin.Selected).Int("done", fin.Done).
@@ -159,12 +171,18 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 		}
 	}
 	stopHB()
-	fctx := context.WithoutCancel(ctx)
-	fin, err := e.Store.GetRun(fctx, lr.ID)
+	fin, err := e.Store.GetRun(context.WithoutCancel(ctx), lr.ID)
 	if err != nil {
 		stopProgress(finalProgress(lr, start))
 		return Result{Run: lr}, err
 	}
+	return ended(fin)
+}
+
+// chunkedEnded is how a chunked run that is no longer running ends its
+// process: its summary, the final progress line and the run finished log
+// line, and an error for any outcome but succeeded.
+func (e *Env) chunkedEnded(job ChunkedJob, lr, fin ledger.Run, log zerolog.Logger, start time.Time, stopProgress func(Progress)) (Result, error) {
 	stopProgress(finalProgress(fin, start))
 	var summary any = fin.Summary
 	if s, ok := finishedSummaries.LoadAndDelete(runLockKey{e.Store.DB(), lr.ID}); ok {
