@@ -213,6 +213,13 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 				return sum, err
 			}
 		}
+		// 4. A file allocated or stored by an interrupted run may not be
+		// settled yet: its payment rows still read scheduled.
+		if !ok && !f.Settled {
+			if err := o.settleFile(ctx, r, f); err != nil {
+				return sum, err
+			}
+		}
 		sum.Files = append(sum.Files, fs)
 		sum.Batches += fs.Batches
 		sum.Entries += fs.Entries
@@ -514,8 +521,8 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	return a, nil
 }
 
-// fileStorer builds and stores allocated files, beside the allocation or
-// (not concurrent) in its turn. The first error stops it and cancels ctx,
+// fileStorer builds, stores and settles allocated files, beside the
+// allocation or (not concurrent) in its turn. The first error stops it and cancels ctx,
 // so that allocation stops too.
 type fileStorer struct {
 	ctx    context.Context
@@ -572,12 +579,29 @@ func (fs *fileStorer) store(a allocatedFile) error {
 
 func (fs *fileStorer) put(a allocatedFile) {
 	sum, err := fs.o.storeFile(fs.ctx, fs.r, a.file, a.built)
+	if err == nil {
+		err = fs.o.settleFile(fs.ctx, fs.r, a.file)
+	}
 	if err != nil {
 		fs.err = err
 		fs.cancel()
 		return
 	}
 	fs.stored[a.file.ID] = sum
+}
+
+// settleFile makes the payment rows of a file show their origination (see
+// ledger.SettleFile), once the file is stored: beside the next file's
+// allocation, and off its transaction.
+func (o Originate) settleFile(ctx context.Context, r *Run, f ledger.ACHFile) error {
+	settled, err := r.Store.SettleFile(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	if settled {
+		r.Checkpoint("file settled")
+	}
+	return nil
 }
 
 // wait returns what was stored and the first error, once the storer is done.
