@@ -46,7 +46,9 @@ func Migrations() ([]Migration, error) {
 
 // OnMigrationStatement makes Migrate call fn after each statement it runs,
 // inside the migration's transaction: crash tests end the process there.
-func (s *Store) OnMigrationStatement(fn func(migration string, statement int)) { s.migrationStatement = fn }
+func (s *Store) OnMigrationStatement(fn func(migration string, statement int)) {
+	s.migrationStatement = fn
+}
 
 // Migrate applies every migration not yet applied, each in its own
 // transaction, and returns the versions it applied.
