@@ -97,7 +97,7 @@ func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
 			var mismatched, emails int
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
 				WHERE p.state <> 'originated' OR p.ach_file_id <> o.ach_file_id OR p.trace_number <> o.trace_number
-					OR p.originated_on <> o.business_date OR p.number_enc <> o.number_enc`).Scan(&mismatched); err != nil {
+					OR p.originated_on <> o.business_date OR p.effective_on <> o.effective_on`).Scan(&mismatched); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE kind = 'payment_scheduled'`).Scan(&emails); err != nil {

@@ -5,13 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // A payment is originated when it has an originations record (migration
 // 0039): one row a payment, appended in its file's allocation transaction,
 // whose key is the payment, so that the database refuses a second
 // origination. The payment row shows the origination (state originated,
-// ach_file_id, trace_number and the entry snapshot) only once its file is
+// ach_file_id, trace_number, dates) only once its file is
 // settled (SettleFile), in bulk and off the allocation's transaction; until
 // then it reads scheduled with no file, and whatever must be right before
 // settlement reads the record: the next allocation's eligibility
@@ -73,7 +74,10 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, f ACHFile, a
 		err = s.recordOriginationsPostgres(ctx, tx, f, allocs)
 	}
 	if err != nil && isUniqueViolation(err) {
-		return fmt.Errorf("originate payments into file %s: a payment has an origination already: %w", f.IDModifier, ErrPaymentTaken)
+		if msg := err.Error(); strings.Contains(msg, "originations.payment_id") || strings.Contains(msg, "originations_pkey") {
+			return fmt.Errorf("originate payments into file %s: a payment has an origination already: %w", f.IDModifier, ErrPaymentTaken)
+		}
+		return fmt.Errorf("originate payments into file %s: a trace number of the file is taken that day (the day's trace ranges overlap): %w", f.IDModifier, err)
 	}
 	return err
 }
@@ -165,7 +169,9 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 // SettleFile makes the payment rows of a file show their origination, from
 // its originations records, in one transaction: state originated (a
 // payment returned meanwhile stays returned), file, trace number, dates and
-// entry snapshot; queues each debit's "payment scheduled" email (once per
+// transaction code; the rest of the entry snapshot (routing, sealed
+// number, name, individual id) stays in the record alone, which is what
+// reads it (FileEntries, returns). It queues each debit's "payment scheduled" email (once per
 // payment, by the outbox's unique key); and marks the file settled. It
 // reports whether it settled anything: a settled or released file is left
 // as it is, so settling again changes nothing.
@@ -187,8 +193,7 @@ func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 		t := now()
 		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = CASE WHEN state = 'scheduled' THEN 'originated' ELSE state END,
 				ach_file_id = o.ach_file_id, trace_number = o.trace_number, originated_on = o.business_date, effective_on = o.effective_on,
-				rdfi_routing = o.rdfi_routing, number_enc = o.number_enc, transaction_code = o.transaction_code,
-				individual_name = o.individual_name, individual_id = o.individual_id
+				transaction_code = o.transaction_code
 			FROM originations o
 			WHERE o.ach_file_id = $1 AND payments.id = o.payment_id AND payments.ach_file_id IS NULL`, id); err != nil {
 			return fmt.Errorf("settle file %d: payments: %w", id, err)

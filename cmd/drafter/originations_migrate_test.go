@@ -143,7 +143,7 @@ func originationsMigrationCrashes(t *testing.T, dialect string) {
 
 // downgrade puts the ledger back to the shape the release before
 // migration 0039 leaves: no originations records, no settled_at, and the
-// two migrations not applied.
+// two migrations not applied; the entry snapshots on the payment rows.
 func downgrade(t *testing.T, dialect, dbURL string) {
 	t.Helper()
 	s := ledgertest.OpenURL(t, dbURL)
@@ -155,6 +155,9 @@ func downgrade(t *testing.T, dialect, dbURL string) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	// The earlier release kept the entry snapshot on the payment row.
+	exec(`UPDATE payments SET rdfi_routing = o.rdfi_routing, number_enc = o.number_enc, individual_name = o.individual_name,
+		individual_id = o.individual_id FROM originations o WHERE payments.id = o.payment_id`)
 	exec(`DROP TABLE IF EXISTS originations`)
 	if dialect == "postgres" {
 		exec(`ALTER TABLE ach_files DROP COLUMN IF EXISTS settled_at`)

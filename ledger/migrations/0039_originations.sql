@@ -6,8 +6,9 @@
 -- individual id), so that a file rebuilt from the ledger gives the same
 -- bytes whatever happens to the bank account later.
 --
--- The payment row's state, ach_file_id, trace_number and snapshot columns
--- are derived from this record, settled after the file is stored, in bulk
+-- The payment row's state, ach_file_id, trace_number and dates are derived
+-- from this record (its snapshot columns stay empty for payments originated
+-- from now on: the record is the snapshot), settled after the file is stored, in bulk
 -- (SettleFile); until then the payment reads 'scheduled' with no file, and
 -- everything that must be right before settlement (the next allocation,
 -- cancels, returns matching, rebuilding a file) reads this record. A file's
@@ -26,9 +27,9 @@
 -- its own.
 {{sqlite}}CREATE TABLE originations (payment_id INTEGER PRIMARY KEY, ach_file_id BIGINT NOT NULL, business_date TEXT NOT NULL, effective_on TEXT NOT NULL, trace_number TEXT NOT NULL, rdfi_routing TEXT NOT NULL, number_enc BLOB NOT NULL, transaction_code INTEGER NOT NULL, individual_name TEXT NOT NULL, individual_id TEXT NOT NULL);
 {{postgres}}CREATE TABLE originations (payment_id BIGINT PRIMARY KEY, ach_file_id BIGINT NOT NULL, business_date DATE NOT NULL, effective_on DATE NOT NULL, trace_number TEXT NOT NULL, rdfi_routing TEXT NOT NULL, number_enc BYTEA NOT NULL, transaction_code INTEGER NOT NULL, individual_name TEXT NOT NULL, individual_id TEXT NOT NULL);
--- A file's entries in trace order (rebuild, counts); a trace is unique in
--- its file (and, by the file's reserved trace range, in its day).
-CREATE UNIQUE INDEX originations_file_trace ON originations (ach_file_id, trace_number);
--- Returns and NOCs name the payment by trace only.
-CREATE INDEX originations_trace ON originations (trace_number);
+-- A trace number is unique in its day; returns and NOCs name the payment
+-- by trace only (old traces too: matching takes the newest day).
+CREATE UNIQUE INDEX originations_trace_day ON originations (trace_number, business_date);
+-- A file's entries (rebuild, counts).
+CREATE INDEX originations_file ON originations (ach_file_id);
 ALTER TABLE ach_files ADD COLUMN settled_at {{ts}};
