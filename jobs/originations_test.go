@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/ledger"
@@ -105,6 +106,78 @@ func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
 			}
 			if mismatched != 0 || emails != len(first.payments) {
 				t.Fatalf("after settling twice: %d payments differ from their records, %d emails for %d payments", mismatched, emails, len(first.payments))
+			}
+		})
+	}
+}
+
+// TestCancelWaitsForAnAllocationInFlight: the payment row no longer
+// changes when its file is allocated, so a cancel (here the installment
+// policy's, SetAutopayAmount to zero) that comes while the allocation's
+// transaction is open must wait for it and then find the payment
+// originated; otherwise, under PostgreSQL's READ COMMITTED, each would
+// miss the other's write and a debit in a file would read cancelled.
+func TestCancelWaitsForAnAllocationInFlight(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) == 0 {
+				t.Fatalf("originable: %v %v", ids, err)
+			}
+			pid := ids[0]
+			inside, release := make(chan struct{}), make(chan struct{})
+			allocated := make(chan error, 1)
+			go func() {
+				plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return "held-" + m },
+					NextModifier: func(prev string) (string, error) { return "A", nil }}
+				_, err := env.Store.AllocateFile(ctx, plan, 1, func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+					close(inside)
+					return []ledger.Allocation{{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart),
+							RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "IN FLIGHT"}}, func() error {
+							<-release
+							return nil
+						}, nil
+				})
+				allocated <- err
+			}()
+			<-inside
+			cancelled := make(chan bool, 1)
+			cancelErr := make(chan error, 1)
+			go func() {
+				changed, err := env.Store.SetAutopayAmount(ctx, pid, 100, 0, "covered")
+				cancelled <- changed
+				cancelErr <- err
+			}()
+			select {
+			case c := <-cancelled:
+				t.Fatalf("the cancel returned (changed %v, %v) while the allocation was open", c, <-cancelErr)
+			case <-time.After(300 * time.Millisecond):
+			}
+			close(release)
+			if err := <-allocated; err != nil {
+				t.Fatalf("allocation: %v", err)
+			}
+			if c, err := <-cancelled, <-cancelErr; c || err != nil {
+				t.Fatalf("the cancel after the allocation committed: changed %v, %v; want the payment left as it is", c, err)
+			}
+			var state string
+			var records int
+			db := env.Store.DB()
+			if err := db.QueryRowContext(ctx, `SELECT state FROM payments WHERE id = $1`, pid).Scan(&state); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE payment_id = $1`, pid).Scan(&records); err != nil {
+				t.Fatal(err)
+			}
+			if state != "scheduled" || records != 1 {
+				t.Fatalf("payment %d: %s with %d records, want scheduled (not settled yet) with 1", pid, state, records)
 			}
 		})
 	}
