@@ -198,8 +198,8 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		return sum, err
 	}
 
-	// 3. Build and store every file of the day the storer did not: those
-	// allocated by an interrupted run, or stored before (checked). The
+	// 3. Build, store and settle every file of the day the storer did not:
+	// those allocated by an interrupted run, or stored before (checked). The
 	// bytes come from the ledger alone, so a rebuild after a crash is
 	// byte-identical and storage reports it unchanged.
 	files, err := st.DayFiles(ctx, d)
@@ -522,8 +522,8 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 }
 
 // fileStorer builds, stores and settles allocated files, beside the
-// allocation or (not concurrent) in its turn. The first error stops it and cancels ctx,
-// so that allocation stops too.
+// allocation or (not concurrent) in its turn. The first error stops it and
+// cancels ctx, so that allocation stops too.
 type fileStorer struct {
 	ctx    context.Context
 	cancel context.CancelFunc
