@@ -46,8 +46,8 @@ func holdNight() []portfolio.Account {
 // the name the file carries.
 func originatedOf(t *testing.T, st *ledger.Store, account string) [][3]string {
 	t.Helper()
-	rows, err := st.DB().Query(`SELECT CAST(id AS TEXT), trace_number, individual_name FROM payments
-		WHERE account_id = $1 AND state = 'originated' ORDER BY id`, account)
+	rows, err := st.DB().Query(`SELECT CAST(p.id AS TEXT), p.trace_number, o.individual_name FROM payments p
+		JOIN originations o ON o.payment_id = p.id WHERE p.account_id = $1 AND p.state = 'originated' ORDER BY p.id`, account)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ type AccountWork struct {
 func (s *Store) AccountWorkOn(ctx context.Context, account string, d civil.Date) (AccountWork, error) {
 	var w AccountWork
 	err := s.q.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE p.account_id = $1 AND f.business_date = $2),
+		(SELECT COUNT(*) FROM payments p JOIN originations o ON o.payment_id = p.id WHERE p.account_id = $1 AND o.business_date = $2),
 		(SELECT COUNT(*) FROM documents WHERE account_id = $1 AND document_date = $2)`, account, d).Scan(&w.Payments, &w.Documents)
 	if err != nil {
 		return w, fmt.Errorf("work of account %s on %s: %w", account, d, err)

@@ -41,6 +41,9 @@ type ACHFile struct {
 	DebitTotal       money.Cents `json:"debit_total"`
 	CreditTotal      money.Cents `json:"credit_total"`
 	CreatedAt        time.Time   `json:"created_at"`
+	// Settled: the payment rows of the file show their origination
+	// (SettleFile); until then only the originations records do.
+	Settled bool `json:"-"`
 }
 
 // Allocation is one payment put into a file, with its entry as originated.
@@ -77,10 +80,12 @@ type FilePlan struct {
 var ErrPaymentTaken = errors.New("payment no longer scheduled")
 
 // AllocateFile creates the day's next file and originates the payments in it,
-// in one transaction: each payment gets its file, trace number and entry
-// snapshot and moves to originated, its "payment scheduled" email is queued,
-// and prenoted bank accounts are marked sent. Nothing is allocated twice: a
-// payment that is no longer scheduled fails the whole transaction.
+// in one transaction: each payment gets its originations record (file,
+// trace number and entry snapshot), and prenoted bank accounts are marked
+// sent. Nothing is allocated twice: the record's key is the payment, so the
+// database refuses a second origination, and a payment that is no longer
+// scheduled fails the whole transaction (ErrPaymentTaken). The payment rows
+// themselves are settled later, in bulk (SettleFile).
 //
 // assign is called inside the transaction with the file as it will be
 // recorded (modifier, key, trace sequences; no id yet); it returns the
@@ -96,6 +101,9 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7261002, $1)`, dateKey(plan.BusinessDate)); err != nil {
 				return err
 			}
+		}
+		if err := s.lockOriginating(ctx, tx); err != nil {
+			return err
 		}
 		var prevMod string
 		var lastSeq int
@@ -140,7 +148,7 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
 			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart, CreatedAt: t}
-		if err := s.originatePayments(ctx, tx, f, plan, allocs); err != nil {
+		if err := s.recordOriginations(ctx, tx, f, allocs); err != nil {
 			return err
 		}
 		for _, a := range allocs {
@@ -152,14 +160,6 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 				return fmt.Errorf("mark prenote sent for bank account %s: %w", a.BankAccountID, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
-			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
-				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
-			FROM payments p JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
-			WHERE p.ach_file_id = $1 AND p.kind = 'debit'
-			ON CONFLICT (topic, recipient) DO NOTHING`, f.ID, t); err != nil {
-			return fmt.Errorf("queue payment emails: %w", err)
-		}
 		return nil
 	})
 	return f, err
@@ -168,12 +168,14 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 func dateKey(d civil.Date) int { return d.Year*10000 + int(d.Month)*100 + d.Day }
 
 const achFileSelect = `SELECT id, business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start,
-	sha256, size, batches, entries, debit_total, credit_total, created_at FROM ach_files`
+	sha256, size, batches, entries, debit_total, credit_total, created_at, settled_at FROM ach_files`
 
 func scanACHFile(row rowScanner) (ACHFile, error) {
 	var f ACHFile
+	var settled sql.NullTime
 	err := row.Scan(&f.ID, &f.BusinessDate, &f.EffectiveOn, &f.IDModifier, &f.Status, &f.StorageKey, &f.TraceStart, &f.TraceEnd,
-		&f.OffsetTraceStart, &f.SHA256, &f.Size, &f.Batches, &f.Entries, &f.DebitTotal, &f.CreditTotal, &f.CreatedAt)
+		&f.OffsetTraceStart, &f.SHA256, &f.Size, &f.Batches, &f.Entries, &f.DebitTotal, &f.CreditTotal, &f.CreatedAt, &settled)
+	f.Settled = settled.Valid
 	return f, err
 }
 
@@ -199,7 +201,8 @@ var ErrFileNotReleasable = errors.New("file cannot be released")
 
 // ReleaseFile undoes the allocation of a file that was never stored, in one
 // transaction recorded in the audit log with who and why: its payments go
-// back to scheduled without their file, trace number and entry snapshot,
+// back to scheduled without their originations records, file, trace number
+// and entry snapshot,
 // prenotes it carried are required again, and their queued "payment
 // scheduled" emails are withdrawn. The file row stays, released, so its
 // modifier and trace sequences are never used again that day. This is the
@@ -277,29 +280,38 @@ func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, he
 		} else if status != FileAllocated {
 			return fmt.Errorf("file %s is %s: it may have gone to the bank, so its payments stay originated: %w", f.StorageKey, status, ErrFileNotReleasable)
 		}
+		// The file's payments are those its originations records name,
+		// settled (originated) or not yet (still reading scheduled).
 		var other int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND state <> 'originated'`, id).Scan(&other); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+			WHERE o.ach_file_id = $1 AND p.state NOT IN ('originated', 'scheduled')`, id).Scan(&other); err != nil {
 			return err
 		}
 		if other > 0 {
 			return fmt.Errorf("file %s: %d of its payments are no longer originated (returned or settled): %w", f.StorageKey, other, ErrFileNotReleasable)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'required', prenote_settles_on = NULL
-			WHERE prenote = 'sent' AND id IN (SELECT bank_account_id FROM payments WHERE ach_file_id = $1 AND kind = 'prenote')`, id); err != nil {
+			WHERE prenote = 'sent' AND id IN (SELECT p.bank_account_id FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE o.ach_file_id = $1 AND p.kind = 'prenote')`, id); err != nil {
 			return fmt.Errorf("release file %s: prenotes: %w", f.StorageKey, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE kind = 'payment_scheduled' AND status = 'queued'
-			AND topic IN (SELECT 'payment:' || CAST(id AS TEXT) || ':scheduled' FROM payments WHERE ach_file_id = $1)`, id); err != nil {
+			AND topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled' FROM originations WHERE ach_file_id = $1)`, id); err != nil {
 			return fmt.Errorf("release file %s: withdraw emails: %w", f.StorageKey, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,
 			effective_on = NULL, rdfi_routing = '', number_enc = NULL, transaction_code = 0, individual_name = '', individual_id = ''
-			WHERE ach_file_id = $1 AND state = 'originated'`, id)
+			WHERE id IN (SELECT payment_id FROM originations WHERE ach_file_id = $1) AND state IN ('originated', 'scheduled')`, id)
 		if err != nil {
 			return fmt.Errorf("release file %s: payments: %w", f.StorageKey, err)
 		}
 		n, _ := res.RowsAffected()
 		released = int(n)
+		// The release is the one undo of an origination, audited below:
+		// the records go, so the next run may originate the payments again.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM originations WHERE ach_file_id = $1`, id); err != nil {
+			return fmt.Errorf("release file %s: originations: %w", f.StorageKey, err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET released_at = $2, released_reason = $3 WHERE id = $1`, id, now(), reason); err != nil {
 			return fmt.Errorf("release file %s: %w", f.StorageKey, err)
 		}
@@ -342,11 +354,12 @@ func (e FileEntry) TraceSequence() int {
 	return n
 }
 
-// FileEntries returns the entries of a file in trace order, decrypted.
+// FileEntries returns the entries of a file in trace order, decrypted, from
+// the file's originations records: settled or not, a file rebuilds the same.
 func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT id, account_id, kind, sec, description, amount, trace_number, rdfi_routing, number_enc,
-			transaction_code, individual_name, CASE WHEN individual_id = '' THEN account_id ELSE individual_id END
-		FROM payments WHERE ach_file_id = $1 ORDER BY trace_number`, fileID)
+	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.kind, p.sec, p.description, p.amount, o.trace_number, o.rdfi_routing, o.number_enc,
+			o.transaction_code, o.individual_name, CASE WHEN o.individual_id = '' THEN p.account_id ELSE o.individual_id END
+		FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.ach_file_id = $1 ORDER BY o.trace_number`, fileID)
 	if err != nil {
 		return nil, err
 	}
@@ -419,101 +432,4 @@ func (s *Store) OpenNumber(table, id string, enc []byte) (string, error) {
 // the row with primary key id, as OpenNumber opens it.
 func (s *Store) SealNumber(table, id, number string) []byte {
 	return s.cipher.sealRow(number, rowOf(table, id))
-}
-
-// originatePayments moves the allocated payments to originated with their
-// file, trace number and entry snapshot. Every payment must still be
-// scheduled, or the whole allocation fails (ErrPaymentTaken).
-func (s *Store) originatePayments(ctx context.Context, tx *sql.Tx, f ACHFile, plan FilePlan, allocs []Allocation) error {
-	if s.dialect.name == "sqlite" {
-		return s.originatePaymentsSQLite(ctx, tx, f, plan, allocs)
-	}
-	// PostgreSQL: a round trip per row would dominate, and so would parsing
-	// and planning a VALUES list of thousands of placeholders. The file's
-	// allocations go over as seven arrays in one statement, unnested into
-	// rows and joined to the payments by primary key.
-	n := len(allocs)
-	ids, traces, routings := make([]int64, n), make([]string, n), make([]string, n)
-	numbers, codes := make([][]byte, n), make([]int32, n)
-	names, indIDs := make([]string, n), make([]string, n)
-	for i, a := range allocs {
-		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID))
-		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = $1, originated_on = $2, effective_on = $3,
-			trace_number = v.trace, rdfi_routing = v.routing, number_enc = v.number_enc, transaction_code = v.code,
-			individual_name = v.name, individual_id = v.individual_id
-		FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::integer[], $9::text[], $10::text[])
-			AS v (id, trace, routing, number_enc, code, name, individual_id)
-		WHERE payments.id = v.id AND payments.state = 'scheduled'`,
-		f.ID, plan.BusinessDate, plan.EffectiveOn, ids, traces, routings, numbers, codes, names, indIDs)
-	if err != nil {
-		return fmt.Errorf("originate payments: %w", err)
-	}
-	if got, _ := res.RowsAffected(); int(got) != n {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, n, ErrPaymentTaken)
-	}
-	return nil
-}
-
-// originatePaymentsSQLite is originatePayments on SQLite. The allocations go
-// into a temporary table (this connection's, in memory) and one UPDATE
-// joins them to the payments: an UPDATE a row costs a statement journal
-// of every page it touches (trace_number is in a unique index), which
-// was more than the update itself.
-func (s *Store) originatePaymentsSQLite(ctx context.Context, tx *sql.Tx, f ACHFile, plan FilePlan, allocs []Allocation) error {
-	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS originating (id INTEGER PRIMARY KEY, trace_number TEXT NOT NULL,
-		rdfi_routing TEXT NOT NULL, number_enc BLOB NOT NULL, transaction_code INTEGER NOT NULL, individual_name TEXT NOT NULL,
-		individual_id TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("originate payments: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM originating`); err != nil {
-		return fmt.Errorf("originate payments: %w", err)
-	}
-	// Five hundred rows a statement: binding is per row either way, but a
-	// statement per row costs its own step and reset.
-	const per = 500
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	for start := 0; start < len(allocs); start += per {
-		chunk := allocs[start:min(start+per, len(allocs))]
-		q := `INSERT INTO originating VALUES ` + s.dialect.values(len(chunk), 7, 0)
-		args := make([]any, 0, 7*len(chunk))
-		for _, a := range chunk {
-			args = append(args, a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID)), a.TransactionCode, a.IndividualName, a.IndividualID)
-		}
-		var err error
-		if len(chunk) == per {
-			if full == nil {
-				if full, err = tx.PrepareContext(ctx, q); err != nil {
-					return fmt.Errorf("originate payments: %w", err)
-				}
-			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, q, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("originate payments %d to %d: %w", chunk[0].PaymentID, chunk[len(chunk)-1].PaymentID, err)
-		}
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'originated', ach_file_id = ?, originated_on = ?, effective_on = ?,
-			trace_number = o.trace_number, rdfi_routing = o.rdfi_routing, number_enc = o.number_enc, transaction_code = o.transaction_code,
-			individual_name = o.individual_name, individual_id = o.individual_id
-		FROM originating o
-		WHERE payments.id = o.id AND payments.state = 'scheduled'`, f.ID, plan.BusinessDate, plan.EffectiveOn)
-	if err != nil {
-		return fmt.Errorf("originate payments: %w", err)
-	}
-	if got, _ := res.RowsAffected(); int(got) != len(allocs) {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM originating`); err != nil {
-		return fmt.Errorf("originate payments: %w", err)
-	}
-	return nil
 }

@@ -85,10 +85,14 @@ func (s *Store) AutopayInstallments(ctx context.Context, through civil.Date) ([]
 func (s *Store) SetAutopayAmount(ctx context.Context, paymentID int64, installment, amount money.Cents, reason string) (bool, error) {
 	changed := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
-		q := `UPDATE payments SET installment_amount = $2, amount = $3 WHERE id = $1 AND state = 'scheduled'`
+		if err := s.lockScheduled(ctx, tx); err != nil {
+			return err
+		}
+		q := `UPDATE payments SET installment_amount = $2, amount = $3 WHERE id = $1 AND state = 'scheduled' AND ` + notOriginated("payments.id")
 		args := []any{paymentID, installment, amount}
 		if amount == 0 {
-			q = `UPDATE payments SET installment_amount = $2, state = 'cancelled', state_reason = $3 WHERE id = $1 AND state = 'scheduled'`
+			q = `UPDATE payments SET installment_amount = $2, state = 'cancelled', state_reason = $3 WHERE id = $1 AND state = 'scheduled' AND ` +
+				notOriginated("payments.id")
 			args = []any{paymentID, installment, reason}
 		}
 		res, err := tx.ExecContext(ctx, q, args...)

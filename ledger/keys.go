@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -51,13 +52,29 @@ var ErrRotationUnfinished = errors.New("a key rotation of the ledger is not fini
 // encryptedColumns are the columns that hold sealed account numbers, in the
 // order rotate-key re-encrypts them. A new encrypted column must be listed
 // here (TestEncryptedColumnsListed reads the migrations to make sure).
-var encryptedColumns = []struct {
-	table, column string
-	intID         bool
-}{
-	{"bank_accounts", "number_enc", false},
-	{"payments", "number_enc", true},
+var encryptedColumns = []encryptedColumn{
+	{table: "bank_accounts", column: "number_enc"},
+	{table: "payments", column: "number_enc", intID: true},
+	// An originations record's number is bound to its payment, as the
+	// payment's own snapshot is (migration 0039).
+	{table: "originations", column: "number_enc", intID: true, idColumn: "payment_id", boundTo: "payments"},
 }
+
+// encryptedColumn is a column of sealed account numbers.
+type encryptedColumn struct {
+	table, column string
+	// intID: the row's key is an integer (else text).
+	intID bool
+	// idColumn is the row's key column ("" for id), and boundTo the table
+	// its numbers are bound to ("" for table): see rowOf.
+	idColumn, boundTo string
+}
+
+// id is the column of the row's key.
+func (ec encryptedColumn) id() string { return cmp.Or(ec.idColumn, "id") }
+
+// row is the sealedRow of the row whose key is id.
+func (ec encryptedColumn) row(id string) sealedRow { return rowOf(cmp.Or(ec.boundTo, ec.table), id) }
 
 // keyRow is a row of ledger_keys.
 type keyRow struct {
@@ -191,22 +208,22 @@ func (s *Store) NumbersUnbound() bool { return s.cipher != nil && s.cipher.unbou
 func (s *Store) recordKey(ctx context.Context, tx *sql.Tx) (*keyRow, error) {
 	binds := true
 	for _, ec := range encryptedColumns {
-		order := "id"
+		order := ec.id()
 		if ec.intID {
 			// The newest snapshot: the one written last, if any was
 			// written with another key.
-			order = "id DESC"
+			order += " DESC"
 		}
 		var id string
 		var enc []byte
-		err := tx.QueryRowContext(ctx, `SELECT id, `+ec.column+` FROM `+ec.table+` WHERE `+ec.column+` IS NOT NULL ORDER BY `+order+` LIMIT 1`).Scan(&id, &enc)
+		err := tx.QueryRowContext(ctx, `SELECT CAST(`+ec.id()+` AS TEXT), `+ec.column+` FROM `+ec.table+` WHERE `+ec.column+` IS NOT NULL ORDER BY `+order+` LIMIT 1`).Scan(&id, &enc)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("check encryption key: %w", err)
 		}
-		row := rowOf(ec.table, id)
+		row := ec.row(id)
 		if _, err := s.cipher.bound().openRow(enc, row); err == nil {
 			continue
 		}
@@ -513,7 +530,7 @@ func (s *Store) rotateBatch(ctx context.Context, from, to *Cipher, rot *keyRow, 
 			}
 			after = id
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, `+ec.column+` FROM `+ec.table+` WHERE id > $1 AND `+ec.column+` IS NOT NULL ORDER BY id LIMIT `+strconv.Itoa(batch), after)
+		rows, err := tx.QueryContext(ctx, `SELECT `+ec.id()+`, `+ec.column+` FROM `+ec.table+` WHERE `+ec.id()+` > $1 AND `+ec.column+` IS NOT NULL ORDER BY `+ec.id()+` LIMIT `+strconv.Itoa(batch), after)
 		if err != nil {
 			return err
 		}
@@ -544,13 +561,13 @@ func (s *Store) rotateBatch(ctx context.Context, from, to *Cipher, rot *keyRow, 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		upd, err := tx.PrepareContext(ctx, `UPDATE `+ec.table+` SET `+ec.column+` = $1 WHERE id = $2`)
+		upd, err := tx.PrepareContext(ctx, `UPDATE `+ec.table+` SET `+ec.column+` = $1 WHERE `+ec.id()+` = $2`)
 		if err != nil {
 			return err
 		}
 		defer upd.Close()
 		for _, r := range todo {
-			sr := rowOf(ec.table, r.sid)
+			sr := ec.row(r.sid)
 			plain, err := from.openRow(r.enc, sr)
 			if err != nil {
 				if _, err2 := to.openRow(r.enc, sr); err2 == nil {

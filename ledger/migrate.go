@@ -44,6 +44,12 @@ func Migrations() ([]Migration, error) {
 	return ms, nil
 }
 
+// OnMigrationStatement makes Migrate call fn after each statement it runs,
+// inside the migration's transaction: crash tests end the process there.
+func (s *Store) OnMigrationStatement(fn func(migration string, statement int)) {
+	s.migrationStatement = fn
+}
+
 // Migrate applies every migration not yet applied, each in its own
 // transaction, and returns the versions it applied.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
@@ -71,9 +77,12 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 			if n > 0 {
 				return nil
 			}
-			for _, stmt := range splitStatements(s.dialect.ddl.Replace(m.SQL)) {
+			for i, stmt := range splitStatements(s.dialect.ddl.Replace(m.SQL)) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("%s: %w\n%s", m.Name, err, stmt)
+				}
+				if s.migrationStatement != nil {
+					s.migrationStatement(m.Name, i+1)
 				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,

@@ -163,7 +163,7 @@ const holdReason = `CASE
 func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[string]int, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT `+holdReason+` AS reason, COUNT(*)
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id")+`
 		GROUP BY reason`, through)
 	if err != nil {
 		return nil, fmt.Errorf("count held payments: %w", err)
@@ -184,9 +184,12 @@ func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[strin
 }
 
 // originable is SQL for a scheduled payment due on or before $1 that can be
-// originated now: p is payments, b bank_accounts.
-const originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
-	AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`
+// originated now: p is payments, b bank_accounts. A payment allocated to a
+// file whose payments are not settled yet reads scheduled; its
+// originations record says it is not.
+var originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
+	AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
+	AND ` + notOriginated("p.id")
 
 // OriginableIDs returns the ids of the scheduled payments due on or before
 // through that can be originated now, in file order: by SEC code, company

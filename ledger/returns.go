@@ -139,19 +139,24 @@ func (s *Store) returnTargets(ctx context.Context, q querier, traces []string) (
 		for i, t := range chunk {
 			args[i] = t
 		}
-		rows, err := q.QueryContext(ctx, s.dialect.rebind(`SELECT p.trace_number, p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description,
-				p.state, p.amount, p.due_on, p.effective_on, p.originated_on, p.attempt, COALESCE(o.id, p.id), COALESCE(o.effective_on, p.effective_on),
-				p.rdfi_routing, p.number_enc, a.returned_payment_fee, a.contract_state, c.email,
+		// By the originations record, whose trace a file's payments have
+		// from the moment it is allocated, settled or not.
+		rows, err := q.QueryContext(ctx, s.dialect.rebind(`SELECT og.trace_number, p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description,
+				CASE WHEN p.state = 'scheduled' THEN 'originated' ELSE p.state END, p.amount, p.due_on, og.effective_on, og.business_date, p.attempt,
+				COALESCE(o.id, p.id), COALESCE(oo.effective_on, o.effective_on, og.effective_on),
+				og.rdfi_routing, og.number_enc, a.returned_payment_fee, a.contract_state, c.email,
 				b.id, b.account_id, b.routing, b.number_enc, b.last4, b.type, b.holder_name, b.prenote, b.prenote_settles_on, b.status, b.status_reason,
 				CASE WHEN r.id IS NULL THEN 0 ELSE 1 END
-			FROM payments p
+			FROM originations og
+			JOIN payments p ON p.id = og.payment_id
 			JOIN accounts a ON a.id = p.account_id
 			JOIN customers c ON c.id = a.customer_id
 			JOIN bank_accounts b ON b.id = p.bank_account_id
 			LEFT JOIN payments o ON o.id = p.original_payment_id
+			LEFT JOIN originations oo ON oo.payment_id = p.original_payment_id
 			LEFT JOIN returns r ON r.payment_id = p.id
-			WHERE p.trace_number IN `+s.dialect.values(1, len(chunk), 0)+`
-			ORDER BY p.originated_on DESC, p.id DESC`), args...)
+			WHERE og.trace_number IN `+s.dialect.values(1, len(chunk), 0)+`
+			ORDER BY og.business_date DESC, p.id DESC`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("select returned payments: %w", err)
 		}
@@ -302,6 +307,10 @@ func (s *Store) ApplyInbound(ctx context.Context, traces []string, decide func(m
 	var res InboundResult
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		res = InboundResult{}
+		// Before any write: the file may cancel scheduled payments.
+		if err := s.lockScheduled(ctx, tx); err != nil {
+			return err
+		}
 		targets, err := s.returnTargets(ctx, tx, traces)
 		if err != nil {
 			return err
@@ -339,6 +348,10 @@ func (s *Store) ApplyInboundParts(ctx context.Context, f InboundFile, feed func(
 	var res InboundResult
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
 		res = InboundResult{}
+		// Before any write: the file may cancel scheduled payments.
+		if err := s.lockScheduled(ctx, tx); err != nil {
+			return err
+		}
 		if s.dialect.name == "sqlite" {
 			// The connection's page cache (64 MiB, for origination) fills up
 			// in a file of hundreds of thousands of returns; a quarter of it
@@ -599,18 +612,20 @@ func (s *Store) applyAccountActions(ctx context.Context, tx *sql.Tx, res *Inboun
 		"invalidate": {q: `UPDATE bank_accounts SET status = 'invalid', status_reason = $2 WHERE id = $1 AND status = 'active'`,
 			count: &res.BankAccountsInvalidated},
 		"cancel bank": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2
-			WHERE account_id = (SELECT account_id FROM bank_accounts WHERE id = $1) AND bank_account_id = $1 AND state = 'scheduled'`,
+			WHERE account_id = (SELECT account_id FROM bank_accounts WHERE id = $1) AND bank_account_id = $1 AND state = 'scheduled'
+			  AND ` + notOriginated("payments.id"),
 			count: &res.PaymentsCancelled},
 		"suspend": {q: `UPDATE autopay_enrollments SET status = 'suspended', status_reason = $2 WHERE bank_account_id = $1 AND status = 'active'`,
 			count: &res.AutopaySuspended},
 		"stop": {q: `UPDATE autopay_enrollments SET status = 'stopped', status_reason = $2 WHERE account_id = $1 AND status <> 'stopped'`,
 			count: &res.AutopayStopped},
 		"cancel autopay": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2
-			WHERE account_id = $1 AND state = 'scheduled' AND source = 'autopay'
+			WHERE account_id = $1 AND state = 'scheduled' AND source = 'autopay' AND ` + notOriginated("payments.id") + `
 			  AND EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.account_id = payments.account_id AND e.status <> 'active'
 			    AND SUBSTR(payments.source_key, 1, LENGTH(e.id) + 1) = e.id || ':')`,
 			count: &res.PaymentsCancelled},
-		"cancel represent": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2 WHERE account_id = $1 AND state = 'scheduled' AND source = 'represent'`,
+		"cancel represent": {q: `UPDATE payments SET state = 'cancelled', state_reason = $2 WHERE account_id = $1 AND state = 'scheduled' AND source = 'represent'
+			AND ` + notOriginated("payments.id"),
 			count: &res.PaymentsCancelled},
 		"review": {q: `UPDATE accounts SET review = $2 WHERE id = $1 AND review = ''`, count: &res.AccountsFlagged},
 	}
@@ -908,12 +923,14 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 	return total, nil
 }
 
-// fileDebits counts the debit payments originated in a file: what the
+// fileDebits counts the debit entries originated in a file: what the
 // return rates divide by. It is the one definition MarkFileStored and
-// debitsOriginated share.
+// debitsOriginated share, and it reads the originations record, which
+// holds a file's entries from its allocation on (its payment rows are
+// settled only after the file is stored).
 func fileDebits(ctx context.Context, q querier, fileID int64) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE ach_file_id = $1 AND kind = 'debit'`, fileID).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE ach_file_id = $1 AND transaction_code IN (27, 37)`, fileID).Scan(&n)
 	return n, err
 }
 

@@ -34,6 +34,9 @@ type Store struct {
 	url     string
 	// binding is how CheckKey binds an old ledger's numbers (OnBinding).
 	binding RotateOptions
+	// migrationStatement, when set, is called after each statement a
+	// migration runs (OnMigrationStatement).
+	migrationStatement func(migration string, statement int)
 	// readOnly: opened by OpenReadOnly for look-ups; reads never write
 	// (not even a cache such as ach_file_debits).
 	readOnly bool

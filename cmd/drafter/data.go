@@ -188,6 +188,9 @@ func (c *MigrateCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
+	if crash := jobs.CrashpointsFromEnv(); crash != nil {
+		st.OnMigrationStatement(func(name string, i int) { crash.Hit(fmt.Sprintf("migration %s statement %d", name, i)) })
+	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		return err

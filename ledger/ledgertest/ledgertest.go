@@ -109,6 +109,7 @@ func SealedNumbers(t testing.TB, s *ledger.Store) (numbers, macs map[string]stri
 	for _, q := range []string{
 		`SELECT 'bank_accounts ' || id, number_enc, number_mac FROM bank_accounts`,
 		`SELECT 'payments ' || CAST(id AS TEXT), number_enc, '' FROM payments WHERE number_enc IS NOT NULL`,
+		`SELECT 'originations ' || CAST(payment_id AS TEXT), number_enc, '' FROM originations`,
 	} {
 		rows, err := s.DB().Query(q)
 		if err != nil {
@@ -121,6 +122,9 @@ func SealedNumbers(t testing.TB, s *ledger.Store) (numbers, macs map[string]stri
 				t.Fatal(err)
 			}
 			table, key, _ := strings.Cut(id, " ")
+			if table == "originations" {
+				table = "payments" // bound to its payment (migration 0039)
+			}
 			n, err := s.OpenNumber(table, key, enc)
 			if err != nil {
 				t.Fatalf("%s does not decrypt with the ledger's key: %v", id, err)
@@ -189,6 +193,23 @@ func Unbind(t testing.TB, url string) {
 			enc = sealed[bank]
 		}
 		if _, err := db.Exec(`UPDATE payments SET number_enc = $1 WHERE id = $2`, enc, key); err != nil {
+			t.Fatal(err)
+		}
+		// Its originations record (migration 0040 copies the snapshot).
+		if _, err := db.Exec(`UPDATE originations SET number_enc = $1 WHERE payment_id = $2`, enc, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Records of payments not settled yet: their own unbound seal.
+	for id, n := range numbers {
+		table, key, _ := strings.Cut(id, " ")
+		if table != "originations" {
+			continue
+		}
+		if _, ok := numbers["payments "+key]; ok {
+			continue
+		}
+		if _, err := db.Exec(`UPDATE originations SET number_enc = $1 WHERE payment_id = $2`, old.SealNumber("payments", key, n), key); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,184 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/ledger"
+	"github.com/drafterhq/drafter/ledger/ledgertest"
+)
+
+// TestSecondOriginationRefusedByTheDatabase: a payment's origination is its
+// originations record, and the record's key is the payment. A second
+// record, written by hand past every check drafter makes, is refused by
+// the database; a second allocation of the payment fails whole and leaves
+// no file; and until its file is settled the payment, which still reads
+// scheduled, is not originable again.
+func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			first, err := allocateNight(t, env, d, eff, "", "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := env.Store.DB()
+			pid := first.payments[0]
+
+			// By hand, past drafter: the key refuses it.
+			_, err = db.ExecContext(ctx, `INSERT INTO originations (payment_id, ach_file_id, business_date, effective_on, trace_number,
+				rdfi_routing, number_enc, transaction_code, individual_name, individual_id)
+				SELECT payment_id, ach_file_id + 1, business_date, effective_on, '999999999999999', rdfi_routing, number_enc, transaction_code,
+					individual_name, individual_id FROM originations WHERE payment_id = $1`, pid)
+			if err == nil {
+				t.Fatalf("a second originations record of payment %d was accepted", pid)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "UNIQUE constraint failed: originations.payment_id") && !strings.Contains(msg, "originations_pkey") {
+				t.Fatalf("second record refused with %v, want the key of originations", err)
+			}
+
+			// Not settled yet: the row reads scheduled, the record says
+			// originated, and nothing offers it to another file.
+			var state string
+			var file *int64
+			if err := db.QueryRowContext(ctx, `SELECT state, ach_file_id FROM payments WHERE id = $1`, pid).Scan(&state, &file); err != nil {
+				t.Fatal(err)
+			}
+			if state != "scheduled" || file != nil {
+				t.Fatalf("payment %d before settlement: %s in file %v, want scheduled in none (derived later)", pid, state, file)
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 0 {
+				t.Fatalf("originable after the night's allocation: %v, want none", ids)
+			}
+
+			// A second allocation naming the payment, as a racing process
+			// would: it fails whole, and leaves no file behind.
+			plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return "second-" + m },
+				NextModifier: func(prev string) (string, error) { return "B", nil }}
+			_, err = env.Store.AllocateFile(ctx, plan, 1, func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+				return []ledger.Allocation{{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart),
+					RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "SECOND"}}, nil, nil
+			})
+			if !errors.Is(err, ledger.ErrPaymentTaken) {
+				t.Fatalf("second allocation of payment %d: %v, want ErrPaymentTaken", pid, err)
+			}
+			var files, records int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files`).Scan(&files); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE payment_id = $1`, pid).Scan(&records); err != nil {
+				t.Fatal(err)
+			}
+			if files != 1 || records != 1 {
+				t.Fatalf("after the refused allocation: %d files, %d records of payment %d, want 1 and 1", files, records, pid)
+			}
+
+			// Settled: the rows show what the records say, once.
+			for range 2 {
+				if _, err := env.Store.SettleFile(ctx, first.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var mismatched, emails int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE p.state <> 'originated' OR p.ach_file_id <> o.ach_file_id OR p.trace_number <> o.trace_number
+					OR p.originated_on <> o.business_date OR p.effective_on <> o.effective_on`).Scan(&mismatched); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE kind = 'payment_scheduled'`).Scan(&emails); err != nil {
+				t.Fatal(err)
+			}
+			if mismatched != 0 || emails != len(first.payments) {
+				t.Fatalf("after settling twice: %d payments differ from their records, %d emails for %d payments", mismatched, emails, len(first.payments))
+			}
+		})
+	}
+}
+
+// TestCancelWaitsForAnAllocationInFlight: the payment row no longer
+// changes when its file is allocated, so a cancel (here the installment
+// policy's, SetAutopayAmount to zero) that comes while the allocation's
+// transaction is open must wait for it and then find the payment
+// originated; otherwise, under PostgreSQL's READ COMMITTED, each would
+// miss the other's write and a debit in a file would read cancelled.
+func TestCancelWaitsForAnAllocationInFlight(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, holidayWeek())
+			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) == 0 {
+				t.Fatalf("originable: %v %v", ids, err)
+			}
+			pid := ids[0]
+			inside, release := make(chan struct{}), make(chan struct{})
+			allocated := make(chan error, 1)
+			go func() {
+				plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return "held-" + m },
+					NextModifier: func(prev string) (string, error) { return "A", nil }}
+				_, err := env.Store.AllocateFile(ctx, plan, 1, func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+					close(inside)
+					return []ledger.Allocation{{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart),
+							RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "IN FLIGHT"}}, func() error {
+							<-release
+							return nil
+						}, nil
+				})
+				allocated <- err
+			}()
+			<-inside
+			cancelled := make(chan bool, 1)
+			cancelErr := make(chan error, 1)
+			go func() {
+				changed, err := env.Store.SetAutopayAmount(ctx, pid, 100, 0, "covered")
+				cancelled <- changed
+				cancelErr <- err
+			}()
+			select {
+			case c := <-cancelled:
+				t.Fatalf("the cancel returned (changed %v, %v) while the allocation was open", c, <-cancelErr)
+			case <-time.After(300 * time.Millisecond):
+			}
+			close(release)
+			if err := <-allocated; err != nil {
+				t.Fatalf("allocation: %v", err)
+			}
+			if c, err := <-cancelled, <-cancelErr; c || err != nil {
+				t.Fatalf("the cancel after the allocation committed: changed %v, %v; want the payment left as it is", c, err)
+			}
+			var state string
+			var records int
+			db := env.Store.DB()
+			if err := db.QueryRowContext(ctx, `SELECT state FROM payments WHERE id = $1`, pid).Scan(&state); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE payment_id = $1`, pid).Scan(&records); err != nil {
+				t.Fatal(err)
+			}
+			if state != "scheduled" || records != 1 {
+				t.Fatalf("payment %d: %s with %d records, want scheduled (not settled yet) with 1", pid, state, records)
+			}
+		})
+	}
+}

@@ -1,0 +1,216 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// A payment is originated when it has an originations record (migration
+// 0039): one row a payment, appended in its file's allocation transaction,
+// whose key is the payment, so that the database refuses a second
+// origination. The payment row shows the origination (state originated,
+// ach_file_id, trace_number, dates) only once its file is
+// settled (SettleFile), in bulk and off the allocation's transaction; until
+// then it reads scheduled with no file, and whatever must be right before
+// settlement reads the record: the next allocation's eligibility
+// (notOriginated), cancels and amount changes, returns matching by trace,
+// rebuilding a file.
+
+// notOriginated is SQL for "the payment whose id is col has no
+// originations record".
+func notOriginated(col string) string {
+	return `NOT EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = ` + col + `)`
+}
+
+// originationLock is the PostgreSQL advisory lock between allocations and
+// the writers that take a payment out of scheduled (cancels, amount
+// changes). SQLite's one writer needs none.
+const originationLock = 7261003
+
+// lockOriginating takes, on PostgreSQL, the origination lock shared for an
+// allocation's transaction: allocations (one per business date, see the
+// date lock) run beside each other, and a writer that would cancel or
+// change a scheduled payment waits for them to commit (lockScheduled).
+func (s *Store) lockOriginating(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect.name != "postgres" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared($1, 0)`, originationLock); err != nil {
+		return fmt.Errorf("origination lock: %w", err)
+	}
+	return nil
+}
+
+// lockScheduled takes, on PostgreSQL, the origination lock exclusively for
+// a transaction that moves scheduled payments out of scheduled or changes
+// what they debit, before its first write. The payment row no longer
+// changes when the payment is allocated, so under READ COMMITTED a cancel
+// and an allocation in flight together would each miss the other's write:
+// with the lock, a statement after it sees every allocation committed
+// before (its originations records), and an allocation sees every cancel
+// committed before it.
+func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect.name != "postgres" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, originationLock); err != nil {
+		return fmt.Errorf("origination lock: %w", err)
+	}
+	return nil
+}
+
+// recordOriginations appends the originations records of a file's
+// allocations. Every payment must still be scheduled and not originated,
+// or the whole allocation fails (ErrPaymentTaken): a second record of a
+// payment is refused by the table's key.
+func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation) error {
+	var err error
+	if s.dialect.name == "sqlite" {
+		err = s.recordOriginationsSQLite(ctx, tx, f, allocs)
+	} else {
+		err = s.recordOriginationsPostgres(ctx, tx, f, allocs)
+	}
+	if err != nil && isUniqueViolation(err) {
+		if msg := err.Error(); strings.Contains(msg, "originations.payment_id") || strings.Contains(msg, "originations_pkey") {
+			return fmt.Errorf("originate payments into file %s: a payment has an origination already: %w", f.IDModifier, ErrPaymentTaken)
+		}
+		return fmt.Errorf("originate payments into file %s: a trace number of the file is taken that day (the day's trace ranges overlap): %w", f.IDModifier, err)
+	}
+	return err
+}
+
+// recordOriginationsPostgres sends the file's records over as arrays in one
+// statement, unnested into rows: a round trip per row would dominate, and
+// so would parsing and planning a VALUES list of thousands of placeholders.
+// Only scheduled payments are recorded; fewer rows than allocations is a
+// payment taken.
+func (s *Store) recordOriginationsPostgres(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation) error {
+	n := len(allocs)
+	ids, traces, routings := make([]int64, n), make([]string, n), make([]string, n)
+	numbers, codes := make([][]byte, n), make([]int32, n)
+	names, indIDs := make([]string, n), make([]string, n)
+	for i, a := range allocs {
+		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID))
+		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO originations (payment_id, ach_file_id, business_date, effective_on, trace_number, rdfi_routing,
+			number_enc, transaction_code, individual_name, individual_id)
+		SELECT v.id, $1, $2, $3, v.trace, v.routing, v.number_enc, v.code, v.name, v.individual_id
+		FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::integer[], $9::text[], $10::text[])
+			AS v (id, trace, routing, number_enc, code, name, individual_id)
+		JOIN payments p ON p.id = v.id
+		WHERE p.state = 'scheduled'`,
+		f.ID, f.BusinessDate, f.EffectiveOn, ids, traces, routings, numbers, codes, names, indIDs)
+	if err != nil {
+		return fmt.Errorf("record originations: %w", err)
+	}
+	if got, _ := res.RowsAffected(); int(got) != n {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, n, ErrPaymentTaken)
+	}
+	return nil
+}
+
+// originationsPerStatement is how many records one SQLite INSERT carries:
+// binding is per row either way, but a statement per row costs its own
+// step and reset.
+const originationsPerStatement = 500
+
+// recordOriginationsSQLite appends the records with multi-row INSERTs in a
+// prepared statement, then counts the file's records whose payments are
+// still scheduled: fewer than allocations is a payment taken (SQLite's one
+// writer means nothing changes in between).
+func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation) error {
+	const cols = 10
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, cols*originationsPerStatement)
+	for start := 0; start < len(allocs); start += originationsPerStatement {
+		chunk := allocs[start:min(start+originationsPerStatement, len(allocs))]
+		args = args[:0]
+		for _, a := range chunk {
+			args = append(args, a.PaymentID, f.ID, f.BusinessDate, f.EffectiveOn, a.TraceNumber, a.RDFIRouting,
+				s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID)), a.TransactionCode, a.IndividualName, a.IndividualID)
+		}
+		q := `INSERT INTO originations (payment_id, ach_file_id, business_date, effective_on, trace_number, rdfi_routing, number_enc,
+			transaction_code, individual_name, individual_id) VALUES ` + s.dialect.values(len(chunk), cols, 0)
+		var err error
+		if len(chunk) == originationsPerStatement {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, q); err != nil {
+					return fmt.Errorf("record originations: %w", err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("record originations of payments %d to %d: %w", chunk[0].PaymentID, chunk[len(chunk)-1].PaymentID, err)
+		}
+	}
+	var got int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+		WHERE o.ach_file_id = $1 AND p.state = 'scheduled'`, f.ID).Scan(&got); err != nil {
+		return fmt.Errorf("record originations: %w", err)
+	}
+	if got != len(allocs) {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
+	}
+	return nil
+}
+
+// SettleFile makes the payment rows of a file show their origination, from
+// its originations records, in one transaction: state originated (a
+// payment returned meanwhile stays returned), file, trace number, dates and
+// transaction code; the rest of the entry snapshot (routing, sealed
+// number, name, individual id) stays in the record alone, which is what
+// reads it (FileEntries, returns). It queues each debit's "payment scheduled" email (once per
+// payment, by the outbox's unique key); and marks the file settled. It
+// reports whether it settled anything: a settled or released file is left
+// as it is, so settling again changes nothing.
+func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
+	settled := false
+	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		var at sql.NullTime
+		var releasedAt sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT settled_at, released_at FROM ach_files WHERE id = $1`, id).Scan(&at, &releasedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("settle file %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("settle file %d: %w", id, err)
+		}
+		if at.Valid || releasedAt.Valid {
+			return nil
+		}
+		t := now()
+		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = CASE WHEN state = 'scheduled' THEN 'originated' ELSE state END,
+				ach_file_id = o.ach_file_id, trace_number = o.trace_number, originated_on = o.business_date, effective_on = o.effective_on,
+				transaction_code = o.transaction_code
+			FROM originations o
+			WHERE o.ach_file_id = $1 AND payments.id = o.payment_id AND payments.ach_file_id IS NULL`, id); err != nil {
+			return fmt.Errorf("settle file %d: payments: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
+			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
+				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
+			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
+			WHERE o.ach_file_id = $1 AND p.kind = 'debit'
+			ON CONFLICT (topic, recipient) DO NOTHING`, id, t); err != nil {
+			return fmt.Errorf("settle file %d: queue payment emails: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET settled_at = $2 WHERE id = $1`, id, t); err != nil {
+			return fmt.Errorf("settle file %d: %w", id, err)
+		}
+		settled = true
+		return nil
+	})
+	return settled, err
+}
