@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,9 +16,65 @@ import (
 	"github.com/drafterhq/drafter/money"
 )
 
+// fullCheckEvery is how often (in nights) the checks that look only at
+// what changed since the last night look at the whole history again; the
+// last night is always checked in full.
+const fullCheckEvery = 30
+
+// marks are the highest row ids the incremental checks have seen: the
+// next night's checks look at the rows after them (ids are serial, so new
+// rows have higher ones), and a full check every fullCheckEvery nights
+// looks at everything.
+type marks struct {
+	payment, ret, noc int64
+	feeRet            int64 // the fee check's mark on returns
+}
+
+// full reports whether tonight's checks look at the whole history.
+func (s *sim) full() bool { return s.night%fullCheckEvery == 0 || s.night == s.opt.Days }
+
+// maxID is the highest id of table (0 when empty).
+func (s *sim) maxID(ctx context.Context, table string) (int64, error) {
+	var id int64
+	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(&id)
+	return id, err
+}
+
 // check holds the ledger to every invariant after night d; the first that
-// is broken is returned as a *Violation.
+// is broken is returned as a *Violation. Checks that would read the whole
+// history read what changed since the previous night's check (the rows
+// after s.seen), and all of it every fullCheckEvery nights and on the last.
 func (s *sim) check(ctx context.Context, d civil.Date) error {
+	var next marks
+	for _, x := range []struct {
+		table string
+		id    *int64
+	}{{"payments", &next.payment}, {"returns", &next.ret}, {"corrections", &next.noc}, {"returns", &next.feeRet}} {
+		id, err := s.maxID(ctx, x.table)
+		if err != nil {
+			return err
+		}
+		*x.id = id
+	}
+	if s.full() {
+		s.seen = marks{}
+		s.bank.newReturns, s.bank.newNOCs = map[int64]string{}, map[int64]string{}
+	}
+	s.returnsChecked = false
+	if err := s.checkAll(ctx, d); err != nil {
+		return err
+	}
+	if !s.returnsChecked {
+		// Skipped during an outage: the next check looks from the
+		// same marks.
+		next.ret, next.noc = s.seen.ret, s.seen.noc
+	}
+	s.seen = next
+	s.paymentMarks = append(s.paymentMarks, next.payment)
+	return nil
+}
+
+func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 	outage := s.active(FaultStorage) || s.active(FaultMail) || d.Before(s.serverDownUntil)
 	checks := []struct {
 		name string
@@ -38,6 +96,7 @@ func (s *sim) check(ctx context.Context, d civil.Date) error {
 		{"lease-end-threshold", s.checkLeaseEnd, false},
 		{"lease-end-advice", s.checkLeaseAdvice, false},
 		{"return-rates", s.checkRates, outage},
+		{"customer-reactions", s.checkReactions, outage},
 	}
 	for _, c := range checks {
 		if c.skip {
@@ -85,11 +144,13 @@ func (s *sim) checkRuns(ctx context.Context, d civil.Date) (string, error) {
 	return "", nil
 }
 
+// checkEmail: no message is delivered twice (the relay counts each
+// Message-ID as it is delivered and keeps the first repeat).
 func (s *sim) checkEmail(ctx context.Context, d civil.Date) (string, error) {
-	for id, n := range s.mail.sent {
-		if n > 1 {
-			return fmt.Sprintf("message %s was delivered %d times", id, n), nil
-		}
+	s.mail.mu.Lock()
+	defer s.mail.mu.Unlock()
+	if s.mail.repeat != "" {
+		return fmt.Sprintf("message %s was delivered %d times", s.mail.repeat, s.mail.sent[s.mail.repeat]), nil
 	}
 	return "", nil
 }
@@ -121,8 +182,12 @@ func (s *sim) checkOutbox(ctx context.Context, d civil.Date) (string, error) {
 func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) {
 	var acct, due string
 	var n int
+	// The installments of the accounts with an autopay payment made since
+	// the last check (all of them in a full check).
 	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT account_id, CAST(due_on AS TEXT), COUNT(*) FROM payments
-		WHERE source = 'autopay' AND kind = 'debit' AND state <> 'cancelled' GROUP BY account_id, due_on HAVING COUNT(*) > 1 LIMIT 1`).Scan(&acct, &due, &n)
+		WHERE source = 'autopay' AND kind = 'debit' AND state <> 'cancelled'
+		AND account_id IN (SELECT account_id FROM payments WHERE id > $1 AND source = 'autopay')
+		GROUP BY account_id, due_on HAVING COUNT(*) > 1 LIMIT 1`, s.seen.payment).Scan(&acct, &due, &n)
 	if err == nil {
 		return fmt.Sprintf("%s: the installment due %s has %d autopay debits", acct, due, n), nil
 	}
@@ -137,26 +202,32 @@ func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) 
 // installment (debit-both); never a debit when a one-time payment covers
 // the installment. The window and the arithmetic are the simulation's own.
 func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, e.amount
-		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id JOIN autopay_enrollments e ON p.source_key LIKE e.id || ':%'
+	db := s.env.Store.DB()
+	// Tonight's files are few; their payments are found by file, each
+	// enrollment by its id (the payment's source key is enrollment:due).
+	rows, err := db.QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, p.source_key
+		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
 		WHERE f.business_date = $1 AND p.source = 'autopay' AND p.kind = 'debit'`, d)
 	if err != nil {
 		return "", err
 	}
 	type debit struct {
-		acct          string
-		due           civil.Date
-		amount, fixed money.Cents
+		acct, enrollment string
+		due              civil.Date
+		amount, fixed    money.Cents
 	}
 	var ds []debit
 	for rows.Next() {
 		var x debit
-		var due string
-		if err := rows.Scan(&x.acct, &due, &x.amount, &x.fixed); err != nil {
+		var due, key string
+		if err := rows.Scan(&x.acct, &due, &x.amount, &key); err != nil {
 			rows.Close()
 			return "", err
 		}
 		x.due = civil.MustParse(due[:10])
+		if i := strings.LastIndexByte(key, ':'); i > 0 {
+			x.enrollment = key[:i]
+		}
 		ds = append(ds, x)
 	}
 	rows.Close()
@@ -167,21 +238,34 @@ func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
 	// A one-time payment cancelled, or returned and not presented again,
 	// pays nothing; one presented again still pays the installment.
 	unpaid := map[string]bool{}
-	urows, err := s.env.Store.DB().QueryContext(ctx, `SELECT op.source_key FROM payments op WHERE op.source = 'scheduled'
-		AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
-			WHERE rp.original_payment_id = op.id AND rp.state IN ('scheduled', 'originated', 'settled'))))`)
-	if err != nil {
-		return "", err
-	}
-	for urows.Next() {
-		var k string
-		if err := urows.Scan(&k); err != nil {
-			urows.Close()
+	accts := map[string]bool{}
+	for i, x := range ds {
+		if err := db.QueryRowContext(ctx, `SELECT amount FROM autopay_enrollments WHERE id = $1`, x.enrollment).Scan(&ds[i].fixed); err != nil {
+			return fmt.Sprintf("%s: autopay debit for the installment due %s names enrollment %q, which the ledger lacks (%v)", x.acct, x.due, x.enrollment, err), nil
+		}
+		if accts[x.acct] {
+			continue
+		}
+		accts[x.acct] = true
+		urows, err := db.QueryContext(ctx, `SELECT op.source_key FROM payments op WHERE op.account_id = $1 AND op.source = 'scheduled'
+			AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
+				WHERE rp.original_payment_id = op.id AND rp.state IN ('scheduled', 'originated', 'settled'))))`, x.acct)
+		if err != nil {
 			return "", err
 		}
-		unpaid[k] = true
+		for urows.Next() {
+			var k string
+			if err := urows.Scan(&k); err != nil {
+				urows.Close()
+				return "", err
+			}
+			unpaid[k] = true
+		}
+		urows.Close()
+		if err := urows.Err(); err != nil {
+			return "", err
+		}
 	}
-	urows.Close()
 	for _, x := range ds {
 		a, ok := s.sys.accounts[x.acct]
 		if !ok {
@@ -250,51 +334,85 @@ func (s *sim) checkAllocated(ctx context.Context, d civil.Date) (string, error) 
 }
 
 // checkReturns: each return and NOC the bank sent is applied once, to the
-// payment it was about, and nothing else is.
+// payment it was about, and nothing else is. Incremental: what the bank
+// sent since the last check against the ledger's rows for those payments,
+// and the ledger's new rows against what the bank sent; in full, both
+// sides whole.
 func (s *sim) checkReturns(ctx context.Context, d civil.Date) (string, error) {
-	got, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	db := s.env.Store.DB()
+	got, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL AND id > $1`, s.seen.ret)
 	if err != nil {
 		return "", err
 	}
-	for p, code := range s.bank.sentReturns {
-		if got[p] != code {
-			return fmt.Sprintf("the bank returned payment %d (%s); the ledger has %q", p, code, got[p]), nil
+	sent := s.bank.sentReturns
+	if s.seen.ret > 0 {
+		sent = s.bank.newReturns
+	}
+	for _, p := range slices.Sorted(maps.Keys(sent)) {
+		code := sent[p]
+		have, ok := got[p]
+		if !ok && s.seen.ret > 0 {
+			// Applied before the last check, or not at all.
+			if err := db.QueryRowContext(ctx, `SELECT code FROM returns WHERE payment_id = $1`, p).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", err
+			}
+		}
+		if have != code {
+			return fmt.Sprintf("the bank returned payment %d (%s); the ledger has %q", p, code, have), nil
 		}
 	}
-	for p, code := range got {
+	for _, p := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := s.bank.sentReturns[p]; !ok {
-			return fmt.Sprintf("payment %d has a return %s the bank never sent", p, code), nil
+			return fmt.Sprintf("payment %d has a return %s the bank never sent", p, got[p]), nil
 		}
 	}
 	var n int
-	if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id IS NULL`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id IS NULL AND id > $1`, s.seen.ret).Scan(&n); err != nil {
 		return "", err
 	}
 	if n > 0 {
 		return fmt.Sprintf("%d returns matched no payment", n), nil
 	}
-	nocs, err := pairs(ctx, s.env.Store, `SELECT payment_id, change_code FROM corrections WHERE payment_id IS NOT NULL`)
+	nocs, err := pairs(ctx, s.env.Store, `SELECT payment_id, change_code FROM corrections WHERE payment_id IS NOT NULL AND id > $1`, s.seen.noc)
 	if err != nil {
 		return "", err
 	}
-	for p, code := range s.bank.sentNOCs {
-		if nocs[p] != code {
-			return fmt.Sprintf("the bank sent a NOC %s for payment %d; the ledger has %q", code, p, nocs[p]), nil
+	sentNOCs := s.bank.sentNOCs
+	if s.seen.noc > 0 {
+		sentNOCs = s.bank.newNOCs
+	}
+	for _, p := range slices.Sorted(maps.Keys(sentNOCs)) {
+		code := sentNOCs[p]
+		have, ok := nocs[p]
+		if !ok && s.seen.noc > 0 {
+			if err := db.QueryRowContext(ctx, `SELECT change_code FROM corrections WHERE payment_id = $1`, p).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", err
+			}
+		}
+		if have != code {
+			return fmt.Sprintf("the bank sent a NOC %s for payment %d; the ledger has %q", code, p, have), nil
 		}
 	}
-	if len(nocs) != len(s.bank.sentNOCs) {
+	for _, p := range slices.Sorted(maps.Keys(nocs)) {
+		if _, ok := s.bank.sentNOCs[p]; !ok {
+			return fmt.Sprintf("payment %d has a NOC %s the bank never sent", p, nocs[p]), nil
+		}
+	}
+	if s.seen.noc == 0 && len(nocs) != len(s.bank.sentNOCs) {
 		return fmt.Sprintf("%d NOCs applied, the bank sent %d", len(nocs), len(s.bank.sentNOCs)), nil
 	}
 	var p int64
-	err = s.env.Store.DB().QueryRowContext(ctx, `SELECT p.id FROM payments p JOIN returns r ON r.payment_id = p.id WHERE p.state <> 'returned' LIMIT 1`).Scan(&p)
+	err = db.QueryRowContext(ctx, `SELECT p.id FROM payments p JOIN returns r ON r.payment_id = p.id WHERE r.id > $1 AND p.state <> 'returned' LIMIT 1`, s.seen.ret).Scan(&p)
 	if err == nil {
 		return fmt.Sprintf("payment %d has a return but is not returned", p), nil
 	}
+	s.bank.newReturns, s.bank.newNOCs = map[int64]string{}, map[int64]string{}
+	s.returnsChecked = true
 	return "", nil
 }
 
-func pairs(ctx context.Context, st *ledger.Store, q string) (map[int64]string, error) {
-	rows, err := st.DB().QueryContext(ctx, q)
+func pairs(ctx context.Context, st *ledger.Store, q string, args ...any) (map[int64]string, error) {
+	rows, err := st.DB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -317,10 +435,12 @@ func pairs(ctx context.Context, st *ledger.Store, q string) (map[int64]string, e
 // checkRepresent: re-presentments only after R01/R09, at most two, within
 // 180 days of the original settlement.
 func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) {
+	// The originals re-presented since the last check (all in a full one).
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT o.id, COUNT(*), MAX(CAST(p.draft_on AS TEXT)), COALESCE(CAST(o.effective_on AS TEXT), ''),
 			COALESCE((SELECT r.code FROM returns r WHERE r.payment_id = o.id), '')
 		FROM payments p JOIN payments o ON o.id = p.original_payment_id WHERE p.source = 'represent'
-		GROUP BY o.id, o.effective_on`)
+		AND o.id IN (SELECT original_payment_id FROM payments WHERE id > $1 AND source = 'represent')
+		GROUP BY o.id, o.effective_on`, s.seen.payment)
 	if err != nil {
 		return "", err
 	}
@@ -347,8 +467,16 @@ func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) 
 // checkFees: a returned-payment fee only after R01/R09, once per return,
 // within the contract's fee.
 func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT t.id, t.amount, a.returned_payment_fee FROM transactions t JOIN accounts a ON a.id = t.account_id
-		WHERE t.source = 'drafter' AND t.kind = 'returned_payment_fee'`)
+	// A fee is posted with its return: the fees of the returns since the
+	// last check (every fee in a full one).
+	q := `SELECT t.id, t.amount, a.returned_payment_fee FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE t.source = 'drafter' AND t.kind = 'returned_payment_fee'`
+	var args []any
+	if s.seen.feeRet > 0 {
+		q += ` AND t.id IN (SELECT 'return-fee:' || CAST(r.payment_id AS TEXT) FROM returns r WHERE r.id > $1 AND r.payment_id IS NOT NULL)`
+		args = append(args, s.seen.feeRet)
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return "", err
 	}
@@ -366,7 +494,7 @@ func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
 		fs = append(fs, f)
 	}
 	rows.Close()
-	codes, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	codes, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL AND id > $1`, s.seen.feeRet)
 	if err != nil {
 		return "", err
 	}
@@ -388,9 +516,16 @@ func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
 // checkStatements: tonight's statements state the servicing system's
 // balance, start from the previous statement's and add up.
 func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error) {
+	// Tonight's statements are among the documents made since the last
+	// night's check (document ids are serial).
+	mark := s.stmtMark
+	next, err := s.maxID(ctx, "documents")
+	if err != nil {
+		return "", err
+	}
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT d.account_id, d.new_balance, r.balance FROM documents d
 		LEFT JOIN record_balances r ON r.account_id = d.account_id AND r.on_date = d.document_date
-		WHERE d.kind = 'statement' AND d.document_date = $1`, d)
+		WHERE d.id > $2 AND d.kind = 'statement' AND d.document_date = $1`, d, mark)
 	if err != nil {
 		return "", err
 	}
@@ -415,7 +550,7 @@ func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error)
 	if bad != "" {
 		return bad, nil
 	}
-	prev, err := s.previousStatements(ctx, d)
+	prev, err := s.previousStatements(ctx, d, mark)
 	if err != nil {
 		return "", err
 	}
@@ -440,15 +575,16 @@ func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error)
 			return fmt.Sprintf("%s: statement of %s: previous balance %s and its lines make %s, new balance %s", id, d, st.PreviousBalance, sum, st.NewBalance), nil
 		}
 	}
+	s.stmtMark = next
 	return "", nil
 }
 
 // previousStatements returns, for the accounts with a statement on d, the
 // new balance of their statement before it.
-func (s *sim) previousStatements(ctx context.Context, d civil.Date) (map[string]money.Cents, error) {
+func (s *sim) previousStatements(ctx context.Context, d civil.Date, mark int64) (map[string]money.Cents, error) {
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, p.new_balance, CAST(p.document_date AS TEXT) FROM documents p
-		JOIN documents t ON t.account_id = p.account_id AND t.kind = 'statement' AND t.document_date = $1
-		WHERE p.kind = 'statement' AND p.document_date < $1 AND p.new_balance IS NOT NULL`, d)
+		WHERE p.account_id IN (SELECT t.account_id FROM documents t WHERE t.id > $2 AND t.kind = 'statement' AND t.document_date = $1)
+		AND p.kind = 'statement' AND p.document_date < $1 AND p.new_balance IS NOT NULL`, d, mark)
 	if err != nil {
 		return nil, err
 	}
@@ -474,9 +610,15 @@ func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
 		if c.Before(s.opt.Start) {
 			continue
 		}
+		// Only the accounts whose cycle can end on c (its day, or a
+		// later day in a shorter month).
+		var days []string
+		for _, x := range cycleDays(c) {
+			days = append(days, strconv.Itoa(x))
+		}
 		rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT a.id, a.cycle_day FROM accounts a
 			JOIN record_balances r ON r.account_id = a.id AND r.on_date = $1
-			WHERE a.status = 'active'
+			WHERE a.cycle_day IN (`+strings.Join(days, ", ")+`) AND a.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM documents x WHERE x.account_id = a.id AND x.kind = 'statement' AND x.document_date = $1)
 			AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.kind = 'statement_held' AND e.reference = a.id || ' statement ' || $2)`,
 			c, fmt.Sprintf("%04d-%02d", c.Year, int(c.Month)))
@@ -507,18 +649,27 @@ func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
 // checkLeaseEnd: a notice of threshold N is sent when N days are left, or
 // on the lease's first night in drafter when fewer are; never after
 // maturity.
+//
+// Each notice made since the last check is held to its own date (a
+// backfill makes notices of earlier nights).
 func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, CAST(a.maturity_on AS TEXT) FROM documents x JOIN accounts a ON a.id = x.account_id
-		WHERE x.kind LIKE 'lease_end_%' AND x.document_date = $1`, d)
+	next, err := s.maxID(ctx, "documents")
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
+		FROM documents x JOIN accounts a ON a.id = x.account_id
+		WHERE x.id > $1 AND x.kind LIKE 'lease_end_%'`, s.noticeMark)
 	if err != nil {
 		return "", err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, kind, mat string
-		if err := rows.Scan(&id, &kind, &mat); err != nil {
+		var id, kind, mat, on string
+		if err := rows.Scan(&id, &kind, &mat, &on); err != nil {
 			return "", err
 		}
+		d := civil.MustParse(on[:10])
 		n, err := strconv.Atoi(strings.TrimPrefix(kind, ledger.DocLeaseEndPrefix))
 		if err != nil {
 			return fmt.Sprintf("%s: lease-end notice kind %q", id, kind), nil
@@ -533,7 +684,11 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease since %s)", id, n, d, left, s.firstSeen[id]), nil
 		}
 	}
-	return "", rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	s.noticeMark = next
+	return "", nil
 }
 
 // checkRates: the return rates drafter reports over the last 60 days are
@@ -573,9 +728,15 @@ func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error
 	for _, id := range slices.Sorted(maps.Keys(subjects)) {
 		subject := subjects[id]
 		var kind, acct, mat, on string
-		err := s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
-			FROM outbox o JOIN documents x ON o.topic = 'document:' || CAST(x.id AS TEXT) JOIN accounts a ON a.id = x.account_id
-			WHERE o.message_id = $1`, strings.Trim(id, "<>")).Scan(&kind, &acct, &mat, &on)
+		doc, ok, err := s.emailDocument(ctx, strings.Trim(id, "<>"))
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue // not a document's email
+		}
+		err = s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
+			FROM documents x JOIN accounts a ON a.id = x.account_id WHERE x.id = $1`, doc).Scan(&kind, &acct, &mat, &on)
 		if err != nil || !strings.HasPrefix(kind, ledger.DocLeaseEndPrefix) {
 			continue // not a notice's email
 		}
@@ -621,7 +782,14 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 	}
 	rows.Close()
 	made := map[string]bool{}
-	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE source = 'autopay' AND draft_on >= $1`, d.AddDays(-12))
+	// An autopay payment is made a few days before its draft date: the
+	// ones drafting since d-12 are among those made in the last 30
+	// nights (payment ids are serial).
+	var since int64
+	if n := len(s.paymentMarks) - 30; n >= 0 {
+		since = s.paymentMarks[n]
+	}
+	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE id > $2 AND source = 'autopay' AND draft_on >= $1`, d.AddDays(-12), since)
 	if err != nil {
 		return "", err
 	}
@@ -663,4 +831,36 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 		}
 	}
 	return "", nil
+}
+
+// emailDocument finds the document an email delivered is about: the
+// outbox row by its id (the Message-ID is outbox-ID.…@…, see
+// ledger/outbox.go), else by the Message-ID itself; its topic names the
+// document.
+func (s *sim) emailDocument(ctx context.Context, messageID string) (int64, bool, error) {
+	db := s.env.Store.DB()
+	var topic string
+	err := sql.ErrNoRows
+	if rest, ok := strings.CutPrefix(messageID, "outbox-"); ok {
+		if n, _, ok := strings.Cut(rest, "."); ok {
+			if id, perr := strconv.ParseInt(n, 10, 64); perr == nil {
+				err = db.QueryRowContext(ctx, `SELECT topic FROM outbox WHERE id = $1 AND message_id = $2`, id, messageID).Scan(&topic)
+			}
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = db.QueryRowContext(ctx, `SELECT topic FROM outbox WHERE message_id = $1`, messageID).Scan(&topic)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok := strings.CutPrefix(topic, "document:")
+	if !ok {
+		return 0, false, nil
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil, nil
 }

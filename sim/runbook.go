@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
@@ -49,7 +50,15 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 		}
 		if attempt == 2 {
 			r := runs[0]
-			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error))
+			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s%s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error, s.firstFailedItem(ctx, r.ID)))
+		}
+		// Held statements: the documented response (docs/operations.md,
+		// Held statements) is to import the servicing system's corrected
+		// extract of those accounts, then resume; the servicing system's
+		// books now have what drafter posted since (a return or a debit
+		// applied late, after an outage).
+		if err := s.reimportHeld(ctx, d, runs, nr); err != nil {
+			return err
 		}
 		for _, r := range runs {
 			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
@@ -147,6 +156,30 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 			s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("backfill %s %s", name, d)})
 		}
 	}
+	// The backfill's table lists statements held (the nights' returns
+	// were applied after their extracts): the operator imports the
+	// corrected extract and resumes them at once, before the day's
+	// changes.
+	runs, err := s.unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	runs = slices.DeleteFunc(runs, func(r ledger.Run) bool { return r.Job != "statements" || r.Status != ledger.RunPartial })
+	if len(runs) == 0 {
+		return nil
+	}
+	if err := s.reimportHeld(ctx, to, runs, nr); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0)
+		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
+		s.rep.Responses++
+		if res.Run.ID == 0 {
+			return fmt.Errorf("resume run %d: %w", r.ID, err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d after the backfill", r.ID)})
+	}
 	return nil
 }
 
@@ -171,5 +204,51 @@ func (s *sim) resumeNow(ctx context.Context, job string, d civil.Date, nr *Night
 		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
 		nr.Runs[job] = res.Run.Status
 	}
+	return nil
+}
+
+// firstFailedItem names a run's first failed item and its error, for a
+// violation's detail.
+func (s *sim) firstFailedItem(ctx context.Context, id int64) string {
+	items, err := s.env.Store.RunItems(ctx, id)
+	if err != nil {
+		return ""
+	}
+	for _, it := range items {
+		if it.Status == "failed" {
+			return fmt.Sprintf(" (first failed item %s: %s)", it.Item, it.Error)
+		}
+	}
+	return ""
+}
+
+// reimportHeld imports the servicing system's extract, as of d, of the
+// accounts whose statements the unfinished statements runs held.
+func (s *sim) reimportHeld(ctx context.Context, d civil.Date, runs []ledger.Run, nr *NightReport) error {
+	held := map[string]bool{}
+	for _, r := range runs {
+		if r.Job != "statements" {
+			continue
+		}
+		items, err := s.env.Store.RunItems(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Status == "failed" && strings.Contains(it.Error, "statement held") {
+				if acct, _, ok := strings.Cut(it.Item, " "); ok {
+					held[acct] = true
+				}
+			}
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	if _, err := s.sys.importAccounts(ctx, s.env.Store, d, held); err != nil {
+		return err
+	}
+	nr.Responses = append(nr.Responses, fmt.Sprintf("import the corrected extract of %d accounts with held statements", len(held)))
+	s.rep.Responses++
 	return nil
 }
