@@ -14,6 +14,7 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/statements"
 )
 
 // fullCheckEvery is how often (in nights) the checks that look only at
@@ -95,6 +96,7 @@ func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 		{"statement-each-cycle", s.checkCycles, outage},
 		{"lease-end-threshold", s.checkLeaseEnd, false},
 		{"lease-end-advice", s.checkLeaseAdvice, false},
+		{"lease-end-follows-extension", s.checkExtensions, outage},
 		{"return-rates", s.checkRates, outage},
 		{"customer-reactions", s.checkReactions, outage},
 	}
@@ -657,9 +659,8 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
-		FROM documents x JOIN accounts a ON a.id = x.account_id
-		WHERE x.id > $1 AND x.kind LIKE 'lease_end_%'`, s.noticeMark)
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, x.period, CAST(x.document_date AS TEXT)
+		FROM documents x WHERE x.id > $1 AND x.kind LIKE 'lease_end_%'`, s.noticeMark)
 	if err != nil {
 		return "", err
 	}
@@ -670,6 +671,13 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 			return "", err
 		}
 		d := civil.MustParse(on[:10])
+		// The notice is for the maturity the servicing system had on its
+		// date (a lease extended since has a later one).
+		if _, ok := s.sys.accounts[id]; ok {
+			if want := s.sys.current(id, d).Contract.MaturityDate; want.String() != mat {
+				return fmt.Sprintf("%s: %s notice of %s is for maturity %s; the servicing system's maturity that day is %s", id, kind, d, mat, want), nil
+			}
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(kind, ledger.DocLeaseEndPrefix))
 		if err != nil {
 			return fmt.Sprintf("%s: lease-end notice kind %q", id, kind), nil
@@ -863,4 +871,57 @@ func (s *sim) emailDocument(ctx context.Context, messageID string) (int64, bool,
 	}
 	id, err := strconv.ParseInt(n, 10, 64)
 	return id, err == nil, nil
+}
+
+// extension is a threshold notice an extended lease is owed for its new
+// maturity date.
+type extension struct {
+	account  string
+	days     int        // the threshold
+	maturity civil.Date // the new maturity date
+}
+
+// noteExtensions records the notices owed for the leases the servicing
+// system extended on d: each threshold whose day for the new maturity is
+// d or later.
+func (s *sim) noteExtensions(d civil.Date, touched map[string]bool) {
+	ts := s.env.Config.LeaseEndDays
+	if len(ts) == 0 {
+		ts = statements.LeaseEndThresholds
+	}
+	for _, id := range slices.Sorted(maps.Keys(touched)) {
+		cs := s.sys.changes[id]
+		if len(cs) == 0 || cs[len(cs)-1].kind != "extend" || cs[len(cs)-1].on != d {
+			continue
+		}
+		m := s.sys.current(id, d).Contract.MaturityDate
+		s.rep.Extensions++
+		for _, n := range ts {
+			if !m.AddDays(-n).Before(d) {
+				s.owed = append(s.owed, extension{account: id, days: n, maturity: m})
+			}
+		}
+	}
+}
+
+// checkExtensions: a lease extended gets each threshold's notice for its
+// new maturity date by that threshold's day.
+func (s *sim) checkExtensions(ctx context.Context, d civil.Date) (string, error) {
+	keep := s.owed[:0]
+	for _, x := range s.owed {
+		if x.maturity.AddDays(-x.days).After(d) {
+			keep = append(keep, x)
+			continue
+		}
+		var n int
+		if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE account_id = $1 AND kind = $2 AND period = $3`,
+			x.account, jobs.LeaseEndKind(x.days), x.maturity.String()).Scan(&n); err != nil {
+			return "", err
+		}
+		if n != 1 {
+			return fmt.Sprintf("%s: extended to mature on %s; its %d-day notice for that date was due on %s and there are %d", x.account, x.maturity, x.days, x.maturity.AddDays(-x.days), n), nil
+		}
+	}
+	s.owed = slices.Clip(keep)
+	return "", nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -93,7 +94,22 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			return err
 		}
 		if len(runs) == 1 {
-			before, err := Dump(ctx, s.env.Store, false)
+			// The whole ledger about once a month (the first rerun after
+			// a full check), otherwise the accounts the job's night is
+			// about: the dump of the whole history grows with it.
+			var scope []string
+			if s.night%fullCheckEvery >= 7 {
+				if scope, err = s.rerunScope(ctx, job, d); err != nil {
+					return err
+				}
+			}
+			snapshot := func() ([]string, error) {
+				if scope == nil {
+					return Dump(ctx, s.env.Store, false)
+				}
+				return dumpAccounts(ctx, s.env.Store, scope)
+			}
+			before, err := snapshot()
 			if err != nil {
 				return err
 			}
@@ -103,7 +119,7 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			if err != nil || res.Run.Status != ledger.RunSucceeded {
 				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) is %s: %v", runs[0].ID, job, runs[0].BusinessDate, res.Run.Status, err))
 			}
-			after, err := Dump(ctx, s.env.Store, false)
+			after, err := snapshot()
 			if err != nil {
 				return err
 			}
@@ -251,4 +267,37 @@ func (s *sim) reimportHeld(ctx context.Context, d civil.Date, runs []ledger.Run,
 	nr.Responses = append(nr.Responses, fmt.Sprintf("import the corrected extract of %d accounts with held statements", len(held)))
 	s.rep.Responses++
 	return nil
+}
+
+// rerunScope is the accounts a rerun of job for d is about: for
+// statements, those whose cycle ends on d; for originate, those with a
+// payment in d's files or still scheduled to draft by d's effective date.
+func (s *sim) rerunScope(ctx context.Context, job string, d civil.Date) ([]string, error) {
+	var q string
+	var args []any
+	if job == "statements" {
+		var days []string
+		for _, x := range cycleDays(d) {
+			days = append(days, strconv.Itoa(x))
+		}
+		q = `SELECT id FROM accounts WHERE cycle_day IN (` + strings.Join(days, ", ") + `)`
+	} else {
+		q = `SELECT p.account_id FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE f.business_date = $1
+			UNION SELECT account_id FROM payments WHERE state = 'scheduled' AND draft_on <= $2`
+		args = []any{d, s.env.Calendar.NextBankingDay(d)}
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

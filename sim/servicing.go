@@ -27,6 +27,7 @@ type change struct {
 	amount money.Cents
 	number string     // bank: the new account number
 	debit  civil.Date // onetime: the debit date
+	months int        // extend: installments added
 }
 
 // servicing is the servicing system of record: the generated portfolio,
@@ -107,6 +108,12 @@ func (s *servicing) amend(a *portfolio.Account, asOf civil.Date) {
 			if a.Autopay != nil {
 				a.Autopay.Status = "stopped"
 			}
+		case "extend":
+			// The servicing system extends the lease by months more
+			// installments: a later maturity, and the books say so with
+			// an adjustment (postings).
+			a.Contract.TermMonths += c.months
+			a.Contract.MaturityDate = a.Contract.MaturityDate.AddMonths(c.months)
 		case "stop":
 			// The customer stops autopay (after a returned debit).
 			if a.Autopay != nil {
@@ -211,7 +218,7 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 				continue
 			}
 			c.kind = "enroll"
-		case x < 95:
+		case x < 90:
 			c.kind = "onetime"
 			inst := a.Contract.MonthlyPayment + a.Contract.MonthlyTax
 			c.amount = inst
@@ -223,7 +230,16 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 				continue
 			}
 		default:
-			if a.Kind != portfolio.KindLoan || len(a.ScheduledPayments) > 0 {
+			if a.Kind == portfolio.KindLease {
+				// A lease near its end extended by one to six months.
+				left := a.Contract.MaturityDate.DaysSince(d)
+				if left < 10 || left > 100 || s.extended(id) {
+					continue
+				}
+				c.kind, c.months = "extend", 1+r.IntN(6)
+				break
+			}
+			if len(a.ScheduledPayments) > 0 {
 				continue
 			}
 			c.kind = "payoff"
@@ -260,6 +276,8 @@ func (s *servicing) importNight(ctx context.Context, st *ledger.Store, d civil.D
 		}
 		return first || touched[a.ID] || ledger.CycleEndsOn(a.Contract.CycleDay, d)
 	}
+	opt.Postings = s.postings
+	opt.AutopayStopped = s.autopayStopped
 	return s.importExtract(ctx, st, d, opt)
 }
 
@@ -275,6 +293,8 @@ func (s *servicing) importAccounts(ctx context.Context, st *ledger.Store, d civi
 	opt.Posted = posted
 	opt.Amend = s.amend
 	opt.Keep = func(a *portfolio.Account) bool { return s.inExtract(a.ID) && ids[a.ID] }
+	opt.Postings = s.postings
+	opt.AutopayStopped = s.autopayStopped
 	return s.importExtract(ctx, st, d, opt)
 }
 
@@ -395,4 +415,46 @@ func (s *servicing) react(id string, d civil.Date, c change) {
 		s.reacted[c.on] = map[string]bool{}
 	}
 	s.reacted[c.on][id] = true
+}
+
+// extended reports whether the lease was extended already.
+func (s *servicing) extended(id string) bool {
+	for _, c := range s.changes[id] {
+		if c.kind == "extend" {
+			return true
+		}
+	}
+	return false
+}
+
+// postings are the servicing system's adjustments for the account's
+// extensions by asOf: a lease's balance is its installments left, so an
+// extension adds months of installments on the day it is made. Generate
+// counts the extended term from the opening, so an unlisted adjustment
+// there takes the added months back out of the history before it.
+func (s *servicing) postings(a *portfolio.Account, asOf civil.Date) []portfolio.Posting {
+	var out []portfolio.Posting
+	for _, c := range s.changes[a.ID] {
+		if c.on.After(asOf) {
+			break
+		}
+		if c.kind != "extend" {
+			continue
+		}
+		add := money.Cents(c.months) * (a.Contract.MonthlyPayment + a.Contract.MonthlyTax)
+		out = append(out, portfolio.Posting{On: a.Contract.OpenedOn, Kind: "adjustment", Amount: -add},
+			portfolio.Posting{On: c.on, Kind: "adjustment", Amount: add, Description: fmt.Sprintf("Lease extended %d months", c.months), Listed: true})
+	}
+	return out
+}
+
+// autopayStopped is the day the customer stopped the account's autopay
+// (zero when they did not).
+func (s *servicing) autopayStopped(a *portfolio.Account) civil.Date {
+	for _, c := range s.changes[a.ID] {
+		if c.kind == "stop" && !c.on.After(a.Balance.AsOf) {
+			return c.on
+		}
+	}
+	return civil.Date{}
 }

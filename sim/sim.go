@@ -81,6 +81,8 @@ type Report struct {
 	// (a one-time payment after a past-due statement, autopay stopped
 	// after a return).
 	Reactions int `json:"customer_reactions"`
+	// Extensions are the leases the servicing system extended.
+	Extensions int `json:"lease_extensions"`
 	// NoticeEmails are the lease-end emails whose wording was checked.
 	NoticeEmails    int        `json:"lease_end_emails_checked"`
 	Seconds         float64    `json:"seconds"`
@@ -133,10 +135,11 @@ type sim struct {
 	paymentMarks   []int64
 	returnsChecked bool // tonight's checkReturns ran
 	reactions      []reaction
-	reactDocMark   int64 // the highest document id customers reacted to
-	reactRetMark   int64 // the highest return id customers reacted to
-	stmtMark       int64 // the highest document id when statements were last checked
-	noticeMark     int64 // the highest document id when notices were last checked
+	owed           []extension // notices owed to extended leases
+	reactDocMark   int64       // the highest document id customers reacted to
+	reactRetMark   int64       // the highest return id customers reacted to
+	stmtMark       int64       // the highest document id when statements were last checked
+	noticeMark     int64       // the highest document id when notices were last checked
 }
 
 type observed struct {
@@ -367,6 +370,7 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 				}
 				return jobs.DraftDate(due, before, s.env.Calendar)
 			})
+			s.noteExtensions(d, touched)
 			imp, err := s.sys.importNight(ctx, s.env.Store, d, s.night == 1, touched)
 			if err != nil {
 				return nr, err
