@@ -688,8 +688,8 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 			return fmt.Sprintf("%s: %d-day notice sent on %s, %d days after maturity", id, n, d, -left), nil
 		case left > n:
 			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left", id, n, d, left), nil
-		case left < n && s.firstSeen[id] != d && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
-			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease since %s)", id, n, d, left, s.firstSeen[id]), nil
+		case left < n && s.maturitySince(id, d) != d && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
+			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease and its maturity since %s)", id, n, d, left, s.maturitySince(id, d)), nil
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -924,4 +924,16 @@ func (s *sim) checkExtensions(ctx context.Context, d civil.Date) (string, error)
 	}
 	s.owed = slices.Clip(keep)
 	return "", nil
+}
+
+// maturitySince is the night drafter first had the lease's maturity as of
+// d: the night the lease entered the extract, or its last extension.
+func (s *sim) maturitySince(id string, d civil.Date) civil.Date {
+	since := s.firstSeen[id]
+	for _, c := range s.sys.changes[id] {
+		if c.kind == "extend" && !c.on.After(d) {
+			since = c.on
+		}
+	}
+	return since
 }
