@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # sim-defects.sh [NAME...]: put back, in a scratch copy of the tree, the
-# defects docs/simulation.md lists (installment, notice, backfill, exit0)
+# defects docs/simulation.md lists (installment, notice, backfill, exit0,
+# extension)
 # one at a time, run make test's short history (SQLite) on each, and print
 # the first broken invariant. Nothing in this tree is changed. A defect the
 # simulation does not find exits 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(installment notice backfill exit0)
+[ ${#names[@]} -gt 0 ] || names=(installment notice backfill exit0 extension)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 missed=0
@@ -47,8 +48,11 @@ elif name == 'exit0':
     put_back('jobs/deliver.go', '''		if r.Depend(DepMail, err) != nil {
 			b.stopping.Store(true)
 		}''', '')
+elif name == 'extension':
+    # an extended lease's new notice goes to the key the first one holds
+    put_back('jobs/lease_end.go', '''	if h, ok := holders[k]; ok && h != key {''', '''	if h, ok := holders[k]; ok && h != key && false {''')
 else:
-    sys.exit(f"unknown defect {name}: want installment, notice, backfill or exit0")
+    sys.exit(f"unknown defect {name}: want installment, notice, backfill, exit0 or extension")
 PY
 	)
 	echo "== $n"

@@ -247,6 +247,20 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 		s.changes[id] = append(s.changes[id], c)
 		touched[id] = true
 	}
+	// Leases near their end extended: a few tries a night among the
+	// book, so that a short history has some.
+	for range max(3, s.initial/500) {
+		id := s.ids[r.IntN(s.initial)]
+		a := s.current(id, d)
+		if a.Status != "active" || touched[id] || a.Kind != portfolio.KindLease || s.extended(id) {
+			continue
+		}
+		if left := a.Contract.MaturityDate.DaysSince(d); left < 10 || left > 100 {
+			continue
+		}
+		s.changes[id] = append(s.changes[id], change{on: d, n: len(s.changes[id]) + 1, kind: "extend", months: 1 + r.IntN(6)})
+		touched[id] = true
+	}
 	return touched
 }
 
