@@ -654,7 +654,7 @@ func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
 //
 // Each notice made since the last check is held to its own date (a
 // backfill makes notices of earlier nights).
-func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
+func (s *sim) checkLeaseEnd(ctx context.Context, night civil.Date) (string, error) {
 	next, err := s.maxID(ctx, "documents")
 	if err != nil {
 		return "", err
@@ -672,10 +672,12 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 		}
 		d := civil.MustParse(on[:10])
 		// The notice is for the maturity the servicing system had on its
-		// date (a lease extended since has a later one).
+		// date, or, made late (a backfill, a resume), on the night it was
+		// made: a lease extended since has a later one.
 		if _, ok := s.sys.accounts[id]; ok {
-			if want := s.sys.current(id, d).Contract.MaturityDate; want.String() != mat {
-				return fmt.Sprintf("%s: %s notice of %s is for maturity %s; the servicing system's maturity that day is %s", id, kind, d, mat, want), nil
+			then, now := s.sys.current(id, d).Contract.MaturityDate, s.sys.current(id, night).Contract.MaturityDate
+			if then.String() != mat && now.String() != mat {
+				return fmt.Sprintf("%s: %s notice of %s (made on %s) is for maturity %s; the servicing system's maturity was %s that day and is %s", id, kind, d, night, mat, then, now), nil
 			}
 		}
 		n, err := strconv.Atoi(strings.TrimPrefix(kind, ledger.DocLeaseEndPrefix))
@@ -688,8 +690,10 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 			return fmt.Sprintf("%s: %d-day notice sent on %s, %d days after maturity", id, n, d, -left), nil
 		case left > n:
 			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left", id, n, d, left), nil
-		case left < n && s.maturitySince(id, d) != d && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
-			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease and its maturity since %s)", id, n, d, left, s.maturitySince(id, d)), nil
+		case left < n && s.maturitySince(id, night).Before(d) && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
+			// Late only if drafter had this maturity before the notice's
+			// date and no outage kept it from sending.
+			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease and its maturity since %s)", id, n, d, left, s.maturitySince(id, night)), nil
 		}
 	}
 	if err := rows.Err(); err != nil {
