@@ -269,23 +269,25 @@ func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
 		}
 	}
 	for _, x := range ds {
-		a, ok := s.sys.accounts[x.acct]
-		if !ok {
+		if _, ok := s.sys.accounts[x.acct]; !ok {
 			continue
 		}
-		c := &a.Contract
+		// The contract as the servicing system has it tonight: an
+		// extended lease has more installments than it was drawn with.
+		cur := s.sys.current(x.acct, d)
+		c := &cur.Contract
 		full := c.MonthlyPayment + c.MonthlyTax
 		if x.fixed > 0 {
 			full = x.fixed
 		}
 		after := c.OpenedOn
-		for k, due := range dueDates(c) {
+		dues := dueDates(c)
+		for k, due := range dues {
 			if due == x.due && k > 0 {
-				after = dueDates(c)[k-1]
+				after = dues[k-1]
 			}
 		}
 		var oneTime money.Cents
-		cur := s.sys.current(x.acct, d)
 		for _, sp := range cur.ScheduledPayments {
 			if sp.DebitOn.After(after) && !sp.DebitOn.After(x.due) && !unpaid[sp.ID] {
 				oneTime += sp.Amount

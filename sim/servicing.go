@@ -112,8 +112,10 @@ func (s *servicing) amend(a *portfolio.Account, asOf civil.Date) {
 			// The servicing system extends the lease by months more
 			// installments: a later maturity, and the books say so with
 			// an adjustment (postings).
+			// The maturity is the new term's last due date (as Generate
+			// draws it), never before an installment.
 			a.Contract.TermMonths += c.months
-			a.Contract.MaturityDate = a.Contract.MaturityDate.AddMonths(c.months)
+			a.Contract.MaturityDate = a.Contract.FirstDueDate.AddMonths(a.Contract.TermMonths - 1).OnDay(a.Contract.DueDay)
 		case "stop":
 			// The customer stops autopay (after a returned debit).
 			if a.Autopay != nil {
