@@ -52,6 +52,27 @@ type GenerateOptions struct {
 	// payoff) to each account after it is drawn and before its books are
 	// simulated, so the balances follow them. The simulation uses it.
 	Amend func(a *Account, asOf civil.Date)
+	// Postings, when set, returns the servicing system's own postings on
+	// an account beyond those drawn, after Amend (the simulation's lease
+	// extensions): each counts in the balances from its day, and a Listed
+	// one is among the extract's transactions.
+	Postings func(a *Account, asOf civil.Date) []Posting
+	// AutopayStopped, when set, says the day the servicing system stopped
+	// an account's autopay (zero: not stopped by AsOf, or stopped before
+	// drafter's days): the installments it drafted before that day were
+	// drafter's debits, the later ones the customer's own payments.
+	AutopayStopped func(a *Account) civil.Date
+}
+
+// Posting is one posting of the servicing system's own that Generate is
+// told of (GenerateOptions.Postings). An adjustment moves the balance by
+// its signed amount.
+type Posting struct {
+	On          civil.Date
+	Kind        string
+	Amount      money.Cents
+	Description string
+	Listed      bool
 }
 
 // Generate writes a realistic demo portfolio of opt.Accounts accounts in the

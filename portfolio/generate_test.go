@@ -213,3 +213,96 @@ func TestDayNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestPostingsMoveTheBalanceFromTheirDay: the servicing system's own
+// postings (a lease extended by two months) count in the balance from
+// their day, the listed one is among the transactions, and the history
+// before it is what it was without them.
+func TestPostingsMoveTheBalanceFromTheirDay(t *testing.T) {
+	var lease Account
+	for a := range Generated(GenerateOptions{Accounts: 200, Seed: 3, AsOf: testAsOf}) {
+		if a.Kind == KindLease && a.Status == "active" && len(a.Balance.History) > 2 {
+			lease = a
+			break
+		}
+	}
+	if lease.ID == "" {
+		t.Fatal("no active lease with a history in the sample")
+	}
+	on := testAsOf.AddDays(-10)
+	add := 2 * (lease.Contract.MonthlyPayment + lease.Contract.MonthlyTax)
+	opt := GenerateOptions{Accounts: 200, Seed: 3, AsOf: testAsOf,
+		Keep: func(a *Account) bool { return a.ID == lease.ID },
+		Postings: func(a *Account, asOf civil.Date) []Posting {
+			return []Posting{{On: a.Contract.OpenedOn, Kind: "adjustment", Amount: -add},
+				{On: on, Kind: "adjustment", Amount: add, Description: "Lease extended 2 months", Listed: true}}
+		},
+		Amend: func(a *Account, asOf civil.Date) { a.Contract.TermMonths += 2 },
+	}
+	var got Account
+	for a := range Generated(opt) {
+		got = a
+	}
+	if len(got.Balance.History) != len(lease.Balance.History) {
+		t.Fatalf("history of %d points, want %d", len(got.Balance.History), len(lease.Balance.History))
+	}
+	for i, p := range got.Balance.History {
+		want := lease.Balance.History[i].Balance
+		if !p.On.Before(on) {
+			want += add
+		}
+		if p.On != lease.Balance.History[i].On || p.Balance != want {
+			t.Errorf("history %s: %s, want %s", p.On, p.Balance, want)
+		}
+	}
+	listed := 0
+	for _, tx := range got.Transactions {
+		if tx.Kind == "adjustment" {
+			listed++
+			if tx.PostedOn != on || tx.Amount != add {
+				t.Errorf("adjustment %+v, want %s on %s", tx, add, on)
+			}
+		}
+	}
+	if listed != 1 {
+		t.Errorf("%d adjustments listed, want 1 (the opening one is not)", listed)
+	}
+}
+
+// TestAutopayStoppedKeepsDrafterHistory: an autopay the servicing system
+// stopped leaves the installments drafted before the stop to drafter (the
+// books are what they were with autopay active); without the stop's day
+// the servicing system posts every installment as the customer's own.
+func TestAutopayStoppedKeepsDrafterHistory(t *testing.T) {
+	asOf := testAsOf
+	base := GenerateOptions{Accounts: 300, Seed: 5, AsOf: asOf, DrafterFrom: asOf.AddDays(-40)}
+	var id string
+	active := map[string]Account{}
+	for a := range Generated(base) {
+		if a.Status == "active" && a.Autopay != nil && a.Autopay.Status == "active" && id == "" {
+			id = a.ID
+		}
+		active[a.ID] = a
+	}
+	if id == "" {
+		t.Fatal("no active autopay in the sample")
+	}
+	stopped := func(on civil.Date) Account {
+		opt := base
+		opt.Keep = func(a *Account) bool { return a.ID == id }
+		opt.Amend = func(a *Account, asOf civil.Date) { a.Autopay.Status = "stopped" }
+		opt.AutopayStopped = func(a *Account) civil.Date { return on }
+		var got Account
+		for a := range Generated(opt) {
+			got = a
+		}
+		return got
+	}
+	want := active[id].Balance.History
+	if got := stopped(asOf.AddDays(1)).Balance.History; !reflect.DeepEqual(got, want) {
+		t.Errorf("stopped after the extract: history %v, want the active one %v", got, want)
+	}
+	if got := stopped(civil.Date{}).Balance.History; reflect.DeepEqual(got, want) {
+		t.Errorf("stopped with no day: the history %v is the active one; want the customer's own payments in it", got)
+	}
+}

@@ -85,6 +85,12 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 	defer func() { g.evs = evs[:0] }()
 	ap := a.Autopay
 	drafterPays := ap != nil && ap.Status == "active"
+	stopDay := 0 // autopay stopped on this day: drafter paid before it
+	if g.opt.AutopayStopped != nil && ap != nil && !drafterPays {
+		if on := g.opt.AutopayStopped(a); !on.IsZero() {
+			stopDay = dayNumber(on)
+		}
+	}
 	// The last installment due by the anchor, and the one a return hit.
 	lastK := -1
 	for k := 0; k < c.TermMonths && !dueDate(c, k).After(anchor); k++ {
@@ -122,7 +128,7 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 			}
 		}
 		switch {
-		case payOn >= fromDay && byAutopay && drafterPays:
+		case payOn >= fromDay && byAutopay && (drafterPays || payOn < stopDay):
 			continue // drafter debits it
 		case payOn >= fromDay && scheduledFor(k):
 			continue // the customer's one-time payment through drafter pays it
@@ -140,6 +146,11 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 	}
 	for _, t := range g.opt.Posted[a.ID] {
 		add(simEvent{day: dayNumber(t.PostedOn), kind: t.Kind, amount: t.Amount})
+	}
+	if g.opt.Postings != nil {
+		for i, p := range g.opt.Postings(a, asOf) {
+			add(simEvent{day: dayNumber(p.On), kind: p.Kind, amount: p.Amount, tag: "X", k: i + 1, desc: p.Description, listed: p.Listed})
+		}
 	}
 	historyFrom := asOfDay - historyDays
 	for m := civil.New(c.OpenedOn.Year, c.OpenedOn.Month, 1); !m.After(asOf); m = m.AddMonths(1) {
@@ -213,6 +224,8 @@ func (g *generator) simulate(a *Account, f accountFlags) {
 			toInstallments -= int64(e.amount)
 		case "returned_payment_fee":
 			fees += e.amount
+		case "adjustment":
+			principal += e.amount
 		case "late_fee":
 			if e.order == evLateFee && (arrears() == 0 || e.amount == 0) {
 				posted = false

@@ -38,13 +38,15 @@ type bank struct {
 	nocs        map[int64]string              // payment -> change code sent
 	sentReturns map[int64]string              // payment -> return code, once sent
 	sentNOCs    map[int64]string              // payment -> change code, once sent
-	files       int
+	// newReturns and newNOCs are those sent since the last check.
+	newReturns, newNOCs map[int64]string
+	files               int
 }
 
 func newBank(cal *jobs.CachedCalendar) *bank {
 	return &bank{cal: cal, seen: map[int64]bool{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
 		returned: map[civil.Date]map[string]int{}, answered: map[int64]string{}, nocs: map[int64]string{},
-		sentReturns: map[int64]string{}, sentNOCs: map[int64]string{}}
+		sentReturns: map[int64]string{}, sentNOCs: map[int64]string{}, newReturns: map[int64]string{}, newNOCs: map[int64]string{}}
 }
 
 // receive takes the stored files of business date d and decides the fate
@@ -170,9 +172,11 @@ func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d
 				}
 				b.returned[d][a.code]++
 				b.sentReturns[a.payment] = a.code
+				b.newReturns[a.payment] = a.code
 			} else {
 				nocs = append(nocs, a.noc)
 				b.sentNOCs[a.payment] = a.code
+				b.newNOCs[a.payment] = a.code
 			}
 		}
 		put := func(kind string, body []byte) error {

@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,11 +14,68 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/money"
+	"github.com/drafterhq/drafter/statements"
 )
 
+// fullCheckEvery is how often (in nights) the checks that look only at
+// what changed since the last night look at the whole history again; the
+// last night is always checked in full.
+const fullCheckEvery = 30
+
+// marks are the highest row ids the incremental checks have seen: the
+// next night's checks look at the rows after them (ids are serial, so new
+// rows have higher ones), and a full check every fullCheckEvery nights
+// looks at everything.
+type marks struct {
+	payment, ret, noc int64
+	feeRet            int64 // the fee check's mark on returns
+}
+
+// full reports whether tonight's checks look at the whole history.
+func (s *sim) full() bool { return s.night%fullCheckEvery == 0 || s.night == s.opt.Days }
+
+// maxID is the highest id of table (0 when empty).
+func (s *sim) maxID(ctx context.Context, table string) (int64, error) {
+	var id int64
+	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(&id)
+	return id, err
+}
+
 // check holds the ledger to every invariant after night d; the first that
-// is broken is returned as a *Violation.
+// is broken is returned as a *Violation. Checks that would read the whole
+// history read what changed since the previous night's check (the rows
+// after s.seen), and all of it every fullCheckEvery nights and on the last.
 func (s *sim) check(ctx context.Context, d civil.Date) error {
+	var next marks
+	for _, x := range []struct {
+		table string
+		id    *int64
+	}{{"payments", &next.payment}, {"returns", &next.ret}, {"corrections", &next.noc}, {"returns", &next.feeRet}} {
+		id, err := s.maxID(ctx, x.table)
+		if err != nil {
+			return err
+		}
+		*x.id = id
+	}
+	if s.full() {
+		s.seen = marks{}
+		s.bank.newReturns, s.bank.newNOCs = map[int64]string{}, map[int64]string{}
+	}
+	s.returnsChecked = false
+	if err := s.checkAll(ctx, d); err != nil {
+		return err
+	}
+	if !s.returnsChecked {
+		// Skipped during an outage: the next check looks from the
+		// same marks.
+		next.ret, next.noc = s.seen.ret, s.seen.noc
+	}
+	s.seen = next
+	s.paymentMarks = append(s.paymentMarks, next.payment)
+	return nil
+}
+
+func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 	outage := s.active(FaultStorage) || s.active(FaultMail) || d.Before(s.serverDownUntil)
 	checks := []struct {
 		name string
@@ -37,7 +96,9 @@ func (s *sim) check(ctx context.Context, d civil.Date) error {
 		{"statement-each-cycle", s.checkCycles, outage},
 		{"lease-end-threshold", s.checkLeaseEnd, false},
 		{"lease-end-advice", s.checkLeaseAdvice, false},
+		{"lease-end-follows-extension", s.checkExtensions, outage},
 		{"return-rates", s.checkRates, outage},
+		{"customer-reactions", s.checkReactions, outage},
 	}
 	for _, c := range checks {
 		if c.skip {
@@ -85,11 +146,13 @@ func (s *sim) checkRuns(ctx context.Context, d civil.Date) (string, error) {
 	return "", nil
 }
 
+// checkEmail: no message is delivered twice (the relay counts each
+// Message-ID as it is delivered and keeps the first repeat).
 func (s *sim) checkEmail(ctx context.Context, d civil.Date) (string, error) {
-	for id, n := range s.mail.sent {
-		if n > 1 {
-			return fmt.Sprintf("message %s was delivered %d times", id, n), nil
-		}
+	s.mail.mu.Lock()
+	defer s.mail.mu.Unlock()
+	if s.mail.repeat != "" {
+		return fmt.Sprintf("message %s was delivered %d times", s.mail.repeat, s.mail.sent[s.mail.repeat]), nil
 	}
 	return "", nil
 }
@@ -121,8 +184,12 @@ func (s *sim) checkOutbox(ctx context.Context, d civil.Date) (string, error) {
 func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) {
 	var acct, due string
 	var n int
+	// The installments of the accounts with an autopay payment made since
+	// the last check (all of them in a full check).
 	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT account_id, CAST(due_on AS TEXT), COUNT(*) FROM payments
-		WHERE source = 'autopay' AND kind = 'debit' AND state <> 'cancelled' GROUP BY account_id, due_on HAVING COUNT(*) > 1 LIMIT 1`).Scan(&acct, &due, &n)
+		WHERE source = 'autopay' AND kind = 'debit' AND state <> 'cancelled'
+		AND account_id IN (SELECT account_id FROM payments WHERE id > $1 AND source = 'autopay')
+		GROUP BY account_id, due_on HAVING COUNT(*) > 1 LIMIT 1`, s.seen.payment).Scan(&acct, &due, &n)
 	if err == nil {
 		return fmt.Sprintf("%s: the installment due %s has %d autopay debits", acct, due, n), nil
 	}
@@ -137,26 +204,32 @@ func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) 
 // installment (debit-both); never a debit when a one-time payment covers
 // the installment. The window and the arithmetic are the simulation's own.
 func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, e.amount
-		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id JOIN autopay_enrollments e ON p.source_key LIKE e.id || ':%'
+	db := s.env.Store.DB()
+	// Tonight's files are few; their payments are found by file, each
+	// enrollment by its id (the payment's source key is enrollment:due).
+	rows, err := db.QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, p.source_key
+		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
 		WHERE f.business_date = $1 AND p.source = 'autopay' AND p.kind = 'debit'`, d)
 	if err != nil {
 		return "", err
 	}
 	type debit struct {
-		acct          string
-		due           civil.Date
-		amount, fixed money.Cents
+		acct, enrollment string
+		due              civil.Date
+		amount, fixed    money.Cents
 	}
 	var ds []debit
 	for rows.Next() {
 		var x debit
-		var due string
-		if err := rows.Scan(&x.acct, &due, &x.amount, &x.fixed); err != nil {
+		var due, key string
+		if err := rows.Scan(&x.acct, &due, &x.amount, &key); err != nil {
 			rows.Close()
 			return "", err
 		}
 		x.due = civil.MustParse(due[:10])
+		if i := strings.LastIndexByte(key, ':'); i > 0 {
+			x.enrollment = key[:i]
+		}
 		ds = append(ds, x)
 	}
 	rows.Close()
@@ -167,39 +240,54 @@ func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
 	// A one-time payment cancelled, or returned and not presented again,
 	// pays nothing; one presented again still pays the installment.
 	unpaid := map[string]bool{}
-	urows, err := s.env.Store.DB().QueryContext(ctx, `SELECT op.source_key FROM payments op WHERE op.source = 'scheduled'
-		AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
-			WHERE rp.original_payment_id = op.id AND rp.state IN ('scheduled', 'originated', 'settled'))))`)
-	if err != nil {
-		return "", err
-	}
-	for urows.Next() {
-		var k string
-		if err := urows.Scan(&k); err != nil {
-			urows.Close()
-			return "", err
+	accts := map[string]bool{}
+	for i, x := range ds {
+		if err := db.QueryRowContext(ctx, `SELECT amount FROM autopay_enrollments WHERE id = $1`, x.enrollment).Scan(&ds[i].fixed); err != nil {
+			return fmt.Sprintf("%s: autopay debit for the installment due %s names enrollment %q, which the ledger lacks (%v)", x.acct, x.due, x.enrollment, err), nil
 		}
-		unpaid[k] = true
-	}
-	urows.Close()
-	for _, x := range ds {
-		a, ok := s.sys.accounts[x.acct]
-		if !ok {
+		if accts[x.acct] {
 			continue
 		}
-		c := &a.Contract
+		accts[x.acct] = true
+		urows, err := db.QueryContext(ctx, `SELECT op.source_key FROM payments op WHERE op.account_id = $1 AND op.source = 'scheduled'
+			AND (op.state = 'cancelled' OR (op.state = 'returned' AND NOT EXISTS (SELECT 1 FROM payments rp
+				WHERE rp.original_payment_id = op.id AND rp.state IN ('scheduled', 'originated', 'settled'))))`, x.acct)
+		if err != nil {
+			return "", err
+		}
+		for urows.Next() {
+			var k string
+			if err := urows.Scan(&k); err != nil {
+				urows.Close()
+				return "", err
+			}
+			unpaid[k] = true
+		}
+		urows.Close()
+		if err := urows.Err(); err != nil {
+			return "", err
+		}
+	}
+	for _, x := range ds {
+		if _, ok := s.sys.accounts[x.acct]; !ok {
+			continue
+		}
+		// The contract as the servicing system has it tonight: an
+		// extended lease has more installments than it was drawn with.
+		cur := s.sys.current(x.acct, d)
+		c := &cur.Contract
 		full := c.MonthlyPayment + c.MonthlyTax
 		if x.fixed > 0 {
 			full = x.fixed
 		}
 		after := c.OpenedOn
-		for k, due := range dueDates(c) {
+		dues := dueDates(c)
+		for k, due := range dues {
 			if due == x.due && k > 0 {
-				after = dueDates(c)[k-1]
+				after = dues[k-1]
 			}
 		}
 		var oneTime money.Cents
-		cur := s.sys.current(x.acct, d)
 		for _, sp := range cur.ScheduledPayments {
 			if sp.DebitOn.After(after) && !sp.DebitOn.After(x.due) && !unpaid[sp.ID] {
 				oneTime += sp.Amount
@@ -250,51 +338,85 @@ func (s *sim) checkAllocated(ctx context.Context, d civil.Date) (string, error) 
 }
 
 // checkReturns: each return and NOC the bank sent is applied once, to the
-// payment it was about, and nothing else is.
+// payment it was about, and nothing else is. Incremental: what the bank
+// sent since the last check against the ledger's rows for those payments,
+// and the ledger's new rows against what the bank sent; in full, both
+// sides whole.
 func (s *sim) checkReturns(ctx context.Context, d civil.Date) (string, error) {
-	got, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	db := s.env.Store.DB()
+	got, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL AND id > $1`, s.seen.ret)
 	if err != nil {
 		return "", err
 	}
-	for p, code := range s.bank.sentReturns {
-		if got[p] != code {
-			return fmt.Sprintf("the bank returned payment %d (%s); the ledger has %q", p, code, got[p]), nil
+	sent := s.bank.sentReturns
+	if s.seen.ret > 0 {
+		sent = s.bank.newReturns
+	}
+	for _, p := range slices.Sorted(maps.Keys(sent)) {
+		code := sent[p]
+		have, ok := got[p]
+		if !ok && s.seen.ret > 0 {
+			// Applied before the last check, or not at all.
+			if err := db.QueryRowContext(ctx, `SELECT code FROM returns WHERE payment_id = $1`, p).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", err
+			}
+		}
+		if have != code {
+			return fmt.Sprintf("the bank returned payment %d (%s); the ledger has %q", p, code, have), nil
 		}
 	}
-	for p, code := range got {
+	for _, p := range slices.Sorted(maps.Keys(got)) {
 		if _, ok := s.bank.sentReturns[p]; !ok {
-			return fmt.Sprintf("payment %d has a return %s the bank never sent", p, code), nil
+			return fmt.Sprintf("payment %d has a return %s the bank never sent", p, got[p]), nil
 		}
 	}
 	var n int
-	if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id IS NULL`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id IS NULL AND id > $1`, s.seen.ret).Scan(&n); err != nil {
 		return "", err
 	}
 	if n > 0 {
 		return fmt.Sprintf("%d returns matched no payment", n), nil
 	}
-	nocs, err := pairs(ctx, s.env.Store, `SELECT payment_id, change_code FROM corrections WHERE payment_id IS NOT NULL`)
+	nocs, err := pairs(ctx, s.env.Store, `SELECT payment_id, change_code FROM corrections WHERE payment_id IS NOT NULL AND id > $1`, s.seen.noc)
 	if err != nil {
 		return "", err
 	}
-	for p, code := range s.bank.sentNOCs {
-		if nocs[p] != code {
-			return fmt.Sprintf("the bank sent a NOC %s for payment %d; the ledger has %q", code, p, nocs[p]), nil
+	sentNOCs := s.bank.sentNOCs
+	if s.seen.noc > 0 {
+		sentNOCs = s.bank.newNOCs
+	}
+	for _, p := range slices.Sorted(maps.Keys(sentNOCs)) {
+		code := sentNOCs[p]
+		have, ok := nocs[p]
+		if !ok && s.seen.noc > 0 {
+			if err := db.QueryRowContext(ctx, `SELECT change_code FROM corrections WHERE payment_id = $1`, p).Scan(&have); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", err
+			}
+		}
+		if have != code {
+			return fmt.Sprintf("the bank sent a NOC %s for payment %d; the ledger has %q", code, p, have), nil
 		}
 	}
-	if len(nocs) != len(s.bank.sentNOCs) {
+	for _, p := range slices.Sorted(maps.Keys(nocs)) {
+		if _, ok := s.bank.sentNOCs[p]; !ok {
+			return fmt.Sprintf("payment %d has a NOC %s the bank never sent", p, nocs[p]), nil
+		}
+	}
+	if s.seen.noc == 0 && len(nocs) != len(s.bank.sentNOCs) {
 		return fmt.Sprintf("%d NOCs applied, the bank sent %d", len(nocs), len(s.bank.sentNOCs)), nil
 	}
 	var p int64
-	err = s.env.Store.DB().QueryRowContext(ctx, `SELECT p.id FROM payments p JOIN returns r ON r.payment_id = p.id WHERE p.state <> 'returned' LIMIT 1`).Scan(&p)
+	err = db.QueryRowContext(ctx, `SELECT p.id FROM payments p JOIN returns r ON r.payment_id = p.id WHERE r.id > $1 AND p.state <> 'returned' LIMIT 1`, s.seen.ret).Scan(&p)
 	if err == nil {
 		return fmt.Sprintf("payment %d has a return but is not returned", p), nil
 	}
+	s.bank.newReturns, s.bank.newNOCs = map[int64]string{}, map[int64]string{}
+	s.returnsChecked = true
 	return "", nil
 }
 
-func pairs(ctx context.Context, st *ledger.Store, q string) (map[int64]string, error) {
-	rows, err := st.DB().QueryContext(ctx, q)
+func pairs(ctx context.Context, st *ledger.Store, q string, args ...any) (map[int64]string, error) {
+	rows, err := st.DB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -317,10 +439,12 @@ func pairs(ctx context.Context, st *ledger.Store, q string) (map[int64]string, e
 // checkRepresent: re-presentments only after R01/R09, at most two, within
 // 180 days of the original settlement.
 func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) {
+	// The originals re-presented since the last check (all in a full one).
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT o.id, COUNT(*), MAX(CAST(p.draft_on AS TEXT)), COALESCE(CAST(o.effective_on AS TEXT), ''),
 			COALESCE((SELECT r.code FROM returns r WHERE r.payment_id = o.id), '')
 		FROM payments p JOIN payments o ON o.id = p.original_payment_id WHERE p.source = 'represent'
-		GROUP BY o.id, o.effective_on`)
+		AND o.id IN (SELECT original_payment_id FROM payments WHERE id > $1 AND source = 'represent')
+		GROUP BY o.id, o.effective_on`, s.seen.payment)
 	if err != nil {
 		return "", err
 	}
@@ -347,8 +471,16 @@ func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) 
 // checkFees: a returned-payment fee only after R01/R09, once per return,
 // within the contract's fee.
 func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT t.id, t.amount, a.returned_payment_fee FROM transactions t JOIN accounts a ON a.id = t.account_id
-		WHERE t.source = 'drafter' AND t.kind = 'returned_payment_fee'`)
+	// A fee is posted with its return: the fees of the returns since the
+	// last check (every fee in a full one).
+	q := `SELECT t.id, t.amount, a.returned_payment_fee FROM transactions t JOIN accounts a ON a.id = t.account_id
+		WHERE t.source = 'drafter' AND t.kind = 'returned_payment_fee'`
+	var args []any
+	if s.seen.feeRet > 0 {
+		q += ` AND t.id IN (SELECT 'return-fee:' || CAST(r.payment_id AS TEXT) FROM returns r WHERE r.id > $1 AND r.payment_id IS NOT NULL)`
+		args = append(args, s.seen.feeRet)
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, q, args...)
 	if err != nil {
 		return "", err
 	}
@@ -366,7 +498,7 @@ func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
 		fs = append(fs, f)
 	}
 	rows.Close()
-	codes, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL`)
+	codes, err := pairs(ctx, s.env.Store, `SELECT payment_id, code FROM returns WHERE payment_id IS NOT NULL AND id > $1`, s.seen.feeRet)
 	if err != nil {
 		return "", err
 	}
@@ -388,9 +520,16 @@ func (s *sim) checkFees(ctx context.Context, d civil.Date) (string, error) {
 // checkStatements: tonight's statements state the servicing system's
 // balance, start from the previous statement's and add up.
 func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error) {
+	// Tonight's statements are among the documents made since the last
+	// night's check (document ids are serial).
+	mark := s.stmtMark
+	next, err := s.maxID(ctx, "documents")
+	if err != nil {
+		return "", err
+	}
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT d.account_id, d.new_balance, r.balance FROM documents d
 		LEFT JOIN record_balances r ON r.account_id = d.account_id AND r.on_date = d.document_date
-		WHERE d.kind = 'statement' AND d.document_date = $1`, d)
+		WHERE d.id > $2 AND d.kind = 'statement' AND d.document_date = $1`, d, mark)
 	if err != nil {
 		return "", err
 	}
@@ -415,7 +554,7 @@ func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error)
 	if bad != "" {
 		return bad, nil
 	}
-	prev, err := s.previousStatements(ctx, d)
+	prev, err := s.previousStatements(ctx, d, mark)
 	if err != nil {
 		return "", err
 	}
@@ -440,15 +579,16 @@ func (s *sim) checkStatements(ctx context.Context, d civil.Date) (string, error)
 			return fmt.Sprintf("%s: statement of %s: previous balance %s and its lines make %s, new balance %s", id, d, st.PreviousBalance, sum, st.NewBalance), nil
 		}
 	}
+	s.stmtMark = next
 	return "", nil
 }
 
 // previousStatements returns, for the accounts with a statement on d, the
 // new balance of their statement before it.
-func (s *sim) previousStatements(ctx context.Context, d civil.Date) (map[string]money.Cents, error) {
+func (s *sim) previousStatements(ctx context.Context, d civil.Date, mark int64) (map[string]money.Cents, error) {
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.account_id, p.new_balance, CAST(p.document_date AS TEXT) FROM documents p
-		JOIN documents t ON t.account_id = p.account_id AND t.kind = 'statement' AND t.document_date = $1
-		WHERE p.kind = 'statement' AND p.document_date < $1 AND p.new_balance IS NOT NULL`, d)
+		WHERE p.account_id IN (SELECT t.account_id FROM documents t WHERE t.id > $2 AND t.kind = 'statement' AND t.document_date = $1)
+		AND p.kind = 'statement' AND p.document_date < $1 AND p.new_balance IS NOT NULL`, d, mark)
 	if err != nil {
 		return nil, err
 	}
@@ -474,9 +614,15 @@ func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
 		if c.Before(s.opt.Start) {
 			continue
 		}
+		// Only the accounts whose cycle can end on c (its day, or a
+		// later day in a shorter month).
+		var days []string
+		for _, x := range cycleDays(c) {
+			days = append(days, strconv.Itoa(x))
+		}
 		rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT a.id, a.cycle_day FROM accounts a
 			JOIN record_balances r ON r.account_id = a.id AND r.on_date = $1
-			WHERE a.status = 'active'
+			WHERE a.cycle_day IN (`+strings.Join(days, ", ")+`) AND a.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM documents x WHERE x.account_id = a.id AND x.kind = 'statement' AND x.document_date = $1)
 			AND NOT EXISTS (SELECT 1 FROM exceptions e WHERE e.kind = 'statement_held' AND e.reference = a.id || ' statement ' || $2)`,
 			c, fmt.Sprintf("%04d-%02d", c.Year, int(c.Month)))
@@ -507,17 +653,34 @@ func (s *sim) checkCycles(ctx context.Context, d civil.Date) (string, error) {
 // checkLeaseEnd: a notice of threshold N is sent when N days are left, or
 // on the lease's first night in drafter when fewer are; never after
 // maturity.
-func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, CAST(a.maturity_on AS TEXT) FROM documents x JOIN accounts a ON a.id = x.account_id
-		WHERE x.kind LIKE 'lease_end_%' AND x.document_date = $1`, d)
+//
+// Each notice made since the last check is held to its own date (a
+// backfill makes notices of earlier nights).
+func (s *sim) checkLeaseEnd(ctx context.Context, night civil.Date) (string, error) {
+	next, err := s.maxID(ctx, "documents")
+	if err != nil {
+		return "", err
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT x.account_id, x.kind, x.period, CAST(x.document_date AS TEXT)
+		FROM documents x WHERE x.id > $1 AND x.kind LIKE 'lease_end_%'`, s.noticeMark)
 	if err != nil {
 		return "", err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, kind, mat string
-		if err := rows.Scan(&id, &kind, &mat); err != nil {
+		var id, kind, mat, on string
+		if err := rows.Scan(&id, &kind, &mat, &on); err != nil {
 			return "", err
+		}
+		d := civil.MustParse(on[:10])
+		// The notice is for the maturity the servicing system had on its
+		// date, or, made late (a backfill, a resume), on the night it was
+		// made: a lease extended since has a later one.
+		if _, ok := s.sys.accounts[id]; ok {
+			then, now := s.sys.current(id, d).Contract.MaturityDate, s.sys.current(id, night).Contract.MaturityDate
+			if then.String() != mat && now.String() != mat {
+				return fmt.Sprintf("%s: %s notice of %s (made on %s) is for maturity %s; the servicing system's maturity was %s that day and is %s", id, kind, d, night, mat, then, now), nil
+			}
 		}
 		n, err := strconv.Atoi(strings.TrimPrefix(kind, ledger.DocLeaseEndPrefix))
 		if err != nil {
@@ -529,11 +692,17 @@ func (s *sim) checkLeaseEnd(ctx context.Context, d civil.Date) (string, error) {
 			return fmt.Sprintf("%s: %d-day notice sent on %s, %d days after maturity", id, n, d, -left), nil
 		case left > n:
 			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left", id, n, d, left), nil
-		case left < n && s.firstSeen[id] != d && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
-			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease since %s)", id, n, d, left, s.firstSeen[id]), nil
+		case left < n && s.maturitySince(id, night).Before(d) && !s.downSince(civil.MustParse(mat[:10]).AddDays(-n), d):
+			// Late only if drafter had this maturity before the notice's
+			// date and no outage kept it from sending.
+			return fmt.Sprintf("%s: %d-day notice sent on %s with %d days left, late (drafter had the lease and its maturity since %s)", id, n, d, left, s.maturitySince(id, night)), nil
 		}
 	}
-	return "", rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	s.noticeMark = next
+	return "", nil
 }
 
 // checkRates: the return rates drafter reports over the last 60 days are
@@ -573,25 +742,41 @@ func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error
 	for _, id := range slices.Sorted(maps.Keys(subjects)) {
 		subject := subjects[id]
 		var kind, acct, mat, on string
-		err := s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
-			FROM outbox o JOIN documents x ON o.topic = 'document:' || CAST(x.id AS TEXT) JOIN accounts a ON a.id = x.account_id
-			WHERE o.message_id = $1`, strings.Trim(id, "<>")).Scan(&kind, &acct, &mat, &on)
+		doc, ok, err := s.emailDocument(ctx, strings.Trim(id, "<>"))
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue // not a document's email
+		}
+		// The notice's own maturity (its period), or the lease's maturity
+		// as drafter has it when the email goes out: drafter's email of a
+		// notice whose lease was extended since tells the new maturity
+		// (docs/simulation.md, "Found with the fixes in"). Either way the
+		// days are counted from the notice's date.
+		var now string
+		err = s.env.Store.DB().QueryRowContext(ctx, `SELECT x.kind, x.account_id, x.period, CAST(a.maturity_on AS TEXT), CAST(x.document_date AS TEXT)
+			FROM documents x JOIN accounts a ON a.id = x.account_id WHERE x.id = $1`, doc).Scan(&kind, &acct, &mat, &now, &on)
 		if err != nil || !strings.HasPrefix(kind, ledger.DocLeaseEndPrefix) {
 			continue // not a notice's email
 		}
 		s.rep.NoticeEmails++
-		left := civil.MustParse(mat[:10]).DaysSince(civil.MustParse(on[:10]))
-		want := fmt.Sprintf("ends in %d days", left)
-		switch {
-		case left == 1:
-			want = "ends in 1 day"
-		case left == 0:
-			want = "ends today"
-		case left < 0:
-			want = "ended on"
+		var wants []string
+		for _, m := range []string{mat, now} {
+			left := civil.MustParse(m[:10]).DaysSince(civil.MustParse(on[:10]))
+			want := fmt.Sprintf("ends in %d days", left)
+			switch {
+			case left == 1:
+				want = "ends in 1 day"
+			case left == 0:
+				want = "ends today"
+			case left < 0:
+				want = "ended on"
+			}
+			wants = append(wants, want)
 		}
-		if !strings.Contains(subject, want) {
-			return fmt.Sprintf("%s: the %s email of the notice of %s says %q; %d days are left (want %q)", acct, kind, on[:10], subject, left, want), nil
+		if !strings.Contains(subject, wants[0]) && !strings.Contains(subject, wants[1]) {
+			return fmt.Sprintf("%s: the %s email of the notice of %s (for maturity %s) says %q; want %q", acct, kind, on[:10], mat[:10], subject, wants[0]), nil
 		}
 	}
 	return "", nil
@@ -621,7 +806,14 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 	}
 	rows.Close()
 	made := map[string]bool{}
-	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE source = 'autopay' AND draft_on >= $1`, d.AddDays(-12))
+	// An autopay payment is made a few days before its draft date: the
+	// ones drafting since d-12 are among those made in the last 30
+	// nights (payment ids are serial).
+	var since int64
+	if n := len(s.paymentMarks) - 30; n >= 0 {
+		since = s.paymentMarks[n]
+	}
+	rows, err = s.env.Store.DB().QueryContext(ctx, `SELECT source_key FROM payments WHERE id > $2 AND source = 'autopay' AND draft_on >= $1`, d.AddDays(-12), since)
 	if err != nil {
 		return "", err
 	}
@@ -663,4 +855,101 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 		}
 	}
 	return "", nil
+}
+
+// emailDocument finds the document an email delivered is about: the
+// outbox row by its id (the Message-ID is outbox-ID.…@…, see
+// ledger/outbox.go), else by the Message-ID itself; its topic names the
+// document.
+func (s *sim) emailDocument(ctx context.Context, messageID string) (int64, bool, error) {
+	db := s.env.Store.DB()
+	var topic string
+	err := sql.ErrNoRows
+	if rest, ok := strings.CutPrefix(messageID, "outbox-"); ok {
+		if n, _, ok := strings.Cut(rest, "."); ok {
+			if id, perr := strconv.ParseInt(n, 10, 64); perr == nil {
+				err = db.QueryRowContext(ctx, `SELECT topic FROM outbox WHERE id = $1 AND message_id = $2`, id, messageID).Scan(&topic)
+			}
+		}
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = db.QueryRowContext(ctx, `SELECT topic FROM outbox WHERE message_id = $1`, messageID).Scan(&topic)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	n, ok := strings.CutPrefix(topic, "document:")
+	if !ok {
+		return 0, false, nil
+	}
+	id, err := strconv.ParseInt(n, 10, 64)
+	return id, err == nil, nil
+}
+
+// extension is a threshold notice an extended lease is owed for its new
+// maturity date.
+type extension struct {
+	account  string
+	days     int        // the threshold
+	maturity civil.Date // the new maturity date
+}
+
+// noteExtensions records the notices owed for the leases the servicing
+// system extended on d: each threshold whose day for the new maturity is
+// d or later.
+func (s *sim) noteExtensions(d civil.Date, touched map[string]bool) {
+	ts := s.env.Config.LeaseEndDays
+	if len(ts) == 0 {
+		ts = statements.LeaseEndThresholds
+	}
+	for _, id := range slices.Sorted(maps.Keys(touched)) {
+		cs := s.sys.changes[id]
+		if len(cs) == 0 || cs[len(cs)-1].kind != "extend" || cs[len(cs)-1].on != d {
+			continue
+		}
+		m := s.sys.current(id, d).Contract.MaturityDate
+		s.rep.Extensions++
+		for _, n := range ts {
+			if !m.AddDays(-n).Before(d) {
+				s.owed = append(s.owed, extension{account: id, days: n, maturity: m})
+			}
+		}
+	}
+}
+
+// checkExtensions: a lease extended gets each threshold's notice for its
+// new maturity date by that threshold's day.
+func (s *sim) checkExtensions(ctx context.Context, d civil.Date) (string, error) {
+	keep := s.owed[:0]
+	for _, x := range s.owed {
+		if x.maturity.AddDays(-x.days).After(d) {
+			keep = append(keep, x)
+			continue
+		}
+		var n int
+		if err := s.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM documents WHERE account_id = $1 AND kind = $2 AND period = $3`,
+			x.account, jobs.LeaseEndKind(x.days), x.maturity.String()).Scan(&n); err != nil {
+			return "", err
+		}
+		if n != 1 {
+			return fmt.Sprintf("%s: extended to mature on %s; its %d-day notice for that date was due on %s and there are %d", x.account, x.maturity, x.days, x.maturity.AddDays(-x.days), n), nil
+		}
+	}
+	s.owed = slices.Clip(keep)
+	return "", nil
+}
+
+// maturitySince is the night drafter first had the lease's maturity as of
+// d: the night the lease entered the extract, or its last extension.
+func (s *sim) maturitySince(id string, d civil.Date) civil.Date {
+	since := s.firstSeen[id]
+	for _, c := range s.sys.changes[id] {
+		if c.kind == "extend" && !c.on.After(d) {
+			since = c.on
+		}
+	}
+	return since
 }

@@ -14,35 +14,62 @@ import (
 
 // dumpQueries select what the ledger holds, without the database's own
 // ids and clock times: two histories of one seed dump the same lines.
-var dumpQueries = []struct{ table, q string }{
-	{"bank_accounts", `SELECT id, routing, last4, number_mac, type, prenote, status, status_reason FROM bank_accounts`},
-	{"autopay", `SELECT id, bank_account_id, starts_on, amount, status, status_reason FROM autopay_enrollments`},
-	{"scheduled", `SELECT id, bank_account_id, amount, debit_on FROM scheduled_payments`},
+var dumpQueries = []struct{ table, q, scope string }{
+	{"bank_accounts", `SELECT id, routing, last4, number_mac, type, prenote, status, status_reason FROM bank_accounts`, `account_id IN (%s)`},
+	{"autopay", `SELECT id, bank_account_id, starts_on, amount, status, status_reason FROM autopay_enrollments`, `account_id IN (%s)`},
+	{"scheduled", `SELECT id, bank_account_id, amount, debit_on FROM scheduled_payments`, `account_id IN (%s)`},
 	{"payments", `SELECT p.source, p.source_key, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
 		COALESCE(CAST(p.due_on AS TEXT), ''), CAST(p.draft_on AS TEXT), p.state, p.state_reason, p.attempt, COALESCE(p.trace_number, ''),
 		COALESCE(CAST(p.effective_on AS TEXT), ''), p.transaction_code, p.installment_amount,
-		COALESCE(f.storage_key, '') FROM payments p LEFT JOIN ach_files f ON f.id = p.ach_file_id`},
-	{"ach_files", `SELECT CAST(business_date AS TEXT), id_modifier, status, CAST(effective_on AS TEXT), storage_key, sha256, entries, debit_total FROM ach_files`},
-	{"returns", `SELECT entry_key, original_trace, code, amount, action, CAST(returned_on AS TEXT) FROM returns`},
-	{"corrections", `SELECT entry_key, change_code, corrected_data, action, CAST(received_on AS TEXT) FROM corrections`},
-	{"documents", `SELECT account_id, kind, period, CAST(document_date AS TEXT), storage_key, sha256, size, COALESCE(new_balance, 0) FROM documents`},
-	{"outbox", `SELECT topic, recipient, kind, account_id, status FROM outbox`},
-	{"transactions", `SELECT id, account_id, CAST(posted_on AS TEXT), kind, amount, source FROM transactions`},
-	{"exceptions", `SELECT kind, reference FROM exceptions`},
+		COALESCE(f.storage_key, '') FROM payments p LEFT JOIN ach_files f ON f.id = p.ach_file_id`, `p.account_id IN (%s)`},
+	{"ach_files", `SELECT CAST(business_date AS TEXT), id_modifier, status, CAST(effective_on AS TEXT), storage_key, sha256, entries, debit_total FROM ach_files`, ``},
+	{"returns", `SELECT entry_key, original_trace, code, amount, action, CAST(returned_on AS TEXT) FROM returns`, `payment_id IN (SELECT id FROM payments WHERE account_id IN (%s))`},
+	{"corrections", `SELECT entry_key, change_code, corrected_data, action, CAST(received_on AS TEXT) FROM corrections`, `payment_id IN (SELECT id FROM payments WHERE account_id IN (%s))`},
+	{"documents", `SELECT account_id, kind, period, CAST(document_date AS TEXT), storage_key, sha256, size, COALESCE(new_balance, 0) FROM documents`, `account_id IN (%s)`},
+	{"outbox", `SELECT topic, recipient, kind, account_id, status FROM outbox`, `account_id IN (%s)`},
+	{"transactions", `SELECT id, account_id, CAST(posted_on AS TEXT), kind, amount, source FROM transactions`, `account_id IN (%s)`},
+	{"exceptions", `SELECT kind, reference FROM exceptions`, ``},
 }
 
 // Dump returns the ledger as sorted lines, table by table: payments and
 // their files, returns, NOCs, documents with their sha256, email, posted
 // transactions, exceptions; with runs, the run ledger's outcomes too.
 func Dump(ctx context.Context, st *ledger.Store, withRuns bool) ([]string, error) {
+	return dump(ctx, st, withRuns, nil)
+}
+
+// dumpAccounts is Dump limited to the rows of the accounts named (their
+// payments, returns, NOCs, documents, email and transactions) and the
+// tables that have no account (files, exceptions): what a rerun of one
+// night's job can touch, without reading the whole history.
+func dumpAccounts(ctx context.Context, st *ledger.Store, accounts []string) ([]string, error) {
+	if len(accounts) == 0 {
+		accounts = []string{""}
+	}
+	return dump(ctx, st, false, accounts)
+}
+
+func dump(ctx context.Context, st *ledger.Store, withRuns bool, accounts []string) ([]string, error) {
 	qs := dumpQueries
 	if withRuns {
-		qs = append(slices.Clone(qs), struct{ table, q string }{"runs",
-			`SELECT job, CAST(business_date AS TEXT), scope, attempt, status FROM runs WHERE NOT dry_run`})
+		qs = append(slices.Clone(qs), struct{ table, q, scope string }{"runs",
+			`SELECT job, CAST(business_date AS TEXT), scope, attempt, status FROM runs WHERE NOT dry_run`, ""})
+	}
+	var in string
+	if accounts != nil {
+		quoted := make([]string, len(accounts))
+		for i, a := range accounts {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", "''") + "'"
+		}
+		in = strings.Join(quoted, ", ")
 	}
 	var out []string
 	for _, dq := range qs {
-		lines, err := queryLines(ctx, st.DB(), dq.q)
+		q := dq.q
+		if accounts != nil && dq.scope != "" {
+			q += " WHERE " + fmt.Sprintf(dq.scope, in)
+		}
+		lines, err := queryLines(ctx, st.DB(), q)
 		if err != nil {
 			return nil, fmt.Errorf("dump %s: %w", dq.table, err)
 		}

@@ -71,6 +71,8 @@ type faultyMail struct {
 	down  bool
 	sent  map[string]int
 	total int
+	// repeat is the first Message-ID delivered twice.
+	repeat string
 	// subjects of the messages delivered since the last check, by
 	// Message-ID.
 	subjects map[string]string
@@ -88,6 +90,9 @@ func (f *faultyMail) Send(ctx context.Context, m mail.Message) error {
 	}
 	f.mu.Lock()
 	f.sent[m.ID]++
+	if f.sent[m.ID] > 1 && f.repeat == "" {
+		f.repeat = m.ID
+	}
 	f.total++
 	if f.subjects == nil {
 		f.subjects = map[string]string{}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
@@ -49,7 +51,15 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 		}
 		if attempt == 2 {
 			r := runs[0]
-			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error))
+			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (%s %s) is %s after resuming it twice: %s%s", r.ID, r.Job, r.BusinessDate, r.Status, r.Error, s.firstFailedItem(ctx, r.ID)))
+		}
+		// Held statements: the documented response (docs/operations.md,
+		// Held statements) is to import the servicing system's corrected
+		// extract of those accounts, then resume; the servicing system's
+		// books now have what drafter posted since (a return or a debit
+		// applied late, after an outage).
+		if err := s.reimportHeld(ctx, d, runs, nr); err != nil {
+			return err
 		}
 		for _, r := range runs {
 			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
@@ -84,7 +94,22 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			return err
 		}
 		if len(runs) == 1 {
-			before, err := Dump(ctx, s.env.Store, false)
+			// The whole ledger about once a month (the first rerun after
+			// a full check), otherwise the accounts the job's night is
+			// about: the dump of the whole history grows with it.
+			var scope []string
+			if s.night%fullCheckEvery >= 7 {
+				if scope, err = s.rerunScope(ctx, job, d); err != nil {
+					return err
+				}
+			}
+			snapshot := func() ([]string, error) {
+				if scope == nil {
+					return Dump(ctx, s.env.Store, false)
+				}
+				return dumpAccounts(ctx, s.env.Store, scope)
+			}
+			before, err := snapshot()
 			if err != nil {
 				return err
 			}
@@ -94,7 +119,7 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			if err != nil || res.Run.Status != ledger.RunSucceeded {
 				return s.violation(d, "rerun-changes-nothing", fmt.Sprintf("rerun of run %d (%s %s) is %s: %v", runs[0].ID, job, runs[0].BusinessDate, res.Run.Status, err))
 			}
-			after, err := Dump(ctx, s.env.Store, false)
+			after, err := snapshot()
 			if err != nil {
 				return err
 			}
@@ -147,6 +172,30 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 			s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("backfill %s %s", name, d)})
 		}
 	}
+	// The backfill's table lists statements held (the nights' returns
+	// were applied after their extracts): the operator imports the
+	// corrected extract and resumes them at once, before the day's
+	// changes.
+	runs, err := s.unfinished(ctx)
+	if err != nil {
+		return err
+	}
+	runs = slices.DeleteFunc(runs, func(r ledger.Run) bool { return r.Job != "statements" || r.Status != ledger.RunPartial })
+	if len(runs) == 0 {
+		return nil
+	}
+	if err := s.reimportHeld(ctx, to, runs, nr); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0)
+		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
+		s.rep.Responses++
+		if res.Run.ID == 0 {
+			return fmt.Errorf("resume run %d: %w", r.ID, err)
+		}
+		s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d after the backfill", r.ID)})
+	}
 	return nil
 }
 
@@ -172,4 +221,83 @@ func (s *sim) resumeNow(ctx context.Context, job string, d civil.Date, nr *Night
 		nr.Runs[job] = res.Run.Status
 	}
 	return nil
+}
+
+// firstFailedItem names a run's first failed item and its error, for a
+// violation's detail.
+func (s *sim) firstFailedItem(ctx context.Context, id int64) string {
+	items, err := s.env.Store.RunItems(ctx, id)
+	if err != nil {
+		return ""
+	}
+	for _, it := range items {
+		if it.Status == "failed" {
+			return fmt.Sprintf(" (first failed item %s: %s)", it.Item, it.Error)
+		}
+	}
+	return ""
+}
+
+// reimportHeld imports the servicing system's extract, as of d, of the
+// accounts whose statements the unfinished statements runs held.
+func (s *sim) reimportHeld(ctx context.Context, d civil.Date, runs []ledger.Run, nr *NightReport) error {
+	held := map[string]bool{}
+	for _, r := range runs {
+		if r.Job != "statements" {
+			continue
+		}
+		items, err := s.env.Store.RunItems(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if it.Status == "failed" && strings.Contains(it.Error, "statement held") {
+				if acct, _, ok := strings.Cut(it.Item, " "); ok {
+					held[acct] = true
+				}
+			}
+		}
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	if _, err := s.sys.importAccounts(ctx, s.env.Store, d, held); err != nil {
+		return err
+	}
+	nr.Responses = append(nr.Responses, fmt.Sprintf("import the corrected extract of %d accounts with held statements", len(held)))
+	s.rep.Responses++
+	return nil
+}
+
+// rerunScope is the accounts a rerun of job for d is about: for
+// statements, those whose cycle ends on d; for originate, those with a
+// payment in d's files or still scheduled to draft by d's effective date.
+func (s *sim) rerunScope(ctx context.Context, job string, d civil.Date) ([]string, error) {
+	var q string
+	var args []any
+	if job == "statements" {
+		var days []string
+		for _, x := range cycleDays(d) {
+			days = append(days, strconv.Itoa(x))
+		}
+		q = `SELECT id FROM accounts WHERE cycle_day IN (` + strings.Join(days, ", ") + `)`
+	} else {
+		q = `SELECT p.account_id FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE f.business_date = $1
+			UNION SELECT account_id FROM payments WHERE state = 'scheduled' AND draft_on <= $2`
+		args = []any{d, s.env.Calendar.NextBankingDay(d)}
+	}
+	rows, err := s.env.Store.DB().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
@@ -24,6 +27,7 @@ type change struct {
 	amount money.Cents
 	number string     // bank: the new account number
 	debit  civil.Date // onetime: the debit date
+	months int        // extend: installments added
 }
 
 // servicing is the servicing system of record: the generated portfolio,
@@ -37,11 +41,15 @@ type servicing struct {
 	changes  map[string][]change
 	opened   map[string]civil.Date // the night an account entered the extract
 	added    int                   // accounts added after the first night
+	// reacted are the accounts whose customers acted on what drafter told
+	// them (changes dated the next night), by that night.
+	reacted map[civil.Date]map[string]bool
 }
 
 func newServicing(accounts int, seed int64, first civil.Date, extra int) *servicing {
 	s := &servicing{base: portfolio.GenerateOptions{Accounts: accounts + extra, Seed: seed, AsOf: first, Anchor: first, DrafterFrom: first.AddDays(-4)},
-		initial: accounts, accounts: map[string]*portfolio.Account{}, changes: map[string][]change{}, opened: map[string]civil.Date{}}
+		initial: accounts, accounts: map[string]*portfolio.Account{}, changes: map[string][]change{}, opened: map[string]civil.Date{},
+		reacted: map[civil.Date]map[string]bool{}}
 	for a := range portfolio.Generated(s.base) {
 		a := a
 		s.accounts[a.ID] = &a
@@ -97,6 +105,19 @@ func (s *servicing) amend(a *portfolio.Account, asOf civil.Date) {
 				BankAccountID: ba, Amount: c.amount, DebitOn: c.debit, Channel: "web", AuthorizedAt: c.on.String() + "T12:00:00Z"})
 		case "payoff":
 			a.Status = "paid_off"
+			if a.Autopay != nil {
+				a.Autopay.Status = "stopped"
+			}
+		case "extend":
+			// The servicing system extends the lease by months more
+			// installments: a later maturity, and the books say so with
+			// an adjustment (postings).
+			// The maturity is the new term's last due date (as Generate
+			// draws it), never before an installment.
+			a.Contract.TermMonths += c.months
+			a.Contract.MaturityDate = a.Contract.FirstDueDate.AddMonths(a.Contract.TermMonths - 1).OnDay(a.Contract.DueDay)
+		case "stop":
+			// The customer stops autopay (after a returned debit).
 			if a.Autopay != nil {
 				a.Autopay.Status = "stopped"
 			}
@@ -161,6 +182,12 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 		}
 		return touched
 	}
+	// The customers who acted last night on what they were told: their
+	// changes are in tonight's extract.
+	for id := range s.reacted[d] {
+		touched[id] = true
+	}
+	delete(s.reacted, d)
 	// A few new accounts a night.
 	for n := r.IntN(3); n > 0 && s.initial+s.added < len(s.ids); n-- {
 		id := s.ids[s.initial+s.added]
@@ -193,7 +220,7 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 				continue
 			}
 			c.kind = "enroll"
-		case x < 95:
+		case x < 90:
 			c.kind = "onetime"
 			inst := a.Contract.MonthlyPayment + a.Contract.MonthlyTax
 			c.amount = inst
@@ -201,29 +228,39 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 				c.amount = money.Cents(r.IntN(int(inst))/100+1) * 100
 			}
 			c.debit = d.AddDays(2 + r.IntN(6))
-			if ap := a.Autopay; ap != nil && ap.Status == "active" {
-				// Only for an installment whose autopay debit is days away.
-				ok := true
-				for _, due := range dueDates(&a.Contract) {
-					dr := draft(due, ap.DaysBeforeDue)
-					if !due.Before(c.debit) && dr.Before(d.AddDays(5)) && !dr.Before(d) {
-						ok = false
-					}
-					if due.After(c.debit.AddDays(40)) {
-						break
-					}
-				}
-				if !ok {
-					continue
-				}
+			if !portalAllows(&a, d, c.debit, draft) {
+				continue
 			}
 		default:
-			if a.Kind != portfolio.KindLoan || len(a.ScheduledPayments) > 0 {
+			if a.Kind == portfolio.KindLease {
+				// A lease near its end extended by one to six months.
+				left := a.Contract.MaturityDate.DaysSince(d)
+				if left < 10 || left > 100 || s.extended(id) {
+					continue
+				}
+				c.kind, c.months = "extend", 1+r.IntN(6)
+				break
+			}
+			if len(a.ScheduledPayments) > 0 {
 				continue
 			}
 			c.kind = "payoff"
 		}
 		s.changes[id] = append(s.changes[id], c)
+		touched[id] = true
+	}
+	// Leases near their end extended: a few tries a night among the
+	// book, so that a short history has some.
+	for range max(3, s.initial/500) {
+		id := s.ids[r.IntN(s.initial)]
+		a := s.current(id, d)
+		if a.Status != "active" || touched[id] || a.Kind != portfolio.KindLease || s.extended(id) {
+			continue
+		}
+		if left := a.Contract.MaturityDate.DaysSince(d); left < 10 || left > 100 {
+			continue
+		}
+		s.changes[id] = append(s.changes[id], change{on: d, n: len(s.changes[id]) + 1, kind: "extend", months: 1 + r.IntN(6)})
 		touched[id] = true
 	}
 	return touched
@@ -233,7 +270,15 @@ func (s *servicing) customers(r *rand.Rand, d civil.Date, first bool, draft func
 // whole book on the first night, then the accounts whose statement cycle
 // ends that night and those that changed.
 func (s *servicing) importNight(ctx context.Context, st *ledger.Store, d civil.Date, first bool, touched map[string]bool) (jobs.ImportReport, error) {
-	posted, err := st.DrafterPostings(ctx, d)
+	// What drafter reported, for the accounts of the extract only: the
+	// whole ledger's postings grow with the history.
+	var posted map[string][]portfolio.Transaction
+	var err error
+	if first {
+		posted, err = st.DrafterPostings(ctx, d)
+	} else {
+		posted, err = drafterPostings(ctx, st, d, cycleDays(d), touched)
+	}
 	if err != nil {
 		return jobs.ImportReport{}, err
 	}
@@ -247,6 +292,29 @@ func (s *servicing) importNight(ctx context.Context, st *ledger.Store, d civil.D
 		}
 		return first || touched[a.ID] || ledger.CycleEndsOn(a.Contract.CycleDay, d)
 	}
+	opt.Postings = s.postings
+	opt.AutopayStopped = s.autopayStopped
+	return s.importExtract(ctx, st, d, opt)
+}
+
+// importAccounts imports the servicing system's extract of d for the
+// given accounts only: a corrected extract an operator asked for.
+func (s *servicing) importAccounts(ctx context.Context, st *ledger.Store, d civil.Date, ids map[string]bool) (jobs.ImportReport, error) {
+	posted, err := drafterPostings(ctx, st, d, nil, ids)
+	if err != nil {
+		return jobs.ImportReport{}, err
+	}
+	opt := s.base
+	opt.AsOf = d
+	opt.Posted = posted
+	opt.Amend = s.amend
+	opt.Keep = func(a *portfolio.Account) bool { return s.inExtract(a.ID) && ids[a.ID] }
+	opt.Postings = s.postings
+	opt.AutopayStopped = s.autopayStopped
+	return s.importExtract(ctx, st, d, opt)
+}
+
+func (s *servicing) importExtract(ctx context.Context, st *ledger.Store, d civil.Date, opt portfolio.GenerateOptions) (jobs.ImportReport, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(portfolio.Generate(pw, opt)) }()
 	rep, err := jobs.ImportFile(ctx, st, pr, fmt.Sprintf("servicing-%s.jsonl", d), jobs.ImportOptions{})
@@ -255,4 +323,154 @@ func (s *servicing) importNight(ctx context.Context, st *ledger.Store, d civil.D
 		return rep, fmt.Errorf("import the extract of %s: %w %v", d, err, rep.Errors)
 	}
 	return rep, nil
+}
+
+// cycleDays are the cycle days whose cycle ends on d: its day, and the
+// later days a shorter month lacks on its last day.
+func cycleDays(d civil.Date) []int {
+	days := []int{d.Day}
+	if d.Day == civil.DaysIn(d.Year, d.Month) {
+		for x := d.Day + 1; x <= 31; x++ {
+			days = append(days, x)
+		}
+	}
+	return days
+}
+
+// drafterPostings is what drafter reported to the servicing system by the
+// end of d (ledger's DrafterPostings: its debits on their effective dates,
+// its returns and fees), for the accounts whose cycle day is one of days
+// and the accounts named.
+func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days []int, ids map[string]bool) (map[string][]portfolio.Transaction, error) {
+	out := map[string][]portfolio.Transaction{}
+	var cond []string
+	args := []any{d}
+	if len(days) > 0 {
+		ds := make([]string, len(days))
+		for i, x := range days {
+			ds[i] = strconv.Itoa(x)
+		}
+		cond = append(cond, `account_id IN (SELECT id FROM accounts WHERE cycle_day IN (`+strings.Join(ds, ", ")+`))`)
+	}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		args = append(args, id)
+		cond = append(cond, fmt.Sprintf("account_id = $%d", len(args)))
+	}
+	if len(cond) == 0 {
+		return out, nil
+	}
+	where := "(" + strings.Join(cond, " OR ") + ")"
+	db := st.DB()
+	rows, err := db.QueryContext(ctx, `SELECT account_id, id, CAST(effective_on AS TEXT), amount FROM payments
+		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on <= $1 AND `+where+`
+		ORDER BY account_id, effective_on, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's payments: %w", err)
+	}
+	for rows.Next() {
+		var acct, on string
+		var id int64
+		t := portfolio.Transaction{Kind: "payment"}
+		if err := rows.Scan(&acct, &id, &on, &t.Amount); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t.PostedOn = civil.MustParse(on[:10])
+		t.ID = "payment:" + strconv.FormatInt(id, 10)
+		out[acct] = append(out[acct], t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = db.QueryContext(ctx, `SELECT account_id, id, CAST(posted_on AS TEXT), kind, amount FROM transactions
+		WHERE source = 'drafter' AND posted_on <= $1 AND `+where+` ORDER BY account_id, posted_on, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select drafter's transactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var acct, on string
+		var t portfolio.Transaction
+		if err := rows.Scan(&acct, &t.ID, &on, &t.Kind, &t.Amount); err != nil {
+			return nil, err
+		}
+		t.PostedOn = civil.MustParse(on[:10])
+		out[acct] = append(out[acct], t)
+	}
+	return out, rows.Err()
+}
+
+// portalAllows reports whether the portal takes a one-time payment made on
+// d for debit on debit: only for an installment whose autopay debit is
+// still days away.
+func portalAllows(a *portfolio.Account, d, debit civil.Date, draft func(due civil.Date, before int) civil.Date) bool {
+	ap := a.Autopay
+	if ap == nil || ap.Status != "active" {
+		return true
+	}
+	for _, due := range dueDates(&a.Contract) {
+		dr := draft(due, ap.DaysBeforeDue)
+		if !due.Before(debit) && dr.Before(d.AddDays(5)) && !dr.Before(d) {
+			return false
+		}
+		if due.After(debit.AddDays(40)) {
+			break
+		}
+	}
+	return true
+}
+
+// react records a customer's change dated the night after d, in answer to
+// what drafter told them on d.
+func (s *servicing) react(id string, d civil.Date, c change) {
+	c.on = d.AddDays(1)
+	c.n = len(s.changes[id]) + 1
+	s.changes[id] = append(s.changes[id], c)
+	if s.reacted[c.on] == nil {
+		s.reacted[c.on] = map[string]bool{}
+	}
+	s.reacted[c.on][id] = true
+}
+
+// extended reports whether the lease was extended already.
+func (s *servicing) extended(id string) bool {
+	for _, c := range s.changes[id] {
+		if c.kind == "extend" {
+			return true
+		}
+	}
+	return false
+}
+
+// postings are the servicing system's adjustments for the account's
+// extensions by asOf: a lease's balance is its installments left, so an
+// extension adds months of installments on the day it is made. Generate
+// counts the extended term from the opening, so an unlisted adjustment
+// there takes the added months back out of the history before it.
+func (s *servicing) postings(a *portfolio.Account, asOf civil.Date) []portfolio.Posting {
+	var out []portfolio.Posting
+	for _, c := range s.changes[a.ID] {
+		if c.on.After(asOf) {
+			break
+		}
+		if c.kind != "extend" {
+			continue
+		}
+		add := money.Cents(c.months) * (a.Contract.MonthlyPayment + a.Contract.MonthlyTax)
+		out = append(out, portfolio.Posting{On: a.Contract.OpenedOn, Kind: "adjustment", Amount: -add},
+			portfolio.Posting{On: c.on, Kind: "adjustment", Amount: add, Description: fmt.Sprintf("Lease extended %d months", c.months), Listed: true})
+	}
+	return out
+}
+
+// autopayStopped is the day the customer stopped the account's autopay
+// (zero when they did not).
+func (s *servicing) autopayStopped(a *portfolio.Account) civil.Date {
+	for _, c := range s.changes[a.ID] {
+		if c.kind == "stop" && !c.on.After(a.Balance.AsOf) {
+			return c.on
+		}
+	}
+	return civil.Date{}
 }

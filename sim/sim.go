@@ -77,6 +77,12 @@ type Report struct {
 	Returns   int            `json:"returns"`
 	Documents int            `json:"documents"`
 	Emails    int            `json:"emails_sent"`
+	// Reactions are the customers' answers to what they were told
+	// (a one-time payment after a past-due statement, autopay stopped
+	// after a return).
+	Reactions int `json:"customer_reactions"`
+	// Extensions are the leases the servicing system extended.
+	Extensions int `json:"lease_extensions"`
 	// NoticeEmails are the lease-end emails whose wording was checked.
 	NoticeEmails    int        `json:"lease_end_emails_checked"`
 	Seconds         float64    `json:"seconds"`
@@ -123,6 +129,17 @@ type sim struct {
 	// results of the night's runs as the commands would exit
 	observed  []observed
 	firstSeen map[string]civil.Date
+	// seen are the incremental checks' marks; paymentMarks the highest
+	// payment id after each night's check (index night-1).
+	seen           marks
+	paymentMarks   []int64
+	returnsChecked bool // tonight's checkReturns ran
+	reactions      []reaction
+	owed           []extension // notices owed to extended leases
+	reactDocMark   int64       // the highest document id customers reacted to
+	reactRetMark   int64       // the highest return id customers reacted to
+	stmtMark       int64       // the highest document id when statements were last checked
+	noticeMark     int64       // the highest document id when notices were last checked
 }
 
 type observed struct {
@@ -353,6 +370,7 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 				}
 				return jobs.DraftDate(due, before, s.env.Calendar)
 			})
+			s.noteExtensions(d, touched)
 			imp, err := s.sys.importNight(ctx, s.env.Store, d, s.night == 1, touched)
 			if err != nil {
 				return nr, err
@@ -423,6 +441,10 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	}
 	// The bank receives the files stored tonight.
 	if err := s.bank.receive(ctx, s.env.Store, s.r, d); err != nil {
+		return nr, err
+	}
+	// The customers read their statements and the returns' emails.
+	if err := s.react(ctx, d); err != nil {
 		return nr, err
 	}
 	return nr, s.check(ctx, d)
