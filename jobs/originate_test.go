@@ -217,8 +217,10 @@ func TestOriginateExactlyOnceAcrossRerunsAndDryRuns(t *testing.T) {
 	}
 }
 
-// Consecutive business dates each start their trace sequence at 1 and
-// their modifiers at A.
+// Consecutive business dates each start their modifiers at A; trace
+// sequences start at 1 on the ledger's first day and run on across days,
+// so no trace names two entries of different days (a late return names
+// its entry by trace alone).
 func TestOriginateConsecutiveDays(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -226,6 +228,7 @@ func TestOriginateConsecutiveDays(t *testing.T) {
 			env := testEnv(t, dialect, nil)
 			importGenerated(t, env.Store, 400, 3, civil.MustParse("2026-12-01"))
 			total, daysWithFiles := 0, 0
+			seen := map[string]string{}
 			for _, day := range []string{"2026-12-01", "2026-12-02", "2026-12-03"} {
 				res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: civil.MustParse(day), Trigger: "operator"})
 				if err != nil {
@@ -237,10 +240,20 @@ func TestOriginateConsecutiveDays(t *testing.T) {
 					if sum.Files[0].Modifier != "A" {
 						t.Fatalf("%s: first modifier %s", day, sum.Files[0].Modifier)
 					}
-					body, _, _ := env.Docs.Get(ctx, sum.Files[0].Key)
-					mf := checkNACHA(t, body)
-					if tr := mf.Batches[0].GetEntries()[0].TraceNumber; tr != "021000020000001" {
-						t.Fatalf("%s: first trace %s", day, tr)
+					for i, f := range sum.Files {
+						body, _, _ := env.Docs.Get(ctx, f.Key)
+						mf := checkNACHA(t, body)
+						for _, b := range mf.Batches {
+							for _, e := range b.GetEntries() {
+								if daysWithFiles == 1 && i == 0 && len(seen) == 0 && e.TraceNumber != "021000020000001" {
+									t.Fatalf("%s: the ledger's first trace %s", day, e.TraceNumber)
+								}
+								if other, ok := seen[e.TraceNumber]; ok {
+									t.Fatalf("trace %s used on %s and %s", e.TraceNumber, other, day)
+								}
+								seen[e.TraceNumber] = day
+							}
+						}
 					}
 				}
 				total += sum.Entries
@@ -518,5 +531,48 @@ func TestOriginateRereadsAFileWhosePaymentWasCancelled(t *testing.T) {
 	}
 	if sum.Entries != 59 || counts[ledger.PaymentOriginated] != 59 || counts[ledger.PaymentCancelled] != 1 {
 		t.Fatalf("%d entries, payments %v; want 59 originated and the cancelled one left alone", sum.Entries, counts)
+	}
+}
+
+// TestOriginateTraceWraps: trace sequences that ran on to the last seven
+// digits start again at 1, and a day's files still never share one.
+func TestOriginateTraceWraps(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "40"})
+			importGenerated(t, env.Store, 400, 3, civil.MustParse("2026-12-01"))
+			// An earlier day whose last file ended three short of the
+			// last sequence.
+			if _, err := env.Store.DB().ExecContext(ctx, `INSERT INTO ach_files (business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start, created_at, released_at)
+				VALUES ($1, $2, 'A', 'allocated', 'ach/outbound/2026-11-30/earlier.ach', $3, $4, 0, $5, $5)`,
+				civil.MustParse("2026-11-30"), civil.MustParse("2026-12-01"), ach.MaxTraceSequence-10, ach.MaxTraceSequence-3, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: civil.MustParse("2026-12-01"), Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := res.Summary.(*jobs.OriginateSummary)
+			if len(sum.Files) < 2 {
+				t.Fatalf("%d files, want several", len(sum.Files))
+			}
+			seen := map[string]bool{}
+			for i, f := range sum.Files {
+				body, _, _ := env.Docs.Get(ctx, f.Key)
+				mf := checkNACHA(t, body)
+				for j, b := range mf.Batches {
+					for k, e := range b.GetEntries() {
+						if i == 0 && j == 0 && k == 0 && e.TraceNumber != "021000020000001" {
+							t.Fatalf("first trace after the wrap %s, want sequence 1", e.TraceNumber)
+						}
+						if seen[e.TraceNumber] {
+							t.Fatalf("trace %s twice in a day", e.TraceNumber)
+						}
+						seen[e.TraceNumber] = true
+					}
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/drafterhq/drafter/ach"
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/money"
 )
@@ -116,7 +117,24 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		if err != nil {
 			return err
 		}
-		first := lastSeq + 1
+		// Trace sequences run on across days (from the newest file of any
+		// day), not from 1 each morning: a return names its entry by trace
+		// alone, and an unauthorized one may come 60 days later, so a
+		// sequence that came back every day (a customer's autopay sits at
+		// the same place in each month's file) would name two payments.
+		// They wrap at seven digits, where a day's files must still fit.
+		var newest int
+		err = tx.QueryRowContext(ctx, `SELECT trace_end FROM ach_files ORDER BY id DESC LIMIT 1`).Scan(&newest)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		first := max(newest, lastSeq) + 1
+		span := n + plan.Offsets
+		if first+span-1 > ach.MaxTraceSequence {
+			// Past the last sequence: from the day's own last one (1
+			// for a day's first file).
+			first = lastSeq + 1
+		}
 		offsetStart := 0
 		end := first + n - 1
 		if plan.Offsets > 0 {
