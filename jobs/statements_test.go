@@ -298,6 +298,55 @@ func TestStatementsReplaceAnUnrecordedRender(t *testing.T) {
 	}
 }
 
+// TestStatementsRerunAfterTheAccountChanged: a rerun of a statements day
+// after an account changed (its customer's name, from a new extract) finds
+// its recorded statement intact in storage and counts it verified, where
+// it used to fail that account on every rerun; a recorded statement that
+// storage lost and that renders differently now is still an error, never
+// silently replaced by other bytes.
+func TestStatementsRerunAfterTheAccountChanged(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-11-30")
+			importGenerated(t, env.Store, 100, 12, d)
+			due := dueAccounts(t, env.Store, d)
+			first, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "test"})
+			if err != nil || first.Run.Status != ledger.RunSucceeded {
+				t.Fatalf("first run: %+v, %v", first.Run, err)
+			}
+			for _, acc := range due[:2] {
+				if _, err := env.Store.DB().ExecContext(ctx, `UPDATE customers SET first_name = 'Renamed' WHERE id = (SELECT customer_id FROM accounts WHERE id = $1)`, acc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			again, err := env.Rerun(ctx, jobs.Statements{}, first.Run, "ana", "check the day again", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := again.Summary.(*jobs.DocumentSummary)
+			if again.Run.Status != ledger.RunSucceeded || sum.Verified != len(due) || sum.Failed != 0 {
+				t.Fatalf("rerun after the change: %s %+v, want succeeded with %d verified", again.Run.Status, sum, len(due))
+			}
+			fs, ok := env.Docs.(*storage.FS)
+			if !ok {
+				t.Skipf("test store is %T; the lost statement is removed from a folder", env.Docs)
+			}
+			if err := os.Remove(filepath.Join(fs.Root(), filepath.FromSlash(jobs.StatementKey(due[0], d)))); err != nil {
+				t.Fatal(err)
+			}
+			lost, err := env.Rerun(ctx, jobs.Statements{}, again.Run, "ana", "a statement lost", "")
+			if err == nil && lost.Run.Status == ledger.RunSucceeded {
+				t.Fatalf("a lost statement that renders differently now: %+v", lost.Run)
+			}
+			if _, err := env.Docs.Stat(ctx, jobs.StatementKey(due[0], d)); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("other bytes were stored for the lost statement: %v", err)
+			}
+		})
+	}
+}
+
 // TestStatementInputIncludesDrafterPayments: a debit drafter originated
 // after the servicing system's snapshot is on the statement of the cycle it
 // settles in, once; the imported transactions of the cycle are there too.
