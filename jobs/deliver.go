@@ -488,12 +488,19 @@ func (c *delivery) compose(ctx context.Context, r *Run, m ledger.OutboxMessage) 
 			}
 			break
 		}
-		days := acct.MaturityOn.DaysSince(doc.DocumentDate)
+		// The email tells what its notice tells: the maturity date the
+		// notice was made for (its period), not the lease's maturity now,
+		// which an extension since may have moved.
+		maturity := acct.MaturityOn
+		if m, err := civil.Parse(doc.Period); err == nil {
+			maturity = m
+		}
+		days := maturity.DaysSince(doc.DocumentDate)
 		if p.DaysToMaturity != nil {
 			days = *p.DaysToMaturity
 		}
 		msg, err = c.composer.LeaseEndNotice(env, mail.LeaseEndNotice{Account: account, Vehicle: acct.Vehicle, DaysToMaturity: days,
-			MaturityDate: acct.MaturityOn, Document: file})
+			MaturityDate: maturity, Document: file})
 		if err != nil {
 			return msg, &permanentError{err}
 		}

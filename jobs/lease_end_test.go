@@ -3,7 +3,9 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -159,12 +161,15 @@ func TestLeaseEndPortfolio(t *testing.T) {
 // TestLeaseEndExtendedLease: a lease extended after its 90-day notice gets
 // the 90-day notice of its new maturity date too, stored beside the first
 // (which stays as sent); the run has no failures and a rerun verifies.
+// Each notice's email, though both go out after the extension, tells what
+// its notice tells: 90 days, to the maturity it was made for.
 func TestLeaseEndExtendedLease(t *testing.T) {
 	hasQPDF(t)
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			env := testEnv(t, dialect, nil)
+			pickup := filepath.Join(t.TempDir(), "outbox")
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_MAIL_URL": "pickup://" + pickup})
 			asOf := civil.MustParse("2026-11-24")
 			const n, seed = 300, 21
 			importGenerated(t, env.Store, n, seed, asOf)
@@ -222,6 +227,27 @@ func TestLeaseEndExtendedLease(t *testing.T) {
 			}
 			if s := again.Summary.(*jobs.DocumentSummary); s.Verified != 1 || s.Stored != 0 || s.EmailsQueued != 0 {
 				t.Errorf("rerun: %+v, want the reissued notice verified", s)
+			}
+			if _, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: m2.AddDays(-90), Trigger: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			emails, _ := filepath.Glob(filepath.Join(pickup, "*.eml"))
+			notices := 0
+			for _, e := range emails {
+				b, err := os.ReadFile(e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(b), "lease") || !strings.Contains(string(b), "ends ") {
+					continue
+				}
+				notices++
+				if !strings.Contains(string(b), "ends in 90 days") {
+					t.Errorf("a 90-day notice's email, sent after the extension:\n%.600s", b)
+				}
+			}
+			if notices != 2 {
+				t.Fatalf("%d lease-end emails in %d, want 2", notices, len(emails))
 			}
 		})
 	}
