@@ -698,10 +698,14 @@ func planReturn(file string, e ach.ReturnEntry, p ach.Policy, targets map[string
 // names (newest first): the newest originated by on whose amount (when
 // checked), account and RDFI match, preferring one not returned yet. When
 // none matches, it returns the newest with the mismatch in words; ok is
-// false when the trace names no payment originated by on.
+// false when the trace names no payment originated by on. When two
+// payments not yet returned match alike (a trace that came round again:
+// sequences wrap after ten million entries), the entry cannot tell which
+// one the bank means: a return is a problem for a person, never a guess
+// (a NOC corrects the bank account, the same for both).
 func pickTarget(cands []ledger.ReturnTarget, checkAmount bool, amount money.Cents, accountSHA, last4, rdfi string, on civil.Date) (t ledger.ReturnTarget, problem string, ok bool) {
 	var first *ledger.ReturnTarget
-	var match *ledger.ReturnTarget
+	var match, other *ledger.ReturnTarget
 	for i := range cands {
 		c := &cands[i]
 		if c.OriginatedOn.After(on) {
@@ -713,11 +717,17 @@ func pickTarget(cands []ledger.ReturnTarget, checkAmount bool, amount money.Cent
 		if returnMismatch(checkAmount, amount, accountSHA, last4, rdfi, *c) != "" {
 			continue
 		}
-		if match == nil || (match.Returned && !c.Returned) {
+		switch {
+		case match == nil || (match.Returned && !c.Returned):
 			match = c
+		case !c.Returned && !match.Returned && other == nil:
+			other = c
 		}
 	}
 	switch {
+	case match != nil && other != nil && checkAmount:
+		return *match, fmt.Sprintf("the trace also names payment %d, of the same account and amount (originated on %s and %s): which one the bank returned cannot be told from the entry",
+			other.PaymentID, other.OriginatedOn, match.OriginatedOn), true
 	case match != nil:
 		return *match, "", true
 	case first != nil:
