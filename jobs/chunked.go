@@ -95,7 +95,7 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 	stopProgress := e.reportProgress(sample)
 	defer func() { stopProgress(finalProgress(lr, start)) }()
 	ended := func(fin ledger.Run) (Result, error) {
-		return e.chunkedEnded(job, lr, fin, log, start, stopProgress)
+		return e.chunkedEnded(job, fin, log, start, stopProgress)
 	}
 	fail := func(err error) (Result, error) {
 		e.failRun(context.WithoutCancel(ctx), lr, err)
@@ -182,10 +182,10 @@ func (e *Env) executeChunked(ctx context.Context, job ChunkedJob, lr ledger.Run)
 // chunkedEnded is how a chunked run that is no longer running ends its
 // process: its summary, the final progress line and the run finished log
 // line, and an error for any outcome but succeeded.
-func (e *Env) chunkedEnded(job ChunkedJob, lr, fin ledger.Run, log zerolog.Logger, start time.Time, stopProgress func(Progress)) (Result, error) {
+func (e *Env) chunkedEnded(job ChunkedJob, fin ledger.Run, log zerolog.Logger, start time.Time, stopProgress func(Progress)) (Result, error) {
 	stopProgress(finalProgress(fin, start))
 	var summary any = fin.Summary
-	if s, ok := finishedSummaries.LoadAndDelete(runLockKey{e.Store.DB(), lr.ID}); ok {
+	if s, ok := finishedSummaries.LoadAndDelete(runLockKey{e.Store.DB(), fin.ID}); ok {
 		summary = s
 	} else if s, err := job.DecodeSummary(fin.Summary); err == nil {
 		summary = s

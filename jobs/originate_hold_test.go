@@ -345,12 +345,7 @@ func TestRestartBuildsStrandedNameFile(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			env := testEnv(t, dialect, nil)
-			importAccounts(t, env.Store, holidayWeek())
-			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
-			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
-				t.Fatal(err)
-			}
+			env, d, eff := holidayWeekNight(t, dialect)
 			stranded := strandFile(t, env, d, eff, "", "王小明")
 			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
 			if err != nil {
@@ -377,13 +372,7 @@ func TestRestartBuildsStrandedNameFile(t *testing.T) {
 func TestAllocationWaitsForItsBuild(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			ctx := context.Background()
-			env := testEnv(t, dialect, nil)
-			importAccounts(t, env.Store, holidayWeek())
-			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
-			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
-				t.Fatal(err)
-			}
+			env, d, eff := holidayWeekNight(t, dialect)
 			_, err := allocateNight(t, env, d, eff, "", "", func() error {
 				time.Sleep(50 * time.Millisecond)
 				return errors.New("build: refused")
@@ -400,4 +389,18 @@ func TestAllocationWaitsForItsBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// holidayWeekNight is an Env with the holiday week imported and the
+// one-time payments of its allocation night (2026-11-25, effective
+// 2026-11-27) scheduled.
+func holidayWeekNight(t *testing.T, dialect string) (env *jobs.Env, d, eff civil.Date) {
+	t.Helper()
+	env = testEnv(t, dialect, nil)
+	importAccounts(t, env.Store, holidayWeek())
+	d, eff = civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
+	if _, err := env.Store.ScheduleOneTimePayments(context.Background(), eff); err != nil {
+		t.Fatal(err)
+	}
+	return env, d, eff
 }

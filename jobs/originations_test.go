@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 )
@@ -23,12 +22,7 @@ func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			env := testEnv(t, dialect, nil)
-			importAccounts(t, env.Store, holidayWeek())
-			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
-			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
-				t.Fatal(err)
-			}
+			env, d, eff := holidayWeekNight(t, dialect)
 			first, err := allocateNight(t, env, d, eff, "", "", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -121,12 +115,7 @@ func TestCancelWaitsForAnAllocationInFlight(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
-			env := testEnv(t, dialect, nil)
-			importAccounts(t, env.Store, holidayWeek())
-			d, eff := civil.MustParse("2026-11-25"), civil.MustParse("2026-11-27")
-			if _, err := env.Store.ScheduleOneTimePayments(ctx, eff); err != nil {
-				t.Fatal(err)
-			}
+			env, d, eff := holidayWeekNight(t, dialect)
 			ids, err := env.Store.OriginableIDs(ctx, eff)
 			if err != nil || len(ids) == 0 {
 				t.Fatalf("originable: %v %v", ids, err)
