@@ -82,6 +82,9 @@ type DeliverSummary struct {
 	// Released were claimed but not tried because the run stopped early.
 	Released   int            `json:"released,omitempty"`
 	SentByKind map[string]int `json:"sent_by_kind"`
+	// PaymentEmailsQueued counts the "payment scheduled" emails this run
+	// queued from the originations of files settled since the last run.
+	PaymentEmailsQueued int `json:"payment_emails_queued"`
 	// Stopped says why the run stopped before the queue was empty.
 	Stopped string `json:"stopped,omitempty"`
 	// WouldSend and WouldFail are a dry run's report (at most 100 listed).
@@ -130,6 +133,9 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
 	c, err := newDelivery(r, d.now)
 	if err != nil {
+		return sum, err
+	}
+	if err := d.queuePaymentEmails(ctx, r, sum); err != nil {
 		return sum, err
 	}
 	if r.DryRun {
@@ -184,6 +190,28 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 		return sum, stop
 	}
 	return sum, nil
+}
+
+// queuePaymentEmails queues the "payment scheduled" emails of every file
+// settled since the last run, a file at a time (see
+// ledger.QueuePaymentEmails): origination leaves them to this job, off the
+// night's path to the bank's cutoff.
+func (d Deliver) queuePaymentEmails(ctx context.Context, r *Run, sum *DeliverSummary) error {
+	for {
+		q, ok, err := r.Store.QueuePaymentEmails(ctx, d.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if q.File == "" {
+			continue
+		}
+		r.Checkpoint("payment emails queued")
+		sum.PaymentEmailsQueued += q.Emails
+		r.Log.Info().Str("file", q.File).Int("emails", q.Emails).Msg("payment emails queued")
+	}
 }
 
 // batchRun sends claimed messages over a pool of workers, one per

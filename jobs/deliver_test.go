@@ -59,8 +59,9 @@ func leaseAccount() portfolio.Account {
 	}
 }
 
-// deliverFixture is a ledger with every kind of message queued: the
-// payment_scheduled rows of a real origination, a payment_returned row as
+// deliverFixture is a ledger with every kind of message due: a real
+// origination, whose payment_scheduled rows the deliver run queues, a
+// payment_returned row as
 // the returns job writes it, and a statement and a lease-end notice stored
 // and recorded with their emails.
 type deliverFixture struct {
@@ -140,13 +141,15 @@ func newDeliverFixture(t *testing.T, dialect string, settings map[string]string)
 	// the ledger.
 	f.document(t, "LS-9", "lease_end_90", "2027-02-23", "notices/LS-9/lease-end-90d.pdf", f.notice, "lease_end_notice", nil)
 
+	// Origination leaves the three "payment scheduled" emails to the
+	// deliver job, which queues them from the originations records first.
 	counts, err := env.Store.OutboxCounts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.queued = counts[ledger.OutboxQueued]
-	if f.queued != 6 {
-		t.Fatalf("queued %v, want 6 messages", counts)
+	if f.queued != 3 {
+		t.Fatalf("queued %v, want 3 messages before deliver queues the payment emails", counts)
 	}
 	return f
 }
@@ -817,5 +820,36 @@ func TestDeliverPastDueStatementEmail(t *testing.T) {
 	}
 	if !seen {
 		t.Fatal("no statement email for the past-due account")
+	}
+}
+
+// TestDeliverQueuesPaymentEmailsOnce: origination queues no email (an
+// outbox row a payment was a third of its time before the bank's cutoff);
+// the deliver run queues each debit's "payment scheduled" email from the
+// originations records of the files settled since, and sends it, once:
+// another run queues and sends nothing more.
+func TestDeliverQueuesPaymentEmailsOnce(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "outbox")
+			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": "pickup://" + dir})
+			_, sum := f.deliver(t, jobs.Deliver{})
+			if sum.PaymentEmailsQueued != len(f.payments) || sum.SentByKind["payment_scheduled"] != len(f.payments) || sum.Sent != 6 {
+				t.Fatalf("first deliver: %+v, want the %d payment emails queued and sent with the 3 others", sum, len(f.payments))
+			}
+			_, sum = f.deliver(t, jobs.Deliver{})
+			if sum.PaymentEmailsQueued != 0 || sum.Sent != 0 {
+				t.Fatalf("second deliver: %+v, want nothing queued or sent", sum)
+			}
+			ctx := context.Background()
+			var unqueued int
+			if err := f.env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files WHERE emails_queued_at IS NULL`).Scan(&unqueued); err != nil || unqueued != 0 {
+				t.Fatalf("%d files without their emails queued (%v), want none", unqueued, err)
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+			if len(files) != 6 {
+				t.Fatalf("%d files in the pickup folder, want 6", len(files))
+			}
+		})
 	}
 }

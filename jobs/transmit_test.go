@@ -3,7 +3,9 @@ package jobs_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -451,6 +453,30 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	}
 	if _, ok := folder(t, outbox)[voidedName]; ok {
 		t.Fatal("the voided file reached the bank")
+	}
+
+	// The payment emails: the voided file's are never queued; each of its
+	// payments gets one, from the file that re-originated it.
+	for {
+		_, more, err := env.Store.QueuePaymentEmails(ctx, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !more {
+			break
+		}
+	}
+	var voidedQueued sql.NullTime
+	env.Store.DB().QueryRow(`SELECT emails_queued_at FROM ach_files WHERE id = $1`, voided.ID).Scan(&voidedQueued)
+	if voidedQueued.Valid {
+		t.Fatal("the voided file's payment emails were queued")
+	}
+	for _, id := range payments {
+		var n int
+		env.Store.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = $1`, fmt.Sprintf("payment:%d:scheduled", id)).Scan(&n)
+		if n != 1 {
+			t.Fatalf("payment %d: %d payment emails, want 1", id, n)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // A payment is originated when it has an originations record (migration
@@ -171,10 +172,10 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 // payment returned meanwhile stays returned), file, trace number, dates and
 // transaction code; the rest of the entry snapshot (routing, sealed
 // number, name, individual id) stays in the record alone, which is what
-// reads it (FileEntries, returns). It queues each debit's "payment scheduled" email (once per
-// payment, by the outbox's unique key); and marks the file settled. It
-// reports whether it settled anything: a settled or released file is left
-// as it is, so settling again changes nothing.
+// reads it (FileEntries, returns). It marks the file settled; the file's
+// "payment scheduled" emails are queued afterwards, by the deliver job
+// (QueuePaymentEmails). It reports whether it settled anything: a settled
+// or released file is left as it is, so settling again changes nothing.
 func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 	settled := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
@@ -190,7 +191,6 @@ func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 		if at.Valid || releasedAt.Valid {
 			return nil
 		}
-		t := now()
 		if _, err := tx.ExecContext(ctx, `UPDATE payments SET state = CASE WHEN state = 'scheduled' THEN 'originated' ELSE state END,
 				ach_file_id = o.ach_file_id, trace_number = o.trace_number, originated_on = o.business_date, effective_on = o.effective_on,
 				transaction_code = o.transaction_code
@@ -198,19 +198,63 @@ func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 			WHERE o.ach_file_id = $1 AND payments.id = o.payment_id AND payments.ach_file_id IS NULL`, id); err != nil {
 			return fmt.Errorf("settle file %d: payments: %w", id, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
-			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
-				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
-			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
-			WHERE o.ach_file_id = $1 AND p.kind = 'debit'
-			ON CONFLICT (topic, recipient) DO NOTHING`, id, t); err != nil {
-			return fmt.Errorf("settle file %d: queue payment emails: %w", id, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET settled_at = $2 WHERE id = $1`, id, t); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET settled_at = $2 WHERE id = $1`, id, now()); err != nil {
 			return fmt.Errorf("settle file %d: %w", id, err)
 		}
 		settled = true
 		return nil
 	})
 	return settled, err
+}
+
+// QueuedEmails is one file whose "payment scheduled" emails were queued.
+type QueuedEmails struct {
+	File   string // storage key
+	Emails int
+}
+
+// QueuePaymentEmails queues the "payment scheduled" email of every debit
+// of the next settled file whose emails are not queued yet, derived from
+// the file's originations records: one outbox row a payment (the outbox's
+// unique topic and recipient), due at at. The rows and the file's mark
+// are one transaction, so a file is queued once however often this runs,
+// and a run killed midway queues the rest next time. A released file is
+// never queued (its payments went back to scheduled): the mark takes the
+// file's row first, as a release does, so the two never interleave. It
+// reports ok false once no file is left.
+func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time) (q QueuedEmails, ok bool, err error) {
+	err = s.InTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id, storage_key FROM ach_files
+			WHERE emails_queued_at IS NULL AND settled_at IS NOT NULL AND released_at IS NULL ORDER BY id LIMIT 1`).Scan(&id, &q.File)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("files awaiting payment emails: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE ach_files SET emails_queued_at = $2
+			WHERE id = $1 AND emails_queued_at IS NULL AND released_at IS NULL`, id, at)
+		if err != nil {
+			return fmt.Errorf("file %s: mark payment emails queued: %w", q.File, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// Queued or released since the read: look again.
+			q, ok = QueuedEmails{}, true
+			return nil
+		}
+		res, err = tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
+			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
+				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
+			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
+			WHERE o.ach_file_id = $1 AND p.kind = 'debit'
+			ON CONFLICT (topic, recipient) DO NOTHING`, id, at)
+		if err != nil {
+			return fmt.Errorf("file %s: queue payment emails: %w", q.File, err)
+		}
+		n, _ := res.RowsAffected()
+		q.Emails, ok = int(n), true
+		return nil
+	})
+	return q, ok, err
 }

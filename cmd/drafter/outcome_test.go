@@ -287,11 +287,9 @@ func TestDeliverRelayDownThenUp(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL()}
 	mustDrafter(t, dir, env, "import", writePortfolio(t, 50, 3, d))
+	// The night's payment emails are queued by the deliver run itself,
+	// from the originations of the night's file.
 	mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
-	queued := outboxRows(t, dir, env, "--status", "queued")
-	if len(queued) == 0 {
-		t.Fatal("nothing queued to deliver")
-	}
 	mp.Stop(t)
 	r := drafter(t, dir, env, "run", "deliver", "--date", d.String())
 	if r.code != 1 || !strings.Contains(r.stderr, "mail server is not usable") {
@@ -308,6 +306,10 @@ func TestDeliverRelayDownThenUp(t *testing.T) {
 	}
 	mp.Start(t)
 	mustDrafter(t, dir, env, "resume", fmt.Sprint(failed[0].ID))
+	queued := outboxRows(t, dir, env)
+	if len(queued) == 0 {
+		t.Fatal("the resumed deliver queued nothing")
+	}
 	if sent := outboxRows(t, dir, env, "--status", "sent"); len(sent) != len(queued) {
 		t.Fatalf("%d sent after resume, want %d", len(sent), len(queued))
 	}
