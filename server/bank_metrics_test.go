@@ -77,6 +77,12 @@ func TestBankGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A and C are settled; B is stored and its payments not yet settled
+	// (its run stopped between the two); the released D is not counted.
+	if _, err := env.Store.DB().Exec(`UPDATE ach_files SET settled_at = $1 WHERE id IN ($2, $3)`, time.Now(), ids["A"], ids["C"]); err != nil {
+		t.Fatal(err)
+	}
+
 	m := server.NewMetricsAt(env.Store, env.Config.Zone, env.Log, time.Now)
 	families, err := m.Registry.Gather()
 	if err != nil {
@@ -101,6 +107,7 @@ func TestBankGauges(t *testing.T) {
 		"drafter_ach_files{status=released}":           1,
 		"drafter_ach_file_entries{status=released}":    3,
 		"drafter_ach_files{status=allocated}":          0,
+		"drafter_ach_files_unsettled":                  1,
 	} {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)

@@ -126,7 +126,10 @@ var (
 	descFileEntries   = prometheus.NewDesc("drafter_ach_file_entries", "Entries in NACHA files, by file status (as drafter_ach_files).", []string{"status"}, nil)
 	descFileDebits    = prometheus.NewDesc("drafter_ach_file_debit_cents", "Debit amount in cents in NACHA files, by file status (as drafter_ach_files).", []string{"status"}, nil)
 	descTransmissions = prometheus.NewDesc("drafter_bank_transmissions", "NACHA files handed to the bank, by state (renaming: uploaded, rename not confirmed; sent).", []string{"state"}, nil)
-	descUp            = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
+	descUnsettled     = prometheus.NewDesc("drafter_ach_files_unsettled",
+		"NACHA files whose origination is not finished: allocated and not stored, or stored and their payments not settled (released files excluded). "+
+			"Normal for minutes while originate runs; longer means an originate run stopped and was not restarted.", nil, nil)
+	descUp = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
 
 	descAttention = prometheus.NewDesc("drafter_runs_needing_attention",
 		"Runs a person must look at, by job and status: failed, partial or cancelled, and not followed by a later attempt of the same run (dry runs excluded).",
@@ -145,7 +148,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descTransmissions, descUp,
+	for _, d := range []*prometheus.Desc{descRuns, descOutbox, descReturns, descRate, descRateThreshold, descFiles, descFileEntries, descFileDebits, descTransmissions, descUnsettled, descUp,
 		descAttention, descLastSuccess, descRunAge, descHeartbeatAge, descExceptions, descOldestQueued} {
 		ch <- d
 	}
@@ -208,6 +211,12 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descFileEntries, `SELECT `+fileStatus+`, COALESCE(SUM(entries), 0) FROM ach_files GROUP BY `+fileStatus)
 	gauge(descFileDebits, `SELECT `+fileStatus+`, COALESCE(SUM(debit_total), 0) FROM ach_files GROUP BY `+fileStatus)
 	gauge(descTransmissions, `SELECT state, COUNT(*) FROM transmissions GROUP BY state`)
+	var unsettled float64
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ach_files WHERE settled_at IS NULL AND released_at IS NULL`).Scan(&unsettled); err != nil {
+		fail("unsettled files", err)
+	} else {
+		ch <- prometheus.MustNewConstMetric(descUnsettled, prometheus.GaugeValue, unsettled)
+	}
 	gauge(descAttention, `SELECT job, status, COUNT(*) FROM runs r WHERE NOT dry_run AND status IN ('failed', 'partial', 'cancelled')
 		AND NOT EXISTS (SELECT 1 FROM runs l WHERE l.job = r.job AND l.business_date = r.business_date AND l.scope = r.scope
 			AND l.dry_run = r.dry_run AND l.attempt > r.attempt)
