@@ -53,6 +53,29 @@ func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
 			if state != "scheduled" || file != nil {
 				t.Fatalf("payment %d before settlement: %s in file %v, want scheduled in none (derived later)", pid, state, file)
 			}
+			// What an operator reads of it (the console's Account page)
+			// is the record, not the row.
+			var account string
+			if err := db.QueryRowContext(ctx, `SELECT account_id FROM payments WHERE id = $1`, pid).Scan(&account); err != nil {
+				t.Fatal(err)
+			}
+			shown, err := env.Store.AccountPayments(ctx, account, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, p := range shown {
+				if p.ID != pid {
+					continue
+				}
+				found = true
+				if p.State != "originated" || p.FileID == nil || *p.FileID != first.ID || p.Trace == "" || p.EffectiveOn == nil || *p.EffectiveOn != eff {
+					t.Fatalf("the Account page shows payment %d before settlement as %+v, want originated in file %d effective %s", pid, p, first.ID, eff)
+				}
+			}
+			if !found {
+				t.Fatalf("the Account page of %s does not list payment %d", account, pid)
+			}
 			ids, err := env.Store.OriginableIDs(ctx, eff)
 			if err != nil {
 				t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -402,5 +403,66 @@ func TestStatementInputIncludesDrafterPayments(t *testing.T) {
 	}
 	if _, err := jobs.RenderStatementFor(ctx, env, account, end); !errors.As(err, &held) {
 		t.Errorf("render without the servicing system's balance: %v, want it held", err)
+	}
+}
+
+// TestStatementsSettleAStoredFileFirst: an originate run stopped after
+// storing its file and before settling its payment rows (here the rows
+// are put back as such a stop leaves them) must not leave the file's
+// debits off the statements: the statements run settles the stored file
+// before reading payments.
+func TestStatementsSettleAStoredFileFirst(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			asOf := civil.MustParse("2026-11-24")
+			importGenerated(t, env.Store, 300, 13, asOf)
+			if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: asOf, Trigger: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			db := env.Store.DB()
+			var account string
+			var payment, file int64
+			var eff civil.Date
+			if err := db.QueryRow(`SELECT account_id, id, ach_file_id, effective_on FROM payments WHERE state = 'originated' AND kind = 'debit'
+				ORDER BY account_id LIMIT 1`).Scan(&account, &payment, &file, &eff); err != nil {
+				t.Fatalf("no payment originated on %s: %v", asOf, err)
+			}
+			if _, err := db.Exec(`UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,
+				effective_on = NULL, transaction_code = 0 WHERE id IN (SELECT payment_id FROM originations WHERE ach_file_id = $1)`, file); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`UPDATE ach_files SET settled_at = NULL WHERE id = $1`, file); err != nil {
+				t.Fatal(err)
+			}
+			debits := func() int {
+				acts, err := env.Store.AccountActivity(ctx, []string{account}, eff.AddDays(-1), eff.AddDays(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				for _, tx := range acts[account].Drafter {
+					if tx.ID == fmt.Sprintf("payment:%d", payment) {
+						n++
+					}
+				}
+				return n
+			}
+			if n := debits(); n != 0 {
+				t.Fatalf("before: the unsettled debit is read %d times; the setup did not unsettle it", n)
+			}
+			if _, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: asOf, Trigger: "test"}); err != nil {
+				t.Fatal(err)
+			}
+			var state string
+			var settledFile int64
+			if err := db.QueryRow(`SELECT state, ach_file_id FROM payments WHERE id = $1`, payment).Scan(&state, &settledFile); err != nil {
+				t.Fatal(err)
+			}
+			if state != "originated" || settledFile != file || debits() != 1 {
+				t.Fatalf("after the statements run: payment %d %s in file %d, read %d times; want originated in file %d, once", payment, state, settledFile, debits(), file)
+			}
+		})
 	}
 }

@@ -425,7 +425,9 @@ type AccountPayment struct {
 }
 
 // AccountPayments returns an account's payments, newest first, below
-// beforeID when it is not 0.
+// beforeID when it is not 0. A payment in a file whose rows are not settled
+// yet reads as its originations record says (originated, its file, trace
+// and effective date), not as its row still does.
 func (s *Store) AccountPayments(ctx context.Context, account string, beforeID int64, limit int) ([]AccountPayment, error) {
 	return queryAll(ctx, s.q, func(row rowScanner) (AccountPayment, error) {
 		var p AccountPayment
@@ -442,9 +444,12 @@ func (s *Store) AccountPayments(ctx context.Context, account string, beforeID in
 			p.EffectiveOn = &eff
 		}
 		return p, err
-	}, `SELECT p.id, p.kind, p.description, p.amount, p.draft_on, p.state, p.state_reason, p.ach_file_id, p.trace_number, p.effective_on,
-		(SELECT r.code FROM returns r WHERE r.payment_id = p.id)
-		FROM payments p WHERE p.account_id = $1 AND ($2 = 0 OR p.id < $2) ORDER BY p.id DESC LIMIT $3`, account, beforeID, limitOf(limit))
+	}, `SELECT p.id, p.kind, p.description, p.amount, p.draft_on,
+			CASE WHEN p.state = 'scheduled' AND o.payment_id IS NOT NULL THEN 'originated' ELSE p.state END, p.state_reason,
+			COALESCE(p.ach_file_id, o.ach_file_id), COALESCE(p.trace_number, o.trace_number), COALESCE(p.effective_on, o.effective_on),
+			(SELECT r.code FROM returns r WHERE r.payment_id = p.id)
+		FROM payments p LEFT JOIN originations o ON o.payment_id = p.id
+		WHERE p.account_id = $1 AND ($2 = 0 OR p.id < $2) ORDER BY p.id DESC LIMIT $3`, account, beforeID, limitOf(limit))
 }
 
 // AccountDocuments returns an account's documents, newest first.

@@ -258,3 +258,29 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time) (q QueuedE
 	})
 	return q, ok, err
 }
+
+// SettleStoredFiles settles every file that is stored (or sent) but whose
+// payment rows are not settled yet: left so by an originate run stopped
+// between the two, and not restarted. A reader of the rows that must show
+// every debit at the bank (a statement) calls it first. It returns how many
+// files it settled; none, nearly always, for one small query.
+func (s *Store) SettleStoredFiles(ctx context.Context) (int, error) {
+	ids, err := queryAll(ctx, s.q, func(r rowScanner) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	}, `SELECT id FROM ach_files WHERE settled_at IS NULL AND released_at IS NULL AND status IN ($1, $2) ORDER BY id`, FileStored, FileTransmitted)
+	if err != nil {
+		return 0, fmt.Errorf("files stored and not settled: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		settled, err := s.SettleFile(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if settled {
+			n++
+		}
+	}
+	return n, nil
+}
