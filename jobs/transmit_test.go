@@ -3,11 +3,11 @@ package jobs_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -400,6 +400,13 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 		payments = append(payments, id)
 	}
 	rows.Close()
+	// The deliver job queued the night's payment emails before the void
+	// (queuePaymentEmails below is its first step), and had sent the first
+	// payment's: that customer was told the voided file's date.
+	queuePaymentEmails(t, env)
+	if _, err := env.Store.DB().Exec(`UPDATE outbox SET status = 'sent' WHERE topic = $1`, fmt.Sprintf("payment:%d:scheduled:%d", payments[0], voided.ID)); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := env.Store.VoidHeldFile(ctx, voided.ID, "ops", "missed 16:00, debit a day later, ticket 5120"); err != nil || n != len(payments) || n == 0 {
 		t.Fatalf("void: %d of %d payments, %v", n, len(payments), err)
 	}
@@ -455,27 +462,46 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 		t.Fatal("the voided file reached the bank")
 	}
 
-	// The payment emails: the voided file's are never queued; each of its
-	// payments gets one, from the file that re-originated it.
+	// The payment emails: the voided file's still queued were withdrawn
+	// with it; each of its payments gets one from the file that
+	// re-originated it, telling the new date, and the customer already
+	// told the voided file's date is told again.
+	queuePaymentEmails(t, env)
+	for i, id := range payments {
+		rows, err := env.Store.DB().Query(`SELECT topic, status FROM outbox WHERE topic LIKE $1 ORDER BY id`, fmt.Sprintf("payment:%d:scheduled%%", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for rows.Next() {
+			var topic, status string
+			rows.Scan(&topic, &status)
+			got = append(got, topic+" "+status)
+		}
+		rows.Close()
+		var file int64
+		env.Store.DB().QueryRow(`SELECT ach_file_id FROM payments WHERE id = $1`, id).Scan(&file)
+		want := []string{fmt.Sprintf("payment:%d:scheduled:%d queued", id, file)}
+		if i == 0 {
+			want = append([]string{fmt.Sprintf("payment:%d:scheduled:%d sent", id, voided.ID)}, want...)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("payment %d's emails %q, want %q", id, got, want)
+		}
+	}
+}
+
+// queuePaymentEmails queues the payment emails of every settled file, as
+// the deliver job's first step does.
+func queuePaymentEmails(t *testing.T, env *jobs.Env) {
+	t.Helper()
 	for {
-		_, more, err := env.Store.QueuePaymentEmails(ctx, time.Now())
+		_, more, err := env.Store.QueuePaymentEmails(context.Background(), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !more {
-			break
-		}
-	}
-	var voidedQueued sql.NullTime
-	env.Store.DB().QueryRow(`SELECT emails_queued_at FROM ach_files WHERE id = $1`, voided.ID).Scan(&voidedQueued)
-	if voidedQueued.Valid {
-		t.Fatal("the voided file's payment emails were queued")
-	}
-	for _, id := range payments {
-		var n int
-		env.Store.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE topic = $1`, fmt.Sprintf("payment:%d:scheduled", id)).Scan(&n)
-		if n != 1 {
-			t.Fatalf("payment %d: %d payment emails, want 1", id, n)
+			return
 		}
 	}
 }

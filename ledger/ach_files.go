@@ -314,7 +314,8 @@ func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, he
 			return fmt.Errorf("release file %s: prenotes: %w", f.StorageKey, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE kind = 'payment_scheduled' AND status = 'queued'
-			AND topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled' FROM originations WHERE ach_file_id = $1)`, id); err != nil {
+			AND (topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled:' || CAST(ach_file_id AS TEXT) FROM originations WHERE ach_file_id = $1)
+				OR topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled' FROM originations WHERE ach_file_id = $1))`, id); err != nil {
 			return fmt.Errorf("release file %s: withdraw emails: %w", f.StorageKey, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,

@@ -215,8 +215,11 @@ type QueuedEmails struct {
 
 // QueuePaymentEmails queues the "payment scheduled" email of every debit
 // of the next settled file whose emails are not queued yet, derived from
-// the file's originations records: one outbox row a payment (the outbox's
-// unique topic and recipient), due at at. The rows and the file's mark
+// the file's originations records: one outbox row a payment and file (the
+// outbox's unique topic, payment:ID:scheduled:FILE, and recipient), due at
+// at. A payment is in a second file only when its first was voided before
+// it reached the bank (bank reoriginate): the customer told the first
+// file's date is told the new one. The rows and the file's mark
 // are one transaction, so a file is queued once however often this runs,
 // and a run killed midway queues the rest next time. A released file is
 // never queued (its payments went back to scheduled): the mark takes the
@@ -244,7 +247,7 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time) (q QueuedE
 			return nil
 		}
 		res, err = tx.ExecContext(ctx, `INSERT INTO outbox (topic, recipient, kind, account_id, payload, status, next_attempt_at, created_at)
-			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled', c.email, 'payment_scheduled', p.account_id,
+			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled:' || CAST(o.ach_file_id AS TEXT), c.email, 'payment_scheduled', p.account_id,
 				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
 			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
 			WHERE o.ach_file_id = $1 AND p.kind = 'debit'
