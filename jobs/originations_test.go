@@ -205,3 +205,65 @@ func TestCancelWaitsForAnAllocationInFlight(t *testing.T) {
 		})
 	}
 }
+
+// TestSettlementWaitsForAnInboundApply: on PostgreSQL, settling a file and
+// applying the bank's return file both write payment rows, in different
+// orders; without a common lock, each could hold a row the other waits for
+// (a deadlock that aborts one, failing its run). Settlement takes the
+// origination lock, shared, before its first write, and an apply holds it
+// exclusively: here an apply is in flight (its plan is being decided), and
+// the settlement waits on the lock, touching no row, until it ends.
+func TestSettlementWaitsForAnInboundApply(t *testing.T) {
+	ctx := context.Background()
+	env, d, eff := holidayWeekNight(t, "postgres")
+	f, err := allocateNight(t, env, d, eff, "", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inApply, endApply := make(chan struct{}), make(chan struct{})
+	applied := make(chan error, 1)
+	go func() {
+		_, err := env.Store.ApplyInbound(ctx, nil, func(map[string][]ledger.ReturnTarget) (ledger.InboundPlan, error) {
+			close(inApply)
+			<-endApply
+			return ledger.InboundPlan{}, errors.New("the test ends the apply")
+		})
+		applied <- err
+	}()
+	<-inApply
+	settled := make(chan error, 1)
+	go func() {
+		_, err := env.Store.SettleFile(ctx, f.ID)
+		settled <- err
+	}()
+	waiting := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !waiting; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-settled:
+			close(endApply)
+			t.Fatalf("the file settled (%v) while an inbound apply held the origination lock", err)
+		default:
+		}
+		var n int
+		if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		waiting = n == 1
+	}
+	close(endApply)
+	if !waiting {
+		t.Fatal("the settlement is not waiting on the origination lock while an inbound apply holds it")
+	}
+	if err := <-applied; err == nil {
+		t.Fatal("the apply ended without the test's error")
+	}
+	if err := <-settled; err != nil {
+		t.Fatalf("settle after the apply: %v", err)
+	}
+	var unsettled int
+	if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+		WHERE o.ach_file_id = $1 AND p.ach_file_id IS NULL`, f.ID).Scan(&unsettled); err != nil || unsettled != 0 {
+		t.Fatalf("%d payments of the file unsettled after the apply ended (%v)", unsettled, err)
+	}
+}

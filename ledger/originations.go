@@ -32,9 +32,10 @@ func notOriginated(col string) string {
 const originationLock = 7261003
 
 // lockOriginating takes, on PostgreSQL, the origination lock shared for an
-// allocation's transaction: allocations (one per business date, see the
-// date lock) run beside each other, and a writer that would cancel or
-// change a scheduled payment waits for them to commit (lockScheduled).
+// allocation's or a settlement's transaction: allocations (one per business
+// date, see the date lock) and settlements run beside each other, and a
+// writer that would cancel or change a scheduled payment, or apply an
+// inbound file, waits for them to commit (lockScheduled).
 func (s *Store) lockOriginating(ctx context.Context, tx *sql.Tx) error {
 	if s.dialect.name != "postgres" {
 		return nil
@@ -179,6 +180,13 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 	settled := false
 	err := s.InTx(ctx, func(tx *sql.Tx) error {
+		// Before any write: an inbound file's apply (returns) writes the
+		// same payment rows in another order, under the lock held
+		// exclusively; sharing it here, the two never hold a row each
+		// that the other waits for.
+		if err := s.lockOriginating(ctx, tx); err != nil {
+			return err
+		}
 		var at sql.NullTime
 		var releasedAt sql.NullTime
 		err := tx.QueryRowContext(ctx, `SELECT settled_at, released_at FROM ach_files WHERE id = $1`, id).Scan(&at, &releasedAt)
