@@ -69,7 +69,6 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 		if err := s.reimportHeld(ctx, d, runs, nr); err != nil {
 			return err
 		}
-		var originated []civil.Date
 		for _, r := range runs {
 			s.bankClock = late
 			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
@@ -80,22 +79,21 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			} else if err != nil {
 				return fmt.Errorf("resume run %d: %w", r.ID, err)
 			}
-			if r.Job == "originate" && s.env.Calendar.IsBankingDay(r.BusinessDate) && !slices.Contains(originated, r.BusinessDate) {
-				originated = append(originated, r.BusinessDate)
+			if r.Job != "originate" || !s.env.Calendar.IsBankingDay(r.BusinessDate) {
+				continue
 			}
-		}
-		// A resumed originate run stored files its day's transmit run
-		// never saw: transmit them (after the cutoff: held, and answered
-		// above on the next pass).
-		for _, od := range originated {
-			st, err := s.transmit(ctx, od, late, "operator", "originate resumed: send its files", "run transmit after a resumed originate")
+			// A resumed originate run stored files its day's transmit
+			// run never saw: transmit them at once. After the cutoff they
+			// are held, and re-originated before anything else is
+			// resumed: a statement resumed after them would otherwise
+			// state their debits, effective on a day already past, and
+			// the file that carried them is never sent.
+			st, err := s.transmit(ctx, r.BusinessDate, late, "operator", "originate resumed: send its files", "run transmit after a resumed originate")
 			if err != nil {
 				return err
 			}
-			nr.Responses = append(nr.Responses, fmt.Sprintf("transmit %s after its originate run was resumed: %s", od, st))
+			nr.Responses = append(nr.Responses, fmt.Sprintf("transmit %s after its originate run was resumed: %s", r.BusinessDate, st))
 			s.rep.Responses++
-		}
-		if len(originated) > 0 {
 			if err := s.answerCutoffMissed(ctx, d, late, nr); err != nil {
 				return err
 			}
@@ -195,6 +193,11 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 					if _, err := s.transmit(ctx, d, s.bankClock, "operator", "backfill after downtime", fmt.Sprintf("backfill transmit %s", d)); err != nil {
 						return err
 					}
+					// Held: re-originated at once, before the next
+					// date's statements could state their debits.
+					if err := s.answerCutoffMissed(ctx, to.AddDays(1), s.bankClock, nr); err != nil {
+						return err
+					}
 				}
 				continue
 			}
@@ -210,11 +213,6 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 			}
 			s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("backfill %s %s", name, d)})
 		}
-	}
-	// The backfill's files missed their cutoffs: re-originated, they go
-	// into tonight's originate run with tonight's effective date.
-	if err := s.answerCutoffMissed(ctx, to.AddDays(1), s.bankClock, nr); err != nil {
-		return err
 	}
 	// The backfill's table lists statements held (the nights' returns
 	// were applied after their extracts): the operator imports the
