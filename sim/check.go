@@ -365,24 +365,24 @@ func (s *sim) checkVoided(ctx context.Context, d civil.Date) (string, error) {
 			key, date, eff string
 			released       bool
 		}
-		var os []orig
+		var origs []orig
 		for rows.Next() {
 			var o orig
 			if err := rows.Scan(&o.key, &o.date, &o.eff, &o.released); err != nil {
 				rows.Close()
 				return "", err
 			}
-			os = append(os, o)
+			origs = append(origs, o)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return "", err
 		}
 		switch {
-		case len(os) > 1:
-			return fmt.Sprintf("payment %d, voided with %s on %s, is originated %d times", id, v.file, v.night, len(os)), nil
-		case len(os) == 1:
-			o := os[0]
+		case len(origs) > 1:
+			return fmt.Sprintf("payment %d, voided with %s on %s, is originated %d times", id, v.file, v.night, len(origs)), nil
+		case len(origs) == 1:
+			o := origs[0]
 			eff := civil.MustParse(o.eff[:10])
 			if o.released || o.key == v.file || !eff.After(v.night) {
 				return fmt.Sprintf("payment %d, voided with %s on %s, is originated again in %s (business date %s, effective %s, voided %v): want a live file effective after the void",
