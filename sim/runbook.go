@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -371,6 +372,20 @@ func (s *sim) answerCutoffMissed(ctx context.Context, d civil.Date, clock time.T
 		}
 		entries, err := s.env.Store.FileEntries(ctx, f.ID)
 		if err != nil {
+			return err
+		}
+		// A statement made since the file, for a day on or after its
+		// effective date, stated its debits; voided, the bank never has
+		// them.
+		var acct, on string
+		err = s.env.Store.DB().QueryRowContext(ctx, `SELECT d.account_id, CAST(d.document_date AS TEXT) FROM documents d
+			WHERE d.kind = 'statement' AND d.document_date >= $1 AND d.created_at > (SELECT created_at FROM ach_files WHERE id = $2)
+			AND d.account_id IN (SELECT p.account_id FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.ach_file_id = $2 AND p.kind = 'debit')
+			ORDER BY d.id LIMIT 1`, f.EffectiveOn, f.ID).Scan(&acct, &on)
+		if err == nil {
+			return s.violation(d, "statement-states-what-the-bank-had", fmt.Sprintf("the statement of %s for %s, made after %s, states its debit effective %s; the file is held at its missed cutoff and voided, so the bank never has it",
+				on[:10], acct, f.StorageKey, f.EffectiveOn))
+		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		reason := fmt.Sprintf("missed the %02d:00 cutoff of %s: debit for a new effective date (simulation, night %d)", bankCutoffHour, f.BusinessDate, s.night)
