@@ -360,7 +360,9 @@ person takes it up with the bank.
 ## Return-rate thresholds
 
 Measured over the last 60 days against the debit entries originated in them
-(`+"`ach.ReturnRates`"+`). A rate is exceeded when it is above the threshold (at
+(`+"`ach.ReturnRates`"+`). A return counts on the day the bank sent it, the
+creation date in its return file's header, even when the file was applied
+later (after an outage). A rate is exceeded when it is above the threshold (at
 the threshold is not above) and warns past half of it. The decision is made in
 integers (returns x 10,000 against threshold in basis points x debits).
 

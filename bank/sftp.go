@@ -136,7 +136,7 @@ func (c *Conn) Upload(p string, data []byte) error {
 		f.Close()
 		return fmt.Errorf("bank %s: write %s: %w", c.s, p, err)
 	}
-	if err := f.Sync(); err != nil && !errors.Is(err, sftp.ErrSSHFxOpUnsupported) && !strings.Contains(err.Error(), "unsupported") {
+	if err := f.Sync(); err != nil && !unsupported(err) {
 		f.Close()
 		return fmt.Errorf("bank %s: flush %s: %w", c.s, p, err)
 	}
@@ -144,6 +144,20 @@ func (c *Conn) Upload(p string, data []byte) error {
 		return fmt.Errorf("bank %s: close %s: %w", c.s, p, err)
 	}
 	return nil
+}
+
+// unsupported reports whether err is the server's (or the client's, for
+// an extension the server does not offer) SSH_FX_OP_UNSUPPORTED. The
+// client's *sftp.StatusError does not match sftp.ErrSSHFxOpUnsupported
+// with errors.Is, and its text says "fsync not supported": without this,
+// every upload to a server without fsync@openssh.com (pkg/sftp's own
+// server, many appliances) failed.
+func unsupported(err error) bool {
+	var se *sftp.StatusError
+	if errors.As(err, &se) {
+		return se.FxCode() == sftp.ErrSSHFxOpUnsupported
+	}
+	return errors.Is(err, sftp.ErrSSHFxOpUnsupported)
 }
 
 // Size returns the size of the file at p; os.ErrNotExist when missing.

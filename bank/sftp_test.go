@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/bank"
+	"github.com/drafterhq/drafter/internal/sftpd"
 	"github.com/drafterhq/drafter/internal/testenv"
 	"github.com/drafterhq/drafter/redact"
 )
@@ -67,6 +68,37 @@ func TestConnUploadRenameList(t *testing.T) {
 	}
 	if err := c.Remove(tmp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConnUploadWithoutFsync uploads to a server that does not offer
+// fsync@openssh.com (pkg/sftp's server, as many bank appliances): the
+// flush is skipped, the upload stands. Before, the client's "fsync not
+// supported" status was taken for a failed upload, and every file failed.
+func TestConnUploadWithoutFsync(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := sftpd.Start(filepath.Join(dir, "keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	s := bank.Settings{User: srv.User, Host: srv.Host, Port: srv.Port, KeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile,
+		Outbox: filepath.Join(dir, "incoming"), NamePattern: bank.DefaultNamePattern}
+	if err := os.Mkdir(s.Outbox, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bank.Dial(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	data := []byte("101 021000021 1234567890\n")
+	tmp := s.Outbox + "/" + bank.TempName("f.ach")
+	if err := c.Upload(tmp, data); err != nil {
+		t.Fatalf("Upload to a server without fsync: %v", err)
+	}
+	if got, err := os.ReadFile(tmp); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the server has %q, %v; want %q", got, err, data)
 	}
 }
 

@@ -143,6 +143,37 @@ func (e *Env) probe(ctx context.Context, lr ledger.Run) error {
 			return &DependencyError{Dependency: dep, Err: err}
 		}
 	}
+	if lr.Job == "statements" {
+		return e.returnsApplied(ctx, lr)
+	}
+	return nil
+}
+
+// ErrReturnsUnfinished: a statements run stopped before selecting any
+// work because a returns run of its date or before failed and was not
+// resumed.
+var ErrReturnsUnfinished = errors.New("an earlier returns run is unfinished")
+
+// returnsApplied refuses a statements run while a returns run of its
+// business date or an earlier one is failed: the statements would be made
+// without the returns that run has not applied, and once it is resumed
+// those returns are dated inside a cycle already stated, which no later
+// statement can carry (the simulation's seed 20261204, night 56).
+// Resuming the returns run first, then this one, states them in order.
+func (e *Env) returnsApplied(ctx context.Context, lr ledger.Run) error {
+	runs, err := e.Store.ListRuns(ctx, ledger.RunFilter{Job: "returns", Status: ledger.RunFailed, NoDryRuns: true, Limit: 100})
+	if err != nil {
+		return err
+	}
+	for i := len(runs) - 1; i >= 0; i-- {
+		r := runs[i]
+		if r.Scope != "" || r.BusinessDate.After(lr.BusinessDate) {
+			continue
+		}
+		return fmt.Errorf("%w: returns run %d of %s failed and was not resumed, so the statements of %s would miss the returns it has not applied "+
+			"(and, applied later, they would fall in a cycle already stated): resume it first (`drafter resume %d`), then this run (`drafter resume %d`)",
+			ErrReturnsUnfinished, r.ID, r.BusinessDate, lr.BusinessDate, r.ID, lr.ID)
+	}
 	return nil
 }
 

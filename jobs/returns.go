@@ -577,7 +577,10 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 				Raw: e.Raw})
 			continue
 		}
-		plan.Returns = append(plan.Returns, planReturn(in.File, e, p, targets, on, cal, feeCaps))
+		r := planReturn(in.File, e, p, targets, on, cal, feeCaps)
+		// The return rates count a return on the day the bank sent it.
+		r.SentOn = in.Created
+		plan.Returns = append(plan.Returns, r)
 	}
 	for _, c := range in.Corrections {
 		if c.RepeatOf != 0 {

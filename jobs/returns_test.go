@@ -986,3 +986,50 @@ func TestIngestInParts(t *testing.T) {
 		})
 	}
 }
+
+// TestReturnRatesCountTheDaySent applies a return file the bank sent on
+// Wednesday (its header's creation date) with the returns run of Friday,
+// as after a storage outage: the return rates and the returns by day
+// count it on Wednesday, the day the bank sent it, as NACHA counts it;
+// its returned_on and its transaction stay Friday's.
+func TestReturnRatesCountTheDaySent(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			importAccounts(t, env.Store, returnsPortfolio(2))
+			body, traces := originateDay(t, env, returnsNight)
+			sent, applied := returnsDay, env.Calendar.AddBankingDays(returnsDay, 2)
+			file, err := ach.BuildReturnFile(body, []ach.SimulatedReturn{{Trace: traces["LN-000"], Code: "R10"}}, sent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr := ingest(t, env, "late.ach", file, applied); fr.Matched != 1 {
+				t.Fatalf("applied %+v", fr)
+			}
+			if got := queryString(t, env.Store, `SELECT CAST(returned_on AS TEXT) || ' ' || CAST(sent_on AS TEXT) FROM returns`); got[:10] != applied.String() || got[len(got)-10:] != sent.String() {
+				t.Fatalf("returned_on, sent_on = %s; want %s, %s", got, applied, sent)
+			}
+			if got := queryString(t, env.Store, `SELECT CAST(posted_on AS TEXT) FROM transactions WHERE kind = 'returned_payment'`); got[:10] != applied.String() {
+				t.Errorf("the returned payment is posted on %s, want the applying run's %s", got, applied)
+			}
+			for _, c := range []struct {
+				day  civil.Date
+				want int
+			}{{sent, 1}, {applied, 0}} {
+				_, byCode, err := env.Store.ReturnCounts(ctx, c.day, c.day)
+				if err != nil || byCode["R10"] != c.want {
+					t.Errorf("ReturnCounts(%s) = %v, %v; want R10: %d", c.day, byCode, err, c.want)
+				}
+			}
+			days, err := env.Store.ReturnsByDay(ctx, sent, applied, func(code string) string { return "unauthorized" })
+			byDay := map[civil.Date]int{}
+			for _, d := range days {
+				byDay[d.Date] += d.Unauthorized + d.Administrative + d.Other
+			}
+			if err != nil || byDay[sent] != 1 || byDay[applied] != 0 {
+				t.Errorf("ReturnsByDay = %+v, %v; want the one on %s", days, err, sent)
+			}
+		})
+	}
+}

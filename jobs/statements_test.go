@@ -406,6 +406,70 @@ func TestStatementInputIncludesDrafterPayments(t *testing.T) {
 	}
 }
 
+// TestStatementsWaitForFailedReturns: a returns run that failed (storage
+// down) and was not resumed stops the statements run of its date before
+// it selects any work, naming the returns run; resumed in order, returns
+// then statements, the statements are made with the returns applied.
+// Made first, a statement would lack those returns, and once they were
+// applied (dated in its cycle) no later statement could reconcile.
+func TestStatementsWaitForFailedReturns(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-11-30")
+			importGenerated(t, env.Store, 60, 11, d)
+			// Storage down: its folder is now a file.
+			down := filepath.Join(t.TempDir(), "docs")
+			broken, err := storage.OpenFS(down)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(down); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(down, []byte("not a folder"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			docs := env.Docs
+			env.Docs = broken
+			ret, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
+			env.Docs = docs
+			if err == nil || ret.Run.Status != ledger.RunFailed {
+				t.Fatalf("returns with storage down: %s, %v; want failed", ret.Run.Status, err)
+			}
+			// A failed returns run of a later date does not hold it.
+			later, err := env.Store.BeginRun(ctx, ledger.RunSpec{Job: "returns", BusinessDate: d.AddDays(1), Trigger: "test", TriggeredBy: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := env.Store.FinishRun(ctx, later.ID, ledger.RunFailed, ledger.Counts{}, nil, "test"); err != nil {
+				t.Fatal(err)
+			}
+
+			st, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
+			if !errors.Is(err, jobs.ErrReturnsUnfinished) || st.Run.Status != ledger.RunFailed || st.Run.Selected != 0 ||
+				!strings.Contains(st.Run.Error, fmt.Sprintf("drafter resume %d", ret.Run.ID)) {
+				t.Fatalf("statements with a failed returns run before them: %s %q, %v; want failed, naming run %d", st.Run.Status, st.Run.Error, err, ret.Run.ID)
+			}
+			if n := len(recordedDocuments(t, env.Store, "statement")); n != 0 {
+				t.Fatalf("%d statements made before the returns were applied", n)
+			}
+
+			if res, err := env.Resume(ctx, jobs.Returns{}, ret.Run.ID, "test", 0); err != nil || res.Run.Status != ledger.RunSucceeded {
+				t.Fatalf("resume returns: %s, %v", res.Run.Status, err)
+			}
+			res, err := env.Resume(ctx, jobs.Statements{}, st.Run.ID, "test", 0)
+			if err != nil || res.Run.Status != ledger.RunSucceeded {
+				t.Fatalf("resume statements: %s, %v", res.Run.Status, err)
+			}
+			if n, due := len(recordedDocuments(t, env.Store, "statement")), len(dueAccounts(t, env.Store, d)); n != due || n == 0 {
+				t.Fatalf("%d statements after the resumes, want %d", n, due)
+			}
+		})
+	}
+}
+
 // TestStatementsSettleAStoredFileFirst: an originate run stopped after
 // storing its file and before settling its payment rows (here the rows
 // are put back as such a stop leaves them) must not leave the file's

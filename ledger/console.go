@@ -188,13 +188,14 @@ type DayReturns struct {
 	Unauthorized, Administrative, Other int
 }
 
-// ReturnsByDay counts debit returns per returned date in the range, by the
-// category the classify function gives a code ("unauthorized",
-// "administrative" or anything else).
+// ReturnsByDay counts debit returns per day the bank sent them (sent_on,
+// as the return rates count them) in the range, by the category the
+// classify function gives a code ("unauthorized", "administrative" or
+// anything else).
 func (s *Store) ReturnsByDay(ctx context.Context, from, through civil.Date, classify func(code string) string) ([]DayReturns, error) {
 	byDay := map[civil.Date]*DayReturns{}
-	err := s.each(ctx, `SELECT returned_on, code, COUNT(*) FROM returns
-		WHERE returned_on >= $1 AND returned_on <= $2 AND payment_kind = 'debit' GROUP BY returned_on, code`, []any{from, through},
+	err := s.each(ctx, `SELECT sent_on, code, COUNT(*) FROM returns
+		WHERE sent_on >= $1 AND sent_on <= $2 AND payment_kind = 'debit' GROUP BY sent_on, code`, []any{from, through},
 		func(scan func(...any) error) error {
 			var d civil.Date
 			var code string

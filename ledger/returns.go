@@ -208,7 +208,11 @@ type ReturnApply struct {
 	Code          string
 	Amount        money.Cents
 	ReturnedOn    civil.Date
-	Action        string // what was done, in words
+	// SentOn is the day the bank sent the return: its file's creation
+	// date (the file header). The return rates count it on that day;
+	// ReturnedOn when zero.
+	SentOn civil.Date
+	Action string // what was done, in words
 	// Reverse posts a 'returned_payment' transaction of Amount.
 	Reverse            bool
 	ReverseDescription string
@@ -465,14 +469,18 @@ func (s *Store) applyPart(ctx context.Context, tx *sql.Tx, fileID int64, plan In
 func (s *Store) applyReturns(ctx context.Context, tx *sql.Tx, res *InboundResult, rs []ReturnApply, t time.Time) error {
 	// 1. Record: the original trace is unique, so an entry applied from
 	// another file is not returned here and is skipped below.
-	cols := []string{"inbound_file_id", "entry_key", "original_trace", "payment_id", "code", "amount", "action", "returned_on"}
+	cols := []string{"inbound_file_id", "entry_key", "original_trace", "payment_id", "code", "amount", "action", "returned_on", "sent_on"}
 	rows := make([][]any, 0, len(rs))
 	for _, r := range rs {
 		var pid any
 		if r.PaymentID != 0 {
 			pid = r.PaymentID
 		}
-		rows = append(rows, []any{res.FileID, r.EntryKey, r.OriginalTrace, pid, r.Code, r.Amount, r.Action, r.ReturnedOn})
+		sent := r.SentOn
+		if sent.IsZero() {
+			sent = r.ReturnedOn
+		}
+		rows = append(rows, []any{res.FileID, r.EntryKey, r.OriginalTrace, pid, r.Code, r.Amount, r.Action, r.ReturnedOn, sent})
 	}
 	inserted := map[string]bool{}
 	err := s.insertRows(ctx, tx, "returns", cols, rows, ` ON CONFLICT DO NOTHING RETURNING entry_key`, func(r *sql.Rows) error {
@@ -963,16 +971,18 @@ func (s *Store) ResolveException(ctx context.Context, id int64, by, resolution s
 }
 
 // ReturnCounts counts, for the business dates from through through, the
-// debit entries originated and the returns received for drafter's payments
-// by return code: what NACHA's return rates are computed from.
+// debit entries originated and the returns the bank sent on those days
+// (their files' creation dates, sent_on: a file applied late still counts
+// on the day it was sent) for drafter's payments by return code: what
+// NACHA's return rates are computed from.
 func (s *Store) ReturnCounts(ctx context.Context, from, through civil.Date) (debits int, byCode map[string]int, err error) {
 	if debits, err = s.debitsOriginated(ctx, from, through); err != nil {
 		return 0, nil, fmt.Errorf("count debits: %w", err)
 	}
 	// The payment's kind is on the return (migration 0042): the window's
-	// returns are read from returns_day alone.
+	// returns are read from returns_sent alone (migration 0044).
 	rows, err := s.q.QueryContext(ctx, `SELECT code, COUNT(*) FROM returns
-		WHERE returned_on >= $1 AND returned_on <= $2 AND payment_kind = 'debit' GROUP BY code`, from, through)
+		WHERE sent_on >= $1 AND sent_on <= $2 AND payment_kind = 'debit' GROUP BY code`, from, through)
 	if err != nil {
 		return 0, nil, fmt.Errorf("count returns: %w", err)
 	}

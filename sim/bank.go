@@ -2,11 +2,20 @@ package sim
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/drafterhq/drafter/ach"
+	bankpkg "github.com/drafterhq/drafter/bank"
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
@@ -23,14 +32,18 @@ type answer struct {
 	on      civil.Date // the banking day the bank sends it
 }
 
-// bank is the simulated ODFI: it receives the night's stored files,
-// settles most entries, and answers some with returns (within two banking
-// days; unauthorized ones up to 60 days later) and NOCs, as files under
-// the inbound prefix on the day it sends them. It keeps its own count of
+// bank is the simulated ODFI: it takes the files transmit handed over to
+// its SFTP server (internal/sftpd) by the cutoff, settles most entries, and
+// answers some with returns (within two banking days; unauthorized ones
+// up to 60 days later) and NOCs, as files under the inbound prefix on the
+// day it sends them. It keeps its own count of
 // what it received and returned, to hold drafter's return rates to.
 type bank struct {
 	cal         *jobs.CachedCalendar
-	seen        map[int64]bool                // files received
+	outbox      string                        // the SFTP server's folder drafter uploads to
+	takenDir    string                        // where the bank moves each file it takes
+	taken       map[int64]string              // file -> the bank's copy
+	received    map[int64]string              // payment -> the file whose entry reached the bank
 	pending     map[civil.Date][]answer       // by the day they are sent
 	debits      map[civil.Date]int            // debits received, by the file's business date
 	returned    map[civil.Date]map[string]int // returns sent, by the day they are sent and code
@@ -43,40 +56,88 @@ type bank struct {
 	files               int
 }
 
-func newBank(cal *jobs.CachedCalendar) *bank {
-	return &bank{cal: cal, seen: map[int64]bool{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
+func newBank(cal *jobs.CachedCalendar, outbox, takenDir string) *bank {
+	return &bank{cal: cal, outbox: outbox, takenDir: takenDir, taken: map[int64]string{}, received: map[int64]string{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
 		returned: map[civil.Date]map[string]int{}, answered: map[int64]string{}, nocs: map[int64]string{},
 		sentReturns: map[int64]string{}, sentNOCs: map[int64]string{}, newReturns: map[int64]string{}, newNOCs: map[int64]string{}}
 }
 
-// receive takes the stored files of business date d and decides the fate
-// of each entry.
-func (b *bank) receive(ctx context.Context, st *ledger.Store, r *rand.Rand, d civil.Date) error {
-	var files []ledger.ACHFile
-	for day := d.AddDays(-14); !day.After(d); day = day.AddDays(1) {
-		fs, err := st.DayFiles(ctx, day)
-		if err != nil {
-			return err
-		}
-		files = append(files, fs...)
+// late is a file the bank received that it should never have: handed
+// over after its cutoff, voided, or back-dated; or an entry for a payment
+// the bank was already sent.
+type late struct{ invariant, detail string }
+
+// take is the bank's pickup at the cutoff of business date d (atCutoff)
+// or after it (the end of the night): it takes the files drafter renamed
+// into the outbox (a temporary .part name is not a file yet), moves each
+// to its own folder, and decides the fate of each entry from the file's
+// bytes: the effective entry date of its batches, its traces. A file
+// there after the cutoff, or for another business date, reached the bank
+// late; so does a voided file; a debit effective on or before the day it
+// arrives would settle back-dated; and a payment the bank already had an
+// entry for would be debited twice: each is returned, not taken.
+func (b *bank) take(ctx context.Context, st *ledger.Store, r *rand.Rand, d civil.Date, atCutoff bool) (*late, error) {
+	dir, err := os.ReadDir(b.outbox)
+	if err != nil {
+		return nil, fmt.Errorf("bank: list the outbox: %w", err)
 	}
-	for _, f := range files {
-		if b.seen[f.ID] || f.Status == "allocated" {
-			continue
+	var names []string
+	for _, e := range dir {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") && !bankpkg.IsTempName(e.Name()) {
+			names = append(names, e.Name())
 		}
-		b.seen[f.ID] = true
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(b.outbox, name))
+		if err != nil {
+			return nil, fmt.Errorf("bank: read %s: %w", name, err)
+		}
+		sum := sha256.Sum256(data)
+		var key, voided string
+		var released bool
+		if err := st.DB().QueryRowContext(ctx, `SELECT storage_key, released_at IS NOT NULL, COALESCE(released_reason, '') FROM ach_files WHERE sha256 = $1`,
+			hex.EncodeToString(sum[:])).Scan(&key, &released, &voided); err != nil {
+			return &late{"bank-takes-drafter-files", fmt.Sprintf("%s in the bank's outbox is no file of drafter's ledger (%v)", name, err)}, nil
+		}
+		f, err := st.FileByKey(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !atCutoff || f.BusinessDate != d:
+			return &late{"sent-by-cutoff", fmt.Sprintf("%s (%s, business date %s) reached the bank on %s after the cutoff of its business date", name, key, f.BusinessDate, d)}, nil
+		case released:
+			return &late{"voided-never-sent", fmt.Sprintf("%s (%s) reached the bank, but it was voided (%s)", name, key, voided)}, nil
+		}
+		eff, err := effectiveDate(data)
+		if err != nil {
+			return nil, fmt.Errorf("bank: %s: %w", name, err)
+		}
+		if !eff.After(d) {
+			return &late{"not-back-dated", fmt.Sprintf("%s (%s) reached the bank on %s with effective entry date %s: it would settle back-dated", name, key, d, eff)}, nil
+		}
+		taken := filepath.Join(b.takenDir, name)
+		if err := os.Rename(filepath.Join(b.outbox, name), taken); err != nil {
+			return nil, fmt.Errorf("bank: take %s: %w", name, err)
+		}
+		b.taken[f.ID] = taken
 		entries, err := st.FileEntries(ctx, f.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, e := range entries {
+			if prev, ok := b.received[e.PaymentID]; ok {
+				return &late{"debited-once", fmt.Sprintf("payment %d (%s) reached the bank twice: in %s and in %s", e.PaymentID, e.AccountID, prev, key)}, nil
+			}
+			b.received[e.PaymentID] = key
 			if e.Kind == "debit" {
 				b.debits[f.BusinessDate]++
 			}
 			x := r.IntN(1000)
 			switch {
 			case e.Kind == "debit" && x < 40:
-				a := answer{file: f.ID, trace: e.TraceNumber, payment: e.PaymentID, on: b.cal.AddBankingDays(f.EffectiveOn, 1+r.IntN(2))}
+				a := answer{file: f.ID, trace: e.TraceNumber, payment: e.PaymentID, on: b.cal.AddBankingDays(eff, 1+r.IntN(2))}
 				switch y := r.IntN(100); {
 				case y < 55:
 					a.code = "R01"
@@ -88,13 +149,13 @@ func (b *bank) receive(ctx context.Context, st *ledger.Store, r *rand.Rand, d ci
 					a.code = "R03"
 				case y < 92:
 					a.code = "R10"
-					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(5 + r.IntN(55)))
+					a.on = b.cal.PreviousOrSameBankingDay(eff.AddDays(5 + r.IntN(55)))
 				case y < 96:
 					a.code = "R05"
-					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(5 + r.IntN(55)))
+					a.on = b.cal.PreviousOrSameBankingDay(eff.AddDays(5 + r.IntN(55)))
 				default:
 					a.code = "R07"
-					a.on = b.cal.PreviousOrSameBankingDay(f.EffectiveOn.AddDays(3 + r.IntN(20)))
+					a.on = b.cal.PreviousOrSameBankingDay(eff.AddDays(3 + r.IntN(20)))
 				}
 				b.pending[a.on] = append(b.pending[a.on], a)
 				b.answered[e.PaymentID] = a.code
@@ -115,13 +176,39 @@ func (b *bank) receive(ctx context.Context, st *ledger.Store, r *rand.Rand, d ci
 					}
 				}
 				a := answer{file: f.ID, trace: e.TraceNumber, payment: e.PaymentID, code: c.ChangeCode, noc: c,
-					on: b.cal.AddBankingDays(f.EffectiveOn, 1+r.IntN(2))}
+					on: b.cal.AddBankingDays(eff, 1+r.IntN(2))}
 				b.pending[a.on] = append(b.pending[a.on], a)
 				b.nocs[e.PaymentID] = c.ChangeCode
 			}
 		}
 	}
-	return nil
+	return nil, nil
+}
+
+// effectiveDate is the one effective entry date of a NACHA file's
+// batches (batch header, positions 70-75, YYMMDD).
+func effectiveDate(data []byte) (civil.Date, error) {
+	var eff civil.Date
+	for _, rec := range strings.Split(strings.ReplaceAll(string(data), "\r", ""), "\n") {
+		if len(rec) != 94 || rec[0] != '5' {
+			continue
+		}
+		y, err1 := strconv.Atoi(rec[69:71])
+		m, err2 := strconv.Atoi(rec[71:73])
+		dd, err3 := strconv.Atoi(rec[73:75])
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return eff, fmt.Errorf("batch header effective entry date %q: %w", rec[69:75], err)
+		}
+		e := civil.New(2000+y, time.Month(m), dd)
+		if !eff.IsZero() && e != eff {
+			return eff, fmt.Errorf("batches with effective entry dates %s and %s", eff, e)
+		}
+		eff = e
+	}
+	if eff.IsZero() {
+		return eff, errors.New("no batch header")
+	}
+	return eff, nil
 }
 
 // nextNumber is a corrected account number: the last digit changed.
@@ -158,7 +245,8 @@ func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d
 		if err != nil {
 			return sent, err
 		}
-		original, _, err := docs.Get(ctx, f.StorageKey)
+		// The file as the bank received it.
+		original, err := os.ReadFile(b.taken[id])
 		if err != nil {
 			return sent, fmt.Errorf("bank: read %s: %w", f.StorageKey, err)
 		}

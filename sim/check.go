@@ -88,6 +88,7 @@ func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 		{"installment-debited-once", s.checkDebitOnce, false},
 		{"installment-policy", s.checkPolicy, false},
 		{"due-originated-or-held", s.checkDue, outage},
+		{"reoriginated-later", s.checkVoided, outage},
 		{"installment-made-on-its-draft-date", s.checkInstallmentsMade, outage},
 		{"allocated-has-stored-file", s.checkAllocated, outage},
 		{"returns-applied-once", s.checkReturns, outage},
@@ -310,19 +311,93 @@ func (s *sim) checkDue(ctx context.Context, d civil.Date) (string, error) {
 	if !s.env.Calendar.IsBankingDay(d) {
 		return "", nil
 	}
-	var id int64
-	var acct, src string
 	// Held: the bank account is invalid, or waits for its prenote.
-	err := s.env.Store.DB().QueryRowContext(ctx, `SELECT p.id, p.account_id, p.source FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.id, p.account_id, p.source FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND p.state_reason = '' AND b.status = 'active'
-		AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required')) LIMIT 1`, d).Scan(&id, &acct, &src)
-	if err == nil {
+		AND `+originableHere+` ORDER BY p.id`, d)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var acct, src string
+		if err := rows.Scan(&id, &acct, &src); err != nil {
+			return "", err
+		}
+		if v, ok := s.voided[id]; ok && v.night == d {
+			// Its file was voided after tonight's originate run: the next
+			// one debits it (reoriginated-later holds it to that).
+			continue
+		}
 		return fmt.Sprintf("payment %d (%s, %s) was due by %s and is neither originated nor held with a reason", id, acct, src, d), nil
 	}
-	if err.Error() == "sql: no rows in result set" {
-		return "", nil
+	return "", rows.Err()
+}
+
+// originableHere is the bank account's side of a payment originate would
+// take now: a debit on a verified account, or a prenote it needs.
+const originableHere = `((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`
+
+// checkVoided: the payments of a file voided after a missed cutoff are
+// debited once, later: by the first originate run after the void, in a
+// file that is not voided, for an effective date after the night of the
+// void; the bank takes that entry (and, held by take, never a second).
+// One held for a reason (a bank account invalid since, a prenote) or
+// cancelled waits as any payment would.
+func (s *sim) checkVoided(ctx context.Context, d civil.Date) (string, error) {
+	ids := slices.Sorted(maps.Keys(s.voided))
+	for _, id := range ids {
+		v := s.voided[id]
+		var state, reason string
+		var originable bool
+		err := s.env.Store.DB().QueryRowContext(ctx, `SELECT p.state, p.state_reason, b.status = 'active' AND `+originableHere+`
+			FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id WHERE p.id = $1`, id).Scan(&state, &reason, &originable)
+		if err != nil {
+			return "", fmt.Errorf("voided payment %d: %w", id, err)
+		}
+		rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT f.storage_key, CAST(f.business_date AS TEXT), CAST(f.effective_on AS TEXT), f.released_at IS NOT NULL
+			FROM originations o JOIN ach_files f ON f.id = o.ach_file_id WHERE o.payment_id = $1`, id)
+		if err != nil {
+			return "", err
+		}
+		type orig struct {
+			key, date, eff string
+			released       bool
+		}
+		var origs []orig
+		for rows.Next() {
+			var o orig
+			if err := rows.Scan(&o.key, &o.date, &o.eff, &o.released); err != nil {
+				rows.Close()
+				return "", err
+			}
+			origs = append(origs, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return "", err
+		}
+		switch {
+		case len(origs) > 1:
+			return fmt.Sprintf("payment %d, voided with %s on %s, is originated %d times", id, v.file, v.night, len(origs)), nil
+		case len(origs) == 1:
+			o := origs[0]
+			eff := civil.MustParse(o.eff[:10])
+			if o.released || o.key == v.file || !eff.After(v.night) {
+				return fmt.Sprintf("payment %d, voided with %s on %s, is originated again in %s (business date %s, effective %s, voided %v): want a live file effective after the void",
+					id, v.file, v.night, o.key, o.date[:10], eff, o.released), nil
+			}
+			if s.bank.received[id] == o.key {
+				delete(s.voided, id) // debited once, later: done
+			}
+		case state == "cancelled" || state == "returned" || reason != "" || !originable:
+			delete(s.voided, id)
+		case d.After(v.night) && s.env.Calendar.IsBankingDay(d):
+			return fmt.Sprintf("payment %d, voided with %s on %s, is still %s after the originate run of %s", id, v.file, v.night, state, d), nil
+		}
 	}
-	return "", err
+	return "", nil
 }
 
 // checkAllocated: no file stays allocated without its stored bytes.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,7 +30,15 @@ func (s *sim) dropConnections(ctx context.Context) {
 // change nothing.
 func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error {
 	outage := s.active(FaultStorage) || s.active(FaultMail)
+	// The morning's answers come after the bank's cutoff of d: a file
+	// transmit sends now would be late, so it is held.
+	late := s.at(d, runbookHour)
 	for attempt := 0; attempt < 3; attempt++ {
+		// Files held at a missed cutoff first: the ledger alone is
+		// enough to void them, storage or not.
+		if err := s.answerCutoffMissed(ctx, d, late, nr); err != nil {
+			return err
+		}
 		runs, err := s.unfinished(ctx)
 		if err != nil {
 			return err
@@ -62,6 +71,7 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 			return err
 		}
 		for _, r := range runs {
+			s.bankClock = late
 			res, err := s.env.Resume(ctx, s.job(r.Job), r.ID, "simulation", 0) // --stale-after 0s: nothing else runs
 			nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (%s %s, was %s)", r.ID, r.Job, r.BusinessDate, r.Status))
 			s.rep.Responses++
@@ -69,6 +79,24 @@ func (s *sim) runbook(ctx context.Context, d civil.Date, nr *NightReport) error 
 				s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: fmt.Sprintf("resume %d", r.ID)})
 			} else if err != nil {
 				return fmt.Errorf("resume run %d: %w", r.ID, err)
+			}
+			if r.Job != "originate" || !s.env.Calendar.IsBankingDay(r.BusinessDate) {
+				continue
+			}
+			// A resumed originate run stored files its day's transmit
+			// run never saw: transmit them at once. After the cutoff they
+			// are held, and re-originated before anything else is
+			// resumed: a statement resumed after them would otherwise
+			// state their debits, effective on a day already past, and
+			// the file that carried them is never sent.
+			st, err := s.transmit(ctx, r.BusinessDate, late, "operator", "originate resumed: send its files", "run transmit after a resumed originate")
+			if err != nil {
+				return err
+			}
+			nr.Responses = append(nr.Responses, fmt.Sprintf("transmit %s after its originate run was resumed: %s", r.BusinessDate, st))
+			s.rep.Responses++
+			if err := s.answerCutoffMissed(ctx, d, late, nr); err != nil {
+				return err
 			}
 		}
 	}
@@ -142,7 +170,7 @@ func (s *sim) unfinished(ctx context.Context) ([]ledger.Run, error) {
 		if a.BusinessDate != b.BusinessDate {
 			return a.BusinessDate.Before(b.BusinessDate)
 		}
-		return slices.Index(Nightly, a.Job) < slices.Index(Nightly, b.Job)
+		return slices.Index(schedule, a.Job) < slices.Index(schedule, b.Job)
 	})
 	return runs, err
 }
@@ -158,7 +186,22 @@ func (s *sim) backfill(ctx context.Context, from, to civil.Date, nr *NightReport
 	nr.Responses = append(nr.Responses, fmt.Sprintf("run nightly --from %s --to %s", from, to))
 	s.rep.Responses++
 	for d := from; !d.After(to); d = d.AddDays(1) {
-		for _, name := range Nightly {
+		for _, name := range schedule {
+			if name == "transmit" {
+				// The schedule's catch-up runs transmit for the missed
+				// dates too, after their cutoffs: their files are held.
+				if slices.Contains(s.env.BusinessDates("originate", from, to), d) {
+					if _, err := s.transmit(ctx, d, s.bankClock, "operator", "backfill after downtime", fmt.Sprintf("backfill transmit %s", d)); err != nil {
+						return err
+					}
+					// Held: re-originated at once, before the next
+					// date's statements could state their debits.
+					if err := s.answerCutoffMissed(ctx, to.AddDays(1), s.bankClock, nr); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if !slices.Contains(s.env.BusinessDates(name, from, to), d) {
 				continue
 			}
@@ -300,4 +343,90 @@ func (s *sim) rerunScope(ctx context.Context, job string, d civil.Date) ([]strin
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// voidedPayment is a payment of a file voided after a missed cutoff.
+type voidedPayment struct {
+	file  string     // the voided file's storage key
+	date  civil.Date // its business date
+	night civil.Date // the night it was voided
+}
+
+// answerCutoffMissed is the documented answer to files transmit held at a
+// missed cutoff (docs/operations.md, "Missed cutoffs: hold or
+// re-originate"): `drafter bank reoriginate KEY --reason` for each (the
+// ledger's VoidHeldFile, which the command calls), so that the next
+// originate run debits its payments for a current effective date; then
+// the transmit runs that held them are resumed and have nothing left to
+// send.
+func (s *sim) answerCutoffMissed(ctx context.Context, d civil.Date, clock time.Time, nr *NightReport) error {
+	exs, err := s.env.Store.ListExceptions(ctx, ledger.ExceptionFilter{Kind: jobs.ExceptionCutoffMissed, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	var dates []civil.Date
+	for _, ex := range exs {
+		f, err := s.env.Store.FileByKey(ctx, ex.Reference)
+		if err != nil {
+			return fmt.Errorf("cutoff_missed exception %d: %w", ex.ID, err)
+		}
+		entries, err := s.env.Store.FileEntries(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		// A statement made since the file, for a day on or after its
+		// effective date, stated its debits; voided, the bank never has
+		// them.
+		var acct, on string
+		err = s.env.Store.DB().QueryRowContext(ctx, `SELECT d.account_id, CAST(d.document_date AS TEXT) FROM documents d
+			WHERE d.kind = 'statement' AND d.document_date >= $1 AND d.created_at > (SELECT created_at FROM ach_files WHERE id = $2)
+			AND d.account_id IN (SELECT p.account_id FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.ach_file_id = $2 AND p.kind = 'debit')
+			ORDER BY d.id LIMIT 1`, f.EffectiveOn, f.ID).Scan(&acct, &on)
+		if err == nil {
+			return s.violation(d, "statement-states-what-the-bank-had", fmt.Sprintf("the statement of %s for %s, made after %s, states its debit effective %s; the file is held at its missed cutoff and voided, so the bank never has it",
+				on[:10], acct, f.StorageKey, f.EffectiveOn))
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		reason := fmt.Sprintf("missed the %02d:00 cutoff of %s: debit for a new effective date (simulation, night %d)", bankCutoffHour, f.BusinessDate, s.night)
+		n, err := s.env.Store.VoidHeldFile(ctx, f.ID, "simulation", reason)
+		if err != nil {
+			return fmt.Errorf("bank reoriginate %s: %w", f.StorageKey, err)
+		}
+		for _, e := range entries {
+			s.voided[e.PaymentID] = voidedPayment{file: f.StorageKey, date: f.BusinessDate, night: d}
+		}
+		nr.Responses = append(nr.Responses, fmt.Sprintf("bank reoriginate %s --reason ... (%d payments)", f.StorageKey, n))
+		s.rep.Responses++
+		s.rep.Reoriginated++
+		if !slices.Contains(dates, f.BusinessDate) {
+			dates = append(dates, f.BusinessDate)
+		}
+	}
+	slices.SortFunc(dates, func(a, b civil.Date) int { return a.Compare(b) })
+	for _, fd := range dates {
+		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: "transmit", Date: fd, Limit: 10})
+		if err != nil {
+			return err
+		}
+		var last ledger.Run
+		for _, r := range runs {
+			if r.Scope == "" && !r.DryRun && r.ID > last.ID {
+				last = r
+			}
+		}
+		if last.ID == 0 || last.Status == ledger.RunSucceeded {
+			continue
+		}
+		st, err := s.transmit(ctx, fd, clock, "operator", "", "resume transmit after bank reoriginate")
+		if err != nil {
+			return err
+		}
+		nr.Responses = append(nr.Responses, fmt.Sprintf("resume %d (transmit %s, was %s): %s", last.ID, fd, last.Status, st))
+		s.rep.Responses++
+		if st != ledger.RunSucceeded {
+			return s.violation(d, "runbook-finishes", fmt.Sprintf("run %d (transmit %s) is %s after its held files were re-originated%s", last.ID, fd, st, s.firstFailedItem(ctx, last.ID)))
+		}
+	}
+	return nil
 }

@@ -11,11 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	bankpkg "github.com/drafterhq/drafter/bank"
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/sftpd"
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 )
@@ -83,6 +87,12 @@ type Report struct {
 	Reactions int `json:"customer_reactions"`
 	// Extensions are the leases the servicing system extended.
 	Extensions int `json:"lease_extensions"`
+	// Transmitted are the NACHA files the bank took from its SFTP outbox
+	// by their cutoffs; Reoriginated the files held at a missed cutoff
+	// and voided (`drafter bank reoriginate`), their payments debited by
+	// a later originate run.
+	Transmitted  int `json:"files_transmitted"`
+	Reoriginated int `json:"files_reoriginated"`
 	// NoticeEmails are the lease-end emails whose wording was checked.
 	NoticeEmails    int        `json:"lease_end_emails_checked"`
 	Seconds         float64    `json:"seconds"`
@@ -108,14 +118,21 @@ var ErrViolation = errors.New("invariant broken")
 
 // sim is one history in progress.
 type sim struct {
-	opt             Options
-	env             *jobs.Env
-	r               *rand.Rand
-	sys             *servicing
-	bank            *bank
-	docs            *faultyStorage
-	mail            *faultyMail
-	clock           time.Time // the deliver job's clock: the night's evening
+	opt   Options
+	env   *jobs.Env
+	r     *rand.Rand
+	sys   *servicing
+	bank  *bank
+	docs  *faultyStorage
+	mail  *faultyMail
+	clock time.Time // the deliver job's clock: the night's evening
+	// bankClock is the transmit job's clock, on the simulated calendar
+	// in DRAFTER_ZONE: the night's transmit before the bank's cutoff, a
+	// backfill's in the morning, the runbook's late in the evening.
+	bankClock time.Time
+	// voided are the payments of files voided after a missed cutoff,
+	// until the bank has their entry from a later file.
+	voided          map[int64]voidedPayment
 	wall0           time.Time
 	faults          map[string]bool
 	plan            map[int][]string // night -> faults injected that night
@@ -190,7 +207,33 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 	s.mail = &faultyMail{inner: inner, sent: map[string]int{}}
 	env.Mail = s.mail
 	env.Crash = nil
-	s.bank = newBank(env.Calendar)
+	// The bank's SFTP server and the cutoff transmit must hand files over
+	// by: the transmit job runs against it as against a real bank, and
+	// the simulated bank takes what arrives in its outbox.
+	bankDir, err := os.MkdirTemp(env.Config.DataDir, "sim-bank-")
+	if err != nil {
+		return nil, fmt.Errorf("simulate: the bank's folder: %w", err)
+	}
+	if env.Config.DataDir == "" {
+		defer os.RemoveAll(bankDir)
+	}
+	outbox, taken := filepath.Join(bankDir, "outbox"), filepath.Join(bankDir, "taken")
+	for _, dir := range []string{outbox, taken} {
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("simulate: the bank's folder: %w", err)
+		}
+	}
+	srv, err := sftpd.Start(filepath.Join(bankDir, "keys"))
+	if err != nil {
+		return nil, fmt.Errorf("simulate: the bank's SFTP server: %w", err)
+	}
+	defer srv.Close()
+	cfg := *env.Config
+	cfg.Bank = &bankpkg.Settings{User: srv.User, Host: srv.Host, Port: srv.Port, Outbox: outbox, Inbox: filepath.Join(bankDir, "inbox"),
+		KeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile, Cutoffs: []bankpkg.Cutoff{{Hour: bankCutoffHour}}, NamePattern: bankpkg.DefaultNamePattern}
+	env.Config = &cfg
+	s.voided = map[int64]voidedPayment{}
+	s.bank = newBank(env.Calendar, outbox, taken)
 	// Accounts that open during the history: a fixed reserve, so that a
 	// shorter run of the same seed is the same history as far as it goes.
 	const extra = 800
@@ -235,6 +278,7 @@ func (s *sim) finish(ctx context.Context, began time.Time) {
 	_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM returns`).Scan(&s.rep.Returns)
 	_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents`).Scan(&s.rep.Documents)
 	s.rep.Emails = s.mail.total
+	s.rep.Transmitted = len(s.bank.taken)
 }
 
 // planFaults draws, up front, the nights each fault strikes: a kill or a
@@ -275,12 +319,40 @@ func (s *sim) job(name string) jobs.Job {
 		return jobs.LeaseEnd{}
 	case "deliver":
 		return jobs.Deliver{Now: func() time.Time { return s.clock }}
+	case "transmit":
+		return jobs.Transmit{Now: func() time.Time { return s.bankClock }}
 	}
 	panic("sim: no job " + name)
 }
 
-// Nightly is the order of the nightly jobs, as the schedule runs them.
+// Nightly is the order of the nightly jobs, as the schedule runs them
+// (`drafter run nightly`).
 var Nightly = []string{"returns", "originate", "statements", "lease-end", "deliver"}
+
+// schedule is the night's jobs with transmit, which the schedule fires
+// after originate and before the bank's cutoff (DRAFTER_SCHEDULE_TRANSMIT);
+// the simulation runs it on banking days, the days originate makes files.
+var schedule = []string{"returns", "originate", "transmit", "statements", "lease-end", "deliver"}
+
+// The bank's one cutoff (DRAFTER_BANK_CUTOFF=18:00) and the hours of the
+// simulated day transmit runs at: the schedule's run after originate, a
+// backfill in the morning, the runbook's answers late in the evening
+// (after the cutoff: a file sent then would be late).
+const (
+	bankCutoffHour = 18
+	transmitHour   = 17
+	backfillHour   = 7
+	runbookHour    = 23
+)
+
+// at is hour o'clock of day d in DRAFTER_ZONE.
+func (s *sim) at(d civil.Date, hour int) time.Time {
+	zone := s.env.Config.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	return time.Date(d.Year, d.Month, d.Day, hour, 0, 0, 0, zone)
+}
 
 func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	nr := NightReport{Night: s.night, Date: d, Runs: map[string]string{}}
@@ -314,6 +386,7 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	// drafter is back: the morning's backfill of the nights it missed,
 	// before the day's files and extract arrive.
 	if !serverDown && !s.missedFrom.IsZero() {
+		s.bankClock = s.at(d, backfillHour)
 		if err := s.backfill(ctx, s.missedFrom, d.AddDays(-1), &nr); err != nil {
 			return nr, err
 		}
@@ -361,7 +434,7 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	// calendar: returns first; the servicing system, told of the night's
 	// returns and fees, closes its books and its extract is imported; then
 	// the rest.
-	for _, name := range Nightly {
+	for _, name := range schedule {
 		if name == "originate" {
 			// The servicing system posts its day and its extract is imported.
 			touched := s.sys.customers(s.r, d, s.night == 1, func(due civil.Date, before int) civil.Date {
@@ -386,7 +459,13 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 				return nr, s.check(ctx, d)
 			}
 		}
-		if serverDown || (s.env.BankingDaysOnly(name) && !banking) {
+		if serverDown || (s.env.BankingDaysOnly(name) && !banking) || (name == "transmit" && !banking) {
+			continue
+		}
+		if name == "transmit" {
+			if err := s.transmitTonight(ctx, d, &nr); err != nil {
+				return nr, err
+			}
 			continue
 		}
 		if name == killJob {
@@ -439,15 +518,81 @@ func (s *sim) runNight(ctx context.Context, d civil.Date) (NightReport, error) {
 	if err := s.runbook(ctx, d, &nr); err != nil {
 		return nr, err
 	}
-	// The bank receives the files stored tonight.
-	if err := s.bank.receive(ctx, s.env.Store, s.r, d); err != nil {
+	// Nothing reaches the bank after its cutoff: what the runbook sent
+	// tonight would be late.
+	if l, err := s.bank.take(ctx, s.env.Store, s.r, d, false); err != nil {
 		return nr, err
+	} else if l != nil {
+		return nr, s.violation(d, l.invariant, l.detail)
 	}
 	// The customers read their statements and the returns' emails.
 	if err := s.react(ctx, d); err != nil {
 		return nr, err
 	}
 	return nr, s.check(ctx, d)
+}
+
+// transmitTonight is the schedule's transmit run of d, before the bank's
+// cutoff, and the bank's pickup at the cutoff.
+func (s *sim) transmitTonight(ctx context.Context, d civil.Date, nr *NightReport) error {
+	st, err := s.transmit(ctx, d, s.at(d, transmitHour), "schedule", "", "run transmit")
+	if err != nil {
+		return err
+	}
+	if st != "" {
+		nr.Runs["transmit"] = st
+	}
+	l, err := s.bank.take(ctx, s.env.Store, s.r, d, true)
+	if err != nil {
+		return err
+	}
+	if l != nil {
+		return s.violation(d, l.invariant, l.detail)
+	}
+	return nil
+}
+
+// transmit runs transmit for business date d at the clock: `drafter run
+// transmit --date D`; when that date's run completed before (its
+// originate run was resumed since), `drafter rerun RUN --reason`; when it
+// needs attention, `drafter resume RUN`. It returns the run's status.
+func (s *sim) transmit(ctx context.Context, d civil.Date, clock time.Time, trigger, reason, how string) (string, error) {
+	s.bankClock = clock
+	job := s.job("transmit")
+	res, err := s.env.Start(ctx, job, jobs.StartSpec{Date: d, Trigger: trigger, TriggeredBy: "simulation", Reason: reason})
+	if errors.Is(err, ledger.ErrRunCompleted) || errors.Is(err, ledger.ErrRunFailedExists) {
+		runs, lerr := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: "transmit", Date: d, Limit: 10})
+		if lerr != nil {
+			return "", lerr
+		}
+		var last ledger.Run
+		for _, r := range runs {
+			if r.Scope == "" && !r.DryRun && r.ID > last.ID {
+				last = r
+			}
+		}
+		if last.ID == 0 {
+			return "", fmt.Errorf("transmit %s: %w, but no run of it is listed", d, err)
+		}
+		if last.Status == ledger.RunSucceeded {
+			if reason == "" {
+				reason = "send the files of an originate run finished since"
+			}
+			res, err = s.env.Rerun(ctx, job, last, "simulation", reason, "")
+			how = fmt.Sprintf("rerun %d --reason (transmit %s)", last.ID, d)
+		} else {
+			res, err = s.env.Resume(ctx, job, last.ID, "simulation", 0)
+			how = fmt.Sprintf("resume %d (transmit %s, was %s)", last.ID, d, last.Status)
+		}
+	}
+	if res.Run.ID == 0 {
+		if err != nil && s.faultyNight() {
+			return "not started: " + err.Error(), nil
+		}
+		return "", fmt.Errorf("transmit %s: %w", d, err)
+	}
+	s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: how})
+	return res.Run.Status, nil
 }
 
 // faultyNight reports whether a fault is in play tonight.
