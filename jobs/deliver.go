@@ -195,10 +195,13 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 // queuePaymentEmails queues the "payment scheduled" emails of every file
 // settled since the last run, a file at a time (see
 // ledger.QueuePaymentEmails): origination leaves them to this job, off the
-// night's path to the bank's cutoff.
+// night's path to the bank's cutoff. With a bank connection
+// (DRAFTER_BANK_URL), a file's emails wait until transmit confirms it
+// reached the bank.
 func (d Deliver) queuePaymentEmails(ctx context.Context, r *Run, sum *DeliverSummary) error {
+	transmitted := r.Env.Config.Bank != nil
 	for {
-		q, ok, err := r.Store.QueuePaymentEmails(ctx, d.now())
+		q, ok, err := r.Store.QueuePaymentEmails(ctx, d.now(), transmitted)
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func TestSecondOriginationRefusedByTheDatabase(t *testing.T) {
 					t.Fatal(err)
 				}
 				for {
-					_, more, err := env.Store.QueuePaymentEmails(ctx, time.Now())
+					_, more, err := env.Store.QueuePaymentEmails(ctx, time.Now(), false)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -400,10 +400,19 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 		payments = append(payments, id)
 	}
 	rows.Close()
-	// The deliver job queued the night's payment emails before the void
-	// (queuePaymentEmails below is its first step), and had sent the first
-	// payment's: that customer was told the voided file's date.
-	queuePaymentEmails(t, env)
+	// With the bank connection the deliver job tells no customer of a
+	// debit whose file has not reached the bank: the held files' emails
+	// wait (queuePaymentEmails is deliver's first step).
+	queuePaymentEmails(t, env, true)
+	var early int
+	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE kind = 'payment_scheduled'`).Scan(&early)
+	if early != 0 {
+		t.Fatalf("%d payment emails queued for files the bank does not have", early)
+	}
+	// Had the first payment's gone out all the same (a deliver run
+	// without the bank connection, the file sent by other means), its
+	// customer was told the voided file's date.
+	queuePaymentEmails(t, env, false)
 	if _, err := env.Store.DB().Exec(`UPDATE outbox SET status = 'sent' WHERE topic = $1`, fmt.Sprintf("payment:%d:scheduled:%d", payments[0], voided.ID)); err != nil {
 		t.Fatal(err)
 	}
@@ -464,9 +473,10 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 
 	// The payment emails: the voided file's still queued were withdrawn
 	// with it; each of its payments gets one from the file that
-	// re-originated it, telling the new date, and the customer already
-	// told the voided file's date is told again.
-	queuePaymentEmails(t, env)
+	// re-originated it once that file is at the bank, telling the new
+	// date, and the customer already told the voided file's date is told
+	// again.
+	queuePaymentEmails(t, env, true)
 	for i, id := range payments {
 		rows, err := env.Store.DB().Query(`SELECT topic, status FROM outbox WHERE topic LIKE $1 ORDER BY id`, fmt.Sprintf("payment:%d:scheduled%%", id))
 		if err != nil {
@@ -491,12 +501,13 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	}
 }
 
-// queuePaymentEmails queues the payment emails of every settled file, as
-// the deliver job's first step does.
-func queuePaymentEmails(t *testing.T, env *jobs.Env) {
+// queuePaymentEmails queues the payment emails of every settled file (with
+// transmitted, of every file the bank has), as the deliver job's first
+// step does.
+func queuePaymentEmails(t *testing.T, env *jobs.Env, transmitted bool) {
 	t.Helper()
 	for {
-		_, more, err := env.Store.QueuePaymentEmails(context.Background(), time.Now())
+		_, more, err := env.Store.QueuePaymentEmails(context.Background(), time.Now(), transmitted)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -649,5 +660,37 @@ func TestTransmitTakenByTheBank(t *testing.T) {
 	}
 	if got, _ := env.Store.FileByKey(ctx, f.StorageKey); got.Status != ledger.FileTransmitted {
 		t.Errorf("file status %s, want transmitted", got.Status)
+	}
+}
+
+// TestDeliverWaitsForTheBank: with a bank connection, the deliver run
+// queues a file's "payment scheduled" emails only once transmit has
+// confirmed the file at the bank; then each payment's once.
+func TestDeliverWaitsForTheBank(t *testing.T) {
+	ctx := context.Background()
+	env, _, _, _ := bankEnv(t, map[string]string{"DRAFTER_MAIL_URL": "pickup://" + filepath.Join(t.TempDir(), "mail")})
+	deliver := func(d civil.Date) *jobs.DeliverSummary {
+		t.Helper()
+		res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Summary.(*jobs.DeliverSummary)
+	}
+	if sum := deliver(bankNight); sum.PaymentEmailsQueued != 0 {
+		t.Fatalf("deliver before transmit queued %d payment emails, want none", sum.PaymentEmailsQueued)
+	}
+	if sum, _, err := transmit(t, env, jobs.Transmit{}); err != nil || outcomes(sum)[jobs.TransmitSent] == 0 {
+		t.Fatalf("transmit: %v %v", err, outcomes(sum))
+	}
+	var debits int
+	if err := env.Store.DB().QueryRow(`SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND state = 'originated'`).Scan(&debits); err != nil || debits == 0 {
+		t.Fatalf("%d debits originated (%v)", debits, err)
+	}
+	if sum := deliver(bankNight.AddDays(1)); sum.PaymentEmailsQueued != debits || sum.SentByKind["payment_scheduled"] != debits {
+		t.Fatalf("deliver after transmit: %+v, want %d payment emails queued and sent", sum, debits)
+	}
+	if sum := deliver(bankNight.AddDays(2)); sum.PaymentEmailsQueued != 0 || sum.Sent != 0 {
+		t.Fatalf("deliver again: %+v, want nothing", sum)
 	}
 }

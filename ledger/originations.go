@@ -232,12 +232,19 @@ type QueuedEmails struct {
 // and a run killed midway queues the rest next time. A released file is
 // never queued (its payments went back to scheduled): the mark takes the
 // file's row first, as a release does, so the two never interleave. It
-// reports ok false once no file is left.
-func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time) (q QueuedEmails, ok bool, err error) {
+// reports ok false once no file is left. With transmitted, only files
+// whose transmission to the bank is confirmed are queued: where drafter
+// sends the files itself, a customer is told of a debit once its file is
+// at the bank, never of one that a missed cutoff holds back.
+func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitted bool) (q QueuedEmails, ok bool, err error) {
+	ready := `settled_at IS NOT NULL`
+	if transmitted {
+		ready += ` AND status = '` + FileTransmitted + `'`
+	}
 	err = s.InTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT id, storage_key FROM ach_files
-			WHERE emails_queued_at IS NULL AND settled_at IS NOT NULL AND released_at IS NULL ORDER BY id LIMIT 1`).Scan(&id, &q.File)
+			WHERE emails_queued_at IS NULL AND `+ready+` AND released_at IS NULL ORDER BY id LIMIT 1`).Scan(&id, &q.File)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
