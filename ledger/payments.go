@@ -98,21 +98,33 @@ func (s *Store) ScheduleOneTimePayments(ctx context.Context, through civil.Date)
 // scheduled payment). The key includes the number's MAC, so new details get
 // a new prenote.
 func (s *Store) SchedulePrenotes(ctx context.Context, on civil.Date) (int, error) {
-	res, err := s.q.ExecContext(ctx, `INSERT INTO payments (source, source_key, account_id, bank_account_id, kind, sec, description,
-			amount, draft_on, state, attempt, created_at)
-		SELECT 'prenote', b.id || ':' || SUBSTR(b.number_mac, 1, 16), b.account_id, b.id, 'prenote', 'PPD', 'PRENOTE', 0, $1, 'scheduled', 1, $2
-		FROM bank_accounts b
-		WHERE b.prenote = 'required' AND b.status = 'active'
-		  AND (EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.bank_account_id = b.id AND e.status = 'active')
-		    OR EXISTS (SELECT 1 FROM payments p WHERE p.account_id = b.account_id AND p.bank_account_id = b.id
-				AND p.state = 'scheduled' AND p.kind = 'debit'))
-		ON CONFLICT (source, source_key) DO NOTHING`, on, now())
+	res, err := s.q.ExecContext(ctx, schedulePrenotesSQL, on, now())
 	if err != nil {
 		return 0, fmt.Errorf("schedule prenotes: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
 }
+
+// schedulePrenotesSQL makes the prenote of each active bank account that
+// needs one and will be debited (an active enrollment uses it, or a
+// scheduled debit does). It reads only the bank accounts waiting for a
+// prenote, and each one's enrollments and payments by index (migration
+// 0048; TestPrenoteQueriesUseIndexes).
+const schedulePrenotesSQL = `INSERT INTO payments (source, source_key, account_id, bank_account_id, kind, sec, description,
+		amount, draft_on, state, attempt, created_at)
+	SELECT 'prenote', b.id || ':' || SUBSTR(b.number_mac, 1, 16), b.account_id, b.id, 'prenote', 'PPD', 'PRENOTE', 0, $1, 'scheduled', 1, $2
+	FROM bank_accounts b
+	WHERE b.prenote = 'required' AND b.status = 'active'
+	  AND (EXISTS (SELECT 1 FROM autopay_enrollments e WHERE e.bank_account_id = b.id AND e.status = 'active')
+	    OR EXISTS (SELECT 1 FROM payments p WHERE p.account_id = b.account_id AND p.bank_account_id = b.id
+			AND p.state = 'scheduled' AND p.kind = 'debit'))
+	ON CONFLICT (source, source_key) DO NOTHING`
+
+// verifyPrenotesSQL marks verified the bank accounts whose prenote settled
+// by $1, reading only those with a prenote sent (migration 0048).
+const verifyPrenotesSQL = `UPDATE bank_accounts SET prenote = 'verified'
+	WHERE prenote = 'sent' AND status = 'active' AND prenote_settles_on <= $1`
 
 // AutopayEnrollment is an active enrollment with what origination needs of
 // its account.
@@ -271,8 +283,7 @@ func int64sJSON(ids []int64) string {
 // before settledBy without a return or NOC (which would have marked them
 // invalid or corrected them first).
 func (s *Store) VerifyPrenotes(ctx context.Context, settledBy civil.Date) (int, error) {
-	res, err := s.q.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'verified'
-		WHERE prenote = 'sent' AND status = 'active' AND prenote_settles_on <= $1`, settledBy)
+	res, err := s.q.ExecContext(ctx, verifyPrenotesSQL, settledBy)
 	if err != nil {
 		return 0, fmt.Errorf("verify prenotes: %w", err)
 	}

@@ -1,0 +1,73 @@
+package ledger
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drafterhq/drafter/civil"
+)
+
+// TestPrenoteQueriesUseIndexes: originate's two nightly prenote steps read
+// only the bank accounts waiting for a prenote, and look each one's
+// enrollments up by index. Without migration 0048, SQLite scanned every
+// bank account, and every enrollment for each bank account needing a
+// prenote (20,000 of each: 19 s, against 0.05 s with the index).
+func TestPrenoteQueriesUseIndexes(t *testing.T) {
+	ctx := context.Background()
+	c, err := NewCipher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "drafter.db"), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := civil.MustParse("2026-12-01")
+	for _, tc := range []struct {
+		name  string
+		sql   string
+		args  []any
+		wants []string
+	}{
+		{"schedule", schedulePrenotesSQL, []any{d, time.Now()}, []string{"bank_accounts_prenote_required", "autopay_bank_account"}},
+		{"verify", verifyPrenotesSQL, []any{d}, []string{"bank_accounts_prenote_sent"}},
+	} {
+		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.sql, tc.args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		for _, w := range tc.wants {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the plan does not use %s:\n%s", tc.name, w, text)
+			}
+		}
+		// The query's own tables (the foreign-key checks of the insert
+		// into payments are SQLite's, and run only on a pending
+		// deferred violation).
+		for _, line := range plan {
+			for _, table := range []string{"b", "e", "p", "bank_accounts"} {
+				if line == "SCAN "+table {
+					t.Errorf("%s: the plan scans a whole table (%s):\n%s", tc.name, line, text)
+				}
+			}
+		}
+	}
+}
