@@ -23,7 +23,7 @@ type SimulateCommand struct{ common }
 
 // Run implements command.
 func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("simulate", "simulate --accounts N --days D --seed S [--faults kill,storage,mail,bank,db] [--database-url URL] [--json]\n\n"+
+	fs := newFlagSet("simulate", "simulate --accounts N --days D --seed S [--faults kill,storage,mail,bank,db] [--database-url URL] [--cpuprofile FILE] [--json]\n\n"+
 		"Runs a lender's history night by night on a fresh ledger (a scratch data dir unless\n"+
 		"--data-dir is given; PostgreSQL with --database-url, an empty database): the servicing\n"+
 		"system, the bank and the customers are simulated from the seed; drafter's real jobs\n"+
@@ -37,6 +37,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	faults := fs.String("faults", "", "faults to inject, comma-separated: "+strings.Join(sim.AllFaults, ",")+" (or all)")
 	dbURL := fs.String("database-url", "", "PostgreSQL database to run on (empty; default SQLite in the data dir)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole history to this file (go tool pprof reads it; the jobs the kill fault runs as child processes are not in it)")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -113,7 +114,12 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 			fmt.Printf("%s (%.1fs)\n", line, n.Seconds)
 		}
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
 	rep, err := sim.Run(ctx, env, opt)
+	stopProfile()
 	if c.jsonOut && rep != nil {
 		if perr := printJSON(rep); perr != nil {
 			return perr

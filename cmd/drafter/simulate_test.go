@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -12,9 +14,15 @@ func TestSimulateCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; not in -short")
 	}
-	r := drafter(t, t.TempDir(), nil, "simulate", "--accounts", "150", "--days", "4", "--seed", "9", "--faults", "kill,bank", "--json")
+	profile := filepath.Join(t.TempDir(), "sim.prof")
+	r := drafter(t, t.TempDir(), nil, "simulate", "--accounts", "150", "--days", "4", "--seed", "9", "--faults", "kill,bank", "--json",
+		"--cpuprofile", profile)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// A CPU profile is gzipped protocol buffers.
+	if b, err := os.ReadFile(profile); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("--cpuprofile wrote %d bytes (%v), want a gzipped profile", len(b), err)
 	}
 	var rep struct {
 		Nights   int    `json:"nights_run"`
