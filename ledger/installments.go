@@ -44,6 +44,19 @@ type OneTimePayment struct {
 	DebitOn civil.Date
 }
 
+// autopayInstallmentsSQL reads each scheduled autopay payment drafted by $1
+// with the one-time payments of its account debited by its due date: the
+// one-time payments by account (migration 0049), not every one-time
+// payment ever made up to that date for each autopay payment
+// (TestNightlyQueriesUseIndexes).
+const autopayInstallmentsSQL = `SELECT p.id, p.account_id, p.due_on, CASE WHEN p.installment_amount = 0 THEN p.amount ELSE p.installment_amount END, p.amount,
+		a.first_due_on, a.due_day, a.opened_on, sp.id, sp.amount, sp.debit_on
+	FROM payments p
+	JOIN accounts a ON a.id = p.account_id
+	JOIN scheduled_payments sp ON sp.account_id = p.account_id AND sp.debit_on <= p.due_on
+	WHERE p.source = 'autopay' AND p.state = 'scheduled' AND p.kind = 'debit' AND p.draft_on <= $1 AND ` + oneTimeCounts + `
+	ORDER BY p.id, sp.debit_on, sp.id`
+
 // AutopayInstallments returns the scheduled autopay payments drafted on or
 // before through whose accounts have one-time payments debited on or before
 // their due dates, in payment id order.
@@ -56,13 +69,7 @@ func (s *Store) AutopayInstallments(ctx context.Context, through civil.Date) ([]
 		var x row
 		return x, r.Scan(&x.PaymentID, &x.AccountID, &x.DueOn, &x.Installment, &x.Amount, &x.FirstDueOn, &x.DueDay, &x.OpenedOn,
 			&x.one.ID, &x.one.Amount, &x.one.DebitOn)
-	}, `SELECT p.id, p.account_id, p.due_on, CASE WHEN p.installment_amount = 0 THEN p.amount ELSE p.installment_amount END, p.amount,
-			a.first_due_on, a.due_day, a.opened_on, sp.id, sp.amount, sp.debit_on
-		FROM payments p
-		JOIN accounts a ON a.id = p.account_id
-		JOIN scheduled_payments sp ON sp.account_id = p.account_id AND sp.debit_on <= p.due_on
-		WHERE p.source = 'autopay' AND p.state = 'scheduled' AND p.kind = 'debit' AND p.draft_on <= $1 AND `+oneTimeCounts+`
-		ORDER BY p.id, sp.debit_on, sp.id`, through)
+	}, autopayInstallmentsSQL, through)
 	if err != nil {
 		return nil, fmt.Errorf("select autopay installments with one-time payments: %w", err)
 	}

@@ -110,7 +110,7 @@ func (s *Store) SchedulePrenotes(ctx context.Context, on civil.Date) (int, error
 // needs one and will be debited (an active enrollment uses it, or a
 // scheduled debit does). It reads only the bank accounts waiting for a
 // prenote, and each one's enrollments and payments by index (migration
-// 0048; TestPrenoteQueriesUseIndexes).
+// 0048; TestNightlyQueriesUseIndexes).
 const schedulePrenotesSQL = `INSERT INTO payments (source, source_key, account_id, bank_account_id, kind, sec, description,
 		amount, draft_on, state, attempt, created_at)
 	SELECT 'prenote', b.id || ':' || SUBSTR(b.number_mac, 1, 16), b.account_id, b.id, 'prenote', 'PPD', 'PRENOTE', 0, $1, 'scheduled', 1, $2
