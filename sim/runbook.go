@@ -405,15 +405,9 @@ func (s *sim) answerCutoffMissed(ctx context.Context, d civil.Date, clock time.T
 	}
 	slices.SortFunc(dates, func(a, b civil.Date) int { return a.Compare(b) })
 	for _, fd := range dates {
-		runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: "transmit", Date: fd, Limit: 10})
+		last, err := s.lastRun(ctx, "transmit", fd)
 		if err != nil {
 			return err
-		}
-		var last ledger.Run
-		for _, r := range runs {
-			if r.Scope == "" && !r.DryRun && r.ID > last.ID {
-				last = r
-			}
 		}
 		if last.ID == 0 || last.Status == ledger.RunSucceeded {
 			continue

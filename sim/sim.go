@@ -561,15 +561,9 @@ func (s *sim) transmit(ctx context.Context, d civil.Date, clock time.Time, trigg
 	job := s.job("transmit")
 	res, err := s.env.Start(ctx, job, jobs.StartSpec{Date: d, Trigger: trigger, TriggeredBy: "simulation", Reason: reason})
 	if errors.Is(err, ledger.ErrRunCompleted) || errors.Is(err, ledger.ErrRunFailedExists) {
-		runs, lerr := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: "transmit", Date: d, Limit: 10})
+		last, lerr := s.lastRun(ctx, "transmit", d)
 		if lerr != nil {
 			return "", lerr
-		}
-		var last ledger.Run
-		for _, r := range runs {
-			if r.Scope == "" && !r.DryRun && r.ID > last.ID {
-				last = r
-			}
 		}
 		if last.ID == 0 {
 			return "", fmt.Errorf("transmit %s: %w, but no run of it is listed", d, err)
@@ -593,6 +587,22 @@ func (s *sim) transmit(ctx context.Context, d civil.Date, clock time.Time, trigg
 	}
 	s.observed = append(s.observed, observed{run: res.Run, exit: exitCode(res.Run.Status, err), how: how})
 	return res.Run.Status, nil
+}
+
+// lastRun is the newest attempt of job's whole-book run for d (not a dry
+// run, not one account's); a zero Run when there is none.
+func (s *sim) lastRun(ctx context.Context, job string, d civil.Date) (ledger.Run, error) {
+	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d})
+	if err != nil {
+		return ledger.Run{}, err
+	}
+	var last ledger.Run
+	for _, r := range runs {
+		if r.Scope == "" && !r.DryRun && r.ID > last.ID {
+			last = r
+		}
+	}
+	return last, nil
 }
 
 // faultyNight reports whether a fault is in play tonight.
@@ -619,15 +629,9 @@ func (s *sim) kill(ctx context.Context, job string, d civil.Date, at int, nr *Ni
 	if err != nil {
 		return "", fmt.Errorf("kill %s at write %d: %w", job, at, err)
 	}
-	runs, err := s.env.Store.ListRuns(ctx, ledger.RunFilter{Job: job, Date: d})
+	last, err := s.lastRun(ctx, job, d)
 	if err != nil {
 		return "", err
-	}
-	var last ledger.Run
-	for _, r := range runs {
-		if r.Scope == "" && !r.DryRun && r.ID > last.ID {
-			last = r
-		}
 	}
 	if last.ID == 0 {
 		return "", fmt.Errorf("kill %s: the child (exit %d) left no run", job, code)
