@@ -82,15 +82,22 @@ type ItemGroup struct {
 	First, Last string
 }
 
-var hexRun = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
+var (
+	hexRun = regexp.MustCompile(`\b[0-9a-f]{8,}\b`)
+	// tempSuffix is the random part of a temporary file's name
+	// (os.CreateTemp: a decimal number of any length) in storage's errors.
+	tempSuffix = regexp.MustCompile(`(\.tmp-\S*-)[0-9]+\b`)
+)
 
-// ErrorKind is an item's error with the item's account and any hash
-// replaced, so that the same failure of many accounts reads as one kind.
+// ErrorKind is an item's error with the item's account, any hash and any
+// temporary file's random suffix replaced, so that the same failure of
+// many accounts reads as one kind.
 func ErrorKind(it RunItem) string {
 	msg := it.Error
 	if acct, _, _ := strings.Cut(it.Item, " "); len(acct) >= 3 {
 		msg = strings.ReplaceAll(msg, acct, "<account>")
 	}
+	msg = tempSuffix.ReplaceAllString(msg, "${1}<hash>")
 	return hexRun.ReplaceAllString(msg, "<hash>")
 }
 
