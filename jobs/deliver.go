@@ -82,6 +82,9 @@ type DeliverSummary struct {
 	// Released were claimed but not tried because the run stopped early.
 	Released   int            `json:"released,omitempty"`
 	SentByKind map[string]int `json:"sent_by_kind"`
+	// FilesSettled counts the NACHA files whose payment rows this run
+	// settled (see settleFiles).
+	FilesSettled int `json:"files_settled"`
 	// PaymentEmailsQueued counts the "payment scheduled" emails this run
 	// queued from the originations of files settled since the last run.
 	PaymentEmailsQueued int `json:"payment_emails_queued"`
@@ -131,6 +134,9 @@ func OpenMail(cfg *config.Config) (mail.Sender, error) {
 // Run implements Job.
 func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
+	if err := settleFiles(ctx, r, &sum.FilesSettled); err != nil {
+		return sum, err
+	}
 	c, err := newDelivery(r, d.now)
 	if err != nil {
 		return sum, err
@@ -190,6 +196,32 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 		return sum, stop
 	}
 	return sum, nil
+}
+
+// settleFiles settles the payment rows of every file stored since the
+// last settlement (ledger.SettleFile), a file a transaction, and adds how
+// many to n. Origination leaves this to the deliver job, which runs every
+// few minutes, and to statements, which must read the rows settled: the
+// night's files reach storage (and the bank) without waiting for it. A
+// run stopped midway leaves the rest to the next.
+func settleFiles(ctx context.Context, r *Run, n *int) error {
+	files, err := r.Store.UnsettledFiles(ctx)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		settled, err := r.Store.SettleFile(ctx, f.ID)
+		if err != nil {
+			return err
+		}
+		if !settled {
+			continue
+		}
+		*n++
+		r.Checkpoint("file settled")
+		r.Log.Info().Str("file", f.StorageKey).Int("entries", f.Entries).Msg("file's payments settled")
+	}
+	return nil
 }
 
 // queuePaymentEmails queues the "payment scheduled" emails of every file

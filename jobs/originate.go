@@ -20,7 +20,11 @@ import (
 // Originate turns the payments that fall due into NACHA debit files:
 // it makes the payment instances (autopay, one-time, prenotes), originates
 // every eligible scheduled payment into the day's files exactly once, and
-// stores each file.
+// stores each file. It writes each payment's origination as its
+// originations record only: the payment rows are settled from the records
+// afterwards, in bulk and off the night's path to the bank, by the deliver
+// job (every few minutes) or by the first statements run that reads them
+// (see ledger.SettleFile).
 type Originate struct{}
 
 // Name implements Job.
@@ -198,7 +202,7 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		return sum, err
 	}
 
-	// 3. Build, store and settle every file of the day the storer did not:
+	// 3. Build and store every file of the day the storer did not:
 	// those allocated by an interrupted run, or stored before (checked). The
 	// bytes come from the ledger alone, so a rebuild after a crash is
 	// byte-identical and storage reports it unchanged.
@@ -210,13 +214,6 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 		fs, ok := stored[f.ID]
 		if !ok {
 			if fs, err = o.storeFile(ctx, r, f, nil); err != nil {
-				return sum, err
-			}
-		}
-		// 4. A file allocated or stored by an interrupted run may not be
-		// settled yet: its payment rows still read scheduled.
-		if !ok && !f.Settled {
-			if err := o.settleFile(ctx, r, f); err != nil {
 				return sum, err
 			}
 		}
@@ -521,7 +518,7 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	return a, nil
 }
 
-// fileStorer builds, stores and settles allocated files, beside the
+// fileStorer builds and stores allocated files, beside the
 // allocation or (not concurrent) in its turn. The first error stops it and
 // cancels ctx, so that allocation stops too.
 type fileStorer struct {
@@ -579,29 +576,12 @@ func (fs *fileStorer) store(a allocatedFile) error {
 
 func (fs *fileStorer) put(a allocatedFile) {
 	sum, err := fs.o.storeFile(fs.ctx, fs.r, a.file, a.built)
-	if err == nil {
-		err = fs.o.settleFile(fs.ctx, fs.r, a.file)
-	}
 	if err != nil {
 		fs.err = err
 		fs.cancel()
 		return
 	}
 	fs.stored[a.file.ID] = sum
-}
-
-// settleFile makes the payment rows of a file show their origination (see
-// ledger.SettleFile), once the file is stored: beside the next file's
-// allocation, and off its transaction.
-func (o Originate) settleFile(ctx context.Context, r *Run, f ledger.ACHFile) error {
-	settled, err := r.Store.SettleFile(ctx, f.ID)
-	if err != nil {
-		return err
-	}
-	if settled {
-		r.Checkpoint("file settled")
-	}
-	return nil
 }
 
 // wait returns what was stored and the first error, once the storer is done.

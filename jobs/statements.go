@@ -80,14 +80,13 @@ func (j Statements) Run(ctx context.Context, r *Run) (any, error) { return RunLo
 // statements of the due accounts in the span.
 func (j Statements) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan) (any, error) {
 	d := r.Date
-	// A debit is on the statement once its file is stored; a file whose
-	// originate run stopped before settling its payment rows is settled
-	// here first, or its debits would be missing.
-	if n, err := r.Store.SettleStoredFiles(ctx); err != nil {
+	// A debit is on the statement once its file is stored: a file whose
+	// payment rows the deliver job has not settled yet (tonight's, when
+	// statements follow originate) is settled here first, or its debits
+	// would be missing.
+	var settled int
+	if err := settleFiles(ctx, r, &settled); err != nil {
 		return nil, err
-	} else if n > 0 {
-		r.Log.Warn().Int("files", n).Msg("settled stored files an originate run left unsettled, before reading payments")
-		r.Checkpoint("stored files settled")
 	}
 	f := ledger.StatementFilter{Date: d, AllAccounts: j.AllAccounts, AccountID: scopeAccount(r.Scope), Through: span.Through}
 	lender := LenderFromConfig(r.Env.Config)

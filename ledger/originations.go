@@ -13,8 +13,10 @@ import (
 // 0039): one row a payment, appended in its file's allocation transaction,
 // whose key is the payment, so that the database refuses a second
 // origination. The payment row shows the origination (state originated,
-// ach_file_id, trace_number, dates) only once its file is
-// settled (SettleFile), in bulk and off the allocation's transaction; until
+// ach_file_id, trace_number, dates) only once its file is settled
+// (SettleFile), in bulk and off the night's path to the bank: origination
+// only stores the file, and the deliver job (every few minutes) or the
+// first statements run after it settles the rows; until
 // then it reads scheduled with no file, and whatever must be right before
 // settlement reads the record: the next allocation's eligibility
 // (notOriginated), cancels and amount changes, returns matching by trace,
@@ -277,22 +279,31 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitte
 	return q, ok, err
 }
 
-// SettleStoredFiles settles every file that is stored (or sent) but whose
-// payment rows are not settled yet: left so by an originate run stopped
-// between the two, and not restarted. A reader of the rows that must show
-// every debit at the bank (a statement) calls it first. It returns how many
-// files it settled; none, nearly always, for one small query.
-func (s *Store) SettleStoredFiles(ctx context.Context) (int, error) {
-	ids, err := queryAll(ctx, s.q, func(r rowScanner) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	}, `SELECT id FROM ach_files WHERE settled_at IS NULL AND released_at IS NULL AND status IN ($1, $2) ORDER BY id`, FileStored, FileTransmitted)
+// UnsettledFiles lists the files stored (or sent) whose payment rows are
+// not settled yet, oldest first: every file an originate run stored since
+// the last settlement (see SettleFile). Released files are left out.
+func (s *Store) UnsettledFiles(ctx context.Context) ([]ACHFile, error) {
+	fs, err := queryAll(ctx, s.q, scanACHFile, achFileSelect+` WHERE settled_at IS NULL AND released_at IS NULL AND status IN ($1, $2) ORDER BY id`,
+		FileStored, FileTransmitted)
 	if err != nil {
-		return 0, fmt.Errorf("files stored and not settled: %w", err)
+		return nil, fmt.Errorf("files stored and not settled: %w", err)
+	}
+	return fs, nil
+}
+
+// SettleStoredFiles settles every file that is stored (or sent) but whose
+// payment rows are not settled yet. A reader of the rows that must show
+// every debit at the bank (a statement) calls it first. It returns how many
+// files it settled; none, when the deliver job settled them already, for
+// one small query.
+func (s *Store) SettleStoredFiles(ctx context.Context) (int, error) {
+	files, err := s.UnsettledFiles(ctx)
+	if err != nil {
+		return 0, err
 	}
 	n := 0
-	for _, id := range ids {
-		settled, err := s.SettleFile(ctx, id)
+	for _, f := range files {
+		settled, err := s.SettleFile(ctx, f.ID)
 		if err != nil {
 			return n, err
 		}

@@ -291,9 +291,11 @@ func (s *Store) VerifyPrenotes(ctx context.Context, settledBy civil.Date) (int, 
 	return int(n), nil
 }
 
-// PaymentCounts counts payments by state.
+// PaymentCounts counts payments by state: a payment whose file is not
+// settled yet counts as originated, as its originations record says.
 func (s *Store) PaymentCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT state, COUNT(*) FROM payments GROUP BY state`)
+	rows, err := s.q.QueryContext(ctx, `SELECT CASE WHEN p.state = 'scheduled' AND NOT `+notOriginated("p.id")+` THEN 'originated' ELSE p.state END AS st,
+		COUNT(*) FROM payments p GROUP BY st`)
 	if err != nil {
 		return nil, err
 	}
