@@ -181,15 +181,6 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	// allocated: building is this process's work, allocating mostly the
 	// database's. A dry run shares one transaction, so it does the two
 	// in turn.
-	held, err := st.HeldPayments(ctx, eff)
-	if err != nil {
-		return sum, err
-	}
-	for reason, n := range held {
-		sum.Skipped[reason] = n
-		r.Skipped(n)
-		r.Selected(n)
-	}
 	storer := newFileStorer(ctx, o, r, !r.DryRun)
 	_, err = o.allocate(storer.ctx, r, d, eff, sum, storer.store)
 	stored, serr := storer.wait()
@@ -271,69 +262,153 @@ func (o Originate) applyInstallmentPolicy(ctx context.Context, r *Run, eff civil
 // payment goes on. A file holds the next FileEntryLimit payments in file
 // order that are not held, wherever the held ones fall, so a run that
 // resumes after a crash makes the same files as one that did not stop.
+// The next file's payments are read and screened while this one's are
+// allocated (except in a dry run, whose one transaction does one thing at
+// a time): reading is one database session's work, writing another's.
 func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(allocatedFile) error) (int, error) {
-	st, limit := r.Store, r.Env.Config.FileEntryLimit
+	st := r.Store
 	originated := 0
 	held := map[int64]bool{}
+	first := true
 	for {
 		// The day's ids in file order, read once: a later pass only finds
 		// payments that became due while this one allocated (usually none).
-		ids, err := st.OriginableIDs(ctx, eff)
+		ids, waiting, err := st.DuePayments(ctx, eff)
 		if err != nil {
 			return originated, err
+		}
+		if first {
+			// Those that wait (for a prenote, a valid bank account)
+			// are counted once, as the run starts.
+			for reason, n := range waiting {
+				sum.Skipped[reason] = n
+				r.Skipped(n)
+				r.Selected(n)
+			}
+			first = false
 		}
 		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
 		r.Expect(r.Counts().Selected + len(ids))
 		before := originated
-		for pos := 0; pos < len(ids); {
-			// Between two files, never inside one's allocation: a
-			// cancel stops here, and a resume allocates the next file
-			// as this run would have.
-			if err := r.CheckCancel(ctx); err != nil {
-				return originated, err
-			}
-			var next []screenedEntry
-			for pos < len(ids) && len(next) < limit {
-				take := ids[pos:min(pos+limit-len(next), len(ids))]
-				pos += len(take)
-				chunk, err := st.Originable(ctx, eff, take)
+		next, stop := o.gather(ctx, r, eff, ids, !r.DryRun)
+		err = func() error {
+			for {
+				g, ok := next()
+				if !ok {
+					return nil
+				}
+				// Between two files, never inside one's allocation: a
+				// cancel stops here, and a resume allocates the next file
+				// as this run would have.
+				if err := r.CheckCancel(ctx); err != nil {
+					return err
+				}
+				if g.err != nil {
+					return fmt.Errorf("allocate file: %w", g.err)
+				}
+				if err := o.hold(ctx, r, sum, held, g.holds); err != nil {
+					return err
+				}
+				if len(g.entries) == 0 {
+					continue
+				}
+				a, err := o.allocateEntries(ctx, r, d, eff, sum, held, g.entries)
 				if err != nil {
-					return originated, fmt.Errorf("allocate file: %w", err)
+					return fmt.Errorf("allocate file: %w", err)
 				}
-				entries, holds := screen(r.Env.Config, st, chunk)
-				if err := o.hold(ctx, r, sum, held, holds); err != nil {
-					return originated, err
+				if len(a.payments) == 0 {
+					continue
 				}
-				next = append(next, entries...)
-			}
-			if len(next) == 0 {
-				continue
-			}
-			a, err := o.allocateEntries(ctx, r, d, eff, sum, held, next)
-			if err != nil {
-				return originated, fmt.Errorf("allocate file: %w", err)
-			}
-			if len(a.payments) == 0 {
-				continue
-			}
-			r.Checkpoint("file allocated")
-			for _, p := range a.payments {
-				if p.Kind == "prenote" {
-					sum.Prenotes++
+				r.Checkpoint("file allocated")
+				for _, p := range a.payments {
+					if p.Kind == "prenote" {
+						sum.Prenotes++
+					}
+				}
+				originated += len(a.payments)
+				r.Selected(len(a.payments))
+				r.Done(len(a.payments))
+				r.Log.Info().Int("payments", len(a.payments)).Int("originated", originated).Msg("file allocated")
+				if err := stored(a); err != nil {
+					return err
 				}
 			}
-			originated += len(a.payments)
-			r.Selected(len(a.payments))
-			r.Done(len(a.payments))
-			r.Log.Info().Int("payments", len(a.payments)).Int("originated", originated).Msg("file allocated")
-			if err := stored(a); err != nil {
-				return originated, err
-			}
+		}()
+		stop()
+		if err != nil {
+			return originated, err
 		}
 		if originated == before {
 			return originated, nil
 		}
 	}
+}
+
+// gathered is the next file's worth of due payments, read and screened:
+// the entries to allocate and the payments to hold.
+type gathered struct {
+	entries []screenedEntry
+	holds   []ledger.PaymentHold
+	err     error
+}
+
+// gather reads and screens the payments of ids, in order, a file's worth
+// (FileEntryLimit entries, held payments not counted) at a time: next
+// returns each, and false after the last (or after an error, which the
+// last carries). Ahead, a goroutine reads at most one file ahead of the
+// allocation; otherwise next reads when called. stop ends the reading
+// early and waits for it; it must be called.
+func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, ids []int64, ahead bool) (next func() (gathered, bool), stop func()) {
+	limit := r.Env.Config.FileEntryLimit
+	pos := 0
+	read := func(ctx context.Context) (gathered, bool) {
+		if pos >= len(ids) {
+			return gathered{}, false
+		}
+		var g gathered
+		for pos < len(ids) && len(g.entries) < limit {
+			take := ids[pos:min(pos+limit-len(g.entries), len(ids))]
+			pos += len(take)
+			chunk, err := r.Store.Originable(ctx, eff, take)
+			if err != nil {
+				pos, g.err = len(ids), err
+				return g, true
+			}
+			entries, holds := screen(r.Env.Config, r.Store, chunk)
+			g.entries, g.holds = append(g.entries, entries...), append(g.holds, holds...)
+		}
+		return g, true
+	}
+	if !ahead {
+		return func() (gathered, bool) { return read(ctx) }, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	files := make(chan gathered, 1)
+	go func() {
+		defer close(files)
+		for {
+			g, ok := read(ctx)
+			if !ok {
+				return
+			}
+			select {
+			case files <- g:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	next = func() (gathered, bool) {
+		g, ok := <-files
+		return g, ok
+	}
+	stop = func() {
+		cancel()
+		for range files {
+			// What was read ahead is dropped.
+		}
+	}
+	return next, stop
 }
 
 // hold records the payments held in this run once each: the summary counts

@@ -96,7 +96,7 @@ var ErrPaymentTaken = errors.New("payment no longer scheduled")
 // builds. The check may work while the allocation is written.
 func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign func(f ACHFile) ([]Allocation, func() error, error)) (ACHFile, error) {
 	var f ACHFile
-	err := s.InTx(ctx, func(tx *sql.Tx) (rerr error) {
+	err := s.inConnTx(ctx, func(tx *sql.Tx, conn *sql.Conn) (rerr error) {
 		if s.dialect.name == "postgres" {
 			// One allocator per business date at a time, across processes.
 			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7261002, $1)`, dateKey(plan.BusinessDate)); err != nil {
@@ -166,16 +166,21 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
 			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart, CreatedAt: t}
-		if err := s.recordOriginations(ctx, tx, f, allocs); err != nil {
+		if err := s.recordOriginations(ctx, tx, conn, f, allocs); err != nil {
 			return err
 		}
 		for _, a := range allocs {
 			if !a.Prenote {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2 WHERE id = $1`,
-				a.BankAccountID, plan.EffectiveOn); err != nil {
+			// Still waiting for its prenote, as when the payment was read.
+			res, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'sent', prenote_settles_on = $2 WHERE id = $1 AND prenote = 'required'`,
+				a.BankAccountID, plan.EffectiveOn)
+			if err != nil {
 				return fmt.Errorf("mark prenote sent for bank account %s: %w", a.BankAccountID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("prenote of bank account %s: sent or no longer needed since it was read: %w", a.BankAccountID, ErrPaymentTaken)
 			}
 		}
 		return nil

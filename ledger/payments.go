@@ -170,58 +170,73 @@ const holdReason = `CASE
 	WHEN p.kind = 'prenote' AND b.prenote <> 'required' THEN 'prenote not needed'
 	ELSE '' END`
 
-// HeldPayments counts the scheduled payments due on or before through that
-// cannot be originated now, by reason.
-func (s *Store) HeldPayments(ctx context.Context, through civil.Date) (map[string]int, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+holdReason+` AS reason, COUNT(*)
-		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id")+`
-		GROUP BY reason`, through)
-	if err != nil {
-		return nil, fmt.Errorf("count held payments: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var reason string
-		var n int
-		if err := rows.Scan(&reason, &n); err != nil {
-			return nil, err
-		}
-		if reason != "" {
-			out[reason] = n
-		}
-	}
-	return out, rows.Err()
-}
+// canOriginate is SQL for "the scheduled payment can be originated now, as
+// its bank account stands": p is payments, b bank_accounts.
+const canOriginate = `b.status = 'active' AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))`
 
 // originable is SQL for a scheduled payment due on or before $1 that can be
 // originated now: p is payments, b bank_accounts. A payment allocated to a
 // file whose payments are not settled yet reads scheduled; its
 // originations record says it is not.
-var originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND b.status = 'active'
-	AND ((p.kind = 'debit' AND b.prenote = 'verified') OR (p.kind = 'prenote' AND b.prenote = 'required'))
-	AND ` + notOriginated("p.id")
+var originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND ` + canOriginate + ` AND ` + notOriginated("p.id")
+
+// fileOrder is the order of a day's payments in its files: by SEC code,
+// company entry description, account and source key.
+const fileOrder = `p.sec, p.description, p.account_id, p.source, p.source_key`
 
 // OriginableIDs returns the ids of the scheduled payments due on or before
-// through that can be originated now, in file order: by SEC code, company
-// entry description, account and source key. A day's ids are read once and
-// the payments fetched one file at a time (Originable), in id order: the
-// file order has no index of its own, which made every origination an
-// index delete in random order, and reading whole rows in that order a
-// random page read each.
+// through that can be originated now, in file order. A day's ids are read
+// once and the payments fetched one file at a time (Originable), in id
+// order: the file order has no index of its own, which made every
+// origination an index delete in random order, and reading whole rows in
+// that order a random page read each.
 func (s *Store) OriginableIDs(ctx context.Context, through civil.Date) ([]int64, error) {
-	return queryAll(ctx, s.q, func(r rowScanner) (int64, error) {
+	return queryAll(ctx, s.sideReader(), func(r rowScanner) (int64, error) {
 		var id int64
 		return id, r.Scan(&id)
 	}, `SELECT p.id FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE `+originable+`
-		ORDER BY p.sec, p.description, p.account_id, p.source, p.source_key`, through)
+		WHERE `+originable+` ORDER BY `+fileOrder, through)
+}
+
+// DuePayments is the day's due payments not originated yet, in one read:
+// the ids of those that can be originated now, in file order
+// (OriginableIDs), and how many of the others wait, by reason
+// (holdReason; one that can never be originated, of no kind drafter
+// makes, is in neither).
+func (s *Store) DuePayments(ctx context.Context, through civil.Date) (ids []int64, held map[string]int, err error) {
+	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id, CASE WHEN `+canOriginate+` THEN '' ELSE COALESCE(NULLIF(`+holdReason+`, ''), '-') END
+		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id")+` ORDER BY `+fileOrder, through)
+	if err != nil {
+		return nil, nil, fmt.Errorf("select due payments: %w", err)
+	}
+	defer rows.Close()
+	held = map[string]int{}
+	for rows.Next() {
+		var id int64
+		var reason string
+		if err := rows.Scan(&id, &reason); err != nil {
+			return nil, nil, fmt.Errorf("select due payments: %w", err)
+		}
+		switch {
+		case reason == "":
+			ids = append(ids, id)
+		case reason != "-":
+			held[reason]++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("select due payments: %w", err)
+	}
+	return ids, held, nil
 }
 
 // Originable returns the payments among ids that can still be originated on
 // or before through, in the order of ids; those no longer eligible (taken,
-// cancelled, or their bank account changed) are left out.
+// cancelled, or their bank account changed) are left out. It reads what is
+// committed and may run beside an allocation (the next file's payments are
+// read while this one's are written): the allocation refuses a payment
+// that changed in between (ErrPaymentTaken).
 func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64) ([]DuePayment, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -237,7 +252,7 @@ func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64)
 	} else {
 		in = `p.id = ANY($2::bigint[])`
 	}
-	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
+	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
 			b.routing, b.number_enc, b.type, b.holder_name, b.individual_id
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE `+in+` AND `+originable, through, arg)

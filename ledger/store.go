@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +41,41 @@ type Store struct {
 	// readOnly: opened by OpenReadOnly for look-ups; reads never write
 	// (not even a cache such as ach_file_debits).
 	readOnly bool
+	// side is SQLite's connection for reads beside a write transaction
+	// (sideReader); nil on PostgreSQL, whose pool has many.
+	side *sideReads
+}
+
+// sideReads is a second SQLite connection, opened on first use, that reads
+// the last committed state while the store's one connection writes: in WAL
+// mode a reader never waits for the writer.
+type sideReads struct {
+	dsn  string
+	once sync.Once
+	db   *sql.DB
+}
+
+// sideReader returns what runs a read that may go on beside a write
+// transaction of this store, on another goroutine: it sees what is
+// committed. On PostgreSQL that is the pool; on SQLite a connection of its
+// own (a database in memory has none, and reads in turn); in a dry run
+// the dry run's transaction, which sees its own writes.
+func (s *Store) sideReader() querier {
+	if s.tx != nil || s.side == nil {
+		return s.q
+	}
+	s.side.once.Do(func() {
+		db, err := sql.Open(s.dialect.driver, s.side.dsn)
+		if err != nil {
+			return
+		}
+		db.SetMaxOpenConns(1)
+		s.side.db = db
+	})
+	if s.side.db == nil {
+		return s.q
+	}
+	return s.side.db
 }
 
 // ErrNotFound is returned when a row asked for by key does not exist.
@@ -86,7 +122,14 @@ func Open(ctx context.Context, rawURL string, cipher *Cipher) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database %s: %w", d.name, redact.URL(rawURL), explainSQLite(rawURL, redact.Error(err, rawURL)))
 	}
-	return &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}, nil
+	st := &Store{db: db, q: db, dialect: d, cipher: cipher, url: rawURL}
+	if path := sqlitePath(dsn); d.name == "sqlite" && path != "" && !strings.HasPrefix(path, ":") && !strings.Contains(dsn, "mode=memory") {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "query_only(1)")
+		st.side = &sideReads{dsn: "file:" + path + "?" + q.Encode()}
+	}
+	return st, nil
 }
 
 // parseDatabaseURL maps a drafter database URL to a dialect and a driver DSN.
@@ -152,7 +195,15 @@ func sqlitePath(dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.side != nil {
+		s.side.once.Do(func() {}) // no side connection opens after this
+		if s.side.db != nil {
+			s.side.db.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // Dialect names the database: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.name }
@@ -178,6 +229,32 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// inConnTx is InTx for a transaction that also needs its connection's
+// driver (pgx's COPY): fn gets the transaction and its connection, or a nil
+// connection inside a dry run, whose transaction is shared.
+func (s *Store) inConnTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
+	if s.tx != nil {
+		return s.InTx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx, conn); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
