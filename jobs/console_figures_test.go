@@ -140,10 +140,11 @@ func checkConsoleFigures(t *testing.T, env *jobs.Env, page func(string) string, 
 	st := env.Store
 	from := through.AddDays(-59)
 
-	// Independent: every debit payment in a file of the window, every
+	// Independent: every debit payment in a file of the window (by its
+	// originations record: no deliver run settled the rows), every
 	// return of a debit payment of drafter's by code and by day, and the
 	// accounts with two or more returns, from the payments themselves.
-	debits := queryInt(t, st, `SELECT COUNT(*) FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
+	debits := queryInt(t, st, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id JOIN ach_files f ON f.id = o.ach_file_id
 		WHERE p.kind = 'debit' AND f.business_date >= $1 AND f.business_date <= $2`, from, through)
 	byCode := map[string]int{}
 	byDay := map[string]int{}

@@ -82,7 +82,10 @@ func newDeliverFixture(t *testing.T, dialect string, settings map[string]string)
 		t.Fatal(err)
 	}
 	f := &deliverFixture{env: env, clock: newClock(), payments: map[string]int64{}}
-	rows, err := env.Store.DB().QueryContext(ctx, `SELECT account_id, id FROM payments WHERE kind = 'debit' AND state = 'originated'`)
+	// The night's debits, by their originations records: their rows
+	// read scheduled until the deliver run settles the file.
+	rows, err := env.Store.DB().QueryContext(ctx, `SELECT p.account_id, p.id FROM payments p JOIN originations o ON o.payment_id = p.id
+		WHERE p.kind = 'debit'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -849,6 +852,75 @@ func TestDeliverQueuesPaymentEmailsOnce(t *testing.T) {
 			files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
 			if len(files) != 6 {
 				t.Fatalf("%d files in the pickup folder, want 6", len(files))
+			}
+		})
+	}
+}
+
+// TestDeliverSettlesStoredFiles: origination writes each payment's
+// originations record and stores the night's files, leaving the payment
+// rows unsettled (scheduled, in no file); the deliver run, every few
+// minutes, settles every stored file, so that the rows show the file,
+// trace and dates of their records, and the next run finds none left.
+func TestDeliverSettlesStoredFiles(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			// One entry a file: the night makes several.
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "1",
+				"DRAFTER_MAIL_URL": "pickup://" + filepath.Join(t.TempDir(), "outbox")})
+			importAccounts(t, env.Store, holidayWeek())
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: deliverDate, Trigger: "operator"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			orig := res.Summary.(*jobs.OriginateSummary)
+			if len(orig.Files) < 2 || orig.Entries != len(orig.Files) {
+				t.Fatalf("originate: %d files of %d entries, want several of one entry each", len(orig.Files), orig.Entries)
+			}
+			db := env.Store.DB()
+			count := func(q string) int {
+				t.Helper()
+				var n int
+				if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+					t.Fatalf("%v\n%s", err, q)
+				}
+				return n
+			}
+			const unsettled = `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE p.state = 'scheduled' AND p.ach_file_id IS NULL AND p.trace_number IS NULL AND p.originated_on IS NULL`
+			// Every entry has its record; no row shows it yet.
+			if records, rows := count(`SELECT COUNT(*) FROM originations`), count(unsettled); records != orig.Entries || rows != orig.Entries {
+				t.Fatalf("after originate: %d originations records, %d of their rows unsettled; want %d and %d", records, rows, orig.Entries, orig.Entries)
+			}
+			if files, err := env.Store.UnsettledFiles(ctx); err != nil || len(files) != len(orig.Files) {
+				t.Fatalf("after originate: %d files unsettled (%v), want the night's %d", len(files), err, len(orig.Files))
+			}
+
+			deliver := func(d civil.Date) *jobs.DeliverSummary {
+				t.Helper()
+				res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: d, Trigger: "schedule"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res.Summary.(*jobs.DeliverSummary)
+			}
+			if sum := deliver(deliverDate); sum.FilesSettled != len(orig.Files) {
+				t.Fatalf("deliver settled %d files, want the night's %d", sum.FilesSettled, len(orig.Files))
+			}
+			mismatched := count(`SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE p.state <> 'originated' OR p.ach_file_id IS NULL OR p.ach_file_id <> o.ach_file_id
+					OR p.trace_number IS NULL OR p.trace_number <> o.trace_number OR p.originated_on IS NULL OR p.originated_on <> o.business_date
+					OR p.effective_on IS NULL OR p.effective_on <> o.effective_on OR p.transaction_code <> o.transaction_code`)
+			if mismatched != 0 || count(unsettled) != 0 {
+				t.Fatalf("after deliver: %d of %d payments differ from their originations records, %d unsettled; want none", mismatched, orig.Entries, count(unsettled))
+			}
+			if files, err := env.Store.UnsettledFiles(ctx); err != nil || len(files) != 0 {
+				t.Fatalf("after deliver: %d files unsettled (%v), want none", len(files), err)
+			}
+
+			if sum := deliver(deliverDate.AddDays(1)); sum.FilesSettled != 0 {
+				t.Fatalf("second deliver settled %d files, want none: the first settled them all", sum.FilesSettled)
 			}
 		})
 	}

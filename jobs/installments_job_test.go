@@ -51,13 +51,17 @@ func TestOriginateInstallmentPolicy(t *testing.T) {
 			}
 			var apState string
 			var apAmount, apInstallment money.Cents
-			if err := env.Store.DB().QueryRow(`SELECT state, amount, installment_amount FROM payments
-				WHERE source = 'autopay' AND due_on = '2026-11-27'`).Scan(&apState, &apAmount, &apInstallment); err != nil {
+			// The states the originations records say: no deliver run has
+			// settled the rows yet.
+			if err := env.Store.DB().QueryRow(`SELECT `+paymentState+`, p.amount, p.installment_amount FROM payments p
+				LEFT JOIN originations o ON o.payment_id = p.id
+				WHERE p.source = 'autopay' AND p.due_on = '2026-11-27'`).Scan(&apState, &apAmount, &apInstallment); err != nil {
 				t.Fatal(err)
 			}
 			var oneTimeState string
 			var oneTimeAmount money.Cents
-			if err := env.Store.DB().QueryRow(`SELECT state, amount FROM payments WHERE source = 'scheduled' AND source_key = 'SP-1'`).
+			if err := env.Store.DB().QueryRow(`SELECT `+paymentState+`, p.amount FROM payments p LEFT JOIN originations o ON o.payment_id = p.id
+				WHERE p.source = 'scheduled' AND p.source_key = 'SP-1'`).
 				Scan(&oneTimeState, &oneTimeAmount); err != nil {
 				t.Fatal(err)
 			}

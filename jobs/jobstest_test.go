@@ -80,3 +80,9 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Errorf("%s differs from the golden file (go test -update rewrites it)\ngot:\n%s", name, got)
 	}
 }
+
+// paymentState is SQL for a payment's state as its originations record
+// says it, over payments p LEFT JOIN originations o: until the deliver
+// job (or a statements run) settles its file, an originated payment's row
+// still reads scheduled (ledger/console.go reads it the same way).
+const paymentState = `CASE WHEN p.state = 'scheduled' AND o.payment_id IS NOT NULL THEN 'originated' ELSE p.state END`

@@ -256,10 +256,12 @@ func autopayPayments(t *testing.T, st *ledger.Store) map[string]madeDebit {
 	}
 	rows.Close()
 	// An autopay payment the installment policy cancelled debits nothing;
-	// one cancelled otherwise (autopay stopped) was not made.
-	rows, err = st.DB().Query(`SELECT p.account_id, p.due_on, p.draft_on, p.effective_on,
+	// one cancelled otherwise (autopay stopped) was not made. The effective
+	// date is its originations record's: the last nights' rows are not
+	// settled (no deliver run follows them).
+	rows, err = st.DB().Query(`SELECT p.account_id, p.due_on, p.draft_on, o.effective_on,
 			CASE WHEN p.state = 'cancelled' THEN 0 ELSE p.amount END, a.first_due_on, a.due_day, a.opened_on
-		FROM payments p JOIN accounts a ON a.id = p.account_id
+		FROM payments p JOIN accounts a ON a.id = p.account_id LEFT JOIN originations o ON o.payment_id = p.id
 		WHERE p.source = 'autopay' AND NOT (p.state = 'cancelled' AND p.installment_amount = 0)`)
 	if err != nil {
 		t.Fatal(err)

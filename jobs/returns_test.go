@@ -80,8 +80,10 @@ func originateDay(t *testing.T, env *jobs.Env, d civil.Date) ([]byte, map[string
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := env.Store.DB().QueryContext(ctx, `SELECT p.account_id, p.trace_number FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
-		WHERE f.business_date = $1`, d)
+	// From the originations records: the payment rows are settled later,
+	// by the deliver job.
+	rows, err := env.Store.DB().QueryContext(ctx, `SELECT p.account_id, o.trace_number FROM originations o JOIN payments p ON p.id = o.payment_id
+		WHERE o.business_date = $1`, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +287,7 @@ func TestRepresentmentLimits(t *testing.T) {
 			}
 			body, traces := originateDay(t, env, returnsNight)
 			trace := traces["LN-000"]
-			rootID := queryInt(t, env.Store, `SELECT id FROM payments WHERE trace_number = $1`, trace)
+			rootID := queryInt(t, env.Store, `SELECT payment_id FROM originations WHERE trace_number = $1`, trace)
 			day := returnsDay
 			for attempt := 1; attempt <= 3; attempt++ {
 				file, err := ach.BuildReturnFile(body, []ach.SimulatedReturn{{Trace: trace, Code: "R01"}}, day)
@@ -539,7 +541,7 @@ func TestNOCsCorrectTheBankAccount(t *testing.T) {
 						t.Errorf("individual id %q", id)
 					}
 					n := queryInt(t, env.Store, `SELECT COUNT(*) FROM exceptions WHERE kind = 'noc_review' AND reference = $1`,
-						fmt.Sprintf("payment %d %s", queryInt(t, env.Store, `SELECT id FROM payments WHERE trace_number = $1`, traces[accts[i].ID]), c.code))
+						fmt.Sprintf("payment %d %s", queryInt(t, env.Store, `SELECT payment_id FROM originations WHERE trace_number = $1`, traces[accts[i].ID]), c.code))
 					if (n == 1) != c.review {
 						t.Errorf("%d review exceptions", n)
 					}

@@ -361,10 +361,15 @@ func TestStatementInputIncludesDrafterPayments(t *testing.T) {
 	}
 	var account string
 	var eff civil.Date
-	err := env.Store.DB().QueryRow(`SELECT account_id, effective_on FROM payments WHERE state = 'originated' AND kind = 'debit' AND source = 'autopay'
-		ORDER BY account_id LIMIT 1`).Scan(&account, &eff)
+	err := env.Store.DB().QueryRow(`SELECT p.account_id, o.effective_on FROM originations o JOIN payments p ON p.id = o.payment_id
+		WHERE p.kind = 'debit' AND p.source = 'autopay' ORDER BY p.account_id LIMIT 1`).Scan(&account, &eff)
 	if err != nil {
 		t.Fatalf("no payment originated on %s: %v", asOf, err)
+	}
+	// The statements run settles the stored files before it reads the
+	// payments (as the deliver job does every few minutes).
+	if _, err := env.Store.SettleStoredFiles(ctx); err != nil {
+		t.Fatal(err)
 	}
 	a, err := env.Store.DocumentAccount(ctx, account)
 	if err != nil {
@@ -470,11 +475,11 @@ func TestStatementsWaitForFailedReturns(t *testing.T) {
 	}
 }
 
-// TestStatementsSettleAStoredFileFirst: an originate run stopped after
-// storing its file and before settling its payment rows (here the rows
-// are put back as such a stop leaves them) must not leave the file's
-// debits off the statements: the statements run settles the stored file
-// before reading payments.
+// TestStatementsSettleAStoredFileFirst: originate stores the night's files
+// and leaves their payment rows to the deliver job, so a statements run
+// right after it, before any deliver run, finds every stored file
+// unsettled; it must not leave their debits off the statements: it settles
+// the stored files before reading payments.
 func TestStatementsSettleAStoredFileFirst(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -489,16 +494,17 @@ func TestStatementsSettleAStoredFileFirst(t *testing.T) {
 			var account string
 			var payment, file int64
 			var eff civil.Date
-			if err := db.QueryRow(`SELECT account_id, id, ach_file_id, effective_on FROM payments WHERE state = 'originated' AND kind = 'debit'
-				ORDER BY account_id LIMIT 1`).Scan(&account, &payment, &file, &eff); err != nil {
+			if err := db.QueryRow(`SELECT p.account_id, p.id, o.ach_file_id, o.effective_on FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE p.kind = 'debit' ORDER BY p.account_id LIMIT 1`).Scan(&account, &payment, &file, &eff); err != nil {
 				t.Fatalf("no payment originated on %s: %v", asOf, err)
 			}
-			if _, err := db.Exec(`UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,
-				effective_on = NULL, transaction_code = 0 WHERE id IN (SELECT payment_id FROM originations WHERE ach_file_id = $1)`, file); err != nil {
+			var state string
+			var rowFile *int64
+			if err := db.QueryRow(`SELECT state, ach_file_id FROM payments WHERE id = $1`, payment).Scan(&state, &rowFile); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.Exec(`UPDATE ach_files SET settled_at = NULL WHERE id = $1`, file); err != nil {
-				t.Fatal(err)
+			if state != "scheduled" || rowFile != nil {
+				t.Fatalf("payment %d after originate: %s in file %v, want its row unsettled (scheduled, no file) until deliver or statements", payment, state, rowFile)
 			}
 			debits := func() int {
 				acts, err := env.Store.AccountActivity(ctx, []string{account}, eff.AddDays(-1), eff.AddDays(1))
@@ -514,18 +520,20 @@ func TestStatementsSettleAStoredFileFirst(t *testing.T) {
 				return n
 			}
 			if n := debits(); n != 0 {
-				t.Fatalf("before: the unsettled debit is read %d times; the setup did not unsettle it", n)
+				t.Fatalf("before: the unsettled debit is read %d times; want none until its file is settled", n)
 			}
 			if _, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: asOf, Trigger: "test"}); err != nil {
 				t.Fatal(err)
 			}
-			var state string
 			var settledFile int64
 			if err := db.QueryRow(`SELECT state, ach_file_id FROM payments WHERE id = $1`, payment).Scan(&state, &settledFile); err != nil {
 				t.Fatal(err)
 			}
 			if state != "originated" || settledFile != file || debits() != 1 {
 				t.Fatalf("after the statements run: payment %d %s in file %d, read %d times; want originated in file %d, once", payment, state, settledFile, debits(), file)
+			}
+			if unsettled, err := env.Store.UnsettledFiles(ctx); err != nil || len(unsettled) != 0 {
+				t.Fatalf("after the statements run: %d stored files unsettled (%v), want none", len(unsettled), err)
 			}
 		})
 	}

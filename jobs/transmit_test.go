@@ -393,7 +393,7 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	}
 	// Re-originate: voided, its payments scheduled again.
 	var payments []int64
-	rows, _ := env.Store.DB().Query(`SELECT id FROM payments WHERE ach_file_id = $1`, voided.ID)
+	rows, _ := env.Store.DB().Query(`SELECT payment_id FROM originations WHERE ach_file_id = $1 ORDER BY payment_id`, voided.ID)
 	for rows.Next() {
 		var id int64
 		rows.Scan(&id)
@@ -402,7 +402,8 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	rows.Close()
 	// With the bank connection the deliver job tells no customer of a
 	// debit whose file has not reached the bank: the held files' emails
-	// wait (queuePaymentEmails is deliver's first step).
+	// wait, settled though they are (queuePaymentEmails does deliver's
+	// first steps).
 	queuePaymentEmails(t, env, true)
 	var early int
 	env.Store.DB().QueryRow(`SELECT COUNT(*) FROM outbox WHERE kind = 'payment_scheduled'`).Scan(&early)
@@ -453,7 +454,8 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	for _, id := range payments {
 		var file int64
 		var eff civil.Date
-		if err := env.Store.DB().QueryRow(`SELECT p.ach_file_id, f.effective_on FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE p.id = $1`, id).Scan(&file, &eff); err != nil {
+		if err := env.Store.DB().QueryRow(`SELECT o.ach_file_id, f.effective_on FROM originations o JOIN ach_files f ON f.id = o.ach_file_id
+			WHERE o.payment_id = $1`, id).Scan(&file, &eff); err != nil {
 			t.Fatalf("payment %d after the next originate: %v", id, err)
 		}
 		if file == voided.ID || !voided.EffectiveOn.Before(eff) {
@@ -490,7 +492,7 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 		}
 		rows.Close()
 		var file int64
-		env.Store.DB().QueryRow(`SELECT ach_file_id FROM payments WHERE id = $1`, id).Scan(&file)
+		env.Store.DB().QueryRow(`SELECT ach_file_id FROM originations WHERE payment_id = $1`, id).Scan(&file)
 		want := []string{fmt.Sprintf("payment:%d:scheduled:%d queued", id, file)}
 		if i == 0 {
 			want = append([]string{fmt.Sprintf("payment:%d:scheduled:%d sent", id, voided.ID)}, want...)
@@ -501,11 +503,14 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 	}
 }
 
-// queuePaymentEmails queues the payment emails of every settled file (with
-// transmitted, of every file the bank has), as the deliver job's first
-// step does.
+// queuePaymentEmails settles every stored file, then queues the payment
+// emails of every settled file (with transmitted, of every file the bank
+// has), as the deliver job's first steps do.
 func queuePaymentEmails(t *testing.T, env *jobs.Env, transmitted bool) {
 	t.Helper()
+	if _, err := env.Store.SettleStoredFiles(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	for {
 		_, more, err := env.Store.QueuePaymentEmails(context.Background(), time.Now(), transmitted)
 		if err != nil {
