@@ -80,10 +80,10 @@ func (j Statements) Run(ctx context.Context, r *Run) (any, error) { return RunLo
 // statements of the due accounts in the span.
 func (j Statements) WorkChunk(ctx context.Context, r *Run, span ledger.ChunkSpan) (any, error) {
 	d := r.Date
-	// A debit is on the statement once its file is stored: a file whose
-	// payment rows the deliver job has not settled yet (tonight's, when
-	// statements follow originate) is settled here first, or its debits
-	// would be missing.
+	// The rows of tonight's files (statements follow originate, often
+	// before a deliver run) are settled first: a statement reads the
+	// debits from their originations records either way, and everything
+	// else it reads of the payments then says the same.
 	var settled int
 	if err := settleFiles(ctx, r, &settled); err != nil {
 		return nil, err

@@ -519,8 +519,10 @@ func TestStatementsSettleAStoredFileFirst(t *testing.T) {
 				}
 				return n
 			}
-			if n := debits(); n != 0 {
-				t.Fatalf("before: the unsettled debit is read %d times; want none until its file is settled", n)
+			// A statement reads drafter's debits from their originations
+			// records: the debit is on it, once, settled or not.
+			if n := debits(); n != 1 {
+				t.Fatalf("before: the unsettled debit is read %d times; want once, from its record", n)
 			}
 			if _, err := env.Start(ctx, jobs.Statements{}, jobs.StartSpec{Date: asOf, Trigger: "test"}); err != nil {
 				t.Fatal(err)

@@ -268,9 +268,13 @@ func (s *Store) AccountActivity(ctx context.Context, ids []string, from, through
 	if err != nil {
 		return nil, fmt.Errorf("select transactions: %w", err)
 	}
-	err = s.each(ctx, `SELECT account_id, id, effective_on, source, amount FROM payments
-		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on >= $1 AND effective_on <= $2
-		  AND account_id IN (`+in+`) ORDER BY account_id, effective_on, id`, dated, func(scan func(...any) error) error {
+	// drafter's debits, from their originations records (the payment row
+	// says the same only once its file is settled): every debit in a
+	// stored file, returned or not, on its effective date.
+	err = s.each(ctx, `SELECT p.account_id, p.id, o.effective_on, p.source, p.amount
+		FROM payments p JOIN originations o ON o.payment_id = p.id JOIN ach_files f ON f.id = o.ach_file_id
+		WHERE p.kind = 'debit' AND f.status IN ('`+FileStored+`', '`+FileTransmitted+`') AND o.effective_on >= $1 AND o.effective_on <= $2
+		  AND p.account_id IN (`+in+`) ORDER BY p.account_id, o.effective_on, p.id`, dated, func(scan func(...any) error) error {
 		var t Transaction
 		var id int64
 		var source string
@@ -426,15 +430,17 @@ func (s *Store) AddExceptions(ctx context.Context, exs []Exception) (int, error)
 }
 
 // DrafterPostings returns, by account, what drafter reports to the
-// servicing system through the end of through: its debits (originated,
-// settled or returned) on their effective dates, and the transactions it
+// servicing system through the end of through: its debits (every one in
+// a stored file, returned or not, from its originations record) on their
+// effective dates, and the transactions it
 // posted (returns of its debits, its returned-payment fees). The demo and
 // the tests feed them to the generated servicing system.
 func (s *Store) DrafterPostings(ctx context.Context, through civil.Date) (map[string][]portfolio.Transaction, error) {
 	out := map[string][]portfolio.Transaction{}
-	err := s.each(ctx, `SELECT account_id, id, effective_on, amount FROM payments
-		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on <= $1
-		ORDER BY account_id, effective_on, id`, []any{through}, func(scan func(...any) error) error {
+	err := s.each(ctx, `SELECT p.account_id, p.id, o.effective_on, p.amount
+		FROM payments p JOIN originations o ON o.payment_id = p.id JOIN ach_files f ON f.id = o.ach_file_id
+		WHERE p.kind = 'debit' AND f.status IN ('`+FileStored+`', '`+FileTransmitted+`') AND o.effective_on <= $1
+		ORDER BY p.account_id, o.effective_on, p.id`, []any{through}, func(scan func(...any) error) error {
 		var acct string
 		var id int64
 		t := portfolio.Transaction{Kind: "payment"}
