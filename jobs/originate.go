@@ -316,19 +316,15 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 				if err != nil {
 					return fmt.Errorf("allocate file: %w", err)
 				}
-				if len(a.payments) == 0 {
+				if a.payments == 0 {
 					continue
 				}
 				r.Checkpoint("file allocated")
-				for _, p := range a.payments {
-					if p.Kind == "prenote" {
-						sum.Prenotes++
-					}
-				}
-				originated += len(a.payments)
-				r.Selected(len(a.payments))
-				r.Done(len(a.payments))
-				r.Log.Info().Int("payments", len(a.payments)).Int("originated", originated).Msg("file allocated")
+				sum.Prenotes += a.prenotes
+				originated += a.payments
+				r.Selected(a.payments)
+				r.Done(a.payments)
+				r.Log.Info().Int("payments", a.payments).Int("originated", originated).Msg("file allocated")
 				if err := stored(a); err != nil {
 					return err
 				}
@@ -576,7 +572,7 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 		go func() {
 			built, err := buildFile(cfg, f, entries)
 			if err == nil {
-				a = allocatedFile{entries: entries, built: &built}
+				a = allocatedFile{built: &built}
 			}
 			done <- err
 		}()
@@ -586,9 +582,11 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 		return allocatedFile{}, err
 	}
 	a.file = f
-	a.payments = make([]ledger.DuePayment, len(chunk))
-	for i, c := range chunk {
-		a.payments[i] = c.payment
+	a.payments = len(chunk)
+	for _, c := range chunk {
+		if c.payment.Kind == "prenote" {
+			a.prenotes++
+		}
 	}
 	return a, nil
 }
@@ -626,12 +624,13 @@ func newFileStorer(ctx context.Context, o Originate, r *Run, concurrent bool) *f
 	return fs
 }
 
-// allocatedFile is a file just allocated: its payments, its entries and
-// the bytes built from them in the allocation's transaction.
+// allocatedFile is a file just allocated: how many payments (prenotes
+// among them) it originated, and the bytes built in the allocation's
+// transaction. Its entries are not kept: memory holds the bytes alone.
 type allocatedFile struct {
 	file     ledger.ACHFile
-	payments []ledger.DuePayment
-	entries  []ledger.FileEntry
+	payments int
+	prenotes int
 	built    *ach.Built
 }
 

@@ -131,7 +131,7 @@ var originationColumns = []string{"payment_id", "ach_file_id", "business_date", 
 // copyOriginations appends the file's records on PostgreSQL with COPY, in
 // the allocation's transaction on conn: the rows stream in one command,
 // with no statement to parse or plan and no join. It then counts the
-// file's records whose payments are still scheduled: fewer than
+// file's payments still scheduled: fewer than
 // allocations is a payment cancelled or changed since it was read (a
 // writer that takes a payment out of scheduled holds the origination lock,
 // which this transaction holds shared, so nothing changes in between).
@@ -152,19 +152,16 @@ func (s *Store) copyOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn
 	if err != nil {
 		return fmt.Errorf("record originations: %w", err)
 	}
-	return s.checkStillScheduled(ctx, tx, f, len(allocs))
-}
-
-// checkStillScheduled counts the file's records whose payments are still
-// scheduled: fewer than n is a payment taken (ErrPaymentTaken).
-func (s *Store) checkStillScheduled(ctx context.Context, tx *sql.Tx, f ACHFile, n int) error {
+	ids := make([]int64, len(allocs))
+	for i, a := range allocs {
+		ids[i] = a.PaymentID
+	}
 	var got int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
-		WHERE o.ach_file_id = $1 AND p.state = 'scheduled'`, f.ID).Scan(&got); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE id = ANY($1::bigint[]) AND state = 'scheduled'`, ids).Scan(&got); err != nil {
 		return fmt.Errorf("record originations: %w", err)
 	}
-	if got != n {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, n, ErrPaymentTaken)
+	if got != len(allocs) {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
 	}
 	return nil
 }
