@@ -128,7 +128,8 @@ var (
 	descTransmissions = prometheus.NewDesc("drafter_bank_transmissions", "NACHA files handed to the bank, by state (renaming: uploaded, rename not confirmed; sent).", []string{"state"}, nil)
 	descUnsettled     = prometheus.NewDesc("drafter_ach_files_unsettled",
 		"NACHA files whose origination is not finished: allocated and not stored, or stored and their payments not settled (released files excluded). "+
-			"Normal for minutes while originate runs; longer means an originate run stopped and was not restarted.", nil, nil)
+			"Allocated ones are normal for minutes while originate runs, stored ones until the next deliver run (every 5 minutes) or statements run settles them; "+
+			"longer means an originate run stopped and was not restarted, or deliver is not running or fails.", nil, nil)
 	descUp = prometheus.NewDesc("drafter_store_up", "1 when the last scrape read every gauge from the store.", nil, nil)
 
 	descAttention = prometheus.NewDesc("drafter_runs_needing_attention",

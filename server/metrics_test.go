@@ -35,8 +35,11 @@ func TestReturnRateGauges(t *testing.T) {
 			if _, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: night.AddDays(1), Trigger: "operator"}); err != nil {
 				t.Fatal(err)
 			}
+			// The debits originated are their originations records: the
+			// payment rows are settled later, by the deliver job.
 			var debits, returned int
-			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE kind = 'debit' AND ach_file_id IS NOT NULL`).Scan(&debits); err != nil {
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+				WHERE p.kind = 'debit'`).Scan(&debits); err != nil {
 				t.Fatal(err)
 			}
 			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM returns r JOIN payments p ON p.id = r.payment_id

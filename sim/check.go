@@ -91,6 +91,7 @@ func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 		{"reoriginated-later", s.checkVoided, outage},
 		{"installment-made-on-its-draft-date", s.checkInstallmentsMade, outage},
 		{"allocated-has-stored-file", s.checkAllocated, outage},
+		{"deliver-settles-files", s.checkSettled, false},
 		{"returns-applied-once", s.checkReturns, outage},
 		{"represent-limits", s.checkRepresent, false},
 		{"fee-once-per-return", s.checkFees, false},
@@ -206,11 +207,13 @@ func (s *sim) checkDebitOnce(ctx context.Context, d civil.Date) (string, error) 
 // the installment. The window and the arithmetic are the simulation's own.
 func (s *sim) checkPolicy(ctx context.Context, d civil.Date) (string, error) {
 	db := s.env.Store.DB()
-	// Tonight's files are few; their payments are found by file, each
-	// enrollment by its id (the payment's source key is enrollment:due).
+	// Tonight's files are few; their payments are found by their
+	// originations records (a file's payment rows may not be settled
+	// yet), each enrollment by its id (the payment's source key is
+	// enrollment:due).
 	rows, err := db.QueryContext(ctx, `SELECT p.account_id, CAST(p.due_on AS TEXT), p.amount, p.source_key
-		FROM payments p JOIN ach_files f ON f.id = p.ach_file_id
-		WHERE f.business_date = $1 AND p.source = 'autopay' AND p.kind = 'debit'`, d)
+		FROM originations o JOIN payments p ON p.id = o.payment_id
+		WHERE o.business_date = $1 AND p.source = 'autopay' AND p.kind = 'debit'`, d)
 	if err != nil {
 		return "", err
 	}
@@ -312,8 +315,11 @@ func (s *sim) checkDue(ctx context.Context, d civil.Date) (string, error) {
 		return "", nil
 	}
 	// Held: the bank account is invalid, or waits for its prenote.
+	// Originated: it has its originations record (its row reads scheduled
+	// until the file is settled).
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT p.id, p.account_id, p.source FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND p.state_reason = '' AND b.status = 'active'
+		WHERE p.state = 'scheduled' AND NOT EXISTS (SELECT 1 FROM originations o WHERE o.payment_id = p.id)
+		AND p.draft_on <= $1 AND p.state_reason = '' AND b.status = 'active'
 		AND `+originableHere+` ORDER BY p.id`, d)
 	if err != nil {
 		return "", err
@@ -410,6 +416,54 @@ func (s *sim) checkAllocated(ctx context.Context, d civil.Date) (string, error) 
 		return fmt.Sprintf("%d files are allocated (payments fixed) with no stored file after the runbook", n), nil
 	}
 	return "", nil
+}
+
+// checkSettled: origination writes only the originations records; the
+// deliver job settles the stored files' payment rows from them
+// (ledger.SettleFile) before it sends anything, every few minutes in
+// production. After tonight's last succeeded deliver run, unless an
+// originate run came after it, no stored file is left unsettled; and the
+// payment rows of every settled file (of the last ten nights, all of them
+// in a full check) say what their records say: no longer scheduled, the
+// file, trace number, dates and transaction code.
+func (s *sim) checkSettled(ctx context.Context, d civil.Date) (string, error) {
+	delivered, how := false, ""
+	for _, o := range s.observed {
+		switch {
+		case o.run.Job == "deliver" && o.run.Status == ledger.RunSucceeded:
+			delivered, how = true, o.how
+		case o.run.Job == "originate":
+			delivered = false
+		}
+	}
+	if delivered {
+		files, err := s.env.Store.UnsettledFiles(ctx)
+		if err != nil {
+			return "", err
+		}
+		if len(files) > 0 {
+			return fmt.Sprintf("%d stored files are not settled after a succeeded deliver run (%s), the first %s", len(files), how, files[0].StorageKey), nil
+		}
+	}
+	q := `SELECT o.payment_id, f.storage_key FROM originations o JOIN ach_files f ON f.id = o.ach_file_id JOIN payments p ON p.id = o.payment_id
+		WHERE f.settled_at IS NOT NULL AND (p.state = 'scheduled' OR p.ach_file_id IS NULL OR p.ach_file_id <> o.ach_file_id
+			OR p.trace_number IS NULL OR p.trace_number <> o.trace_number OR p.originated_on IS NULL OR p.originated_on <> o.business_date
+			OR p.effective_on IS NULL OR p.effective_on <> o.effective_on OR p.transaction_code <> o.transaction_code)`
+	var args []any
+	if !s.full() {
+		q += ` AND o.business_date >= $1`
+		args = append(args, d.AddDays(-10))
+	}
+	var id int64
+	var key string
+	err := s.env.Store.DB().QueryRowContext(ctx, q+` ORDER BY o.payment_id LIMIT 1`, args...).Scan(&id, &key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("payment %d of %s, a settled file, does not show its originations record on its row", id, key), nil
 }
 
 // checkReturns: each return and NOC the bank sent is applied once, to the
@@ -514,12 +568,15 @@ func pairs(ctx context.Context, st *ledger.Store, q string, args ...any) (map[in
 // checkRepresent: re-presentments only after R01/R09, at most two, within
 // 180 days of the original settlement.
 func (s *sim) checkRepresent(ctx context.Context, d civil.Date) (string, error) {
-	// The originals re-presented since the last check (all in a full one).
-	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT o.id, COUNT(*), MAX(CAST(p.draft_on AS TEXT)), COALESCE(CAST(o.effective_on AS TEXT), ''),
+	// The originals re-presented since the last check (all in a full
+	// one), with the effective date of their entry from their
+	// originations record.
+	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT o.id, COUNT(*), MAX(CAST(p.draft_on AS TEXT)), COALESCE(CAST(og.effective_on AS TEXT), ''),
 			COALESCE((SELECT r.code FROM returns r WHERE r.payment_id = o.id), '')
-		FROM payments p JOIN payments o ON o.id = p.original_payment_id WHERE p.source = 'represent'
+		FROM payments p JOIN payments o ON o.id = p.original_payment_id LEFT JOIN originations og ON og.payment_id = o.id
+		WHERE p.source = 'represent'
 		AND o.id IN (SELECT original_payment_id FROM payments WHERE id > $1 AND source = 'represent')
-		GROUP BY o.id, o.effective_on`, s.seen.payment)
+		GROUP BY o.id, og.effective_on`, s.seen.payment)
 	if err != nil {
 		return "", err
 	}

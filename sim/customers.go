@@ -141,8 +141,12 @@ func (s *sim) checkReactions(ctx context.Context, d civil.Date) (string, error) 
 				keep = append(keep, x)
 				continue
 			}
+			// Its state as its originations record says: the row reads
+			// scheduled until its file is settled.
 			var state, reason string
-			err := db.QueryRowContext(ctx, `SELECT state, state_reason FROM payments WHERE source = 'scheduled' AND source_key = $1`, x.payment).Scan(&state, &reason)
+			err := db.QueryRowContext(ctx, `SELECT CASE WHEN p.state = 'scheduled' AND o.payment_id IS NOT NULL THEN 'originated' ELSE p.state END,
+				p.state_reason FROM payments p LEFT JOIN originations o ON o.payment_id = p.id
+				WHERE p.source = 'scheduled' AND p.source_key = $1`, x.payment).Scan(&state, &reason)
 			if err != nil {
 				return fmt.Sprintf("%s: the customer paid the past-due amount with one-time payment %s for %s (servicing system on %s); drafter has no payment for it on %s (%v)",
 					x.account, x.payment, x.debit, x.on, d, err), nil
@@ -153,10 +157,12 @@ func (s *sim) checkReactions(ctx context.Context, d civil.Date) (string, error) 
 				keep = append(keep, x)
 			}
 		case "stop":
+			// Originated is its originations record, settled or not.
 			var id int64
 			var on string
-			err := db.QueryRowContext(ctx, `SELECT id, CAST(originated_on AS TEXT) FROM payments WHERE account_id = $1 AND source = 'autopay'
-				AND source_key LIKE $2 AND originated_on >= $3 ORDER BY id LIMIT 1`, x.account, x.enrollment+":%", x.on).Scan(&id, &on)
+			err := db.QueryRowContext(ctx, `SELECT p.id, CAST(o.business_date AS TEXT) FROM payments p JOIN originations o ON o.payment_id = p.id
+				WHERE p.account_id = $1 AND p.source = 'autopay' AND p.source_key LIKE $2 AND o.business_date >= $3 ORDER BY p.id LIMIT 1`,
+				x.account, x.enrollment+":%", x.on).Scan(&id, &on)
 			if err == nil {
 				return fmt.Sprintf("%s: the customer stopped autopay %s (servicing system on %s); autopay payment %d was originated on %s", x.account, x.enrollment, x.on, id, on[:10]), nil
 			}

@@ -18,10 +18,16 @@ var dumpQueries = []struct{ table, q, scope string }{
 	{"bank_accounts", `SELECT id, routing, last4, number_mac, type, prenote, status, status_reason FROM bank_accounts`, `account_id IN (%s)`},
 	{"autopay", `SELECT id, bank_account_id, starts_on, amount, status, status_reason FROM autopay_enrollments`, `account_id IN (%s)`},
 	{"scheduled", `SELECT id, bank_account_id, amount, debit_on FROM scheduled_payments`, `account_id IN (%s)`},
+	// A payment's origination as its originations record has it, settled
+	// onto the row or not yet: when the deliver job settled a file is not
+	// what the ledger holds (checkSettled holds the rows to the records).
 	{"payments", `SELECT p.source, p.source_key, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
-		COALESCE(CAST(p.due_on AS TEXT), ''), CAST(p.draft_on AS TEXT), p.state, p.state_reason, p.attempt, COALESCE(p.trace_number, ''),
-		COALESCE(CAST(p.effective_on AS TEXT), ''), p.transaction_code, p.installment_amount,
-		COALESCE(f.storage_key, '') FROM payments p LEFT JOIN ach_files f ON f.id = p.ach_file_id`, `p.account_id IN (%s)`},
+		COALESCE(CAST(p.due_on AS TEXT), ''), CAST(p.draft_on AS TEXT),
+		CASE WHEN p.state = 'scheduled' AND o.payment_id IS NOT NULL THEN 'originated' ELSE p.state END, p.state_reason, p.attempt,
+		COALESCE(o.trace_number, p.trace_number, ''), COALESCE(CAST(o.effective_on AS TEXT), CAST(p.effective_on AS TEXT), ''),
+		COALESCE(o.transaction_code, p.transaction_code), p.installment_amount, COALESCE(f.storage_key, '')
+		FROM payments p LEFT JOIN originations o ON o.payment_id = p.id LEFT JOIN ach_files f ON f.id = COALESCE(o.ach_file_id, p.ach_file_id)`,
+		`p.account_id IN (%s)`},
 	{"ach_files", `SELECT CAST(business_date AS TEXT), id_modifier, status, CAST(effective_on AS TEXT), storage_key, sha256, entries, debit_total FROM ach_files`, ``},
 	{"returns", `SELECT entry_key, original_trace, code, amount, action, CAST(returned_on AS TEXT) FROM returns`, `payment_id IN (SELECT id FROM payments WHERE account_id IN (%s))`},
 	{"corrections", `SELECT entry_key, change_code, corrected_data, action, CAST(received_on AS TEXT) FROM corrections`, `payment_id IN (SELECT id FROM payments WHERE account_id IN (%s))`},

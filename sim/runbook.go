@@ -325,7 +325,7 @@ func (s *sim) rerunScope(ctx context.Context, job string, d civil.Date) ([]strin
 		}
 		q = `SELECT id FROM accounts WHERE cycle_day IN (` + strings.Join(days, ", ") + `)`
 	} else {
-		q = `SELECT p.account_id FROM payments p JOIN ach_files f ON f.id = p.ach_file_id WHERE f.business_date = $1
+		q = `SELECT p.account_id FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.business_date = $1
 			UNION SELECT account_id FROM payments WHERE state = 'scheduled' AND draft_on <= $2`
 		args = []any{d, s.env.Calendar.NextBankingDay(d)}
 	}

@@ -338,9 +338,9 @@ func cycleDays(d civil.Date) []int {
 }
 
 // drafterPostings is what drafter reported to the servicing system by the
-// end of d (ledger's DrafterPostings: its debits on their effective dates,
-// its returns and fees), for the accounts whose cycle day is one of days
-// and the accounts named.
+// end of d (as ledger's DrafterPostings: its debits on their effective
+// dates, here by their originations records, its returns and fees), for
+// the accounts whose cycle day is one of days and the accounts named.
 func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days []int, ids map[string]bool) (map[string][]portfolio.Transaction, error) {
 	out := map[string][]portfolio.Transaction{}
 	var cond []string
@@ -361,9 +361,14 @@ func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days [
 	}
 	where := "(" + strings.Join(cond, " OR ") + ")"
 	db := st.DB()
-	rows, err := db.QueryContext(ctx, `SELECT account_id, id, CAST(effective_on AS TEXT), amount FROM payments
-		WHERE kind = 'debit' AND state IN ('originated', 'settled', 'returned') AND effective_on <= $1 AND `+where+`
-		ORDER BY account_id, effective_on, id`, args...)
+	// A debit is drafter's once it has its originations record, on the
+	// record's effective date: the payment rows of a file stored after the
+	// last deliver run (an originate run resumed late) are not settled
+	// yet. (account_id is the payment's: the record has none.)
+	rows, err := db.QueryContext(ctx, `SELECT p.account_id, p.id, CAST(o.effective_on AS TEXT), p.amount
+		FROM payments p JOIN originations o ON o.payment_id = p.id
+		WHERE p.kind = 'debit' AND p.state IN ('scheduled', 'originated', 'settled', 'returned') AND o.effective_on <= $1 AND `+where+`
+		ORDER BY p.account_id, o.effective_on, p.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select drafter's payments: %w", err)
 	}
