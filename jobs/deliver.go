@@ -134,7 +134,10 @@ func OpenMail(cfg *config.Config) (mail.Sender, error) {
 // Run implements Job.
 func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
-	if err := settleFiles(ctx, r, &sum.FilesSettled); err != nil {
+	// Settled before the probe (beforeProbe); any stored since, now.
+	err := settleFiles(ctx, r, &r.filesSettled)
+	sum.FilesSettled = r.filesSettled
+	if err != nil {
 		return sum, err
 	}
 	c, err := newDelivery(r, d.now)
@@ -196,6 +199,13 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 		return sum, stop
 	}
 	return sum, nil
+}
+
+// beforeProbe settles the files originate stored (settleFiles) before the
+// mail server is probed: settling needs the database alone, so a mail
+// outage holds back the emails, not the payment rows.
+func (d Deliver) beforeProbe(ctx context.Context, r *Run) error {
+	return settleFiles(ctx, r, &r.filesSettled)
 }
 
 // settleFiles settles the payment rows of every file stored since the

@@ -352,7 +352,7 @@ func TestDeliverLinksDocuments(t *testing.T) {
 
 // TestDeliverRetriesWhileServerDown stops the server: the run probes it
 // before claiming anything and fails with the cause, every message stays
-// queued untried; a plain resume with the server back sends everything,
+// queued untried, and the night's files are settled all the same; a plain resume with the server back sends everything,
 // once.
 func TestDeliverRetriesWhileServerDown(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
@@ -360,10 +360,18 @@ func TestDeliverRetriesWhileServerDown(t *testing.T) {
 			mp := testenv.Mailpit(t)
 			f := newDeliverFixture(t, dialect, map[string]string{"DRAFTER_MAIL_URL": mp.SMTPURL()})
 			mp.Stop(t)
+			if files, err := f.env.Store.UnsettledFiles(context.Background()); err != nil || len(files) == 0 {
+				t.Fatalf("after originate: %d files unsettled (%v), want the night's", len(files), err)
+			}
 			res, _, err := f.deliverErr(t, jobs.Deliver{Batch: 2})
 			var dep *jobs.DependencyError
 			if !errors.As(err, &dep) || dep.Dependency != jobs.DepMail || res.Run.Status != ledger.RunFailed || !strings.Contains(res.Run.Error, "mail server") {
 				t.Fatalf("run with the server down: %s %q, err %v", res.Run.Status, res.Run.Error, err)
+			}
+			// Settling needs the database alone: the mail server down
+			// holds back the emails, not the night's payment rows.
+			if files, err := f.env.Store.UnsettledFiles(context.Background()); err != nil || len(files) != 0 {
+				t.Fatalf("after the run with the mail server down: %d files unsettled (%v), want none", len(files), err)
 			}
 			for _, row := range f.outbox(t) {
 				if row.Status != ledger.OutboxQueued || row.Attempts != 0 {

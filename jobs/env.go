@@ -83,6 +83,7 @@ type Run struct {
 	stopProgress                    func(Progress) // ends the run's progress report (nil: none)
 	cancelled                       *CancelError   // the cancel the run saw
 	cancelChecked                   time.Time      // when it last looked for one
+	filesSettled                    int            // files whose payment rows this run settled (deliver)
 }
 
 // Counts returns the run's counts so far.
@@ -264,6 +265,11 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 				err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 			}
 		}()
+		if p, ok := job.(beforeProbe); ok {
+			if err = p.beforeProbe(ctx, r); err != nil {
+				return
+			}
+		}
 		if err = e.probe(ctx, lr); err != nil {
 			return
 		}
@@ -272,6 +278,13 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 	stopHB()
 	hbDone.Wait()
 	return e.finishLocal(ctx, r, summary, err, start)
+}
+
+// beforeProbe is a job with work that needs only the database, done
+// before its other dependencies are probed: a mail server down stops the
+// deliver job's sending, not its settling of the night's files.
+type beforeProbe interface {
+	beforeProbe(ctx context.Context, r *Run) error
 }
 
 // newRun is a job's view of the run lr, working on the Env's store.
