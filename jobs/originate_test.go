@@ -516,9 +516,14 @@ func TestOriginateRereadsAFileWhosePaymentWasCancelled(t *testing.T) {
 		}
 	}
 	// The run has read the first file's payments and waits to allocate
-	// them: one of them is cancelled now.
-	if _, err := env.Store.DB().ExecContext(ctx, `UPDATE payments SET state = 'cancelled', state_reason = 'test' WHERE id = $1`, ids[0]); err != nil {
-		t.Fatal(err)
+	// them, and its reader has read the next file's ahead (25 payments
+	// take it microseconds; it waits a moment to be sure): one payment of
+	// each of the three files is cancelled now.
+	time.Sleep(100 * time.Millisecond)
+	for _, i := range []int{0, 30, 55} {
+		if _, err := env.Store.DB().ExecContext(ctx, `UPDATE payments SET state = 'cancelled', state_reason = 'test' WHERE id = $1`, ids[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, lockClass, lockDate); err != nil {
 		t.Fatal(err)
@@ -532,8 +537,14 @@ func TestOriginateRereadsAFileWhosePaymentWasCancelled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Entries != 59 || counts[ledger.PaymentOriginated] != 59 || counts[ledger.PaymentCancelled] != 1 {
-		t.Fatalf("%d entries, payments %v; want 59 originated and the cancelled one left alone", sum.Entries, counts)
+	if sum.Entries != 57 || counts[ledger.PaymentOriginated] != 57 || counts[ledger.PaymentCancelled] != 3 {
+		t.Fatalf("%d entries, payments %v; want 57 originated and the cancelled ones left alone", sum.Entries, counts)
+	}
+	for _, i := range []int{0, 30, 55} {
+		var n int
+		if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE payment_id = $1`, ids[i]).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("cancelled payment %d has %d originations records (%v), want none", ids[i], n, err)
+		}
 	}
 }
 
