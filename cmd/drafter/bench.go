@@ -27,7 +27,7 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 		"DRAFTER_DATABASE_URL names a database (it must be empty and migrated).")
 	payments := fs.Int("payments", 100000, "due payments to originate")
 	baseline := fs.Bool("baseline", false, "run the moov-io/ach-only baseline instead, building and writing the same entries")
-	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys payments, seconds, per_second, peak_rss_bytes)")
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON (keys payments, seconds, per_second, peak_rss_bytes; settle_seconds: the settling the deliver job does next, not in seconds)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed part to this file (go tool pprof reads it)")
 	if len(args) > 0 && args[0] == "statements" {
 		return c.benchStatements(ctx, args[1:])
@@ -88,6 +88,9 @@ func (c *BenchCommand) Run(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("%s: %d payments in %.2f s, %.0f per second, peak RSS %d MiB (%s)\n", res.Name, res.Payments, res.Seconds, res.PerSecond,
 		res.PeakRSSBytes>>20, filepath.Base(scratch))
+	if res.SettleSeconds > 0 {
+		fmt.Printf("then settling the payment rows (the deliver job's next run): %.2f s\n", res.SettleSeconds)
+	}
 	return nil
 }
 
