@@ -39,8 +39,13 @@ func readOriginateState(t *testing.T, dataDir, dbURL string) originateState {
 	}
 	s := ledgertest.OpenURL(t, dbURL)
 	defer s.Close()
-	rows, err := s.DB().QueryContext(context.Background(), `SELECT p.source || ':' || p.source_key, p.state, COALESCE(p.trace_number, ''), COALESCE(f.id_modifier, '')
-		FROM payments p LEFT JOIN ach_files f ON f.id = p.ach_file_id ORDER BY p.source, p.source_key`)
+	// A payment's origination is its originations record: originate
+	// leaves the payment rows to the deliver job to settle.
+	rows, err := s.DB().QueryContext(context.Background(), `SELECT p.source || ':' || p.source_key,
+			CASE WHEN p.state = 'scheduled' AND o.payment_id IS NOT NULL THEN 'originated' ELSE p.state END,
+			COALESCE(o.trace_number, ''), COALESCE(f.id_modifier, '')
+		FROM payments p LEFT JOIN originations o ON o.payment_id = p.id LEFT JOIN ach_files f ON f.id = o.ach_file_id
+		ORDER BY p.source, p.source_key`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,9 +28,10 @@ func outboxRows(t *testing.T, dir string, env []string, args ...string) []ledger
 }
 
 // TestDeliverKilledAfterEveryWrite kills `drafter run deliver` after each of
-// its writes in turn (the claim, each SMTP acceptance, each mark), restarts
-// the run with the sending lease at zero, and checks that every message is
-// sent, each arrives once, and a message arrives twice, with the same
+// its writes in turn (each file's settlement, the claim, each SMTP
+// acceptance, each mark), restarts the run with the sending lease at zero,
+// and checks that every file is settled, every message is sent, each
+// arrives once, and a message arrives twice, with the same
 // Message-ID, only when the kill fell between its acceptance and its mark.
 func TestDeliverKilledAfterEveryWrite(t *testing.T) {
 	if testing.Short() {
@@ -45,20 +46,21 @@ func deliverCrashes(t *testing.T, dialect string) {
 	d := civil.MustParse("2026-12-01")
 	file := writePortfolio(t, 30, 3, d)
 	mp := testenv.Mailpit(t)
-	// prepare makes a data dir where the night originated and made its
-	// statements: the outbox holds the statements' emails with their PDFs,
-	// and the deliver run first queues the payment emails of the night's
-	// file from its originations.
+	// prepare makes a data dir where the night made its statements and
+	// then originated: the outbox holds the statements' emails with their
+	// PDFs, and the deliver run first settles the night's files (small
+	// ones, so there are several), then queues their payment emails from
+	// their originations.
 	prepare := func() (string, []string) {
 		dir := t.TempDir()
-		env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL(), "DRAFTER_MAIL_LEASE=0s", "DRAFTER_MAIL_CONNECTIONS=1"}
+		env := []string{"DRAFTER_MAIL_URL=" + mp.SMTPURL(), "DRAFTER_MAIL_LEASE=0s", "DRAFTER_MAIL_CONNECTIONS=1", "DRAFTER_FILE_ENTRY_LIMIT=2"}
 		if dialect == "postgres" {
 			env = append(env, "DRAFTER_DATABASE_URL="+ledgertest.URL(t, dialect))
 			mustDrafter(t, dir, env, "migrate")
 		}
 		mustDrafter(t, dir, env, "import", file)
-		mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
 		mustDrafter(t, dir, env, "run", "statements", "--date", d.String())
+		mustDrafter(t, dir, env, "run", "originate", "--date", d.String())
 		return dir, env
 	}
 	// What an uninterrupted run ends with: every crashed and restarted one
@@ -98,6 +100,7 @@ func deliverCrashes(t *testing.T, dialect string) {
 			}
 			t.Logf("%d crashpoints exercised, %d between an acceptance and its mark", n-1, inFlightCrashes)
 			checkDelivered(t, mp, outboxRows(t, dir, env), false)
+			checkSettled(t, dir, env, n)
 			return
 		}
 		if r.code != jobs.CrashExitCode {
@@ -117,6 +120,35 @@ func deliverCrashes(t *testing.T, dialect string) {
 			t.Fatalf("crash %d: outbox rows after %v, want %v (each payment email queued once)", n, got, want)
 		}
 		checkDelivered(t, mp, rows, inFlight)
+		checkSettled(t, dir, env, n)
+	}
+}
+
+// checkSettled checks that every stored file is settled: its payment rows
+// say what their originations records say.
+func checkSettled(t *testing.T, dir string, env []string, n int) {
+	t.Helper()
+	url := "sqlite:" + filepath.Join(dir, "drafter.db")
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "DRAFTER_DATABASE_URL="); ok {
+			url = v
+		}
+	}
+	s := ledgertest.OpenURL(t, url)
+	defer s.Close()
+	var files, unsettled, records, differ int
+	err := s.DB().QueryRow(`SELECT (SELECT COUNT(*) FROM ach_files),
+		(SELECT COUNT(*) FROM ach_files WHERE settled_at IS NULL),
+		(SELECT COUNT(*) FROM originations),
+		(SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
+			WHERE p.state <> 'originated' OR p.ach_file_id IS NULL OR p.ach_file_id <> o.ach_file_id
+				OR p.trace_number IS NULL OR p.trace_number <> o.trace_number)`).Scan(&files, &unsettled, &records, &differ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 2 || records == 0 || unsettled != 0 || differ != 0 {
+		t.Fatalf("crash %d: %d files (%d unsettled), %d originations records, %d payment rows differing from theirs; want several files, all settled, none differing",
+			n, files, unsettled, records, differ)
 	}
 }
 
