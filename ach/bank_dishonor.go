@@ -34,11 +34,12 @@ var dishonorContests = map[string]string{
 }
 
 // BuildDishonorFile returns a NACHA file of dishonored and contested
-// returns about entries of original that returned (a return file
-// BuildReturnFile made for original) returned: one Addenda 99 each, in the
-// dishonored or contested layout, naming the original trace and RDFI, the
-// return's trace, settlement day and code, and for a contested return the
-// dishonored return it answers. Entries are batched like BuildReturnFile's.
+// returns about entries of original that were returned in returned (a
+// return file BuildReturnFile made for original): one Addenda 99 each, in
+// the dishonored or contested layout, naming the original trace and RDFI,
+// the return's trace, settlement day and code, and for a contested return
+// the dishonored return it answers. Entries are batched like
+// BuildReturnFile's.
 func BuildDishonorFile(original, returned []byte, dishonors []SimulatedDishonor, created civil.Date) ([]byte, error) {
 	if created.IsZero() {
 		return nil, fmt.Errorf("build dishonor file: no creation date")
