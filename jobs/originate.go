@@ -175,12 +175,12 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	}
 
 	// 2. Originate: every eligible due payment into the day's files, one
-	// file at a time, so memory holds the day's ids and one file's
-	// payments however many the day has. Each file allocated is handed
-	// to a storer that builds and stores it while the next one is
-	// allocated: building is this process's work, allocating mostly the
-	// database's. A dry run shares one transaction, so it does the two
-	// in turn.
+	// file at a time, so memory holds the day's ids and a few files'
+	// payments however many the day has: the one allocated, the next
+	// (read ahead), and the bytes of one waiting to be stored and one
+	// being stored. Each file allocated is handed to a storer that stores
+	// it while the next one is allocated. A dry run shares one
+	// transaction, so it does all of it in turn.
 	storer := newFileStorer(ctx, o, r, !r.DryRun)
 	_, err = o.allocate(storer.ctx, r, d, eff, sum, storer.store)
 	stored, serr := storer.wait()
