@@ -53,7 +53,7 @@ type sentDishonor struct {
 	payment   int64
 	code      string
 	kind      string // the exception's kind: return_dishonored, return_contested
-	reference string // the exception's reference: code:original trace:its own trace
+	reference string // the exception's reference: code:original trace:its own trace:the file's creation date
 	trace     string // the original entry's trace
 	before    string // the payment, its return, fees and emails when the bank sent it
 	on        civil.Date
@@ -414,7 +414,7 @@ func (b *bank) sendDishonors(ctx context.Context, st *ledger.Store, original []b
 			return err
 		}
 		sent = append(sent, sentDishonor{payment: a.payment, code: a.code, kind: "return_" + string(p.Kind),
-			reference: a.code + ":" + a.trace + ":" + own[a.trace], trace: a.trace, before: before, on: d})
+			reference: a.code + ":" + a.trace + ":" + own[a.trace] + ":" + in.Created.String(), trace: a.trace, before: before, on: d})
 	}
 	if err := put(body); err != nil {
 		return err

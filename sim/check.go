@@ -547,7 +547,8 @@ func (s *sim) checkReturns(ctx context.Context, d civil.Date) (string, error) {
 
 // checkDishonors: every dishonored or contested return the bank sent is
 // recorded once, as an exception for a person (kind return_dishonored or
-// return_contested, reference code:original trace:its own trace), and
+// return_contested, reference code:original trace:its own trace:the
+// file's creation date), and
 // changed nothing else: the payment, its return, its fees and its emails
 // are as they were when the bank sent it. Those sent since the last check
 // (all of them in a full one); and no such exception the bank never sent.
