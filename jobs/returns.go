@@ -570,8 +570,12 @@ func PlanInbound(in ach.Inbound, targets map[string][]ledger.ReturnTarget, on ci
 			// A dishonored or contested return is about a return, not a
 			// debit: it names the original trace again, so it never goes
 			// into returns (whose trace is unique); a person settles it.
+			// Its reference names the day the bank made the file: an
+			// original trace is unique within its origination day only,
+			// and the bank's own traces start again in each file, so two
+			// different dishonors could share code and both traces.
 			plan.Exceptions = append(plan.Exceptions, ledger.Exception{Kind: "return_" + string(e.Kind),
-				Reference: e.Code + ":" + e.OriginalTrace + ":" + e.Trace,
+				Reference: e.Code + ":" + e.OriginalTrace + ":" + e.Trace + ":" + in.Created.String(),
 				Detail: fmt.Sprintf("%s %s (%s) for original trace %s, line %d of %s. %s", e.Code, p.Title, e.Kind, e.OriginalTrace, e.Line,
 					in.File, p.Why),
 				Raw: e.Raw})

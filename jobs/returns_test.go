@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	moov "github.com/moov-io/ach"
 
@@ -741,6 +742,44 @@ func TestIngestMoovExamples(t *testing.T) {
 		}
 		if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM returns WHERE payment_id IS NOT NULL`); n != 0 {
 			t.Fatalf("%d returns applied from files about other originators", n)
+		}
+	})
+}
+
+// TestDishonorsOnTwoDaysAreTwoExceptions: a contested return names the
+// original trace (unique within its origination day only) and its own
+// trace (the bank's, which starts again in each file); the same code and
+// traces in a file the bank made on another day are another dishonor, so
+// another exception for a person; the same file again is nothing new.
+func TestDishonorsOnTwoDaysAreTwoExceptions(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(moovDir(t), "test/testdata/contested_addenda.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file header's creation date (YYMMDD, columns 24-29), a day on.
+	later := slices.Clone(data)
+	if string(later[23:29]) == "991231" {
+		t.Fatal("the example's creation date is 991231; pick another")
+	}
+	created, err := time.Parse("060102", string(later[23:29]))
+	if err != nil {
+		t.Fatalf("creation date %q: %v", later[23:29], err)
+	}
+	copy(later[23:29], created.AddDate(0, 0, 1).Format("060102"))
+	ledgertestEach(t, func(t *testing.T, env *jobs.Env) {
+		for i, f := range [][]byte{data, later, data} {
+			want := jobs.IngestApplied
+			if i == 2 {
+				want = jobs.IngestAlreadyProcessed
+			}
+			if fr := ingest(t, env, fmt.Sprintf("contested-%d.ach", i), f, returnsDay); fr.Status != want {
+				t.Fatalf("file %d: %s (%s), want %s", i, fr.Status, fr.Error, want)
+			}
+		}
+		n := queryInt(t, env.Store, `SELECT COUNT(*) FROM exceptions WHERE kind = 'return_contested'`)
+		distinct := queryInt(t, env.Store, `SELECT COUNT(DISTINCT reference) FROM exceptions WHERE kind = 'return_contested'`)
+		if n != 2 || distinct != 2 {
+			t.Fatalf("contested returns on two days: %d exceptions, %d references, want two, one a day", n, distinct)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,6 +31,32 @@ type answer struct {
 	code    string // R01 or a change code C01, C02, C05
 	noc     ach.SimulatedCorrection
 	on      civil.Date // the banking day the bank sends it
+	// dishonor, when set, is a dishonored or contested return about the
+	// return the bank sent on returnedOn in the return file returned.
+	dishonor   *ach.SimulatedDishonor
+	returned   []byte
+	returnedOn civil.Date
+}
+
+// dishonorPercent is the share of returns the bank later sends a
+// dishonored or contested return about, 2-5 banking days after the
+// return.
+const dishonorPercent = 10
+
+// dishonorCodes are the dishonored and contested returns the bank sends,
+// drawn evenly.
+var dishonorCodes = []string{"R61", "R62", "R67", "R68", "R69", "R70", "R71", "R72", "R73", "R74", "R75", "R76", "R77"}
+
+// sentDishonor is a dishonored or contested return the bank sent, and what
+// drafter must make of it: one exception for a person, nothing else.
+type sentDishonor struct {
+	payment   int64
+	code      string
+	kind      string // the exception's kind: return_dishonored, return_contested
+	reference string // the exception's reference: code:original trace:its own trace:the file's creation date
+	trace     string // the original entry's trace
+	before    string // the payment, its return, fees and emails when the bank sent it
+	on        civil.Date
 }
 
 // bank is the simulated ODFI: it takes the files transmit handed over to
@@ -54,10 +81,20 @@ type bank struct {
 	// newReturns and newNOCs are those sent since the last check.
 	newReturns, newNOCs map[int64]string
 	files               int
+	// dishonors draws which returns are dishonored or contested later:
+	// its own source, so that the rest of a seed's history is as it was
+	// before the bank sent them.
+	dishonors *rand.Rand
+	// dishonored are the dishonored and contested returns sent, in order;
+	// uncheckedDishonors how many at the end of it the check has not
+	// held to the ledger yet.
+	dishonored         []sentDishonor
+	uncheckedDishonors int
 }
 
-func newBank(cal *jobs.CachedCalendar, outbox, takenDir string) *bank {
-	return &bank{cal: cal, outbox: outbox, takenDir: takenDir, taken: map[int64]string{}, received: map[int64]string{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
+func newBank(cal *jobs.CachedCalendar, outbox, takenDir string, seed int64) *bank {
+	return &bank{cal: cal, outbox: outbox, takenDir: takenDir, dishonors: rand.New(rand.NewPCG(uint64(seed), 0xd15)),
+		taken: map[int64]string{}, received: map[int64]string{}, pending: map[civil.Date][]answer{}, debits: map[civil.Date]int{},
 		returned: map[civil.Date]map[string]int{}, answered: map[int64]string{}, nocs: map[int64]string{},
 		sentReturns: map[int64]string{}, sentNOCs: map[int64]string{}, newReturns: map[int64]string{}, newNOCs: map[int64]string{}}
 }
@@ -224,15 +261,31 @@ func nextNumber(n string) string {
 }
 
 // send stores the files the bank sends on d: one return file and one NOC
-// file per origination file it answers. With twice, each is sent again
-// under another name (the same bytes); late answers were moved to the
-// next banking day by the caller.
+// file per origination file it answers, and one file of dishonored and
+// contested returns per return file they are about. With twice, each is
+// sent again under another name (the same bytes); late answers were moved
+// to the next banking day by the caller.
 func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d civil.Date, twice bool) (int, error) {
 	due := b.pending[d]
 	delete(b.pending, d)
 	byFile := map[int64][]answer{}
 	var ids []int64
 	for _, a := range due {
+		if a.dishonor != nil {
+			// A dishonored return answers a return drafter applied: until
+			// the ledger holds it (the returns job was down), it waits a
+			// banking day, so that the payment as it was before the
+			// dishonored return arrived is the payment returned.
+			var n int
+			if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM returns WHERE payment_id = $1`, a.payment).Scan(&n); err != nil {
+				return 0, fmt.Errorf("bank: the return of payment %d: %w", a.payment, err)
+			}
+			if n == 0 {
+				next := b.cal.NextBankingDay(d)
+				b.pending[next] = append(b.pending[next], a)
+				continue
+			}
+		}
 		if _, ok := byFile[a.file]; !ok {
 			ids = append(ids, a.file)
 		}
@@ -252,8 +305,19 @@ func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d
 		}
 		var rets []ach.SimulatedReturn
 		var nocs []ach.SimulatedCorrection
+		var retAnswers []answer
+		dis := map[civil.Date][]answer{} // by the day of the return file they are about
+		var disDays []civil.Date
 		for _, a := range byFile[id] {
+			if a.dishonor != nil {
+				if _, ok := dis[a.returnedOn]; !ok {
+					disDays = append(disDays, a.returnedOn)
+				}
+				dis[a.returnedOn] = append(dis[a.returnedOn], a)
+				continue
+			}
 			if a.code[0] == 'R' {
+				retAnswers = append(retAnswers, a)
 				rets = append(rets, ach.SimulatedReturn{Trace: a.trace, Code: a.code})
 				if b.returned[d] == nil {
 					b.returned[d] = map[string]int{}
@@ -286,6 +350,26 @@ func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d
 			if err := put("returns", body); err != nil {
 				return sent, err
 			}
+			// Now and then the bank answers a return again, later: it
+			// dishonors it (the ODFI refuses it), or contests its own
+			// dishonor (the RDFI's answer). Drawn from the bank's own
+			// source, one draw a return, in the order they were sent.
+			for _, a := range retAnswers {
+				if b.dishonors.IntN(100) >= dishonorPercent {
+					continue
+				}
+				code := dishonorCodes[b.dishonors.IntN(len(dishonorCodes))]
+				x := answer{file: id, trace: a.trace, payment: a.payment, code: code, returned: body, returnedOn: d,
+					dishonor: &ach.SimulatedDishonor{Trace: a.trace, Code: code}, on: b.cal.AddBankingDays(d, 2+b.dishonors.IntN(4))}
+				b.pending[x.on] = append(b.pending[x.on], x)
+			}
+		}
+		for _, on := range disDays {
+			if err := b.sendDishonors(ctx, st, original, dis[on], d, func(body []byte) error {
+				return put(fmt.Sprintf("dishonored-%s", on), body)
+			}); err != nil {
+				return sent, fmt.Errorf("bank: dishonored returns for %s: %w", f.StorageKey, err)
+			}
 		}
 		if len(nocs) > 0 {
 			body, err := ach.BuildNOCFile(original, nocs, d)
@@ -298,6 +382,46 @@ func (b *bank) send(ctx context.Context, st *ledger.Store, docs storage.Store, d
 		}
 	}
 	return sent, nil
+}
+
+// sendDishonors builds and puts the file of dishonored and contested
+// returns about the returns of one return file, and keeps what drafter
+// must make of each: its exception's kind and reference, and the payment
+// as the ledger has it before the file arrives.
+func (b *bank) sendDishonors(ctx context.Context, st *ledger.Store, original []byte, due []answer, d civil.Date, put func([]byte) error) error {
+	var ds []ach.SimulatedDishonor
+	for _, a := range due {
+		ds = append(ds, *a.dishonor)
+	}
+	body, err := ach.BuildDishonorFile(original, due[0].returned, ds, d)
+	if err != nil {
+		return err
+	}
+	// The entries' own traces, as drafter reads them, name the exceptions.
+	in, err := ach.ParseInbound(bytes.NewReader(body), "dishonored")
+	if err != nil {
+		return err
+	}
+	own := map[string]string{}
+	for _, r := range in.Returns {
+		own[r.OriginalTrace] = r.Trace
+	}
+	var sent []sentDishonor
+	for _, a := range due {
+		p, _ := ach.ReturnPolicy(a.code)
+		before, err := dishonorFacts(ctx, st, a.payment)
+		if err != nil {
+			return err
+		}
+		sent = append(sent, sentDishonor{payment: a.payment, code: a.code, kind: "return_" + string(p.Kind),
+			reference: a.code + ":" + a.trace + ":" + own[a.trace] + ":" + in.Created.String(), trace: a.trace, before: before, on: d})
+	}
+	if err := put(body); err != nil {
+		return err
+	}
+	b.dishonored = append(b.dishonored, sent...)
+	b.uncheckedDishonors += len(sent)
+	return nil
 }
 
 // delay moves what the bank would send on d to the next banking day: a

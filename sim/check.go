@@ -93,6 +93,7 @@ func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 		{"allocated-has-stored-file", s.checkAllocated, outage},
 		{"deliver-settles-files", s.checkSettled, false},
 		{"returns-applied-once", s.checkReturns, outage},
+		{"dishonored-to-a-person", s.checkDishonors, outage},
 		{"represent-limits", s.checkRepresent, false},
 		{"fee-once-per-return", s.checkFees, false},
 		{"statement-each-cycle", s.checkCycles, outage},
@@ -542,6 +543,102 @@ func (s *sim) checkReturns(ctx context.Context, d civil.Date) (string, error) {
 	s.bank.newReturns, s.bank.newNOCs = map[int64]string{}, map[int64]string{}
 	s.returnsChecked = true
 	return "", nil
+}
+
+// checkDishonors: every dishonored or contested return the bank sent is
+// recorded once, as an exception for a person (kind return_dishonored or
+// return_contested, reference code:original trace:its own trace:the
+// file's creation date), and
+// changed nothing else: the payment, its return, its fees and its emails
+// are as they were when the bank sent it. Those sent since the last check
+// (all of them in a full one); and no such exception the bank never sent.
+func (s *sim) checkDishonors(ctx context.Context, d civil.Date) (string, error) {
+	b := s.bank
+	db := s.env.Store.DB()
+	from := len(b.dishonored) - b.uncheckedDishonors
+	if s.full() {
+		from = 0
+	}
+	// An original trace is unique per origination day only: the same
+	// code and trace may be sent for two payments, each its own exception.
+	want := map[string]int{}
+	for _, x := range b.dishonored {
+		want[x.kind+" "+x.code+":"+x.trace+":"]++
+	}
+	for _, x := range b.dishonored[from:] {
+		refs, err := strs(ctx, db, `SELECT reference FROM exceptions WHERE kind = $1 AND reference LIKE $2`, x.kind, x.code+":"+x.trace+":%")
+		if err != nil {
+			return "", err
+		}
+		if n := want[x.kind+" "+x.code+":"+x.trace+":"]; len(refs) != n || !slices.Contains(refs, x.reference) {
+			return fmt.Sprintf("the bank sent %s for payment %d (original trace %s) on %s; drafter recorded %d %s exceptions for it (%s), want %d, one of them %s",
+				x.code, x.payment, x.trace, x.on, len(refs), x.kind, strings.Join(refs, ", "), n, x.reference), nil
+		}
+		now, err := dishonorFacts(ctx, s.env.Store, x.payment)
+		if err != nil {
+			return "", err
+		}
+		if now != x.before {
+			return fmt.Sprintf("the %s the bank sent on %s changed payment %d: before it %s; now %s", x.code, x.on, x.payment, x.before, now), nil
+		}
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM exceptions WHERE kind IN ('return_dishonored', 'return_contested')`).Scan(&n); err != nil {
+		return "", err
+	}
+	if n != len(b.dishonored) {
+		return fmt.Sprintf("%d dishonored and contested return exceptions, the bank sent %d", n, len(b.dishonored)), nil
+	}
+	b.uncheckedDishonors = 0
+	s.rep.DishonorsChecked = len(b.dishonored)
+	return "", nil
+}
+
+// dishonorFacts is what a dishonored or contested return about payment
+// must leave as it is, in words: the payment's state, its return, the
+// transactions drafter posted about it (the reversal, the fee) and the
+// emails queued about it.
+func dishonorFacts(ctx context.Context, st *ledger.Store, payment int64) (string, error) {
+	db := st.DB()
+	var state, reason string
+	if err := db.QueryRowContext(ctx, `SELECT state, state_reason FROM payments WHERE id = $1`, payment).Scan(&state, &reason); err != nil {
+		return "", fmt.Errorf("payment %d: %w", payment, err)
+	}
+	ret, err := strs(ctx, db, `SELECT code || ' ' || action || ' ' || CAST(amount AS TEXT) || ' ' || CAST(returned_on AS TEXT) || ' file ' || CAST(inbound_file_id AS TEXT)
+		FROM returns WHERE payment_id = $1 ORDER BY id`, payment)
+	if err != nil {
+		return "", err
+	}
+	txns, err := strs(ctx, db, `SELECT t.id || ' ' || t.kind || ' ' || CAST(t.amount AS TEXT) || ' ' || CAST(t.posted_on AS TEXT) FROM transactions t
+		WHERE t.source = 'drafter' AND t.account_id = (SELECT account_id FROM payments WHERE id = $1) AND t.id LIKE $2 ORDER BY t.id`,
+		payment, fmt.Sprintf("%%:%d", payment))
+	if err != nil {
+		return "", err
+	}
+	emails, err := strs(ctx, db, `SELECT topic || ' ' || kind FROM outbox WHERE topic LIKE $1 ORDER BY topic`, fmt.Sprintf("payment:%d:%%", payment))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("state %s (%s); returns [%s]; transactions [%s]; emails [%s]", state, reason,
+		strings.Join(ret, "; "), strings.Join(txns, "; "), strings.Join(emails, "; ")), nil
+}
+
+// strs is the one text column of q's rows.
+func strs(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 func pairs(ctx context.Context, st *ledger.Store, q string, args ...any) (map[int64]string, error) {

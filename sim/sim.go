@@ -93,6 +93,11 @@ type Report struct {
 	// a later originate run.
 	Transmitted  int `json:"files_transmitted"`
 	Reoriginated int `json:"files_reoriginated"`
+	// Dishonored are the dishonored and contested returns the bank sent
+	// about earlier returns; DishonorsChecked those held to the ledger
+	// (recorded once for a person, nothing else changed).
+	Dishonored       int `json:"dishonored_returns_sent"`
+	DishonorsChecked int `json:"dishonored_returns_checked"`
 	// NoticeEmails are the lease-end emails whose wording was checked.
 	NoticeEmails    int        `json:"lease_end_emails_checked"`
 	Seconds         float64    `json:"seconds"`
@@ -233,7 +238,7 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 		KeyFile: srv.KeyFile, KnownHostsFile: srv.KnownHostsFile, Cutoffs: []bankpkg.Cutoff{{Hour: bankCutoffHour}}, NamePattern: bankpkg.DefaultNamePattern}
 	env.Config = &cfg
 	s.voided = map[int64]voidedPayment{}
-	s.bank = newBank(env.Calendar, outbox, taken)
+	s.bank = newBank(env.Calendar, outbox, taken, opt.Seed)
 	// Accounts that open during the history: a fixed reserve, so that a
 	// shorter run of the same seed is the same history as far as it goes.
 	const extra = 800
@@ -279,6 +284,7 @@ func (s *sim) finish(ctx context.Context, began time.Time) {
 	_ = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM documents`).Scan(&s.rep.Documents)
 	s.rep.Emails = s.mail.total
 	s.rep.Transmitted = len(s.bank.taken)
+	s.rep.Dishonored = len(s.bank.dishonored)
 }
 
 // planFaults draws, up front, the nights each fault strikes: a kill or a

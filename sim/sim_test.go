@@ -134,10 +134,13 @@ func TestSimulateShortHistory(t *testing.T) {
 				faults = strings.Split(*shortFaults, ",")
 			}
 			rep := runSim(t, env, sim.Options{Accounts: *shortAccounts, Days: *shortDays, Seed: *shortSeed, Faults: faults, Child: child})
-			t.Logf("%s: %d nights, %d accounts, seed %d: faults %v, %d runbook responses, %d customer reactions, %d lease extensions, %d invariant checks, %d payments, %d returns, %d documents, %d emails, %d files transmitted, %d re-originated after a missed cutoff; %s (%.2f nights/s)",
+			t.Logf("%s: %d nights, %d accounts, seed %d: faults %v, %d runbook responses, %d customer reactions, %d lease extensions, %d invariant checks, %d payments, %d returns, %d documents, %d emails, %d files transmitted, %d re-originated after a missed cutoff, %d dishonored or contested returns (%d checked); %s (%.2f nights/s)",
 				dialect, rep.Nights, rep.Accounts, rep.Seed, rep.Injected, rep.Responses, rep.Reactions, rep.Extensions, rep.Checks, rep.Payments, rep.Returns, rep.Documents, rep.Emails,
-				rep.Transmitted, rep.Reoriginated, time.Since(began).Round(time.Second), rep.NightsPerSecond)
-			if rep.Nights != *shortDays || rep.Returns == 0 || rep.Reactions == 0 || rep.Transmitted == 0 ||
+				rep.Transmitted, rep.Reoriginated, rep.Dishonored, rep.DishonorsChecked, time.Since(began).Round(time.Second), rep.NightsPerSecond)
+			if rep.DishonorsChecked != rep.Dishonored {
+				t.Errorf("%d dishonored or contested returns sent, %d held to the ledger", rep.Dishonored, rep.DishonorsChecked)
+			}
+			if rep.Nights != *shortDays || rep.Returns == 0 || rep.Reactions == 0 || rep.Transmitted == 0 || rep.Dishonored == 0 ||
 				*shortFaults == "all" && (rep.Responses == 0 || rep.Injected[sim.FaultKill] == 0 || rep.Injected[sim.FaultStorage] == 0 || rep.Reoriginated == 0) {
 				t.Errorf("the history did not exercise the faults and the runbook: %+v", rep)
 			}

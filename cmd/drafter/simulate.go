@@ -125,9 +125,9 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 			return perr
 		}
 	} else if rep != nil {
-		fmt.Printf("simulated %d nights (%s..%s), %d accounts, seed %d, faults %v injected %v: %d payments, %d returns, %d documents, %d emails, %d files to the bank, %d re-originated after a missed cutoff; %d runbook responses, %d invariant checks; %.1fs (%.2f nights/s)\n",
+		fmt.Printf("simulated %d nights (%s..%s), %d accounts, seed %d, faults %v injected %v: %d payments, %d returns, %d documents, %d emails, %d files to the bank, %d re-originated after a missed cutoff, %d dishonored or contested returns sent (%d checked); %d runbook responses, %d invariant checks; %.1fs (%.2f nights/s)\n",
 			rep.Nights, rep.First, rep.Last, rep.Accounts, rep.Seed, rep.Faults, rep.Injected, rep.Payments, rep.Returns, rep.Documents, rep.Emails,
-			rep.Transmitted, rep.Reoriginated, rep.Responses, rep.Checks, rep.Seconds, rep.NightsPerSecond)
+			rep.Transmitted, rep.Reoriginated, rep.Dishonored, rep.DishonorsChecked, rep.Responses, rep.Checks, rep.Seconds, rep.NightsPerSecond)
 	}
 	if errors.Is(err, sim.ErrViolation) && rep != nil && rep.Violation != nil {
 		v := rep.Violation
