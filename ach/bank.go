@@ -71,7 +71,7 @@ func BuildReturnFile(original []byte, returns []SimulatedReturn, created civil.D
 		chosen[r.Trace] = r
 		traces[r.Trace] = true
 	}
-	return bankBuild(src, created, "", traces, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
+	return bankBuild(src, created, "", traces, nil, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
 		r := chosen[orig.TraceNumber]
 		a := moov.NewAddenda99()
 		a.ReturnCode = r.Code
@@ -115,7 +115,7 @@ func BuildNOCFile(original []byte, corrections []SimulatedCorrection, created ci
 		traces[c.Trace] = true
 		data[c.Trace] = c
 	}
-	return bankBuild(src, created, moov.COR, traces, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
+	return bankBuild(src, created, moov.COR, traces, nil, func(ed *moov.EntryDetail, orig *moov.EntryDetail, trace string) error {
 		c := data[orig.TraceNumber]
 		corrected, _ := bankCorrectedData(c)
 		a := moov.NewAddenda98()
@@ -151,12 +151,15 @@ func bankReadOriginal(original []byte) (moov.File, error) {
 
 // bankBuild writes the answer file: for every original entry whose trace
 // is chosen, a returned (or corrected) copy, made by addenda. sec overrides
-// the batches' SEC code (COR for NOCs).
-func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]bool,
+// the batches' SEC code (COR for NOCs). Entries are batched by original
+// batch and RDFI, and, when class is not nil, by what it says of each
+// trace (entries a batch may not mix).
+func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]bool, class func(trace string) string,
 	addenda func(ed, orig *moov.EntryDetail, trace string) error) ([]byte, error) {
 	type key struct {
 		batch int
 		rdfi  string
+		class string
 	}
 	type group struct {
 		header  moov.BatchHeader
@@ -171,7 +174,10 @@ func bankBuild(src moov.File, created civil.Date, sec string, chosen map[string]
 				continue
 			}
 			found++
-			k := key{bi, orig.RDFIIdentification}
+			k := key{batch: bi, rdfi: orig.RDFIIdentification}
+			if class != nil {
+				k.class = class(orig.TraceNumber)
+			}
 			g := groups[k]
 			if g == nil {
 				bh := *b.GetHeader()

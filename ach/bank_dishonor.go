@@ -84,7 +84,13 @@ func BuildDishonorFile(original, returned []byte, dishonors []SimulatedDishonor,
 	// The dishonored returns' own traces, for the contested ones: the
 	// ODFI sent them, so its routing heads them.
 	dishonorSeq := 0
-	return bankBuild(src, created, "", traces, func(ed, orig *moov.EntryDetail, trace string) error {
+	// A batch holds dishonored or contested returns, never both (moov-io/ach
+	// refuses a batch of two categories): each kind is batched apart.
+	kindOf := func(trace string) string {
+		p, _ := ReturnPolicy(chosen[trace].Code)
+		return string(p.Kind)
+	}
+	return bankBuild(src, created, "", traces, kindOf, func(ed, orig *moov.EntryDetail, trace string) error {
 		d, ret := chosen[orig.TraceNumber], byTrace[orig.TraceNumber]
 		retCode := ret.Code[1:] // the layout holds the return code's two digits
 		retDay := dishonorJulian(ret.EffectiveDate)

@@ -50,6 +50,12 @@ func TestBuildDishonorFile(t *testing.T) {
 		{"contested R76 beside dishonored R68", []SimulatedDishonor{
 			{Trace: entries[4].Trace, Code: "R76"}, {Trace: entries[10].Trace, Code: "R68"},
 		}},
+		// One original batch and RDFI, both kinds: two batches (moov-io/ach
+		// refuses a batch of both categories).
+		{"dishonored and contested of one batch and RDFI", []SimulatedDishonor{
+			{Trace: entries[0].Trace, Code: "R68"}, {Trace: entries[1].Trace, Code: "R73"},
+			{Trace: entries[4].Trace, Code: "R69"}, {Trace: entries[7].Trace, Code: "R74"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
