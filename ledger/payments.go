@@ -185,24 +185,19 @@ var originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND ` + canOriginat
 const fileOrder = `p.sec, p.description, p.account_id, p.source, p.source_key`
 
 // OriginableIDs returns the ids of the scheduled payments due on or before
-// through that can be originated now, in file order. A day's ids are read
-// once and the payments fetched one file at a time (Originable), in id
-// order: the file order has no index of its own, which made every
-// origination an index delete in random order, and reading whole rows in
-// that order a random page read each.
+// through that can be originated now, in file order (DuePayments' ids).
 func (s *Store) OriginableIDs(ctx context.Context, through civil.Date) ([]int64, error) {
-	return queryAll(ctx, s.sideReader(), func(r rowScanner) (int64, error) {
-		var id int64
-		return id, r.Scan(&id)
-	}, `SELECT p.id FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE `+originable+` ORDER BY `+fileOrder, through)
+	ids, _, err := s.DuePayments(ctx, through)
+	return ids, err
 }
 
 // DuePayments is the day's due payments not originated yet, in one read:
-// the ids of those that can be originated now, in file order
-// (OriginableIDs), and how many of the others wait, by reason
-// (holdReason; one that can never be originated, of no kind drafter
-// makes, is in neither).
+// the ids of those that can be originated now, in file order, and how many
+// of the others wait, by reason (holdReason; one that can never be
+// originated, of no kind drafter makes, is in neither). A day's ids are read once and the payments fetched one file at a time
+// (Originable), in id order: the file order has no index of its own, which
+// made every origination an index delete in random order, and reading
+// whole rows in that order a random page read each.
 func (s *Store) DuePayments(ctx context.Context, through civil.Date) (ids []int64, held map[string]int, err error) {
 	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id, CASE WHEN `+canOriginate+` THEN '' ELSE COALESCE(NULLIF(`+holdReason+`, ''), '-') END
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
