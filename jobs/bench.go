@@ -133,7 +133,7 @@ func BenchOriginate(ctx context.Context, env *Env, d civil.Date) (BenchResult, e
 	out := BenchResult{Name: "originate", Payments: n, Seconds: secs, PerSecond: float64(n) / secs, PeakRSSBytes: PeakRSS(),
 		Database: env.Store.Dialect()}
 	start = time.Now()
-	if _, err := env.Store.SettleStoredFiles(ctx); err != nil {
+	if _, err := env.Store.SettleStoredFiles(ctx, nil); err != nil {
 		return out, err
 	}
 	out.SettleSeconds = time.Since(start).Seconds()

@@ -134,7 +134,9 @@ func OpenMail(cfg *config.Config) (mail.Sender, error) {
 // Run implements Job.
 func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
-	// Settled before the probe (beforeProbe); any stored since, now.
+	// Settled before the probe (beforeProbe) in a run of its own; in the
+	// nightly dry run, which calls Run alone, and for any file stored
+	// since, here.
 	err := settleFiles(ctx, r, &r.filesSettled)
 	sum.FilesSettled = r.filesSettled
 	if err != nil {
@@ -215,23 +217,12 @@ func (d Deliver) beforeProbe(ctx context.Context, r *Run) error {
 // night's files reach storage (and the bank) without waiting for it. A
 // run stopped midway leaves the rest to the next.
 func settleFiles(ctx context.Context, r *Run, n *int) error {
-	files, err := r.Store.UnsettledFiles(ctx)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		settled, err := r.Store.SettleFile(ctx, f.ID)
-		if err != nil {
-			return err
-		}
-		if !settled {
-			continue
-		}
-		*n++
+	settled, err := r.Store.SettleStoredFiles(ctx, func(f ledger.ACHFile) {
 		r.Checkpoint("file settled")
 		r.Log.Info().Str("file", f.StorageKey).Int("entries", f.Entries).Msg("file's payments settled")
-	}
-	return nil
+	})
+	*n += settled
+	return err
 }
 
 // queuePaymentEmails queues the "payment scheduled" emails of every file

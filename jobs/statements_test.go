@@ -368,7 +368,7 @@ func TestStatementInputIncludesDrafterPayments(t *testing.T) {
 	}
 	// The statements run settles the stored files before it reads the
 	// payments (as the deliver job does every few minutes).
-	if _, err := env.Store.SettleStoredFiles(ctx); err != nil {
+	if _, err := env.Store.SettleStoredFiles(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	a, err := env.Store.DocumentAccount(ctx, account)

@@ -508,7 +508,7 @@ func TestMissedCutoffHoldOrReoriginate(t *testing.T) {
 // has), as the deliver job's first steps do.
 func queuePaymentEmails(t *testing.T, env *jobs.Env, transmitted bool) {
 	t.Helper()
-	if _, err := env.Store.SettleStoredFiles(context.Background()); err != nil {
+	if _, err := env.Store.SettleStoredFiles(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	for {

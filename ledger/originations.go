@@ -352,23 +352,27 @@ func (s *Store) UnsettledFiles(ctx context.Context) ([]ACHFile, error) {
 }
 
 // SettleStoredFiles settles every file that is stored (or sent) but whose
-// payment rows are not settled yet. A reader of the rows that must show
-// every debit at the bank (a statement) calls it first. It returns how many
-// files it settled; none, when the deliver job settled them already, for
-// one small query.
-func (s *Store) SettleStoredFiles(ctx context.Context) (int, error) {
+// payment rows are not settled yet (UnsettledFiles), oldest first, a file
+// a transaction, and calls settled (when not nil) after each it settled.
+// It returns how many it settled; none, when they were settled already,
+// for one small query. Stopped midway, it leaves the rest to the next call.
+func (s *Store) SettleStoredFiles(ctx context.Context, settled func(ACHFile)) (int, error) {
 	files, err := s.UnsettledFiles(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, f := range files {
-		settled, err := s.SettleFile(ctx, f.ID)
+		ok, err := s.SettleFile(ctx, f.ID)
 		if err != nil {
 			return n, err
 		}
-		if settled {
-			n++
+		if !ok {
+			continue
+		}
+		n++
+		if settled != nil {
+			settled(f)
 		}
 	}
 	return n, nil
