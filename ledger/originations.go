@@ -75,13 +75,10 @@ func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
 // payment is refused by the table's key.
 func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
 	var err error
-	switch {
-	case s.dialect.name == "sqlite":
+	if s.dialect.name == "sqlite" {
 		err = s.recordOriginationsSQLite(ctx, tx, f, allocs)
-	case conn != nil:
+	} else {
 		err = s.copyOriginations(ctx, tx, conn, f, allocs)
-	default:
-		err = s.recordOriginationsPostgres(ctx, tx, f, allocs)
 	}
 	if err != nil && isUniqueViolation(err) {
 		if msg := err.Error(); strings.Contains(msg, "originations.payment_id") || strings.Contains(msg, "originations_pkey") {
@@ -90,37 +87,6 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Co
 		return fmt.Errorf("originate payments into file %s: a trace number of the file is taken that day (the day's trace ranges overlap): %w", f.IDModifier, err)
 	}
 	return err
-}
-
-// recordOriginationsPostgres sends the file's records over as arrays in one
-// statement, unnested into rows: a round trip per row would dominate, and
-// so would parsing and planning a VALUES list of thousands of placeholders.
-// Only scheduled payments are recorded; fewer rows than allocations is a
-// payment taken.
-func (s *Store) recordOriginationsPostgres(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation) error {
-	n := len(allocs)
-	ids, traces, routings := make([]int64, n), make([]string, n), make([]string, n)
-	numbers, codes := make([][]byte, n), make([]int32, n)
-	names, indIDs := make([]string, n), make([]string, n)
-	for i, a := range allocs {
-		ids[i], traces[i], routings[i], numbers[i] = a.PaymentID, a.TraceNumber, a.RDFIRouting, s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID))
-		codes[i], names[i], indIDs[i] = int32(a.TransactionCode), a.IndividualName, a.IndividualID
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO originations (payment_id, ach_file_id, business_date, effective_on, trace_number, rdfi_routing,
-			number_enc, transaction_code, individual_name, individual_id)
-		SELECT v.id, $1, $2, $3, v.trace, v.routing, v.number_enc, v.code, v.name, v.individual_id
-		FROM unnest($4::bigint[], $5::text[], $6::text[], $7::bytea[], $8::integer[], $9::text[], $10::text[])
-			AS v (id, trace, routing, number_enc, code, name, individual_id)
-		JOIN payments p ON p.id = v.id
-		WHERE p.state = 'scheduled'`,
-		f.ID, f.BusinessDate, f.EffectiveOn, ids, traces, routings, numbers, codes, names, indIDs)
-	if err != nil {
-		return fmt.Errorf("record originations: %w", err)
-	}
-	if got, _ := res.RowsAffected(); int(got) != n {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, n, ErrPaymentTaken)
-	}
-	return nil
 }
 
 // originationColumns are the columns of an originations record, in the

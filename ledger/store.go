@@ -28,8 +28,11 @@ import (
 type Store struct {
 	db *sql.DB
 	// q runs every query: the database, or the transaction of a dry run.
-	q       querier
-	tx      *sql.Tx
+	q  querier
+	tx *sql.Tx
+	// txConn is the dry run's connection, which tx is on (pgx's COPY
+	// needs it).
+	txConn  *sql.Conn
 	dialect dialect
 	cipher  *Cipher
 	url     string
@@ -239,11 +242,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // inConnTx is InTx for a transaction that also needs its connection's
-// driver (pgx's COPY): fn gets the transaction and its connection, or a nil
-// connection inside a dry run, whose transaction is shared.
+// driver (pgx's COPY): fn gets the transaction and the connection it is on
+// (in a dry run, the dry run's, under a savepoint).
 func (s *Store) inConnTx(ctx context.Context, fn func(tx *sql.Tx, conn *sql.Conn) error) error {
 	if s.tx != nil {
-		return s.InTx(ctx, func(tx *sql.Tx) error { return fn(tx, nil) })
+		return s.InTx(ctx, func(tx *sql.Tx) error { return fn(tx, s.txConn) })
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -279,13 +282,18 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 // transaction that is always rolled back: fn computes and reports everything
 // and writes nothing.
 func (s *Store) DryRun(ctx context.Context, fn func(s *Store) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin dry run: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin dry run: %w", err)
 	}
 	defer tx.Rollback()
 	dry := *s
-	dry.q, dry.tx = tx, tx
+	dry.q, dry.tx, dry.txConn = tx, tx, conn
 	return fn(&dry)
 }
 
