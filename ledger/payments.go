@@ -304,7 +304,7 @@ func (s *Store) VerifyPrenotes(ctx context.Context, settledBy civil.Date) (int, 
 // PaymentCounts counts payments by state: a payment whose file is not
 // settled yet counts as originated, as its originations record says.
 func (s *Store) PaymentCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT CASE WHEN p.state = 'scheduled' AND NOT `+notOriginated("p.id")+` THEN 'originated' ELSE p.state END AS st,
+	rows, err := s.q.QueryContext(ctx, `SELECT CASE WHEN p.state = 'scheduled' AND EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id) THEN 'originated' ELSE p.state END AS st,
 		COUNT(*) FROM payments p GROUP BY st`)
 	if err != nil {
 		return nil, err
