@@ -51,6 +51,12 @@ type Options struct {
 	Child func(ctx context.Context, job string, d civil.Date, crashAt int) (int, error)
 	// Night, when set, is told what each night did.
 	Night func(NightReport)
+	// Prune deletes, after each night whose invariants held, the mail
+	// already delivered into a pickup folder and the PDFs of documents
+	// long sent (see prune): a long history's disk stays bounded.
+	// PruneAfter is how many nights a document is kept (default 40).
+	Prune      bool
+	PruneAfter int
 }
 
 // NightReport is what one night did.
@@ -99,7 +105,11 @@ type Report struct {
 	Dishonored       int `json:"dishonored_returns_sent"`
 	DishonorsChecked int `json:"dishonored_returns_checked"`
 	// NoticeEmails are the lease-end emails whose wording was checked.
-	NoticeEmails    int        `json:"lease_end_emails_checked"`
+	NoticeEmails int `json:"lease_end_emails_checked"`
+	// PrunedEmails and PrunedDocuments are the delivered messages and the
+	// stored PDFs --prune deleted once checked.
+	PrunedEmails    int        `json:"pruned_emails,omitempty"`
+	PrunedDocuments int        `json:"pruned_documents,omitempty"`
 	Seconds         float64    `json:"seconds"`
 	NightsPerSecond float64    `json:"nights_per_second"`
 	Violation       *Violation `json:"violation,omitempty"`
@@ -131,6 +141,10 @@ type sim struct {
 	docs  *faultyStorage
 	mail  *faultyMail
 	clock time.Time // the deliver job's clock: the night's evening
+	// pruneFrom is the first document date prune has not looked at;
+	// pruneKept the documents it kept back for an email still to send.
+	pruneFrom civil.Date
+	pruneKept []prunable
 	// bankClock is the transmit job's clock, on the simulated calendar
 	// in DRAFTER_ZONE: the night's transmit before the bank's cutoff, a
 	// backfill's in the morning, the runbook's late in the evening.
@@ -245,6 +259,10 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 	s.sys = newServicing(opt.Accounts, opt.Seed, opt.Start, extra)
 	s.planFaults()
 	s.checkedThrough = opt.Start.AddDays(-1)
+	if s.opt.PruneAfter <= 0 {
+		s.opt.PruneAfter = defaultPruneAfter
+	}
+	s.pruneFrom = opt.Start.AddDays(-s.opt.PruneAfter)
 	began := time.Now()
 	d := opt.Start
 	for s.night = 1; s.night <= opt.Days; s.night++ {
@@ -266,6 +284,11 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 				return s.rep, fmt.Errorf("%w: %w", ErrViolation, v)
 			}
 			return s.rep, fmt.Errorf("night %d (%s): %w", s.night, d, err)
+		}
+		if opt.Prune {
+			if err := s.prune(ctx, d); err != nil {
+				return s.rep, fmt.Errorf("night %d (%s): %w", s.night, d, err)
+			}
 		}
 		d = d.AddDays(1)
 	}

@@ -198,3 +198,57 @@ func TestSimulateStopsAtBrokenInvariant(t *testing.T) {
 		t.Fatalf("violation %+v, want seed 5, night 6 (2027-01-09), allocated-has-stored-file", v)
 	}
 }
+
+// TestSimulatePrunes runs a history with --prune and documents kept five
+// nights: every invariant still holds, the pickup folder holds no
+// delivered message, each document older than five nights is gone from
+// storage while its record stays, and the newer ones are all stored.
+func TestSimulatePrunes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 15-night history; not in -short")
+	}
+	env, child := simEnv(t, "sqlite")
+	ctx := context.Background()
+	rep := runSim(t, env, sim.Options{Accounts: 300, Days: 15, Seed: 3, Faults: sim.AllFaults, Child: child, Prune: true, PruneAfter: 5})
+	if rep.PrunedEmails == 0 || rep.PrunedDocuments == 0 {
+		t.Fatalf("pruned %d emails and %d documents: want some of each", rep.PrunedEmails, rep.PrunedDocuments)
+	}
+	pickup := strings.TrimPrefix(env.Config.MailURL, "pickup://")
+	left, err := filepath.Glob(filepath.Join(pickup, "*.eml"))
+	if err != nil || len(left) != 0 {
+		t.Fatalf("the pickup folder %s still holds %d messages (%v)", pickup, len(left), err)
+	}
+	rows, err := env.Store.DB().QueryContext(ctx, `SELECT storage_key, CAST(document_date AS TEXT) FROM documents ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cut := rep.Last.AddDays(-5)
+	var gone, kept, records int
+	for rows.Next() {
+		var key, date string
+		if err := rows.Scan(&key, &date); err != nil {
+			t.Fatal(err)
+		}
+		records++
+		_, err := env.Docs.Stat(ctx, key)
+		switch old := civil.MustParse(date).Before(cut); {
+		case old && err == nil:
+			kept++ // held back for an email still to send
+		case old:
+			gone++
+		case err != nil:
+			t.Errorf("%s, dated %s, within five nights of %s: %v", key, date, rep.Last, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if gone != rep.PrunedDocuments || gone == 0 {
+		t.Errorf("%d old documents are gone from storage, the report says %d pruned", gone, rep.PrunedDocuments)
+	}
+	if records != rep.Documents {
+		t.Errorf("%d document records, the report says %d documents", records, rep.Documents)
+	}
+	t.Logf("%d documents recorded: %d pruned, %d old ones kept for an email to send; %d emails pruned", records, gone, kept, rep.PrunedEmails)
+}

@@ -23,7 +23,7 @@ type SimulateCommand struct{ common }
 
 // Run implements command.
 func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("simulate", "simulate --accounts N --days D --seed S [--faults kill,storage,mail,bank,db] [--database-url URL] [--cpuprofile FILE] [--json]\n\n"+
+	fs := newFlagSet("simulate", "simulate --accounts N --days D --seed S [--faults kill,storage,mail,bank,db] [--database-url URL] [--prune] [--cpuprofile FILE] [--json]\n\n"+
 		"Runs a lender's history night by night on a fresh ledger (a scratch data dir unless\n"+
 		"--data-dir is given; PostgreSQL with --database-url, an empty database): the servicing\n"+
 		"system, the bank and the customers are simulated from the seed; drafter's real jobs\n"+
@@ -36,6 +36,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	start := fs.String("start", "2027-01-04", "the first night's business date")
 	faults := fs.String("faults", "", "faults to inject, comma-separated: "+strings.Join(sim.AllFaults, ",")+" (or all)")
 	dbURL := fs.String("database-url", "", "PostgreSQL database to run on (empty; default SQLite in the data dir)")
+	prune := fs.Bool("prune", false, "after each night that holds, delete the mail delivered into the pickup folder and the PDFs of documents sent over 40 nights ago (their records stay): a long history fits on a disk")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole history to this file (go tool pprof reads it; the jobs the kill fault runs as child processes are not in it)")
 	if err := noArgs(fs, args); err != nil {
@@ -96,7 +97,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	opt := sim.Options{Accounts: *accounts, Days: *days, Seed: *seed, Start: first, Faults: fl,
-		Child: childRunner(self, c.dataDir, c.configFile)}
+		Child: childRunner(self, c.dataDir, c.configFile), Prune: *prune}
 	if !c.jsonOut {
 		opt.Night = func(n sim.NightReport) {
 			jobs := make([]string, 0, len(n.Runs))
@@ -125,9 +126,9 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 			return perr
 		}
 	} else if rep != nil {
-		fmt.Printf("simulated %d nights (%s..%s), %d accounts, seed %d, faults %v injected %v: %d payments, %d returns, %d documents, %d emails, %d files to the bank, %d re-originated after a missed cutoff, %d dishonored or contested returns sent (%d checked); %d runbook responses, %d invariant checks; %.1fs (%.2f nights/s)\n",
+		fmt.Printf("simulated %d nights (%s..%s), %d accounts, seed %d, faults %v injected %v: %d payments, %d returns, %d documents, %d emails, %d files to the bank, %d re-originated after a missed cutoff, %d dishonored or contested returns sent (%d checked); %d runbook responses, %d invariant checks%s; %.1fs (%.2f nights/s)\n",
 			rep.Nights, rep.First, rep.Last, rep.Accounts, rep.Seed, rep.Faults, rep.Injected, rep.Payments, rep.Returns, rep.Documents, rep.Emails,
-			rep.Transmitted, rep.Reoriginated, rep.Dishonored, rep.DishonorsChecked, rep.Responses, rep.Checks, rep.Seconds, rep.NightsPerSecond)
+			rep.Transmitted, rep.Reoriginated, rep.Dishonored, rep.DishonorsChecked, rep.Responses, rep.Checks, pruned(rep), rep.Seconds, rep.NightsPerSecond)
 	}
 	if errors.Is(err, sim.ErrViolation) && rep != nil && rep.Violation != nil {
 		v := rep.Violation
@@ -158,4 +159,12 @@ func childRunner(bin, dataDir, configFile string) func(ctx context.Context, job 
 		}
 		return 0, nil
 	}
+}
+
+// pruned is what --prune deleted, for the report's line.
+func pruned(rep *sim.Report) string {
+	if rep.PrunedEmails == 0 && rep.PrunedDocuments == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", pruned %d delivered emails and %d stored documents", rep.PrunedEmails, rep.PrunedDocuments)
 }
