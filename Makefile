@@ -30,16 +30,20 @@ bench:
 ## soak: a long simulated history (100,000 accounts, 365 nights, every fault)
 ## and then a loop of short histories on random seeds; a broken invariant
 ## stops it with the seed that reproduces it. Long: not part of make test.
+## The long history prunes what it has checked (delivered mail, documents
+## older than 10 nights) and runs in SOAK_TMPDIR, a memory file system when
+## the machine has one: about 7 GB at the end of a year of 100,000 accounts.
 SOAK_ACCOUNTS ?= 100000
 SOAK_DAYS     ?= 365
 SOAK_SEED     ?= 1
 SOAK_LOOPS    ?= 20
+SOAK_TMPDIR   ?= $(shell test -d /dev/shm && echo /dev/shm || echo /tmp)
 soak: build
-	./$(BIN) simulate --accounts $(SOAK_ACCOUNTS) --days $(SOAK_DAYS) --seed $(SOAK_SEED) --faults all $(SOAK_FLAGS)
+	TMPDIR=$(SOAK_TMPDIR) ./$(BIN) simulate --accounts $(SOAK_ACCOUNTS) --days $(SOAK_DAYS) --seed $(SOAK_SEED) --faults all --prune --prune-after 10 $(SOAK_FLAGS)
 	@for i in $$(seq 1 $(SOAK_LOOPS)); do \
 		seed=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); \
 		echo "== soak loop $$i: seed $$seed"; \
-		./$(BIN) simulate --accounts 2000 --days 90 --seed $$seed --faults all $(SOAK_FLAGS) >/dev/null || exit 1; \
+		TMPDIR=$(SOAK_TMPDIR) ./$(BIN) simulate --accounts 2000 --days 90 --seed $$seed --faults all $(SOAK_FLAGS) >/dev/null || exit 1; \
 	done
 
 lint:

@@ -36,7 +36,8 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	start := fs.String("start", "2027-01-04", "the first night's business date")
 	faults := fs.String("faults", "", "faults to inject, comma-separated: "+strings.Join(sim.AllFaults, ",")+" (or all)")
 	dbURL := fs.String("database-url", "", "PostgreSQL database to run on (empty; default SQLite in the data dir)")
-	prune := fs.Bool("prune", false, "after each night that holds, delete the mail delivered into the pickup folder and the PDFs of documents sent over 40 nights ago (their records stay): a long history fits on a disk")
+	prune := fs.Bool("prune", false, "after each night that holds, delete the mail delivered into the pickup folder and the PDFs of documents sent over --prune-after nights ago (their records stay): a long history fits on a disk")
+	pruneAfter := fs.Int("prune-after", 40, "with --prune, the nights a stored document is kept (at least 7: past any rerun or backfill of its night)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole history to this file (go tool pprof reads it; the jobs the kill fault runs as child processes are not in it)")
 	if err := noArgs(fs, args); err != nil {
@@ -59,6 +60,9 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	}
 	if *accounts < 1 || *days < 1 {
 		return usageErrorf("--accounts %d --days %d: want at least 1 of each", *accounts, *days)
+	}
+	if *pruneAfter < 7 {
+		return usageErrorf("--prune-after %d: want at least 7 nights, past any rerun or backfill of a document's night", *pruneAfter)
 	}
 	if c.dataDir == "" {
 		dir, err := os.MkdirTemp("", "drafter-simulate-")
@@ -97,7 +101,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	opt := sim.Options{Accounts: *accounts, Days: *days, Seed: *seed, Start: first, Faults: fl,
-		Child: childRunner(self, c.dataDir, c.configFile), Prune: *prune}
+		Child: childRunner(self, c.dataDir, c.configFile), Prune: *prune, PruneAfter: *pruneAfter}
 	if !c.jsonOut {
 		opt.Night = func(n sim.NightReport) {
 			jobs := make([]string, 0, len(n.Runs))
