@@ -128,7 +128,7 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 			SilenceUsage:       true,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				*ran = true
-				return e.cmd().Run(ctx, args)
+				return printedHelp(e.cmd().Run(ctx, args))
 			},
 		}
 		helpers[c] = func() { _ = e.cmd().Run(ctx, []string{"--help"}) }
@@ -155,7 +155,7 @@ func newRoot(ctx context.Context, ran *bool, describe bool) *cobra.Command {
 				SilenceUsage:       true,
 				RunE: func(cmd *cobra.Command, args []string) error {
 					*ran = true
-					return e.cmd().Run(ctx, append([]string{s.name}, args...))
+					return printedHelp(e.cmd().Run(ctx, append([]string{s.name}, args...)))
 				},
 				ValidArgsFunction: completeArgs(e.name, nil),
 			}
@@ -262,6 +262,21 @@ func enumValues(command, flagName string) []string {
 		return ledger.OutboxKinds
 	}
 	return nil
+}
+
+// printedHelp is a command's error as cobra is to see it. A command
+// prints its own help and returns errHelp, which is also pflag.ErrHelp;
+// cobra would print the help a second time. Help asked for is done (exit
+// 0); usage printed for want of an argument stays an error that exit
+// codes read as usage (2), in a form cobra does not answer with help.
+func printedHelp(err error) error {
+	if err == nil || !errors.Is(err, pflag.ErrHelp) {
+		return err
+	}
+	if helpAsked {
+		return nil
+	}
+	return flag.ErrHelp
 }
 
 // describingAll reports whether the command line asks the shell completion

@@ -105,6 +105,9 @@ func TestCLITable(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "Usage: drafter "+words[0]) || r.stderr != "" {
 				t.Errorf("drafter %s: exit %d, stdout %.80q, stderr %q; want exit 0 and the usage on stdout", strings.Join(args, " "), r.code, r.stdout, r.stderr)
 			}
+			if n := strings.Count(r.stdout, "Usage: drafter "+words[0]); n != 1 {
+				t.Errorf("drafter %s prints its usage %d times, want once", strings.Join(args, " "), n)
+			}
 			if strings.Contains(r.stdout, "(default )") {
 				t.Errorf("drafter %s shows an empty default:\n%s", strings.Join(args, " "), r.stdout)
 			}
