@@ -134,19 +134,16 @@ func OpenMail(cfg *config.Config) (mail.Sender, error) {
 // Run implements Job.
 func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
-	// Settled before the probe (beforeProbe) in a run of its own; in the
-	// nightly dry run, which calls Run alone, and for any file stored
-	// since, here.
-	err := settleFiles(ctx, r, &r.filesSettled)
-	sum.FilesSettled = r.filesSettled
+	// Settled and queued before the probe (beforeProbe) in a run of its
+	// own; in the nightly dry run, which calls Run alone, and for any file
+	// stored since, here.
+	err := d.beforeProbe(ctx, r)
+	sum.FilesSettled, sum.PaymentEmailsQueued = r.filesSettled, r.paymentEmailsQueued
 	if err != nil {
 		return sum, err
 	}
 	c, err := newDelivery(r, d.now)
 	if err != nil {
-		return sum, err
-	}
-	if err := d.queuePaymentEmails(ctx, r, sum); err != nil {
 		return sum, err
 	}
 	if r.DryRun {
@@ -203,11 +200,17 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 	return sum, nil
 }
 
-// beforeProbe settles the files originate stored (settleFiles) before the
-// mail server is probed: settling needs the database alone, so a mail
-// outage holds back the emails, not the payment rows.
+// beforeProbe settles the files originate stored (settleFiles) and queues
+// their "payment scheduled" emails (queuePaymentEmails) before the mail
+// server is probed: both need the database alone, so a mail outage holds
+// back the sending, not the payment rows, and the emails wait in the
+// outbox in the order things happened: a payment's "scheduled" email
+// before the "returned" one of a return that comes in during the outage.
 func (d Deliver) beforeProbe(ctx context.Context, r *Run) error {
-	return settleFiles(ctx, r, &r.filesSettled)
+	if err := settleFiles(ctx, r, &r.filesSettled); err != nil {
+		return err
+	}
+	return d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
 }
 
 // settleFiles settles the payment rows of every file stored since the
@@ -231,7 +234,7 @@ func settleFiles(ctx context.Context, r *Run, n *int) error {
 // night's path to the bank's cutoff. With a bank connection
 // (DRAFTER_BANK_URL), a file's emails wait until transmit confirms it
 // reached the bank.
-func (d Deliver) queuePaymentEmails(ctx context.Context, r *Run, sum *DeliverSummary) error {
+func (d Deliver) queuePaymentEmails(ctx context.Context, r *Run, n *int) error {
 	transmitted := r.Env.Config.Bank != nil
 	for {
 		q, ok, err := r.Store.QueuePaymentEmails(ctx, d.now(), transmitted)
@@ -245,7 +248,7 @@ func (d Deliver) queuePaymentEmails(ctx context.Context, r *Run, sum *DeliverSum
 			continue
 		}
 		r.Checkpoint("payment emails queued")
-		sum.PaymentEmailsQueued += q.Emails
+		*n += q.Emails
 		r.Log.Info().Str("file", q.File).Int("emails", q.Emails).Msg("payment emails queued")
 	}
 }

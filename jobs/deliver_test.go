@@ -352,8 +352,9 @@ func TestDeliverLinksDocuments(t *testing.T) {
 
 // TestDeliverRetriesWhileServerDown stops the server: the run probes it
 // before claiming anything and fails with the cause, every message stays
-// queued untried, and the night's files are settled all the same; a plain resume with the server back sends everything,
-// once.
+// queued untried, and the night's files are settled and their "payment
+// scheduled" emails queued all the same; a plain resume with the server
+// back sends everything, once.
 func TestDeliverRetriesWhileServerDown(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
@@ -373,10 +374,20 @@ func TestDeliverRetriesWhileServerDown(t *testing.T) {
 			if files, err := f.env.Store.UnsettledFiles(context.Background()); err != nil || len(files) != 0 {
 				t.Fatalf("after the run with the mail server down: %d files unsettled (%v), want none", len(files), err)
 			}
+			// So is queueing the night's "payment scheduled" emails: they
+			// wait in the outbox, ahead of any "returned" email a return
+			// during the outage queues.
+			scheduled := 0
 			for _, row := range f.outbox(t) {
 				if row.Status != ledger.OutboxQueued || row.Attempts != 0 {
 					t.Fatalf("row %d is %s after %d attempts with the server down, want queued and untried", row.ID, row.Status, row.Attempts)
 				}
+				if row.Kind == "payment_scheduled" {
+					scheduled++
+				}
+			}
+			if scheduled != len(f.payments) {
+				t.Fatalf("with the server down: %d \"payment scheduled\" emails queued, want one for each of the %d debits", scheduled, len(f.payments))
 			}
 
 			mp.Start(t)

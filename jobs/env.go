@@ -83,7 +83,9 @@ type Run struct {
 	stopProgress                    func(Progress) // ends the run's progress report (nil: none)
 	cancelled                       *CancelError   // the cancel the run saw
 	cancelChecked                   time.Time      // when it last looked for one
-	filesSettled                    int            // files whose payment rows this run settled (deliver)
+	// The deliver job's database work before its probe: files whose
+	// payment rows it settled, "payment scheduled" emails it queued.
+	filesSettled, paymentEmailsQueued int
 }
 
 // Counts returns the run's counts so far.

@@ -1074,3 +1074,44 @@ func TestReturnRatesCountTheDaySent(t *testing.T) {
 		})
 	}
 }
+
+// TestReturnedBeforeItsEmailsAreQueued: the deliver job did not run
+// between a night's originate and the next day's returns (drafter serve
+// was down), so the file's "payment scheduled" emails are queued after
+// some of its debits came back. A returned payment gets its "returned"
+// email only: a "we will debit" after it would be false. Every other
+// debit of the file gets its "scheduled" email, once.
+func TestReturnedBeforeItsEmailsAreQueued(t *testing.T) {
+	ledgertestEach(t, func(t *testing.T, env *jobs.Env) {
+		ctx := context.Background()
+		importAccounts(t, env.Store, returnsPortfolio(200))
+		if _, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: returnsNight, Trigger: "operator"}); err != nil {
+			t.Fatal(err)
+		}
+		bank, err := jobs.SimulateBank(ctx, env.Store, env.Docs, returnsNight, jobs.BankOptions{Seed: 3, ReturnPerMille: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Start(ctx, jobs.Returns{}, jobs.StartSpec{Date: returnsDay, Trigger: "operator"}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := env.Start(ctx, jobs.Deliver{}, jobs.StartSpec{Date: returnsDay, Trigger: "operator"})
+		if err != nil || res.Run.Status != ledger.RunSucceeded {
+			t.Fatalf("deliver: %v %+v", err, res)
+		}
+		returned := queryInt(t, env.Store, `SELECT COUNT(*) FROM payments WHERE state = 'returned'`)
+		debits := queryInt(t, env.Store, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id WHERE p.kind = 'debit'`)
+		told := queryInt(t, env.Store, `SELECT COUNT(*) FROM outbox o JOIN payments p ON o.topic LIKE 'payment:' || CAST(p.id AS TEXT) || ':returned%'
+			WHERE p.state = 'returned' AND o.kind = 'payment_returned'`)
+		if returned == 0 || returned != bank.Returns || told != returned {
+			t.Fatalf("%d payments returned, %d returns sent by the bank, %d told so: want the same, and some", returned, bank.Returns, told)
+		}
+		if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM outbox o JOIN payments p ON o.topic LIKE 'payment:' || CAST(p.id AS TEXT) || ':scheduled:%'
+			WHERE p.state = 'returned'`); n != 0 {
+			t.Errorf("%d returned payments were queued a \"we will debit\" email after their return", n)
+		}
+		if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM outbox WHERE kind = 'payment_scheduled'`); n != debits-returned {
+			t.Errorf("%d \"scheduled\" emails for %d debits, %d of them returned: want one for each debit not returned", n, debits, returned)
+		}
+	})
+}

@@ -264,6 +264,10 @@ type QueuedEmails struct {
 // whose transmission to the bank is confirmed are queued: where drafter
 // sends the files itself, a customer is told of a debit once its file is
 // at the bank, never of one that a missed cutoff holds back.
+// A payment already returned when its file's emails are queued (the
+// deliver job did not run between: its process was down) is told nothing
+// more: its "returned" email, queued by the returns job, says what
+// happened, and a "we will debit" arriving after it would be false.
 func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitted bool) (q QueuedEmails, ok bool, err error) {
 	ready := `settled_at IS NOT NULL`
 	if transmitted {
@@ -293,7 +297,7 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitte
 			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled:' || CAST(o.ach_file_id AS TEXT), c.email, 'payment_scheduled', p.account_id,
 				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
 			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
-			WHERE o.ach_file_id = $1 AND p.kind = 'debit'
+			WHERE o.ach_file_id = $1 AND p.kind = 'debit' AND p.state <> '`+PaymentReturned+`'
 			ON CONFLICT (topic, recipient) DO NOTHING`, id, at)
 		if err != nil {
 			return fmt.Errorf("file %s: queue payment emails: %w", q.File, err)
