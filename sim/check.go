@@ -29,6 +29,7 @@ const fullCheckEvery = 30
 type marks struct {
 	payment, ret, noc int64
 	feeRet            int64 // the fee check's mark on returns
+	outbox            int64
 }
 
 // full reports whether tonight's checks look at the whole history.
@@ -50,7 +51,7 @@ func (s *sim) check(ctx context.Context, d civil.Date) error {
 	for _, x := range []struct {
 		table string
 		id    *int64
-	}{{"payments", &next.payment}, {"returns", &next.ret}, {"corrections", &next.noc}, {"returns", &next.feeRet}} {
+	}{{"payments", &next.payment}, {"returns", &next.ret}, {"corrections", &next.noc}, {"returns", &next.feeRet}, {"outbox", &next.outbox}} {
 		id, err := s.maxID(ctx, x.table)
 		if err != nil {
 			return err
@@ -85,6 +86,7 @@ func (s *sim) checkAll(ctx context.Context, d civil.Date) error {
 		{"runs-say-so", s.checkRuns, false},
 		{"email-once", s.checkEmail, false},
 		{"outbox-drains", s.checkOutbox, s.active(FaultMail)},
+		{"told-in-order", s.checkToldInOrder, false},
 		{"installment-debited-once", s.checkDebitOnce, false},
 		{"installment-policy", s.checkPolicy, false},
 		{"due-originated-or-held", s.checkDue, outage},
@@ -156,6 +158,70 @@ func (s *sim) checkEmail(ctx context.Context, d civil.Date) (string, error) {
 	defer s.mail.mu.Unlock()
 	if s.mail.repeat != "" {
 		return fmt.Sprintf("message %s was delivered %d times", s.mail.repeat, s.mail.sent[s.mail.repeat]), nil
+	}
+	return "", nil
+}
+
+// checkToldInOrder: a payment's "we will debit" email is queued before
+// its "returned" email, never after it (the outbox sends in the order
+// queued, so the customer reads them in the order things happened). It
+// looks at the "scheduled" emails queued since the last check.
+func (s *sim) checkToldInOrder(ctx context.Context, d civil.Date) (string, error) {
+	db := s.env.Store.DB()
+	rows, err := db.QueryContext(ctx, `SELECT id, topic FROM outbox WHERE kind = 'payment_scheduled' AND id > $1 ORDER BY id`, s.seen.outbox)
+	if err != nil {
+		return "", err
+	}
+	scheduled := map[string]int64{} // the payment's "returned" topic -> the latest "scheduled" row
+	for rows.Next() {
+		var id int64
+		var topic string
+		if err := rows.Scan(&id, &topic); err != nil {
+			rows.Close()
+			return "", err
+		}
+		// payment:ID:scheduled:FILE
+		if payment, _, ok := strings.Cut(topic, ":scheduled:"); ok {
+			scheduled[payment+":returned"] = id
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	topics := slices.Sorted(maps.Keys(scheduled))
+	for start := 0; start < len(topics); start += 500 {
+		part := topics[start:min(start+500, len(topics))]
+		args := make([]any, len(part))
+		marks := make([]string, len(part))
+		for i, t := range part {
+			args[i], marks[i] = t, "$"+strconv.Itoa(i+1)
+		}
+		returned, err := db.QueryContext(ctx, `SELECT topic, id FROM outbox WHERE kind = 'payment_returned' AND topic IN (`+strings.Join(marks, ", ")+`)
+			ORDER BY id`, args...)
+		if err != nil {
+			return "", err
+		}
+		var late string
+		for returned.Next() {
+			var topic string
+			var id int64
+			if err := returned.Scan(&topic, &id); err != nil {
+				returned.Close()
+				return "", err
+			}
+			if late == "" && id < scheduled[topic] {
+				late = fmt.Sprintf("%s (outbox %d) was queued after %s (outbox %d): the customer is told of the debit after its return",
+					strings.TrimSuffix(topic, ":returned")+":scheduled", scheduled[topic], topic, id)
+			}
+		}
+		returned.Close()
+		if err := returned.Err(); err != nil {
+			return "", err
+		}
+		if late != "" {
+			return late, nil
+		}
 	}
 	return "", nil
 }
