@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # sim-defects.sh [NAME...]: put back, in a scratch copy of the tree, the
 # defects docs/simulation.md lists (installment, notice, backfill, exit0,
-# extension)
+# extension, told)
 # one at a time, run make test's short history (SQLite) on each, and print
 # the first broken invariant. Nothing in this tree is changed. A defect the
 # simulation does not find exits 1.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(installment notice backfill exit0 extension)
+[ ${#names[@]} -gt 0 ] || names=(installment notice backfill exit0 extension told)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 missed=0
@@ -51,8 +51,21 @@ elif name == 'exit0':
 elif name == 'extension':
     # an extended lease's new notice goes to the key the first one holds
     put_back('jobs/lease_end.go', '''	if h, ok := holders[k]; ok && h != key {''', '''	if h, ok := holders[k]; ok && h != key && false {''')
+elif name == 'told':
+    # deliver queues the "payment scheduled" emails after its probe of the
+    # relay, and for payments already returned too
+    put_back('jobs/deliver.go', '''	return d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
+}''', '''	return nil
+}''')
+    put_back('jobs/deliver.go', '''	if r.DryRun {
+		return sum, d.dryRun(ctx, r, c, sum)''', '''	if err := d.queuePaymentEmails(ctx, r, &sum.PaymentEmailsQueued); err != nil {
+		return sum, err
+	}
+	if r.DryRun {
+		return sum, d.dryRun(ctx, r, c, sum)''')
+    put_back('ledger/originations.go', """AND p.kind = 'debit' AND p.state <> '`+PaymentReturned+`'""", """AND p.kind = 'debit'""")
 else:
-    sys.exit(f"unknown defect {name}: want installment, notice, backfill, exit0 or extension")
+    sys.exit(f"unknown defect {name}: want installment, notice, backfill, exit0, extension or told")
 PY
 	)
 	echo "== $n"
