@@ -133,12 +133,10 @@ func OpenMail(cfg *config.Config) (mail.Sender, error) {
 
 // Run implements Job.
 func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
-	sum := &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}}
 	// Settled and queued before the probe (beforeProbe) in a run of its
 	// own; in the nightly dry run, which calls Run alone, and for any file
 	// stored since, here.
-	err := d.beforeProbe(ctx, r)
-	sum.FilesSettled, sum.PaymentEmailsQueued = r.filesSettled, r.paymentEmailsQueued
+	sum, err := d.early(ctx, r)
 	if err != nil {
 		return sum, err
 	}
@@ -206,11 +204,19 @@ func (d Deliver) Run(ctx context.Context, r *Run) (any, error) {
 // back the sending, not the payment rows, and the emails wait in the
 // outbox in the order things happened: a payment's "scheduled" email
 // before the "returned" one of a return that comes in during the outage.
-func (d Deliver) beforeProbe(ctx context.Context, r *Run) error {
-	if err := settleFiles(ctx, r, &r.filesSettled); err != nil {
-		return err
+// Its summary (the counts so far, in this run) is the run's when the
+// probe then fails.
+func (d Deliver) beforeProbe(ctx context.Context, r *Run) (any, error) { return d.early(ctx, r) }
+
+var _ beforeProbe = Deliver{}
+
+// early is beforeProbe's work, and Run's first step.
+func (d Deliver) early(ctx context.Context, r *Run) (*DeliverSummary, error) {
+	err := settleFiles(ctx, r, &r.filesSettled)
+	if err == nil {
+		err = d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
 	}
-	return d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
+	return &DeliverSummary{BusinessDate: r.Date, SentByKind: map[string]int{}, FilesSettled: r.filesSettled, PaymentEmailsQueued: r.paymentEmailsQueued}, err
 }
 
 // settleFiles settles the payment rows of every file stored since the

@@ -389,6 +389,10 @@ func TestDeliverRetriesWhileServerDown(t *testing.T) {
 			if scheduled != len(f.payments) {
 				t.Fatalf("with the server down: %d \"payment scheduled\" emails queued, want one for each of the %d debits", scheduled, len(f.payments))
 			}
+			// The failed run's summary says what it did before it stopped.
+			if s, ok := res.Summary.(*jobs.DeliverSummary); !ok || s.FilesSettled == 0 || s.PaymentEmailsQueued != scheduled || s.Sent != 0 {
+				t.Fatalf("the failed run's summary: %#v, want the files settled and the %d emails queued, none sent", res.Summary, scheduled)
+			}
 
 			mp.Start(t)
 			again, err := f.env.Resume(context.Background(), jobs.Deliver{Now: f.clock.Now}, res.Run.ID, "ana", time.Hour)

@@ -268,7 +268,8 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 			}
 		}()
 		if p, ok := job.(beforeProbe); ok {
-			if err = p.beforeProbe(ctx, r); err != nil {
+			// Its summary stands for the run if the probe then fails.
+			if summary, err = p.beforeProbe(ctx, r); err != nil {
 				return
 			}
 		}
@@ -286,7 +287,8 @@ func (e *Env) execute(ctx context.Context, job Job, lr ledger.Run) (res Result, 
 // before its other dependencies are probed: a mail server down stops the
 // deliver job's sending, not its settling of the night's files.
 type beforeProbe interface {
-	beforeProbe(ctx context.Context, r *Run) error
+	// beforeProbe returns what it did as the run's summary would say it.
+	beforeProbe(ctx context.Context, r *Run) (any, error)
 }
 
 // newRun is a job's view of the run lr, working on the Env's store.
