@@ -72,21 +72,44 @@ func (e *Env) maxConsecutiveFailures() int {
 // to its failures in a row, a success ends them. Once a dependency has
 // failed DRAFTER_MAX_CONSECUTIVE_FAILURES times in a row, Depend returns
 // the error that stops the run (and Stopped returns it from then on); the
-// job stops taking new items and returns it.
+// job stops taking new items and returns it. The call is taken as begun
+// now; DependSince takes one begun earlier.
 func (r *Run) Depend(dep string, err error) error {
+	return r.DependSince(dep, r.CallBegins(), err)
+}
+
+// CallBegins numbers a call to a dependency as it begins, for
+// DependSince.
+func (r *Run) CallBegins() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	return r.calls
+}
+
+// DependSince is Depend for the call numbered call (CallBegins) when it
+// began. Calls run side by side finish out of order: "in a row" is in the
+// order they began, so a success ends the failures in a row only if it
+// began after the last of them did. A success that began before storage
+// broke, and took longer than the failures after it, says nothing about
+// storage now.
+func (r *Run) DependSince(dep string, call int64, err error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped != nil {
 		return r.stopped
 	}
 	if r.streaks == nil {
-		r.streaks = map[string]int{}
+		r.streaks, r.lastFailed = map[string]int{}, map[string]int64{}
 	}
 	if err == nil {
-		r.streaks[dep] = 0
+		if call > r.lastFailed[dep] {
+			r.streaks[dep] = 0
+		}
 		return nil
 	}
 	r.streaks[dep]++
+	r.lastFailed[dep] = max(r.lastFailed[dep], call)
 	if n := r.streaks[dep]; n >= r.Env.maxConsecutiveFailures() {
 		r.stopped = &DependencyError{Dependency: dep, Failures: n, Err: err}
 		r.Log.Error().Str("dependency", dep).Int("failures", n).Err(err).Msg("dependency keeps failing: stopping the run")
@@ -112,10 +135,16 @@ func isDependencyFailure(err error) bool {
 // DependStorage is Depend for a storage call: an error that is about the
 // item (a conflict, a bad key, a missing object) neither counts nor resets.
 func (r *Run) DependStorage(err error) error {
+	return r.DependStorageSince(r.CallBegins(), err)
+}
+
+// DependStorageSince is DependStorage for a call numbered as it began
+// (CallBegins).
+func (r *Run) DependStorageSince(call int64, err error) error {
 	if err != nil && !isDependencyFailure(err) {
 		return r.Stopped()
 	}
-	return r.Depend(DepStorage, err)
+	return r.DependSince(DepStorage, call, err)
 }
 
 // probe checks, before a run selects any work, that it can write to what

@@ -77,12 +77,14 @@ type Run struct {
 	expected                        atomic.Int64
 	mu                              sync.Mutex
 	failures                        map[string]string
-	streaks                         map[string]int // failures in a row, by dependency
-	stopped                         error          // the dependency that stopped the run
-	dryDocs                         *dryDocuments  // what the dry run's steps rendered
-	stopProgress                    func(Progress) // ends the run's progress report (nil: none)
-	cancelled                       *CancelError   // the cancel the run saw
-	cancelChecked                   time.Time      // when it last looked for one
+	streaks                         map[string]int   // failures in a row, by dependency
+	lastFailed                      map[string]int64 // the latest-begun failed call, by dependency (CallBegins)
+	calls                           int64            // calls to dependencies begun (CallBegins)
+	stopped                         error            // the dependency that stopped the run
+	dryDocs                         *dryDocuments    // what the dry run's steps rendered
+	stopProgress                    func(Progress)   // ends the run's progress report (nil: none)
+	cancelled                       *CancelError     // the cancel the run saw
+	cancelChecked                   time.Time        // when it last looked for one
 	// The deliver job's database work before its probe: files whose
 	// payment rows it settled, "payment scheduled" emails it queued.
 	filesSettled, paymentEmailsQueued int

@@ -628,6 +628,7 @@ func storeItem(ctx context.Context, r *Run, it *docItem) {
 		// The ledger is the record: what it recorded goes back in place.
 		opts.Replace = true
 	}
+	call := r.CallBegins()
 	res, err := r.Env.Docs.Put(ctx, it.storageKey, it.pdf, opts)
 	if errors.Is(err, storage.ErrConflict) && it.existing == nil {
 		// Bytes under the key that the ledger never recorded: a run
@@ -642,7 +643,7 @@ func storeItem(ctx context.Context, r *Run, it *docItem) {
 				Msg("storage held an unrecorded earlier render of this document (an interrupted run); replaced it, the old bytes kept")
 		}
 	}
-	r.DependStorage(err)
+	r.DependStorageSince(call, err)
 	if err != nil {
 		it.err = fmt.Errorf("store %s: %w", it.storageKey, err)
 		return
