@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -352,9 +353,22 @@ func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days [
 		}
 		cond = append(cond, `account_id IN (SELECT id FROM accounts WHERE cycle_day IN (`+strings.Join(ds, ", ")+`))`)
 	}
-	for _, id := range slices.Sorted(maps.Keys(ids)) {
-		args = append(args, id)
-		cond = append(cond, fmt.Sprintf("account_id = $%d", len(args)))
+	if len(ids) > 0 {
+		// One parameter however many accounts: an OR of one comparison an
+		// account is an expression SQLite refuses past 1,000 deep, and
+		// an IN list of placeholders meets the parameter limits.
+		list := slices.Sorted(maps.Keys(ids))
+		if st.Dialect() == "postgres" {
+			args = append(args, list)
+			cond = append(cond, fmt.Sprintf("account_id = ANY($%d::text[])", len(args)))
+		} else {
+			js, err := json.Marshal(list)
+			if err != nil {
+				return nil, err
+			}
+			args = append(args, string(js))
+			cond = append(cond, fmt.Sprintf("account_id IN (SELECT value FROM json_each($%d))", len(args)))
+		}
 	}
 	if len(cond) == 0 {
 		return out, nil
