@@ -32,7 +32,7 @@ var jobAbout = map[string]string{
 	"originate":  "create the payments that fall due and build the NACHA files",
 	"statements": "statements of the accounts whose cycle ends on the date: render, store, queue the email",
 	"lease-end":  "lease-end notices for leases maturing in DRAFTER_LEASE_END_DAYS days",
-	"deliver":    "settle the payment rows of the files originate stored, then send the queued email, with retries",
+	"deliver":    "settle the payment rows of the files originate stored and queue their \"payment scheduled\" email, then send the queued email, with retries",
 	"transmit":   "send the stored NACHA files to the bank over SFTP (DRAFTER_BANK_URL)",
 	"receive":    "fetch the bank's return and NOC files and store them",
 }
