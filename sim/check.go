@@ -1076,9 +1076,6 @@ func (s *sim) checkLeaseAdvice(ctx context.Context, d civil.Date) (string, error
 // payment: originated, or held, or cancelled by the policy, but made.
 func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, error) {
 	cal := s.env.Calendar
-	if !cal.IsBankingDay(d) {
-		return "", nil
-	}
 	active := map[string]bool{}
 	rows, err := s.env.Store.DB().QueryContext(ctx, `SELECT id FROM autopay_enrollments WHERE status = 'active'`)
 	if err != nil {
@@ -1093,6 +1090,22 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 		active[id] = true
 	}
 	rows.Close()
+	// An enrollment drafter suspended (a return) or the customer stopped
+	// owes nothing while it is not active: one active again is held to
+	// the installments drafting after it came back, as a new one is.
+	for id := range s.activeSince {
+		if !active[id] {
+			delete(s.activeSince, id)
+		}
+	}
+	for id := range active {
+		if _, ok := s.activeSince[id]; !ok {
+			s.activeSince[id] = d
+		}
+	}
+	if !cal.IsBankingDay(d) {
+		return "", nil
+	}
 	made := map[string]bool{}
 	// An autopay payment is made a few days before its draft date: the
 	// ones drafting since d-12 are among those made in the last 30
@@ -1134,7 +1147,7 @@ func (s *sim) checkInstallmentsMade(ctx context.Context, d civil.Date) (string, 
 				continue
 			}
 			draft := cal.PreviousOrSameBankingDay(due.AddDays(-lead))
-			if draft.Before(from) || draft.After(d) || !draft.After(seen.AddDays(6)) {
+			if draft.Before(from) || draft.After(d) || !draft.After(seen.AddDays(6)) || !draft.After(s.activeSince[ap.ID].AddDays(6)) {
 				continue
 			}
 			if !made[ap.ID+":"+due.String()] {

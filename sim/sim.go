@@ -165,6 +165,10 @@ type sim struct {
 	// results of the night's runs as the commands would exit
 	observed  []observed
 	firstSeen map[string]civil.Date
+	// activeSince is the night each autopay enrollment was last seen
+	// turning active in drafter's ledger (new, or back after a suspension
+	// or a stop), by the installment check.
+	activeSince map[string]civil.Date
 	// seen are the incremental checks' marks; paymentMarks the highest
 	// payment id after each night's check (index night-1).
 	seen           marks
@@ -195,7 +199,7 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 		return nil, fmt.Errorf("simulate: want at least 1 account and 1 night, have %d and %d", opt.Accounts, opt.Days)
 	}
 	s := &sim{opt: opt, env: env, r: rand.New(rand.NewPCG(uint64(opt.Seed), 0x5eed)), faults: map[string]bool{},
-		plan: map[int][]string{}, stretch: map[string]int{}, wall0: time.Now().UTC().Truncate(time.Hour), firstSeen: map[string]civil.Date{}, storageDown: map[civil.Date]bool{},
+		plan: map[int][]string{}, stretch: map[string]int{}, wall0: time.Now().UTC().Truncate(time.Hour), firstSeen: map[string]civil.Date{}, activeSince: map[string]civil.Date{}, storageDown: map[civil.Date]bool{},
 		rep: &Report{Seed: opt.Seed, Accounts: opt.Accounts, Days: opt.Days, First: opt.Start, Faults: opt.Faults, Injected: map[string]int{}}}
 	for _, f := range opt.Faults {
 		if !slices.Contains(AllFaults, f) {
