@@ -11,10 +11,10 @@ import (
 	"github.com/drafterhq/drafter/mail"
 )
 
-// defaultPruneAfter is how many nights a stored statement or notice is kept
+// DefaultPruneAfter is how many nights a stored statement or notice is kept
 // once it is dated: well past any rerun or backfill the runbook makes of
 // its night, and past the retries of its email.
-const defaultPruneAfter = 40
+const DefaultPruneAfter = 40
 
 // prune deletes, after a night whose invariants held, what no check and
 // no job reads again, so that a year of a large portfolio fits on a disk:

@@ -264,7 +264,7 @@ func Run(ctx context.Context, env *jobs.Env, opt Options) (*Report, error) {
 	s.planFaults()
 	s.checkedThrough = opt.Start.AddDays(-1)
 	if s.opt.PruneAfter <= 0 {
-		s.opt.PruneAfter = defaultPruneAfter
+		s.opt.PruneAfter = DefaultPruneAfter
 	}
 	s.pruneFrom = opt.Start.AddDays(-s.opt.PruneAfter)
 	began := time.Now()

@@ -37,7 +37,7 @@ func (c *SimulateCommand) Run(ctx context.Context, args []string) error {
 	faults := fs.String("faults", "", "faults to inject, comma-separated: "+strings.Join(sim.AllFaults, ",")+" (or all)")
 	dbURL := fs.String("database-url", "", "PostgreSQL database to run on (empty; default SQLite in the data dir)")
 	prune := fs.Bool("prune", false, "after each night that holds, delete the mail delivered into the pickup folder and the PDFs of documents sent over --prune-after nights ago (their records stay): a long history fits on a disk")
-	pruneAfter := fs.Int("prune-after", 40, "with --prune, the nights a stored document is kept (at least 7: past any rerun or backfill of its night)")
+	pruneAfter := fs.Int("prune-after", sim.DefaultPruneAfter, "with --prune, the nights a stored document is kept (at least 7: past any rerun or backfill of its night)")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole history to this file (go tool pprof reads it; the jobs the kill fault runs as child processes are not in it)")
 	if err := noArgs(fs, args); err != nil {
