@@ -189,41 +189,30 @@ func (s *sim) checkToldInOrder(ctx context.Context, d civil.Date) (string, error
 	if err := rows.Err(); err != nil {
 		return "", err
 	}
-	topics := slices.Sorted(maps.Keys(scheduled))
-	for start := 0; start < len(topics); start += 500 {
-		part := topics[start:min(start+500, len(topics))]
-		args := make([]any, len(part))
-		marks := make([]string, len(part))
-		for i, t := range part {
-			args[i], marks[i] = t, "$"+strconv.Itoa(i+1)
-		}
-		returned, err := db.QueryContext(ctx, `SELECT topic, id FROM outbox WHERE kind = 'payment_returned' AND topic IN (`+strings.Join(marks, ", ")+`)
-			ORDER BY id`, args...)
-		if err != nil {
+	if len(scheduled) == 0 {
+		return "", nil
+	}
+	in, arg, err := anyOf(s.env.Store, 1, slices.Sorted(maps.Keys(scheduled)))
+	if err != nil {
+		return "", err
+	}
+	returned, err := db.QueryContext(ctx, `SELECT topic, id FROM outbox WHERE kind = 'payment_returned' AND topic `+in+` ORDER BY id`, arg)
+	if err != nil {
+		return "", err
+	}
+	defer returned.Close()
+	for returned.Next() {
+		var topic string
+		var id int64
+		if err := returned.Scan(&topic, &id); err != nil {
 			return "", err
 		}
-		var late string
-		for returned.Next() {
-			var topic string
-			var id int64
-			if err := returned.Scan(&topic, &id); err != nil {
-				returned.Close()
-				return "", err
-			}
-			if late == "" && id < scheduled[topic] {
-				late = fmt.Sprintf("%s (outbox %d) was queued after %s (outbox %d): the customer is told of the debit after its return",
-					strings.TrimSuffix(topic, ":returned")+":scheduled", scheduled[topic], topic, id)
-			}
-		}
-		returned.Close()
-		if err := returned.Err(); err != nil {
-			return "", err
-		}
-		if late != "" {
-			return late, nil
+		if id < scheduled[topic] {
+			return fmt.Sprintf("%s (outbox %d) was queued after %s (outbox %d): the customer is told of the debit after its return",
+				strings.TrimSuffix(topic, ":returned")+":scheduled", scheduled[topic], topic, id), nil
 		}
 	}
-	return "", nil
+	return "", returned.Err()
 }
 
 // checkOutbox: with the relay up and deliver succeeded tonight, nothing

@@ -354,21 +354,12 @@ func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days [
 		cond = append(cond, `account_id IN (SELECT id FROM accounts WHERE cycle_day IN (`+strings.Join(ds, ", ")+`))`)
 	}
 	if len(ids) > 0 {
-		// One parameter however many accounts: an OR of one comparison an
-		// account is an expression SQLite refuses past 1,000 deep, and
-		// an IN list of placeholders meets the parameter limits.
-		list := slices.Sorted(maps.Keys(ids))
-		if st.Dialect() == "postgres" {
-			args = append(args, list)
-			cond = append(cond, fmt.Sprintf("account_id = ANY($%d::text[])", len(args)))
-		} else {
-			js, err := json.Marshal(list)
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, string(js))
-			cond = append(cond, fmt.Sprintf("account_id IN (SELECT value FROM json_each($%d))", len(args)))
+		in, arg, err := anyOf(st, len(args)+1, slices.Sorted(maps.Keys(ids)))
+		if err != nil {
+			return nil, err
 		}
+		args = append(args, arg)
+		cond = append(cond, "account_id "+in)
 	}
 	if len(cond) == 0 {
 		return out, nil
@@ -492,4 +483,20 @@ func (s *servicing) autopayStopped(a *portfolio.Account) civil.Date {
 		}
 	}
 	return civil.Date{}
+}
+
+// anyOf is "IN (the strings of list)" with list as parameter $n, and that
+// parameter: a JSON array on SQLite, a text array on PostgreSQL. One
+// parameter however long the list: an OR of one comparison each is an
+// expression SQLite refuses past 1,000 deep, and a placeholder each meets
+// the parameter limits.
+func anyOf(st *ledger.Store, n int, list []string) (string, any, error) {
+	if st.Dialect() == "postgres" {
+		return fmt.Sprintf("= ANY($%d::text[])", n), list, nil
+	}
+	js, err := json.Marshal(list)
+	if err != nil {
+		return "", nil, err
+	}
+	return fmt.Sprintf("IN (SELECT value FROM json_each($%d))", n), string(js), nil
 }
