@@ -54,9 +54,9 @@ elif name == 'extension':
 elif name == 'told':
     # deliver queues the "payment scheduled" emails after its probe of the
     # relay, and for payments already returned too
-    put_back('jobs/deliver.go', '''	return d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
-}''', '''	return nil
-}''')
+    put_back('jobs/deliver.go', '''	if err == nil {
+		err = d.queuePaymentEmails(ctx, r, &r.paymentEmailsQueued)
+	}''', '')
     put_back('jobs/deliver.go', '''	if r.DryRun {
 		return sum, d.dryRun(ctx, r, c, sum)''', '''	if err := d.queuePaymentEmails(ctx, r, &sum.PaymentEmailsQueued); err != nil {
 		return sum, err
