@@ -1,10 +1,12 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +76,12 @@ func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
 // or the whole allocation fails (ErrPaymentTaken): a second record of a
 // payment is refused by the table's key.
 func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
+	// Appended in payment order, not trace order: the records' payment
+	// key and each payment's row are then each visited once, page after
+	// page, instead of at random (the file's order is by account); what
+	// reads a file's records back orders them by trace.
+	allocs = slices.Clone(allocs)
+	slices.SortFunc(allocs, func(a, b Allocation) int { return cmp.Compare(a.PaymentID, b.PaymentID) })
 	var err error
 	if s.dialect.name == "sqlite" {
 		err = s.recordOriginationsSQLite(ctx, tx, f, allocs)
