@@ -104,12 +104,54 @@ var originationColumns = []string{"payment_id", "ach_file_id", "business_date", 
 
 // copyOriginations appends the file's records on PostgreSQL with COPY, in
 // the allocation's transaction on conn: the rows stream in one command,
-// with no statement to parse or plan and no join. It then counts the
-// file's payments still scheduled: fewer than
-// allocations is a payment cancelled or changed since it was read (a
-// writer that takes a payment out of scheduled holds the origination lock,
-// which this transaction holds shared, so nothing changes in between).
+// with no statement to parse or plan and no join. Meanwhile it counts the
+// file's payments still scheduled: fewer than allocations is a payment
+// cancelled or changed since it was read. A writer that takes a payment
+// out of scheduled holds the origination lock exclusively, and this
+// transaction holds it shared from before the count starts to its commit,
+// so nothing the count reads changes until then: the count may run on
+// another connection of the pool, beside the COPY, and see what this
+// transaction would (the COPY writes no payment row). A dry run's one
+// transaction counts in turn.
 func (s *Store) copyOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
+	ids := make([]int64, len(allocs))
+	for i, a := range allocs {
+		ids[i] = a.PaymentID
+	}
+	count := func(q querier) (got int, err error) {
+		err = q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE id = ANY($1::bigint[]) AND state = 'scheduled'`, ids).Scan(&got)
+		return got, err
+	}
+	var got int
+	var cerr error
+	if s.tx != nil {
+		if err := s.copyOriginationRows(ctx, conn, f, allocs); err != nil {
+			return err
+		}
+		got, cerr = count(tx)
+	} else {
+		counted := make(chan struct{})
+		go func() {
+			defer close(counted)
+			got, cerr = count(s.db)
+		}()
+		err := s.copyOriginationRows(ctx, conn, f, allocs)
+		<-counted
+		if err != nil {
+			return err
+		}
+	}
+	if cerr != nil {
+		return fmt.Errorf("record originations: %w", cerr)
+	}
+	if got != len(allocs) {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
+	}
+	return nil
+}
+
+// copyOriginationRows is copyOriginations' COPY.
+func (s *Store) copyOriginationRows(ctx context.Context, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
 	business, effective := f.BusinessDate.In(time.UTC), f.EffectiveOn.In(time.UTC)
 	err := conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
@@ -125,17 +167,6 @@ func (s *Store) copyOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn
 	})
 	if err != nil {
 		return fmt.Errorf("record originations: %w", err)
-	}
-	ids := make([]int64, len(allocs))
-	for i, a := range allocs {
-		ids[i] = a.PaymentID
-	}
-	var got int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE id = ANY($1::bigint[]) AND state = 'scheduled'`, ids).Scan(&got); err != nil {
-		return fmt.Errorf("record originations: %w", err)
-	}
-	if got != len(allocs) {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
 	}
 	return nil
 }
