@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
 )
@@ -265,5 +267,66 @@ func TestSettlementWaitsForAnInboundApply(t *testing.T) {
 	if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
 		WHERE o.ach_file_id = $1 AND p.ach_file_id IS NULL`, f.ID).Scan(&unsettled); err != nil || unsettled != 0 {
 		t.Fatalf("%d payments of the file unsettled after the apply ended (%v)", unsettled, err)
+	}
+}
+
+// TestAllocationRefusesAPaymentNoLongerScheduled: the count that a file's
+// payments are still scheduled runs beside the append of their records,
+// on another connection (the pool on PostgreSQL, the second connection on
+// SQLite). A payment cancelled after it was read, and one that does not
+// exist, each fail the whole allocation, which leaves no record and no
+// file; the rest then allocate.
+func TestAllocationRefusesAPaymentNoLongerScheduled(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-12-01")
+			eff := env.Calendar.NextBankingDay(d)
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 5, d); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) != 5 {
+				t.Fatalf("originable: %v %v", ids, err)
+			}
+			db := env.Store.DB()
+			if _, err := db.ExecContext(ctx, `UPDATE payments SET state = 'cancelled', state_reason = 'test' WHERE id = $1`, ids[0]); err != nil {
+				t.Fatal(err)
+			}
+			allocate := func(pids ...int64) error {
+				plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return "refused-" + m },
+					NextModifier: func(prev string) (string, error) { return "A", nil }}
+				_, err := env.Store.AllocateFile(ctx, plan, len(pids), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+					var as []ledger.Allocation
+					for i, pid := range pids {
+						as = append(as, ledger.Allocation{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i),
+							RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "REFUSED"})
+					}
+					return as, nil, nil
+				})
+				return err
+			}
+			records := func() (n int) {
+				if err := db.QueryRowContext(ctx, `SELECT COUNT(*) + (SELECT COUNT(*) FROM ach_files) FROM originations`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			for _, pids := range [][]int64{{ids[1], ids[0], ids[2]}, {ids[1], 999999999}} {
+				if err := allocate(pids...); !errors.Is(err, ledger.ErrPaymentTaken) {
+					t.Fatalf("allocating %v: %v, want ErrPaymentTaken", pids, err)
+				}
+				if n := records(); n != 0 {
+					t.Fatalf("allocating %v was refused and left %d records and files, want none", pids, n)
+				}
+			}
+			if err := allocate(ids[1], ids[2]); err != nil {
+				t.Fatalf("allocating the payments still scheduled: %v", err)
+			}
+			if n := records(); n != 3 {
+				t.Fatalf("%d records and files, want 2 records in 1 file", n)
+			}
+		})
 	}
 }

@@ -75,6 +75,17 @@ func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
 // allocations. Every payment must still be scheduled and not originated,
 // or the whole allocation fails (ErrPaymentTaken): a second record of a
 // payment is refused by the table's key.
+//
+// That every payment is still scheduled is counted while the records are
+// appended, on another connection. A writer that takes a payment out of
+// scheduled (or changes what it debits) holds the origination lock
+// exclusively on PostgreSQL, and SQLite has one writer; this transaction
+// holds that lock (shared), or SQLite's, from before the count starts
+// until it commits, so nothing the count reads changes in between, and a
+// count on another connection sees what this transaction would (appending
+// records writes no payment row). A dry run's one transaction counts in
+// turn; on SQLite with no second connection (a database in memory), each
+// record joins its payment instead.
 func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
 	// Appended in payment order, not trace order: the records' payment
 	// key and each payment's row are then each visited once, page after
@@ -82,19 +93,82 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Co
 	// reads a file's records back orders them by trace.
 	allocs = slices.Clone(allocs)
 	slices.SortFunc(allocs, func(a, b Allocation) int { return cmp.Compare(a.PaymentID, b.PaymentID) })
+	ids := make([]int64, len(allocs))
+	for i, a := range allocs {
+		ids[i] = a.PaymentID
+	}
+	var got int
+	var cerr error
+	beside, ok := s.besideReader()
+	counted := make(chan struct{})
+	if ok {
+		go func() {
+			defer close(counted)
+			got, cerr = s.countScheduled(ctx, beside, ids)
+		}()
+	} else {
+		close(counted)
+	}
 	var err error
 	if s.dialect.name == "sqlite" {
-		err = s.recordOriginationsSQLite(ctx, tx, f, allocs)
+		var joined int
+		joined, err = s.recordOriginationsSQLite(ctx, tx, f, allocs, !ok)
+		if !ok {
+			got = joined
+		}
 	} else {
-		err = s.copyOriginations(ctx, tx, conn, f, allocs)
+		err = s.copyOriginations(ctx, conn, f, allocs)
+		if !ok && err == nil {
+			got, cerr = s.countScheduled(ctx, tx, ids)
+		}
 	}
+	<-counted
 	if err != nil && isUniqueViolation(err) {
 		if msg := err.Error(); strings.Contains(msg, "originations.payment_id") || strings.Contains(msg, "originations_pkey") {
 			return fmt.Errorf("originate payments into file %s: a payment has an origination already: %w", f.IDModifier, ErrPaymentTaken)
 		}
 		return fmt.Errorf("originate payments into file %s: a trace number of the file is taken that day (the day's trace ranges overlap): %w", f.IDModifier, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if cerr != nil {
+		return fmt.Errorf("record originations: count the payments still scheduled: %w", cerr)
+	}
+	if got != len(allocs) {
+		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
+	}
+	return nil
+}
+
+// besideReader returns a connection pool other than the one an allocation
+// writes on, whose reads see what is committed, and false when there is
+// none: in a dry run (one transaction), or on SQLite without its second
+// connection.
+func (s *Store) besideReader() (querier, bool) {
+	if s.tx != nil {
+		return nil, false
+	}
+	if s.dialect.name == "postgres" {
+		return s.db, true
+	}
+	if s.side == nil {
+		return nil, false
+	}
+	q := s.sideReader()
+	return q, q != s.q
+}
+
+// countScheduled counts the payments among ids (in id order) that are
+// scheduled.
+func (s *Store) countScheduled(ctx context.Context, q querier, ids []int64) (int, error) {
+	in, arg := `id = ANY($1::bigint[])`, any(ids)
+	if s.dialect.name == "sqlite" {
+		in, arg = `id IN (SELECT value FROM json_each($1))`, int64sJSON(ids)
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE `+in+` AND state = 'scheduled'`, arg).Scan(&n)
+	return n, err
 }
 
 // originationColumns are the columns of an originations record, in the
@@ -104,54 +178,8 @@ var originationColumns = []string{"payment_id", "ach_file_id", "business_date", 
 
 // copyOriginations appends the file's records on PostgreSQL with COPY, in
 // the allocation's transaction on conn: the rows stream in one command,
-// with no statement to parse or plan and no join. Meanwhile it counts the
-// file's payments still scheduled: fewer than allocations is a payment
-// cancelled or changed since it was read. A writer that takes a payment
-// out of scheduled holds the origination lock exclusively, and this
-// transaction holds it shared from before the count starts to its commit,
-// so nothing the count reads changes until then: the count may run on
-// another connection of the pool, beside the COPY, and see what this
-// transaction would (the COPY writes no payment row). A dry run's one
-// transaction counts in turn.
-func (s *Store) copyOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
-	ids := make([]int64, len(allocs))
-	for i, a := range allocs {
-		ids[i] = a.PaymentID
-	}
-	count := func(q querier) (got int, err error) {
-		err = q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE id = ANY($1::bigint[]) AND state = 'scheduled'`, ids).Scan(&got)
-		return got, err
-	}
-	var got int
-	var cerr error
-	if s.tx != nil {
-		if err := s.copyOriginationRows(ctx, conn, f, allocs); err != nil {
-			return err
-		}
-		got, cerr = count(tx)
-	} else {
-		counted := make(chan struct{})
-		go func() {
-			defer close(counted)
-			got, cerr = count(s.db)
-		}()
-		err := s.copyOriginationRows(ctx, conn, f, allocs)
-		<-counted
-		if err != nil {
-			return err
-		}
-	}
-	if cerr != nil {
-		return fmt.Errorf("record originations: %w", cerr)
-	}
-	if got != len(allocs) {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
-	}
-	return nil
-}
-
-// copyOriginationRows is copyOriginations' COPY.
-func (s *Store) copyOriginationRows(ctx context.Context, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
+// with no statement to parse or plan and no join.
+func (s *Store) copyOriginations(ctx context.Context, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
 	business, effective := f.BusinessDate.In(time.UTC), f.EffectiveOn.In(time.UTC)
 	err := conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
@@ -178,10 +206,11 @@ const originationsPerStatement = 1000
 
 // recordOriginationsSQLite appends the records with multi-row INSERTs in a
 // prepared statement: each row's own columns in a VALUES list, the file's
-// (its id and dates) bound once, and each row joined to its payment, still
-// scheduled. Fewer rows than allocations is a payment taken since it was
-// read (SQLite's one writer means nothing changes while this runs).
-func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation) error {
+// (its id and dates) bound once. With join, each row is joined to its
+// payment, still scheduled, and it returns how many were: fewer than
+// allocations is a payment taken since it was read (SQLite's one writer
+// means nothing changes while this runs).
+func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHFile, allocs []Allocation, join bool) (int, error) {
 	const cols = 7
 	var full *sql.Stmt
 	defer func() {
@@ -197,6 +226,10 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 	if s.tx != nil {
 		conflict = ""
 	}
+	scheduled := ""
+	if join {
+		scheduled = ` JOIN payments p ON p.id = v.column1 WHERE p.state = 'scheduled'`
+	}
 	args := make([]any, 0, 3+cols*originationsPerStatement)
 	recorded := 0
 	for start := 0; start < len(allocs); start += originationsPerStatement {
@@ -209,14 +242,13 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 		q := `INSERT ` + conflict + ` INTO originations (payment_id, ach_file_id, business_date, effective_on, trace_number, rdfi_routing, number_enc,
 			transaction_code, individual_name, individual_id)
 			SELECT v.column1, ?1, ?2, ?3, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7
-			FROM (VALUES ` + s.dialect.values(len(chunk), cols, 0) + `) AS v JOIN payments p ON p.id = v.column1
-			WHERE p.state = 'scheduled'`
+			FROM (VALUES ` + s.dialect.values(len(chunk), cols, 0) + `) AS v` + scheduled
 		var res sql.Result
 		var err error
 		if len(chunk) == originationsPerStatement {
 			if full == nil {
 				if full, err = tx.PrepareContext(ctx, q); err != nil {
-					return fmt.Errorf("record originations: %w", err)
+					return recorded, fmt.Errorf("record originations: %w", err)
 				}
 			}
 			res, err = full.ExecContext(ctx, args...)
@@ -224,15 +256,12 @@ func (s *Store) recordOriginationsSQLite(ctx context.Context, tx *sql.Tx, f ACHF
 			res, err = tx.ExecContext(ctx, q, args...)
 		}
 		if err != nil {
-			return fmt.Errorf("record originations of payments %d to %d: %w", chunk[0].PaymentID, chunk[len(chunk)-1].PaymentID, err)
+			return recorded, fmt.Errorf("record originations of payments %d to %d: %w", chunk[0].PaymentID, chunk[len(chunk)-1].PaymentID, err)
 		}
 		n, _ := res.RowsAffected()
 		recorded += int(n)
 	}
-	if recorded != len(allocs) {
-		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, recorded, len(allocs), ErrPaymentTaken)
-	}
-	return nil
+	return recorded, nil
 }
 
 // SettleFile makes the payment rows of a file show their origination, from

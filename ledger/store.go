@@ -49,7 +49,7 @@ type Store struct {
 	side *sideReads
 }
 
-// sideReads is a second SQLite connection, opened on first use, that reads
+// sideReads is a second SQLite connection pool, opened on first use, that reads
 // the last committed state while the store's one connection writes: in WAL
 // mode a reader never waits for the writer.
 type sideReads struct {
@@ -72,7 +72,9 @@ func (s *Store) sideReader() querier {
 		if err != nil {
 			return
 		}
-		db.SetMaxOpenConns(1)
+		// Two: the next file's payments are read ahead while this
+		// file's allocation counts its payments still scheduled.
+		db.SetMaxOpenConns(2)
 		s.side.db = db
 	})
 	if s.side.db == nil {
