@@ -122,3 +122,19 @@ func (d dialect) inStrings(col string, n int, vals []string) (string, any) {
 	}
 	return fmt.Sprintf("%s = ANY($%d::text[])", col, n), vals
 }
+
+// inInt64s is inStrings for ids: a JSON array for SQLite, a bigint array
+// for PostgreSQL.
+func (d dialect) inInt64s(col string, n int, ids []int64) (string, any) {
+	if d.name == "sqlite" {
+		return fmt.Sprintf("%s IN (SELECT value FROM json_each($%d))", col, n), int64sJSON(ids)
+	}
+	return fmt.Sprintf("%s = ANY($%d::bigint[])", col, n), ids
+}
+
+// InStrings is SQL for "col is one of vals", vals bound as the one
+// argument $n it returns, however many there are (an OR or a placeholder
+// a value meets SQLite's expression depth and parameter limits).
+func (s *Store) InStrings(col string, n int, vals []string) (string, any) {
+	return s.dialect.inStrings(col, n, vals)
+}

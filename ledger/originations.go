@@ -162,10 +162,7 @@ func (s *Store) besideReader() (querier, bool) {
 // countScheduled counts the payments among ids (in id order) that are
 // scheduled.
 func (s *Store) countScheduled(ctx context.Context, q querier, ids []int64) (int, error) {
-	in, arg := `id = ANY($1::bigint[])`, any(ids)
-	if s.dialect.name == "sqlite" {
-		in, arg = `id IN (SELECT value FROM json_each($1))`, int64sJSON(ids)
-	}
+	in, arg := s.dialect.inInt64s("id", 1, ids)
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM payments WHERE `+in+` AND state = 'scheduled'`, arg).Scan(&n)
 	return n, err

@@ -239,14 +239,7 @@ func (s *Store) Originable(ctx context.Context, through civil.Date, ids []int64)
 	// Asked for in id order, the rows are read in table order.
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
-	var in string
-	var arg any = sorted
-	if s.dialect.name == "sqlite" {
-		in = `p.id IN (SELECT value FROM json_each($2))`
-		arg = int64sJSON(sorted)
-	} else {
-		in = `p.id = ANY($2::bigint[])`
-	}
+	in, arg := s.dialect.inInt64s("p.id", 2, sorted)
 	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount,
 			b.routing, b.number_enc, b.type, b.holder_name, b.individual_id
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id

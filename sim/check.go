@@ -192,11 +192,8 @@ func (s *sim) checkToldInOrder(ctx context.Context, d civil.Date) (string, error
 	if len(scheduled) == 0 {
 		return "", nil
 	}
-	in, arg, err := anyOf(s.env.Store, 1, slices.Sorted(maps.Keys(scheduled)))
-	if err != nil {
-		return "", err
-	}
-	returned, err := db.QueryContext(ctx, `SELECT topic, id FROM outbox WHERE kind = 'payment_returned' AND topic `+in+` ORDER BY id`, arg)
+	in, arg := s.env.Store.InStrings("topic", 1, slices.Sorted(maps.Keys(scheduled)))
+	returned, err := db.QueryContext(ctx, `SELECT topic, id FROM outbox WHERE kind = 'payment_returned' AND `+in+` ORDER BY id`, arg)
 	if err != nil {
 		return "", err
 	}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -354,12 +353,9 @@ func drafterPostings(ctx context.Context, st *ledger.Store, d civil.Date, days [
 		cond = append(cond, `account_id IN (SELECT id FROM accounts WHERE cycle_day IN (`+strings.Join(ds, ", ")+`))`)
 	}
 	if len(ids) > 0 {
-		in, arg, err := anyOf(st, len(args)+1, slices.Sorted(maps.Keys(ids)))
-		if err != nil {
-			return nil, err
-		}
+		in, arg := st.InStrings("account_id", len(args)+1, slices.Sorted(maps.Keys(ids)))
 		args = append(args, arg)
-		cond = append(cond, "account_id "+in)
+		cond = append(cond, in)
 	}
 	if len(cond) == 0 {
 		return out, nil
@@ -483,20 +479,4 @@ func (s *servicing) autopayStopped(a *portfolio.Account) civil.Date {
 		}
 	}
 	return civil.Date{}
-}
-
-// anyOf is "IN (the strings of list)" with list as parameter $n, and that
-// parameter: a JSON array on SQLite, a text array on PostgreSQL. One
-// parameter however long the list: an OR of one comparison each is an
-// expression SQLite refuses past 1,000 deep, and a placeholder each meets
-// the parameter limits.
-func anyOf(st *ledger.Store, n int, list []string) (string, any, error) {
-	if st.Dialect() == "postgres" {
-		return fmt.Sprintf("= ANY($%d::text[])", n), list, nil
-	}
-	js, err := json.Marshal(list)
-	if err != nil {
-		return "", nil, err
-	}
-	return fmt.Sprintf("IN (SELECT value FROM json_each($%d))", n), string(js), nil
 }
