@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/drafterhq/drafter/ach"
@@ -266,32 +267,27 @@ func (o Originate) applyInstallmentPolicy(ctx context.Context, r *Run, eff civil
 // allocated (except in a dry run, whose one transaction does one thing at
 // a time): reading is one database session's work, writing another's.
 func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, stored func(allocatedFile) error) (int, error) {
-	st := r.Store
 	originated := 0
 	held := map[int64]bool{}
-	first := true
-	for {
-		// The day's ids in file order, read once: a later pass only finds
-		// payments that became due while this one allocated (usually none).
-		ids, waiting, err := st.DuePayments(ctx, eff)
-		if err != nil {
-			return originated, err
-		}
-		if first {
-			// Those that wait (for a prenote, a valid bank account)
-			// are counted once, as the run starts.
-			for reason, n := range waiting {
-				sum.Skipped[reason] = n
-				r.Skipped(n)
-				r.Selected(n)
+	var seen []int64 // the ids a pass read, but those that wait
+	for pass := 1; ; pass++ {
+		// A pass reads the day's due payments in file order, a file's
+		// worth at a time. A later pass only finds payments that became
+		// due behind the pages read while the one before allocated: it
+		// reads the pages only if there are any (usually none). The held
+		// ones were read, and held, before.
+		skip := maps.Clone(held)
+		if pass > 1 {
+			more, err := o.anyLeft(ctx, r, eff, skip, seen)
+			if err != nil || !more {
+				return originated, err
 			}
-			first = false
 		}
-		ids = slices.DeleteFunc(ids, func(id int64) bool { return held[id] })
-		r.Expect(r.Counts().Selected + len(ids))
+		counted := o.expect(ctx, r, eff, len(skip), !r.DryRun)
 		before := originated
-		next, stop := o.gather(ctx, r, eff, ids, !r.DryRun)
-		err = func() error {
+		seen = seen[:0]
+		next, stop := o.gather(ctx, r, eff, skip, !r.DryRun, &seen)
+		err := func() error {
 			for {
 				g, ok := next()
 				if !ok {
@@ -306,13 +302,22 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 				if g.err != nil {
 					return fmt.Errorf("allocate file: %w", g.err)
 				}
+				if pass == 1 {
+					// Those that wait (for a prenote, a valid bank
+					// account) are counted once, on the first pass.
+					for reason, n := range g.waiting {
+						sum.Skipped[reason] += n
+						r.Skipped(n)
+						r.Selected(n)
+					}
+				}
 				if err := o.hold(ctx, r, sum, held, g.holds); err != nil {
 					return err
 				}
 				if len(g.entries) == 0 {
 					continue
 				}
-				a, err := o.allocateEntries(ctx, r, d, eff, sum, held, g.entries)
+				a, err := o.allocateEntries(ctx, r, d, eff, sum, held, g.entries, max(g.readAt, 0))
 				if err != nil {
 					return fmt.Errorf("allocate file: %w", err)
 				}
@@ -331,6 +336,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 			}
 		}()
 		stop()
+		counted()
 		if err != nil {
 			return originated, err
 		}
@@ -340,37 +346,128 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 	}
 }
 
+// anyLeft says whether a due payment that can be originated now is left
+// after a pass that read seen: one that became due, or whose bank account
+// became ready, behind the pass's pages. Those in skip were held before.
+func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, seen []int64) (bool, error) {
+	due, err := r.Store.DueIDs(ctx, eff)
+	if err != nil {
+		return false, err
+	}
+	slices.Sort(seen)
+	left := slices.DeleteFunc(due, func(id int64) bool {
+		_, read := slices.BinarySearch(seen, id)
+		return read || skip[id]
+	})
+	// Most of those left wait for their bank account (a prenote); the
+	// rest were originated by an earlier run, or are new.
+	for len(left) > 0 {
+		n := min(len(left), r.Env.Config.FileEntryLimit)
+		ps, err := r.Store.Originable(ctx, eff, left[:n])
+		if err != nil || len(ps) > 0 {
+			return len(ps) > 0, err
+		}
+		left = left[n:]
+	}
+	return false, nil
+}
+
+// expect sets the run's progress total as a pass starts: what it selected
+// so far and what the pass will (the due payments not originated yet, less
+// those held before). Beside (on another connection, while the first page
+// is read), or before the pass; wait returns once it is set (or failed:
+// the total is only progress, and the pass goes on without it).
+func (o Originate) expect(ctx context.Context, r *Run, eff civil.Date, held int, beside bool) (wait func()) {
+	base := r.Counts().Selected
+	count := func() {
+		n, err := r.Store.CountDue(ctx, eff)
+		if err != nil {
+			r.Log.Warn().Err(err).Msg("counting the due payments for progress")
+			return
+		}
+		r.Expect(base + n - held)
+	}
+	if !beside {
+		count()
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		count()
+	}()
+	return func() { <-done }
+}
+
 // gathered is the next file's worth of due payments, read and screened:
-// the entries to allocate and the payments to hold.
+// the entries to allocate, the payments to hold and how many wait, by
+// reason.
 type gathered struct {
 	entries []screenedEntry
 	holds   []ledger.PaymentHold
-	err     error
+	waiting map[string]int
+	// readAt is the scheduled-changes count all its pages were read at
+	// (ledger.FilePlan.ReadAt), -1 when they differ.
+	readAt int64
+	err    error
 }
 
-// gather reads and screens the payments of ids, in order, a file's worth
-// (FileEntryLimit entries, held payments not counted) at a time: next
-// returns each, and false after the last (or after an error, which the
-// last carries). Ahead, a goroutine reads at most one file ahead of the
+// gather reads the day's due payments in file order (DueAfter) and screens
+// them, a file's worth (FileEntryLimit entries; held and waiting payments,
+// and those in skip, not counted) at a time: next returns each, and false
+// after the last (or after an error, which the last carries). So a file
+// holds the next FileEntryLimit payments in file order that are not held,
+// and a run that resumes after a crash makes the same files as one that did
+// not stop. Ahead, a goroutine reads at most one file ahead of the
 // allocation; otherwise next reads when called. stop ends the reading
-// early and waits for it; it must be called.
-func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, ids []int64, ahead bool) (next func() (gathered, bool), stop func()) {
+// early and waits for it; it must be called. skip is only read; the ids
+// read (but those that wait) are appended to seen, which is the caller's
+// again once stop returns.
+func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, ahead bool, seen *[]int64) (next func() (gathered, bool), stop func()) {
 	limit := r.Env.Config.FileEntryLimit
-	pos := 0
+	var after *ledger.FileOrderKey
+	done := false
 	read := func(ctx context.Context) (gathered, bool) {
-		if pos >= len(ids) {
+		if done {
 			return gathered{}, false
 		}
-		var g gathered
-		for pos < len(ids) && len(g.entries) < limit {
-			take := ids[pos:min(pos+limit-len(g.entries), len(ids))]
-			pos += len(take)
-			chunk, err := r.Store.Originable(ctx, eff, take)
+		g := gathered{waiting: map[string]int{}}
+		for !done && len(g.entries) < limit {
+			want := limit - len(g.entries)
+			page, err := r.Store.DueAfter(ctx, eff, after, want)
 			if err != nil {
-				pos, g.err = len(ids), err
+				done, g.err = true, err
 				return g, true
 			}
-			entries, holds := screen(r.Env.Config, r.Store, chunk)
+			if len(page) < want {
+				done = true
+			}
+			if len(page) > 0 {
+				k := page[len(page)-1].Key()
+				after = &k
+			}
+			for _, p := range page {
+				switch {
+				case g.readAt == 0:
+					g.readAt = p.ReadAt
+				case p.ReadAt != g.readAt:
+					g.readAt = -1
+				}
+			}
+			due := page[:0]
+			for _, p := range page {
+				if p.Waiting == "" || p.Waiting == "-" {
+					*seen = append(*seen, p.ID)
+				}
+				switch {
+				case skip[p.ID], p.Waiting == "-":
+				case p.Waiting != "":
+					g.waiting[p.Waiting]++
+				default:
+					due = append(due, p)
+				}
+			}
+			entries, holds := screen(r.Env.Config, r.Store, due)
 			g.entries, g.holds = append(g.entries, entries...), append(g.holds, holds...)
 		}
 		return g, true
@@ -440,9 +537,9 @@ func (o Originate) hold(ctx context.Context, r *Run, sum *OriginateSummary, held
 // read, screened and allocated again, up to allocateAttempts times. A dry
 // run's one transaction cannot be rolled back in part: it stops at the
 // first.
-func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, held map[int64]bool, entries []screenedEntry) (allocatedFile, error) {
+func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, held map[int64]bool, entries []screenedEntry, readAt int64) (allocatedFile, error) {
 	for attempt := 1; ; attempt++ {
-		a, err := o.allocateFile(ctx, r, d, eff, entries)
+		a, err := o.allocateFile(ctx, r, d, eff, entries, readAt)
 		if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
 			return a, err
 		}
@@ -457,6 +554,7 @@ func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Dat
 		}
 		var holds []ledger.PaymentHold
 		entries, holds = screen(r.Env.Config, r.Store, chunk)
+		readAt = 0 // read again by id: counted at the allocation
 		if err := o.hold(ctx, r, sum, held, holds); err != nil {
 			return allocatedFile{}, err
 		}
@@ -541,13 +639,13 @@ func entryName(holder string) string {
 // a file that does not build allocates nothing. It returns the file with
 // its entries as allocated (what FileEntries reads back from the ledger,
 // without reading it back) and its bytes.
-func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []screenedEntry) (allocatedFile, error) {
+func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []screenedEntry, readAt int64) (allocatedFile, error) {
 	cfg, st := r.Env.Config, r.Store
 	offsets := 0
 	if cfg.OffsetRouting != "" {
 		offsets = distinctBatches(chunk)
 	}
-	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets,
+	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets, ReadAt: readAt,
 		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
 	var a allocatedFile
 	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +330,147 @@ func TestAllocationRefusesAPaymentNoLongerScheduled(t *testing.T) {
 			}
 		})
 	}
+}
+
+// allocateByHand allocates pids into the day's next file, read at readAt
+// (0: unknown), with made-up entries.
+func allocateByHand(t *testing.T, env *jobs.Env, d, eff civil.Date, readAt int64, pids ...int64) error {
+	t.Helper()
+	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, ReadAt: readAt, StorageKey: func(m string) string { return "by-hand-" + m },
+		NextModifier: func(prev string) (string, error) {
+			if prev == "" {
+				return "A", nil
+			}
+			return string(rune(prev[0] + 1)), nil
+		}}
+	_, err := env.Store.AllocateFile(context.Background(), plan, len(pids), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
+		var as []ledger.Allocation
+		for i, pid := range pids {
+			as = append(as, ledger.Allocation{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i),
+				RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "BY HAND"})
+		}
+		return as, nil, nil
+	})
+	return err
+}
+
+// TestAllocationReadAtSeesAScheduledChange: an allocation of payments read
+// at a scheduled-changes count does not count them again while the count
+// has not moved, and every writer that takes a payment out of scheduled
+// moves it: a payment cancelled after its page was read (the autopay amount
+// set to zero) fails the allocation whole, as the count would.
+func TestAllocationReadAtSeesAScheduledChange(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-12-01")
+			eff := env.Calendar.NextBankingDay(d)
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 5, d); err != nil {
+				t.Fatal(err)
+			}
+			page, err := env.Store.DueAfter(ctx, eff, nil, 10)
+			if err != nil || len(page) != 5 {
+				t.Fatalf("page: %d payments, %v", len(page), err)
+			}
+			readAt := page[0].ReadAt
+			if readAt < 1 {
+				t.Fatalf("read at %d, want the count (from 1)", readAt)
+			}
+			if err := allocateByHand(t, env, d, eff, readAt, page[0].ID, page[1].ID); err != nil {
+				t.Fatalf("allocating with nothing changed: %v", err)
+			}
+			if ok, err := env.Store.SetAutopayAmount(ctx, page[2].ID, 1000, 0, "paid by check"); err != nil || !ok {
+				t.Fatalf("cancel: %v %v", ok, err)
+			}
+			again, err := env.Store.DueAfter(ctx, eff, nil, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// (PostgreSQL reads the two allocated too, waiting "-".)
+			again = slices.DeleteFunc(again, func(p ledger.DuePayment) bool { return p.Waiting != "" })
+			if len(again) != 2 || again[0].ReadAt != readAt+1 {
+				t.Fatalf("after the cancel: %+v, want 2 payments that can be originated, read at %d", again, readAt+1)
+			}
+			if err := allocateByHand(t, env, d, eff, readAt, page[3].ID, page[2].ID); !errors.Is(err, ledger.ErrPaymentTaken) {
+				t.Fatalf("allocating a payment cancelled since it was read: %v, want ErrPaymentTaken", err)
+			}
+			if err := allocateByHand(t, env, d, eff, readAt, page[3].ID, page[4].ID); err != nil {
+				t.Fatalf("allocating the payments still scheduled, read before the cancel: %v", err)
+			}
+			var n int
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations`).Scan(&n); err != nil || n != 4 {
+				t.Fatalf("%d records (%v), want 4", n, err)
+			}
+		})
+	}
+}
+
+// TestDueAfterPages: the day's due payments come a page at a time in file
+// order, each page after the last one's key, a short page last; the pages
+// together are OriginableIDs; a payment with an originations record is not
+// among those that can be originated, though it reads scheduled until it
+// is settled.
+func TestDueAfterPages(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-12-01")
+			eff := env.Calendar.NextBankingDay(d)
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 25, d); err != nil {
+				t.Fatal(err)
+			}
+			read := func(limit int) (ids []int64) {
+				var after *ledger.FileOrderKey
+				for {
+					page, err := env.Store.DueAfter(ctx, eff, after, limit)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i, p := range page {
+						if i > 0 && !keyLess(page[i-1].Key(), p.Key()) {
+							t.Fatalf("page out of file order: %+v then %+v", page[i-1].Key(), p.Key())
+						}
+						if after != nil && !keyLess(*after, p.Key()) {
+							t.Fatalf("page starts at %+v, not after %+v", p.Key(), *after)
+						}
+						if p.Waiting == "" {
+							ids = append(ids, p.ID)
+						}
+					}
+					if len(page) < limit {
+						return ids
+					}
+					k := page[len(page)-1].Key()
+					after = &k
+				}
+			}
+			all, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(all) != 25 {
+				t.Fatalf("originable: %d (%v)", len(all), err)
+			}
+			for _, limit := range []int{1, 7, 25, 100} {
+				if got := read(limit); fmt.Sprint(got) != fmt.Sprint(all) {
+					t.Fatalf("pages of %d: %v, want %v", limit, got, all)
+				}
+			}
+			if err := allocateByHand(t, env, d, eff, 0, all[3], all[10]); err != nil {
+				t.Fatal(err)
+			}
+			want := append(append(append([]int64{}, all[:3]...), all[4:10]...), all[11:]...)
+			for _, limit := range []int{1, 7, 100} {
+				if got := read(limit); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Fatalf("after two were allocated, pages of %d: %v, want %v", limit, got, want)
+				}
+			}
+		})
+	}
+}
+
+// keyLess orders file-order keys as SQLite does (bytewise); the test's
+// keys are ASCII, so PostgreSQL's collation agrees.
+func keyLess(a, b ledger.FileOrderKey) bool {
+	return strings.Compare(strings.Join([]string{a.SEC, a.Description, a.AccountID, a.Source, a.SourceKey}, "\x00"),
+		strings.Join([]string{b.SEC, b.Description, b.AccountID, b.Source, b.SourceKey}, "\x00")) < 0
 }

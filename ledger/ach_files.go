@@ -74,6 +74,11 @@ type FilePlan struct {
 	StorageKey func(modifier string) string
 	// Offsets is how many trace sequences to reserve for offset entries.
 	Offsets int
+	// ReadAt is the scheduled-changes count the payments were read at
+	// (DuePayment.ReadAt, the same for all of them), or 0: when the count
+	// has not moved by the allocation, no payment can have left scheduled
+	// since, and the allocation does not count them again.
+	ReadAt int64
 }
 
 // ErrPaymentTaken is returned when a payment being allocated is no longer
@@ -166,7 +171,7 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		}
 		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
 			StorageKey: key, TraceStart: first, TraceEnd: end, OffsetTraceStart: offsetStart, CreatedAt: t}
-		if err := s.recordOriginations(ctx, tx, conn, f, allocs); err != nil {
+		if err := s.recordOriginations(ctx, tx, conn, f, allocs, plan.ReadAt); err != nil {
 			return err
 		}
 		for _, a := range allocs {

@@ -53,23 +53,31 @@ func (s *Store) lockOriginating(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// lockScheduled takes, on PostgreSQL, the origination lock exclusively for
-// a transaction that moves scheduled payments out of scheduled or changes
-// what they debit, before its first write. The payment row no longer
-// changes when the payment is allocated, so under READ COMMITTED a cancel
-// and an allocation in flight together would each miss the other's write:
-// with the lock, a statement after it sees every allocation committed
-// before (its originations records), and an allocation sees every cancel
-// committed before it.
+// lockScheduled must be called, on both databases, by every transaction
+// that moves scheduled payments out of scheduled or changes what they
+// debit, before its first write. On PostgreSQL it takes the origination
+// lock exclusively: the payment row no longer changes when the payment is
+// allocated, so under READ COMMITTED a cancel and an allocation in flight
+// together would each miss the other's write; with the lock, a statement
+// after it sees every allocation committed before (its originations
+// records), and an allocation sees every cancel committed before it. On
+// both it bumps the scheduled-changes count (migration 0051), which tells
+// an allocation whether any payment can have left scheduled since its
+// payments were read.
 func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
-	if s.dialect.name != "postgres" {
-		return nil
+	if s.dialect.name == "postgres" {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, originationLock); err != nil {
+			return fmt.Errorf("origination lock: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, originationLock); err != nil {
-		return fmt.Errorf("origination lock: %w", err)
+	if _, err := tx.ExecContext(ctx, `UPDATE scheduled_changes SET n = n + 1 WHERE id = 1`); err != nil {
+		return fmt.Errorf("count a change of scheduled payments: %w", err)
 	}
 	return nil
 }
+
+// scheduledChanges is SQL for the scheduled-changes count (lockScheduled).
+const scheduledChanges = `(SELECT n FROM scheduled_changes WHERE id = 1)`
 
 // recordOriginations appends the originations records of a file's
 // allocations. Every payment must still be scheduled and not originated,
@@ -85,8 +93,12 @@ func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
 // count on another connection sees what this transaction would (appending
 // records writes no payment row). A dry run's one transaction counts in
 // turn; on SQLite with no second connection (a database in memory), each
-// record joins its payment instead.
-func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation) error {
+// record joins its payment instead. When the payments were read at a
+// scheduled-changes count (readAt) that has not moved since, they are not
+// counted: every such writer bumps it (lockScheduled), so none has
+// committed since they were read, and none can before this transaction
+// does.
+func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Conn, f ACHFile, allocs []Allocation, readAt int64) error {
 	// Appended in payment order, not trace order: the records' payment
 	// key and each payment's row are then each visited once, page after
 	// page, instead of at random (the file's order is by account); what
@@ -97,11 +109,33 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Co
 	for i, a := range allocs {
 		ids[i] = a.PaymentID
 	}
-	var got int
-	var cerr error
+	unchanged, err := s.scheduledUnchanged(ctx, tx, readAt)
+	if err != nil {
+		return err
+	}
+	// How the payments still scheduled are counted: not at all when no
+	// writer took one out of scheduled since they were read; beside the
+	// append on another connection; after it in this transaction; or (SQLite
+	// without a second connection) by joining each record to its payment.
 	beside, ok := s.besideReader()
+	const (
+		none = iota
+		besideAppend
+		afterAppend
+		joined
+	)
+	how := besideAppend
+	switch {
+	case unchanged:
+		how = none
+	case !ok && s.dialect.name == "sqlite":
+		how = joined
+	case !ok:
+		how = afterAppend
+	}
+	got, cerr := len(allocs), error(nil)
 	counted := make(chan struct{})
-	if ok {
+	if how == besideAppend {
 		go func() {
 			defer close(counted)
 			got, cerr = s.countScheduled(ctx, beside, ids)
@@ -109,16 +143,15 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Co
 	} else {
 		close(counted)
 	}
-	var err error
 	if s.dialect.name == "sqlite" {
-		var joined int
-		joined, err = s.recordOriginationsSQLite(ctx, tx, f, allocs, !ok)
-		if !ok {
-			got = joined
+		var n int
+		n, err = s.recordOriginationsSQLite(ctx, tx, f, allocs, how == joined)
+		if how == joined {
+			got = n
 		}
 	} else {
 		err = s.copyOriginations(ctx, conn, f, allocs)
-		if !ok && err == nil {
+		if how == afterAppend && err == nil {
 			got, cerr = s.countScheduled(ctx, tx, ids)
 		}
 	}
@@ -139,6 +172,21 @@ func (s *Store) recordOriginations(ctx context.Context, tx *sql.Tx, conn *sql.Co
 		return fmt.Errorf("originate payments into file %s: %d of %d were still scheduled: %w", f.IDModifier, got, len(allocs), ErrPaymentTaken)
 	}
 	return nil
+}
+
+// scheduledUnchanged says whether no transaction has taken a payment out of
+// scheduled since the scheduled-changes count was readAt (0: unknown). tx
+// holds the origination lock shared (PostgreSQL) or SQLite's write lock,
+// so no such transaction commits before tx does.
+func (s *Store) scheduledUnchanged(ctx context.Context, tx *sql.Tx, readAt int64) (bool, error) {
+	if readAt == 0 {
+		return false, nil
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, `SELECT `+scheduledChanges).Scan(&n); err != nil {
+		return false, fmt.Errorf("read the scheduled-changes count: %w", err)
+	}
+	return n == readAt, nil
 }
 
 // besideReader returns a connection pool other than the one an allocation

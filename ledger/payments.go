@@ -159,6 +159,22 @@ type DuePayment struct {
 	// IndividualID is what a C09 NOC asked the entries to carry ('' for
 	// the account id).
 	IndividualID string
+	// Source and SourceKey name where the payment came from (its place in
+	// file order, with the fields above).
+	Source, SourceKey string
+	// Waiting, from DueAfter, is why the payment cannot be originated now
+	// (holdReason: "waiting for prenote", ...), '' when it can, "-" when it
+	// is not to be, nor counted as waiting (originated already, or of no
+	// kind drafter makes).
+	Waiting string
+	// ReadAt, from DueAfter, is the scheduled-changes count its page was
+	// read at (FilePlan.ReadAt).
+	ReadAt int64
+}
+
+// Key is the payment's place in file order.
+func (p DuePayment) Key() FileOrderKey {
+	return FileOrderKey{SEC: p.SEC, Description: p.Description, AccountID: p.AccountID, Source: p.Source, SourceKey: p.SourceKey}
 }
 
 // holdReason is SQL for why a scheduled payment cannot be originated now
@@ -185,45 +201,148 @@ var originable = `p.state = 'scheduled' AND p.draft_on <= $1 AND ` + canOriginat
 const fileOrder = `p.sec, p.description, p.account_id, p.source, p.source_key`
 
 // OriginableIDs returns the ids of the scheduled payments due on or before
-// through that can be originated now, in file order (DuePayments' ids).
+// through that can be originated now, in file order (DueAfter's, page by
+// page).
 func (s *Store) OriginableIDs(ctx context.Context, through civil.Date) ([]int64, error) {
-	ids, _, err := s.DuePayments(ctx, through)
-	return ids, err
+	const page = 10000
+	var ids []int64
+	var after *FileOrderKey
+	for {
+		ps, err := s.DueAfter(ctx, through, after, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range ps {
+			if p.Waiting == "" {
+				ids = append(ids, p.ID)
+			}
+		}
+		if len(ps) < page {
+			return ids, nil
+		}
+		k := ps[len(ps)-1].Key()
+		after = &k
+	}
 }
 
-// DuePayments is the day's due payments not originated yet, in one read:
-// the ids of those that can be originated now, in file order, and how many
-// of the others wait, by reason (holdReason; one that can never be
-// originated, of no kind drafter makes, is in neither). A day's ids are read once and the payments fetched one file at a time
-// (Originable), in id order: the file order has no index of its own, which
-// made every origination an index delete in random order, and reading
-// whole rows in that order a random page read each.
-func (s *Store) DuePayments(ctx context.Context, through civil.Date) (ids []int64, held map[string]int, err error) {
-	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id, CASE WHEN `+canOriginate+` THEN '' ELSE COALESCE(NULLIF(`+holdReason+`, ''), '-') END
-		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id")+` ORDER BY `+fileOrder, through)
+// FileOrderKey is a payment's place in file order (fileOrder): unique,
+// since (source, source key) is.
+type FileOrderKey struct {
+	SEC, Description, AccountID, Source, SourceKey string
+}
+
+// DueAfter returns the day's due payments not originated yet (scheduled,
+// due on or before through, with no originations record) that come after
+// after in file order (from the first when after is nil), at most limit of
+// them, in that order: those that can be originated now, and those that
+// wait for their bank account, with Waiting saying why (on PostgreSQL, some
+// originated already may be among them, waiting "-"). A page shorter than
+// limit is the last.
+//
+// Each page is one short read along the scheduled payments' file-order
+// index (migration 0050), so the first file can be allocated as soon as
+// its payments are read, without sorting the whole day first, and memory
+// holds a page. A page reads what is committed when it is read: a payment
+// that becomes due behind the pages read is found by the run's next pass;
+// one cancelled after its page was read is refused by its allocation
+// (ErrPaymentTaken).
+func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrderKey, limit int) ([]DuePayment, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	args := []any{through}
+	where := `p.state = 'scheduled' AND p.draft_on <= $1 AND ` + notOriginated("p.id")
+	if after != nil {
+		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
+		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
+	}
+	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
+	bank := `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id,
+		CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END, ` + scheduledChanges
+	if s.dialect.name == "postgres" {
+		bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id,
+		CASE WHEN b.originated THEN '-' WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END, ` + scheduledChanges
+	}
+	lim := strconv.Itoa(limit)
+	var q string
+	if s.dialect.name == "postgres" {
+		// Planned so that no statistics can make it read more than the
+		// page: the page of scheduled due payments along the index, with
+		// nothing in its WHERE whose selectivity the planner could guess
+		// low (the records' check, so estimated, turned it into a sort of
+		// the whole day for every page), then each one's record and bank
+		// account looked up by key (OFFSET 0 keeps the lateral subquery
+		// from being flattened into a join the planner could reorder), so
+		// the rows come out in the index's order. A payment of the page
+		// that has its record already comes back waiting "-": it still
+		// counts in the page, so that a short page is the last.
+		where := `p.state = 'scheduled' AND p.draft_on <= $1`
+		if after != nil {
+			where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
+		}
+		q = `SELECT ` + cols + `, ` + bank + ` FROM (SELECT ` + cols + ` FROM payments p WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim + `) p
+			CROSS JOIN LATERAL (SELECT *, EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id) AS originated
+				FROM bank_accounts b WHERE b.id = p.bank_account_id OFFSET 0) b ORDER BY ` + fileOrder
+	} else {
+		q = `SELECT ` + cols + `, ` + bank + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+			WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
+	}
+	rows, err := s.sideReader().QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("select due payments: %w", err)
+		return nil, fmt.Errorf("select due payments: %w", err)
 	}
 	defer rows.Close()
-	held = map[string]int{}
+	out := make([]DuePayment, 0, min(limit, 4096))
 	for rows.Next() {
-		var id int64
-		var reason string
-		if err := rows.Scan(&id, &reason); err != nil {
-			return nil, nil, fmt.Errorf("select due payments: %w", err)
+		var p DuePayment
+		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount, &p.Source, &p.SourceKey,
+			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.IndividualID, &p.Waiting, &p.ReadAt); err != nil {
+			return nil, fmt.Errorf("select due payments: %w", err)
 		}
-		switch {
-		case reason == "":
-			ids = append(ids, id)
-		case reason != "-":
-			held[reason]++
-		}
+		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("select due payments: %w", err)
+		return nil, fmt.Errorf("select due payments: %w", err)
 	}
-	return ids, held, nil
+	return out, nil
+}
+
+// DueIDs returns the ids, in id order, of the scheduled payments due on or
+// before through, originated or not (a payment reads scheduled until the
+// deliver job settles it): after a run's pass, a caller that knows which of
+// them the pass read finds those that became due behind its pages without
+// looking up a record for each. It reads only the due index.
+func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error) {
+	rows, err := s.sideReader().QueryContext(ctx, `SELECT p.id FROM payments p
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 ORDER BY p.id`, through)
+	if err != nil {
+		return nil, fmt.Errorf("select due payment ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("select due payment ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select due payment ids: %w", err)
+	}
+	return ids, nil
+}
+
+// CountDue counts the day's due payments not originated yet (DueAfter's,
+// all pages): a run's progress total.
+func (s *Store) CountDue(ctx context.Context, through civil.Date) (int, error) {
+	var n int
+	err := s.sideReader().QueryRowContext(ctx, `SELECT count(*) FROM payments p
+		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id"), through).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count due payments: %w", err)
+	}
+	return n, nil
 }
 
 // Originable returns the payments among ids that can still be originated on
