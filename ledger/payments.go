@@ -251,42 +251,10 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 		return nil, nil
 	}
 	args := []any{through}
-	where := `p.state = 'scheduled' AND p.draft_on <= $1 AND ` + notOriginated("p.id")
 	if after != nil {
-		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
 		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 	}
-	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
-	bank := `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id,
-		CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END, ` + scheduledChanges
-	if s.dialect.name == "postgres" {
-		bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id,
-		CASE WHEN b.originated THEN '-' WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END, ` + scheduledChanges
-	}
-	lim := strconv.Itoa(limit)
-	var q string
-	if s.dialect.name == "postgres" {
-		// Planned so that no statistics can make it read more than the
-		// page: the page of scheduled due payments along the index, with
-		// nothing in its WHERE whose selectivity the planner could guess
-		// low (the records' check, so estimated, turned it into a sort of
-		// the whole day for every page), then each one's record and bank
-		// account looked up by key (OFFSET 0 keeps the lateral subquery
-		// from being flattened into a join the planner could reorder), so
-		// the rows come out in the index's order. A payment of the page
-		// that has its record already comes back waiting "-": it still
-		// counts in the page, so that a short page is the last.
-		where := `p.state = 'scheduled' AND p.draft_on <= $1`
-		if after != nil {
-			where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
-		}
-		q = `SELECT ` + cols + `, ` + bank + ` FROM (SELECT ` + cols + ` FROM payments p WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim + `) p
-			CROSS JOIN LATERAL (SELECT *, EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id) AS originated
-				FROM bank_accounts b WHERE b.id = p.bank_account_id OFFSET 0) b ORDER BY ` + fileOrder
-	} else {
-		q = `SELECT ` + cols + `, ` + bank + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-			WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
-	}
+	q := dueAfterSQL(s.dialect.name, after != nil, limit)
 	rows, err := s.sideReader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
@@ -331,6 +299,39 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 		return nil, fmt.Errorf("select due payment ids: %w", err)
 	}
 	return ids, nil
+}
+
+// dueAfterSQL is DueAfter's query: $1 the date due by, $2-$6 the key to
+// start after (with after).
+func dueAfterSQL(dialect string, after bool, limit int) string {
+	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
+	const bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, `
+	reason := `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
+	where := `p.state = 'scheduled' AND p.draft_on <= $1`
+	if after {
+		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
+	}
+	lim := strconv.Itoa(limit)
+	if dialect == "postgres" {
+		// Planned so that no statistics can make it read more than the
+		// page: the page of scheduled due payments along the index, with
+		// nothing in its WHERE whose selectivity the planner could guess
+		// low (the records' check, so estimated, turned it into a sort of
+		// the whole day for every page), then each one's record and bank
+		// account looked up by key (OFFSET 0 keeps the lateral subquery
+		// from being flattened into a join the planner could reorder), so
+		// the rows come out in the index's order. A payment of the page
+		// that has its record already comes back waiting "-": it still
+		// counts in the page, so that a short page is the last.
+		return `SELECT ` + cols + `, ` + bank + `CASE WHEN b.originated THEN '-' ELSE ` + reason + ` END, ` + scheduledChanges + `
+			FROM (SELECT ` + cols + ` FROM payments p WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim + `) p
+			CROSS JOIN LATERAL (SELECT *, EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id) AS originated
+				FROM bank_accounts b WHERE b.id = p.bank_account_id OFFSET 0) b ORDER BY ` + fileOrder
+	}
+	// SQLite walks the index (covering, migration 0050) in order and
+	// stops at the limit.
+	return `SELECT ` + cols + `, ` + bank + reason + `, ` + scheduledChanges + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE ` + where + ` AND ` + notOriginated("p.id") + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
 }
 
 // CountDue counts the day's due payments not originated yet (DueAfter's,
