@@ -295,19 +295,7 @@ func TestAllocationRefusesAPaymentNoLongerScheduled(t *testing.T) {
 			if _, err := db.ExecContext(ctx, `UPDATE payments SET state = 'cancelled', state_reason = 'test' WHERE id = $1`, ids[0]); err != nil {
 				t.Fatal(err)
 			}
-			allocate := func(pids ...int64) error {
-				plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, StorageKey: func(m string) string { return "refused-" + m },
-					NextModifier: func(prev string) (string, error) { return "A", nil }}
-				_, err := env.Store.AllocateFile(ctx, plan, len(pids), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
-					var as []ledger.Allocation
-					for i, pid := range pids {
-						as = append(as, ledger.Allocation{PaymentID: pid, TraceNumber: fmt.Sprintf("%s%07d", env.Config.ODFIRouting[:8], f.TraceStart+i),
-							RDFIRouting: "011000015", AccountNumber: "12345678", TransactionCode: 27, IndividualName: "REFUSED"})
-					}
-					return as, nil, nil
-				})
-				return err
-			}
+			allocate := func(pids ...int64) error { return allocateByHand(t, env, d, eff, 0, pids...) }
 			records := func() (n int) {
 				if err := db.QueryRowContext(ctx, `SELECT COUNT(*) + (SELECT COUNT(*) FROM ach_files) FROM originations`).Scan(&n); err != nil {
 					t.Fatal(err)
