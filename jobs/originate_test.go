@@ -402,8 +402,10 @@ func TestOriginablePages(t *testing.T) {
 	}
 }
 
-// arrivingStore is a document store during whose first Put a payment falls
-// due: as if the portal scheduled one while origination ran.
+// arrivingStore is a document store during whose first Put of an ACH file
+// a payment falls due: as if the portal scheduled one while origination
+// ran, after the first file was allocated. (Not the first Put of all: the
+// run probes the store before it reads any payment.)
 type arrivingStore struct {
 	storage.Store
 	once   sync.Once
@@ -412,61 +414,68 @@ type arrivingStore struct {
 }
 
 func (s *arrivingStore) Put(ctx context.Context, key string, body []byte, opts storage.PutOptions) (storage.PutResult, error) {
-	s.once.Do(func() { s.err = s.arrive() })
+	if strings.HasPrefix(key, "ach/outbound/") {
+		s.once.Do(func() { s.err = s.arrive() })
+	}
 	return s.Store.Put(ctx, key, body, opts)
 }
 
 // TestOriginateTakesPaymentsThatArriveMidRun: a payment that falls due
-// after the day's ids were read goes into one of the day's files in the
-// same run, once.
+// after the first file was allocated goes into one of the day's files in
+// the same run, once, wherever it falls in file order: among the day's (a
+// WEB debit) or before them all (a PPD debit, whose batch comes first),
+// behind the pages read, where only the run's look in the due index after
+// its last page finds it.
 func TestOriginateTakesPaymentsThatArriveMidRun(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			ctx := context.Background()
-			d := civil.MustParse("2026-12-01")
-			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
-			if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
-				t.Fatal(err)
-			}
-			eff := env.Calendar.NextBankingDay(d)
-			ids, err := env.Store.OriginableIDs(ctx, eff)
-			if err != nil {
-				t.Fatal(err)
-			}
-			due, err := env.Store.Originable(ctx, eff, ids[:1])
-			if err != nil || len(due) != 1 {
-				t.Fatalf("a due payment: %v %v", due, err)
-			}
-			store := &arrivingStore{Store: env.Docs, arrive: func() error {
-				_, err := env.Store.InsertPayments(ctx, []ledger.NewPayment{{Source: ledger.SourceScheduled, SourceKey: "mid-run",
-					AccountID: due[0].AccountID, BankAccountID: due[0].BankAccountID, Kind: "debit", SEC: "WEB", Description: "PAYMENT",
-					Amount: 4321, DueOn: eff, DraftOn: eff}})
-				return err
-			}}
-			env.Docs = store
-			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
-			if err != nil || store.err != nil {
-				t.Fatalf("run: %v; the arriving payment: %v", err, store.err)
-			}
-			sum := res.Summary.(*jobs.OriginateSummary)
-			counts, err := env.Store.PaymentCounts(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sum.Entries != 61 || counts[ledger.PaymentOriginated] != 61 || counts[ledger.PaymentScheduled] != 0 {
-				t.Fatalf("%d entries in files, payments %v; want all 61 originated", sum.Entries, counts)
-			}
-			var file sql.NullInt64
-			// Its file, by its originations record (the row is settled
-			// later, by the deliver job).
-			if err := env.Store.DB().QueryRowContext(ctx, `SELECT o.ach_file_id FROM payments p LEFT JOIN originations o ON o.payment_id = p.id
+		for _, sec := range []string{"WEB", "PPD"} {
+			t.Run(dialect+"/"+sec, func(t *testing.T) {
+				ctx := context.Background()
+				d := civil.MustParse("2026-12-01")
+				env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+				if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
+					t.Fatal(err)
+				}
+				eff := env.Calendar.NextBankingDay(d)
+				ids, err := env.Store.OriginableIDs(ctx, eff)
+				if err != nil {
+					t.Fatal(err)
+				}
+				due, err := env.Store.Originable(ctx, eff, ids[:1])
+				if err != nil || len(due) != 1 {
+					t.Fatalf("a due payment: %v %v", due, err)
+				}
+				store := &arrivingStore{Store: env.Docs, arrive: func() error {
+					_, err := env.Store.InsertPayments(ctx, []ledger.NewPayment{{Source: ledger.SourceScheduled, SourceKey: "mid-run",
+						AccountID: due[0].AccountID, BankAccountID: due[0].BankAccountID, Kind: "debit", SEC: sec, Description: "PAYMENT",
+						Amount: 4321, DueOn: eff, DraftOn: eff}})
+					return err
+				}}
+				env.Docs = store
+				res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+				if err != nil || store.err != nil {
+					t.Fatalf("run: %v; the arriving payment: %v", err, store.err)
+				}
+				sum := res.Summary.(*jobs.OriginateSummary)
+				counts, err := env.Store.PaymentCounts(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Entries != 61 || counts[ledger.PaymentOriginated] != 61 || counts[ledger.PaymentScheduled] != 0 {
+					t.Fatalf("%d entries in files, payments %v; want all 61 originated", sum.Entries, counts)
+				}
+				var file sql.NullInt64
+				// Its file, by its originations record (the row is settled
+				// later, by the deliver job).
+				if err := env.Store.DB().QueryRowContext(ctx, `SELECT o.ach_file_id FROM payments p LEFT JOIN originations o ON o.payment_id = p.id
 				WHERE p.source_key = 'mid-run'`).Scan(&file); err != nil {
-				t.Fatal(err)
-			}
-			if !file.Valid {
-				t.Fatal("the payment that arrived mid-run is in no file")
-			}
-		})
+					t.Fatal(err)
+				}
+				if !file.Valid {
+					t.Fatal("the payment that arrived mid-run is in no file")
+				}
+			})
+		}
 	}
 }
 
