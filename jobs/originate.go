@@ -317,7 +317,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 				if len(g.entries) == 0 {
 					continue
 				}
-				a, err := o.allocateEntries(ctx, r, d, eff, sum, held, g.entries, max(g.readAt, 0))
+				a, err := o.allocateEntries(ctx, r, d, eff, sum, held, g.entries)
 				if err != nil {
 					return fmt.Errorf("allocate file: %w", err)
 				}
@@ -406,10 +406,7 @@ type gathered struct {
 	entries []screenedEntry
 	holds   []ledger.PaymentHold
 	waiting map[string]int
-	// readAt is the scheduled-changes count all its pages were read at
-	// (ledger.FilePlan.ReadAt), -1 when they differ.
-	readAt int64
-	err    error
+	err     error
 }
 
 // gather reads the day's due payments in file order (DueAfter) and screens
@@ -445,14 +442,6 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 			if len(page) > 0 {
 				k := page[len(page)-1].Key()
 				after = &k
-			}
-			for _, p := range page {
-				switch {
-				case g.readAt == 0:
-					g.readAt = p.ReadAt
-				case p.ReadAt != g.readAt:
-					g.readAt = -1
-				}
 			}
 			due := page[:0]
 			for _, p := range page {
@@ -537,9 +526,9 @@ func (o Originate) hold(ctx context.Context, r *Run, sum *OriginateSummary, held
 // read, screened and allocated again, up to allocateAttempts times. A dry
 // run's one transaction cannot be rolled back in part: it stops at the
 // first.
-func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, held map[int64]bool, entries []screenedEntry, readAt int64) (allocatedFile, error) {
+func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Date, sum *OriginateSummary, held map[int64]bool, entries []screenedEntry) (allocatedFile, error) {
 	for attempt := 1; ; attempt++ {
-		a, err := o.allocateFile(ctx, r, d, eff, entries, readAt)
+		a, err := o.allocateFile(ctx, r, d, eff, entries)
 		if !errors.Is(err, ledger.ErrPaymentTaken) || attempt == allocateAttempts || r.DryRun {
 			return a, err
 		}
@@ -554,7 +543,6 @@ func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Dat
 		}
 		var holds []ledger.PaymentHold
 		entries, holds = screen(r.Env.Config, r.Store, chunk)
-		readAt = 0 // read again by id: counted at the allocation
 		if err := o.hold(ctx, r, sum, held, holds); err != nil {
 			return allocatedFile{}, err
 		}
@@ -639,13 +627,13 @@ func entryName(holder string) string {
 // a file that does not build allocates nothing. It returns the file with
 // its entries as allocated (what FileEntries reads back from the ledger,
 // without reading it back) and its bytes.
-func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []screenedEntry, readAt int64) (allocatedFile, error) {
+func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, chunk []screenedEntry) (allocatedFile, error) {
 	cfg, st := r.Env.Config, r.Store
 	offsets := 0
 	if cfg.OffsetRouting != "" {
 		offsets = distinctBatches(chunk)
 	}
-	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets, ReadAt: readAt,
+	plan := ledger.FilePlan{BusinessDate: d, EffectiveOn: eff, Offsets: offsets, ReadAt: readAt(chunk),
 		NextModifier: nextModifier, StorageKey: func(mod string) string { return FileKey(d, mod) }}
 	var a allocatedFile
 	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
@@ -687,6 +675,23 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 		}
 	}
 	return a, nil
+}
+
+// readAt is the scheduled-changes count the chunk's payments were all read
+// at (ledger.FilePlan.ReadAt), or 0: they were read on pages between which
+// a writer changed scheduled payments, or read again by id (Originable,
+// after a refused allocation), which reads no count.
+func readAt(chunk []screenedEntry) int64 {
+	if len(chunk) == 0 {
+		return 0
+	}
+	n := chunk[0].payment.ReadAt
+	for _, c := range chunk {
+		if c.payment.ReadAt != n {
+			return 0
+		}
+	}
+	return n
 }
 
 // fileStorer builds and stores allocated files, beside the

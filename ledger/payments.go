@@ -168,7 +168,7 @@ type DuePayment struct {
 	// kind drafter makes).
 	Waiting string
 	// ReadAt, from DueAfter, is the scheduled-changes count its page was
-	// read at (FilePlan.ReadAt).
+	// read at (FilePlan.ReadAt); 0 when read otherwise (Originable).
 	ReadAt int64
 }
 
