@@ -2,12 +2,15 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/testenv"
+	"github.com/drafterhq/drafter/portfolio"
 )
 
 // TestNightlyQueriesUseIndexes: originate's nightly queries over the whole
@@ -83,6 +86,84 @@ func TestNightlyQueriesUseIndexes(t *testing.T) {
 					t.Errorf("%s: the plan scans a whole table (%s):\n%s", tc.name, line, text)
 				}
 			}
+		}
+	}
+}
+
+// TestDuePagesPlanOnPostgres: on PostgreSQL, a page of due payments walks
+// the file-order index and sorts nothing, whatever the statistics say:
+// here the records' statistics are those of an empty table (as on the
+// first night, or before the night's appends are analyzed), which, with
+// the records' check in the page's WHERE, planned a sort of the whole day
+// for every page.
+func TestDuePagesPlanOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	c, err := NewCipher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, testenv.Postgres(t), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := civil.MustParse("2026-12-01")
+	var accts []portfolio.Account
+	for a := range portfolio.Generated(portfolio.GenerateOptions{Accounts: 200, Seed: 7, AsOf: d}) {
+		if len(a.BankAccounts) > 0 {
+			a.BankAccounts = a.BankAccounts[:1]
+			a.Autopay, a.ScheduledPayments = nil, nil
+			accts = append(accts, a)
+		}
+	}
+	im, err := s.NewImporter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Import(ctx, accts); err != nil {
+		im.Rollback()
+		t.Fatal(err)
+	}
+	if err := im.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60000
+	ps := make([]NewPayment, 0, n)
+	for i := range n {
+		a := accts[i%len(accts)]
+		ps = append(ps, NewPayment{Source: SourceScheduled, SourceKey: fmt.Sprintf("plan-%d", i), AccountID: a.ID, BankAccountID: a.BankAccounts[0].ID,
+			Kind: "debit", SEC: "WEB", Description: "PAYMENT", Amount: 1000, DueOn: d, DraftOn: d})
+	}
+	if _, err := s.InsertPayments(ctx, ps); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Analyze(ctx, "payments", "bank_accounts", "originations"); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []bool{false, true} {
+		args := []any{d}
+		if after {
+			args = append(args, "WEB", "PAYMENT", accts[0].ID, SourceScheduled, "plan-0")
+		}
+		rows, err := s.DB().QueryContext(ctx, "EXPLAIN "+dueAfterSQL("postgres", after, 10000), args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "Index Scan using payments_file_order") || strings.Contains(text, "Sort") {
+			t.Errorf("page (after a key: %v) does not walk the file-order index without sorting:\n%s", after, text)
 		}
 	}
 }
