@@ -457,7 +457,12 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 				}
 			}
 			entries, holds := screen(r.Env.Config, r.Store, due)
-			g.entries, g.holds = append(g.entries, entries...), append(g.holds, holds...)
+			if g.entries == nil {
+				g.entries = entries // a file's first page: no copy
+			} else {
+				g.entries = append(g.entries, entries...)
+			}
+			g.holds = append(g.holds, holds...)
 		}
 		return g, true
 	}
@@ -535,7 +540,7 @@ func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Dat
 		r.Log.Warn().Err(err).Int("attempt", attempt).Msg("a payment changed while its file was allocated; reading the file's payments again")
 		ids := make([]int64, len(entries))
 		for i, e := range entries {
-			ids[i] = e.payment.ID
+			ids[i] = e.entry.PaymentID
 		}
 		chunk, err := r.Store.Originable(ctx, eff, ids)
 		if err != nil {
@@ -552,11 +557,17 @@ func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Dat
 	}
 }
 
-// screenedEntry is a due payment whose entry the NACHA build accepts, with
-// that entry (all but its trace number, which allocation assigns).
+// screenedEntry is a due payment's entry that the NACHA build accepts (all
+// but its trace number, which allocation assigns), with what its
+// allocation records beside it from the payment: its bank account, the
+// individual id a C09 NOC asked for ('' for none), and the scheduled-changes
+// count its page was read at (ledger.DuePayment.ReadAt). It carries no more
+// of the payment: a file's worth of them is copied from page to file.
 type screenedEntry struct {
-	payment ledger.DuePayment
-	entry   ledger.FileEntry
+	entry         ledger.FileEntry
+	bankAccountID string
+	individualID  string
+	readAt        int64
 }
 
 // screen makes each due payment's entry as the file will carry it and
@@ -588,7 +599,7 @@ func screen(cfg configView, st numberOpener, chunk []ledger.DuePayment) ([]scree
 					"the payment is debited on the first originate run after that", p.BankAccountID, field, err)})
 			continue
 		}
-		out = append(out, screenedEntry{payment: p, entry: e})
+		out = append(out, screenedEntry{entry: e, bankAccountID: p.BankAccountID, individualID: p.IndividualID, readAt: p.ReadAt})
 	}
 	return out, holds
 }
@@ -648,8 +659,8 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 			e.TraceNumber = trace
 			entries[i] = e
 			allocs[i] = ledger.Allocation{PaymentID: e.PaymentID, TraceNumber: trace, RDFIRouting: e.RDFIRouting, AccountNumber: e.AccountNumber,
-				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.payment.IndividualID,
-				Prenote: e.Kind == "prenote", BankAccountID: c.payment.BankAccountID}
+				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.individualID,
+				Prenote: e.Kind == "prenote", BankAccountID: c.bankAccountID}
 		}
 		// The file is built while the allocation is written (the build is
 		// this process's work, the writes the database's), and the
@@ -670,7 +681,7 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	a.file = f
 	a.payments = len(chunk)
 	for _, c := range chunk {
-		if c.payment.Kind == "prenote" {
+		if c.entry.Kind == "prenote" {
 			a.prenotes++
 		}
 	}
@@ -685,9 +696,9 @@ func readAt(chunk []screenedEntry) int64 {
 	if len(chunk) == 0 {
 		return 0
 	}
-	n := chunk[0].payment.ReadAt
+	n := chunk[0].readAt
 	for _, c := range chunk {
-		if c.payment.ReadAt != n {
+		if c.readAt != n {
 			return 0
 		}
 	}

@@ -260,7 +260,7 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 		return nil, fmt.Errorf("select due payments: %w", err)
 	}
 	defer rows.Close()
-	out := make([]DuePayment, 0, min(limit, 4096))
+	out := make([]DuePayment, 0, min(limit, 1<<17))
 	for rows.Next() {
 		var p DuePayment
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount, &p.Source, &p.SourceKey,
