@@ -560,7 +560,7 @@ func (o Originate) allocateEntries(ctx context.Context, r *Run, d, eff civil.Dat
 // screenedEntry is a due payment's entry that the NACHA build accepts (all
 // but its trace number, which allocation assigns), with what its
 // allocation records beside it from the payment: its bank account, the
-// individual id a C09 NOC asked for ('' for none), and the scheduled-changes
+// individual id a C09 NOC asked for (empty for none), and the scheduled-changes
 // count its page was read at (ledger.DuePayment.ReadAt). It carries no more
 // of the payment: a file's worth of them is copied from page to file.
 type screenedEntry struct {
