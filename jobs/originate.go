@@ -277,16 +277,30 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 		// reads the pages only if there are any (usually none). The held
 		// ones were read, and held, before.
 		skip := maps.Clone(held)
-		if pass > 1 {
+		// A payment read scheduled may have an originations record only
+		// in a file not settled yet: this run's (read on its earlier
+		// pages, so never on a later page of this pass), or one there
+		// before the run (a run that stopped midway) or since (a run of
+		// another business date, whose records the allocation's key
+		// refuses a second of). The first pass looks up each payment's
+		// record only when the run began with such a file; a later pass
+		// reads from the start again, past this run's own files.
+		mayBeOriginated := true
+		if pass == 1 {
+			var err error
+			if mayBeOriginated, err = r.Store.OriginationsUnsettled(ctx); err != nil {
+				return originated, err
+			}
+		} else {
 			more, err := o.anyLeft(ctx, r, eff, skip, seen)
 			if err != nil || !more {
 				return originated, err
 			}
 		}
-		counted := o.expect(ctx, r, eff, len(skip), !r.DryRun)
+		counted := o.expect(ctx, r, eff, len(skip), mayBeOriginated, !r.DryRun)
 		before := originated
 		seen = seen[:0]
-		next, stop := o.gather(ctx, r, eff, skip, !r.DryRun, &seen)
+		next, stop := o.gather(ctx, r, eff, skip, mayBeOriginated, !r.DryRun, &seen)
 		err := func() error {
 			for {
 				g, ok := next()
@@ -377,10 +391,10 @@ func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map
 // those held before). Beside (on another connection, while the first page
 // is read), or before the pass; wait returns once it is set (or failed:
 // the total is only progress, and the pass goes on without it).
-func (o Originate) expect(ctx context.Context, r *Run, eff civil.Date, held int, beside bool) (wait func()) {
+func (o Originate) expect(ctx context.Context, r *Run, eff civil.Date, held int, mayBeOriginated, beside bool) (wait func()) {
 	base := r.Counts().Selected
 	count := func() {
-		n, err := r.Store.CountDue(ctx, eff)
+		n, err := r.Store.CountDue(ctx, eff, mayBeOriginated)
 		if err != nil {
 			r.Log.Warn().Err(err).Msg("counting the due payments for progress")
 			return
@@ -419,8 +433,8 @@ type gathered struct {
 // allocation; otherwise next reads when called. stop ends the reading
 // early and waits for it; it must be called. skip is only read; the ids
 // read (but those that wait) are appended to seen, which is the caller's
-// again once stop returns.
-func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, ahead bool, seen *[]int64) (next func() (gathered, bool), stop func()) {
+// again once stop returns. mayBeOriginated is DueAfter's.
+func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen *[]int64) (next func() (gathered, bool), stop func()) {
 	limit := r.Env.Config.FileEntryLimit
 	var after *ledger.FileOrderKey
 	done := false
@@ -431,7 +445,7 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 		g := gathered{waiting: map[string]int{}}
 		for !done && len(g.entries) < limit {
 			want := limit - len(g.entries)
-			page, err := r.Store.DueAfter(ctx, eff, after, want)
+			page, err := r.Store.DueAfter(ctx, eff, after, want, mayBeOriginated)
 			if err != nil {
 				done, g.err = true, err
 				return g, true

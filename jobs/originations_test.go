@@ -357,7 +357,7 @@ func TestAllocationReadAtSeesAScheduledChange(t *testing.T) {
 			if err := jobs.SeedBenchPayments(ctx, env.Store, 5, d); err != nil {
 				t.Fatal(err)
 			}
-			page, err := env.Store.DueAfter(ctx, eff, nil, 10)
+			page, err := env.Store.DueAfter(ctx, eff, nil, 10, true)
 			if err != nil || len(page) != 5 {
 				t.Fatalf("page: %d payments, %v", len(page), err)
 			}
@@ -371,7 +371,7 @@ func TestAllocationReadAtSeesAScheduledChange(t *testing.T) {
 			if ok, err := env.Store.SetAutopayAmount(ctx, page[2].ID, 1000, 0, "paid by check"); err != nil || !ok {
 				t.Fatalf("cancel: %v %v", ok, err)
 			}
-			again, err := env.Store.DueAfter(ctx, eff, nil, 10)
+			again, err := env.Store.DueAfter(ctx, eff, nil, 10, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,7 +412,7 @@ func TestDueAfterPages(t *testing.T) {
 			read := func(limit int) (ids []int64) {
 				var after *ledger.FileOrderKey
 				for {
-					page, err := env.Store.DueAfter(ctx, eff, after, limit)
+					page, err := env.Store.DueAfter(ctx, eff, after, limit, true)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -451,6 +451,125 @@ func TestDueAfterPages(t *testing.T) {
 				if got := read(limit); fmt.Sprint(got) != fmt.Sprint(want) {
 					t.Fatalf("after two were allocated, pages of %d: %v, want %v", limit, got, want)
 				}
+			}
+			// Told that none can have a record, a page looks none up: the
+			// two allocated come back as any other, and allocating one
+			// again is refused by the records' key.
+			page, err := env.Store.DueAfter(ctx, eff, nil, 100, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ready []int64
+			for _, p := range page {
+				if p.Waiting == "" {
+					ready = append(ready, p.ID)
+				}
+			}
+			if fmt.Sprint(ready) != fmt.Sprint(all) {
+				t.Fatalf("a page that looks up no records: %v, want all %v", ready, all)
+			}
+			if n, err := env.Store.CountDue(ctx, eff, false); err != nil || n != 25 {
+				t.Fatalf("counted without records: %d (%v), want 25", n, err)
+			}
+			if n, err := env.Store.CountDue(ctx, eff, true); err != nil || n != 23 {
+				t.Fatalf("counted with records: %d (%v), want 23", n, err)
+			}
+			if err := allocateByHand(t, env, d, eff, page[0].ReadAt, all[3]); !errors.Is(err, ledger.ErrPaymentTaken) {
+				t.Fatalf("allocating a payment with a record again: %v, want ErrPaymentTaken", err)
+			}
+		})
+	}
+}
+
+// TestOriginationsUnsettled: only a file allocated and not settled (nor
+// released) can name payments that still read scheduled; none before the
+// first allocation, and none once its file is settled.
+func TestOriginationsUnsettled(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			env := testEnv(t, dialect, nil)
+			d := civil.MustParse("2026-12-01")
+			eff := env.Calendar.NextBankingDay(d)
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 3, d); err != nil {
+				t.Fatal(err)
+			}
+			unsettled := func() bool {
+				t.Helper()
+				any, err := env.Store.OriginationsUnsettled(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return any
+			}
+			if unsettled() {
+				t.Fatal("unsettled records before any file")
+			}
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) != 3 {
+				t.Fatalf("ids: %v %v", ids, err)
+			}
+			if err := allocateByHand(t, env, d, eff, 0, ids[0]); err != nil {
+				t.Fatal(err)
+			}
+			if !unsettled() {
+				t.Fatal("a file allocated, not settled: no unsettled records said")
+			}
+			var file int64
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT ach_file_id FROM originations WHERE payment_id = $1`, ids[0]).Scan(&file); err != nil {
+				t.Fatal(err)
+			}
+			if settled, err := env.Store.SettleFile(ctx, file); err != nil || !settled {
+				t.Fatalf("settle: %v %v", settled, err)
+			}
+			if unsettled() {
+				t.Fatal("the one file is settled: unsettled records said")
+			}
+		})
+	}
+}
+
+// TestOriginateMeetsAPaymentAnotherRunOriginated: a run that began with no
+// unsettled file reads its pages without looking up records; a payment of
+// a later page that a run of another business date originates meanwhile is
+// refused by the records' key when this run allocates it, and the run reads
+// that file's payments again and originates the rest: every payment once.
+func TestOriginateMeetsAPaymentAnotherRunOriginated(t *testing.T) {
+	for _, dialect := range ledgertest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := civil.MustParse("2026-12-01")
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+			if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
+				t.Fatal(err)
+			}
+			eff := env.Calendar.NextBankingDay(d)
+			ids, err := env.Store.OriginableIDs(ctx, eff)
+			if err != nil || len(ids) != 60 {
+				t.Fatalf("ids: %d %v", len(ids), err)
+			}
+			other := ids[55] // on the last file's page
+			store := &arrivingStore{Store: env.Docs, arrive: func() error {
+				return allocateByHand(t, env, d.AddDays(-1), eff, 0, other)
+			}}
+			env.Docs = store
+			res, err := env.Start(ctx, jobs.Originate{}, jobs.StartSpec{Date: d, Trigger: "operator"})
+			if err != nil || store.err != nil {
+				t.Fatalf("run: %v; the other run's allocation: %v", err, store.err)
+			}
+			if sum := res.Summary.(*jobs.OriginateSummary); sum.Entries != 59 {
+				t.Fatalf("%d entries in the run's files, want 59 (one originated by the other run)", sum.Entries)
+			}
+			var records, payments, otherFiles int
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*), COUNT(DISTINCT payment_id) FROM originations`).Scan(&records, &payments); err != nil {
+				t.Fatal(err)
+			}
+			if err := env.Store.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN ach_files f ON f.id = o.ach_file_id
+				WHERE o.payment_id = $1 AND f.business_date = $2`, other, d.AddDays(-1)).Scan(&otherFiles); err != nil {
+				t.Fatal(err)
+			}
+			if records != 60 || payments != 60 || otherFiles != 1 {
+				t.Fatalf("%d records of %d payments, the other run's payment in its file %d times; want 60, 60, 1", records, payments, otherFiles)
 			}
 		})
 	}

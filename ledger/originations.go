@@ -442,6 +442,20 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitte
 	return q, ok, err
 }
 
+// OriginationsUnsettled says whether any file is unsettled (allocated,
+// stored or sent, not released, its payment rows not settled): only such a
+// file's records name payments that still read scheduled. With none, a
+// run's first pass over the due payments needs no record looked up for
+// each (DueAfter's mayBeOriginated).
+func (s *Store) OriginationsUnsettled(ctx context.Context) (bool, error) {
+	var any bool
+	err := s.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ach_files WHERE settled_at IS NULL AND released_at IS NULL)`).Scan(&any)
+	if err != nil {
+		return false, fmt.Errorf("look for unsettled files: %w", err)
+	}
+	return any, nil
+}
+
 // UnsettledFiles lists the files stored (or sent) whose payment rows are
 // not settled yet, oldest first: every file an originate run stored since
 // the last settlement (see SettleFile). Released files are left out.

@@ -208,7 +208,7 @@ func (s *Store) OriginableIDs(ctx context.Context, through civil.Date) ([]int64,
 	var ids []int64
 	var after *FileOrderKey
 	for {
-		ps, err := s.DueAfter(ctx, through, after, page)
+		ps, err := s.DueAfter(ctx, through, after, page, true)
 		if err != nil {
 			return nil, err
 		}
@@ -239,6 +239,15 @@ type FileOrderKey struct {
 // originated already may be among them, waiting "-"). A page shorter than
 // limit is the last.
 //
+// With mayBeOriginated false the caller knows that no due payment has an
+// originations record but those on pages it read before (no file was
+// unsettled, OriginationsUnsettled, when it began reading), and the page
+// looks up no record for each payment, most of what a page costs on
+// SQLite once records are appended while it reads. A payment that another
+// process originates meanwhile (a run of another business date) is then
+// refused by the records' key when it is allocated again (ErrPaymentTaken),
+// never originated twice.
+//
 // Each page is one short read along the scheduled payments' file-order
 // index (migration 0050), so the first file can be allocated as soon as
 // its payments are read, without sorting the whole day first, and memory
@@ -246,7 +255,7 @@ type FileOrderKey struct {
 // that becomes due behind the pages read is found by the run's next pass;
 // one cancelled after its page was read is refused by its allocation
 // (ErrPaymentTaken).
-func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrderKey, limit int) ([]DuePayment, error) {
+func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrderKey, limit int, mayBeOriginated bool) ([]DuePayment, error) {
 	if limit < 1 {
 		return nil, nil
 	}
@@ -254,7 +263,7 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 	if after != nil {
 		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 	}
-	q := dueAfterSQL(s.dialect.name, after != nil, limit)
+	q := dueAfterSQL(s.dialect.name, after != nil, limit, mayBeOriginated)
 	rows, err := s.sideReader().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
@@ -302,8 +311,9 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 }
 
 // dueAfterSQL is DueAfter's query: $1 the date due by, $2-$6 the key to
-// start after (with after).
-func dueAfterSQL(dialect string, after bool, limit int) string {
+// start after (with after); with records, each payment's originations
+// record is looked up.
+func dueAfterSQL(dialect string, after bool, limit int, records bool) string {
 	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
 	const bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, `
 	reason := `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
@@ -323,23 +333,34 @@ func dueAfterSQL(dialect string, after bool, limit int) string {
 		// the rows come out in the index's order. A payment of the page
 		// that has its record already comes back waiting "-": it still
 		// counts in the page, so that a short page is the last.
+		originated := `false`
+		if records {
+			originated = `EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id)`
+		}
 		return `SELECT ` + cols + `, ` + bank + `CASE WHEN b.originated THEN '-' ELSE ` + reason + ` END, ` + scheduledChanges + `
 			FROM (SELECT ` + cols + ` FROM payments p WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim + `) p
-			CROSS JOIN LATERAL (SELECT *, EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id) AS originated
+			CROSS JOIN LATERAL (SELECT *, ` + originated + ` AS originated
 				FROM bank_accounts b WHERE b.id = p.bank_account_id OFFSET 0) b ORDER BY ` + fileOrder
 	}
 	// SQLite walks the index (covering, migration 0050) in order and
 	// stops at the limit.
+	if records {
+		where += ` AND ` + notOriginated("p.id")
+	}
 	return `SELECT ` + cols + `, ` + bank + reason + `, ` + scheduledChanges + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE ` + where + ` AND ` + notOriginated("p.id") + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
+		WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
 }
 
 // CountDue counts the day's due payments not originated yet (DueAfter's,
-// all pages): a run's progress total.
-func (s *Store) CountDue(ctx context.Context, through civil.Date) (int, error) {
+// all pages): a run's progress total. With mayBeOriginated false (see
+// DueAfter) it looks up no records.
+func (s *Store) CountDue(ctx context.Context, through civil.Date, mayBeOriginated bool) (int, error) {
 	var n int
-	err := s.sideReader().QueryRowContext(ctx, `SELECT count(*) FROM payments p
-		WHERE p.state = 'scheduled' AND p.draft_on <= $1 AND `+notOriginated("p.id"), through).Scan(&n)
+	q := `SELECT count(*) FROM payments p WHERE p.state = 'scheduled' AND p.draft_on <= $1`
+	if mayBeOriginated {
+		q += ` AND ` + notOriginated("p.id")
+	}
+	err := s.sideReader().QueryRowContext(ctx, q, through).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count due payments: %w", err)
 	}
