@@ -664,14 +664,15 @@ func (o Originate) allocateFile(ctx context.Context, r *Run, d, eff civil.Date, 
 	f, err := st.AllocateFile(ctx, plan, len(chunk), func(f ledger.ACHFile) ([]ledger.Allocation, func() error, error) {
 		allocs := make([]ledger.Allocation, len(chunk))
 		entries := make([]ledger.FileEntry, len(chunk))
-		for i, c := range chunk {
+		for i := range chunk {
+			c := &chunk[i]
 			trace, err := ach.Trace(cfg.ODFIRouting, f.TraceStart+i)
 			if err != nil {
 				return nil, nil, err
 			}
-			e := c.entry
+			entries[i] = c.entry
+			e := &entries[i]
 			e.TraceNumber = trace
-			entries[i] = e
 			allocs[i] = ledger.Allocation{PaymentID: e.PaymentID, TraceNumber: trace, RDFIRouting: e.RDFIRouting, AccountNumber: e.AccountNumber,
 				TransactionCode: e.TransactionCode, IndividualName: e.IndividualName, IndividualID: c.individualID,
 				Prenote: e.Kind == "prenote", BankAccountID: c.bankAccountID}

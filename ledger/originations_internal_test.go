@@ -10,7 +10,10 @@ import (
 func TestByPayment(t *testing.T) {
 	in := []Allocation{{PaymentID: 30, TraceNumber: "c"}, {PaymentID: 10, TraceNumber: "a"}, {PaymentID: 20, TraceNumber: "b"}, {PaymentID: 5, TraceNumber: "z"}}
 	before := slices.Clone(in)
-	got := byPayment(in)
+	var got []Allocation
+	for _, a := range byPayment(in) {
+		got = append(got, *a)
+	}
 	want := []Allocation{{PaymentID: 5, TraceNumber: "z"}, {PaymentID: 10, TraceNumber: "a"}, {PaymentID: 20, TraceNumber: "b"}, {PaymentID: 30, TraceNumber: "c"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("byPayment = %v, want %v", got, want)

@@ -271,12 +271,13 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 	defer rows.Close()
 	out := make([]DuePayment, 0, min(limit, 1<<17))
 	for rows.Next() {
-		var p DuePayment
+		// Scanned in place: a page's rows are not copied again.
+		out = append(out, DuePayment{})
+		p := &out[len(out)-1]
 		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount, &p.Source, &p.SourceKey,
 			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.IndividualID, &p.Waiting, &p.ReadAt); err != nil {
 			return nil, fmt.Errorf("select due payments: %w", err)
 		}
-		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
