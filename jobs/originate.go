@@ -182,9 +182,11 @@ func (o Originate) Finish(ctx context.Context, r *Run, results []json.RawMessage
 	// being stored. Each file allocated is handed to a storer that stores
 	// it while the next one is allocated. A dry run shares one
 	// transaction, so it does all of it in turn.
+	restore := collectLess() // memory for collector time, while the pass runs
 	storer := newFileStorer(ctx, o, r, !r.DryRun)
 	_, err = o.allocate(storer.ctx, r, d, eff, sum, storer.store)
 	stored, serr := storer.wait()
+	restore()
 	if serr != nil {
 		// The storer's failure is the cause; allocation only saw the
 		// cancel that followed it.
