@@ -17,9 +17,9 @@ const passGCPercent = 200
 
 // passMemoryLimit caps the Go heap while the pass runs (GOMEMLIMIT): the
 // collector works harder as the heap nears it. With the target doubled and
-// no cap, one run's peak RSS reached 939 MiB, too near the 1 GiB the pass
+// no cap, one run's peak RSS reached 896 MiB, too near the 1 GiB the pass
 // is held to (SQLite's page caches are beside the Go heap); with this cap
-// three runs peaked at 748-760 MiB (600 MiB at GOGC 100).
+// three runs peaked at 713-725 MiB (566-570 MiB at GOGC 100).
 const passMemoryLimit = 512 << 20
 
 // collector sets passGCPercent and passMemoryLimit for as long as any pass holds it, and puts
