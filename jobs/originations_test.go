@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/drafterhq/drafter/jobs"
 	"github.com/drafterhq/drafter/ledger"
 	"github.com/drafterhq/drafter/ledger/ledgertest"
+	"github.com/rs/zerolog"
 )
 
 // TestSecondOriginationRefusedByTheDatabase: a payment's origination is its
@@ -534,12 +536,15 @@ func TestOriginationsUnsettled(t *testing.T) {
 // a later page that a run of another business date originates meanwhile is
 // refused by the records' key when this run allocates it, and the run reads
 // that file's payments again and originates the rest: every payment once.
+// That the refusal happened is what shows the page looked up no record:
+// a page that did, read after the other run's allocation (as this one is),
+// leaves the payment out and is never refused.
 func TestOriginateMeetsAPaymentAnotherRunOriginated(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			ctx := context.Background()
 			d := civil.MustParse("2026-12-01")
-			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+			env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "10"})
 			if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
 				t.Fatal(err)
 			}
@@ -548,7 +553,14 @@ func TestOriginateMeetsAPaymentAnotherRunOriginated(t *testing.T) {
 			if err != nil || len(ids) != 60 {
 				t.Fatalf("ids: %d %v", len(ids), err)
 			}
-			other := ids[55] // on the last file's page
+			var logs bytes.Buffer
+			env.Log = zerolog.New(zerolog.SyncWriter(&logs))
+			// On the sixth file's page: the other run allocates it while
+			// this run stores its first file, and until that store
+			// returns this run has allocated three files at most (the
+			// storer holds one and waits on another) and read the
+			// fourth's page, so the sixth's is read after.
+			other := ids[55]
 			store := &arrivingStore{Store: env.Docs, arrive: func() error {
 				return allocateByHand(t, env, d.AddDays(-1), eff, 0, other)
 			}}
@@ -570,6 +582,9 @@ func TestOriginateMeetsAPaymentAnotherRunOriginated(t *testing.T) {
 			}
 			if records != 60 || payments != 60 || otherFiles != 1 {
 				t.Fatalf("%d records of %d payments, the other run's payment in its file %d times; want 60, 60, 1", records, payments, otherFiles)
+			}
+			if !strings.Contains(logs.String(), "reading the file's payments again") {
+				t.Fatalf("the run never met the other run's record (its pages looked records up?); log:\n%s", logs.String())
 			}
 		})
 	}
