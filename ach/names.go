@@ -72,6 +72,47 @@ func Sanitize(s string, width int) string {
 	if width <= 0 {
 		return ""
 	}
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return sanitizeRunes(s, width)
+		}
+	}
+	return sanitizeASCIIOnly(s, width)
+}
+
+// sanitizeASCIIOnly is Sanitize of a string of ASCII bytes alone (most
+// names): byte by byte, as sanitizeRunes spells them, and s itself when it
+// is already what a field holds.
+func sanitizeASCIIOnly(s string, width int) string {
+	out := make([]byte, 0, min(len(s), width))
+	pendingSpace := false
+	for i := 0; i < len(s); i++ {
+		c, ok := sanitizeASCII(s[i])
+		if !ok {
+			pendingSpace = len(out) > 0
+			continue
+		}
+		need := 1
+		if pendingSpace {
+			need++
+		}
+		if len(out)+need > width {
+			break
+		}
+		if pendingSpace {
+			out = append(out, ' ')
+			pendingSpace = false
+		}
+		out = append(out, c)
+	}
+	if string(out) == s {
+		return s
+	}
+	return string(out)
+}
+
+// sanitizeRunes is Sanitize of any string, rune by rune.
+func sanitizeRunes(s string, width int) string {
 	out := make([]byte, 0, min(len(s), width))
 	var scratch [32]byte
 	pendingSpace := false

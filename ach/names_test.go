@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 func TestSanitize(t *testing.T) {
@@ -126,6 +127,13 @@ func FuzzSanitize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string, width int) {
 		width %= 100
 		sanitizeCheck(t, s, width, Sanitize(s, width))
+		if width > 0 {
+			// The ASCII path spells as the rune-by-rune one does.
+			ascii := strings.Map(func(r rune) rune { return r & 0x7f }, s)
+			if fast, slow := sanitizeASCIIOnly(ascii, width), sanitizeRunes(ascii, width); fast != slow {
+				t.Fatalf("Sanitize(%q, %d): ASCII path %q, rune path %q", ascii, width, fast, slow)
+			}
+		}
 		name, fallback := EntryName(s)
 		sanitizeCheck(t, s, 22, name)
 		// A name is never empty: the sanitised name when it has a letter,
@@ -161,10 +169,41 @@ func sanitizeCheck(t *testing.T, in string, width int, got string) {
 	}
 }
 
+// TestSanitizeASCII holds the ASCII path to the rune-by-rune one on the
+// names and edges it takes: every ASCII byte, separators at either end and
+// in runs, cuts at the width.
+func TestSanitizeASCII(t *testing.T) {
+	var every strings.Builder
+	for c := 0; c < utf8.RuneSelf; c++ {
+		every.WriteByte(byte(c))
+	}
+	cases := []string{"", " ", "Maria Garcia-Lopez", "MARIA GARCIA-LOPEZ", "  o'brien,  jr.  ", "a\tb\nc", "`quoted`", "A_B", "x!!!y",
+		"Maximiliano Alejandro de la Santisima", "JOHN SMITH ", " JOHN SMITH", every.String(), strings.Repeat("ab ", 40)}
+	for _, s := range cases {
+		for _, width := range []int{1, 2, 3, 10, 22, 200} {
+			if fast, slow := sanitizeASCIIOnly(s, width), sanitizeRunes(s, width); fast != slow {
+				t.Errorf("Sanitize(%q, %d): ASCII path %q, rune path %q", s, width, fast, slow)
+			}
+			sanitizeCheck(t, s, width, Sanitize(s, width))
+		}
+	}
+	if s := "JOHN SMITH"; unsafe.StringData(Sanitize(s, 22)) != unsafe.StringData(s) {
+		t.Errorf("Sanitize(%q) copied a name that was already clean", s)
+	}
+}
+
 func BenchmarkSanitize(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Sanitize("Nguyễn Thị Ánh", 22)
 		Sanitize("Maria Garcia-Lopez", 22)
+	}
+}
+
+func BenchmarkSanitizeASCII(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		Sanitize("Maria Garcia-Lopez", 22)
+		Sanitize("TRAN DUC THANG", 22)
 	}
 }
