@@ -58,7 +58,10 @@ func rowOf(table, id string) sealedRow {
 
 func bankAccountRow(id string) sealedRow { return rowOf("bank_accounts", id) }
 
-func paymentRow(id int64) sealedRow { return rowOf("payments", strconv.FormatInt(id, 10)) }
+func paymentRow(id int64) sealedRow { return sealedRow(paymentRowPrefix + strconv.FormatInt(id, 10)) }
+
+// paymentRowPrefix is what rowOf puts before a payment's id.
+const paymentRowPrefix = "drafter:payments.number_enc:"
 
 // name is the row as messages show it: "payments 42".
 func (r sealedRow) name() string {
@@ -159,11 +162,30 @@ func (c *Cipher) Open(sealed []byte, table, id string) (string, error) {
 
 // sealRow encrypts plain for row.
 func (c *Cipher) sealRow(plain string, row sealedRow) []byte {
-	nonce := make([]byte, c.aead.NonceSize(), c.aead.NonceSize()+len(plain)+c.aead.Overhead())
+	return c.appendSealed(make([]byte, 0, c.aead.NonceSize()+len(plain)+c.aead.Overhead()), plain, c.ad(row))
+}
+
+// appendSealed appends to dst what sealRow makes for the row whose
+// associated data is ad (c.ad of it): nonce || ciphertext.
+func (c *Cipher) appendSealed(dst []byte, plain string, ad []byte) []byte {
+	ns := c.aead.NonceSize()
+	at := len(dst)
+	dst = append(dst, make([]byte, ns)...)
+	nonce := dst[at : at+ns : at+ns]
 	if _, err := rand.Read(nonce); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // the OS has no randomness: nothing is safe
 	}
-	return c.aead.Seal(nonce, nonce, []byte(plain), c.ad(row))
+	var pb [64]byte
+	return c.aead.Seal(dst, nonce, append(pb[:0], plain...), ad)
+}
+
+// appendPaymentAD appends the associated data that binds a sealed number
+// to payment id (c.ad of paymentRow(id)), nothing in the unbound format.
+func (c *Cipher) appendPaymentAD(dst []byte, id int64) []byte {
+	if c.unbound {
+		return dst
+	}
+	return strconv.AppendInt(append(dst, paymentRowPrefix...), id, 10)
 }
 
 // openRow decrypts what sealRow made for the same row.

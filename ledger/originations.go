@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -237,26 +236,23 @@ func (s *Store) countScheduled(ctx context.Context, q querier, ids []int64) (int
 	return n, err
 }
 
-// originationColumns are the columns of an originations record, in the
-// order COPY sends them.
-var originationColumns = []string{"payment_id", "ach_file_id", "business_date", "effective_on", "trace_number", "rdfi_routing",
-	"number_enc", "transaction_code", "individual_name", "individual_id"}
-
-// copyOriginations appends the file's records on PostgreSQL with COPY, in
-// the allocation's transaction on conn: the rows stream in one command,
-// with no statement to parse or plan and no join.
+// copyOriginations appends the file's records on PostgreSQL with COPY in
+// its binary format, in the allocation's transaction on conn: the rows
+// stream in one command, with no statement to parse or plan and no join,
+// each field encoded straight into the stream (originationsCopy).
 func (s *Store) copyOriginations(ctx context.Context, conn *sql.Conn, f ACHFile, allocs []*Allocation) error {
-	business, effective := f.BusinessDate.In(time.UTC), f.EffectiveOn.In(time.UTC)
+	var ad []byte
+	seal := func(dst []byte, a *Allocation) []byte {
+		ad = s.cipher.appendPaymentAD(ad[:0], a.PaymentID)
+		return s.cipher.appendSealed(dst, a.AccountNumber, ad)
+	}
 	err := conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("record originations: driver connection is %T, not pgx", dc)
 		}
-		_, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{"originations"}, originationColumns, pgx.CopyFromSlice(len(allocs), func(i int) ([]any, error) {
-			a := allocs[i]
-			return []any{a.PaymentID, f.ID, business, effective, a.TraceNumber, a.RDFIRouting,
-				s.cipher.sealRow(a.AccountNumber, paymentRow(a.PaymentID)), int32(a.TransactionCode), a.IndividualName, a.IndividualID}, nil
-		}))
+		_, err := pc.Conn().PgConn().CopyFrom(ctx, newOriginationsCopy(f, allocs, seal),
+			`COPY originations (`+originationsCopyColumns+`) FROM STDIN (FORMAT binary)`)
 		return err
 	})
 	if err != nil {
