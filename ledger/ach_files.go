@@ -164,9 +164,20 @@ func (s *Store) AllocateFile(ctx context.Context, plan FilePlan, n int, assign f
 		if len(allocs) != n {
 			return fmt.Errorf("allocate file: %d allocations for %d payments", len(allocs), n)
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO ach_files (business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start, created_at)
-			VALUES ($1, $2, $3, 'allocated', $4, $5, $6, $7, $8) RETURNING id`,
-			plan.BusinessDate, plan.EffectiveOn, mod, key, first, end, offsetStart, t).Scan(&f.ID); err != nil {
+		// The bounds of the records' traces, by which a file's records are
+		// found (fileRecords).
+		var firstTrace, lastTrace any
+		if n > 0 {
+			lo, hi := allocs[0].TraceNumber, allocs[0].TraceNumber
+			for _, a := range allocs[1:] {
+				lo, hi = min(lo, a.TraceNumber), max(hi, a.TraceNumber)
+			}
+			firstTrace, lastTrace = lo, hi
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO ach_files (business_date, effective_on, id_modifier, status, storage_key, trace_start, trace_end, offset_trace_start,
+				created_at, first_trace, last_trace)
+			VALUES ($1, $2, $3, 'allocated', $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+			plan.BusinessDate, plan.EffectiveOn, mod, key, first, end, offsetStart, t, firstTrace, lastTrace).Scan(&f.ID); err != nil {
 			return fmt.Errorf("insert ach file: %w", err)
 		}
 		f = ACHFile{ID: f.ID, BusinessDate: plan.BusinessDate, EffectiveOn: plan.EffectiveOn, IDModifier: mod, Status: FileAllocated,
@@ -312,7 +323,7 @@ func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, he
 		// settled (originated) or not yet (still reading scheduled).
 		var other int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations o JOIN payments p ON p.id = o.payment_id
-			WHERE o.ach_file_id = $1 AND p.state NOT IN ('originated', 'scheduled')`, id).Scan(&other); err != nil {
+			WHERE `+fileRecords("o", "$1")+` AND p.state NOT IN ('originated', 'scheduled')`, id).Scan(&other); err != nil {
 			return err
 		}
 		if other > 0 {
@@ -320,17 +331,17 @@ func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, he
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE bank_accounts SET prenote = 'required', prenote_settles_on = NULL
 			WHERE prenote = 'sent' AND id IN (SELECT p.bank_account_id FROM originations o JOIN payments p ON p.id = o.payment_id
-				WHERE o.ach_file_id = $1 AND p.kind = 'prenote')`, id); err != nil {
+				WHERE `+fileRecords("o", "$1")+` AND p.kind = 'prenote')`, id); err != nil {
 			return fmt.Errorf("release file %s: prenotes: %w", f.StorageKey, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE kind = 'payment_scheduled' AND status = 'queued'
-			AND (topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled:' || CAST(ach_file_id AS TEXT) FROM originations WHERE ach_file_id = $1)
-				OR topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled' FROM originations WHERE ach_file_id = $1))`, id); err != nil {
+			AND (topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled:' || CAST(ach_file_id AS TEXT) FROM originations WHERE `+fileRecords("", "$1")+`)
+				OR topic IN (SELECT 'payment:' || CAST(payment_id AS TEXT) || ':scheduled' FROM originations WHERE `+fileRecords("", "$1")+`))`, id); err != nil {
 			return fmt.Errorf("release file %s: withdraw emails: %w", f.StorageKey, err)
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE payments SET state = 'scheduled', ach_file_id = NULL, trace_number = NULL, originated_on = NULL,
 			effective_on = NULL, rdfi_routing = '', number_enc = NULL, transaction_code = 0, individual_name = '', individual_id = ''
-			WHERE id IN (SELECT payment_id FROM originations WHERE ach_file_id = $1) AND state IN ('originated', 'scheduled')`, id)
+			WHERE id IN (SELECT payment_id FROM originations WHERE `+fileRecords("", "$1")+`) AND state IN ('originated', 'scheduled')`, id)
 		if err != nil {
 			return fmt.Errorf("release file %s: payments: %w", f.StorageKey, err)
 		}
@@ -338,7 +349,7 @@ func (s *Store) releaseFile(ctx context.Context, id int64, by, reason string, he
 		released = int(n)
 		// The release is the one undo of an origination, audited below:
 		// the records go, so the next run may originate the payments again.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM originations WHERE ach_file_id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM originations WHERE `+fileRecords("", "$1"), id); err != nil {
 			return fmt.Errorf("release file %s: originations: %w", f.StorageKey, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET released_at = $2, released_reason = $3 WHERE id = $1`, id, now(), reason); err != nil {
@@ -388,7 +399,7 @@ func (e FileEntry) TraceSequence() int {
 func (s *Store) FileEntries(ctx context.Context, fileID int64) ([]FileEntry, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT p.id, p.account_id, p.kind, p.sec, p.description, p.amount, o.trace_number, o.rdfi_routing, o.number_enc,
 			o.transaction_code, o.individual_name, CASE WHEN o.individual_id = '' THEN p.account_id ELSE o.individual_id END
-		FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.ach_file_id = $1 ORDER BY o.trace_number`, fileID)
+		FROM originations o JOIN payments p ON p.id = o.payment_id WHERE `+fileRecords("o", "$1")+` ORDER BY o.trace_number`, fileID)
 	if err != nil {
 		return nil, err
 	}

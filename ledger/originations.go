@@ -75,6 +75,18 @@ func (s *Store) lockScheduled(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// fileRecords is SQL that picks the originations records (alias o; ""
+// for the table's own columns) of the file whose id is the parameter p:
+// along the trace index, between the file's first and last trace
+// (migration 0052), and of that file.
+func fileRecords(o, p string) string {
+	if o != "" {
+		o += "."
+	}
+	return o + `trace_number BETWEEN (SELECT first_trace FROM ach_files WHERE id = ` + p + `) AND (SELECT last_trace FROM ach_files WHERE id = ` + p + `)
+		AND ` + o + `ach_file_id = ` + p
+}
+
 // scheduledChanges is SQL for the scheduled-changes count (lockScheduled).
 const scheduledChanges = `(SELECT n FROM scheduled_changes WHERE id = 1)`
 
@@ -361,7 +373,7 @@ func (s *Store) SettleFile(ctx context.Context, id int64) (bool, error) {
 				ach_file_id = o.ach_file_id, trace_number = o.trace_number, originated_on = o.business_date, effective_on = o.effective_on,
 				transaction_code = o.transaction_code
 			FROM originations o
-			WHERE o.ach_file_id = $1 AND payments.id = o.payment_id AND payments.ach_file_id IS NULL`, id); err != nil {
+			WHERE `+fileRecords("o", "$1")+` AND payments.id = o.payment_id AND payments.ach_file_id IS NULL`, id); err != nil {
 			return fmt.Errorf("settle file %d: payments: %w", id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ach_files SET settled_at = $2 WHERE id = $1`, id, now()); err != nil {
@@ -427,7 +439,7 @@ func (s *Store) QueuePaymentEmails(ctx context.Context, at time.Time, transmitte
 			SELECT 'payment:' || CAST(p.id AS TEXT) || ':scheduled:' || CAST(o.ach_file_id AS TEXT), c.email, 'payment_scheduled', p.account_id,
 				'{"payment_id":' || CAST(p.id AS TEXT) || '}', 'queued', $2, $2
 			FROM originations o JOIN payments p ON p.id = o.payment_id JOIN accounts a ON a.id = p.account_id JOIN customers c ON c.id = a.customer_id
-			WHERE o.ach_file_id = $1 AND p.kind = 'debit' AND p.state <> '`+PaymentReturned+`'
+			WHERE `+fileRecords("o", "$1")+` AND p.kind = 'debit' AND p.state <> '`+PaymentReturned+`'
 			ON CONFLICT (topic, recipient) DO NOTHING`, id, at)
 		if err != nil {
 			return fmt.Errorf("file %s: queue payment emails: %w", q.File, err)

@@ -938,7 +938,7 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 // settled only after the file is stored).
 func fileDebits(ctx context.Context, q querier, fileID int64) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE ach_file_id = $1 AND transaction_code IN (27, 37)`, fileID).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE `+fileRecords("", "$1")+` AND transaction_code IN (27, 37)`, fileID).Scan(&n)
 	return n, err
 }
 

@@ -380,7 +380,7 @@ func (s *sim) answerCutoffMissed(ctx context.Context, d civil.Date, clock time.T
 		var acct, on string
 		err = s.env.Store.DB().QueryRowContext(ctx, `SELECT d.account_id, CAST(d.document_date AS TEXT) FROM documents d
 			WHERE d.kind = 'statement' AND d.document_date >= $1 AND d.created_at > (SELECT created_at FROM ach_files WHERE id = $2)
-			AND d.account_id IN (SELECT p.account_id FROM originations o JOIN payments p ON p.id = o.payment_id WHERE o.ach_file_id = $2 AND p.kind = 'debit')
+			AND d.account_id IN (SELECT p.account_id FROM ach_files f JOIN originations o ON f.id = $2 JOIN payments p ON p.id = o.payment_id WHERE o.trace_number BETWEEN f.first_trace AND f.last_trace AND o.ach_file_id = $2 AND p.kind = 'debit')
 			ORDER BY d.id LIMIT 1`, f.EffectiveOn, f.ID).Scan(&acct, &on)
 		if err == nil {
 			return s.violation(d, "statement-states-what-the-bank-had", fmt.Sprintf("the statement of %s for %s, made after %s, states its debit effective %s; the file is held at its missed cutoff and voided, so the bank never has it",

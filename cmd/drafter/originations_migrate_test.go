@@ -143,9 +143,57 @@ func originationsMigrationCrashes(t *testing.T, dialect string) {
 			break
 		}
 	}
+
+	// Migration 0052 gives each file the bounds of its records' traces,
+	// as allocation writes them today, and drops the records' file index,
+	// however often it is killed.
+	bounds := `SELECT id, first_trace, last_trace FROM ach_files ORDER BY id`
+	s = ledgertest.OpenURL(t, dbURL)
+	wantBounds := ledgertest.Dump(t, s.DB(), bounds)
+	s.Close()
+	for n := 1; ; n++ {
+		downgradeFileIndex(t, dbURL)
+		r := drafter(t, dir, append(env[:len(env):len(env)], fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "migrate")
+		if r.code != 0 && r.code != jobs.CrashExitCode {
+			t.Fatalf("crash %d: migrate exit %d\n%s", n, r.code, r.stderr)
+		}
+		if r.code == jobs.CrashExitCode {
+			mustDrafter(t, dir, env, "migrate")
+		}
+		s := ledgertest.OpenURL(t, dbURL)
+		got := ledgertest.Dump(t, s.DB(), bounds)
+		var left int
+		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM ach_files WHERE first_trace IS NULL OR last_trace IS NULL`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if got != wantBounds || left > 0 {
+			t.Fatalf("crash %d: the migrated bounds differ from what allocation writes (%d files without)\ngot:\n%s\nwant:\n%s", n, left, got, wantBounds)
+		}
+		if r.code == 0 {
+			t.Logf("0052: %d crashpoints exercised", n-1)
+			break
+		}
+	}
+
 	// The migrated ledger goes on: the next night rebuilds nothing and
 	// originates nothing twice.
 	mustDrafter(t, dir, env, "run", "originate", "--date", civil.MustParse("2026-12-03").String())
+}
+
+// downgradeFileIndex puts the ledger back to the shape the release before
+// migration 0052 leaves: the records' file index, no trace bounds on the
+// files.
+func downgradeFileIndex(t *testing.T, dbURL string) {
+	t.Helper()
+	s := ledgertest.OpenURL(t, dbURL)
+	defer s.Close()
+	for _, q := range []string{`ALTER TABLE ach_files DROP COLUMN first_trace`, `ALTER TABLE ach_files DROP COLUMN last_trace`,
+		`CREATE INDEX IF NOT EXISTS originations_file ON originations (ach_file_id)`, `DELETE FROM schema_migrations WHERE version = 52`} {
+		if _, err := s.DB().Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
 }
 
 // downgrade puts the ledger back to the shape the release before
