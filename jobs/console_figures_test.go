@@ -70,6 +70,13 @@ func TestConsoleFiguresMatchLedger(t *testing.T) {
 				t.Fatal(err)
 			}
 
+			// Each file's debit count, kept from its allocation on, is
+			// its records' own.
+			if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM ach_files f JOIN ach_file_debits c ON c.ach_file_id = f.id
+				WHERE c.debits <> (SELECT COUNT(*) FROM originations o WHERE o.ach_file_id = f.id AND o.transaction_code IN (27, 37))`); n != 0 {
+				t.Errorf("%d files keep a debit count that is not their records'", n)
+			}
+
 			page := consolePages(t, env)
 			through := next.AddDays(1)
 			checkConsoleFigures(t, env, page, through, 14)
@@ -90,8 +97,13 @@ func TestConsoleFiguresMatchLedger(t *testing.T) {
 				t.Fatalf("migrate: %v %v", applied, err)
 			}
 			checkConsoleFigures(t, env, page, through, 14)
-			if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM ach_file_debits`); n != 3 {
-				t.Errorf("%d files with their debits counted, want all 3", n)
+			// Every file's count is kept but the voided one's: it
+			// originated nothing.
+			if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM ach_file_debits`); n != 2 {
+				t.Errorf("%d files with their debits counted, want the 2 not voided", n)
+			}
+			if n := queryInt(t, env.Store, `SELECT COUNT(*) FROM ach_file_debits WHERE ach_file_id = `+strconv.FormatInt(voided, 10)); n != 0 {
+				t.Errorf("the voided file's debits are still counted")
 			}
 		})
 	}
