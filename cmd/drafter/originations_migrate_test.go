@@ -120,29 +120,18 @@ func originationsMigrationCrashes(t *testing.T, dialect string) {
 	}
 	s.Close()
 
-	for n := 1; ; n++ {
-		downgrade(t, dialect, dbURL)
-		r := drafter(t, dir, append(env[:len(env):len(env)], fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "migrate")
-		if r.code != 0 && r.code != jobs.CrashExitCode {
-			t.Fatalf("crash %d: migrate exit %d\n%s", n, r.code, r.stderr)
-		}
-		if r.code == jobs.CrashExitCode {
-			mustDrafter(t, dir, env, "migrate")
-		}
+	crashes := migrateKilledAtEach(t, dir, env, func() { downgrade(t, dialect, dbURL) }, func(n int) {
 		s := ledgertest.OpenURL(t, dbURL)
 		got := ledgertest.Dump(t, s.DB(), records, `SELECT id, CASE WHEN settled_at IS NULL THEN 0 ELSE 1 END FROM ach_files ORDER BY id`)
 		s.Close()
 		if got != want {
 			t.Fatalf("crash %d: the migrated records differ from today's\ngot:\n%s\nwant:\n%s", n, got, want)
 		}
-		if r.code == 0 {
-			if n < 5 {
-				t.Fatalf("only %d crashpoints in the migration", n-1)
-			}
-			t.Logf("%d crashpoints exercised", n-1)
-			break
-		}
+	})
+	if crashes < 4 {
+		t.Fatalf("only %d crashpoints in the migration", crashes)
 	}
+	t.Logf("%d crashpoints exercised", crashes)
 
 	// Migration 0052 gives each file the bounds of its records' traces,
 	// as allocation writes them today, and drops the records' file index,
@@ -151,15 +140,7 @@ func originationsMigrationCrashes(t *testing.T, dialect string) {
 	s = ledgertest.OpenURL(t, dbURL)
 	wantBounds := ledgertest.Dump(t, s.DB(), bounds)
 	s.Close()
-	for n := 1; ; n++ {
-		downgradeFileIndex(t, dbURL)
-		r := drafter(t, dir, append(env[:len(env):len(env)], fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "migrate")
-		if r.code != 0 && r.code != jobs.CrashExitCode {
-			t.Fatalf("crash %d: migrate exit %d\n%s", n, r.code, r.stderr)
-		}
-		if r.code == jobs.CrashExitCode {
-			mustDrafter(t, dir, env, "migrate")
-		}
+	crashes = migrateKilledAtEach(t, dir, env, func() { downgradeFileIndex(t, dbURL) }, func(n int) {
 		s := ledgertest.OpenURL(t, dbURL)
 		got := ledgertest.Dump(t, s.DB(), bounds)
 		var left int
@@ -170,15 +151,34 @@ func originationsMigrationCrashes(t *testing.T, dialect string) {
 		if got != wantBounds || left > 0 {
 			t.Fatalf("crash %d: the migrated bounds differ from what allocation writes (%d files without)\ngot:\n%s\nwant:\n%s", n, left, got, wantBounds)
 		}
-		if r.code == 0 {
-			t.Logf("0052: %d crashpoints exercised", n-1)
-			break
-		}
-	}
+	})
+	t.Logf("0052: %d crashpoints exercised", crashes)
 
 	// The migrated ledger goes on: the next night rebuilds nothing and
 	// originates nothing twice.
 	mustDrafter(t, dir, env, "run", "originate", "--date", civil.MustParse("2026-12-03").String())
+}
+
+// migrateKilledAtEach puts the ledger back with downgrade and runs
+// `drafter migrate` killed at its nth crashpoint, then again to the end,
+// for n = 1, 2, ... until a run is not killed; check sees the ledger after
+// each. It returns how many crashpoints the migration has.
+func migrateKilledAtEach(t *testing.T, dir string, env []string, downgrade func(), check func(n int)) int {
+	t.Helper()
+	for n := 1; ; n++ {
+		downgrade()
+		r := drafter(t, dir, append(env[:len(env):len(env)], fmt.Sprintf("DRAFTER_CRASH_AT=%d", n)), "migrate")
+		if r.code != 0 && r.code != jobs.CrashExitCode {
+			t.Fatalf("crash %d: migrate exit %d\n%s", n, r.code, r.stderr)
+		}
+		if r.code == jobs.CrashExitCode {
+			mustDrafter(t, dir, env, "migrate")
+		}
+		check(n)
+		if r.code == 0 {
+			return n - 1
+		}
+	}
 }
 
 // downgradeFileIndex puts the ledger back to the shape the release before
