@@ -263,8 +263,20 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 	if after != nil {
 		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 	}
-	q := dueAfterSQL(s.dialect.name, after != nil, limit, mayBeOriginated)
-	rows, err := s.sideReader().QueryContext(ctx, q, args...)
+	if s.dialect.name == "sqlite" {
+		out, ok, err := s.dueAfterPacked(ctx, args, after != nil, limit, mayBeOriginated)
+		if err != nil || ok {
+			return out, err
+		}
+		// A field holds the separator: the page is read again, a field a
+		// column (what it holds then is as good a page: it is read later).
+	}
+	return s.dueAfterColumns(ctx, args, after != nil, limit, mayBeOriginated)
+}
+
+// dueAfterColumns is DueAfter with each field in its own column.
+func (s *Store) dueAfterColumns(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, error) {
+	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records), args...)
 	if err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
 	}
@@ -283,6 +295,89 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 		return nil, fmt.Errorf("select due payments: %w", err)
 	}
 	return out, nil
+}
+
+// dueSep separates the text fields of a page's row packed into one column
+// (dueAfterPackedSQL): the ASCII unit separator.
+const dueSep = '\x1f'
+
+// dueAfterPacked is DueAfter on SQLite with each row's text fields packed
+// into one column, split here: a page costs a column per field to read
+// through the driver otherwise (its type, its copy, its conversion), most
+// of what SQLite's page takes beyond walking the index. It returns false,
+// and no page, when a row's text does not split into its fields (a field
+// holds dueSep).
+func (s *Store) dueAfterPacked(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, bool, error) {
+	rows, err := s.sideReader().QueryContext(ctx, dueAfterPackedSQL(after, limit, records), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("select due payments: %w", err)
+	}
+	defer rows.Close()
+	out := make([]DuePayment, 0, min(limit, 1<<17))
+	var packed string
+	for rows.Next() {
+		out = append(out, DuePayment{})
+		p := &out[len(out)-1]
+		if err := rows.Scan(&p.ID, &p.Amount, &p.NumberEnc, &p.ReadAt, &packed); err != nil {
+			return nil, false, fmt.Errorf("select due payments: %w", err)
+		}
+		if !unpackDue(packed, p) {
+			return nil, false, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("select due payments: %w", err)
+	}
+	return out, true, nil
+}
+
+// unpackDue splits a packed row's text (dueAfterPackedSQL) into p's text
+// fields, which share its bytes; false when it does not hold exactly as
+// many fields.
+func unpackDue(packed string, p *DuePayment) bool {
+	fields := [...]*string{&p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Source, &p.SourceKey,
+		&p.Routing, &p.AccountType, &p.HolderName, &p.IndividualID, &p.Waiting}
+	for _, f := range fields[:len(fields)-1] {
+		i := strings.IndexByte(packed, dueSep)
+		if i < 0 {
+			return false
+		}
+		*f, packed = packed[:i], packed[i+1:]
+	}
+	if strings.IndexByte(packed, dueSep) >= 0 {
+		return false
+	}
+	*fields[len(fields)-1] = packed
+	return true
+}
+
+// dueAfterPackedSQL is dueAfterSQL on SQLite with the text fields packed
+// into the last column, in unpackDue's order, separated by dueSep (one
+// function call: a chain of || makes a string at each step).
+func dueAfterPackedSQL(after bool, limit int, records bool) string {
+	texts := []string{"p.account_id", "p.bank_account_id", "p.kind", "p.sec", "p.description", "p.source", "p.source_key",
+		"b.routing", "b.type", "b.holder_name", "b.individual_id", dueReason}
+	where := dueWhere(after)
+	if records {
+		where += ` AND ` + notOriginated("p.id")
+	}
+	return `SELECT p.id, p.amount, b.number_enc, ` + scheduledChanges + `, ` + `concat_ws('`+string(dueSep)+`', `+strings.Join(texts, `, `)+`)` + `
+		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+		WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + strconv.Itoa(limit)
+}
+
+// dueReason is SQL for a due payment's Waiting (DueAfter): p is payments,
+// b bank_accounts.
+const dueReason = `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
+
+// dueWhere is SQL for the scheduled payments due on or before $1, after
+// ($2-$6) a place in file order when after is.
+func dueWhere(after bool) string {
+	where := `p.state = 'scheduled' AND p.draft_on <= $1`
+	if after {
+		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
+	}
+	return where
 }
 
 // DueIDs returns the ids, in id order, of the scheduled payments due on or
@@ -317,11 +412,8 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 func dueAfterSQL(dialect string, after bool, limit int, records bool) string {
 	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
 	const bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, `
-	reason := `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
-	where := `p.state = 'scheduled' AND p.draft_on <= $1`
-	if after {
-		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
-	}
+	reason := dueReason
+	where := dueWhere(after)
 	lim := strconv.Itoa(limit)
 	if dialect == "postgres" {
 		// Planned so that no statistics can make it read more than the

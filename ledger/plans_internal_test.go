@@ -55,6 +55,9 @@ func TestNightlyQueriesUseIndexes(t *testing.T) {
 			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
 		{"next page, no records", dueAfterSQL("sqlite", true, 100000, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
 			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
+		{"first packed page", dueAfterPackedSQL(false, 100000, true), []any{d}, []string{"COVERING INDEX payments_file_order"}},
+		{"next packed page", dueAfterPackedSQL(true, 100000, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
+			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
 	} {
 		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.sql, tc.args...)
 		if err != nil {
