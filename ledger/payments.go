@@ -361,7 +361,7 @@ func dueAfterPackedSQL(after bool, limit int, records bool) string {
 	if records {
 		where += ` AND ` + notOriginated("p.id")
 	}
-	return `SELECT p.id, p.amount, b.number_enc, ` + scheduledChanges + `, ` + `concat_ws('`+string(dueSep)+`', `+strings.Join(texts, `, `)+`)` + `
+	return `SELECT p.id, p.amount, b.number_enc, ` + scheduledChanges + `, ` + `concat_ws('` + string(dueSep) + `', ` + strings.Join(texts, `, `) + `)` + `
 		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + strconv.Itoa(limit)
 }
