@@ -272,6 +272,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 	originated := 0
 	held := map[int64]bool{}
 	var seen []int64 // the ids a pass read, but those that wait
+	var due []int64  // the ids due after a pass's last page, nil if not read
 	for pass := 1; ; pass++ {
 		// A pass reads the day's due payments in file order, a file's
 		// worth at a time. A later pass only finds payments that became
@@ -294,15 +295,15 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 				return originated, err
 			}
 		} else {
-			more, err := o.anyLeft(ctx, r, eff, skip, seen)
+			more, err := o.anyLeft(ctx, r, eff, skip, seen, due)
 			if err != nil || !more {
 				return originated, err
 			}
 		}
 		counted := o.expect(ctx, r, eff, len(skip), mayBeOriginated, !r.DryRun)
 		before := originated
-		seen = seen[:0]
-		next, stop := o.gather(ctx, r, eff, skip, mayBeOriginated, !r.DryRun, &seen)
+		seen, due = seen[:0], nil
+		next, stop := o.gather(ctx, r, eff, skip, mayBeOriginated, !r.DryRun, &seen, &due)
 		err := func() error {
 			for {
 				g, ok := next()
@@ -365,10 +366,14 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 // anyLeft says whether a due payment that can be originated now is left
 // after a pass that read seen: one that became due, or whose bank account
 // became ready, behind the pass's pages. Those in skip were held before.
-func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, seen []int64) (bool, error) {
-	due, err := r.Store.DueIDs(ctx, eff)
-	if err != nil {
-		return false, err
+// due is the ids due (DueIDs) read after the pass's last page, or nil to
+// read them now.
+func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, seen, due []int64) (bool, error) {
+	if due == nil {
+		var err error
+		if due, err = r.Store.DueIDs(ctx, eff); err != nil {
+			return false, err
+		}
 	}
 	slices.Sort(seen)
 	left := slices.DeleteFunc(due, func(id int64) bool {
@@ -436,7 +441,14 @@ type gathered struct {
 // early and waits for it; it must be called. skip is only read; the ids
 // read (but those that wait) are appended to seen, which is the caller's
 // again once stop returns. mayBeOriginated is DueAfter's.
-func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen *[]int64) (next func() (gathered, bool), stop func()) {
+//
+// Ahead, once the last page is read and its file taken, the goroutine
+// reads the ids due then (DueIDs) into *due, for the next pass's anyLeft,
+// while the last file is allocated: a payment that becomes due behind the
+// pages before that read is found by the next pass, as one that becomes
+// due after it is by the next run (as after any read). *due stays nil when
+// the reading stopped early or failed.
+func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen, due *[]int64) (next func() (gathered, bool), stop func()) {
 	limit := r.Env.Config.FileEntryLimit
 	var after *ledger.FileOrderKey
 	done := false
@@ -489,16 +501,28 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 	files := make(chan gathered, 1)
 	go func() {
 		defer close(files)
+		failed := false
 		for {
 			g, ok := read(ctx)
 			if !ok {
-				return
+				break
 			}
+			failed = failed || g.err != nil
 			select {
 			case files <- g:
 			case <-ctx.Done():
 				return
 			}
+		}
+		if failed {
+			return
+		}
+		ids, err := r.Store.DueIDs(ctx, eff)
+		if err == nil && ids == nil {
+			ids = []int64{}
+		}
+		if err == nil {
+			*due = ids
 		}
 	}()
 	next = func() (gathered, bool) {

@@ -425,14 +425,16 @@ func (s *arrivingStore) Put(ctx context.Context, key string, body []byte, opts s
 // the same run, once, wherever it falls in file order: among the day's (a
 // WEB debit) or before them all (a PPD debit, whose batch comes first),
 // behind the pages read, where only the run's look in the due index after
-// its last page finds it.
+// its last page finds it. It arrives as the first file is stored: with
+// four files, the last page is handed on only once the storer took the
+// third file, so the look after it sees the arrival.
 func TestOriginateTakesPaymentsThatArriveMidRun(t *testing.T) {
 	for _, dialect := range ledgertest.Dialects {
 		for _, sec := range []string{"WEB", "PPD"} {
 			t.Run(dialect+"/"+sec, func(t *testing.T) {
 				ctx := context.Background()
 				d := civil.MustParse("2026-12-01")
-				env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "25"})
+				env := testEnv(t, dialect, map[string]string{"DRAFTER_FILE_ENTRY_LIMIT": "15"})
 				if err := jobs.SeedBenchPayments(ctx, env.Store, 60, d); err != nil {
 					t.Fatal(err)
 				}
