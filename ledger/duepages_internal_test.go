@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/drafterhq/drafter/civil"
+	"github.com/drafterhq/drafter/internal/testenv"
 	"github.com/drafterhq/drafter/portfolio"
 )
 
@@ -48,18 +49,25 @@ func TestUnpackDue(t *testing.T) {
 	}
 }
 
-// TestDueAfterPackedMatchesColumns: on SQLite a page's text fields are read
-// packed in one column; every page so read equals the page read a field a
-// column, for names in any script, empty individual ids and payments that
-// wait; and a page with a field that holds the separator is read a field a
-// column, whole and equal.
+// TestDueAfterPackedMatchesColumns: a page's text fields are read packed
+// in one column; on both databases every page so read equals the page read
+// a field a column, for names in any script, empty individual ids and
+// payments that wait; and a page with a field that holds the separator is
+// read a field a column, whole and equal.
 func TestDueAfterPackedMatchesColumns(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testDueAfterPackedMatchesColumns(t, "sqlite:"+filepath.Join(t.TempDir(), "drafter.db"))
+	})
+	t.Run("postgres", func(t *testing.T) { testDueAfterPackedMatchesColumns(t, testenv.Postgres(t)) })
+}
+
+func testDueAfterPackedMatchesColumns(t *testing.T, url string) {
 	ctx := context.Background()
 	c, err := NewCipher(make([]byte, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "drafter.db"), c)
+	s, err := Open(ctx, url, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +167,7 @@ func TestDueAfterPackedMatchesColumns(t *testing.T) {
 		t.Fatalf("%d wait, want the three waiting for a prenote at least", waiting)
 	}
 	// A name holding the separator: its page is read a field a column.
-	if _, err := s.DB().ExecContext(ctx, `UPDATE bank_accounts SET holder_name = 'A'||char(31)||'B' WHERE id = (SELECT min(id) FROM bank_accounts)`); err != nil {
+	if _, err := s.DB().ExecContext(ctx, `UPDATE bank_accounts SET holder_name = 'A'||`+map[string]string{"sqlite": "char", "postgres": "chr"}[s.Dialect()]+`(31)||'B' WHERE id = (SELECT min(id) FROM bank_accounts)`); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, err := s.dueAfterPacked(ctx, []any{d}, false, 1000, true); err != nil || ok {

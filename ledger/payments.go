@@ -263,20 +263,18 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 	if after != nil {
 		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 	}
-	if s.dialect.name == "sqlite" {
-		out, ok, err := s.dueAfterPacked(ctx, args, after != nil, limit, mayBeOriginated)
-		if err != nil || ok {
-			return out, err
-		}
-		// A field holds the separator: the page is read again, a field a
-		// column (what it holds then is as good a page: it is read later).
+	out, ok, err := s.dueAfterPacked(ctx, args, after != nil, limit, mayBeOriginated)
+	if err != nil || ok {
+		return out, err
 	}
+	// A field holds the separator: the page is read again, a field a
+	// column (what it holds then is as good a page: it is read later).
 	return s.dueAfterColumns(ctx, args, after != nil, limit, mayBeOriginated)
 }
 
 // dueAfterColumns is DueAfter with each field in its own column.
 func (s *Store) dueAfterColumns(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, error) {
-	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records), args...)
+	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records, false), args...)
 	if err != nil {
 		return nil, fmt.Errorf("select due payments: %w", err)
 	}
@@ -298,17 +296,17 @@ func (s *Store) dueAfterColumns(ctx context.Context, args []any, after bool, lim
 }
 
 // dueSep separates the text fields of a page's row packed into one column
-// (dueAfterPackedSQL): the ASCII unit separator.
+// (dueAfterSQL): the ASCII unit separator.
 const dueSep = '\x1f'
 
-// dueAfterPacked is DueAfter on SQLite with each row's text fields packed
-// into one column, split here: a page costs a column per field to read
-// through the driver otherwise (its type, its copy, its conversion), most
-// of what SQLite's page takes beyond walking the index. It returns false,
-// and no page, when a row's text does not split into its fields (a field
-// holds dueSep).
+// dueAfterPacked is DueAfter with each row's text fields packed into one
+// column, split here: a page costs a column per field to read through the
+// driver otherwise (its type, its copy, its conversion): on SQLite most of
+// what a page takes beyond walking the index. It returns false, and no
+// page, when a row's text does not split into its fields (a field holds
+// dueSep).
 func (s *Store) dueAfterPacked(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, bool, error) {
-	rows, err := s.sideReader().QueryContext(ctx, dueAfterPackedSQL(after, limit, records), args...)
+	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records, true), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("select due payments: %w", err)
 	}
@@ -331,7 +329,7 @@ func (s *Store) dueAfterPacked(ctx context.Context, args []any, after bool, limi
 	return out, true, nil
 }
 
-// unpackDue splits a packed row's text (dueAfterPackedSQL) into p's text
+// unpackDue splits a packed row's text (dueAfterSQL) into p's text
 // fields, which share its bytes; false when it does not hold exactly as
 // many fields.
 func unpackDue(packed string, p *DuePayment) bool {
@@ -349,21 +347,6 @@ func unpackDue(packed string, p *DuePayment) bool {
 	}
 	*fields[len(fields)-1] = packed
 	return true
-}
-
-// dueAfterPackedSQL is dueAfterSQL on SQLite with the text fields packed
-// into the last column, in unpackDue's order, separated by dueSep (one
-// function call: a chain of || makes a string at each step).
-func dueAfterPackedSQL(after bool, limit int, records bool) string {
-	texts := []string{"p.account_id", "p.bank_account_id", "p.kind", "p.sec", "p.description", "p.source", "p.source_key",
-		"b.routing", "b.type", "b.holder_name", "b.individual_id", dueReason}
-	where := dueWhere(after)
-	if records {
-		where += ` AND ` + notOriginated("p.id")
-	}
-	return `SELECT p.id, p.amount, b.number_enc, ` + scheduledChanges + `, ` + `concat_ws('` + string(dueSep) + `', ` + strings.Join(texts, `, `) + `)` + `
-		FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
-		WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + strconv.Itoa(limit)
 }
 
 // dueReason is SQL for a due payment's Waiting (DueAfter): p is payments,
@@ -408,11 +391,24 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 
 // dueAfterSQL is DueAfter's query: $1 the date due by, $2-$6 the key to
 // start after (with after); with records, each payment's originations
-// record is looked up.
-func dueAfterSQL(dialect string, after bool, limit int, records bool) string {
+// record is looked up. Packed, its columns are the id, amount, sealed
+// number and scheduled-changes count, then the text fields in one column
+// (unpackDue's order, separated by dueSep, in one call: a chain of ||
+// makes a string at each step); otherwise a field a column
+// (dueAfterColumns's order).
+func dueAfterSQL(dialect string, after bool, limit int, records, packed bool) string {
 	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
-	const bank = `b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, `
 	reason := dueReason
+	if dialect == "postgres" {
+		reason = `CASE WHEN b.originated THEN '-' ELSE ` + dueReason + ` END`
+	}
+	list := `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key,
+		b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, ` + reason + `, ` + scheduledChanges
+	if packed {
+		texts := []string{"p.account_id", "p.bank_account_id", "p.kind", "p.sec", "p.description", "p.source", "p.source_key",
+			"b.routing", "b.type", "b.holder_name", "b.individual_id", reason}
+		list = `p.id, p.amount, b.number_enc, ` + scheduledChanges + `, concat_ws('` + string(dueSep) + `', ` + strings.Join(texts, `, `) + `)`
+	}
 	where := dueWhere(after)
 	lim := strconv.Itoa(limit)
 	if dialect == "postgres" {
@@ -430,7 +426,7 @@ func dueAfterSQL(dialect string, after bool, limit int, records bool) string {
 		if records {
 			originated = `EXISTS (SELECT 1 FROM originations og WHERE og.payment_id = p.id)`
 		}
-		return `SELECT ` + cols + `, ` + bank + `CASE WHEN b.originated THEN '-' ELSE ` + reason + ` END, ` + scheduledChanges + `
+		return `SELECT ` + list + `
 			FROM (SELECT ` + cols + ` FROM payments p WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim + `) p
 			CROSS JOIN LATERAL (SELECT *, ` + originated + ` AS originated
 				FROM bank_accounts b WHERE b.id = p.bank_account_id OFFSET 0) b ORDER BY ` + fileOrder
@@ -440,7 +436,7 @@ func dueAfterSQL(dialect string, after bool, limit int, records bool) string {
 	if records {
 		where += ` AND ` + notOriginated("p.id")
 	}
-	return `SELECT ` + cols + `, ` + bank + reason + `, ` + scheduledChanges + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
+	return `SELECT ` + list + ` FROM payments p JOIN bank_accounts b ON b.id = p.bank_account_id
 		WHERE ` + where + ` ORDER BY ` + fileOrder + ` LIMIT ` + lim
 }
 

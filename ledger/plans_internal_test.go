@@ -50,13 +50,13 @@ func TestNightlyQueriesUseIndexes(t *testing.T) {
 		{"installments", autopayInstallmentsSQL, []any{d}, []string{"scheduled_payments_account"}},
 		// Origination's pages walk the file-order index, and the first
 		// file waits for no sort of the day.
-		{"first page", dueAfterSQL("sqlite", false, 100000, true), []any{d}, []string{"COVERING INDEX payments_file_order"}},
-		{"next page", dueAfterSQL("sqlite", true, 100000, true), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
+		{"first page", dueAfterSQL("sqlite", false, 100000, true, false), []any{d}, []string{"COVERING INDEX payments_file_order"}},
+		{"next page", dueAfterSQL("sqlite", true, 100000, true, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
 			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
-		{"next page, no records", dueAfterSQL("sqlite", true, 100000, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
+		{"next page, no records", dueAfterSQL("sqlite", true, 100000, false, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
 			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
-		{"first packed page", dueAfterPackedSQL(false, 100000, true), []any{d}, []string{"COVERING INDEX payments_file_order"}},
-		{"next packed page", dueAfterPackedSQL(true, 100000, false), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
+		{"first packed page", dueAfterSQL("sqlite", false, 100000, true, true), []any{d}, []string{"COVERING INDEX payments_file_order"}},
+		{"next packed page", dueAfterSQL("sqlite", true, 100000, false, true), []any{d, "WEB", "PAYMENT", "ACC-1", "autopay", "x"},
 			[]string{"COVERING INDEX payments_file_order ((sec,description,account_id,source,source_key)>(?,?,?,?,?))"}},
 	} {
 		rows, err := s.DB().QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.sql, tc.args...)
@@ -148,13 +148,13 @@ func TestDuePagesPlanOnPostgres(t *testing.T) {
 	if err := s.Analyze(ctx, "payments", "bank_accounts", "originations"); err != nil {
 		t.Fatal(err)
 	}
-	for _, page := range []struct{ after, records bool }{{false, true}, {true, true}, {true, false}} {
+	for _, page := range []struct{ after, records, packed bool }{{false, true, true}, {true, true, true}, {true, false, true}, {true, true, false}} {
 		after := page.after
 		args := []any{d}
 		if after {
 			args = append(args, "WEB", "PAYMENT", accts[0].ID, SourceScheduled, "plan-0")
 		}
-		rows, err := s.DB().QueryContext(ctx, "EXPLAIN "+dueAfterSQL("postgres", after, 10000, page.records), args...)
+		rows, err := s.DB().QueryContext(ctx, "EXPLAIN "+dueAfterSQL("postgres", after, 10000, page.records, page.packed), args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,7 +169,8 @@ func TestDuePagesPlanOnPostgres(t *testing.T) {
 		rows.Close()
 		text := strings.Join(plan, "\n")
 		if !strings.Contains(text, "Index Scan using payments_file_order") || strings.Contains(text, "Sort") {
-			t.Errorf("page (after a key: %v, records looked up: %v) does not walk the file-order index without sorting:\n%s", after, page.records, text)
+			t.Errorf("page (after a key: %v, records looked up: %v, packed: %v) does not walk the file-order index without sorting:\n%s",
+				after, page.records, page.packed, text)
 		}
 	}
 }
