@@ -272,7 +272,7 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 	originated := 0
 	held := map[int64]bool{}
 	var seen []int64 // the ids a pass read, but those that wait
-	var due []int64  // the ids due after a pass's last page, nil if not read
+	var left []int64 // the ids due after a pass's last page that it did not read, nil if not looked for
 	for pass := 1; ; pass++ {
 		// A pass reads the day's due payments in file order, a file's
 		// worth at a time. A later pass only finds payments that became
@@ -295,15 +295,15 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 				return originated, err
 			}
 		} else {
-			more, err := o.anyLeft(ctx, r, eff, skip, seen, due)
+			more, err := o.anyLeft(ctx, r, eff, skip, seen, left)
 			if err != nil || !more {
 				return originated, err
 			}
 		}
 		counted := o.expect(ctx, r, eff, len(skip), mayBeOriginated, !r.DryRun)
 		before := originated
-		seen, due = seen[:0], nil
-		next, stop := o.gather(ctx, r, eff, skip, mayBeOriginated, !r.DryRun, &seen, &due)
+		seen, left = seen[:0], nil
+		next, stop := o.gather(ctx, r, eff, skip, mayBeOriginated, !r.DryRun, &seen, &left)
 		err := func() error {
 			for {
 				g, ok := next()
@@ -366,20 +366,16 @@ func (o Originate) allocate(ctx context.Context, r *Run, d, eff civil.Date, sum 
 // anyLeft says whether a due payment that can be originated now is left
 // after a pass that read seen: one that became due, or whose bank account
 // became ready, behind the pass's pages. Those in skip were held before.
-// due is the ids due (DueIDs) read after the pass's last page, or nil to
-// read them now.
-func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, seen, due []int64) (bool, error) {
-	if due == nil {
-		var err error
-		if due, err = r.Store.DueIDs(ctx, eff); err != nil {
+// left is those due after the pass's last page that it did not read
+// (gather), or nil to look for them now.
+func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, seen, left []int64) (bool, error) {
+	if left == nil {
+		due, err := r.Store.DueIDs(ctx, eff)
+		if err != nil {
 			return false, err
 		}
+		left = notRead(due, seen, skip)
 	}
-	slices.Sort(seen)
-	left := slices.DeleteFunc(due, func(id int64) bool {
-		_, read := slices.BinarySearch(seen, id)
-		return read || skip[id]
-	})
 	// Most of those left wait for their bank account (a prenote); the
 	// rest were originated by an earlier run, or are new.
 	for len(left) > 0 {
@@ -391,6 +387,16 @@ func (o Originate) anyLeft(ctx context.Context, r *Run, eff civil.Date, skip map
 		left = left[n:]
 	}
 	return false, nil
+}
+
+// notRead returns the ids of due (in place) that are neither in seen
+// (which it sorts) nor in skip.
+func notRead(due, seen []int64, skip map[int64]bool) []int64 {
+	slices.Sort(seen)
+	return slices.DeleteFunc(due, func(id int64) bool {
+		_, read := slices.BinarySearch(seen, id)
+		return read || skip[id]
+	})
 }
 
 // expect sets the run's progress total as a pass starts: what it selected
@@ -443,12 +449,13 @@ type gathered struct {
 // again once stop returns. mayBeOriginated is DueAfter's.
 //
 // Ahead, once the last page is read and its file taken, the goroutine
-// reads the ids due then (DueIDs) into *due, for the next pass's anyLeft,
-// while the last file is allocated: a payment that becomes due behind the
-// pages before that read is found by the next pass, as one that becomes
-// due after it is by the next run (as after any read). *due stays nil when
-// the reading stopped early or failed.
-func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen, due *[]int64) (next func() (gathered, bool), stop func()) {
+// reads the ids due then (DueIDs) and puts those the pass did not read,
+// nor skipped, in *left, for the next pass's anyLeft, while the last file
+// is allocated: a payment that becomes due behind the pages before that
+// read is found by the next pass, as one that becomes due after it is by
+// the next run (as after any read). (Those held in this pass were read.)
+// *left stays nil when the reading stopped early or failed.
+func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen, left *[]int64) (next func() (gathered, bool), stop func()) {
 	limit := r.Env.Config.FileEntryLimit
 	var after *ledger.FileOrderKey
 	done := false
@@ -517,12 +524,12 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 		if failed {
 			return
 		}
-		ids, err := r.Store.DueIDs(ctx, eff)
-		if err == nil && ids == nil {
-			ids = []int64{}
+		due, err := r.Store.DueIDs(ctx, eff)
+		if err != nil {
+			return
 		}
-		if err == nil {
-			*due = ids
+		if *left = notRead(due, *seen, skip); *left == nil {
+			*left = []int64{}
 		}
 	}()
 	next = func() (gathered, bool) {
