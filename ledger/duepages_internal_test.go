@@ -63,38 +63,8 @@ func TestDueAfterPackedMatchesColumns(t *testing.T) {
 
 func testDueAfterPackedMatchesColumns(t *testing.T, url string) {
 	ctx := context.Background()
-	c, err := NewCipher(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, url, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	d := civil.MustParse("2026-12-01")
-	var accts []portfolio.Account
-	for a := range portfolio.Generated(portfolio.GenerateOptions{Accounts: 40, Seed: 11, AsOf: d}) {
-		if len(a.BankAccounts) > 0 {
-			a.BankAccounts = a.BankAccounts[:1]
-			a.Autopay, a.ScheduledPayments = nil, nil
-			accts = append(accts, a)
-		}
-	}
-	im, err := s.NewImporter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := im.Import(ctx, accts); err != nil {
-		im.Rollback()
-		t.Fatal(err)
-	}
-	if err := im.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s, accts := dueLedger(t, url, 40, 11, d)
 	var ps []NewPayment
 	for i, a := range accts {
 		ps = append(ps, NewPayment{Source: SourceScheduled, SourceKey: fmt.Sprintf("pack-%d", i), AccountID: a.ID, BankAccountID: a.BankAccounts[0].ID,
@@ -174,4 +144,44 @@ func testDueAfterPackedMatchesColumns(t *testing.T, url string) {
 		t.Fatalf("a page with the separator in a name read packed: ok %v (%v), want refused", ok, err)
 	}
 	compare(t, false)
+}
+
+// dueLedger opens and migrates the ledger at url (closed when the test
+// ends) with up to n generated accounts imported, each with its first bank
+// account and no payments, and returns them.
+func dueLedger(t *testing.T, url string, n int, seed int64, d civil.Date) (*Store, []portfolio.Account) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := NewCipher(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, url, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var accts []portfolio.Account
+	for a := range portfolio.Generated(portfolio.GenerateOptions{Accounts: n, Seed: seed, AsOf: d}) {
+		if len(a.BankAccounts) > 0 {
+			a.BankAccounts = a.BankAccounts[:1]
+			a.Autopay, a.ScheduledPayments = nil, nil
+			accts = append(accts, a)
+		}
+	}
+	im, err := s.NewImporter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := im.Import(ctx, accts); err != nil {
+		im.Rollback()
+		t.Fatal(err)
+	}
+	if err := im.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return s, accts
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/drafterhq/drafter/civil"
 	"github.com/drafterhq/drafter/internal/testenv"
-	"github.com/drafterhq/drafter/portfolio"
 )
 
 // TestNightlyQueriesUseIndexes: originate's nightly queries over the whole
@@ -103,38 +102,8 @@ func TestNightlyQueriesUseIndexes(t *testing.T) {
 // for every page.
 func TestDuePagesPlanOnPostgres(t *testing.T) {
 	ctx := context.Background()
-	c, err := NewCipher(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(ctx, testenv.Postgres(t), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	d := civil.MustParse("2026-12-01")
-	var accts []portfolio.Account
-	for a := range portfolio.Generated(portfolio.GenerateOptions{Accounts: 200, Seed: 7, AsOf: d}) {
-		if len(a.BankAccounts) > 0 {
-			a.BankAccounts = a.BankAccounts[:1]
-			a.Autopay, a.ScheduledPayments = nil, nil
-			accts = append(accts, a)
-		}
-	}
-	im, err := s.NewImporter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := im.Import(ctx, accts); err != nil {
-		im.Rollback()
-		t.Fatal(err)
-	}
-	if err := im.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	s, accts := dueLedger(t, testenv.Postgres(t), 200, 7, d)
 	const n = 60000
 	ps := make([]NewPayment, 0, n)
 	for i := range n {
