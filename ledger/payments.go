@@ -349,20 +349,6 @@ func unpackDue(packed string, p *DuePayment) bool {
 	return true
 }
 
-// dueReason is SQL for a due payment's Waiting (DueAfter): p is payments,
-// b bank_accounts.
-const dueReason = `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
-
-// dueWhere is SQL for the scheduled payments due on or before $1, after
-// ($2-$6) a place in file order when after is.
-func dueWhere(after bool) string {
-	where := `p.state = 'scheduled' AND p.draft_on <= $1`
-	if after {
-		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
-	}
-	return where
-}
-
 // DueIDs returns the ids, in id order, of the scheduled payments due on or
 // before through, originated or not (a payment reads scheduled until the
 // deliver job settles it): after a run's pass, a caller that knows which of
@@ -398,9 +384,9 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 // (dueAfterColumns's order).
 func dueAfterSQL(dialect string, after bool, limit int, records, packed bool) string {
 	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
-	reason := dueReason
+	reason := `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
 	if dialect == "postgres" {
-		reason = `CASE WHEN b.originated THEN '-' ELSE ` + dueReason + ` END`
+		reason = `CASE WHEN b.originated THEN '-' ELSE ` + reason + ` END`
 	}
 	list := `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key,
 		b.routing, b.number_enc, b.type, b.holder_name, b.individual_id, ` + reason + `, ` + scheduledChanges
@@ -409,7 +395,10 @@ func dueAfterSQL(dialect string, after bool, limit int, records, packed bool) st
 			"b.routing", "b.type", "b.holder_name", "b.individual_id", reason}
 		list = `p.id, p.amount, b.number_enc, ` + scheduledChanges + `, concat_ws('` + string(dueSep) + `', ` + strings.Join(texts, `, `) + `)`
 	}
-	where := dueWhere(after)
+	where := `p.state = 'scheduled' AND p.draft_on <= $1`
+	if after {
+		where += ` AND (` + fileOrder + `) > ($2, $3, $4, $5, $6)`
+	}
 	lim := strconv.Itoa(limit)
 	if dialect == "postgres" {
 		// Planned so that no statistics can make it read more than the
