@@ -93,11 +93,11 @@ func testDueAfterPackedMatchesColumns(t *testing.T, url string) {
 				if after != nil {
 					args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 				}
-				cols, err := s.dueAfterColumns(ctx, args, after != nil, limit, true)
+				cols, _, err := s.duePage(ctx, args, after != nil, limit, true, false)
 				if err != nil {
 					t.Fatal(err)
 				}
-				packed, ok, err := s.dueAfterPacked(ctx, args, after != nil, limit, true)
+				packed, ok, err := s.duePage(ctx, args, after != nil, limit, true, true)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -140,7 +140,7 @@ func testDueAfterPackedMatchesColumns(t *testing.T, url string) {
 	if _, err := s.DB().ExecContext(ctx, `UPDATE bank_accounts SET holder_name = 'A'||`+map[string]string{"sqlite": "char", "postgres": "chr"}[s.Dialect()]+`(31)||'B' WHERE id = (SELECT min(id) FROM bank_accounts)`); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := s.dueAfterPacked(ctx, []any{d}, false, 1000, true); err != nil || ok {
+	if _, ok, err := s.duePage(ctx, []any{d}, false, 1000, true, true); err != nil || ok {
 		t.Fatalf("a page with the separator in a name read packed: ok %v (%v), want refused", ok, err)
 	}
 	compare(t, false)

@@ -252,7 +252,9 @@ type FileOrderKey struct {
 // index (migration 0050), so the first file can be allocated as soon as
 // its payments are read, without sorting the whole day first, and memory
 // holds a page. A page reads what is committed when it is read: a payment
-// that becomes due behind the pages read is found by the run's next pass;
+// that becomes due behind the pages read is found by the run's next pass
+// (when it falls due before the pass's look at the due index after its
+// last page, Originate's gather), or by the next run;
 // one cancelled after its page was read is refused by its allocation
 // (ErrPaymentTaken).
 func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrderKey, limit int, mayBeOriginated bool) ([]DuePayment, error) {
@@ -263,63 +265,48 @@ func (s *Store) DueAfter(ctx context.Context, through civil.Date, after *FileOrd
 	if after != nil {
 		args = append(args, after.SEC, after.Description, after.AccountID, after.Source, after.SourceKey)
 	}
-	out, ok, err := s.dueAfterPacked(ctx, args, after != nil, limit, mayBeOriginated)
+	out, ok, err := s.duePage(ctx, args, after != nil, limit, mayBeOriginated, true)
 	if err != nil || ok {
 		return out, err
 	}
 	// A field holds the separator: the page is read again, a field a
 	// column (what it holds then is as good a page: it is read later).
-	return s.dueAfterColumns(ctx, args, after != nil, limit, mayBeOriginated)
-}
-
-// dueAfterColumns is DueAfter with each field in its own column.
-func (s *Store) dueAfterColumns(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, error) {
-	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records, false), args...)
-	if err != nil {
-		return nil, fmt.Errorf("select due payments: %w", err)
-	}
-	defer rows.Close()
-	out := make([]DuePayment, 0, min(limit, 1<<17))
-	for rows.Next() {
-		// Scanned in place: a page's rows are not copied again.
-		out = append(out, DuePayment{})
-		p := &out[len(out)-1]
-		if err := rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount, &p.Source, &p.SourceKey,
-			&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.IndividualID, &p.Waiting, &p.ReadAt); err != nil {
-			return nil, fmt.Errorf("select due payments: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select due payments: %w", err)
-	}
-	return out, nil
+	out, _, err = s.duePage(ctx, args, after != nil, limit, mayBeOriginated, false)
+	return out, err
 }
 
 // dueSep separates the text fields of a page's row packed into one column
 // (dueAfterSQL): the ASCII unit separator.
 const dueSep = '\x1f'
 
-// dueAfterPacked is DueAfter with each row's text fields packed into one
-// column, split here: a page costs a column per field to read through the
-// driver otherwise (its type, its copy, its conversion): on SQLite most of
-// what a page takes beyond walking the index. It returns false, and no
-// page, when a row's text does not split into its fields (a field holds
-// dueSep).
-func (s *Store) dueAfterPacked(ctx context.Context, args []any, after bool, limit int, records bool) ([]DuePayment, bool, error) {
-	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records, true), args...)
+// duePage reads a page of DueAfter. Packed, each row's text fields come in
+// one column, split here: a page costs a column per field to read through
+// the driver otherwise (its type, its copy, its conversion), on SQLite
+// most of what a page takes beyond walking the index; it returns false,
+// and no page, when a row's text does not split into its fields (a field
+// holds dueSep). Not packed, a field a column, and always true.
+func (s *Store) duePage(ctx context.Context, args []any, after bool, limit int, records, packed bool) ([]DuePayment, bool, error) {
+	rows, err := s.sideReader().QueryContext(ctx, dueAfterSQL(s.dialect.name, after, limit, records, packed), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("select due payments: %w", err)
 	}
 	defer rows.Close()
 	out := make([]DuePayment, 0, min(limit, 1<<17))
-	var packed string
+	var text string
 	for rows.Next() {
+		// Scanned in place: a page's rows are not copied again.
 		out = append(out, DuePayment{})
 		p := &out[len(out)-1]
-		if err := rows.Scan(&p.ID, &p.Amount, &p.NumberEnc, &p.ReadAt, &packed); err != nil {
+		if packed {
+			err = rows.Scan(&p.ID, &p.Amount, &p.NumberEnc, &p.ReadAt, &text)
+		} else {
+			err = rows.Scan(&p.ID, &p.AccountID, &p.BankAccountID, &p.Kind, &p.SEC, &p.Description, &p.Amount, &p.Source, &p.SourceKey,
+				&p.Routing, &p.NumberEnc, &p.AccountType, &p.HolderName, &p.IndividualID, &p.Waiting, &p.ReadAt)
+		}
+		if err != nil {
 			return nil, false, fmt.Errorf("select due payments: %w", err)
 		}
-		if !unpackDue(packed, p) {
+		if packed && !unpackDue(text, p) {
 			return nil, false, nil
 		}
 	}
@@ -380,8 +367,8 @@ func (s *Store) DueIDs(ctx context.Context, through civil.Date) ([]int64, error)
 // record is looked up. Packed, its columns are the id, amount, sealed
 // number and scheduled-changes count, then the text fields in one column
 // (unpackDue's order, separated by dueSep, in one call: a chain of ||
-// makes a string at each step); otherwise a field a column
-// (dueAfterColumns's order).
+// makes a string at each step); otherwise a field a column (duePage's
+// order).
 func dueAfterSQL(dialect string, after bool, limit int, records, packed bool) string {
 	const cols = `p.id, p.account_id, p.bank_account_id, p.kind, p.sec, p.description, p.amount, p.source, p.source_key`
 	reason := `CASE WHEN ` + canOriginate + ` THEN '' ELSE COALESCE(NULLIF(` + holdReason + `, ''), '-') END`
