@@ -454,7 +454,8 @@ type gathered struct {
 // is allocated: a payment that becomes due behind the pages before that
 // read is found by the next pass, as one that becomes due after it is by
 // the next run (as after any read). (Those held in this pass were read.)
-// *left stays nil when the reading stopped early or failed.
+// *left stays nil when the reading stopped early or failed, or the pass
+// read no entry to allocate (it is the last).
 func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[int64]bool, mayBeOriginated, ahead bool, seen, left *[]int64) (next func() (gathered, bool), stop func()) {
 	limit := r.Env.Config.FileEntryLimit
 	var after *ledger.FileOrderKey
@@ -508,20 +509,23 @@ func (o Originate) gather(ctx context.Context, r *Run, eff civil.Date, skip map[
 	files := make(chan gathered, 1)
 	go func() {
 		defer close(files)
-		failed := false
+		failed, entries := false, false
 		for {
 			g, ok := read(ctx)
 			if !ok {
 				break
 			}
 			failed = failed || g.err != nil
+			entries = entries || len(g.entries) > 0
 			select {
 			case files <- g:
 			case <-ctx.Done():
 				return
 			}
 		}
-		if failed {
+		// A pass that handed on no entry originates nothing, and is the
+		// run's last: no next pass looks at what is left.
+		if failed || !entries {
 			return
 		}
 		due, err := r.Store.DueIDs(ctx, eff)
