@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -935,17 +936,26 @@ func (s *Store) debitsOriginated(ctx context.Context, from, through civil.Date) 
 // return rates divide by. It is the one definition MarkFileStored and
 // debitsOriginated share, and it reads the originations record, which
 // holds a file's entries from its allocation on (its payment rows are
-// settled only after the file is stored). isDebitCode is its rule for one
-// record.
+// settled only after the file is stored). isDebitCode is the same rule
+// for one record (the codes named once, below).
 func fileDebits(ctx context.Context, q querier, fileID int64) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE `+fileRecords("", "$1")+` AND transaction_code IN (27, 37)`, fileID).Scan(&n)
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM originations WHERE `+fileRecords("", "$1")+` AND transaction_code IN (`+debitCodesSQL+`)`, fileID).Scan(&n)
 	return n, err
 }
 
-// isDebitCode says whether a record's transaction code is a debit entry
-// (27, checking; 37, savings) that fileDebits counts: not a prenote.
-func isDebitCode(code int) bool { return code == 27 || code == 37 }
+// The transaction codes of a debit entry, which fileDebits counts: not a
+// prenote (28, 38).
+const (
+	checkingDebit = 27
+	savingsDebit  = 37
+)
+
+// debitCodesSQL is the debit codes as an SQL list.
+var debitCodesSQL = strconv.Itoa(checkingDebit) + ", " + strconv.Itoa(savingsDebit)
+
+// isDebitCode says whether a record's transaction code is a debit entry.
+func isDebitCode(code int) bool { return code == checkingDebit || code == savingsDebit }
 
 // ResolveException marks an open exception resolved by by, with what was
 // done about it, and records it in the audit log, in one transaction. It
